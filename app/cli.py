@@ -1,0 +1,116 @@
+"""The `carefair` console script (demo, seed, staff ...) and the same commands on `flask --app app`."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+# Commands that run inside an app context; later issues append theirs
+# (for example `search reindex`, `vetting expire`, `brokerage scan`).
+APP_COMMANDS: list[click.Command] = []
+
+
+def app_command(command: click.Command) -> click.Command:
+    APP_COMMANDS.append(command)
+    return command
+
+
+@app_command
+@click.command("seed")
+@with_appcontext
+def seed_command() -> None:
+    """Load the demo data from seed/ (idempotent: running it twice changes nothing)."""
+    from app.services import demo_seed
+
+    demo_seed.seed_all()
+    click.echo("Demo data loaded.")
+
+
+@app_command
+@click.command("create-staff")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["broker", "council_admin"]), required=True)
+@click.password_option()
+@with_appcontext
+def create_staff_command(email: str, name: str, role: str, password: str) -> None:
+    """Create a broker or council admin account (the first admin is made this way)."""
+    from app.domain.access import Role
+    from app.errors import DomainError
+    from app.services import accounts
+
+    try:
+        user = accounts.create_staff(email, name, Role(role), password, actor=None)
+    except DomainError as err:
+        raise click.ClickException(err.message) from err
+    click.echo(f"Created {user.role_enum.label.lower()} {user.email}.")
+
+
+def register_cli(app: Flask) -> None:
+    for command in APP_COMMANDS:
+        app.cli.add_command(command)
+
+
+def upgrade_database(app: Flask) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+
+
+DEMO_HOST = "127.0.0.1"
+
+
+def _create_for_cli() -> Flask:
+    from app import create_app
+    from app.config import ConfigurationError
+
+    try:
+        return create_app()
+    except ConfigurationError as err:
+        raise click.ClickException(str(err)) from err
+
+
+@click.group(cls=FlaskGroup, create_app=_create_for_cli, load_dotenv=False, add_version_option=False)
+def main() -> None:
+    """Carefair: care and support paid for with a personal budget."""
+
+
+@main.command("demo", with_appcontext=False)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Migrate and seed, print the sign-ins, then stop.")
+def demo_command(port: int, no_serve: bool) -> None:
+    """Start the demo on http://127.0.0.1:5000 with an SQLite database loaded from seed/."""
+    os.environ["CAREFAIR_MODE"] = "demo"
+    from app import create_app
+    from app.config import Config
+    from app.services import demo_seed
+
+    app = create_app(Config.from_env("demo"))
+    upgrade_database(app)
+    with app.app_context():
+        demo_seed.seed_all()
+        table = demo_seed.sign_in_table()
+        for hook in DEMO_START_HOOKS:
+            hook()
+    click.echo("")
+    click.echo(f"Carefair demo: http://{DEMO_HOST}:{port}/")
+    click.echo(f"Database: {app.config['SQLALCHEMY_DATABASE_URI']}")
+    click.echo(f"Emails are written to {app.config['MAIL_OUTBOX_DIR']} (no mail server needed).")
+    click.echo("Sign in as:")
+    width = max(len(role) for role, _, _ in table)
+    for role, email, password in table:
+        click.echo(f"  {role.ljust(width)}  {email}  password: {password}")
+    click.echo("")
+    if not no_serve:
+        # run_simple, not app.run: Flask ignores app.run() inside its own CLI.
+        from werkzeug.serving import run_simple
+
+        run_simple(DEMO_HOST, port, app, threaded=True)
+
+
+# Jobs that `carefair demo` runs after seeding, inside the app context (e.g. vetting expiry).
+DEMO_START_HOOKS: list = []

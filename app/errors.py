@@ -1,0 +1,114 @@
+"""The DomainError hierarchy (each carrying its HTTP meaning) and the app-wide error handlers."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A refusal the user can understand. The message is shown to them as it is."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(DomainError):
+    status_code = 400
+    code = "invalid_input"
+
+
+class NotPermitted(DomainError):
+    status_code = 403
+    code = "not_permitted"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+
+
+class InsufficientFunds(Conflict):
+    code = "insufficient_funds"
+
+
+class NeedsApproval(Conflict):
+    code = "needs_approval"
+
+
+_PAGE_FOR_STATUS = {403: "errors/403.html", 404: "errors/404.html", 429: "errors/429.html"}
+
+_PLAIN_TITLES = {
+    400: "Something in the request was not right",
+    403: "You do not have access to this page",
+    404: "Page not found",
+    405: "That action is not available here",
+    413: "The file is too large",
+    429: "Too many attempts",
+    500: "Sorry, there is a problem with the service",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def error_body(status: int, code: str, message: str, field: str | None = None) -> dict:
+    """The stable JSON shape of every API error."""
+    return {"error": {"status": status, "code": code, "message": message, "field": field}}
+
+
+def register_error_handlers(app: Flask) -> None:
+    from app.extensions import db
+
+    @app.errorhandler(DomainError)
+    def handle_domain_error(err: DomainError):
+        db.session.rollback()
+        if wants_json():
+            return jsonify(error_body(err.status_code, err.code, err.message, err.field)), err.status_code
+        template = _PAGE_FOR_STATUS.get(err.status_code, "errors/generic.html")
+        return (
+            render_template(template, title=_PLAIN_TITLES.get(err.status_code, "There is a problem"),
+                            message=err.message),
+            err.status_code,
+        )
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(err: HTTPException):
+        status = err.code or 500
+        title = _PLAIN_TITLES.get(status, err.name)
+        if wants_json():
+            return jsonify(error_body(status, err.name.lower().replace(" ", "_"), title)), status
+        template = _PAGE_FOR_STATUS.get(status, "errors/generic.html")
+        message = None
+        if status == 429:
+            message = "You have tried too many times. Wait a minute, then try again."
+        elif status == 413:
+            message = "The file you chose is too large. Choose a smaller file."
+        response = render_template(template, title=title, message=message)
+        return response, status
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(err: Exception):
+        # Never show a stack trace: log it, roll back, and say something plain.
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        if wants_json():
+            return jsonify(error_body(500, "server_error", _PLAIN_TITLES[500])), 500
+        return render_template("errors/500.html", title=_PLAIN_TITLES[500]), 500

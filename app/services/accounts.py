@@ -1,0 +1,184 @@
+"""Accounts: sign-up, sign-in, passwords and staff creation (argon2 hashes, no enumeration)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from app.domain.access import Role
+from app.errors import Conflict, InvalidInput, NotPermitted
+from app.extensions import db
+from app.models import User
+from app.services import audit
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a wrong email costs the same time as a
+# wrong password (no account enumeration by timing).
+_DUMMY_HASH = _hasher.hash("carefair-timing-equaliser")
+
+MIN_PASSWORD_LENGTH = 10
+SELF_SERVICE_ROLES = (Role.HOLDER, Role.PROVIDER, Role.SUPPORTER)
+STAFF_ROLES = (Role.BROKER, Role.COUNCIL_ADMIN)
+RESET_MAX_AGE_SECONDS = 60 * 60
+
+
+def normalise_email(raw: str) -> str:
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as err:
+        raise InvalidInput("Enter an email address in the correct format, like name@example.com",
+                           field="email") from err
+
+
+def check_password_strength(password: str, field: str = "password") -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"Your password must be at least {MIN_PASSWORD_LENGTH} characters long",
+                           field=field)
+    if len(password) > 200:
+        raise InvalidInput("Your password must be 200 characters or fewer", field=field)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def _new_user(email: str, name: str, role: Role, password: str | None) -> User:
+    email = normalise_email(email)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Enter your name", field="name")
+    if len(name) > 120:
+        raise InvalidInput("Name must be 120 characters or fewer", field="name")
+    if password is not None:
+        check_password_strength(password)
+    if find_by_email(email) is not None:
+        raise Conflict("An account with this email address already exists. Sign in, or reset "
+                       "your password.", field="email")
+    user = User(email=email, name=name, role=role.value,
+                password_hash=hash_password(password) if password else None,
+                password_changed_at=datetime.now(UTC) if password else None)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def sign_up(email: str, name: str, password: str, role: Role) -> User:
+    """Self-service sign-up as a budget holder, provider or supporter.
+
+    Raises InvalidInput, Conflict (email taken), NotPermitted (staff role).
+    """
+    if role not in SELF_SERVICE_ROLES:
+        raise NotPermitted("Brokers and council admins are created by a council admin.")
+    user = _new_user(email, name, role, password)
+    audit.record(user, "account.signed_up", "user", user.id, details={"role": role.value})
+    db.session.commit()
+    return user
+
+
+def create_staff(email: str, name: str, role: Role, password: str | None, *, actor: User | None) -> User:
+    """A council admin (or the CLI, actor None) creates a broker or council admin account."""
+    if role not in STAFF_ROLES:
+        raise InvalidInput("Staff accounts are brokers or council admins.", field="role")
+    if actor is not None and actor.role_enum is not Role.COUNCIL_ADMIN:
+        raise NotPermitted("Only a council admin can create staff accounts.")
+    user = _new_user(email, name, role, password)
+    audit.record(actor, "account.staff_created", "user", user.id,
+                 details={"role": role.value, "email": user.email})
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user if the email and password match an active account, else None (same for both)."""
+    user = find_by_email(email) if email else None
+    try:
+        _hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.password_hash or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        db.session.commit()
+    return user
+
+
+def record_sign_in(user: User) -> None:
+    audit.record(user, "account.signed_in", "user", user.id)
+    db.session.commit()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Raises InvalidInput naming the field that is wrong."""
+    try:
+        _hasher.verify(user.password_hash or _DUMMY_HASH, current)
+    except (VerificationError, InvalidHashError) as err:
+        raise InvalidInput("Your current password is not right", field="current_password") from err
+    check_password_strength(new, field="new_password")
+    user.password_hash = hash_password(new)
+    user.password_changed_at = datetime.now(UTC)
+    audit.record(user, "account.password_changed", "user", user.id)
+    db.session.commit()
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="carefair-password-reset")
+
+
+def _password_fingerprint(user: User) -> str:
+    # Part of the token so a reset link stops working once the password has changed.
+    return hashlib.sha256((user.password_hash or "unset").encode()).hexdigest()[:16]
+
+
+def make_reset_token(user: User) -> str:
+    return _reset_serializer().dumps({"uid": user.id, "fp": _password_fingerprint(user)})
+
+
+def request_password_reset(email: str) -> tuple[User, str] | None:
+    """Returns the user and token if the account exists. Callers answer the same either way."""
+    user = find_by_email(email) if email else None
+    if user is None or not user.active:
+        return None
+    audit.record(None, "account.password_reset_requested", "user", user.id)
+    db.session.commit()
+    return user, make_reset_token(user)
+
+
+def reset_password(token: str, new: str) -> User:
+    try:
+        data = _reset_serializer().loads(token, max_age=RESET_MAX_AGE_SECONDS)
+    except SignatureExpired as err:
+        raise InvalidInput("This link has expired. Ask for a new one.") from err
+    except BadSignature as err:
+        raise InvalidInput("This link is not valid. Ask for a new one.") from err
+    user = db.session.get(User, data.get("uid"))
+    if user is None or data.get("fp") != _password_fingerprint(user):
+        raise InvalidInput("This link has already been used. Ask for a new one.")
+    check_password_strength(new, field="new_password")
+    user.password_hash = hash_password(new)
+    user.password_changed_at = datetime.now(UTC)
+    audit.record(user, "account.password_reset", "user", user.id)
+    db.session.commit()
+    return user
+
+
+def new_token() -> tuple[str, str]:
+    """A random URL-safe token and the hash we store for it."""
+    token = secrets.token_urlsafe(24)
+    return token, hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,76 @@
+"""Writing to and reading from the audit log. `record` joins the caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent, User
+
+
+def record(
+    actor: User | None,
+    action: str,
+    subject_type: str,
+    subject_id: object = None,
+    *,
+    on_behalf_of: User | None = None,
+    details: dict | None = None,
+) -> AuditEvent:
+    """Add an audit event to the current transaction (the calling service commits it).
+
+    `on_behalf_of` is stored only when it is someone other than the actor.
+    """
+    behalf = on_behalf_of if on_behalf_of is not None and on_behalf_of is not actor else None
+    event = AuditEvent(
+        actor_id=actor.id if actor is not None else None,
+        on_behalf_of_id=behalf.id if behalf is not None else None,
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id) if subject_id is not None else None,
+        details=details or {},
+    )
+    db.session.add(event)
+    return event
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    action: str | None = None
+    actor_email: str | None = None
+    subject_type: str | None = None
+    subject_id: str | None = None
+    on_or_after: date | None = None
+    on_or_before: date | None = None
+
+
+def search(filters: AuditFilter, *, page: int = 1, per_page: int = 50) -> tuple[list[AuditEvent], int]:
+    """Filtered audit events, newest first, with the total count for pagination."""
+    from sqlalchemy import func
+
+    query = select(AuditEvent)
+    if filters.action:
+        query = query.where(AuditEvent.action.startswith(filters.action))
+    if filters.actor_email:
+        query = query.join(User, User.id == AuditEvent.actor_id).where(
+            User.email == filters.actor_email.strip().lower()
+        )
+    if filters.subject_type:
+        query = query.where(AuditEvent.subject_type == filters.subject_type)
+    if filters.subject_id:
+        query = query.where(AuditEvent.subject_id == filters.subject_id)
+    if filters.on_or_after:
+        query = query.where(AuditEvent.occurred_at >= datetime.combine(filters.on_or_after, time.min, UTC))
+    if filters.on_or_before:
+        end = datetime.combine(filters.on_or_before + timedelta(days=1), time.min, UTC)
+        query = query.where(AuditEvent.occurred_at < end)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    ).all()
+    return list(rows), total

@@ -1,0 +1,133 @@
+"""Sign up, sign in, sign out, password change and reset."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from app.domain.access import Permission, Role
+from app.errors import DomainError
+from app.extensions import limiter
+from app.services import accounts, notify
+from app.web.context import public, requires, set_acting_for
+from app.web.forms import ChangePasswordForm, ResetPasswordForm, ResetRequestForm, SignInForm, SignUpForm
+from app.web.helpers import attach_error
+
+bp = Blueprint("auth", __name__)
+
+SIGN_IN_FAILED = "Enter a correct email address and password. Both are case-sensitive except the email."
+
+
+def _sign_in_limit() -> str:
+    return current_app.config["SIGN_IN_RATE_LIMIT"]
+
+
+def _sign_in_key() -> str:
+    # Limit per address and per email typed, so one account cannot be hammered from many places
+    # in a short time, and one place cannot try many accounts.
+    email = (request.form.get("email") or "").strip().lower()
+    return f"{request.remote_addr}|{email}"
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@public
+@limiter.limit(_sign_in_limit, key_func=_sign_in_key, methods=["POST"],
+               error_message="Too many sign-in attempts")
+def sign_in():
+    if current_user.is_authenticated:
+        return redirect(url_for("account.dashboard"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.email.errors = [SIGN_IN_FAILED]
+        else:
+            login_user(user)
+            set_acting_for(None)
+            accounts.record_sign_in(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("account.dashboard"))
+    return render_template("auth/sign_in.html", form=form, title="Sign in")
+
+
+@bp.route("/sign-up", methods=["GET", "POST"])
+@public
+@limiter.limit("20 per hour", methods=["POST"])
+def sign_up():
+    form = SignUpForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.sign_up(form.email.data, form.name.data, form.password.data,
+                                    Role(form.role.data))
+        except DomainError as err:
+            attach_error(form, err)
+        else:
+            login_user(user)
+            flash("Your account has been created.", "success")
+            return redirect(url_for("account.dashboard"))
+    return render_template("auth/sign_up.html", form=form, title="Create an account")
+
+
+@bp.post("/sign-out")
+@requires(Permission.SIGNED_IN)
+def sign_out():
+    logout_user()
+    set_acting_for(None)
+    flash("You have signed out.", "success")
+    return redirect(url_for("public.home"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@requires(Permission.SIGNED_IN)
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, form.current_password.data, form.new_password.data)
+        except DomainError as err:
+            attach_error(form, err)
+        else:
+            flash("Your password has been changed.", "success")
+            return redirect(url_for("account.dashboard"))
+    return render_template("auth/change_password.html", form=form, title="Change your password")
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+@public
+@limiter.limit("10 per hour", methods=["POST"])
+def request_reset():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        found = accounts.request_password_reset(form.email.data)
+        if found is not None:
+            user, token = found
+            notify.password_reset(user, url_for("auth.reset_password", token=token, _external=True))
+        # The same answer whether or not the account exists: no account enumeration.
+        return render_template("auth/reset_sent.html", title="Check your email")
+    return render_template("auth/reset_request.html", form=form, title="Reset your password")
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit("20 per hour", methods=["POST"])
+def reset_password(token: str):
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.new_password.data)
+        except DomainError as err:
+            attach_error(form, err, default_field="new_password")
+        else:
+            flash("Your password has been set. You can now sign in.", "success")
+            return redirect(url_for("auth.sign_in"))
+    return render_template("auth/reset_password.html", form=form, title="Set a new password")

@@ -1,0 +1,88 @@
+"""The broker console: budget holders, authorised people, and later vetting, approvals and flags."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.domain.access import LegalBasis, Permission, Role
+from app.errors import DomainError
+from app.extensions import db
+from app.models import User
+from app.services import delegation as delegation_service
+from app.services import notify
+from app.web.context import requires
+from app.web.forms import AuthorisedPersonForm, RevokeForm
+from app.web.helpers import attach_error
+
+bp = Blueprint("broker", __name__, url_prefix="/broker")
+
+
+def _holder_or_404(holder_id: int) -> User:
+    holder = db.session.get(User, holder_id)
+    if holder is None or holder.role_enum is not Role.HOLDER:
+        abort(404)
+    return holder
+
+
+@bp.get("/")
+@requires(Permission.BROKER_AREA)
+def dashboard():
+    return render_template("broker/dashboard.html", title="Broker console")
+
+
+@bp.get("/holders")
+@requires(Permission.BROKER_AREA)
+def holders():
+    query = (request.args.get("q") or "")[:100]
+    return render_template("broker/holders.html", holders=delegation_service.holders_matching(query),
+                           query=query, title="Budget holders")
+
+
+@bp.get("/holders/<int:holder_id>")
+@requires(Permission.BROKER_AREA)
+def holder(holder_id: int):
+    person = _holder_or_404(holder_id)
+    return render_template("broker/holder.html", holder=person,
+                           delegations=delegation_service.delegations_of(person.id),
+                           revoke_form=RevokeForm(), title=person.name)
+
+
+@bp.route("/holders/<int:holder_id>/authorised-person", methods=["GET", "POST"])
+@requires(Permission.BROKER_AREA)
+def authorised_person(holder_id: int):
+    person = _holder_or_404(holder_id)
+    form = AuthorisedPersonForm()
+    if form.validate_on_submit():
+        try:
+            delegation, token = delegation_service.record_authorised_person(
+                current_user, person.id, form.email.data, form.name.data,
+                LegalBasis(form.legal_basis.data), form.review_date.data, form.notes.data or "",
+            )
+        except DomainError as err:
+            attach_error(form, err)
+        else:
+            link = url_for("auth.reset_password", token=token, _external=True) if token else None
+            notify.authorised_person_recorded(delegation.delegate, person, link)
+            flash(f"{delegation.delegate.name} is now the authorised person for {person.name}.", "success")
+            return redirect(url_for("broker.holder", holder_id=person.id))
+    return render_template("broker/authorised_person.html", form=form, holder=person,
+                           title=f"Record an authorised person for {person.name}")
+
+
+@bp.post("/delegations/<int:delegation_id>/revoke")
+@requires(Permission.BROKER_AREA)
+def revoke(delegation_id: int):
+    form = RevokeForm()
+    holder_id = None
+    if form.validate_on_submit():
+        try:
+            delegation = delegation_service.revoke(current_user, delegation_id, reason=form.reason.data or "")
+        except DomainError as err:
+            flash(err.message, "error")
+        else:
+            holder_id = delegation.holder_id
+            flash("Removed.", "success")
+    if holder_id is None:
+        return redirect(url_for("broker.holders"))
+    return redirect(url_for("broker.holder", holder_id=holder_id))

@@ -1,0 +1,73 @@
+"""The budget holder's area, used by the holder or by someone acting for them."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from app.domain.access import DelegateKind, Permission, Share
+from app.errors import DomainError
+from app.services import delegation as delegation_service
+from app.services import notify
+from app.web.context import acting, requires
+from app.web.forms import InviteDelegateForm, RevokeForm
+from app.web.helpers import attach_error
+
+bp = Blueprint("holder", __name__, url_prefix="/my")
+
+
+@bp.get("/")
+@requires(Permission.HOLDER_VIEW_DASHBOARD)
+def dashboard():
+    ctx = acting()
+    return render_template("holder/dashboard.html", title=f"{ctx.holder.name}'s home"
+                           if ctx.on_behalf else "Your home")
+
+
+@bp.get("/people")
+@requires(Permission.HOLDER_VIEW_DASHBOARD)
+def delegates():
+    ctx = acting()
+    return render_template("holder/delegates.html",
+                           delegations=delegation_service.delegations_of(ctx.holder.id),
+                           revoke_form=RevokeForm(), title="People who help")
+
+
+@bp.route("/people/invite", methods=["GET", "POST"])
+@requires(Permission.HOLDER_MANAGE_DELEGATES)
+def delegate_invite():
+    ctx = acting()
+    form = InviteDelegateForm()
+    if form.validate_on_submit():
+        try:
+            delegation, token = delegation_service.invite(
+                current_user, ctx.holder.id, form.email.data, DelegateKind(form.kind.data),
+                {Share(s) for s in form.shares.data or []},
+            )
+        except DomainError as err:
+            attach_error(form, err)
+        else:
+            link = url_for("account.invitation", token=token, _external=True)
+            notify.delegation_invited(delegation.invited_email, ctx.holder,
+                                      delegation.kind_enum.label, link)
+            flash(f"Invitation sent to {delegation.invited_email}.", "success")
+            return redirect(url_for("holder.delegates"))
+    return render_template("holder/delegate_invite.html", form=form, title="Invite someone to help")
+
+
+@bp.post("/people/<int:delegation_id>/revoke")
+@requires(Permission.HOLDER_VIEW_DASHBOARD)
+def delegate_revoke(delegation_id: int):
+    """Holders and authorised people remove helpers; a helper may also step down themselves.
+    The service decides who may, so the permission here is only 'in this holder's area'."""
+    form = RevokeForm()
+    if form.validate_on_submit():
+        try:
+            delegation = delegation_service.revoke(current_user, delegation_id,
+                                                   reason=form.reason.data or "")
+        except DomainError as err:
+            flash(err.message, "error")
+        else:
+            flash(f"{delegation.invited_email} can no longer act for "
+                  f"{delegation.holder.name}.", "success")
+    return redirect(url_for("holder.delegates"))

@@ -1,0 +1,159 @@
+import re
+"""Sign-up, sign-in, sign-out, passwords, rate limiting and no account enumeration."""
+
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.domain.access import Role
+from app.models import AuditEvent, User
+from tests.factories import TEST_PASSWORD
+
+
+def _sign_in(client, email, password):
+    return client.post("/sign-in", data={"email": email, "password": password})
+
+
+def test_sign_up_as_holder_lands_on_their_home(client, db_session):
+    response = client.post("/sign-up", data={
+        "role": "holder", "name": "Ada Lovelace", "email": "Ada@Example.org",
+        "password": "a long enough password"}, follow_redirects=True)
+    assert response.status_code == 200
+    assert "Your home" in response.get_data(as_text=True)
+    user = db_session.scalar(select(User).where(User.email == "ada@example.org"))
+    assert user.role == "holder"
+    assert user.password_hash.startswith("$argon2")
+
+
+def test_sign_up_as_broker_is_not_offered(client, db_session):
+    response = client.post("/sign-up", data={
+        "role": "broker", "name": "Sneaky", "email": "sneaky@example.org",
+        "password": "a long enough password"})
+    assert response.status_code == 200
+    assert "Not a valid choice" in response.get_data(as_text=True) or \
+        "Select what you want" in response.get_data(as_text=True)
+    assert db_session.scalar(select(User).where(User.email == "sneaky@example.org")) is None
+
+
+def test_sign_up_errors_show_beside_the_field_and_keep_what_was_typed(client, db_session):
+    response = client.post("/sign-up", data={
+        "role": "provider", "name": "Maria", "email": "not-an-email", "password": "short"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "There is a problem" in page
+    assert "Enter an email address in the correct format" in page
+    assert "at least 10 characters" in page
+    assert 'value="Maria"' in page and 'value="not-an-email"' in page
+    assert 'href="#email"' in page  # the summary links to the field
+
+
+def test_sign_up_with_a_taken_email_says_so_beside_the_email(client, make_user):
+    make_user(email="taken@example.org")
+    response = client.post("/sign-up", data={
+        "role": "holder", "name": "Another", "email": "taken@example.org",
+        "password": "a long enough password"})
+    assert "already exists" in response.get_data(as_text=True)
+
+
+def test_sign_in_and_out(client, make_user, db_session):
+    user = make_user(Role.BROKER, email="b@example.org")
+    response = _sign_in(client, "B@example.org", TEST_PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard")
+    assert client.get("/broker/").status_code == 200
+    assert db_session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "account.signed_in", AuditEvent.actor_id == user.id)) is not None
+    client.post("/sign-out")
+    assert client.get("/broker/").status_code == 302
+
+
+def test_wrong_password_and_unknown_email_get_the_same_answer(client, make_user):
+    make_user(email="known@example.org")
+    wrong_password = _sign_in(client, "known@example.org", "not the password").get_data(as_text=True)
+    unknown_email = _sign_in(client, "nobody@example.org", "not the password").get_data(as_text=True)
+    marker = "Enter a correct email address and password"
+    assert marker in wrong_password and marker in unknown_email
+
+
+def test_sign_in_is_rate_limited_with_a_clear_message(client, make_user):
+    make_user(email="target@example.org")
+    for _ in range(5):
+        assert _sign_in(client, "target@example.org", "wrong password!").status_code == 200
+    response = _sign_in(client, "target@example.org", TEST_PASSWORD)
+    assert response.status_code == 429
+    assert "Too many attempts" in response.get_data(as_text=True)
+
+
+def test_change_password(client, login_as, db_session):
+    user = login_as(Role.HOLDER)
+    bad = client.post("/account/password", data={"current_password": "wrong one here",
+                                                  "new_password": "new password 123",
+                                                  "confirm_password": "new password 123"})
+    assert "current password is not right" in bad.get_data(as_text=True)
+    ok = client.post("/account/password", data={"current_password": TEST_PASSWORD,
+                                                "new_password": "new password 123",
+                                                "confirm_password": "new password 123"})
+    assert ok.status_code == 302
+    client.post("/sign-out")
+    assert _sign_in(client, user.email, "new password 123").status_code == 302
+
+
+def _latest_email(app) -> str:
+    outbox = Path(app.config["MAIL_OUTBOX_DIR"])
+    raw = sorted(outbox.glob("*.eml"))[-1].read_bytes()
+    return message_from_bytes(raw, policy=default_policy).get_content()
+
+
+def test_reset_does_not_reveal_whether_an_account_exists(client, make_user):
+    make_user(email="real@example.org")
+    known = client.post("/reset-password", data={"email": "real@example.org"}).get_data(as_text=True)
+    unknown = client.post("/reset-password", data={"email": "ghost@example.org"}).get_data(as_text=True)
+    assert "If that email address has a Carefair account" in known
+    def without_nonces(page: str) -> str:
+        return re.sub(r'nonce="[^"]+"', "", page)
+
+    assert without_nonces(known) == without_nonces(unknown)
+
+
+def test_reset_link_sets_a_new_password_once(app, client, make_user):
+    user = make_user(email="forgetful@example.org")
+    client.post("/reset-password", data={"email": user.email})
+    email = _latest_email(app)
+    link = next(line for line in email.splitlines() if "/reset-password/" in line).strip()
+    path = link.split("carefair.localhost", 1)[1]
+    response = client.post(path, data={"new_password": "brand new secret",
+                                       "confirm_password": "brand new secret"})
+    assert response.status_code == 302
+    assert _sign_in(client, user.email, "brand new secret").status_code == 302
+    client.post("/sign-out")
+    again = client.post(path, data={"new_password": "another secret!!",
+                                    "confirm_password": "another secret!!"})
+    assert "already been used" in again.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/sign-in", "/sign-up", "/reset-password", "/accessibility", "/"])
+def test_public_pages_render_with_security_headers(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_forms_refuse_posts_without_a_csrf_token(app, client, make_user):
+    make_user(email="csrf@example.org")
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        response = _sign_in(client, "csrf@example.org", TEST_PASSWORD)
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert response.status_code == 400
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_session_cookie_is_httponly_and_samesite(app):
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
