@@ -37,7 +37,7 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def _bind_extensions(app: Flask) -> None:
-    from app.extensions import csrf, db, limiter, login_manager, migrate, talisman
+    from app.extensions import csrf, db, limiter, login_manager, mail, migrate, talisman
     from app.models import User
 
     db.init_app(app)
@@ -47,6 +47,7 @@ def _bind_extensions(app: Flask) -> None:
         configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    mail.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"

@@ -12,8 +12,29 @@ DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
 MODES = ("production", "demo", "test")
 
 
+# The demo's and tests' email backend: one .eml file per message in MAIL_OUTBOX_DIR.
+OUTBOX_BACKEND = "outbox"
+
+
 class ConfigurationError(RuntimeError):
     """Carefair cannot start with the settings it was given."""
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as err:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}.") from err
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,21 @@ class Config:
     INSTANCE_DIR: str = str(DEFAULT_INSTANCE_DIR)
     ASSETS_DIR: str = str(PROJECT_ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk")
     MAIL_OUTBOX_DIR: str = str(DEFAULT_INSTANCE_DIR / "outbox")
+    # Email (Flask-Mailman). "smtp" in production; demo and test write .eml files to
+    # MAIL_OUTBOX_DIR through app.adapters.mail.OutboxBackend, so no mail server is needed.
+    MAIL_BACKEND: str = "smtp"
+    MAIL_SERVER: str = "localhost"
+    MAIL_PORT: int = 25
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_USE_TLS: bool = False
+    MAIL_USE_SSL: bool = False
+    MAIL_DEFAULT_SENDER: str = "Carefair <no-reply@carefair.example>"
+    MAIL_TIMEOUT: int = 10  # seconds: a slow server must not hold up a page for long
+    # Try to send right after the action commits; when False only `carefair mail send-queued` sends.
+    MAIL_SEND_AFTER_COMMIT: bool = True
+    # Where links in emails point when there is no request (digests, scheduled jobs).
+    PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
     COUNCIL: CouncilSettings = field(default_factory=CouncilSettings)
     TESTING: bool = False
 
@@ -73,6 +109,17 @@ class Config:
             RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
             INSTANCE_DIR=str(instance),
             MAIL_OUTBOX_DIR=str(instance / "outbox"),
+            MAIL_BACKEND=os.environ.get("MAIL_BACKEND") or ("smtp" if mode == "production" else OUTBOX_BACKEND),
+            MAIL_SERVER=os.environ.get("MAIL_SERVER", "localhost"),
+            MAIL_PORT=_env_int("MAIL_PORT", 25),
+            MAIL_USERNAME=os.environ.get("MAIL_USERNAME") or None,
+            MAIL_PASSWORD=os.environ.get("MAIL_PASSWORD") or None,
+            MAIL_USE_TLS=_env_bool("MAIL_USE_TLS"),
+            MAIL_USE_SSL=_env_bool("MAIL_USE_SSL"),
+            MAIL_DEFAULT_SENDER=os.environ.get("MAIL_DEFAULT_SENDER", cls.MAIL_DEFAULT_SENDER),
+            MAIL_TIMEOUT=_env_int("MAIL_TIMEOUT", 10),
+            MAIL_SEND_AFTER_COMMIT=_env_bool("MAIL_SEND_AFTER_COMMIT", True),
+            PUBLIC_BASE_URL=os.environ.get("PUBLIC_BASE_URL", cls.PUBLIC_BASE_URL).rstrip("/"),
         )
         if mode in ("demo", "test"):
             # The demo runs on http://127.0.0.1:5000, so cookies cannot be marked Secure there.
@@ -96,6 +143,9 @@ class Config:
                 "  export SECRET_KEY=\"$(python3 -c 'import secrets; print(secrets.token_hex(32))')\"\n"
                 "or run the demo with `carefair demo`."
             )
+        if self.MAIL_USE_TLS and self.MAIL_USE_SSL:
+            raise ConfigurationError("Set MAIL_USE_TLS (STARTTLS, usually port 587) or MAIL_USE_SSL "
+                                     "(usually port 465), not both.")
 
     def as_flask_mapping(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k.isupper()}

@@ -3,6 +3,8 @@
 from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.models.delegation import Delegation
+from app.models.notification import Notification, NotificationPreference, OutboundEmail
 from app.models.user import User
 
-__all__ = ["AuditEvent", "Base", "Delegation", "User", "utcnow"]
+__all__ = ["AuditEvent", "Base", "Delegation", "Notification", "NotificationPreference",
+           "OutboundEmail", "User", "utcnow"]

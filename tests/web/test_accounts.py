@@ -103,7 +103,8 @@ def test_change_password(client, login_as, db_session):
 def _latest_email(app) -> str:
     outbox = Path(app.config["MAIL_OUTBOX_DIR"])
     raw = sorted(outbox.glob("*.eml"))[-1].read_bytes()
-    return message_from_bytes(raw, policy=default_policy).get_content()
+    message = message_from_bytes(raw, policy=default_policy)
+    return message.get_body(preferencelist=("plain",)).get_content()
 
 
 def test_reset_does_not_reveal_whether_an_account_exists(client, make_user):

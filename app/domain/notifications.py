@@ -1,0 +1,391 @@
+"""What Carefair tells people about: the events, their wording, who may receive them, and the safe fields.
+
+Design: an email may be read by anyone in a household, so the words of every notification
+are fixed here and can only be filled with *safe fields*: a person (rendered as their name),
+a date or time, a short reference, a count, a vetting check from a fixed list, a delegate kind.
+There is deliberately no field type for free text or money, so no caller can put a health
+detail, a category of support, support-plan text, an amount or a balance into a message.
+Adding an event means adding an `Event` member and one `EventSpec` in `EVENTS`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from app.domain.access import DelegateKind, Share
+
+UK = ZoneInfo("Europe/London")
+
+
+class Category(StrEnum):
+    """What people choose email delivery for."""
+
+    BOOKINGS = "bookings"
+    MONEY = "money"
+    MESSAGES = "messages"
+    PLAN = "plan"
+    VETTING = "vetting"
+    FLAGS = "flags"
+    APPROVALS = "approvals"
+    ACCOUNT = "account"
+    SAFEGUARDING = "safeguarding"
+    SECURITY = "security"
+
+    @property
+    def label(self) -> str:
+        return CATEGORY_LABELS[self][0]
+
+    @property
+    def hint(self) -> str:
+        return CATEGORY_LABELS[self][1]
+
+    @property
+    def can_switch_off(self) -> bool:
+        return self not in ALWAYS_EMAILED
+
+
+CATEGORY_LABELS = {
+    Category.BOOKINGS: ("Bookings", "Requests, acceptances, cancellations and hours to confirm"),
+    Category.MONEY: ("Money", "Money set aside for a booking, released or paid"),
+    Category.MESSAGES: ("Messages", "A new message from a provider or a client"),
+    Category.PLAN: ("Support plan", "Changes to a support plan"),
+    Category.VETTING: ("Checks", "Checks about to run out, verified or refused"),
+    Category.FLAGS: ("Concerns raised by Carefair", "Concerns that a broker has looked at"),
+    Category.APPROVALS: ("Approvals", "Bookings waiting for a broker to approve them"),
+    Category.ACCOUNT: ("People who help", "Invitations accepted and people added or removed"),
+    Category.SAFEGUARDING: ("Safeguarding", "Concerns about someone's safety"),
+    Category.SECURITY: ("Security", "Password changes and sign-in links"),
+}
+
+# People must always hear about these, so email cannot be switched off for them.
+ALWAYS_EMAILED = frozenset({Category.SAFEGUARDING, Category.SECURITY})
+
+
+class Delivery(StrEnum):
+    IMMEDIATE = "immediate"
+    DIGEST = "digest"
+    OFF = "off"
+
+    @property
+    def label(self) -> str:
+        return {
+            Delivery.IMMEDIATE: "Email me straight away",
+            Delivery.DIGEST: "One email a day with a summary",
+            Delivery.OFF: "No email (I will check my inbox in Carefair)",
+        }[self]
+
+
+DEFAULT_DELIVERY = Delivery.IMMEDIATE
+
+
+def allowed_deliveries(category: Category) -> list[Delivery]:
+    return [d for d in Delivery if d is not Delivery.OFF or category.can_switch_off]
+
+
+class FieldKind(StrEnum):
+    """The only kinds of value a message can contain (see the module docstring)."""
+
+    PERSON = "person"  # anything with a `.name` (a User): rendered as the name only
+    DATE = "date"
+    DATETIME = "datetime"
+    REFERENCE = "reference"  # e.g. "B-1042": letters, digits and dashes
+    COUNT = "count"
+    CHECK = "check"  # a vetting check, one of VETTING_CHECKS
+    DELEGATE_KIND = "delegate_kind"
+
+
+# The words used for vetting checks in messages: none of them says anything about health.
+VETTING_CHECKS = {
+    "dbs": "enhanced DBS check",
+    "dbs_update": "DBS Update Service subscription",
+    "cqc": "CQC registration",
+    "insurance": "public liability insurance",
+    "references": "references",
+    "right_to_work": "right to work check",
+    "training": "training certificate",
+}
+
+_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,23}$")
+MAX_NAME_LENGTH = 120
+
+
+class UnsafeContent(ValueError):
+    """A caller tried to put something into a message that messages must not carry."""
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    category: Category
+    subject: str  # str.format template over the fields
+    body: tuple[str, ...]  # paragraphs, str.format templates over the fields
+    action: str  # the words on the one button / link
+    fields: dict[str, FieldKind] = field(default_factory=dict)
+    # Shown in the in-app inbox. Messages carrying a secret link (password reset,
+    # invitations) are email only, so the secret is never stored.
+    inbox: bool = True
+    # Sent at once whatever the person's preferences (they asked for it, e.g. a reset link),
+    # and never copied to the people who act for a holder.
+    transactional: bool = False
+
+
+class Event(StrEnum):
+    BOOKING_REQUESTED = "booking_requested"
+    BOOKING_ACCEPTED = "booking_accepted"
+    BOOKING_DECLINED = "booking_declined"
+    BOOKING_CANCELLED = "booking_cancelled"
+    BOOKING_NEEDS_APPROVAL = "booking_needs_approval"
+    MONEY_HELD = "money_held"
+    MONEY_RELEASED = "money_released"
+    PAYMENT_SENT = "payment_sent"
+    HOURS_TO_CONFIRM = "hours_to_confirm"
+    HOURS_AUTO_CONFIRM_SOON = "hours_auto_confirm_soon"
+    VETTING_EXPIRING = "vetting_expiring"
+    VETTING_EXPIRED = "vetting_expired"
+    FLAG_RAISED = "flag_raised"
+    FLAG_UPHELD = "flag_upheld"
+    MESSAGE_RECEIVED = "message_received"
+    PLAN_CHANGED = "plan_changed"
+    DELEGATION_INVITED = "delegation_invited"
+    DELEGATION_ACCEPTED = "delegation_accepted"
+    AUTHORISED_PERSON_RECORDED = "authorised_person_recorded"
+    PASSWORD_RESET = "password_reset"
+    PASSWORD_CHANGED = "password_changed"
+    SECURITY = "security"
+    SAFEGUARDING = "safeguarding"
+
+    @property
+    def spec(self) -> EventSpec:
+        return EVENTS[self]
+
+
+P, D, DT, REF, N = FieldKind.PERSON, FieldKind.DATE, FieldKind.DATETIME, FieldKind.REFERENCE, FieldKind.COUNT
+
+EVENTS: dict[Event, EventSpec] = {
+    Event.BOOKING_REQUESTED: EventSpec(
+        Category.BOOKINGS, "New booking request from {client}",
+        ("{client} has asked to book you for {starts}.",
+         "Please accept or decline the request."),
+        "See the request", {"client": P, "starts": DT}),
+    Event.BOOKING_ACCEPTED: EventSpec(
+        Category.BOOKINGS, "{provider} has accepted your booking",
+        ("{provider} has accepted the booking for {starts}.",),
+        "See the booking", {"provider": P, "starts": DT}),
+    Event.BOOKING_DECLINED: EventSpec(
+        Category.BOOKINGS, "{provider} cannot take your booking",
+        ("{provider} has declined the booking for {starts}. Any money set aside for it has "
+         "been released.", "You can look for someone else on Carefair."),
+        "See the booking", {"provider": P, "starts": DT}),
+    Event.BOOKING_CANCELLED: EventSpec(
+        Category.BOOKINGS, "A booking for {starts} has been cancelled",
+        ("{by} has cancelled the booking for {starts}.",),
+        "See the booking", {"by": P, "starts": DT}),
+    Event.BOOKING_NEEDS_APPROVAL: EventSpec(
+        Category.APPROVALS, "A booking for {client} needs your approval",
+        ("A booking for {client} needs a broker to approve it before it can go ahead.",),
+        "Review the booking", {"client": P}),
+    Event.MONEY_HELD: EventSpec(
+        Category.MONEY, "Money set aside for your booking with {provider}",
+        ("Money has been set aside from the budget for the booking with {provider} on {starts}.",
+         "Sign in to see the amount and what is left."),
+        "See the booking", {"provider": P, "starts": DT}),
+    Event.MONEY_RELEASED: EventSpec(
+        Category.MONEY, "Money released from a cancelled booking",
+        ("Money set aside for the booking with {provider} on {starts} has been released back "
+         "to the budget.",),
+        "See the budget", {"provider": P, "starts": DT}),
+    Event.PAYMENT_SENT: EventSpec(
+        Category.MONEY, "Payment sent for booking {reference}",
+        ("We have sent the payment for booking {reference}. Sign in to see the details.",),
+        "See the payment", {"reference": REF}),
+    Event.HOURS_TO_CONFIRM: EventSpec(
+        Category.BOOKINGS, "Please confirm the hours {provider} recorded",
+        ("{provider} has recorded the support given on {starts}.",
+         "Please check the times and confirm them, or tell us if something is not right."),
+        "Check the hours", {"provider": P, "starts": DT}),
+    Event.HOURS_AUTO_CONFIRM_SOON: EventSpec(
+        Category.BOOKINGS, "Hours from {provider} will be confirmed on {deadline}",
+        ("The hours {provider} recorded will be confirmed automatically on {deadline} unless "
+         "you tell us something is not right.",),
+        "Check the hours", {"provider": P, "deadline": DT}),
+    Event.VETTING_EXPIRING: EventSpec(
+        Category.VETTING, "Your {check} runs out on {expires}",
+        ("Your {check} runs out on {expires}. After that your listings will be hidden until "
+         "you upload a new one and a broker checks it.",),
+        "Upload a new one", {"check": FieldKind.CHECK, "expires": D}),
+    Event.VETTING_EXPIRED: EventSpec(
+        Category.VETTING, "Your {check} has run out: your listings are hidden",
+        ("Your {check} ran out on {expires}, so your listings are hidden for now.",
+         "Upload a new one and a broker will check it."),
+        "Upload a new one", {"check": FieldKind.CHECK, "expires": D}),
+    Event.FLAG_RAISED: EventSpec(
+        Category.FLAGS, "A concern needs reviewing ({reference})",
+        ("Carefair has raised a concern, {reference}, for a broker to review.",),
+        "Review the concern", {"reference": REF}),
+    Event.FLAG_UPHELD: EventSpec(
+        Category.FLAGS, "A broker has upheld a concern about your account",
+        ("A broker has looked at concern {reference} and upheld it.",
+         "Sign in to see what it is about and to respond."),
+        "See the concern", {"reference": REF}),
+    Event.MESSAGE_RECEIVED: EventSpec(
+        Category.MESSAGES, "New message from {sender}",
+        ("{sender} has sent a message on Carefair.",),
+        "Read the message", {"sender": P}),
+    Event.PLAN_CHANGED: EventSpec(
+        Category.PLAN, "The support plan has been updated",
+        ("{by} has updated the support plan.",),
+        "See the plan", {"by": P}),
+    Event.DELEGATION_INVITED: EventSpec(
+        Category.ACCOUNT, "{holder} has invited you to help on Carefair",
+        ("{holder} has invited you to be their {kind} on Carefair.",
+         "To accept, sign in or create an account with this email address, then open the link."),
+        "Accept the invitation", {"holder": P, "kind": FieldKind.DELEGATE_KIND},
+        inbox=False, transactional=True),
+    Event.DELEGATION_ACCEPTED: EventSpec(
+        Category.ACCOUNT, "{person} can now help on Carefair",
+        ("{person} has accepted the invitation to be {kind}.",),
+        "See who helps", {"person": P, "kind": FieldKind.DELEGATE_KIND}),
+    Event.AUTHORISED_PERSON_RECORDED: EventSpec(
+        Category.ACCOUNT, "You can now act for {holder} on Carefair",
+        ("A broker has recorded you as the authorised person for {holder} on Carefair.",
+         "Use the link to sign in. If you are new to Carefair it lets you set a password first."),
+        "Sign in to Carefair", {"holder": P}, inbox=False, transactional=True),
+    Event.PASSWORD_RESET: EventSpec(
+        Category.SECURITY, "Reset your Carefair password",
+        ("Someone asked to reset the password for your Carefair account. If it was you, use "
+         "the link within one hour.",
+         "If it was not you, you can ignore this email: your password has not changed."),
+        "Reset your password", {}, inbox=False, transactional=True),
+    Event.PASSWORD_CHANGED: EventSpec(
+        Category.SECURITY, "Your Carefair password was changed",
+        ("The password for your Carefair account was changed on {when}.",
+         "If this was not you, reset your password now and tell your council."),
+        "Check your account", {"when": DT}),
+    Event.SECURITY: EventSpec(
+        Category.SECURITY, "Security notice about your Carefair account",
+        ("Something happened on your Carefair account on {when} that you should know about.",),
+        "Check your account", {"when": DT}),
+    Event.SAFEGUARDING: EventSpec(
+        Category.SAFEGUARDING, "A safeguarding concern needs attention ({reference})",
+        ("A safeguarding concern, {reference}, has been raised and needs attention.",),
+        "See the concern", {"reference": REF}),
+}
+
+assert set(EVENTS) == set(Event), "every Event needs an EventSpec"
+
+# Which circle-of-support share lets a circle member hear about a category.
+CATEGORY_SHARE: dict[Category, Share] = {
+    Category.BOOKINGS: Share.BOOKINGS,
+    Category.MONEY: Share.BUDGET,
+    Category.MESSAGES: Share.MESSAGES,
+    Category.PLAN: Share.PLAN,
+}
+
+
+def delegate_receives(kind: DelegateKind, shares: frozenset[Share], spec: EventSpec) -> bool:
+    """Whether someone acting for a holder gets a copy of a notification about that holder.
+
+    An authorised person stands in for the holder, so gets everything the holder would; a
+    nominated person manages the money, so gets everything except the holder's own security
+    notices; a circle member only what the holder chose to share with them.
+    """
+    if spec.transactional:
+        return False
+    if kind is DelegateKind.AUTHORISED:
+        return True
+    if kind is DelegateKind.NOMINATED:
+        return spec.category is not Category.SECURITY
+    share = CATEGORY_SHARE.get(spec.category)
+    return share is not None and share in shares
+
+
+def _format_datetime(value: datetime) -> str:
+    local = value.astimezone(UK) if value.tzinfo else value
+    hour = local.strftime("%I").lstrip("0")
+    minute = "" if local.minute == 0 else f":{local.minute:02d}"
+    return f"{local.strftime('%A')} {local.day} {local.strftime('%B %Y')} at {hour}{minute}{local.strftime('%p').lower()}"
+
+
+def _format_date(value: date) -> str:
+    return f"{value.strftime('%A')} {value.day} {value.strftime('%B %Y')}"
+
+
+def safe_value(name: str, kind: FieldKind, value: object) -> str:
+    """The display text for one field, or UnsafeContent if the value is not of the safe kind."""
+    if kind is FieldKind.PERSON:
+        person_name = getattr(value, "name", None)
+        if isinstance(value, str) or not isinstance(person_name, str):
+            raise UnsafeContent(f"{name} must be a person (a User), not {type(value).__name__}")
+        return person_name.strip()[:MAX_NAME_LENGTH]
+    if kind is FieldKind.DATETIME:
+        if not isinstance(value, datetime):
+            raise UnsafeContent(f"{name} must be a datetime")
+        return _format_datetime(value)
+    if kind is FieldKind.DATE:
+        if isinstance(value, datetime) or not isinstance(value, date):
+            raise UnsafeContent(f"{name} must be a date")
+        return _format_date(value)
+    if kind is FieldKind.REFERENCE:
+        if not isinstance(value, str) or not _REFERENCE.match(value):
+            raise UnsafeContent(f"{name} must be a short reference like B-1042")
+        return value
+    if kind is FieldKind.COUNT:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100_000:
+            raise UnsafeContent(f"{name} must be a whole number")
+        return str(value)
+    if kind is FieldKind.CHECK:
+        if value not in VETTING_CHECKS:
+            raise UnsafeContent(f"{name} must be one of {', '.join(VETTING_CHECKS)}")
+        return VETTING_CHECKS[value]
+    if kind is FieldKind.DELEGATE_KIND:
+        if not isinstance(value, DelegateKind):
+            raise UnsafeContent(f"{name} must be a DelegateKind")
+        return {DelegateKind.AUTHORISED: "authorised person",
+                DelegateKind.NOMINATED: "nominated person",
+                DelegateKind.CIRCLE: "circle of support"}[value]
+    raise UnsafeContent(f"{name}: unknown field kind")  # pragma: no cover
+
+
+def safe_fields(event: Event, context: dict) -> dict[str, str]:
+    """Check a caller's context against the event's fields and turn it into display text."""
+    spec = event.spec
+    unknown = set(context) - set(spec.fields)
+    if unknown:
+        raise UnsafeContent(f"{event.value} does not take {', '.join(sorted(unknown))}")
+    missing = set(spec.fields) - set(context)
+    if missing:
+        raise UnsafeContent(f"{event.value} needs {', '.join(sorted(missing))}")
+    return {name: safe_value(name, kind, context[name]) for name, kind in spec.fields.items()}
+
+
+@dataclass(frozen=True)
+class Message:
+    """A rendered notification: only text produced from the fixed wording and safe fields."""
+
+    subject: str
+    paragraphs: tuple[str, ...]
+    action: str
+
+
+def render(event: Event, context: dict) -> Message:
+    values = safe_fields(event, context)
+    spec = event.spec
+    return Message(
+        subject=spec.subject.format_map(values),
+        paragraphs=tuple(p.format_map(values) for p in spec.body),
+        action=spec.action,
+    )
+
+
+# Delivery retries: 1, 2, 4 ... minutes, at most 6 hours apart; after this many tries an email
+# is given up on and left for a council admin to look at.
+MAX_ATTEMPTS = 10
+_MAX_BACKOFF = timedelta(hours=6)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait before the next try, after `attempts` failed tries (>= 1)."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), _MAX_BACKOFF)
