@@ -167,3 +167,21 @@ def login_as(make_user, login) -> Callable[[Role], User]:
         return login(make_user(role, **fields))
 
     return sign_in
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server on 127.0.0.1 for this test; the app sends through it over SMTP."""
+    from tests.smtp_server import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    keys = ("MAIL_BACKEND", "MAIL_SERVER", "MAIL_PORT", "MAIL_TIMEOUT")
+    saved = {k: app.config[k] for k in keys}
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port,
+                      MAIL_TIMEOUT=5)
+    try:
+        yield server
+    finally:
+        app.config.update(saved)
+        server.stop()

@@ -2,8 +2,8 @@
 
 Design: an email may be read by anyone in a household, so the words of every notification
 are fixed here and can only be filled with *safe fields*: a person (rendered as their name),
-a date or time, a short reference, a count, a vetting check from a fixed list, a delegate kind.
-There is deliberately no field type for free text or money, so no caller can put a health
+a date or time, a short reference, a vetting check from a fixed list, a delegate kind.
+There is deliberately no field type for free text, numbers or money, so no caller can put a health
 detail, a category of support, support-plan text, an amount or a balance into a message.
 Adding an event means adding an `Event` member and one `EventSpec` in `EVENTS`.
 """
@@ -92,8 +92,7 @@ class FieldKind(StrEnum):
     PERSON = "person"  # anything with a `.name` (a User): rendered as the name only
     DATE = "date"
     DATETIME = "datetime"
-    REFERENCE = "reference"  # e.g. "B-1042": letters, digits and dashes
-    COUNT = "count"
+    REFERENCE = "reference"  # e.g. "B-1042" for booking 1042
     CHECK = "check"  # a vetting check, one of VETTING_CHECKS
     DELEGATE_KIND = "delegate_kind"
 
@@ -109,7 +108,8 @@ VETTING_CHECKS = {
     "training": "training certificate",
 }
 
-_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,23}$")
+# A letter prefix naming the kind of thing, a dash and its number: "B-1042", "SG-7".
+_REFERENCE = re.compile(r"^[A-Z]{1,4}-[0-9]{1,10}$")
 MAX_NAME_LENGTH = 120
 
 
@@ -162,7 +162,7 @@ class Event(StrEnum):
         return EVENTS[self]
 
 
-P, D, DT, REF, N = FieldKind.PERSON, FieldKind.DATE, FieldKind.DATETIME, FieldKind.REFERENCE, FieldKind.COUNT
+P, D, DT, REF = FieldKind.PERSON, FieldKind.DATE, FieldKind.DATETIME, FieldKind.REFERENCE
 
 EVENTS: dict[Event, EventSpec] = {
     Event.BOOKING_REQUESTED: EventSpec(
@@ -332,10 +332,6 @@ def safe_value(name: str, kind: FieldKind, value: object) -> str:
         if not isinstance(value, str) or not _REFERENCE.match(value):
             raise UnsafeContent(f"{name} must be a short reference like B-1042")
         return value
-    if kind is FieldKind.COUNT:
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100_000:
-            raise UnsafeContent(f"{name} must be a whole number")
-        return str(value)
     if kind is FieldKind.CHECK:
         if value not in VETTING_CHECKS:
             raise UnsafeContent(f"{name} must be one of {', '.join(VETTING_CHECKS)}")
