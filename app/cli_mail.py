@@ -8,10 +8,12 @@ from flask.cli import AppGroup
 from app.cli import app_command
 
 
-@app_command
 @click.group("mail", cls=AppGroup)
 def mail_group() -> None:
     """Send queued emails and daily summaries."""
+
+
+app_command(mail_group)
 
 
 @mail_group.command("send-queued")

@@ -39,8 +39,13 @@ class _Collector:
         self.into = into
 
     async def handle_DATA(self, server, session, envelope):
-        self.into.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos),
-                                  message_from_bytes(envelope.content, policy=default_policy)))
+        self.into.append(
+            Received(
+                envelope.mail_from,
+                tuple(envelope.rcpt_tos),
+                message_from_bytes(envelope.content, policy=default_policy),
+            )
+        )
         return "250 Message accepted for delivery"
 
 
@@ -59,7 +64,9 @@ class SmtpServer:
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(_Collector(self.messages), hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            _Collector(self.messages), hostname="127.0.0.1", port=self.port
+        )
         self._controller.start()
 
     def stop(self) -> None:

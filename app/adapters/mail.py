@@ -50,9 +50,13 @@ def _connection():
     backend = config.get("MAIL_BACKEND") or "smtp"
     if backend == "smtp":
         return mail.get_connection(
-            backend, host=config["MAIL_SERVER"], port=int(config["MAIL_PORT"]),
-            username=config.get("MAIL_USERNAME"), password=config.get("MAIL_PASSWORD"),
-            use_tls=bool(config.get("MAIL_USE_TLS")), use_ssl=bool(config.get("MAIL_USE_SSL")),
+            backend,
+            host=config["MAIL_SERVER"],
+            port=int(config["MAIL_PORT"]),
+            username=config.get("MAIL_USERNAME"),
+            password=config.get("MAIL_PASSWORD"),
+            use_tls=bool(config.get("MAIL_USE_TLS")),
+            use_ssl=bool(config.get("MAIL_USE_SSL")),
             timeout=config.get("MAIL_TIMEOUT"),
         )
     if backend == "outbox":
@@ -62,8 +66,11 @@ def _connection():
 
 def _build(item: Outgoing, connection) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
-        subject=item.subject, body=item.text, to=[item.to],
-        from_email=current_app.config["MAIL_DEFAULT_SENDER"], connection=connection,
+        subject=item.subject,
+        body=item.text,
+        to=[item.to],
+        from_email=current_app.config["MAIL_DEFAULT_SENDER"],
+        connection=connection,
     )
     if item.html:
         message.attach_alternative(item.html, "text/html")

@@ -1,4 +1,4 @@
-"""What Carefair tells people about: the events, their wording, who may receive them, and the safe fields.
+"""What Carefair tells people about: events, their wording, who receives them, the safe fields.
 
 Design: an email may be read by anyone in a household, so the words of every notification
 are fixed here and can only be filled with *safe fields*: a person (rendered as their name),
@@ -166,112 +166,210 @@ P, D, DT, REF = FieldKind.PERSON, FieldKind.DATE, FieldKind.DATETIME, FieldKind.
 
 EVENTS: dict[Event, EventSpec] = {
     Event.BOOKING_REQUESTED: EventSpec(
-        Category.BOOKINGS, "New booking request from {client}",
-        ("{client} has asked to book you for {starts}.",
-         "Please accept or decline the request."),
-        "See the request", {"client": P, "starts": DT}),
+        Category.BOOKINGS,
+        "New booking request from {client}",
+        ("{client} has asked to book you for {starts}.", "Please accept or decline the request."),
+        "See the request",
+        {"client": P, "starts": DT},
+    ),
     Event.BOOKING_ACCEPTED: EventSpec(
-        Category.BOOKINGS, "{provider} has accepted your booking",
+        Category.BOOKINGS,
+        "{provider} has accepted your booking",
         ("{provider} has accepted the booking for {starts}.",),
-        "See the booking", {"provider": P, "starts": DT}),
+        "See the booking",
+        {"provider": P, "starts": DT},
+    ),
     Event.BOOKING_DECLINED: EventSpec(
-        Category.BOOKINGS, "{provider} cannot take your booking",
-        ("{provider} has declined the booking for {starts}. Any money set aside for it has "
-         "been released.", "You can look for someone else on Carefair."),
-        "See the booking", {"provider": P, "starts": DT}),
+        Category.BOOKINGS,
+        "{provider} cannot take your booking",
+        (
+            "{provider} has declined the booking for {starts}. Any money set aside for it has "
+            "been released.",
+            "You can look for someone else on Carefair.",
+        ),
+        "See the booking",
+        {"provider": P, "starts": DT},
+    ),
     Event.BOOKING_CANCELLED: EventSpec(
-        Category.BOOKINGS, "A booking for {starts} has been cancelled",
+        Category.BOOKINGS,
+        "A booking for {starts} has been cancelled",
         ("{by} has cancelled the booking for {starts}.",),
-        "See the booking", {"by": P, "starts": DT}),
+        "See the booking",
+        {"by": P, "starts": DT},
+    ),
     Event.BOOKING_NEEDS_APPROVAL: EventSpec(
-        Category.APPROVALS, "A booking for {client} needs your approval",
+        Category.APPROVALS,
+        "A booking for {client} needs your approval",
         ("A booking for {client} needs a broker to approve it before it can go ahead.",),
-        "Review the booking", {"client": P}),
+        "Review the booking",
+        {"client": P},
+    ),
     Event.MONEY_HELD: EventSpec(
-        Category.MONEY, "Money set aside for your booking with {provider}",
-        ("Money has been set aside from the budget for the booking with {provider} on {starts}.",
-         "Sign in to see the amount and what is left."),
-        "See the booking", {"provider": P, "starts": DT}),
+        Category.MONEY,
+        "Money set aside for your booking with {provider}",
+        (
+            "Money has been set aside from the budget for the booking with {provider} on {starts}.",
+            "Sign in to see the amount and what is left.",
+        ),
+        "See the booking",
+        {"provider": P, "starts": DT},
+    ),
     Event.MONEY_RELEASED: EventSpec(
-        Category.MONEY, "Money released from a cancelled booking",
-        ("Money set aside for the booking with {provider} on {starts} has been released back "
-         "to the budget.",),
-        "See the budget", {"provider": P, "starts": DT}),
+        Category.MONEY,
+        "Money released from a cancelled booking",
+        (
+            "Money set aside for the booking with {provider} on {starts} has been released back "
+            "to the budget.",
+        ),
+        "See the budget",
+        {"provider": P, "starts": DT},
+    ),
     Event.PAYMENT_SENT: EventSpec(
-        Category.MONEY, "Payment sent for booking {reference}",
+        Category.MONEY,
+        "Payment sent for booking {reference}",
         ("We have sent the payment for booking {reference}. Sign in to see the details.",),
-        "See the payment", {"reference": REF}),
+        "See the payment",
+        {"reference": REF},
+    ),
     Event.HOURS_TO_CONFIRM: EventSpec(
-        Category.BOOKINGS, "Please confirm the hours {provider} recorded",
-        ("{provider} has recorded the support given on {starts}.",
-         "Please check the times and confirm them, or tell us if something is not right."),
-        "Check the hours", {"provider": P, "starts": DT}),
+        Category.BOOKINGS,
+        "Please confirm the hours {provider} recorded",
+        (
+            "{provider} has recorded the support given on {starts}.",
+            "Please check the times and confirm them, or tell us if something is not right.",
+        ),
+        "Check the hours",
+        {"provider": P, "starts": DT},
+    ),
     Event.HOURS_AUTO_CONFIRM_SOON: EventSpec(
-        Category.BOOKINGS, "Hours from {provider} will be confirmed on {deadline}",
-        ("The hours {provider} recorded will be confirmed automatically on {deadline} unless "
-         "you tell us something is not right.",),
-        "Check the hours", {"provider": P, "deadline": DT}),
+        Category.BOOKINGS,
+        "Hours from {provider} will be confirmed on {deadline}",
+        (
+            "The hours {provider} recorded will be confirmed automatically on {deadline} unless "
+            "you tell us something is not right.",
+        ),
+        "Check the hours",
+        {"provider": P, "deadline": DT},
+    ),
     Event.VETTING_EXPIRING: EventSpec(
-        Category.VETTING, "Your {check} runs out on {expires}",
-        ("Your {check} runs out on {expires}. After that your listings will be hidden until "
-         "you upload a new one and a broker checks it.",),
-        "Upload a new one", {"check": FieldKind.CHECK, "expires": D}),
+        Category.VETTING,
+        "Your {check} runs out on {expires}",
+        (
+            "Your {check} runs out on {expires}. After that your listings will be hidden until "
+            "you upload a new one and a broker checks it.",
+        ),
+        "Upload a new one",
+        {"check": FieldKind.CHECK, "expires": D},
+    ),
     Event.VETTING_EXPIRED: EventSpec(
-        Category.VETTING, "Your {check} has run out: your listings are hidden",
-        ("Your {check} ran out on {expires}, so your listings are hidden for now.",
-         "Upload a new one and a broker will check it."),
-        "Upload a new one", {"check": FieldKind.CHECK, "expires": D}),
+        Category.VETTING,
+        "Your {check} has run out: your listings are hidden",
+        (
+            "Your {check} ran out on {expires}, so your listings are hidden for now.",
+            "Upload a new one and a broker will check it.",
+        ),
+        "Upload a new one",
+        {"check": FieldKind.CHECK, "expires": D},
+    ),
     Event.FLAG_RAISED: EventSpec(
-        Category.FLAGS, "A concern needs reviewing ({reference})",
+        Category.FLAGS,
+        "A concern needs reviewing ({reference})",
         ("Carefair has raised a concern, {reference}, for a broker to review.",),
-        "Review the concern", {"reference": REF}),
+        "Review the concern",
+        {"reference": REF},
+    ),
     Event.FLAG_UPHELD: EventSpec(
-        Category.FLAGS, "A broker has upheld a concern about your account",
-        ("A broker has looked at concern {reference} and upheld it.",
-         "Sign in to see what it is about and to respond."),
-        "See the concern", {"reference": REF}),
+        Category.FLAGS,
+        "A broker has upheld a concern about your account",
+        (
+            "A broker has looked at concern {reference} and upheld it.",
+            "Sign in to see what it is about and to respond.",
+        ),
+        "See the concern",
+        {"reference": REF},
+    ),
     Event.MESSAGE_RECEIVED: EventSpec(
-        Category.MESSAGES, "New message from {sender}",
+        Category.MESSAGES,
+        "New message from {sender}",
         ("{sender} has sent a message on Carefair.",),
-        "Read the message", {"sender": P}),
+        "Read the message",
+        {"sender": P},
+    ),
     Event.PLAN_CHANGED: EventSpec(
-        Category.PLAN, "The support plan has been updated",
+        Category.PLAN,
+        "The support plan has been updated",
         ("{by} has updated the support plan.",),
-        "See the plan", {"by": P}),
+        "See the plan",
+        {"by": P},
+    ),
     Event.DELEGATION_INVITED: EventSpec(
-        Category.ACCOUNT, "{holder} has invited you to help on Carefair",
-        ("{holder} has invited you to be their {kind} on Carefair.",
-         "To accept, sign in or create an account with this email address, then open the link."),
-        "Accept the invitation", {"holder": P, "kind": FieldKind.DELEGATE_KIND},
-        inbox=False, transactional=True),
+        Category.ACCOUNT,
+        "{holder} has invited you to help on Carefair",
+        (
+            "{holder} has invited you to be their {kind} on Carefair.",
+            "To accept, sign in or create an account with this email address, then open the link.",
+        ),
+        "Accept the invitation",
+        {"holder": P, "kind": FieldKind.DELEGATE_KIND},
+        inbox=False,
+        transactional=True,
+    ),
     Event.DELEGATION_ACCEPTED: EventSpec(
-        Category.ACCOUNT, "{person} can now help on Carefair",
+        Category.ACCOUNT,
+        "{person} can now help on Carefair",
         ("{person} has accepted the invitation to be {kind}.",),
-        "See who helps", {"person": P, "kind": FieldKind.DELEGATE_KIND}),
+        "See who helps",
+        {"person": P, "kind": FieldKind.DELEGATE_KIND},
+    ),
     Event.AUTHORISED_PERSON_RECORDED: EventSpec(
-        Category.ACCOUNT, "You can now act for {holder} on Carefair",
-        ("A broker has recorded you as the authorised person for {holder} on Carefair.",
-         "Use the link to sign in. If you are new to Carefair it lets you set a password first."),
-        "Sign in to Carefair", {"holder": P}, inbox=False, transactional=True),
+        Category.ACCOUNT,
+        "You can now act for {holder} on Carefair",
+        (
+            "A broker has recorded you as the authorised person for {holder} on Carefair.",
+            "Use the link to sign in. If you are new to Carefair it lets you set a password first.",
+        ),
+        "Sign in to Carefair",
+        {"holder": P},
+        inbox=False,
+        transactional=True,
+    ),
     Event.PASSWORD_RESET: EventSpec(
-        Category.SECURITY, "Reset your Carefair password",
-        ("Someone asked to reset the password for your Carefair account. If it was you, use "
-         "the link within one hour.",
-         "If it was not you, you can ignore this email: your password has not changed."),
-        "Reset your password", {}, inbox=False, transactional=True),
+        Category.SECURITY,
+        "Reset your Carefair password",
+        (
+            "Someone asked to reset the password for your Carefair account. If it was you, use "
+            "the link within one hour.",
+            "If it was not you, you can ignore this email: your password has not changed.",
+        ),
+        "Reset your password",
+        {},
+        inbox=False,
+        transactional=True,
+    ),
     Event.PASSWORD_CHANGED: EventSpec(
-        Category.SECURITY, "Your Carefair password was changed",
-        ("The password for your Carefair account was changed on {when}.",
-         "If this was not you, reset your password now and tell your council."),
-        "Check your account", {"when": DT}),
+        Category.SECURITY,
+        "Your Carefair password was changed",
+        (
+            "The password for your Carefair account was changed on {when}.",
+            "If this was not you, reset your password now and tell your council.",
+        ),
+        "Check your account",
+        {"when": DT},
+    ),
     Event.SECURITY: EventSpec(
-        Category.SECURITY, "Security notice about your Carefair account",
+        Category.SECURITY,
+        "Security notice about your Carefair account",
         ("Something happened on your Carefair account on {when} that you should know about.",),
-        "Check your account", {"when": DT}),
+        "Check your account",
+        {"when": DT},
+    ),
     Event.SAFEGUARDING: EventSpec(
-        Category.SAFEGUARDING, "A safeguarding concern needs attention ({reference})",
+        Category.SAFEGUARDING,
+        "A safeguarding concern needs attention ({reference})",
         ("A safeguarding concern, {reference}, has been raised and needs attention.",),
-        "See the concern", {"reference": REF}),
+        "See the concern",
+        {"reference": REF},
+    ),
 }
 
 assert set(EVENTS) == set(Event), "every Event needs an EventSpec"
@@ -306,7 +404,8 @@ def _format_datetime(value: datetime) -> str:
     local = value.astimezone(UK) if value.tzinfo else value
     hour = local.strftime("%I").lstrip("0")
     minute = "" if local.minute == 0 else f":{local.minute:02d}"
-    return f"{local.strftime('%A')} {local.day} {local.strftime('%B %Y')} at {hour}{minute}{local.strftime('%p').lower()}"
+    clock = f"{hour}{minute}{local.strftime('%p').lower()}"  # GOV.UK style: 2:30pm, 10am
+    return f"{_format_date(local.date())} at {clock}"
 
 
 def _format_date(value: date) -> str:
@@ -339,9 +438,11 @@ def safe_value(name: str, kind: FieldKind, value: object) -> str:
     if kind is FieldKind.DELEGATE_KIND:
         if not isinstance(value, DelegateKind):
             raise UnsafeContent(f"{name} must be a DelegateKind")
-        return {DelegateKind.AUTHORISED: "authorised person",
-                DelegateKind.NOMINATED: "nominated person",
-                DelegateKind.CIRCLE: "circle of support"}[value]
+        return {
+            DelegateKind.AUTHORISED: "authorised person",
+            DelegateKind.NOMINATED: "nominated person",
+            DelegateKind.CIRCLE: "circle of support",
+        }[value]
     raise UnsafeContent(f"{name}: unknown field kind")  # pragma: no cover
 
 

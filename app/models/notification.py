@@ -34,8 +34,9 @@ class Notification(Base):
         Index("ix_notifications_user_created", "user_id", "created_at"),
         Index("ix_notifications_user_unread", "user_id", "read_at"),
         CheckConstraint(f"category IN ({CATEGORY_VALUES})", name="category_known"),
-        CheckConstraint("email IN ('none', 'queued', 'digest_pending', 'digested')",
-                        name="email_known"),
+        CheckConstraint(
+            "email IN ('none', 'queued', 'digest_pending', 'digested')", name="email_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -69,8 +70,10 @@ class NotificationPreference(Base):
         CheckConstraint(f"category IN ({CATEGORY_VALUES})", name="category_known"),
         CheckConstraint(f"delivery IN ({DELIVERY_VALUES})", name="delivery_known"),
         # Safeguarding and security email cannot be switched off, in the database too.
-        CheckConstraint("delivery != 'off' OR category NOT IN ('safeguarding', 'security')",
-                        name="always_emailed"),
+        CheckConstraint(
+            "delivery != 'off' OR category NOT IN ('safeguarding', 'security')",
+            name="always_emailed",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -13,6 +13,7 @@ Messages carry no health details and no money amounts (see app/domain/notificati
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -44,17 +45,45 @@ from app.models.notification import (
 )
 from app.services import audit, outbox
 
+log = logging.getLogger(__name__)
+
 __all__ = ["Event", "send", "password_reset", "delegation_invited", "authorised_person_recorded"]
 
 ROLE_CATEGORIES: dict[Role, tuple[Category, ...]] = {
-    Role.HOLDER: (Category.BOOKINGS, Category.MONEY, Category.MESSAGES, Category.PLAN,
-                  Category.ACCOUNT, Category.SAFEGUARDING, Category.SECURITY),
-    Role.SUPPORTER: (Category.BOOKINGS, Category.MONEY, Category.MESSAGES, Category.PLAN,
-                     Category.ACCOUNT, Category.SAFEGUARDING, Category.SECURITY),
-    Role.PROVIDER: (Category.BOOKINGS, Category.MONEY, Category.MESSAGES, Category.VETTING,
-                    Category.FLAGS, Category.SAFEGUARDING, Category.SECURITY),
-    Role.BROKER: (Category.APPROVALS, Category.VETTING, Category.FLAGS, Category.SAFEGUARDING,
-                  Category.SECURITY),
+    Role.HOLDER: (
+        Category.BOOKINGS,
+        Category.MONEY,
+        Category.MESSAGES,
+        Category.PLAN,
+        Category.ACCOUNT,
+        Category.SAFEGUARDING,
+        Category.SECURITY,
+    ),
+    Role.SUPPORTER: (
+        Category.BOOKINGS,
+        Category.MONEY,
+        Category.MESSAGES,
+        Category.PLAN,
+        Category.ACCOUNT,
+        Category.SAFEGUARDING,
+        Category.SECURITY,
+    ),
+    Role.PROVIDER: (
+        Category.BOOKINGS,
+        Category.MONEY,
+        Category.MESSAGES,
+        Category.VETTING,
+        Category.FLAGS,
+        Category.SAFEGUARDING,
+        Category.SECURITY,
+    ),
+    Role.BROKER: (
+        Category.APPROVALS,
+        Category.VETTING,
+        Category.FLAGS,
+        Category.SAFEGUARDING,
+        Category.SECURITY,
+    ),
     Role.COUNCIL_ADMIN: (Category.FLAGS, Category.SAFEGUARDING, Category.SECURITY),
 }
 
@@ -72,17 +101,22 @@ def _email_templates() -> Environment:
     return Environment(
         loader=FileSystemLoader(str(PROJECT_ROOT / "templates" / "email")),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
 
 
 def _render_email(template: str, **values) -> tuple[str, str]:
     env = _email_templates()
-    return (env.get_template(f"{template}.txt").render(**values),
-            env.get_template(f"{template}.html").render(**values))
+    return (
+        env.get_template(f"{template}.txt").render(**values),
+        env.get_template(f"{template}.html").render(**values),
+    )
 
 
 # ---- links -----------------------------------------------------------------------------------
+
 
 def _base_url() -> str:
     if has_request_context():
@@ -105,19 +139,25 @@ def _path_only(link: str) -> str:
     path = parts.path or "/"
     if not path.startswith("/") or path.startswith("//"):
         raise ValueError("Notification links must be paths inside Carefair, like /my/bookings/3")
-    return path + (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+    return (
+        path
+        + (f"?{parts.query}" if parts.query else "")
+        + (f"#{parts.fragment}" if parts.fragment else "")
+    )
 
 
 def _endpoint_url(endpoint: str, **values) -> str:
     if has_request_context() or current_app.config.get("SERVER_NAME"):
         return url_for(endpoint, _external=True, **values)
     base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
-    adapter = current_app.url_map.bind(base.netloc, url_scheme=base.scheme or "http",
-                                       script_name=base.path or "/")
+    adapter = current_app.url_map.bind(
+        base.netloc, url_scheme=base.scheme or "http", script_name=base.path or "/"
+    )
     return adapter.build(endpoint, values, force_external=True)
 
 
 # ---- preferences -----------------------------------------------------------------------------
+
 
 def categories_for(user: User) -> tuple[Category, ...]:
     return ROLE_CATEGORIES.get(user.role_enum, tuple(Category))
@@ -125,8 +165,12 @@ def categories_for(user: User) -> tuple[Category, ...]:
 
 def preferences(user: User) -> dict[Category, Delivery]:
     """Each category's delivery for this person (defaults filled in)."""
-    chosen = {Category(p.category): Delivery(p.delivery) for p in db.session.scalars(
-        select(NotificationPreference).where(NotificationPreference.user_id == user.id))}
+    chosen = {
+        Category(p.category): Delivery(p.delivery)
+        for p in db.session.scalars(
+            select(NotificationPreference).where(NotificationPreference.user_id == user.id)
+        )
+    }
     return {c: chosen.get(c, DEFAULT_DELIVERY) for c in Category}
 
 
@@ -135,16 +179,26 @@ def set_preferences(user: User, choices: dict[Category, Delivery]) -> None:
     to switch off safeguarding or security email."""
     for category, delivery in choices.items():
         if delivery is Delivery.OFF and not category.can_switch_off:
-            raise InvalidInput(f"You cannot switch off {category.label.lower()} emails: we must "
-                               "be able to reach you about them.", field=category.value)
-    existing = {p.category: p for p in db.session.scalars(
-        select(NotificationPreference).where(NotificationPreference.user_id == user.id))}
+            raise InvalidInput(
+                f"You cannot switch off {category.label.lower()} emails: we must "
+                "be able to reach you about them.",
+                field=category.value,
+            )
+    existing = {
+        p.category: p
+        for p in db.session.scalars(
+            select(NotificationPreference).where(NotificationPreference.user_id == user.id)
+        )
+    }
     changed = {}
     for category, delivery in choices.items():
         row = existing.get(category.value)
         if row is None:
-            db.session.add(NotificationPreference(user_id=user.id, category=category.value,
-                                                  delivery=delivery.value))
+            db.session.add(
+                NotificationPreference(
+                    user_id=user.id, category=category.value, delivery=delivery.value
+                )
+            )
             changed[category.value] = delivery.value
         elif row.delivery != delivery.value:
             row.delivery = delivery.value
@@ -155,9 +209,12 @@ def set_preferences(user: User, choices: dict[Category, Delivery]) -> None:
 
 
 def _delivery_for(user: User, category: Category) -> Delivery:
-    raw = db.session.scalar(select(NotificationPreference.delivery).where(
-        NotificationPreference.user_id == user.id,
-        NotificationPreference.category == category.value))
+    raw = db.session.scalar(
+        select(NotificationPreference.delivery).where(
+            NotificationPreference.user_id == user.id,
+            NotificationPreference.category == category.value,
+        )
+    )
     delivery = Delivery(raw) if raw else DEFAULT_DELIVERY
     if delivery is Delivery.OFF and not category.can_switch_off:
         return DEFAULT_DELIVERY  # the database refuses this too; belt and braces
@@ -165,6 +222,7 @@ def _delivery_for(user: User, category: Category) -> Delivery:
 
 
 # ---- sending ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Recipient:
@@ -182,19 +240,28 @@ def _audience(event: Event, recipient: User | str, about_holder: User | None) ->
     from app.domain.notifications import delegate_receives
 
     delegations = db.session.scalars(
-        select(Delegation).where(Delegation.holder_id == about_holder.id,
-                                 Delegation.status == STATUS_ACTIVE,
-                                 Delegation.delegate_id.is_not(None))
+        select(Delegation)
+        .where(
+            Delegation.holder_id == about_holder.id,
+            Delegation.status == STATUS_ACTIVE,
+            Delegation.delegate_id.is_not(None),
+        )
         .order_by(Delegation.id)
     ).all()
     for d in delegations:
-        if delegate_receives(d.kind_enum, d.share_set, event.spec):
+        if d.delegate is not None and delegate_receives(d.kind_enum, d.share_set, event.spec):
             people.append(_Recipient(d.delegate, d.delegate.email, d.kind_enum))
     return people
 
 
-def send(event: Event, recipient: User | str, *, about_holder: User | None = None,
-         link: str, context: dict | None = None) -> list[Notification]:
+def send(
+    event: Event,
+    recipient: User | str,
+    *,
+    about_holder: User | None = None,
+    link: str,
+    context: dict | None = None,
+) -> list[Notification]:
     """Notify `recipient` (a User, or an email address with no account) about `event`.
 
     `link` is the page the item is about (a path or a Carefair URL). `context` holds only the
@@ -211,45 +278,78 @@ def send(event: Event, recipient: User | str, *, about_holder: User | None = Non
         about = None
         if person.kind is not None and about_holder is not None:
             subject = f"For {about_holder.name}: {subject}"[:200]
-            about = (f"This is about {about_holder.name}, whom you help on Carefair "
-                     f"{_KIND_WORDS[person.kind]}.")
+            about = (
+                f"This is about {about_holder.name}, whom you help on Carefair "
+                f"{_KIND_WORDS[person.kind]}."
+            )
         item = None
         if spec.inbox and person.user is not None:
             item = Notification(
-                user_id=person.user.id, about_holder_id=about_holder.id if about_holder else None,
-                event=event.value, category=spec.category.value, subject=subject,
-                body="\n\n".join(message.paragraphs), link=_path_only(link), action=message.action,
+                user_id=person.user.id,
+                about_holder_id=about_holder.id if about_holder else None,
+                event=event.value,
+                category=spec.category.value,
+                subject=subject,
+                body="\n\n".join(message.paragraphs),
+                link=_path_only(link),
+                action=message.action,
                 email=EMAIL_NONE,
             )
             db.session.add(item)
             db.session.flush()
             created.append(item)
-        delivery = (Delivery.IMMEDIATE if person.user is None or spec.transactional
-                    else _delivery_for(person.user, spec.category))
+        delivery = (
+            Delivery.IMMEDIATE
+            if person.user is None or spec.transactional
+            else _delivery_for(person.user, spec.category)
+        )
         if delivery is Delivery.OFF:
             continue
         if delivery is Delivery.DIGEST and item is not None:
             item.email = EMAIL_DIGEST_PENDING
             continue
-        email_link = (_endpoint_url("notifications.open_item", notification_id=item.id)
-                      if item is not None else absolute(link))
-        _queue_email(event, person, subject, message, about, email_link,
-                     transactional=spec.transactional)
+        email_link = (
+            _endpoint_url("notifications.open_item", notification_id=item.id)
+            if item is not None
+            else absolute(link)
+        )
+        _queue_email(
+            event, person, subject, message, about, email_link, transactional=spec.transactional
+        )
         if item is not None:
             item.email = EMAIL_QUEUED
     return created
 
 
-def _queue_email(event: Event, person: _Recipient, subject: str, message: Message,
-                 about: str | None, link: str, *, transactional: bool) -> OutboundEmail:
+def _queue_email(
+    event: Event,
+    person: _Recipient,
+    subject: str,
+    message: Message,
+    about: str | None,
+    link: str,
+    *,
+    transactional: bool,
+) -> OutboundEmail:
     preferences_link = None if transactional else _endpoint_url("notifications.preferences")
     text, html = _render_email(
-        "notification", subject=subject, name=person.user.name if person.user else "there",
-        about=about, paragraphs=message.paragraphs, action=message.action, link=link,
+        "notification",
+        subject=subject,
+        name=person.user.name if person.user else "there",
+        about=about,
+        paragraphs=message.paragraphs,
+        action=message.action,
+        link=link,
         preferences_link=preferences_link,
     )
-    row = OutboundEmail(user_id=person.user.id if person.user else None, to_email=person.email,
-                        event=event.value, subject=subject, text_body=text, html_body=html)
+    row = OutboundEmail(
+        user_id=person.user.id if person.user else None,
+        to_email=person.email,
+        event=event.value,
+        subject=subject,
+        text_body=text,
+        html_body=html,
+    )
     db.session.add(row)
     db.session.flush()
     outbox.track(db.session(), row)
@@ -262,7 +362,8 @@ def send_digests() -> int:
     Returns how many summaries were queued. For cron, once a day (`carefair mail digest`).
     """
     pending = db.session.scalars(
-        select(Notification).where(Notification.email == EMAIL_DIGEST_PENDING)
+        select(Notification)
+        .where(Notification.email == EMAIL_DIGEST_PENDING)
         .order_by(Notification.user_id, Notification.created_at, Notification.id)
     ).all()
     by_user: dict[int, list[Notification]] = {}
@@ -278,12 +379,22 @@ def send_digests() -> int:
         count = len(items)
         subject = f"Your Carefair summary: {count} {'update' if count == 1 else 'updates'}"
         text, html = _render_email(
-            "digest", subject=subject, name=user.name, items=[i.subject for i in items],
-            action="See your inbox", link=_endpoint_url("notifications.inbox"),
+            "digest",
+            subject=subject,
+            name=user.name,
+            items=[i.subject for i in items],
+            action="See your inbox",
+            link=_endpoint_url("notifications.inbox"),
             preferences_link=_endpoint_url("notifications.preferences"),
         )
-        row = OutboundEmail(user_id=user.id, to_email=user.email, event="digest", subject=subject,
-                            text_body=text, html_body=html)
+        row = OutboundEmail(
+            user_id=user.id,
+            to_email=user.email,
+            event="digest",
+            subject=subject,
+            text_body=text,
+            html_body=html,
+        )
         db.session.add(row)
         db.session.flush()
         outbox.track(db.session(), row)
@@ -294,8 +405,10 @@ def send_digests() -> int:
 
 # ---- the inbox -------------------------------------------------------------------------------
 
-def inbox(user: User, *, holder_id: int | None = None, limit: int = 50,
-          offset: int = 0) -> tuple[list[Notification], int]:
+
+def inbox(
+    user: User, *, holder_id: int | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[Notification], int]:
     """A person's inbox items, newest first, optionally only those about one holder."""
     query = select(Notification).where(Notification.user_id == user.id)
     if holder_id is not None:
@@ -303,19 +416,30 @@ def inbox(user: User, *, holder_id: int | None = None, limit: int = 50,
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(
         query.order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(limit).offset(offset)).all()
+        .limit(limit)
+        .offset(offset)
+    ).all()
     return list(rows), total
 
 
 def unread_count(user: User) -> int:
-    return db.session.scalar(select(func.count(Notification.id)).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
 
 
 def holders_in_inbox(user: User) -> list[User]:
     """The holders this person's items are about (for the inbox's filter)."""
-    ids = db.session.scalars(select(Notification.about_holder_id).where(
-        Notification.user_id == user.id, Notification.about_holder_id.is_not(None)).distinct()).all()
+    ids = db.session.scalars(
+        select(Notification.about_holder_id)
+        .where(Notification.user_id == user.id, Notification.about_holder_id.is_not(None))
+        .distinct()
+    ).all()
     if not ids:
         return []
     return list(db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.name)).all())
@@ -351,28 +475,41 @@ def mark_all_read(user: User) -> int:
         .values(read_at=datetime.now(UTC))
     )
     db.session.commit()
-    return result.rowcount or 0
+    return getattr(result, "rowcount", 0) or 0
 
 
 # ---- the messages other code already sends (signatures kept) ---------------------------------
 
+
 def password_reset(user: User, link: str) -> None:
     """Email a password reset link (called after the reset request has committed)."""
-    send(Event.PASSWORD_RESET, user, link=link)
-    db.session.commit()
+    _after_commit(Event.PASSWORD_RESET, user, link=link)
 
 
 def delegation_invited(email: str, holder: User, kind_label: str, link: str) -> None:
     """Email an invitation to act for a holder (called after the invitation has committed)."""
-    kind = next((k for k in DelegateKind if k.label.lower() == kind_label.lower()), DelegateKind.CIRCLE)
-    send(Event.DELEGATION_INVITED, email, about_holder=holder, link=link,
-         context={"holder": holder, "kind": kind})
-    db.session.commit()
+    kind = next(
+        (k for k in DelegateKind if k.label.lower() == kind_label.lower()), DelegateKind.CIRCLE
+    )
+    _after_commit(Event.DELEGATION_INVITED, email, about_holder=holder, link=link,
+                  context={"holder": holder, "kind": kind})
 
 
 def authorised_person_recorded(person: User, holder: User, set_password_link: str | None) -> None:
     """Tell someone a broker has recorded them as a holder's authorised person."""
     link = set_password_link or _endpoint_url("auth.sign_in")
-    send(Event.AUTHORISED_PERSON_RECORDED, person, about_holder=holder, link=link,
-         context={"holder": holder})
-    db.session.commit()
+    _after_commit(Event.AUTHORISED_PERSON_RECORDED, person, about_holder=holder, link=link,
+                  context={"holder": holder})
+
+
+def _after_commit(event: Event, recipient: User | str, **kwargs) -> None:
+    """Queue a notification for an action that has already committed, in its own transaction.
+
+    The action has succeeded, so a failure here is logged rather than shown to the person.
+    """
+    try:
+        send(event, recipient, **kwargs)
+        db.session.commit()
+    except Exception:  # noqa: BLE001
+        log.exception("Could not queue the %s notification", event.value)
+        db.session.rollback()

@@ -17,7 +17,7 @@ from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.adapters import mail as mail_adapter
-from app.domain.notifications import MAX_ATTEMPTS, retry_delay
+from app.domain.notifications import MAX_ATTEMPTS, Event, retry_delay
 from app.errors import NotFound, NotPermitted
 from app.extensions import db
 from app.models import OutboundEmail, User
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 _NEW = "carefair_outbox_new"
 _READY = "carefair_outbox_ready"
 BATCH_SIZE = 200
+REMOVED_BODY = "(Removed once sent: it held a private link.)"
+_PRIVATE_LINK_EVENTS = frozenset(e.value for e in Event if e.spec.transactional)
 
 
 def track(session: Session, outbound: OutboundEmail) -> None:
@@ -70,12 +72,14 @@ def deliver_ready() -> int:
 def send_queued(*, now: datetime | None = None, limit: int = BATCH_SIZE) -> tuple[int, int]:
     """Retry every queued email that is due. Returns (sent, still failing). For cron."""
     now = now or datetime.now(UTC)
-    ids = list(db.session.scalars(
-        select(OutboundEmail.id)
-        .where(OutboundEmail.status == OUTBOX_QUEUED, OutboundEmail.next_attempt_at <= now)
-        .order_by(OutboundEmail.next_attempt_at, OutboundEmail.id)
-        .limit(limit)
-    ).all())
+    ids = list(
+        db.session.scalars(
+            select(OutboundEmail.id)
+            .where(OutboundEmail.status == OUTBOX_QUEUED, OutboundEmail.next_attempt_at <= now)
+            .order_by(OutboundEmail.next_attempt_at, OutboundEmail.id)
+            .limit(limit)
+        ).all()
+    )
     sent = _attempt(ids, now=now)
     return sent, len(ids) - sent
 
@@ -85,18 +89,20 @@ def _attempt(ids: list[int], *, now: datetime | None = None) -> int:
         return 0
     # Lock the rows so two senders (the request and cron) never send the same email twice;
     # SKIP LOCKED lets the other sender move on (SQLite ignores this and has one writer anyway).
-    rows = list(db.session.scalars(
-        select(OutboundEmail)
-        .where(OutboundEmail.id.in_(ids), OutboundEmail.status == OUTBOX_QUEUED)
-        .order_by(OutboundEmail.id)
-        .with_for_update(skip_locked=True)
-    ).all())
+    rows = list(
+        db.session.scalars(
+            select(OutboundEmail)
+            .where(OutboundEmail.id.in_(ids), OutboundEmail.status == OUTBOX_QUEUED)
+            .order_by(OutboundEmail.id)
+            .with_for_update(skip_locked=True)
+        ).all()
+    )
     if not rows:
         db.session.commit()
         return 0
-    results = mail_adapter.send_many([
-        mail_adapter.Outgoing(r.to_email, r.subject, r.text_body, r.html_body) for r in rows
-    ])
+    results = mail_adapter.send_many(
+        [mail_adapter.Outgoing(r.to_email, r.subject, r.text_body, r.html_body) for r in rows]
+    )
     now = now or datetime.now(UTC)
     sent = 0
     for row, error in zip(rows, results, strict=True):
@@ -105,26 +111,37 @@ def _attempt(ids: list[int], *, now: datetime | None = None) -> int:
             row.status = OUTBOX_SENT
             row.sent_at = now
             row.last_error = None
+            if row.event in _PRIVATE_LINK_EVENTS:
+                # Do not keep a password-reset or invitation link in the database once sent.
+                row.text_body = row.html_body = REMOVED_BODY
             sent += 1
         else:
             row.last_error = error
             row.next_attempt_at = now + retry_delay(row.attempts)
             if row.attempts >= MAX_ATTEMPTS:
                 row.status = OUTBOX_FAILED
-            log.warning("Email %s to %s not sent (try %s): %s", row.id, row.to_email, row.attempts, error)
+            log.warning(
+                "Email %s to %s not sent (try %s): %s", row.id, row.to_email, row.attempts, error
+            )
     db.session.commit()
     return sent
 
 
 def problems(limit: int = 200) -> list[OutboundEmail]:
     """Emails that have failed at least once and are not yet sent, for the council admin page."""
-    return list(db.session.scalars(
-        select(OutboundEmail)
-        .where(or_(OutboundEmail.status == OUTBOX_FAILED,
-                   (OutboundEmail.status == OUTBOX_QUEUED) & (OutboundEmail.attempts > 0)))
-        .order_by(OutboundEmail.created_at.desc(), OutboundEmail.id.desc())
-        .limit(limit)
-    ).all())
+    return list(
+        db.session.scalars(
+            select(OutboundEmail)
+            .where(
+                or_(
+                    OutboundEmail.status == OUTBOX_FAILED,
+                    (OutboundEmail.status == OUTBOX_QUEUED) & (OutboundEmail.attempts > 0),
+                )
+            )
+            .order_by(OutboundEmail.created_at.desc(), OutboundEmail.id.desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 def counts() -> dict[str, int]:
@@ -150,8 +167,9 @@ def retry_now(actor: User, outbound_id: int) -> OutboundEmail:
         raise NotFound("We could not find that unsent email.")
     row.status = OUTBOX_QUEUED
     row.next_attempt_at = datetime.now(UTC)
-    audit.record(actor, "email.retry_requested", "outbound_email", row.id,
-                 details={"attempts": row.attempts})
+    audit.record(
+        actor, "email.retry_requested", "outbound_email", row.id, details={"attempts": row.attempts}
+    )
     db.session.flush()
     track(db.session(), row)
     db.session.commit()

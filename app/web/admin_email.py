@@ -16,9 +16,13 @@ from app.web.context import requires
 @bp.get("/email")
 @requires(Permission.ADMIN_AREA)
 def email_problems():
-    return render_template("admin/email_problems.html", problems=outbox.problems(),
-                           counts=outbox.counts(), max_attempts=MAX_ATTEMPTS,
-                           title="Emails not sent")
+    return render_template(
+        "admin/email_problems.html",
+        problems=outbox.problems(),
+        counts=outbox.counts(),
+        max_attempts=MAX_ATTEMPTS,
+        title="Emails not sent",
+    )
 
 
 @bp.post("/email/<int:outbound_id>/retry")

@@ -1,4 +1,4 @@
-"""The inbox (every signed-in user, for themselves and each person they act for) and email choices."""
+"""The inbox (for each user and each person they act for) and each user's email choices."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput
 from wtforms import RadioField, SubmitField
 from wtforms.validators import DataRequired
 
+from app.domain.access import Permission
 from app.domain.notifications import Category, Delivery, allowed_deliveries
 from app.errors import DomainError
 from app.services import delegation as delegation_service
 from app.services import notify, outbox
 from app.web.context import requires, set_acting_for
 from app.web.helpers import attach_error, parse_int
-from app.domain.access import Permission
 
 bp = Blueprint("notifications", __name__)
 
@@ -50,12 +50,18 @@ def _unread_count() -> dict:
 def inbox():
     holder_id = request.args.get("holder", type=int)
     page = parse_int(request.args.get("page"))
-    items, total = notify.inbox(current_user, holder_id=holder_id, limit=PER_PAGE,
-                                offset=(page - 1) * PER_PAGE)
+    items, total = notify.inbox(
+        current_user, holder_id=holder_id, limit=PER_PAGE, offset=(page - 1) * PER_PAGE
+    )
     return render_template(
-        "notifications/inbox.html", items=items, total=total, page=page,
-        pages=max(1, -(-total // PER_PAGE)), holder_id=holder_id,
-        holders=notify.holders_in_inbox(current_user), title="Inbox",
+        "notifications/inbox.html",
+        items=items,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        holder_id=holder_id,
+        holders=notify.holders_in_inbox(current_user),
+        title="Inbox",
     )
 
 
@@ -65,8 +71,10 @@ def open_item(notification_id: int):
     """Mark the item read, switch to the holder it is about (if the reader acts for them),
     and go to the thing it links to. Email links come here too."""
     item = notify.open_item(current_user, notification_id)
-    if item.about_holder_id is not None and \
-            delegation_service.grant_for(current_user, item.about_holder_id) is not None:
+    if (
+        item.about_holder_id is not None
+        and delegation_service.grant_for(current_user, item.about_holder_id) is not None
+    ):
         set_acting_for(item.about_holder_id)
     return redirect(item.link)
 
@@ -90,7 +98,7 @@ def mark_all_read():
 
 
 def _same_site(target: str | None) -> bool:
-    return bool(target) and target.startswith(request.host_url)
+    return target is not None and target.startswith(request.host_url)
 
 
 def _preferences_form(categories: tuple[Category, ...], current: dict[Category, Delivery]):
@@ -99,10 +107,14 @@ def _preferences_form(categories: tuple[Category, ...], current: dict[Category, 
 
     for category in categories:
         field = RadioField(
-            category.label, widget=GovRadioInput(), description=category.hint,
+            category.label,
+            widget=GovRadioInput(),
+            description=category.hint,
             choices=[(d.value, d.label) for d in allowed_deliveries(category)],
             default=current[category].value,
-            validators=[DataRequired(message=f"Select how you want {category.label.lower()} emails")],
+            validators=[
+                DataRequired(message=f"Select how you want {category.label.lower()} emails")
+            ],
         )
         setattr(PreferencesForm, category.value, field)
     return PreferencesForm()
@@ -115,13 +127,18 @@ def preferences():
     form = _preferences_form(categories, notify.preferences(current_user))
     if form.validate_on_submit():
         try:
-            notify.set_preferences(current_user, {
-                c: Delivery(getattr(form, c.value).data) for c in categories})
+            notify.set_preferences(
+                current_user, {c: Delivery(getattr(form, c.value).data) for c in categories}
+            )
         except DomainError as err:
             attach_error(form, err)
         else:
             flash("Your email choices have been saved.", "success")
             return redirect(url_for(".preferences"))
-    return render_template("notifications/preferences.html", form=form, categories=categories,
-                           locked=[c for c in categories if not c.can_switch_off],
-                           title="Email choices")
+    return render_template(
+        "notifications/preferences.html",
+        form=form,
+        categories=categories,
+        locked=[c for c in categories if not c.can_switch_off],
+        title="Email choices",
+    )

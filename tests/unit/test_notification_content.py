@@ -66,11 +66,14 @@ def test_no_event_wording_mentions_health_support_or_money(event):
 
 
 def test_dates_and_times_are_written_out_in_uk_time():
-    message = render(Event.BOOKING_ACCEPTED, {"provider": Person("Sam Carter"),
-                                              "starts": datetime(2026, 7, 3, 13, 30, tzinfo=UTC)})
+    message = render(
+        Event.BOOKING_ACCEPTED,
+        {"provider": Person("Sam Carter"), "starts": datetime(2026, 7, 3, 13, 30, tzinfo=UTC)},
+    )
     # 13:30 UTC is 2:30pm in London in July (British Summer Time).
-    assert message.paragraphs[0] == ("Sam Carter has accepted the booking for Friday 3 July 2026 "
-                                     "at 2:30pm.")
+    assert message.paragraphs[0] == (
+        "Sam Carter has accepted the booking for Friday 3 July 2026 at 2:30pm."
+    )
 
 
 def test_a_field_the_event_does_not_take_is_refused():
@@ -78,10 +81,13 @@ def test_a_field_the_event_does_not_take_is_refused():
         render(Event.MESSAGE_RECEIVED, {"sender": Person("Sam"), "diagnosis": "dementia"})
 
 
-@pytest.mark.parametrize("value", [
-    "Sam, about your mental health support",  # free text instead of a person
-    1250,  # an amount
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Sam, about your mental health support",  # free text instead of a person
+        1250,  # an amount
+    ],
+)
 def test_a_person_field_only_takes_a_person(value):
     with pytest.raises(UnsafeContent):
         render(Event.MESSAGE_RECEIVED, {"sender": value})
@@ -95,7 +101,10 @@ def test_a_reference_only_takes_a_short_reference(value):
 
 def test_a_vetting_check_comes_from_the_fixed_list():
     with pytest.raises(UnsafeContent):
-        render(Event.VETTING_EXPIRING, {"check": "mental health first aid", "expires": date(2026, 1, 1)})
+        render(
+            Event.VETTING_EXPIRING,
+            {"check": "mental health first aid", "expires": date(2026, 1, 1)},
+        )
 
 
 def test_missing_fields_are_refused():
@@ -126,6 +135,9 @@ def test_delegates_receive_by_kind_and_by_what_is_shared():
 
 
 def test_retries_back_off_and_are_capped():
-    assert [retry_delay(n) for n in (1, 2, 3)] == [timedelta(minutes=1), timedelta(minutes=2),
-                                                  timedelta(minutes=4)]
+    assert [retry_delay(n) for n in (1, 2, 3)] == [
+        timedelta(minutes=1),
+        timedelta(minutes=2),
+        timedelta(minutes=4),
+    ]
     assert retry_delay(30) == timedelta(hours=6)
