@@ -58,6 +58,14 @@ class Config:
     MAIL_OUTBOX_DIR: str = str(DEFAULT_INSTANCE_DIR / "outbox")
     COUNCIL: CouncilSettings = field(default_factory=CouncilSettings)
     TESTING: bool = False
+    # Stripe (card payments for direct_payment budgets; council_managed budgets need none).
+    # The API bases can point at a local server (localstripe, a Connect stub) in tests.
+    STRIPE_SECRET_KEY: str | None = None
+    STRIPE_WEBHOOK_SECRET: str | None = None
+    STRIPE_API_BASE: str = "https://api.stripe.com"
+    STRIPE_CONNECT_API_BASE: str | None = None  # accounts, account links, transfers; None: API base
+    STRIPE_MAX_NETWORK_RETRIES: int = 2
+    STRIPE_TIMEOUT_SECONDS: float = 30.0
 
     @classmethod
     def from_env(cls, mode: str | None = None, **overrides) -> Config:
@@ -73,6 +81,10 @@ class Config:
             RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
             INSTANCE_DIR=str(instance),
             MAIL_OUTBOX_DIR=str(instance / "outbox"),
+            STRIPE_SECRET_KEY=os.environ.get("STRIPE_SECRET_KEY"),
+            STRIPE_WEBHOOK_SECRET=os.environ.get("STRIPE_WEBHOOK_SECRET"),
+            STRIPE_API_BASE=os.environ.get("STRIPE_API_BASE", "https://api.stripe.com"),
+            STRIPE_CONNECT_API_BASE=os.environ.get("STRIPE_CONNECT_API_BASE") or None,
         )
         if mode in ("demo", "test"):
             # The demo runs on http://127.0.0.1:5000, so cookies cannot be marked Secure there.

@@ -3,6 +3,8 @@
 from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.models.delegation import Delegation
+from app.models.payments import Payment, PaymentOperation, ProcessedWebhookEvent, ProviderPaymentAccount
 from app.models.user import User
 
-__all__ = ["AuditEvent", "Base", "Delegation", "User", "utcnow"]
+__all__ = ["AuditEvent", "Base", "Delegation", "Payment", "PaymentOperation", "ProcessedWebhookEvent",
+           "ProviderPaymentAccount", "User", "utcnow"]
