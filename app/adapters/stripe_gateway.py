@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import stripe
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app.domain import payments as rules
 from app.domain.payments import (
@@ -384,7 +385,7 @@ class PaymentGateway:
         if not key or len(key) > 255:
             raise InvalidInput("An idempotency key of 1 to 255 characters is required.")
         session = db.session
-        if session.new or session.dirty or session.deleted:
+        if session.new or session.dirty or session.deleted or session.info.get(_UNCOMMITTED):
             raise RuntimeError("Commit or roll back before calling the payment gateway: "
                                "it commits its own records.")
         fingerprint = rules.request_fingerprint(kind, request)
@@ -441,6 +442,20 @@ class PaymentGateway:
             refused(subject, op, err)
         session.commit()
         _raise_for(op)
+
+
+_UNCOMMITTED = "carefair_flushed_uncommitted"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flushed(session: Session, _context) -> None:
+    session.info[_UNCOMMITTED] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _clear_flushed(session: Session, *_args) -> None:
+    session.info.pop(_UNCOMMITTED, None)
 
 
 class _NotAuthorised(Exception):
