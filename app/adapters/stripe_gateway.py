@@ -422,7 +422,7 @@ class PaymentGateway:
             return self._refused(op, subject, refused, status, err.code, err)
 
         op.status = rules.OP_SUCCEEDED
-        op.stripe_object_id = obj.id
+        op.stripe_object_id = getattr(obj, "id", None)  # account links have none
         op.result = _summary(obj)
         op.completed_at = utcnow()
         op.error_code = op.error_message = None
