@@ -1,4 +1,4 @@
-"""Test-only launcher: serves localstripe's aiohttp app on 127.0.0.1 (its CLI binds every interface).
+"""Test-only launcher: localstripe's aiohttp app on 127.0.0.1 (its CLI binds every interface).
 
 Run as `python -m tests.localstripe_launcher`; it picks a free port, prints `PORT <n>` on its first
 line of stdout and serves until terminated. localstripe is GPL: it is a test dependency only and
@@ -17,7 +17,9 @@ def main() -> None:
     # it registers plain (non-async) handlers, which aiohttp deprecates.
     warnings.simplefilter("error")
     warnings.filterwarnings(
-        "ignore", message="Bare functions are deprecated", category=DeprecationWarning,
+        "ignore",
+        message="Bare functions are deprecated",
+        category=DeprecationWarning,
         module="aiohttp.web_urldispatcher",
     )
     from aiohttp import web

@@ -46,9 +46,13 @@ class LocalStripe:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.localstripe_launcher"], cwd=PROJECT_ROOT,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            [sys.executable, "-m", "tests.localstripe_launcher"],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         port = self._read_port(timeout=20)
         self.url = f"http://127.0.0.1:{port}"
         self._wait_ready(timeout=20)
@@ -66,7 +70,9 @@ class LocalStripe:
         while True:
             try:
                 request = urllib.request.Request(
-                    f"{self.url}/v1/customers", headers={"Authorization": f"Bearer {TEST_SECRET_KEY}"})
+                    f"{self.url}/v1/customers",
+                    headers={"Authorization": f"Bearer {TEST_SECRET_KEY}"},
+                )
                 with urllib.request.urlopen(request, timeout=2):
                     return
             except OSError:
@@ -77,8 +83,11 @@ class LocalStripe:
     def register_webhook(self, name: str, url: str, secret: str, events: list[str]) -> None:
         """localstripe's own configuration endpoint: it then POSTs signed events to `url`."""
         body = json.dumps({"url": url, "secret": secret, "events": events}).encode()
-        request = urllib.request.Request(f"{self.url}/_config/webhooks/{name}", data=body,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}/_config/webhooks/{name}",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 200
 
@@ -125,8 +134,12 @@ def gateway(localstripe_url) -> PaymentGateway:
 
 def new_card(client: stripe.StripeClient, number: str = VISA) -> str:
     """A PaymentMethod id, as the browser would get from Stripe.js."""
-    method = client.v1.payment_methods.create({
-        "type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}})
+    method = client.v1.payment_methods.create(
+        {
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+        }
+    )
     return method.id
 
 
@@ -171,32 +184,67 @@ def _stub_handler(stub: ConnectStub):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode()
-            recorded = RecordedRequest("POST", self.path, {k.lower(): v for k, v in self.headers.items()},
-                                       dict(parse_qsl(body, keep_blank_values=True)))
+            recorded = RecordedRequest(
+                "POST",
+                self.path,
+                {k.lower(): v for k, v in self.headers.items()},
+                dict(parse_qsl(body, keep_blank_values=True)),
+            )
             stub.requests.append(recorded)
             if stub.fail_with_status:
-                return self._send(stub.fail_with_status, {"error": {
-                    "type": "api_error", "message": "Stub outage"}})
+                return self._send(
+                    stub.fail_with_status,
+                    {"error": {"type": "api_error", "message": "Stub outage"}},
+                )
             now = int(time.time())
             form = recorded.form
             if self.path == "/v1/accounts":
-                return self._send(200, {"id": f"acct_{secrets.token_hex(8)}", "object": "account",
-                                        "type": form.get("type"), "email": form.get("email"),
-                                        "country": form.get("country"), "details_submitted": False,
-                                        "payouts_enabled": False, "charges_enabled": False})
+                return self._send(
+                    200,
+                    {
+                        "id": f"acct_{secrets.token_hex(8)}",
+                        "object": "account",
+                        "type": form.get("type"),
+                        "email": form.get("email"),
+                        "country": form.get("country"),
+                        "details_submitted": False,
+                        "payouts_enabled": False,
+                        "charges_enabled": False,
+                    },
+                )
             if self.path == "/v1/account_links":
                 account = form.get("account", "")
-                return self._send(200, {"object": "account_link", "created": now,
-                                        "expires_at": now + 300,
-                                        "url": f"https://connect.stripe.com/setup/e/{account}/x"})
+                return self._send(
+                    200,
+                    {
+                        "object": "account_link",
+                        "created": now,
+                        "expires_at": now + 300,
+                        "url": f"https://connect.stripe.com/setup/e/{account}/x",
+                    },
+                )
             if self.path == "/v1/transfers":
-                return self._send(200, {"id": f"tr_{secrets.token_hex(8)}", "object": "transfer",
-                                        "amount": int(form["amount"]), "currency": form["currency"],
-                                        "destination": form["destination"],
-                                        "source_transaction": form.get("source_transaction"),
-                                        "transfer_group": form.get("transfer_group")})
-            return self._send(404, {"error": {"type": "invalid_request_error",
-                                              "message": f"Unrecognized request URL (POST: {self.path})"}})
+                return self._send(
+                    200,
+                    {
+                        "id": f"tr_{secrets.token_hex(8)}",
+                        "object": "transfer",
+                        "amount": int(form["amount"]),
+                        "currency": form["currency"],
+                        "destination": form["destination"],
+                        "source_transaction": form.get("source_transaction"),
+                        "transfer_group": form.get("transfer_group"),
+                    },
+                )
+            return self._send(
+                404,
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": f"Unrecognized request URL (POST: {self.path})",
+                    }
+                },
+            )
 
         def _send(self, status: int, payload: dict) -> None:
             data = json.dumps(payload).encode()

@@ -1,4 +1,4 @@
-"""Monthly remittance CSVs per provider for council_managed budgets, built from settled payment lines."""
+"""Monthly remittance CSVs per provider for council_managed budgets, from settled payment lines."""
 
 from __future__ import annotations
 
@@ -11,8 +11,16 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-COLUMNS = ("Provider", "Provider reference", "Holder reference", "Booking reference",
-           "Service date", "Settled date", "Hours", "Amount (GBP)")
+COLUMNS = (
+    "Provider",
+    "Provider reference",
+    "Holder reference",
+    "Booking reference",
+    "Service date",
+    "Settled date",
+    "Hours",
+    "Amount (GBP)",
+)
 
 # Council finance opens these in spreadsheets: a cell starting with one of these would run as
 # a formula (CSV injection), so such text is prefixed with an apostrophe.
@@ -53,13 +61,14 @@ def pence_to_pounds(pence: int) -> str:
 
 
 def format_hours(hours: Decimal | int) -> str:
-    if isinstance(hours, float) or isinstance(hours, bool):
+    if isinstance(hours, float | bool):
         raise TypeError("Hours must be a Decimal or an int, never a float")
     return f"{Decimal(hours).quantize(Decimal('0.01'))}"
 
 
-def build_monthly_remittances(lines: Iterable[RemittanceLine], year: int,
-                              month: int) -> list[RemittanceFile]:
+def build_monthly_remittances(
+    lines: Iterable[RemittanceLine], year: int, month: int
+) -> list[RemittanceFile]:
     """One CSV per provider with the lines settled in that month, sorted by service date and
     booking reference, ending with a total row. Providers with nothing settled get no file."""
     if not 1 <= month <= 12:
@@ -73,7 +82,9 @@ def build_monthly_remittances(lines: Iterable[RemittanceLine], year: int,
 
     files = []
     for provider_id in sorted(by_provider):
-        rows = sorted(by_provider[provider_id], key=lambda ln: (ln.service_date, ln.booking_reference))
+        rows = sorted(
+            by_provider[provider_id], key=lambda ln: (ln.service_date, ln.booking_reference)
+        )
         name = rows[0].provider_name
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
@@ -81,15 +92,29 @@ def build_monthly_remittances(lines: Iterable[RemittanceLine], year: int,
         total = 0
         for ln in rows:
             total += ln.amount_pence
-            writer.writerow([_cell(ln.provider_name), f"P{ln.provider_id}",
-                             _cell(ln.holder_reference), _cell(ln.booking_reference),
-                             ln.service_date.isoformat(), ln.settled_on.isoformat(),
-                             format_hours(ln.hours), pence_to_pounds(ln.amount_pence)])
+            writer.writerow(
+                [
+                    _cell(ln.provider_name),
+                    f"P{ln.provider_id}",
+                    _cell(ln.holder_reference),
+                    _cell(ln.booking_reference),
+                    ln.service_date.isoformat(),
+                    ln.settled_on.isoformat(),
+                    format_hours(ln.hours),
+                    pence_to_pounds(ln.amount_pence),
+                ]
+            )
         writer.writerow(["Total", f"P{provider_id}", "", "", "", "", "", pence_to_pounds(total)])
-        files.append(RemittanceFile(
-            provider_id=provider_id, provider_name=name,
-            filename=f"remittance-{year:04d}-{month:02d}-P{provider_id}-{_slug(name)}.csv",
-            content=buffer.getvalue(), line_count=len(rows), total_pence=total))
+        files.append(
+            RemittanceFile(
+                provider_id=provider_id,
+                provider_name=name,
+                filename=f"remittance-{year:04d}-{month:02d}-P{provider_id}-{_slug(name)}.csv",
+                content=buffer.getvalue(),
+                line_count=len(rows),
+                total_pence=total,
+            )
+        )
     return files
 
 

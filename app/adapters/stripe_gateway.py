@@ -61,9 +61,25 @@ ACCOUNT_LINK_CREATE = "connect.account_link.create"
 TRANSFER_CREATE = "connect.transfer.create"
 
 # The parts of a Stripe object worth keeping as an operation's stored result.
-_RESULT_FIELDS = ("id", "object", "status", "amount", "currency", "customer", "payment_method",
-                  "latest_charge", "capture_method", "payment_intent", "destination", "url",
-                  "expires_at", "type", "email", "details_submitted", "payouts_enabled")
+_RESULT_FIELDS = (
+    "id",
+    "object",
+    "status",
+    "amount",
+    "currency",
+    "customer",
+    "payment_method",
+    "latest_charge",
+    "capture_method",
+    "payment_intent",
+    "destination",
+    "url",
+    "expires_at",
+    "type",
+    "email",
+    "details_submitted",
+    "payouts_enabled",
+)
 
 
 @dataclass(frozen=True)
@@ -79,8 +95,9 @@ class GatewayResult:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def make_stripe_client(api_key: str, api_base: str, *, max_network_retries: int = 2,
-                       timeout_seconds: float = 30.0) -> stripe.StripeClient:
+def make_stripe_client(
+    api_key: str, api_base: str, *, max_network_retries: int = 2, timeout_seconds: float = 30.0
+) -> stripe.StripeClient:
     """An official-SDK client whose API base address can point at a local server."""
     return stripe.StripeClient(
         api_key,
@@ -93,7 +110,9 @@ def make_stripe_client(api_key: str, api_base: str, *, max_network_retries: int 
 class PaymentGateway:
     """Carefair's only way to Stripe. See the module docstring for the transaction contract."""
 
-    def __init__(self, client: stripe.StripeClient, connect_client: stripe.StripeClient | None = None):
+    def __init__(
+        self, client: stripe.StripeClient, connect_client: stripe.StripeClient | None = None
+    ):
         self.client = client
         self.connect_client = connect_client or client
 
@@ -103,38 +122,63 @@ class PaymentGateway:
         key = config.get("STRIPE_SECRET_KEY")
         if not key:
             raise PaymentUnavailable("Card payments are not set up on this Carefair yet.")
-        options = {"max_network_retries": int(config.get("STRIPE_MAX_NETWORK_RETRIES", 2)),
-                   "timeout_seconds": float(config.get("STRIPE_TIMEOUT_SECONDS", 30.0))}
+        options = {
+            "max_network_retries": int(config.get("STRIPE_MAX_NETWORK_RETRIES", 2)),
+            "timeout_seconds": float(config.get("STRIPE_TIMEOUT_SECONDS", 30.0)),
+        }
         base = config.get("STRIPE_API_BASE") or "https://api.stripe.com"
         connect_base = config.get("STRIPE_CONNECT_API_BASE") or base
         client = make_stripe_client(key, base, **options)
-        connect = client if connect_base == base else make_stripe_client(key, connect_base, **options)
+        connect = (
+            client if connect_base == base else make_stripe_client(key, connect_base, **options)
+        )
         return cls(client, connect)
 
     # ----- customers and cards -------------------------------------------------------------
 
     def create_customer(self, *, user: User, idempotency_key: str) -> GatewayResult:
         """A Stripe customer for a budget holder; `stripe_id` is the customer id (cus_...)."""
-        params = {"email": user.email, "name": user.name,
-                  "metadata": {"carefair_user_id": str(user.id)}}
-        return self._run(CUSTOMER_CREATE, idempotency_key, params,
-                         call=lambda key: self.client.v1.customers.create(params, _opts(key)))
+        params = {
+            "email": user.email,
+            "name": user.name,
+            "metadata": {"carefair_user_id": str(user.id)},
+        }
+        return self._run(
+            CUSTOMER_CREATE,
+            idempotency_key,
+            params,
+            call=lambda key: self.client.v1.customers.create(params, _opts(key)),
+        )
 
-    def attach_payment_method(self, *, customer_id: str, payment_method_id: str,
-                              idempotency_key: str) -> GatewayResult:
+    def attach_payment_method(
+        self, *, customer_id: str, payment_method_id: str, idempotency_key: str
+    ) -> GatewayResult:
         """Save a card (a PaymentMethod from Stripe.js) to a customer. A card the issuer refuses
         raises PaymentDeclined."""
         params = {"customer": customer_id}
         return self._run(
-            PAYMENT_METHOD_ATTACH, idempotency_key, {"payment_method": payment_method_id, **params},
-            call=lambda key: self.client.v1.payment_methods.attach(payment_method_id, params,
-                                                                   _opts(key)))
+            PAYMENT_METHOD_ATTACH,
+            idempotency_key,
+            {"payment_method": payment_method_id, **params},
+            call=lambda key: self.client.v1.payment_methods.attach(
+                payment_method_id, params, _opts(key)
+            ),
+        )
 
     # ----- card payments -------------------------------------------------------------------
 
-    def authorise(self, *, payer: User, amount_pence: int, customer_id: str,
-                  payment_method_id: str, reference: str, idempotency_key: str,
-                  provider: User | None = None, actor: User | None = None) -> GatewayResult:
+    def authorise(
+        self,
+        *,
+        payer: User,
+        amount_pence: int,
+        customer_id: str,
+        payment_method_id: str,
+        reference: str,
+        idempotency_key: str,
+        provider: User | None = None,
+        actor: User | None = None,
+    ) -> GatewayResult:
         """Reserve `amount_pence` on the card (PaymentIntent, manual capture, confirmed now).
 
         Returns the new Payment's id in `payment_id` (status `authorised`). Raises PaymentDeclined
@@ -142,29 +186,47 @@ class PaymentGateway:
         PaymentRefused, IdempotencyKeyReused, InvalidInput.
         """
         if not isinstance(amount_pence, int) or isinstance(amount_pence, bool) or amount_pence <= 0:
-            raise InvalidInput("The amount must be a whole number of pence above zero.",
-                               field="amount")
-        request = {"amount": amount_pence, "currency": CURRENCY, "customer": customer_id,
-                   "payment_method": payment_method_id, "reference": reference,
-                   "payer_id": payer.id, "provider_id": provider.id if provider else None}
+            raise InvalidInput(
+                "The amount must be a whole number of pence above zero.", field="amount"
+            )
+        request = {
+            "amount": amount_pence,
+            "currency": CURRENCY,
+            "customer": customer_id,
+            "payment_method": payment_method_id,
+            "reference": reference,
+            "payer_id": payer.id,
+            "provider_id": provider.id if provider else None,
+        }
 
         def prepare() -> Payment:
-            payment = Payment(reference=reference, payer_id=payer.id,
-                              provider_id=provider.id if provider else None, currency=CURRENCY,
-                              amount_pence=amount_pence, status=rules.PENDING,
-                              stripe_customer_id=customer_id,
-                              stripe_payment_method_id=payment_method_id)
+            payment = Payment(
+                reference=reference,
+                payer_id=payer.id,
+                provider_id=provider.id if provider else None,
+                currency=CURRENCY,
+                amount_pence=amount_pence,
+                status=rules.PENDING,
+                stripe_customer_id=customer_id,
+                stripe_payment_method_id=payment_method_id,
+            )
             db.session.add(payment)
             db.session.flush()
             return payment
 
         def call(key: str, payment: Payment):
-            params = {"amount": amount_pence, "currency": CURRENCY, "customer": customer_id,
-                      "payment_method": payment_method_id, "payment_method_types": ["card"],
-                      "capture_method": "manual", "confirm": True,
-                      # Confirmed when the provider accepts: the holder is not at the card.
-                      "off_session": True,
-                      "metadata": {"carefair_payment_id": str(payment.id), "reference": reference}}
+            params = {
+                "amount": amount_pence,
+                "currency": CURRENCY,
+                "customer": customer_id,
+                "payment_method": payment_method_id,
+                "payment_method_types": ["card"],
+                "capture_method": "manual",
+                "confirm": True,
+                # Confirmed when the provider accepts: the holder is not at the card.
+                "off_session": True,
+                "metadata": {"carefair_payment_id": str(payment.id), "reference": reference},
+            }
             intent = self.client.v1.payment_intents.create(params, _opts(key))
             payment.stripe_payment_intent_id = intent.id
             if intent.status != "requires_capture":
@@ -177,27 +239,59 @@ class PaymentGateway:
             payment.authorised_pence = amount_pence
             payment.stripe_charge_id = _id_of(getattr(intent, "latest_charge", None))
             payment.last_error = None
-            audit.record(actor, "payment.authorised", "payment", payment.id, on_behalf_of=payer,
-                         details={"amount_pence": amount_pence, "reference": reference,
-                                  "payment_intent": intent.id})
+            audit.record(
+                actor,
+                "payment.authorised",
+                "payment",
+                payment.id,
+                on_behalf_of=payer,
+                details={
+                    "amount_pence": amount_pence,
+                    "reference": reference,
+                    "payment_intent": intent.id,
+                },
+            )
 
         def refused(payment: Payment, op: PaymentOperation, err: Exception | None) -> None:
-            payment.status = {rules.OP_DECLINED: rules.DECLINED,
-                              rules.OP_UNAVAILABLE: rules.UNAVAILABLE}.get(op.status, rules.FAILED)
+            payment.status = {
+                rules.OP_DECLINED: rules.DECLINED,
+                rules.OP_UNAVAILABLE: rules.UNAVAILABLE,
+            }.get(op.status, rules.FAILED)
             payment.last_error = op.error_message
             intent_id = _payment_intent_from_error(err)
             if intent_id and not payment.stripe_payment_intent_id:
                 payment.stripe_payment_intent_id = intent_id
-            audit.record(actor, f"payment.{payment.status}", "payment", payment.id,
-                         on_behalf_of=payer, details={"amount_pence": amount_pence,
-                                                      "reference": reference,
-                                                      "error_code": op.error_code})
+            audit.record(
+                actor,
+                f"payment.{payment.status}",
+                "payment",
+                payment.id,
+                on_behalf_of=payer,
+                details={
+                    "amount_pence": amount_pence,
+                    "reference": reference,
+                    "error_code": op.error_code,
+                },
+            )
 
-        return self._run(PAYMENT_AUTHORISE, idempotency_key, request, prepare=prepare,
-                         call=call, succeeded=succeeded, refused=refused)
+        return self._run(
+            PAYMENT_AUTHORISE,
+            idempotency_key,
+            request,
+            prepare=prepare,
+            call=call,
+            succeeded=succeeded,
+            refused=refused,
+        )
 
-    def capture(self, *, payment_id: int, idempotency_key: str, amount_pence: int | None = None,
-                actor: User | None = None) -> GatewayResult:
+    def capture(
+        self,
+        *,
+        payment_id: int,
+        idempotency_key: str,
+        amount_pence: int | None = None,
+        actor: User | None = None,
+    ) -> GatewayResult:
         """Take `amount_pence` (default: all that was authorised) from an authorised payment; any
         remainder is released to the card. Raises PaymentLimitExceeded, Conflict, NotFound,
         PaymentUnavailable (payment stays `authorised`: retry with the same key), PaymentRefused."""
@@ -212,21 +306,38 @@ class PaymentGateway:
 
         def call(key: str, payment: Payment):
             return self.client.v1.payment_intents.capture(
-                payment.stripe_payment_intent_id, {"amount_to_capture": amount}, _opts(key))
+                payment.stripe_payment_intent_id, {"amount_to_capture": amount}, _opts(key)
+            )
 
         def succeeded(payment: Payment, intent) -> None:
             payment.status = rules.CAPTURED
             payment.captured_pence = amount
             payment.last_error = None
-            audit.record(actor, "payment.captured", "payment", payment.id,
-                         details={"amount_pence": amount,
-                                  "released_pence": payment.authorised_pence - amount})
+            audit.record(
+                actor,
+                "payment.captured",
+                "payment",
+                payment.id,
+                details={
+                    "amount_pence": amount,
+                    "released_pence": payment.authorised_pence - amount,
+                },
+            )
 
-        return self._run(PAYMENT_CAPTURE, idempotency_key, request, prepare=prepare, call=call,
-                         succeeded=succeeded, refused=_note_error, amount_pence=amount)
+        return self._run(
+            PAYMENT_CAPTURE,
+            idempotency_key,
+            request,
+            prepare=prepare,
+            call=call,
+            succeeded=succeeded,
+            refused=_note_error,
+            amount_pence=amount,
+        )
 
-    def cancel(self, *, payment_id: int, idempotency_key: str,
-               actor: User | None = None) -> GatewayResult:
+    def cancel(
+        self, *, payment_id: int, idempotency_key: str, actor: User | None = None
+    ) -> GatewayResult:
         """Release an authorisation: nothing is taken from the card. Raises Conflict, NotFound,
         PaymentUnavailable (payment stays `authorised`), PaymentRefused."""
         payment = _payment(payment_id)
@@ -236,20 +347,40 @@ class PaymentGateway:
             return payment
 
         def call(key: str, payment: Payment):
-            return self.client.v1.payment_intents.cancel(payment.stripe_payment_intent_id, None,
-                                                         _opts(key))
+            return self.client.v1.payment_intents.cancel(
+                payment.stripe_payment_intent_id, None, _opts(key)
+            )
 
         def succeeded(payment: Payment, intent) -> None:
             payment.status = rules.CANCELED
             payment.last_error = None
-            audit.record(actor, "payment.canceled", "payment", payment.id,
-                         details={"released_pence": payment.authorised_pence})
+            audit.record(
+                actor,
+                "payment.canceled",
+                "payment",
+                payment.id,
+                details={"released_pence": payment.authorised_pence},
+            )
 
-        return self._run(PAYMENT_CANCEL, idempotency_key, {"payment_id": payment_id},
-                         prepare=prepare, call=call, succeeded=succeeded, refused=_note_error)
+        return self._run(
+            PAYMENT_CANCEL,
+            idempotency_key,
+            {"payment_id": payment_id},
+            prepare=prepare,
+            call=call,
+            succeeded=succeeded,
+            refused=_note_error,
+        )
 
-    def refund(self, *, payment_id: int, idempotency_key: str, amount_pence: int | None = None,
-               reason: str | None = None, actor: User | None = None) -> GatewayResult:
+    def refund(
+        self,
+        *,
+        payment_id: int,
+        idempotency_key: str,
+        amount_pence: int | None = None,
+        reason: str | None = None,
+        actor: User | None = None,
+    ) -> GatewayResult:
         """Give back `amount_pence` (default: all still refundable) of a captured payment.
 
         Never more than captured minus refunded minus refunds in flight. Raises
@@ -258,21 +389,33 @@ class PaymentGateway:
         """
         payment = _payment(payment_id, lock=True)
         in_flight = _in_flight(payment.id, PAYMENT_REFUND, exclude_key=idempotency_key)
-        amount = (rules.refundable_pence(payment.captured_pence, payment.refunded_pence, in_flight)
-                  if amount_pence is None else amount_pence)
+        amount = (
+            rules.refundable_pence(payment.captured_pence, payment.refunded_pence, in_flight)
+            if amount_pence is None
+            else amount_pence
+        )
         request = {"payment_id": payment_id, "amount": amount, "reason": reason}
 
         def prepare() -> Payment:
             if payment.status not in (rules.CAPTURED, rules.REFUNDED):
                 _require_status(payment, rules.CAPTURED, "refund")
-            rules.check_refund(amount, captured=payment.captured_pence,
-                               refunded=payment.refunded_pence, reserved=in_flight)
+            rules.check_refund(
+                amount,
+                captured=payment.captured_pence,
+                refunded=payment.refunded_pence,
+                reserved=in_flight,
+            )
             return payment
 
         def call(key: str, payment: Payment):
-            params = {"payment_intent": payment.stripe_payment_intent_id, "amount": amount,
-                      "metadata": {"carefair_payment_id": str(payment.id),
-                                   "reason": (reason or "")[:200]}}
+            params = {
+                "payment_intent": payment.stripe_payment_intent_id,
+                "amount": amount,
+                "metadata": {
+                    "carefair_payment_id": str(payment.id),
+                    "reason": (reason or "")[:200],
+                },
+            }
             return self.client.v1.refunds.create(params, _opts(key))
 
         def succeeded(payment: Payment, refund) -> None:
@@ -280,57 +423,100 @@ class PaymentGateway:
             payment.refunded_pence += amount
             if payment.refunded_pence == payment.captured_pence:
                 payment.status = rules.REFUNDED
-            audit.record(actor, "payment.refunded", "payment", payment.id,
-                         details={"amount_pence": amount, "refund": refund.id,
-                                  "reason": reason})
+            audit.record(
+                actor,
+                "payment.refunded",
+                "payment",
+                payment.id,
+                details={"amount_pence": amount, "refund": refund.id, "reason": reason},
+            )
 
-        return self._run(PAYMENT_REFUND, idempotency_key, request, prepare=prepare, call=call,
-                         succeeded=succeeded, refused=_note_error, amount_pence=amount)
+        return self._run(
+            PAYMENT_REFUND,
+            idempotency_key,
+            request,
+            prepare=prepare,
+            call=call,
+            succeeded=succeeded,
+            refused=_note_error,
+            amount_pence=amount,
+        )
 
     # ----- Stripe Connect (providers) ------------------------------------------------------
 
-    def create_connected_account(self, *, provider: User, idempotency_key: str,
-                                 actor: User | None = None) -> GatewayResult:
+    def create_connected_account(
+        self, *, provider: User, idempotency_key: str, actor: User | None = None
+    ) -> GatewayResult:
         """An Express connected account for a provider, linked in provider_payment_accounts."""
-        existing = db.session.scalar(select(ProviderPaymentAccount)
-                                     .where(ProviderPaymentAccount.provider_id == provider.id))
-        params = {"type": "express", "country": "GB", "email": provider.email,
-                  "business_type": "individual",
-                  "capabilities": {"transfers": {"requested": True}},
-                  "metadata": {"carefair_user_id": str(provider.id)}}
+        existing = db.session.scalar(
+            select(ProviderPaymentAccount).where(ProviderPaymentAccount.provider_id == provider.id)
+        )
+        params = {
+            "type": "express",
+            "country": "GB",
+            "email": provider.email,
+            "business_type": "individual",
+            "capabilities": {"transfers": {"requested": True}},
+            "metadata": {"carefair_user_id": str(provider.id)},
+        }
 
         def prepare() -> None:
             if existing is not None:
                 raise Conflict("This provider already has a payment account.")
 
         def succeeded(_none, account) -> None:
-            db.session.add(ProviderPaymentAccount(
-                provider_id=provider.id, stripe_account_id=account.id,
-                details_submitted=bool(getattr(account, "details_submitted", False)),
-                payouts_enabled=bool(getattr(account, "payouts_enabled", False))))
-            audit.record(actor, "payment_account.created", "user", provider.id,
-                         details={"stripe_account": account.id})
+            db.session.add(
+                ProviderPaymentAccount(
+                    provider_id=provider.id,
+                    stripe_account_id=account.id,
+                    details_submitted=bool(getattr(account, "details_submitted", False)),
+                    payouts_enabled=bool(getattr(account, "payouts_enabled", False)),
+                )
+            )
+            audit.record(
+                actor,
+                "payment_account.created",
+                "user",
+                provider.id,
+                details={"stripe_account": account.id},
+            )
 
-        return self._run(ACCOUNT_CREATE, idempotency_key, {"provider_id": provider.id, **params},
-                         prepare=prepare,
-                         call=lambda key, _none: self.connect_client.v1.accounts.create(
-                             params, _opts(key)),
-                         succeeded=succeeded)
+        return self._run(
+            ACCOUNT_CREATE,
+            idempotency_key,
+            {"provider_id": provider.id, **params},
+            prepare=prepare,
+            call=lambda key, _none: self.connect_client.v1.accounts.create(params, _opts(key)),
+            succeeded=succeeded,
+        )
 
-    def create_onboarding_link(self, *, provider: User, refresh_url: str, return_url: str,
-                               idempotency_key: str) -> GatewayResult:
+    def create_onboarding_link(
+        self, *, provider: User, refresh_url: str, return_url: str, idempotency_key: str
+    ) -> GatewayResult:
         """A one-time Stripe onboarding URL for the provider (`data["url"]`). Links expire within
         minutes: use a fresh key each time the provider asks for one."""
         account = provider_account(provider)
-        params = {"account": account.stripe_account_id, "refresh_url": refresh_url,
-                  "return_url": return_url, "type": "account_onboarding"}
-        return self._run(ACCOUNT_LINK_CREATE, idempotency_key, params,
-                         call=lambda key: self.connect_client.v1.account_links.create(
-                             params, _opts(key)))
+        params = {
+            "account": account.stripe_account_id,
+            "refresh_url": refresh_url,
+            "return_url": return_url,
+            "type": "account_onboarding",
+        }
+        return self._run(
+            ACCOUNT_LINK_CREATE,
+            idempotency_key,
+            params,
+            call=lambda key: self.connect_client.v1.account_links.create(params, _opts(key)),
+        )
 
-    def transfer_to_provider(self, *, payment_id: int, idempotency_key: str,
-                             amount_pence: int | None = None,
-                             actor: User | None = None) -> GatewayResult:
+    def transfer_to_provider(
+        self,
+        *,
+        payment_id: int,
+        idempotency_key: str,
+        amount_pence: int | None = None,
+        actor: User | None = None,
+    ) -> GatewayResult:
         """Pay the payment's provider from a captured payment (default: all not yet refunded or
         paid out), into their connected account. Raises PaymentLimitExceeded, Conflict, NotFound,
         PaymentUnavailable (amount stays reserved until retried), PaymentRefused."""
@@ -339,26 +525,39 @@ class PaymentGateway:
             raise Conflict("This payment has no provider to pay.")
         account = provider_account(db.session.get(User, payment.provider_id))
         in_flight = _in_flight(payment.id, TRANSFER_CREATE, exclude_key=idempotency_key)
-        available = (payment.captured_pence - payment.refunded_pence - payment.transferred_pence
-                     - in_flight)
+        available = (
+            payment.captured_pence - payment.refunded_pence - payment.transferred_pence - in_flight
+        )
         amount = max(available, 0) if amount_pence is None else amount_pence
-        request = {"payment_id": payment_id, "amount": amount,
-                   "destination": account.stripe_account_id}
+        request = {
+            "payment_id": payment_id,
+            "amount": amount,
+            "destination": account.stripe_account_id,
+        }
 
         def prepare() -> Payment:
             if payment.status not in (rules.CAPTURED, rules.REFUNDED):
                 _require_status(payment, rules.CAPTURED, "pay the provider from")
-            rules.check_transfer(amount, captured=payment.captured_pence,
-                                 refunded=payment.refunded_pence,
-                                 transferred=payment.transferred_pence, reserved=in_flight)
+            rules.check_transfer(
+                amount,
+                captured=payment.captured_pence,
+                refunded=payment.refunded_pence,
+                transferred=payment.transferred_pence,
+                reserved=in_flight,
+            )
             return payment
 
         def call(key: str, payment: Payment):
             params: dict[str, Any] = {
-                "amount": amount, "currency": payment.currency,
-                "destination": account.stripe_account_id, "transfer_group": payment.reference,
-                "metadata": {"carefair_payment_id": str(payment.id),
-                             "reference": payment.reference}}
+                "amount": amount,
+                "currency": payment.currency,
+                "destination": account.stripe_account_id,
+                "transfer_group": payment.reference,
+                "metadata": {
+                    "carefair_payment_id": str(payment.id),
+                    "reference": payment.reference,
+                },
+            }
             if payment.stripe_charge_id:
                 # Ties the payout to the card charge, so it waits for those funds to settle.
                 params["source_transaction"] = payment.stripe_charge_id
@@ -367,49 +566,80 @@ class PaymentGateway:
         def succeeded(payment: Payment, transfer) -> None:
             db.session.refresh(payment, with_for_update=True)
             payment.transferred_pence += amount
-            audit.record(actor, "payment.transferred", "payment", payment.id,
-                         details={"amount_pence": amount, "transfer": transfer.id,
-                                  "destination": account.stripe_account_id})
+            audit.record(
+                actor,
+                "payment.transferred",
+                "payment",
+                payment.id,
+                details={
+                    "amount_pence": amount,
+                    "transfer": transfer.id,
+                    "destination": account.stripe_account_id,
+                },
+            )
 
-        return self._run(TRANSFER_CREATE, idempotency_key, request, prepare=prepare, call=call,
-                         succeeded=succeeded, refused=_note_error, amount_pence=amount)
+        return self._run(
+            TRANSFER_CREATE,
+            idempotency_key,
+            request,
+            prepare=prepare,
+            call=call,
+            succeeded=succeeded,
+            refused=_note_error,
+            amount_pence=amount,
+        )
 
     # ----- the idempotent, recorded call ---------------------------------------------------
 
-    def _run(self, kind: str, key: str, request: Mapping[str, Any], *,
-             call: Callable[..., Any],
-             prepare: Callable[[], Payment | None] | None = None,
-             succeeded: Callable[[Any, Any], None] | None = None,
-             refused: Callable[[Any, PaymentOperation, Exception | None], None] | None = None,
-             amount_pence: int | None = None) -> GatewayResult:
+    def _run(
+        self,
+        kind: str,
+        key: str,
+        request: Mapping[str, Any],
+        *,
+        call: Callable[..., Any],
+        prepare: Callable[[], Payment | None] | None = None,
+        succeeded: Callable[[Any, Any], None] | None = None,
+        refused: Callable[[Any, PaymentOperation, Exception | None], None] | None = None,
+        amount_pence: int | None = None,
+    ) -> GatewayResult:
         if not key or len(key) > 255:
             raise InvalidInput("An idempotency key of 1 to 255 characters is required.")
         session = db.session
         if session.new or session.dirty or session.deleted or session.info.get(_UNCOMMITTED):
-            raise RuntimeError("Commit or roll back before calling the payment gateway: "
-                               "it commits its own records.")
+            raise RuntimeError(
+                "Commit or roll back before calling the payment gateway: "
+                "it commits its own records."
+            )
         fingerprint = rules.request_fingerprint(kind, request)
         op = session.scalar(select(PaymentOperation).where(PaymentOperation.idempotency_key == key))
         if op is not None:
             if op.kind != kind or op.request_fingerprint != fingerprint:
                 raise IdempotencyKeyReused(
-                    "This idempotency key was already used for a different payment request.")
+                    "This idempotency key was already used for a different payment request."
+                )
             if op.status in rules.FINAL_OPERATION_STATUSES:
                 return _replay(op)
             subject = session.get(Payment, op.payment_id) if op.payment_id else None
         else:
             subject = prepare() if prepare else None
-            op = PaymentOperation(idempotency_key=key, kind=kind, request_fingerprint=fingerprint,
-                                  status=rules.OP_PENDING, amount_pence=amount_pence,
-                                  payment_id=subject.id if isinstance(subject, Payment) else None)
+            op = PaymentOperation(
+                idempotency_key=key,
+                kind=kind,
+                request_fingerprint=fingerprint,
+                status=rules.OP_PENDING,
+                amount_pence=amount_pence,
+                payment_id=subject.id if isinstance(subject, Payment) else None,
+            )
             session.add(op)
         op.attempts = (op.attempts or 0) + 1
         try:
             session.commit()  # the pending record exists before Stripe is called
         except IntegrityError:
             session.rollback()
-            raise Conflict("This payment request is already being processed. "
-                           "Wait a moment and check again.") from None
+            raise Conflict(
+                "This payment request is already being processed. Wait a moment and check again."
+            ) from None
 
         try:
             obj = call(key, subject) if prepare else call(key)
@@ -431,8 +661,15 @@ class PaymentGateway:
         session.commit()
         return _result(op, replayed=False)
 
-    def _refused(self, op: PaymentOperation, subject, refused, status: str, code: str | None,
-                 err: Exception | None):
+    def _refused(
+        self,
+        op: PaymentOperation,
+        subject,
+        refused,
+        status: str,
+        code: str | None,
+        err: Exception | None,
+    ):
         session = db.session
         op.status = status
         op.error_code = (code or (type(err).__name__ if err else None) or "")[:60] or None
@@ -471,8 +708,9 @@ def provider_account(provider: User | None) -> ProviderPaymentAccount:
     """The provider's connected account, or NotFound with what to do about it."""
     account = None
     if provider is not None:
-        account = db.session.scalar(select(ProviderPaymentAccount)
-                                    .where(ProviderPaymentAccount.provider_id == provider.id))
+        account = db.session.scalar(
+            select(ProviderPaymentAccount).where(ProviderPaymentAccount.provider_id == provider.id)
+        )
     if account is None:
         raise NotFound("This provider has not set up how they get paid yet.")
     return account
@@ -480,8 +718,9 @@ def provider_account(provider: User | None) -> ProviderPaymentAccount:
 
 def operation(idempotency_key: str) -> PaymentOperation | None:
     """The recorded operation for a key (for the booking layer to inspect an outcome)."""
-    return db.session.scalar(select(PaymentOperation)
-                             .where(PaymentOperation.idempotency_key == idempotency_key))
+    return db.session.scalar(
+        select(PaymentOperation).where(PaymentOperation.idempotency_key == idempotency_key)
+    )
 
 
 def _payment(payment_id: int, *, lock: bool = False) -> Payment:
@@ -499,9 +738,12 @@ def _in_flight(payment_id: int, kind: str, *, exclude_key: str) -> int:
     """Pence moved by operations of this kind still pending or unavailable (may have happened)."""
     total = db.session.scalar(
         select(func.coalesce(func.sum(PaymentOperation.amount_pence), 0)).where(
-            PaymentOperation.payment_id == payment_id, PaymentOperation.kind == kind,
+            PaymentOperation.payment_id == payment_id,
+            PaymentOperation.kind == kind,
             PaymentOperation.status.in_((rules.OP_PENDING, rules.OP_UNAVAILABLE)),
-            PaymentOperation.idempotency_key != exclude_key))
+            PaymentOperation.idempotency_key != exclude_key,
+        )
+    )
     return int(total or 0)
 
 
@@ -531,8 +773,10 @@ def _plain_message(status: str, code: str | None, err: Exception | None) -> str:
         return rules.decline_message(code)
     if status == rules.OP_UNAVAILABLE:
         return rules.UNAVAILABLE_MESSAGE
-    return ("The card payment service refused this request, so nothing changed. "
-            "If it keeps happening, contact the Carefair team.")
+    return (
+        "The card payment service refused this request, so nothing changed. "
+        "If it keeps happening, contact the Carefair team."
+    )
 
 
 def _raise_for(op: PaymentOperation):
@@ -551,8 +795,14 @@ def _replay(op: PaymentOperation) -> GatewayResult:
 
 
 def _result(op: PaymentOperation, *, replayed: bool) -> GatewayResult:
-    return GatewayResult(operation_id=op.id, kind=op.kind, stripe_id=op.stripe_object_id,
-                         replayed=replayed, payment_id=op.payment_id, data=dict(op.result or {}))
+    return GatewayResult(
+        operation_id=op.id,
+        kind=op.kind,
+        stripe_id=op.stripe_object_id,
+        replayed=replayed,
+        payment_id=op.payment_id,
+        data=dict(op.result or {}),
+    )
 
 
 def _id_of(value) -> str | None:

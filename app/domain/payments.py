@@ -1,4 +1,4 @@
-"""Payment rules in plain Python: payment errors, request fingerprints and the refund/transfer caps."""
+"""Payment rules in plain Python: payment errors, request fingerprints, refund and transfer caps."""
 
 from __future__ import annotations
 
@@ -17,7 +17,16 @@ FAILED = "failed"  # Stripe refused the request for another reason
 CANCELED = "canceled"  # the authorisation was released: nothing taken
 CAPTURED = "captured"  # money taken (possibly less than authorised); may be partly refunded
 REFUNDED = "refunded"  # everything captured has been refunded
-PAYMENT_STATUSES = (PENDING, AUTHORISED, DECLINED, UNAVAILABLE, FAILED, CANCELED, CAPTURED, REFUNDED)
+PAYMENT_STATUSES = (
+    PENDING,
+    AUTHORISED,
+    DECLINED,
+    UNAVAILABLE,
+    FAILED,
+    CANCELED,
+    CAPTURED,
+    REFUNDED,
+)
 
 # Operation (one per idempotency key) statuses, as stored in payment_operations.status.
 OP_PENDING = "pending"  # recorded before calling Stripe; outcome unknown (a crash mid-call)
@@ -65,19 +74,21 @@ class PaymentLimitExceeded(Conflict):
 
 DECLINE_MESSAGES = {
     "card_declined": "Your card was declined. Nothing has been taken. Try another card or "
-                     "contact your bank.",
+    "contact your bank.",
     "insufficient_funds": "Your card was declined because there is not enough money on it. "
-                          "Nothing has been taken.",
+    "Nothing has been taken.",
     "expired_card": "Your card has expired. Nothing has been taken. Try another card.",
     "incorrect_cvc": "The security code on the card is wrong. Nothing has been taken.",
     "authentication_required": "Your bank wants you to confirm this payment yourself, so nothing "
-                               "has been taken. Sign in and pay again, or try another card.",
+    "has been taken. Sign in and pay again, or try another card.",
     "processing_error": "Your bank could not process the card just now. Nothing has been taken. "
-                        "Try again in a few minutes.",
+    "Try again in a few minutes.",
 }
 DEFAULT_DECLINE_MESSAGE = DECLINE_MESSAGES["card_declined"]
-UNAVAILABLE_MESSAGE = ("We could not reach the card payment service, so nothing has been "
-                       "taken. Try again in a few minutes.")
+UNAVAILABLE_MESSAGE = (
+    "We could not reach the card payment service, so nothing has been "
+    "taken. Try again in a few minutes."
+)
 
 
 def decline_message(code: str | None) -> str:
@@ -87,8 +98,9 @@ def decline_message(code: str | None) -> str:
 
 def request_fingerprint(kind: str, params: Mapping[str, object]) -> str:
     """A stable hash of what was asked, so a replayed key can be told apart from a reused one."""
-    canonical = json.dumps({"kind": kind, "params": params}, sort_keys=True, separators=(",", ":"),
-                           default=str)
+    canonical = json.dumps(
+        {"kind": kind, "params": params}, sort_keys=True, separators=(",", ":"), default=str
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -98,8 +110,10 @@ def check_capture(authorised_pence: int, amount_pence: int) -> None:
         raise PaymentLimitExceeded("The amount to take must be more than £0.00.", field="amount")
     if amount_pence > authorised_pence:
         raise PaymentLimitExceeded(
-            f"Cannot take {_pounds(amount_pence)}: only {_pounds(authorised_pence)} was authorised.",
-            field="amount")
+            f"Cannot take {_pounds(amount_pence)}: "
+            f"only {_pounds(authorised_pence)} was authorised.",
+            field="amount",
+        )
 
 
 def refundable_pence(captured: int, refunded: int, reserved: int = 0) -> int:
@@ -115,11 +129,14 @@ def check_refund(amount_pence: int, *, captured: int, refunded: int, reserved: i
     if amount_pence > available:
         raise PaymentLimitExceeded(
             f"Cannot refund {_pounds(amount_pence)}: only {_pounds(available)} of the "
-            f"{_pounds(captured)} taken can still be refunded.", field="amount")
+            f"{_pounds(captured)} taken can still be refunded.",
+            field="amount",
+        )
 
 
-def check_transfer(amount_pence: int, *, captured: int, refunded: int, transferred: int,
-                   reserved: int = 0) -> None:
+def check_transfer(
+    amount_pence: int, *, captured: int, refunded: int, transferred: int, reserved: int = 0
+) -> None:
     """A provider is paid at most what was captured and not refunded or already paid out."""
     if amount_pence <= 0:
         raise PaymentLimitExceeded("The amount to pay must be more than £0.00.", field="amount")
@@ -127,7 +144,9 @@ def check_transfer(amount_pence: int, *, captured: int, refunded: int, transferr
     if amount_pence > available:
         raise PaymentLimitExceeded(
             f"Cannot pay the provider {_pounds(amount_pence)}: only {_pounds(available)} is "
-            "available from this payment.", field="amount")
+            "available from this payment.",
+            field="amount",
+        )
 
 
 def _pounds(pence: int) -> str:

@@ -1,4 +1,4 @@
-"""Card payment records: Stripe operations by idempotency key, payments, connected accounts, webhooks."""
+"""Card payment records: Stripe operations by key, payments, connected accounts, webhook events."""
 
 from __future__ import annotations
 
@@ -21,15 +21,23 @@ class Payment(Base):
     __table_args__ = (
         CheckConstraint(f"status IN ({_PAYMENT_STATUS_VALUES})", name="status_known"),
         CheckConstraint("amount_pence > 0", name="amount_positive"),
-        CheckConstraint("authorised_pence >= 0 AND authorised_pence <= amount_pence",
-                        name="authorised_within_amount"),
-        CheckConstraint("captured_pence >= 0 AND captured_pence <= authorised_pence",
-                        name="captured_within_authorised"),
+        CheckConstraint(
+            "authorised_pence >= 0 AND authorised_pence <= amount_pence",
+            name="authorised_within_amount",
+        ),
+        CheckConstraint(
+            "captured_pence >= 0 AND captured_pence <= authorised_pence",
+            name="captured_within_authorised",
+        ),
         # Stripe itself does not stop this on localstripe: Carefair refuses it twice.
-        CheckConstraint("refunded_pence >= 0 AND refunded_pence <= captured_pence",
-                        name="refunded_within_captured"),
-        CheckConstraint("transferred_pence >= 0 AND transferred_pence <= captured_pence",
-                        name="transferred_within_captured"),
+        CheckConstraint(
+            "refunded_pence >= 0 AND refunded_pence <= captured_pence",
+            name="refunded_within_captured",
+        ),
+        CheckConstraint(
+            "transferred_pence >= 0 AND transferred_pence <= captured_pence",
+            name="transferred_within_captured",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

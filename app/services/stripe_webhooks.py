@@ -30,10 +30,17 @@ from app.models import ProcessedWebhookEvent
 Handler = Callable[[stripe.Event], None]
 
 # Event types the booking layer is expected to handle; any type may be registered.
-PAYMENT_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed",
-                  "payment_intent.canceled", "payment_intent.amount_capturable_updated",
-                  "charge.refunded", "charge.dispute.created", "account.updated",
-                  "transfer.created", "transfer.reversed")
+PAYMENT_EVENTS = (
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "payment_intent.amount_capturable_updated",
+    "charge.refunded",
+    "charge.dispute.created",
+    "account.updated",
+    "transfer.created",
+    "transfer.reversed",
+)
 
 _HANDLERS: dict[str, list[Handler]] = defaultdict(list)
 
@@ -80,13 +87,23 @@ def verify(payload: bytes, signature_header: str | None, secret: str) -> stripe.
 def process(event: stripe.Event) -> bool:
     """Handle a verified event once. True if handled now, False if it had been handled before."""
     session = db.session
-    if session.scalar(select(ProcessedWebhookEvent.id)
-                      .where(ProcessedWebhookEvent.stripe_event_id == event.id)) is not None:
+    if (
+        session.scalar(
+            select(ProcessedWebhookEvent.id).where(
+                ProcessedWebhookEvent.stripe_event_id == event.id
+            )
+        )
+        is not None
+    ):
         return False
     handlers = handlers_for(event.type)
     obj = event.data.object if getattr(event, "data", None) is not None else None
-    record = ProcessedWebhookEvent(stripe_event_id=event.id, event_type=event.type,
-                                   object_id=getattr(obj, "id", None), handled_by=len(handlers))
+    record = ProcessedWebhookEvent(
+        stripe_event_id=event.id,
+        event_type=event.type,
+        object_id=getattr(obj, "id", None),
+        handled_by=len(handlers),
+    )
     try:
         session.add(record)
         # Claim the id first: a concurrent delivery of the same event waits here on the unique

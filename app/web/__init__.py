@@ -4,8 +4,8 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import account, admin, api, auth, broker, holder, provider, public
-    from app.web import stripe_webhook  # noqa: F401  (adds its route to the api blueprint)
+    # stripe_webhook adds POST /api/stripe/webhook to the api blueprint.
+    from app.web import account, admin, api, auth, broker, holder, provider, public, stripe_webhook  # noqa: F401, E501
     from app.web.context import register_context
 
     for module in (public, auth, account, holder, provider, broker, admin, api):

@@ -16,10 +16,14 @@ from app.web.context import public
 def stripe_webhook():
     secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
     if not secret:
-        return jsonify(error_body(503, "webhooks_not_configured",
-                                  "Stripe webhooks are not set up on this Carefair.")), 503
-    event = stripe_webhooks.verify(request.get_data(), request.headers.get("Stripe-Signature"),
-                                   secret)
+        return jsonify(
+            error_body(
+                503, "webhooks_not_configured", "Stripe webhooks are not set up on this Carefair."
+            )
+        ), 503
+    event = stripe_webhooks.verify(
+        request.get_data(), request.headers.get("Stripe-Signature"), secret
+    )
     handled = stripe_webhooks.process(event)
     return jsonify({"received": True, "event": event.id, "duplicate": not handled})
 

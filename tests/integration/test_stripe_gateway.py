@@ -1,6 +1,7 @@
-"""The payment gateway against a real localstripe server: authorise, capture, cancel, refund, declines,
-idempotency and faults, each leaving a clear record."""
+"""The payment gateway against a real localstripe server: authorise, capture, cancel, refund,
+declines, idempotency and faults, each leaving a clear record."""
 
+# ruff: noqa: F811  (pytest fixtures imported from tests.stripe_support are used as arguments)
 from __future__ import annotations
 
 import pytest
@@ -47,21 +48,31 @@ def customer(gateway, holder):
 @pytest.fixture
 def card(gateway, stripe_api, customer):
     card_id = new_card(stripe_api)
-    gateway.attach_payment_method(customer_id=customer, payment_method_id=card_id,
-                                  idempotency_key=key())
+    gateway.attach_payment_method(
+        customer_id=customer, payment_method_id=card_id, idempotency_key=key()
+    )
     return card_id
 
 
 def authorise(gateway, holder, customer, card, amount=5000, idempotency_key=None):
-    return gateway.authorise(payer=holder, amount_pence=amount, customer_id=customer,
-                             payment_method_id=card, reference="booking:1",
-                             idempotency_key=idempotency_key or key())
+    return gateway.authorise(
+        payer=holder,
+        amount_pence=amount,
+        customer_id=customer,
+        payment_method_id=card,
+        reference="booking:1",
+        idempotency_key=idempotency_key or key(),
+    )
 
 
 def test_authorise_then_capture_takes_the_full_amount(gateway, stripe_api, holder, customer, card):
     result = authorise(gateway, holder, customer, card)
     payment = db.session.get(Payment, result.payment_id)
-    assert (payment.status, payment.authorised_pence, payment.captured_pence) == ("authorised", 5000, 0)
+    assert (payment.status, payment.authorised_pence, payment.captured_pence) == (
+        "authorised",
+        5000,
+        0,
+    )
     assert stripe_api.v1.payment_intents.retrieve(result.stripe_id).status == "requires_capture"
 
     gateway.capture(payment_id=payment.id, idempotency_key=key())
@@ -69,8 +80,11 @@ def test_authorise_then_capture_takes_the_full_amount(gateway, stripe_api, holde
     db.session.refresh(payment)
     assert (payment.status, payment.captured_pence) == ("captured", 5000)
     assert stripe_api.v1.payment_intents.retrieve(result.stripe_id).status == "succeeded"
-    actions = db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.subject_type == "payment", AuditEvent.subject_id == str(payment.id))).all()
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(
+            AuditEvent.subject_type == "payment", AuditEvent.subject_id == str(payment.id)
+        )
+    ).all()
     assert actions == ["payment.authorised", "payment.captured"]
 
 
@@ -82,11 +96,16 @@ def test_partial_capture_takes_less_and_never_more_than_authorised(gateway, hold
     gateway.capture(payment_id=payment_id, amount_pence=4500, idempotency_key=key())
 
     payment = db.session.get(Payment, payment_id)
-    assert (payment.status, payment.authorised_pence, payment.captured_pence) == ("captured", 6000, 4500)
+    assert (payment.status, payment.authorised_pence, payment.captured_pence) == (
+        "captured",
+        6000,
+        4500,
+    )
 
 
-def test_cancel_releases_the_authorisation_and_blocks_capture(gateway, stripe_api, holder, customer,
-                                                             card):
+def test_cancel_releases_the_authorisation_and_blocks_capture(
+    gateway, stripe_api, holder, customer, card
+):
     result = authorise(gateway, holder, customer, card)
     gateway.cancel(payment_id=result.payment_id, idempotency_key=key())
 
@@ -110,8 +129,11 @@ def test_refunds_never_exceed_what_was_captured(gateway, holder, customer, card)
     assert (payment.refunded_pence, payment.status) == (4000, "refunded")
     with pytest.raises(PaymentLimitExceeded):
         gateway.refund(payment_id=payment_id, amount_pence=1, idempotency_key=key())
-    refused = db.session.scalar(select(func.count()).select_from(PaymentOperation).where(
-        PaymentOperation.payment_id == payment_id, PaymentOperation.kind == "payment.refund"))
+    refused = db.session.scalar(
+        select(func.count())
+        .select_from(PaymentOperation)
+        .where(PaymentOperation.payment_id == payment_id, PaymentOperation.kind == "payment.refund")
+    )
     assert refused == 2  # refusals never reach Stripe and leave no operation behind
 
 
@@ -125,17 +147,20 @@ def test_card_declined_when_saved_says_so_plainly(gateway, stripe_api, customer)
     card_id = new_card(stripe_api, DECLINED_ON_ATTACH)
     idem = key()
     with pytest.raises(PaymentDeclined, match="Your card was declined. Nothing has been taken"):
-        gateway.attach_payment_method(customer_id=customer, payment_method_id=card_id,
-                                      idempotency_key=idem)
+        gateway.attach_payment_method(
+            customer_id=customer, payment_method_id=card_id, idempotency_key=idem
+        )
     op = operation(idem)
     assert (op.status, op.error_code) == ("declined", "card_declined")
 
 
-def test_card_declined_at_authorisation_leaves_a_declined_payment(gateway, stripe_api, holder,
-                                                                  customer):
+def test_card_declined_at_authorisation_leaves_a_declined_payment(
+    gateway, stripe_api, holder, customer
+):
     card_id = new_card(stripe_api, DECLINED_ON_CHARGE)
-    gateway.attach_payment_method(customer_id=customer, payment_method_id=card_id,
-                                  idempotency_key=key())
+    gateway.attach_payment_method(
+        customer_id=customer, payment_method_id=card_id, idempotency_key=key()
+    )
     idem = key()
     with pytest.raises(PaymentDeclined) as raised:
         authorise(gateway, holder, customer, card_id, idempotency_key=idem)
@@ -151,7 +176,8 @@ def test_card_declined_at_authorisation_leaves_a_declined_payment(gateway, strip
 
 
 def test_replayed_key_returns_the_stored_result_without_calling_stripe(
-        gateway, stripe_api, holder, customer, card, localstripe_url):
+    gateway, stripe_api, holder, customer, card, localstripe_url
+):
     idem = key()
     first = authorise(gateway, holder, customer, card, idempotency_key=idem)
     # A gateway whose Stripe is unreachable proves the replay never leaves Carefair.
@@ -174,7 +200,8 @@ def test_reusing_a_key_for_a_different_request_is_refused(gateway, holder, custo
 
 
 def test_stripe_unreachable_leaves_an_unavailable_payment_that_a_retry_completes(
-        gateway, holder, customer, card):
+    gateway, holder, customer, card
+):
     idem = key()
     offline = PaymentGateway(stripe_client(f"http://127.0.0.1:{unused_port()}"))
     with pytest.raises(PaymentUnavailable, match="nothing has been taken"):
@@ -182,13 +209,21 @@ def test_stripe_unreachable_leaves_an_unavailable_payment_that_a_retry_completes
 
     op = operation(idem)
     payment = db.session.get(Payment, op.payment_id)
-    assert (op.status, payment.status, payment.authorised_pence) == ("unavailable", "unavailable", 0)
+    assert (op.status, payment.status, payment.authorised_pence) == (
+        "unavailable",
+        "unavailable",
+        0,
+    )
     assert payment.stripe_payment_intent_id is None
 
     retried = authorise(gateway, holder, customer, card, idempotency_key=idem)
     db.session.refresh(payment)
     assert retried.payment_id == payment.id and not retried.replayed
-    assert (payment.status, payment.authorised_pence, operation(idem).attempts) == ("authorised", 5000, 2)
+    assert (payment.status, payment.authorised_pence, operation(idem).attempts) == (
+        "authorised",
+        5000,
+        2,
+    )
 
 
 def test_server_stopped_midway_keeps_the_payment_authorised_and_uncaptured(holder, stripe_api):
@@ -198,8 +233,9 @@ def test_server_stopped_midway_keeps_the_payment_authorised_and_uncaptured(holde
         own = PaymentGateway(stripe_client(server.url))
         customer_id = own.create_customer(user=holder, idempotency_key=key()).stripe_id
         card_id = new_card(stripe_client(server.url))
-        own.attach_payment_method(customer_id=customer_id, payment_method_id=card_id,
-                                  idempotency_key=key())
+        own.attach_payment_method(
+            customer_id=customer_id, payment_method_id=card_id, idempotency_key=key()
+        )
         payment_id = authorise(own, holder, customer_id, card_id).payment_id
     finally:
         server.stop()
@@ -209,7 +245,11 @@ def test_server_stopped_midway_keeps_the_payment_authorised_and_uncaptured(holde
         own.capture(payment_id=payment_id, idempotency_key=idem)
 
     payment = db.session.get(Payment, payment_id)
-    assert (payment.status, payment.authorised_pence, payment.captured_pence) == ("authorised", 5000, 0)
+    assert (payment.status, payment.authorised_pence, payment.captured_pence) == (
+        "authorised",
+        5000,
+        0,
+    )
     assert payment.last_error.startswith("We could not reach the card payment service")
     assert operation(idem).status == "unavailable"
     assert "payment.captured" not in db.session.scalars(select(AuditEvent.action)).all()

@@ -1,6 +1,7 @@
 """POST /api/stripe/webhook: signed deliveries from a real localstripe are handled exactly once; bad
 signatures get the API's JSON error; a failing handler leaves the event for Stripe to redeliver."""
 
+# ruff: noqa: F811  (pytest fixtures imported from tests.stripe_support are used as arguments)
 from __future__ import annotations
 
 import hashlib
@@ -56,8 +57,13 @@ def signed(payload: dict, secret: str = SECRET, timestamp: int | None = None) ->
 
 
 def event(event_id: str = "evt_test_1", event_type: str = "charge.refunded") -> dict:
-    return {"id": event_id, "object": "event", "type": event_type, "created": int(time.time()),
-            "data": {"object": {"id": "ch_test_1", "object": "charge", "amount_refunded": 500}}}
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": event_type,
+        "created": int(time.time()),
+        "data": {"object": {"id": "ch_test_1", "object": "charge", "amount_refunded": 500}},
+    }
 
 
 def post(client, body: bytes, signature: str | None):
@@ -72,15 +78,24 @@ def processed(db_session) -> int:
 
 
 def test_a_real_localstripe_delivery_is_verified_and_handled_once(
-        client, db_session, configured, seen, localstripe_server, webhook_inbox, stripe_api):
-    localstripe_server.register_webhook("carefair", webhook_inbox.url, SECRET,
-                                        ["payment_intent.succeeded"])
+    client, db_session, configured, seen, localstripe_server, webhook_inbox, stripe_api
+):
+    localstripe_server.register_webhook(
+        "carefair", webhook_inbox.url, SECRET, ["payment_intent.succeeded"]
+    )
     customer = stripe_api.v1.customers.create({"email": "hook@carefair.example"})
     card = new_card(stripe_api)
     stripe_api.v1.payment_methods.attach(card, {"customer": customer.id})
-    intent = stripe_api.v1.payment_intents.create({
-        "amount": 1200, "currency": "gbp", "customer": customer.id, "payment_method": card,
-        "capture_method": "manual", "confirm": True})
+    intent = stripe_api.v1.payment_intents.create(
+        {
+            "amount": 1200,
+            "currency": "gbp",
+            "customer": customer.id,
+            "payment_method": card,
+            "capture_method": "manual",
+            "confirm": True,
+        }
+    )
     stripe_api.v1.payment_intents.capture(intent.id)
     body, signature = webhook_inbox.wait_for("payment_intent.succeeded", intent.id)
 
@@ -88,41 +103,60 @@ def test_a_real_localstripe_delivery_is_verified_and_handled_once(
     again = post(client, body, signature)  # Stripe delivers at least once
 
     event_id = json.loads(body)["id"]
-    assert first.status_code == 200 and first.json == {"received": True, "event": event_id,
-                                                       "duplicate": False}
+    assert first.status_code == 200 and first.json == {
+        "received": True,
+        "event": event_id,
+        "duplicate": False,
+    }
     assert again.status_code == 200 and again.json["duplicate"] is True
     assert seen == [event_id]
     row = db_session.scalar(select(ProcessedWebhookEvent))
-    assert (row.event_type, row.object_id, row.handled_by) == ("payment_intent.succeeded",
-                                                               intent.id, 1)
+    assert (row.event_type, row.object_id, row.handled_by) == (
+        "payment_intent.succeeded",
+        intent.id,
+        1,
+    )
 
 
 def test_a_tampered_body_is_refused_with_the_api_error_shape(client, db_session, configured, seen):
     body, signature = signed(event())
     response = post(client, body.replace(b"500", b"50000"), signature)
     assert response.status_code == 400
-    assert response.json == {"error": {"status": 400, "code": "invalid_signature", "field": None,
-                                       "message": "The webhook signature could not be verified."}}
+    assert response.json == {
+        "error": {
+            "status": 400,
+            "code": "invalid_signature",
+            "field": None,
+            "message": "The webhook signature could not be verified.",
+        }
+    }
     assert seen == [] and processed(db_session) == 0
 
 
-@pytest.mark.parametrize("signature", [
-    None,
-    "",
-    "t=1,v1=deadbeef",
-    signed(event(), secret="whsec_someone_else")[1],
-    signed(event(), timestamp=int(time.time()) - 3600)[1],  # replayed long after (tolerance 5 min)
-])
-def test_missing_wrong_or_stale_signatures_are_refused(client, db_session, configured, seen,
-                                                        signature):
+@pytest.mark.parametrize(
+    "signature",
+    [
+        None,
+        "",
+        "t=1,v1=deadbeef",
+        signed(event(), secret="whsec_someone_else")[1],
+        signed(event(), timestamp=int(time.time()) - 3600)[
+            1
+        ],  # replayed long after (tolerance 5 min)
+    ],
+)
+def test_missing_wrong_or_stale_signatures_are_refused(
+    client, db_session, configured, seen, signature
+):
     body, _ = signed(event())
     response = post(client, body, signature)
     assert response.status_code == 400 and response.json["error"]["code"] == "invalid_signature"
     assert seen == [] and processed(db_session) == 0
 
 
-def test_each_event_id_is_processed_once_even_with_a_fresh_signature(client, db_session, configured,
-                                                                    seen):
+def test_each_event_id_is_processed_once_even_with_a_fresh_signature(
+    client, db_session, configured, seen
+):
     body, signature = signed(event("evt_once"))
     assert post(client, body, signature).json["duplicate"] is False
     body, signature = signed(event("evt_once"), timestamp=int(time.time()) + 1)
