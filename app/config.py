@@ -94,6 +94,14 @@ class Config:
     PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
     COUNCIL: CouncilSettings = field(default_factory=CouncilSettings)
     TESTING: bool = False
+    # Stripe (card payments for direct_payment budgets; council_managed budgets need none).
+    # The API bases can point at a local server (localstripe, a Connect stub) in tests.
+    STRIPE_SECRET_KEY: str | None = None
+    STRIPE_WEBHOOK_SECRET: str | None = None
+    STRIPE_API_BASE: str = "https://api.stripe.com"
+    STRIPE_CONNECT_API_BASE: str | None = None  # accounts, account links, transfers; None: API base
+    STRIPE_MAX_NETWORK_RETRIES: int = 2
+    STRIPE_TIMEOUT_SECONDS: float = 30.0
 
     @classmethod
     def from_env(cls, mode: str | None = None, **overrides) -> Config:
@@ -120,6 +128,10 @@ class Config:
             MAIL_TIMEOUT=_env_int("MAIL_TIMEOUT", 10),
             MAIL_SEND_AFTER_COMMIT=_env_bool("MAIL_SEND_AFTER_COMMIT", True),
             PUBLIC_BASE_URL=os.environ.get("PUBLIC_BASE_URL", cls.PUBLIC_BASE_URL).rstrip("/"),
+            STRIPE_SECRET_KEY=os.environ.get("STRIPE_SECRET_KEY"),
+            STRIPE_WEBHOOK_SECRET=os.environ.get("STRIPE_WEBHOOK_SECRET"),
+            STRIPE_API_BASE=os.environ.get("STRIPE_API_BASE", "https://api.stripe.com"),
+            STRIPE_CONNECT_API_BASE=os.environ.get("STRIPE_CONNECT_API_BASE") or None,
         )
         if mode in ("demo", "test"):
             # The demo runs on http://127.0.0.1:5000, so cookies cannot be marked Secure there.

@@ -4,8 +4,10 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import account, admin, api, auth, broker, holder, provider, public
-    from app.web import admin_email, notifications  # noqa: F401 - admin_email adds admin routes
+    from app.web import account, admin, api, auth, broker, holder, notifications, provider, public
+
+    # Modules that add routes to the blueprints above (imported for their side effect).
+    from app.web import admin_email, stripe_webhook  # noqa: F401
     from app.web.context import register_context
 
     for module in (public, auth, account, holder, provider, broker, admin, api, notifications):
