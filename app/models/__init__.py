@@ -3,6 +3,17 @@
 from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.models.delegation import Delegation
+from app.models.listing import Listing
+from app.models.provider import (
+    AvailabilityException,
+    AvailabilitySlot,
+    ProviderDistrict,
+    ProviderProfile,
+)
 from app.models.user import User
+from app.models.vetting import VettingCheck
 
-__all__ = ["AuditEvent", "Base", "Delegation", "User", "utcnow"]
+__all__ = [
+    "AuditEvent", "AvailabilityException", "AvailabilitySlot", "Base", "Delegation", "Listing",
+    "ProviderDistrict", "ProviderProfile", "User", "VettingCheck", "utcnow",
+]
