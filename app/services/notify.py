@@ -34,3 +34,15 @@ def authorised_person_recorded(person: User, holder: User, set_password_link: st
         f"Hello {person.name},\n\nA broker has recorded you as the authorised person for "
         f"{holder.name} on Carefair.\n{extra}",
     )
+
+
+def vetting_expired(provider_user: User, items: list[str]) -> None:
+    """Some listings were hidden because vetting evidence ran out: say what to renew."""
+    lines = "\n".join(f"- {item}" for item in items) or "- Check your vetting checklist"
+    mail.deliver(
+        provider_user.email,
+        "Some of your Carefair listings are hidden until you renew your checks",
+        f"Hello {provider_user.name},\n\nPeople cannot see some of your listings at the moment "
+        f"because a vetting check is out of date. To show them again, renew:\n\n{lines}\n\n"
+        "Sign in to Carefair and open your vetting checklist to send the new details.\n",
+    )
