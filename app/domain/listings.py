@@ -246,3 +246,41 @@ def availability_problem(slots: list[Slot]) -> str | None:
         if before.weekday == after.weekday and after.start < before.end:
             return f"{before} overlaps {after}. Change one of them so they do not overlap"
     return None
+
+
+_SLOT_LINE = re.compile(
+    r"^(?P<day>[a-z]+)\s+(?P<start>\d{1,2}[:.]\d{2})\s*(?:-|to|–)\s*(?P<end>\d{1,2}[:.]\d{2})$", re.I)
+
+
+def _parse_time(text: str) -> time | None:
+    hours, minutes = (int(x) for x in re.split(r"[:.]", text))
+    if hours == 24 and minutes == 0:
+        return time(23, 59)
+    if not (0 <= hours <= 23 and 0 <= minutes <= 59):
+        return None
+    return time(hours, minutes)
+
+
+def parse_slots(text: str) -> list[Slot]:
+    """One slot per line, like 'Monday 09:00 to 12:30'. Raises ValueError with a plain message."""
+    slots: list[Slot] = []
+    days = {name.lower(): i for i, name in enumerate(WEEKDAYS)}
+    days.update({name[:3].lower(): i for i, name in enumerate(WEEKDAYS)})
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        match = _SLOT_LINE.match(line)
+        if not match or match["day"].lower() not in days:
+            raise ValueError(f"Line {number} (“{line[:40]}”) is not in the format "
+                             "‘Monday 09:00 to 12:30’")
+        start, end = _parse_time(match["start"]), _parse_time(match["end"])
+        if start is None or end is None:
+            raise ValueError(f"Line {number}: enter times between 00:00 and 24:00")
+        slots.append(Slot(days[match["day"].lower()], start, end))
+    return slots
+
+
+def format_slots(slots: list[Slot]) -> str:
+    return "\n".join(f"{WEEKDAYS[s.weekday]} {s.start.strftime('%H:%M')} to {s.end.strftime('%H:%M')}"
+                     for s in slots)

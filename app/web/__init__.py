@@ -5,6 +5,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from app.web import account, admin, api, auth, broker, holder, provider, public
+    from app.web import broker_vetting, provider_listings, provider_profile, public_providers  # noqa: F401
     from app.web.context import register_context
 
     for module in (public, auth, account, holder, provider, broker, admin, api):
