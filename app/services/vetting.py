@@ -96,15 +96,16 @@ def _check_evidence(data: EvidenceInput, on: date) -> str:
     return reference
 
 
-def record_evidence(actor: User, data: EvidenceInput) -> VettingCheck:
+def record_evidence(actor: User, data: EvidenceInput, *, on: date | None = None) -> VettingCheck:
     """A provider sends one piece of evidence; it waits for a broker.
 
+    `on` is the day it was received, for importing paper records (defaults to today).
     Raises NotFound (no profile yet), InvalidInput (field named).
     """
     from app.services.providers import require_profile
 
     profile = require_profile(actor)
-    reference = _check_evidence(data, today())
+    reference = _check_evidence(data, on or today())
     check = VettingCheck(
         profile_id=profile.id, kind=data.kind.value, status=CheckStatus.PENDING.value,
         reference=reference, details=data.details.strip(), issued_on=data.issued_on,
@@ -165,8 +166,11 @@ def queue() -> list[VettingCheck]:
         .order_by(VettingCheck.submitted_at, VettingCheck.id)))
 
 
-def decide(broker: User, check_id: int, *, approve: bool, reason: str = "") -> VettingCheck:
+def decide(broker: User, check_id: int, *, approve: bool, reason: str = "",
+           on: date | None = None) -> VettingCheck:
     """A broker verifies or rejects one piece of evidence (a rejection needs a reason).
+
+    `on` is the day of the decision, for importing past decisions (defaults to today).
 
     Raises NotPermitted (not a broker), NotFound, Conflict (already decided), InvalidInput.
     """
@@ -191,7 +195,7 @@ def decide(broker: User, check_id: int, *, approve: bool, reason: str = "") -> V
     audit.record(broker, "vetting.verified" if approve else "vetting.rejected", "vetting_check",
                  check.id, details={"kind": check.kind, "profile_id": check.profile_id,
                                     "reason": reason})
-    changed = refresh_visibility(check.profile, actor=broker)
+    changed = refresh_visibility(check.profile, actor=broker, on=on)
     db.session.commit()
     send_listing_changed(changed)
     return check
