@@ -148,12 +148,15 @@ def update_listing(actor: User, listing_id: int, data: ListingInput) -> Listing:
 
     listing = listing_for(actor, listing_id)
     values = _clean(data)
+    profile = listing.profile
     before = {k: getattr(listing, k) for k in values if k != "description"}
-    for key, value in values.items():
-        setattr(listing, key, value)
-    changes = {k: [before[k], values[k]] for k in before if before[k] != values[k]}
-    audit.record(actor, "listing.updated", "listing", listing.id, details={"changes": changes})
-    refresh_visibility(listing.profile, actor=actor)
+    # No autoflush until is_live is recomputed: withdrawn-but-live would break a constraint.
+    with db.session.no_autoflush:
+        for key, value in values.items():
+            setattr(listing, key, value)
+        changes = {k: [before[k], values[k]] for k in before if before[k] != values[k]}
+        audit.record(actor, "listing.updated", "listing", listing.id, details={"changes": changes})
+        refresh_visibility(profile, actor=actor)
     db.session.commit()
     send_listing_changed([listing.id])
     return listing

@@ -143,7 +143,9 @@ def refresh_visibility(profile: ProviderProfile, *, actor: User | None = None,
 
     Returns the ids of listings whose live state changed (the caller signals after commit).
     """
-    evidence = [c.as_evidence() for c in checks_of(profile)]
+    # No autoflush: a listing just withdrawn may still be flagged live until the loop below.
+    with db.session.no_autoflush:
+        evidence = [c.as_evidence() for c in checks_of(profile)]
     changed: list[int] = []
     for listing in profile.listings:
         verdict = listing_visibility(profile.type_enum, listing.category_enum, evidence,
