@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -16,8 +17,6 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
 )
-from typing import TYPE_CHECKING
-
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.vetting import ProviderType

@@ -7,9 +7,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from app.domain.access import Role
-from app.domain.listings import parse_slots
+from app.domain.listings import Category, parse_slots
 from app.domain.vetting import CheckKind, ProviderType, merge_requirements, required_checks
-from app.domain.listings import Category
 from app.services import accounts, listings, providers, vetting
 
 _REJECTION = "The certificate number does not match the record on the DBS Update Service."

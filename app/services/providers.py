@@ -78,7 +78,7 @@ def _clean(data: ProfileInput) -> dict:
     known = {s.value for s in Specialism}
     if any(s not in known for s in data.specialisms):
         raise InvalidInput("Choose specialisms from the list", field="specialisms")
-    languages = []
+    languages: list[str] = []
     for lang in data.languages:
         lang = lang.strip()
         if lang and lang.lower() not in (x.lower() for x in languages):
@@ -169,10 +169,9 @@ def _reencode_photo(data: bytes) -> tuple[bytes, str]:
     fmt = image.format
     image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
     # Re-encoding drops EXIF metadata (such as where a phone photo was taken).
-    if fmt == "JPEG" and image.mode not in ("RGB", "L"):
-        image = image.convert("RGB")
+    final = image.convert("RGB") if fmt == "JPEG" and image.mode not in ("RGB", "L") else image
     out = io.BytesIO()
-    image.save(out, format=fmt)
+    final.save(out, format=fmt)
     return out.getvalue(), PHOTO_FORMATS[fmt]
 
 

@@ -13,8 +13,8 @@ from sqlalchemy.orm import selectinload
 from app.domain.listings import Category
 from app.domain.vetting import (
     CheckKind,
-    CheckStatus,
     ChecklistItem,
+    CheckStatus,
     checklist,
     listing_visibility,
     merge_requirements,
@@ -230,7 +230,8 @@ def expire(on: date | None = None) -> list[ExpiryNotice]:
             notices.append(ExpiryNotice(profile.id, changed, renew))
     db.session.commit()
     for notice in notices:
-        profile = db.session.get(ProviderProfile, notice.profile_id)
-        notify.vetting_expired(profile.user, notice.renew)
+        owner = db.session.get(ProviderProfile, notice.profile_id)
+        if owner is not None:
+            notify.vetting_expired(owner.user, notice.renew)
         send_listing_changed(notice.hidden_listing_ids)
     return notices

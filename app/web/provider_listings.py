@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.domain.listings import PriceError, parse_pounds
 from app.domain.access import Permission
+from app.domain.listings import PriceError, parse_pounds
 from app.domain.money_format import format_pence
 from app.domain.vetting import CheckKind
 from app.errors import DomainError

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, send_file
-from flask import render_template
+from flask import abort, render_template, send_file
 from flask_login import current_user
 
 from app.extensions import db

@@ -9,13 +9,18 @@ import pytest
 from sqlalchemy import func, select
 
 from app.domain.access import Role
-from app.domain.listings import Category
 from app.domain.vetting import CheckKind, ProviderType
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import AuditEvent, Listing, ProviderProfile, VettingCheck
 from app.services import listings, providers, vetting
 from app.signals import listing_changed
-from tests.provider_helpers import evidence_for, listing_input, png_bytes, profile_input, verified_provider
+from tests.provider_helpers import (
+    evidence_for,
+    listing_input,
+    png_bytes,
+    profile_input,
+    verified_provider,
+)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import func, select
 
 from app.domain.access import Role
-from app.domain.listings import Category
 from app.domain.vetting import CheckKind, ProviderType
 from app.models import Listing, ProviderProfile, VettingCheck
 from app.services import providers, vetting
