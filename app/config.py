@@ -54,6 +54,16 @@ class CouncilSettings:
     provider_share_cap_percent: int = 30
     hhi_highly_concentrated: int = 1800
     price_outlier_modified_z: float = 3.5  # a statistic threshold, not money
+    # Listings: prices beyond these are refused as mistakes (per hour, session, day).
+    max_price_pence: dict[str, int] = field(
+        default_factory=lambda: {"hour": 20_000, "session": 50_000, "day": 150_000})
+    # Pricing guidance for categories without a PA or agency rate (per hour).
+    indicative_rates_pence_per_hour: dict[str, int] = field(default_factory=lambda: {
+        "personal_care": 2469, "help_at_home": 1800, "getting_out": 1600,
+        "employment_support": 2500, "learning": 2000, "transport": 1500,
+        "short_breaks": 2200, "peer_support": 1200, "wellbeing": 3000, "advocacy": 3000,
+        "money_management": 2500})
+    photo_max_bytes: int = 2 * 1024 * 1024
 
 
 @dataclass

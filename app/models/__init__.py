@@ -3,21 +3,35 @@
 from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.models.delegation import Delegation
+from app.models.listing import Listing
 from app.models.notification import Notification, NotificationPreference, OutboundEmail
 from app.models.payments import Payment, PaymentOperation, ProcessedWebhookEvent, ProviderPaymentAccount
+from app.models.provider import (
+    AvailabilityException,
+    AvailabilitySlot,
+    ProviderDistrict,
+    ProviderProfile,
+)
 from app.models.user import User
+from app.models.vetting import VettingCheck
 
 __all__ = [
     "AuditEvent",
+    "AvailabilityException",
+    "AvailabilitySlot",
     "Base",
     "Delegation",
+    "Listing",
     "Notification",
     "NotificationPreference",
     "OutboundEmail",
     "Payment",
     "PaymentOperation",
     "ProcessedWebhookEvent",
+    "ProviderDistrict",
     "ProviderPaymentAccount",
+    "ProviderProfile",
     "User",
+    "VettingCheck",
     "utcnow",
 ]

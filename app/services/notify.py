@@ -513,3 +513,17 @@ def _after_commit(event: Event, recipient: User | str, **kwargs) -> None:
     except Exception:  # noqa: BLE001
         log.exception("Could not queue the %s notification", event.value)
         db.session.rollback()
+
+
+# Vetting check kinds (app.domain.vetting.CheckKind values) as named in messages.
+_CHECK_WORDS = {"dbs": "dbs", "cqc": "cqc", "insurance": "insurance", "reference": "references",
+                "right_to_work": "right_to_work", "training": "training"}
+
+
+def vetting_expired(provider_user: User, check_kinds: list[str], ran_out_on) -> None:
+    """Listings were hidden because checks ran out: tell the provider what to renew, one
+    notice per check (called after the expiry job has committed)."""
+    link = _endpoint_url("provider.vetting")
+    for kind in dict.fromkeys(check_kinds):
+        _after_commit(Event.VETTING_EXPIRED, provider_user, link=link,
+                      context={"check": _CHECK_WORDS.get(kind, "dbs"), "expires": ran_out_on})

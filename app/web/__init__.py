@@ -7,7 +7,14 @@ def register_blueprints(app: Flask) -> None:
     from app.web import account, admin, api, auth, broker, holder, notifications, provider, public
 
     # Modules that add routes to the blueprints above (imported for their side effect).
-    from app.web import admin_email, stripe_webhook  # noqa: F401
+    from app.web import (  # noqa: F401
+        admin_email,
+        broker_vetting,
+        provider_listings,
+        provider_profile,
+        public_providers,
+        stripe_webhook,
+    )
     from app.web.context import register_context
 
     for module in (public, auth, account, holder, provider, broker, admin, api, notifications):

@@ -1,0 +1,188 @@
+"""Listings: a provider creates and edits what they offer; the public sees only live listings.
+
+After any commit that changes a listing's content or visibility, `listing_changed` is sent
+with the listing id (search subscribes to it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.domain.listings import (
+    Category,
+    FundingMode,
+    PriceError,
+    PriceUnit,
+    PricingGuidance,
+    parse_pounds,
+    price_problem,
+    pricing_guidance,
+)
+from app.errors import InvalidInput, NotFound
+from app.extensions import db
+from app.models import Listing, ProviderProfile, User
+from app.services import audit
+from app.services.providers import require_profile
+from app.signals import listing_changed, send_listing_changed
+
+__all__ = ["ListingInput", "create_listing", "guidance", "listing_changed", "listing_for",
+           "listings_of", "live_listings_of", "public_listing", "update_listing"]
+
+MAX_NOTICE_HOURS = 24 * 14
+MAX_MINIMUM_UNITS = 100
+
+
+@dataclass(frozen=True)
+class ListingInput:
+    """What the provider typed; money still as text, parsed here into pence."""
+
+    category: str
+    title: str
+    description: str
+    price: str
+    price_unit: str
+    minimum_units: int = 1
+    travel_charge: str = "0"
+    cancellation_notice_hours: int = 24
+    cancellation_charge: str = "0"
+    funding_modes: list[str] = field(default_factory=list)
+    published: bool = True
+
+
+def _pence(raw: str, field_name: str, *, allow_zero: bool) -> int:
+    if allow_zero and not (raw or "").strip():
+        return 0
+    try:
+        return parse_pounds(raw)
+    except PriceError as err:
+        raise InvalidInput(str(err), field=field_name) from err
+
+
+def _clean(data: ListingInput) -> dict:
+    settings = current_app.config["COUNCIL"]
+    try:
+        category = Category(data.category)
+    except ValueError as err:
+        raise InvalidInput("Select a category", field="category") from err
+    try:
+        unit = PriceUnit(data.price_unit)
+    except ValueError as err:
+        raise InvalidInput("Select whether the price is per hour, session or day",
+                           field="price_unit") from err
+    title = data.title.strip()
+    if not title:
+        raise InvalidInput("Enter a title", field="title")
+    if len(title) > 120:
+        raise InvalidInput("Enter a title of 120 characters or fewer", field="title")
+    if len(data.description) > 5000:
+        raise InvalidInput("Enter 5,000 characters or fewer", field="description")
+    price = _pence(data.price, "price", allow_zero=False)
+    problem = price_problem(price, unit, settings)
+    if problem:
+        raise InvalidInput(problem, field="price")
+    if not 1 <= data.minimum_units <= MAX_MINIMUM_UNITS:
+        raise InvalidInput(f"Enter a minimum booking between 1 and {MAX_MINIMUM_UNITS}",
+                           field="minimum_units")
+    travel = _pence(data.travel_charge, "travel_charge", allow_zero=True)
+    if travel > settings.max_price_pence["session"]:
+        raise InvalidInput("That travel charge is too high", field="travel_charge")
+    if not 0 <= data.cancellation_notice_hours <= MAX_NOTICE_HOURS:
+        raise InvalidInput(f"Enter a notice period between 0 and {MAX_NOTICE_HOURS} hours (2 weeks)",
+                           field="cancellation_notice_hours")
+    charge = _pence(data.cancellation_charge, "cancellation_charge", allow_zero=True)
+    if charge > price * data.minimum_units:
+        raise InvalidInput("The cancellation charge cannot be more than the cost of the minimum "
+                           "booking", field="cancellation_charge")
+    known = {m.value for m in FundingMode}
+    modes = [m for m in data.funding_modes if m in known]
+    if not modes or len(modes) != len(set(data.funding_modes)):
+        raise InvalidInput("Select at least one way people can pay", field="funding_modes")
+    return {
+        "category": category.value, "title": title, "description": data.description.strip(),
+        "price_pence": price, "price_unit": unit.value, "minimum_units": data.minimum_units,
+        "travel_charge_pence": travel, "cancellation_notice_hours": data.cancellation_notice_hours,
+        "cancellation_charge_pence": charge,
+        "funding_modes": [m.value for m in FundingMode if m.value in modes],
+        "published": bool(data.published),
+    }
+
+
+def listings_of(profile: ProviderProfile) -> list[Listing]:
+    return list(profile.listings)
+
+
+def listing_for(actor: User, listing_id: int) -> Listing:
+    """The actor's own listing, or NotFound (never reveal someone else's listing exists)."""
+    profile = require_profile(actor)
+    listing = db.session.get(Listing, listing_id)
+    if listing is None or listing.profile_id != profile.id:
+        raise NotFound("We could not find that listing.")
+    return listing
+
+
+def create_listing(actor: User, data: ListingInput) -> Listing:
+    """Raises NotFound (no profile yet), InvalidInput (field named)."""
+    from app.services.vetting import refresh_visibility
+
+    profile = require_profile(actor)
+    values = _clean(data)
+    listing = Listing(profile_id=profile.id, is_live=False, **values)
+    db.session.add(listing)
+    db.session.flush()
+    db.session.refresh(profile, ["listings"])
+    audit.record(actor, "listing.created", "listing", listing.id,
+                 details={k: v for k, v in values.items() if k != "description"})
+    refresh_visibility(profile, actor=actor)
+    db.session.commit()
+    send_listing_changed([listing.id])
+    return listing
+
+
+def update_listing(actor: User, listing_id: int, data: ListingInput) -> Listing:
+    """Raises NotFound (not theirs), InvalidInput (field named)."""
+    from app.services.vetting import refresh_visibility
+
+    listing = listing_for(actor, listing_id)
+    values = _clean(data)
+    profile = listing.profile
+    before = {k: getattr(listing, k) for k in values if k != "description"}
+    # No autoflush until is_live is recomputed: withdrawn-but-live would break a constraint.
+    with db.session.no_autoflush:
+        for key, value in values.items():
+            setattr(listing, key, value)
+        changes = {k: [before[k], values[k]] for k in before if before[k] != values[k]}
+        audit.record(actor, "listing.updated", "listing", listing.id, details={"changes": changes})
+        refresh_visibility(profile, actor=actor)
+    db.session.commit()
+    send_listing_changed([listing.id])
+    return listing
+
+
+def guidance(profile: ProviderProfile, category: str | None, unit: str | None,
+             pence: int | None) -> PricingGuidance | None:
+    """Pricing guidance to show beside the price, or None until a category is chosen."""
+    try:
+        cat = Category(category) if category else None
+        per = PriceUnit(unit) if unit else PriceUnit.HOUR
+    except ValueError:
+        return None
+    if cat is None:
+        return None
+    return pricing_guidance(profile.type_enum, cat, per, pence, current_app.config["COUNCIL"])
+
+
+def public_listing(listing_id: int) -> Listing:
+    """A live listing, or NotFound for anything else (hidden, withdrawn or unknown)."""
+    listing = db.session.scalar(select(Listing).where(Listing.id == listing_id)
+                                .options(selectinload(Listing.profile)))
+    if listing is None or not listing.is_live:
+        raise NotFound("We could not find that listing. It may no longer be offered.")
+    return listing
+
+
+def live_listings_of(profile: ProviderProfile) -> list[Listing]:
+    return [listing for listing in profile.listings if listing.is_live]
