@@ -68,7 +68,7 @@ def budget_end(start: date) -> date:
     return anniversary - timedelta(days=1)
 
 
-def _add_months(day: date, months: int) -> date:
+def add_months(day: date, months: int) -> date:
     month0 = day.month - 1 + months
     year, month = day.year + month0 // 12, month0 % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
@@ -80,7 +80,7 @@ def instalment_dates(start: date, frequency: Frequency) -> list[date]:
     if frequency is Frequency.FOUR_WEEKLY:
         dates = [start + timedelta(weeks=4 * i) for i in range(frequency.per_year)]
     else:
-        dates = [_add_months(start, i) for i in range(frequency.per_year)]
+        dates = [add_months(start, i) for i in range(frequency.per_year)]
     return [d for d in dates if d <= end]
 
 

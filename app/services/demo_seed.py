@@ -73,3 +73,12 @@ def sign_in_table(seed_dir: Path = SEED_DIR) -> list[tuple[str, str, str]]:
 
 def count_users() -> int:
     return len(db.session.scalars(select(User.id)).all())
+
+
+def _register_budget_loader() -> None:
+    from app.services.budget_seed import load_budgets
+
+    LOADERS.append(load_budgets)
+
+
+_register_budget_loader()
