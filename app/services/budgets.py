@@ -26,7 +26,14 @@ from app.domain.ledger import Account, Operation
 from app.domain.money import MAX_PENCE, Money
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
-from app.models import Budget, LedgerEntry, LedgerTransaction, PlanCategory, SupportPlanVersion, User
+from app.models import (
+    Budget,
+    LedgerEntry,
+    LedgerTransaction,
+    PlanCategory,
+    SupportPlanVersion,
+    User,
+)
 from app.services import audit
 from app.services.ledger import balances, current_plan
 

@@ -65,10 +65,12 @@ def plan():
                            title=f"{_whose(ctx)} support plan")
 
 
-@bp.get("/plan/versions/<int:version>")
+@bp.get("/plan/versions/<int:version_id>")
 @requires(Permission.HOLDER_VIEW_PLAN)
-def plan_version(version: int):
+def plan_version(version_id: int):
+    """`version_id` is the plan's version number for this holder (1, 2, ...)."""
     ctx = acting()
+    version = version_id
     return render_template("holder/plan.html", plan=budgets.plan_version(ctx.holder.id, version),
                            versions=budgets.plan_versions(ctx.holder.id), old_version=True,
                            title=f"{_whose(ctx)} support plan, version {version}")

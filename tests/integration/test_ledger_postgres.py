@@ -12,7 +12,7 @@ from app.domain.access import Role
 from app.domain.ledger import Account
 from app.errors import InsufficientFunds
 from app.extensions import db
-from app.models import Budget, SupportPlanVersion, User
+from app.models import User
 from app.services import budgets, ledger
 
 pytestmark = [pytest.mark.database, pytest.mark.postgres_only]

@@ -156,10 +156,9 @@ def test_database_refuses_updates_to_entries_even_without_the_orm(app_ctx, make_
     from sqlalchemy.exc import DatabaseError
 
     holder, _, budget = funded_budget(make_user)
-    with pytest.raises(DatabaseError):
-        with db_session.begin_nested():
-            db_session.execute(text("UPDATE ledger_entries SET amount_pence = 1 WHERE budget_id = :b"),
-                               {"b": budget.id})
+    with pytest.raises(DatabaseError), db_session.begin_nested():
+        db_session.execute(text("UPDATE ledger_entries SET amount_pence = 1 WHERE budget_id = :b"),
+                           {"b": budget.id})
 
 
 def test_instalment_dates_outside_the_budget_year_are_refused(app_ctx, make_user):

@@ -115,6 +115,6 @@ def test_random_operation_sequences_keep_the_ledger_sound(app_ctx, make_user):
                 assert ledger.held_remaining(hold_id) >= 0
 
     LedgerMachine.TestCase.settings = settings(
-        max_examples=12, stateful_step_count=15, deadline=None,
+        max_examples=8, stateful_step_count=12, deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     LedgerMachine.TestCase().runTest()
