@@ -2,7 +2,9 @@
 
 from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
+from app.models.budget import Budget, PlanCategory, SupportPlanVersion
 from app.models.delegation import Delegation
+from app.models.ledger import LedgerEntry, LedgerTransaction
 from app.models.listing import Listing
 from app.models.notification import Notification, NotificationPreference, OutboundEmail
 from app.models.payments import Payment, PaymentOperation, ProcessedWebhookEvent, ProviderPaymentAccount
@@ -20,17 +22,22 @@ __all__ = [
     "AvailabilityException",
     "AvailabilitySlot",
     "Base",
+    "Budget",
     "Delegation",
+    "LedgerEntry",
+    "LedgerTransaction",
     "Listing",
     "Notification",
     "NotificationPreference",
     "OutboundEmail",
     "Payment",
     "PaymentOperation",
+    "PlanCategory",
     "ProcessedWebhookEvent",
     "ProviderDistrict",
     "ProviderPaymentAccount",
     "ProviderProfile",
+    "SupportPlanVersion",
     "User",
     "VettingCheck",
     "utcnow",

@@ -82,3 +82,10 @@ def _register_provider_loader() -> None:
 
 
 _register_provider_loader()
+def _register_budget_loader() -> None:
+    from app.services.budget_seed import load_budgets
+
+    LOADERS.append(load_budgets)
+
+
+_register_budget_loader()

@@ -8,8 +8,11 @@ def register_blueprints(app: Flask) -> None:
 
     # Modules that add routes to the blueprints above (imported for their side effect).
     from app.web import (  # noqa: F401
+        admin_budget,
         admin_email,
+        broker_plan,
         broker_vetting,
+        holder_budget,
         provider_listings,
         provider_profile,
         public_providers,

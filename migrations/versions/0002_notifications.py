@@ -1,6 +1,6 @@
 """Notifications: inbox items, email preferences per category, and the email outbox.
 
-Revision ID: 0004_notifications
+Revision ID: 0002_notifications
 Revises: 0001_foundation
 Create Date: 2026-11-23 16:20:36.697962
 
@@ -12,7 +12,7 @@ import app.models.base  # noqa: F401  (custom column types)
 
 
 # revision identifiers, used by Alembic.
-revision = '0004_notifications'
+revision = '0002_notifications'
 down_revision = '0001_foundation'
 branch_labels = None
 depends_on = None

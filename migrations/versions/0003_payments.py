@@ -1,7 +1,7 @@
 """payments: operations, payments, connected accounts, webhook events
 
-Revision ID: 0005_payments
-Revises: 0001_foundation
+Revision ID: 0003_payments
+Revises: 0002_notifications
 
 """
 from alembic import op
@@ -11,8 +11,8 @@ import app.models.base  # noqa: F401  (custom column types)
 
 
 # revision identifiers, used by Alembic.
-revision = '0005_payments'
-down_revision = '0004_notifications'
+revision = '0003_payments'
+down_revision = '0002_notifications'
 branch_labels = None
 depends_on = None
 

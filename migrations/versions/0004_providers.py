@@ -1,7 +1,7 @@
 """providers, vetting and listings
 
-Revision ID: 0003_providers
-Revises: 0001_foundation
+Revision ID: 0004_providers
+Revises: 0003_payments
 
 """
 from alembic import op
@@ -11,8 +11,8 @@ import app.models.base  # noqa: F401  (custom column types)
 
 
 # revision identifiers, used by Alembic.
-revision = '0003_providers'
-down_revision = '0005_payments'
+revision = '0004_providers'
+down_revision = '0003_payments'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,74 @@
+"""Money as a value object over integer pence, and parsing pounds typed by people into pence."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.errors import InvalidInput
+
+# Nobody's care budget, instalment or payment is anywhere near this; above it is a typo.
+MAX_PENCE = 1_000_000 * 100
+
+_AMOUNT = re.compile(r"^(?P<whole>\d+)(?:\.(?P<part>\d*))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    pence: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.pence, bool) or not isinstance(self.pence, int):
+            raise TypeError("Money is whole pence (an int), never a float")
+
+    def __add__(self, other: Money) -> Money:
+        return Money(self.pence + other.pence)
+
+    def __sub__(self, other: Money) -> Money:
+        return Money(self.pence - other.pence)
+
+    def __neg__(self) -> Money:
+        return Money(-self.pence)
+
+    def __lt__(self, other: Money) -> bool:
+        return self.pence < other.pence
+
+    def __le__(self, other: Money) -> bool:
+        return self.pence <= other.pence
+
+    def __str__(self) -> str:
+        sign = "-" if self.pence < 0 else ""
+        whole, part = divmod(abs(self.pence), 100)
+        return f"{sign}£{whole:,}.{part:02d}"
+
+    @property
+    def pounds_text(self) -> str:
+        """For putting back into a form field: 1234.50, no sign or separators."""
+        whole, part = divmod(abs(self.pence), 100)
+        return f"{'-' if self.pence < 0 else ''}{whole}.{part:02d}"
+
+
+def parse_pounds(text: str | None, *, field: str = "amount", allow_zero: bool = False,
+                 maximum_pence: int = MAX_PENCE, label: str = "an amount") -> int:
+    """'1,234.5' or '£12' -> pence. Refuses floats' rounding by never using floats."""
+    raw = (text or "").strip().replace(",", "").replace(" ", "")
+    if raw.startswith("£"):
+        raw = raw[1:]
+    if not raw:
+        raise InvalidInput(f"Enter {label} in pounds, like 25.50", field=field)
+    if raw.startswith("-") or raw.startswith("−"):
+        raise InvalidInput("Enter an amount more than £0, without a minus sign", field=field)
+    match = _AMOUNT.match(raw)
+    if not match:
+        raise InvalidInput(f"Enter {label} in pounds using numbers only, like 25.50", field=field)
+    part = match.group("part") or ""
+    if len(part) > 2:
+        raise InvalidInput("Enter an amount with no more than 2 numbers after the decimal point, "
+                           "like 25.50", field=field)
+    pence = int(match.group("whole")) * 100 + int((part + "00")[:2])
+    if pence == 0 and not allow_zero:
+        raise InvalidInput("Enter an amount more than £0", field=field)
+    if pence > maximum_pence:
+        raise InvalidInput(f"Enter an amount no more than {Money(maximum_pence)}. Check for a typo",
+                           field=field)
+    return pence

@@ -1,0 +1,407 @@
+"""Budgets and support plans: creating them, and what holders and the council see of the money."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import and_, case, func, select
+
+from app.domain.access import Role
+from app.domain.budget import (
+    CATEGORIES,
+    Forecast,
+    Frequency,
+    FundingMode,
+    budget_end,
+    category_label,
+    contingency_target,
+    current_period,
+    forecast,
+    instalment_amounts,
+    instalment_dates,
+)
+from app.domain.ledger import Account, Operation
+from app.domain.money import MAX_PENCE, Money
+from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from app.extensions import db
+from app.models import (
+    Budget,
+    LedgerEntry,
+    LedgerTransaction,
+    PlanCategory,
+    SupportPlanVersion,
+    User,
+)
+from app.services import audit
+from app.services.ledger import balances, current_plan
+
+EARLIEST_START = date(2015, 1, 1)
+MAX_TEXT = 5000
+
+
+# ---------------------------------------------------------------- budgets
+
+def create_budget(holder_id: int, annual_pence: int, start_date: date | None, frequency: str,
+                  funding_mode: str, *, contingency_weeks: int | None = None,
+                  contingency_pence: int | None = None, actor: User | None) -> Budget:
+    """A council admin sets up a holder's budget for one year from `start_date`.
+
+    Raises InvalidInput (field named), NotFound (holder), NotPermitted, Conflict (overlap).
+    """
+    if actor is not None and actor.role_enum is not Role.COUNCIL_ADMIN:
+        raise NotPermitted("Only council admins can set up budgets.")
+    holder = db.session.get(User, holder_id)
+    if holder is None or holder.role_enum is not Role.HOLDER:
+        raise NotFound("There is no budget holder with that account.", field="holder")
+    if not isinstance(annual_pence, int) or not 0 < annual_pence <= MAX_PENCE:
+        raise InvalidInput(f"Enter an annual amount between £0.01 and {Money(MAX_PENCE)}",
+                           field="annual_amount")
+    latest = date.today() + timedelta(days=366)
+    if start_date is None or not EARLIEST_START <= start_date <= latest:
+        raise InvalidInput(f"Enter a start date between {EARLIEST_START:%-d %B %Y} and "
+                           f"{latest:%-d %B %Y}", field="start_date")
+    if frequency not in {f.value for f in Frequency}:
+        raise InvalidInput("Choose how often instalments are paid", field="frequency")
+    if funding_mode not in {m.value for m in FundingMode}:
+        raise InvalidInput("Choose how the budget is managed", field="funding_mode")
+    if (contingency_weeks is None) == (contingency_pence is None):
+        raise InvalidInput("Enter the contingency reserve as weeks or as an amount, not both",
+                           field="contingency_weeks")
+    if contingency_weeks is not None and not 0 <= contingency_weeks <= 26:
+        raise InvalidInput("Enter between 0 and 26 weeks", field="contingency_weeks")
+    if contingency_pence is not None and not 0 <= contingency_pence <= annual_pence:
+        raise InvalidInput("The contingency reserve cannot be more than the annual amount",
+                           field="contingency_amount")
+    end = budget_end(start_date)
+    for other in db.session.scalars(select(Budget).where(Budget.holder_id == holder.id)):
+        if other.start_date <= end and start_date <= other.end_date:
+            raise Conflict(f"{holder.name} already has a budget from {other.start_date:%-d %B %Y} to "
+                           f"{other.end_date:%-d %B %Y}. Budgets cannot overlap.", field="start_date")
+    budget = Budget(holder_id=holder.id, annual_pence=annual_pence, start_date=start_date,
+                    frequency=frequency, funding_mode=funding_mode,
+                    contingency_weeks=contingency_weeks, contingency_pence=contingency_pence,
+                    created_by_id=actor.id if actor else None)
+    db.session.add(budget)
+    db.session.flush()
+    audit.record(actor, "budget.created", "budget", budget.id, on_behalf_of=holder,
+                 details={"annual_pence": annual_pence, "start_date": start_date.isoformat(),
+                          "frequency": frequency, "funding_mode": funding_mode,
+                          "contingency_weeks": contingency_weeks, "contingency_pence": contingency_pence})
+    db.session.commit()
+    return budget
+
+
+def get_budget(budget_id: int) -> Budget:
+    budget = db.session.get(Budget, budget_id)
+    if budget is None:
+        raise NotFound("There is no such budget.")
+    return budget
+
+
+def budgets_of(holder_id: int) -> list[Budget]:
+    return list(db.session.scalars(select(Budget).where(Budget.holder_id == holder_id)
+                                   .order_by(Budget.start_date.desc())))
+
+
+def current_budget(holder_id: int, today: date | None = None) -> Budget | None:
+    """The budget running today, or else the most recent one (or the next, if none has started)."""
+    today = today or date.today()
+    budgets = budgets_of(holder_id)
+    started = [b for b in budgets if b.start_date <= today]
+    if started:
+        return started[0]
+    return budgets[-1] if budgets else None
+
+
+def all_budgets() -> list[Budget]:
+    return list(db.session.scalars(select(Budget).join(User, User.id == Budget.holder_id)
+                                   .order_by(User.name, Budget.start_date.desc())))
+
+
+def next_instalment(budget: Budget) -> tuple[date, int]:
+    """The instalment to record next: its due date and amount, for prefilling the form."""
+    dates = instalment_dates(budget.start_date, budget.frequency_enum)
+    amounts = instalment_amounts(budget.annual_pence, len(dates))
+    received = db.session.scalar(select(func.count()).where(
+        LedgerTransaction.budget_id == budget.id,
+        LedgerTransaction.operation == Operation.ALLOCATE.value)) or 0
+    index = min(received, len(dates) - 1)
+    return dates[index], amounts[index]
+
+
+# ---------------------------------------------------------------- support plans
+
+def save_plan(holder_id: int, what_matters: str, outcomes: str, categories: dict[str, int], *,
+              actor: User, on_behalf_of: User | None = None,
+              change_note: str | None = None) -> SupportPlanVersion:
+    """Add a new version of the holder's support plan (earlier versions are kept as they were).
+
+    Raises InvalidInput (field named), NotFound (holder).
+    """
+    holder = db.session.get(User, holder_id)
+    if holder is None or holder.role_enum is not Role.HOLDER:
+        raise NotFound("There is no such budget holder.")
+    what_matters = (what_matters or "").strip()
+    outcomes = (outcomes or "").strip()
+    if not what_matters:
+        raise InvalidInput("Say what matters to you, in your own words", field="what_matters")
+    if not outcomes:
+        raise InvalidInput("Say what you want your support to help with", field="outcomes")
+    for name, text in (("what_matters", what_matters), ("outcomes", outcomes)):
+        if len(text) > MAX_TEXT:
+            raise InvalidInput(f"This must be {MAX_TEXT} characters or fewer", field=name)
+    if not categories:
+        raise InvalidInput("Agree at least one spending category with an amount", field="categories")
+    for code, pence in categories.items():
+        if code not in CATEGORIES:
+            raise InvalidInput("Choose spending categories from the list", field="categories")
+        if not isinstance(pence, int) or not 0 < pence <= MAX_PENCE:
+            raise InvalidInput(f"Enter an amount for {category_label(code)} between £0.01 and "
+                               f"{Money(MAX_PENCE)}", field=f"amount_{code}")
+    previous = current_plan(holder.id)
+    plan = SupportPlanVersion(
+        holder_id=holder.id, version=(previous.version + 1) if previous else 1,
+        what_matters=what_matters, outcomes=outcomes,
+        change_note=(change_note or "").strip()[:500] or None, created_by_id=actor.id if actor else None,
+        categories=[PlanCategory(code=code, annual_pence=pence) for code, pence in categories.items()],
+    )
+    db.session.add(plan)
+    db.session.flush()
+    audit.record(actor, "plan.saved", "support_plan", plan.id, on_behalf_of=on_behalf_of or holder,
+                 details={"version": plan.version, "categories": categories})
+    db.session.commit()
+    return plan
+
+
+def plan_versions(holder_id: int) -> list[SupportPlanVersion]:
+    return list(db.session.scalars(select(SupportPlanVersion)
+                                   .where(SupportPlanVersion.holder_id == holder_id)
+                                   .order_by(SupportPlanVersion.version.desc())))
+
+
+def plan_version(holder_id: int, version: int) -> SupportPlanVersion:
+    plan = db.session.scalar(select(SupportPlanVersion).where(
+        SupportPlanVersion.holder_id == holder_id, SupportPlanVersion.version == version))
+    if plan is None:
+        raise NotFound("There is no such version of the support plan.")
+    return plan
+
+
+# ---------------------------------------------------------------- what people see
+
+@dataclass(frozen=True)
+class CategoryRow:
+    code: str
+    label: str
+    planned: int
+    spent: int
+    held: int
+    in_plan: bool
+
+    @property
+    def used_percent(self) -> int:
+        return (self.spent + self.held) * 100 // self.planned if self.planned else 0
+
+
+@dataclass
+class BudgetSummary:
+    budget: Budget
+    balances: dict[Account, int]
+    received: int
+    clawed_back: int
+    period_start: date
+    period_end: date
+    period_share: int
+    used_this_period: int
+    categories: list[CategoryRow]
+    forecast: Forecast
+    contingency_target: int
+    spend_by_day: list[tuple[date, int]] = field(default_factory=list)  # cumulative, pence
+
+    @property
+    def available(self) -> int:
+        return self.balances[Account.AVAILABLE]
+
+    @property
+    def held(self) -> int:
+        return self.balances[Account.HELD]
+
+    @property
+    def spent(self) -> int:
+        return self.balances[Account.SPENT]
+
+    @property
+    def contingency(self) -> int:
+        return self.balances[Account.CONTINGENCY]
+
+    @property
+    def left_this_period(self) -> int:
+        return self.period_share - self.used_this_period
+
+
+def summary(budget: Budget, today: date | None = None) -> BudgetSummary:
+    today = today or date.today()
+    totals = balances(budget.id)
+    # Per category and per operation, in one pass over this budget's entries.
+    rows = db.session.execute(
+        select(LedgerEntry.account, LedgerEntry.category, LedgerTransaction.operation,
+               func.sum(LedgerEntry.amount_pence))
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(LedgerEntry.budget_id == budget.id)
+        .group_by(LedgerEntry.account, LedgerEntry.category, LedgerTransaction.operation)
+    ).all()
+    spent_by: dict[str, int] = defaultdict(int)
+    held_by: dict[str, int] = defaultdict(int)
+    received = clawed = 0
+    for account, category, operation, total in rows:
+        total = int(total)
+        if account == Account.SPENT.value:
+            spent_by[category or "other"] += total
+        elif account == Account.HELD.value:
+            held_by[category or "other"] += total
+        elif account == Account.COUNCIL.value and operation == Operation.ALLOCATE.value:
+            received -= total
+        elif account == Account.COUNCIL.value and operation == Operation.CLAWBACK.value:
+            clawed += total
+    plan = current_plan(budget.holder_id)
+    planned = plan.amounts if plan else {}
+    codes = list(planned) + sorted(c for c in set(spent_by) | set(held_by) if c not in planned
+                                   and (spent_by[c] or held_by[c]))
+    categories = [CategoryRow(c, category_label(c), planned.get(c, 0), spent_by[c], held_by[c],
+                              c in planned) for c in codes]
+
+    period_start, period_end = current_period(budget.start_date, budget.frequency_enum, today)
+    count = len(instalment_dates(budget.start_date, budget.frequency_enum))
+    spent_in_period = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0))
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(LedgerEntry.budget_id == budget.id, LedgerEntry.account == Account.SPENT.value,
+               LedgerTransaction.occurred_on >= period_start,
+               LedgerTransaction.occurred_on <= period_end)
+    ) or 0
+    daily = db.session.execute(
+        select(LedgerTransaction.occurred_on, func.sum(LedgerEntry.amount_pence))
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(LedgerEntry.budget_id == budget.id, LedgerEntry.account == Account.SPENT.value)
+        .group_by(LedgerTransaction.occurred_on).order_by(LedgerTransaction.occurred_on)
+    ).all()
+    running, series = 0, []
+    for day, total in daily:
+        running += int(total)
+        series.append((day, running))
+    return BudgetSummary(
+        budget=budget, balances=totals, received=received, clawed_back=clawed,
+        period_start=period_start, period_end=period_end,
+        period_share=budget.annual_pence // count,
+        used_this_period=int(spent_in_period) + totals[Account.HELD],
+        categories=categories,
+        forecast=forecast(annual_pence=budget.annual_pence, start=budget.start_date, today=today,
+                          used_pence=totals[Account.SPENT] + totals[Account.HELD]),
+        contingency_target=contingency_target(budget.annual_pence, budget.contingency_weeks,
+                                              budget.contingency_pence),
+        spend_by_day=series,
+    )
+
+
+_DESCRIPTIONS = {
+    Operation.ALLOCATE: "Instalment received from the council",
+    Operation.HOLD: "Money set aside for a booking",
+    Operation.RELEASE: "Booking cancelled: money given back",
+    Operation.CAPTURE: "Paid for support received",
+    Operation.REFUND: "Refund from a provider",
+    Operation.CLAWBACK: "Unspent money taken back by the council",
+    Operation.ADJUST: "Adjustment",
+}
+
+ACCOUNT_LABELS = {
+    Account.COUNCIL: "Council",
+    Account.AVAILABLE: "Available",
+    Account.CONTINGENCY: "Contingency reserve",
+    Account.HELD: "Held for bookings",
+    Account.SPENT: "Spent",
+}
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    entry_id: int
+    transaction_id: int
+    occurred_on: date
+    operation: str
+    description: str
+    account: str
+    category: str
+    amount_pence: int
+    reference: str
+
+
+def statement(budget_id: int) -> list[StatementLine]:
+    """Every ledger entry of one budget, oldest first (the council's side left out: it mirrors)."""
+    rows = db.session.execute(
+        select(LedgerEntry, LedgerTransaction)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(LedgerEntry.budget_id == budget_id)
+        .order_by(LedgerTransaction.occurred_on, LedgerEntry.id)
+    ).all()
+    lines = []
+    for entry, tx in rows:
+        description = _DESCRIPTIONS[Operation(tx.operation)]
+        if tx.reason:
+            description += f": {tx.reason}"
+        lines.append(StatementLine(entry.id, tx.id, tx.occurred_on, tx.operation, description,
+                                   ACCOUNT_LABELS[Account(entry.account)], category_label(entry.category),
+                                   entry.amount_pence, tx.reference or ""))
+    return lines
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    budget: Budget
+    allocated: int
+    spent_by_category: dict[str, int]
+    held: int
+    unspent: int
+    clawed_back: int
+
+    @property
+    def spent(self) -> int:
+        return sum(self.spent_by_category.values())
+
+
+def period_audit(first: date, last: date) -> list[AuditRow]:
+    """For every budget: money in during the period, spent per category, and where it stood at
+    the end (held, unspent), plus what was clawed back. One grouped query over the ledger."""
+    if last < first:
+        raise InvalidInput("The end date must be on or after the start date", field="last")
+    in_period = and_(LedgerTransaction.occurred_on >= first, LedgerTransaction.occurred_on <= last)
+    rows = db.session.execute(
+        select(LedgerEntry.budget_id, LedgerEntry.account, LedgerEntry.category,
+               LedgerTransaction.operation,
+               func.sum(case((in_period, LedgerEntry.amount_pence), else_=0)),
+               func.sum(LedgerEntry.amount_pence))
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(LedgerTransaction.occurred_on <= last)
+        .group_by(LedgerEntry.budget_id, LedgerEntry.account, LedgerEntry.category,
+                  LedgerTransaction.operation)
+    ).all()
+    acc: dict[int, dict] = defaultdict(lambda: {"allocated": 0, "spent": defaultdict(int), "held": 0,
+                                                "unspent": 0, "clawed": 0})
+    for budget_id, account, category, operation, during, to_date in rows:
+        a = acc[budget_id]
+        during, to_date = int(during), int(to_date)
+        if account == Account.COUNCIL.value and operation in (Operation.ALLOCATE.value,
+                                                                Operation.ADJUST.value):
+            a["allocated"] -= during
+        elif account == Account.COUNCIL.value and operation == Operation.CLAWBACK.value:
+            a["clawed"] += during
+        elif account == Account.SPENT.value:
+            a["spent"][category or "other"] += during
+        elif account == Account.HELD.value:
+            a["held"] += to_date
+        elif account in (Account.AVAILABLE.value, Account.CONTINGENCY.value):
+            a["unspent"] += to_date
+    budgets = [b for b in all_budgets() if b.start_date <= last and b.end_date >= first]
+    return [AuditRow(b, acc[b.id]["allocated"], dict(acc[b.id]["spent"]), acc[b.id]["held"],
+                     acc[b.id]["unspent"], acc[b.id]["clawed"]) for b in budgets]

@@ -1,0 +1,115 @@
+"""WTForms for budgets, instalments, adjustments, clawback, exports and support plans.
+
+Amounts are text fields: `parse_pounds` turns them into pence in the view, so a refusal such as
+"no more than 2 numbers after the decimal point" appears beside the field.
+"""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.domain.budget import CATEGORIES, Frequency, FundingMode
+from app.web.forms import GovDateField
+
+
+def new_key() -> str:
+    return uuid4().hex
+
+
+class IdempotentForm(FlaskForm):
+    # The same form submitted twice carries the same key, so the second posts nothing.
+    idempotency_key = HiddenField(default=new_key)
+
+
+class BudgetForm(FlaskForm):
+    holder = SelectField("Budget holder", widget=GovSelect(), coerce=str,
+                         validators=[DataRequired(message="Choose the budget holder")])
+    annual_amount = StringField("Annual amount, in pounds", widget=GovTextInput(),
+                                description="For example, 18200.00")
+    start_date = GovDateField("Start date", description="For example, 1 4 2026",
+                              validators=[DataRequired(message="Enter a real start date")])
+    frequency = RadioField("How often are instalments paid?", widget=GovRadioInput(),
+                           choices=[(f.value, f.label) for f in Frequency],
+                           validators=[DataRequired(message="Choose how often instalments are paid")])
+    funding_mode = RadioField("How is the money managed?", widget=GovRadioInput(),
+                              choices=[(m.value, m.label) for m in FundingMode],
+                              validators=[DataRequired(message="Choose how the budget is managed")])
+    contingency_kind = RadioField(
+        "Contingency reserve", widget=GovRadioInput(),
+        choices=[("weeks", "Weeks of planned spending"), ("amount", "A fixed amount")],
+        default="weeks", validators=[DataRequired(message="Choose how the reserve is set")])
+    contingency_weeks = StringField("Weeks of planned spending", widget=GovTextInput(),
+                                    default="4", validators=[Optional(), Length(max=3)])
+    contingency_amount = StringField("Or a fixed amount, in pounds", widget=GovTextInput(),
+                                     validators=[Optional(), Length(max=20)])
+    submit = SubmitField("Create budget", widget=GovSubmitInput())
+
+
+class InstalmentForm(IdempotentForm):
+    amount = StringField("Amount received, in pounds", widget=GovTextInput())
+    received_on = GovDateField("Date received", description="For example, 1 4 2026",
+                               validators=[DataRequired(message="Enter a real date")])
+    reference = StringField("Reference (optional)", widget=GovTextInput(),
+                            validators=[Optional(), Length(max=120)])
+    submit = SubmitField("Record instalment", widget=GovSubmitInput())
+
+
+class AdjustForm(IdempotentForm):
+    direction = RadioField("Adjustment", widget=GovRadioInput(),
+                           choices=[("add", "Add money"), ("remove", "Take money off")],
+                           validators=[DataRequired(message="Choose whether to add or take off money")])
+    amount = StringField("Amount, in pounds", widget=GovTextInput())
+    reason = TextAreaField("Reason", widget=GovTextArea(),
+                           validators=[DataRequired(message="Enter the reason for the adjustment"),
+                                       Length(max=500, message="The reason must be 500 characters or fewer")])
+    submit = SubmitField("Make adjustment", widget=GovSubmitInput())
+
+
+class ClawbackForm(IdempotentForm):
+    amount = StringField("Amount to take back, in pounds", widget=GovTextInput())
+    reason = TextAreaField("Reason", widget=GovTextArea(), default="Unspent at the end of the period",
+                           validators=[Optional(), Length(max=500)])
+    submit = SubmitField("Claw back", widget=GovSubmitInput())
+
+
+class ExportForm(FlaskForm):
+    class Meta:
+        csrf = False  # a download changes nothing
+
+    first = GovDateField("From", validators=[Optional()])
+    last = GovDateField("To", validators=[Optional()])
+    submit = SubmitField("Download CSV", widget=GovSubmitInput())
+
+
+def plan_form_class():
+    """The plan form, with one amount field per category (`amount_<code>`)."""
+
+    class PlanForm(FlaskForm):
+        what_matters = TextAreaField("What matters to me", widget=GovTextArea(),
+                                     description="In your own words",
+                                     validators=[Length(max=5000)])
+        outcomes = TextAreaField("What I want my support to help me do", widget=GovTextArea(),
+                                 validators=[Length(max=5000)])
+        change_note = StringField("What changed (optional)", widget=GovTextInput(),
+                                  validators=[Optional(), Length(max=500)])
+        submit = SubmitField("Save a new version of the plan", widget=GovSubmitInput())
+
+    for code, label in CATEGORIES.items():
+        setattr(PlanForm, f"amount_{code}",
+                StringField(f"{label}: amount a year, in pounds", widget=GovTextInput(),
+                            validators=[Optional(), Length(max=20)]))
+    return PlanForm
+
+
+PlanForm = plan_form_class()
