@@ -54,7 +54,8 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-def _new_user(email: str, name: str, role: Role, password: str | None) -> User:
+def _new_user(email: str, name: str, role: Role, password: str | None,
+              password_hash: str | None = None) -> User:
     email = normalise_email(email)
     name = name.strip()
     if not name:
@@ -63,37 +64,42 @@ def _new_user(email: str, name: str, role: Role, password: str | None) -> User:
         raise InvalidInput("Name must be 120 characters or fewer", field="name")
     if password is not None:
         check_password_strength(password)
+        password_hash = password_hash or hash_password(password)
     if find_by_email(email) is not None:
         raise Conflict("An account with this email address already exists. Sign in, or reset "
                        "your password.", field="email")
-    user = User(email=email, name=name, role=role.value,
-                password_hash=hash_password(password) if password else None,
+    user = User(email=email, name=name, role=role.value, password_hash=password_hash,
                 password_changed_at=datetime.now(UTC) if password else None)
     db.session.add(user)
     db.session.flush()
     return user
 
 
-def sign_up(email: str, name: str, password: str, role: Role) -> User:
+def sign_up(email: str, name: str, password: str, role: Role, *,
+            password_hash: str | None = None) -> User:
     """Self-service sign-up as a budget holder, provider or supporter.
+
+    `password_hash` lets a bulk import (the demo seed) hash one shared password once: argon2
+    is slow on purpose. It must be `hash_password(password)`.
 
     Raises InvalidInput, Conflict (email taken), NotPermitted (staff role).
     """
     if role not in SELF_SERVICE_ROLES:
         raise NotPermitted("Brokers and council admins are created by a council admin.")
-    user = _new_user(email, name, role, password)
+    user = _new_user(email, name, role, password, password_hash)
     audit.record(user, "account.signed_up", "user", user.id, details={"role": role.value})
     db.session.commit()
     return user
 
 
-def create_staff(email: str, name: str, role: Role, password: str | None, *, actor: User | None) -> User:
+def create_staff(email: str, name: str, role: Role, password: str | None, *, actor: User | None,
+                 password_hash: str | None = None) -> User:
     """A council admin (or the CLI, actor None) creates a broker or council admin account."""
     if role not in STAFF_ROLES:
         raise InvalidInput("Staff accounts are brokers or council admins.", field="role")
     if actor is not None and actor.role_enum is not Role.COUNCIL_ADMIN:
         raise NotPermitted("Only a council admin can create staff accounts.")
-    user = _new_user(email, name, role, password)
+    user = _new_user(email, name, role, password, password_hash)
     audit.record(actor, "account.staff_created", "user", user.id,
                  details={"role": role.value, "email": user.email})
     db.session.commit()

@@ -28,17 +28,29 @@ def _people(seed_dir: Path) -> dict:
     return json.loads((seed_dir / "people.json").read_text())
 
 
+_DEMO_HASHES: dict[str, str] = {}
+
+
+def demo_password_hash(password: str) -> str:
+    """Every demo account shares one password, so hash it once per run (argon2 is slow)."""
+    if password not in _DEMO_HASHES:
+        _DEMO_HASHES[password] = accounts.hash_password(password)
+    return _DEMO_HASHES[password]
+
+
 def load_people(seed_dir: Path) -> None:
     data = _people(seed_dir)
     password = data["demo_password"]
+    hashed = demo_password_hash(password)
     for row in data["users"]:
         if accounts.find_by_email(row["email"]) is not None:
             continue
         role = Role(row["role"])
         if role in accounts.STAFF_ROLES:
-            user = accounts.create_staff(row["email"], row["name"], role, password, actor=None)
+            user = accounts.create_staff(row["email"], row["name"], role, password, actor=None,
+                                         password_hash=hashed)
         else:
-            user = accounts.sign_up(row["email"], row["name"], password, role)
+            user = accounts.sign_up(row["email"], row["name"], password, role, password_hash=hashed)
         if row.get("at_risk"):
             user.at_risk = True
             db.session.commit()

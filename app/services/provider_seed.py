@@ -9,7 +9,7 @@ from pathlib import Path
 from app.domain.access import Role
 from app.domain.listings import Category, parse_slots
 from app.domain.vetting import CheckKind, ProviderType, merge_requirements, required_checks
-from app.services import accounts, listings, providers, vetting
+from app.services import accounts, demo_seed, listings, providers, vetting
 
 _REJECTION = "The certificate number does not match the record on the DBS Update Service."
 
@@ -67,7 +67,8 @@ def load_providers(seed_dir: Path) -> None:
     for seq, row in enumerate(data["providers"], start=1):
         user = accounts.find_by_email(row["email"])
         if user is None:
-            user = accounts.sign_up(row["email"], row["name"], data["demo_password"], Role.PROVIDER)
+            user = accounts.sign_up(row["email"], row["name"], data["demo_password"], Role.PROVIDER,
+                                    password_hash=demo_seed.demo_password_hash(data["demo_password"]))
         if providers.profile_of(user) is not None:
             continue  # already seeded
         providers.save_profile(user, providers.ProfileInput(
