@@ -50,6 +50,8 @@ def create_staff_command(email: str, name: str, role: str, password: str) -> Non
 
 
 def register_cli(app: Flask) -> None:
+    from app import cli_search  # noqa: F401  (registers `carefair search`)
+
     for command in APP_COMMANDS:
         app.cli.add_command(command)
 

@@ -57,6 +57,8 @@ class Config:
     ASSETS_DIR: str = str(PROJECT_ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk")
     MAIL_OUTBOX_DIR: str = str(DEFAULT_INSTANCE_DIR / "outbox")
     COUNCIL: CouncilSettings = field(default_factory=CouncilSettings)
+    # "whoosh" or "postgres"; empty means PostgreSQL search on a PostgreSQL database, else Whoosh.
+    SEARCH_BACKEND: str = ""
     TESTING: bool = False
 
     @classmethod
@@ -73,6 +75,7 @@ class Config:
             RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
             INSTANCE_DIR=str(instance),
             MAIL_OUTBOX_DIR=str(instance / "outbox"),
+            SEARCH_BACKEND=os.environ.get("SEARCH_BACKEND", ""),
         )
         if mode in ("demo", "test"):
             # The demo runs on http://127.0.0.1:5000, so cookies cannot be marked Secure there.

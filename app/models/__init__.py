@@ -3,6 +3,7 @@
 from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.models.delegation import Delegation
+from app.models.search_document import SearchDocument, SearchWord
 from app.models.user import User
 
-__all__ = ["AuditEvent", "Base", "Delegation", "User", "utcnow"]
+__all__ = ["AuditEvent", "Base", "Delegation", "SearchDocument", "SearchWord", "User", "utcnow"]
