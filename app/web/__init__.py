@@ -4,9 +4,9 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import account, admin, api, auth, broker, holder, provider, public
+    from app.web import account, admin, api, auth, broker, holder, provider, public, search
     from app.web.context import register_context
 
-    for module in (public, auth, account, holder, provider, broker, admin, api):
+    for module in (public, auth, account, holder, provider, broker, admin, api, search):
         app.register_blueprint(module.bp)
     register_context(app)
