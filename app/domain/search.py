@@ -67,7 +67,7 @@ RATING_PRIOR_WEIGHT = 5
 
 # PostgreSQL's 'english' stop words: both backends drop exactly these from documents and queries
 # so that the same query means the same thing on either.
-STOP_WORDS = frozenset("""
+_STOP_TEXT = """
 i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she
 her hers herself it its itself they them their theirs themselves what which who whom this that
 these those am is are was were be been being have has had having do does did doing a an the and
@@ -75,7 +75,8 @@ but if or because as until while of at by for with about against between into th
 before after above below to from up down in out on off over under again further then once here
 there when where why how all any both each few more most other some such no nor not only own
 same so than too very s t can will just don should now
-""".split())
+"""
+STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 _WORD = re.compile(r"[a-z0-9]+")
 _SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -131,7 +132,8 @@ class ListingDocument:
 
     @property
     def bayesian_rating(self) -> float:
-        total = RATING_PRIOR_MEAN * RATING_PRIOR_WEIGHT + (self.rating_mean or 0) * self.rating_count
+        prior = RATING_PRIOR_MEAN * RATING_PRIOR_WEIGHT
+        total = prior + (self.rating_mean or 0) * self.rating_count
         return total / (RATING_PRIOR_WEIGHT + self.rating_count)
 
     @property
@@ -261,7 +263,7 @@ class SearchQuery:
         return _replace(self, page=page)
 
     def to_args(self, **overrides) -> list[tuple[str, str]]:
-        """Query-string pairs that reproduce this search (for links: pages, sort, "did you mean")."""
+        """Query-string pairs that reproduce this search (for page, sort and "did you mean" links)."""
         q = _replace(self, **overrides) if overrides else self
         pairs: list[tuple[str, str]] = []
         if q.text:
@@ -486,7 +488,8 @@ def _nice(slug: str) -> str:
     return slug.replace("_", " ").replace("-", " ").capitalize()
 
 
-def build_facets(query: SearchQuery, counts: Mapping[str, Mapping[str, int]]) -> tuple[Facet, ...]:
+def build_facets(query: SearchQuery,
+                 counts: Mapping[str, Mapping[str, int]]) -> tuple[Facet, ...]:
     """Turn token counts into labelled filter options.
 
     `counts[facet]` holds token counts over the results with every filter applied except that

@@ -75,7 +75,8 @@ def rotation_key(listing_id: int, seed: int) -> int:
     return ((listing_id * _HASH_MULTIPLIER) & _MASK) ^ seed
 
 
-def provider_share(doc: ListingDocument, query: SearchQuery, shares: MarketShare) -> tuple[float, str]:
+def provider_share(doc: ListingDocument, query: SearchQuery,
+                   shares: MarketShare) -> tuple[float, str]:
     """The provider's share of spend for this category in the searched area (or the highest
     share among the areas the listing covers when no area was given), and that area."""
     districts = [query.district] if query.district else list(doc.districts)
@@ -161,7 +162,8 @@ def rank(candidates: Sequence[Candidate], query: SearchQuery, ctx: RankingContex
         "No provider can pay to appear higher in Carefair's results.",), s.score) for s in ordered]
 
 
-def _assemble_pages(scored: list[_Scored], query: SearchQuery, ctx: RankingContext) -> list[_Scored]:
+def _assemble_pages(scored: list[_Scored], query: SearchQuery,
+                    ctx: RankingContext) -> list[_Scored]:
     """Fill pages in score order, applying the per-provider cap on page one and the new-provider
     places (only for best match: a sort the user chose is kept)."""
     remaining = list(scored)

@@ -1,4 +1,4 @@
-"""The public search page: free text, filters with counts, sort, pages, and why each result shows."""
+"""The public search page: words, filters with counts, sort, pages, and why each result shows."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The search service keeps the configured backend in step with listings, and the CLI rebuilds it."""
+"""The search service keeps the configured backend in step with listings; the CLI rebuilds it."""
 
 from dataclasses import replace
 

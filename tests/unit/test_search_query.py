@@ -1,6 +1,6 @@
 """Search input is read leniently: odd input gives a sensible search and a plain notice."""
 
-from app.domain.search import MAX_QUERY_CHARS, parse_query, parse_price_to_pence
+from app.domain.search import MAX_QUERY_CHARS, parse_price_to_pence, parse_query
 from tests.search.corpus import BY_ID
 
 

@@ -1,4 +1,4 @@
-"""The search adapter: one interface, two backends (Whoosh, PostgreSQL), and the choice between them.
+"""The search adapter: one interface, two backends (Whoosh, PostgreSQL), and choosing one.
 
 A backend only retrieves: which listings match the words and filters, how many of them carry
 each facet token, the best candidates in its own order, and spelling corrections. `search()`
@@ -121,7 +121,7 @@ class SearchBackend(ABC):
 
 
 def backend_name_for(config) -> str:
-    """SEARCH_BACKEND when set; otherwise PostgreSQL search on a PostgreSQL database, else Whoosh."""
+    """SEARCH_BACKEND when set; else PostgreSQL search on a PostgreSQL database, else Whoosh."""
     chosen = (config.get("SEARCH_BACKEND") or "").strip().lower()
     if chosen:
         if chosen not in BACKENDS:

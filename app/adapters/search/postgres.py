@@ -121,7 +121,10 @@ class PostgresSearchBackend(SearchBackend):
                  limit: int, seed: int) -> list[Candidate]:
         where, params = self._where(query, constraints)
         params.update(seed=seed, limit=limit, offset=offset)
-        relevance = "ts_rank(tsv, plainto_tsquery('english', :words))" if query.words else "0"
+        # A title match counts double (ts_rank's default makes it 10x, which swamps the other
+        # signals fair ranking combines with relevance).
+        relevance = ("ts_rank('{0.5, 0.5, 0.5, 1.0}', tsv, plainto_tsquery('english', :words))"
+                     if query.words else "0")
         if query.sort == "price":
             order = f"price_pence, {_ROTATION}"
         elif query.sort == "rating":

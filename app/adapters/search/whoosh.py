@@ -52,7 +52,8 @@ def _fields(doc: ListingDocument) -> dict:
     return {
         "key": str(doc.listing_id), "lid": doc.listing_id, "text": text, "words": text,
         "facets": " ".join(doc.facet_tokens()), "districts": " ".join(doc.districts),
-        "price": doc.price_pence, "quality": round(doc.bayesian_rating * 10_000), "rating": round(doc.sort_rating * 100),
+        "price": doc.price_pence, "quality": round(doc.bayesian_rating * 10_000),
+        "rating": round(doc.sort_rating * 100),
         "rating_count": doc.rating_count, "payload": doc.to_json(),
     }
 
