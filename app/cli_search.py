@@ -7,11 +7,8 @@ from flask.cli import with_appcontext
 
 from app.cli import app_command
 
-
-@app_command
-@click.group("search")
-def search_group() -> None:
-    """Look after the search index."""
+search_group = click.Group("search", help="Look after the search index.")
+app_command(search_group)
 
 
 @search_group.command("reindex")

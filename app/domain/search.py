@@ -244,8 +244,8 @@ class SearchQuery:
 
     def without(self, facet: str) -> SearchQuery:
         """The same search with one filter (or the words, facet "text") taken off."""
-        changes: dict = {"page": 1}
-        changes.update({
+        changes: dict[str, object] = {"page": 1}
+        by_facet: dict[str, dict[str, object]] = {
             "text": {"text": "", "words": ()},
             "category": {"categories": ()},
             "district": {"district": None},
@@ -256,14 +256,15 @@ class SearchQuery:
             "funding": {"funding_modes": ()},
             "price": {"max_price_pence": None},
             "rating": {"min_rating": None},
-        }[facet])
+        }
+        changes.update(by_facet[facet])
         return _replace(self, **changes)
 
     def with_page(self, page: int) -> SearchQuery:
         return _replace(self, page=page)
 
     def to_args(self, **overrides) -> list[tuple[str, str]]:
-        """Query-string pairs that reproduce this search (for page, sort and "did you mean" links)."""
+        """Query-string pairs that reproduce this search (for page, sort, "did you mean" links)."""
         q = _replace(self, **overrides) if overrides else self
         pairs: list[tuple[str, str]] = []
         if q.text:

@@ -225,8 +225,9 @@ def _promote_new(page: list[_Scored], remaining: list[_Scored], ctx: RankingCont
             break
     for s in promoted:
         vetted = s.candidate.document.provider_vetted_at
+        when = f"{vetted.day} {vetted:%B %Y}" if vetted else "recently"
         s.reasons.append(
-            f"This provider was vetted recently ({vetted.day} {vetted:%B %Y}). We keep up to "
+            f"This provider was vetted recently ({when}). We keep up to "
             f"{ctx.new_provider_slots} places on each page for providers vetted in the last "
             f"{ctx.new_provider_days} days, so new providers get a fair chance to be seen.")
     promoted_ids = {id(s) for s in promoted}

@@ -138,7 +138,7 @@ def get_backend(app=None) -> SearchBackend:
     """The app's configured backend (created once per app)."""
     from flask import current_app
 
-    app = app or current_app._get_current_object()
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     backend = app.extensions.get("carefair_search")
     if backend is None:
         name = backend_name_for(app.config)

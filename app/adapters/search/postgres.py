@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -60,7 +61,7 @@ def _vocabulary(docs: Sequence[ListingDocument]) -> list[str]:
 class PostgresSearchBackend(SearchBackend):
     name = "postgres"
 
-    def __init__(self, session: Callable[[], Session]):
+    def __init__(self, session: Callable[[], Session | Any]):  # Any: scoped sessions too
         self._session = session
 
     # --- writing ---------------------------------------------------------------------------

@@ -154,7 +154,7 @@ class WhooshSearchBackend(SearchBackend):
             return self._snapshot
 
     def _text_query(self, query: SearchQuery):
-        terms = []
+        terms: list[Term] = []
         for word in query.words:
             stems = [t.text for t in STEMMING(word)]
             terms.extend(Term("text", s) for s in stems)
