@@ -52,6 +52,7 @@ def create_staff_command(email: str, name: str, role: str, password: str) -> Non
 def register_cli(app: Flask) -> None:
     from app import cli_mail  # noqa: F401 - registers `carefair mail ...`
     from app import vetting_cli  # noqa: F401  (registers `carefair vetting expire`)
+    from app import cli_search  # noqa: F401  (registers `carefair search`)
 
     for command in APP_COMMANDS:
         app.cli.add_command(command)

@@ -103,6 +103,8 @@ class Config:
     # Where links in emails point when there is no request (digests, scheduled jobs).
     PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
     COUNCIL: CouncilSettings = field(default_factory=CouncilSettings)
+    # "whoosh" or "postgres"; empty means PostgreSQL search on a PostgreSQL database, else Whoosh.
+    SEARCH_BACKEND: str = ""
     TESTING: bool = False
     # Stripe (card payments for direct_payment budgets; council_managed budgets need none).
     # The API bases can point at a local server (localstripe, a Connect stub) in tests.
@@ -142,6 +144,7 @@ class Config:
             STRIPE_WEBHOOK_SECRET=os.environ.get("STRIPE_WEBHOOK_SECRET"),
             STRIPE_API_BASE=os.environ.get("STRIPE_API_BASE", "https://api.stripe.com"),
             STRIPE_CONNECT_API_BASE=os.environ.get("STRIPE_CONNECT_API_BASE") or None,
+            SEARCH_BACKEND=os.environ.get("SEARCH_BACKEND", ""),
         )
         if mode in ("demo", "test"):
             # The demo runs on http://127.0.0.1:5000, so cookies cannot be marked Secure there.

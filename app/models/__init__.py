@@ -14,6 +14,7 @@ from app.models.provider import (
     ProviderDistrict,
     ProviderProfile,
 )
+from app.models.search_document import SearchDocument, SearchWord
 from app.models.user import User
 from app.models.vetting import VettingCheck
 
@@ -37,6 +38,8 @@ __all__ = [
     "ProviderDistrict",
     "ProviderPaymentAccount",
     "ProviderProfile",
+    "SearchDocument",
+    "SearchWord",
     "SupportPlanVersion",
     "User",
     "VettingCheck",

@@ -4,7 +4,18 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import account, admin, api, auth, broker, holder, notifications, provider, public
+    from app.web import (
+        account,
+        admin,
+        api,
+        auth,
+        broker,
+        holder,
+        notifications,
+        provider,
+        public,
+        search,
+    )
 
     # Modules that add routes to the blueprints above (imported for their side effect).
     from app.web import (  # noqa: F401
@@ -20,6 +31,6 @@ def register_blueprints(app: Flask) -> None:
     )
     from app.web.context import register_context
 
-    for module in (public, auth, account, holder, provider, broker, admin, api, notifications):
+    for module in (public, auth, account, holder, provider, broker, admin, api, notifications, search):
         app.register_blueprint(module.bp)
     register_context(app)

@@ -1,0 +1,38 @@
+"""The public search page: words, filters with counts, sort, pages, and why each result shows."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, render_template, request, url_for
+
+from app.domain.search import (
+    PRICE_UNITS,
+    SORTS,
+    SearchQuery,
+    format_price_arg,
+    parse_query,
+)
+from app.services import search as search_service
+from app.web.context import acting, public
+
+bp = Blueprint("search", __name__)
+
+
+def search_url(query: SearchQuery, **overrides) -> str:
+    args = query.to_args(**overrides)
+    return url_for("search.results") + ("?" + urlencode(args) if args else "")
+
+
+@bp.get("/search")
+@public
+def results():
+    query = parse_query(request.args)
+    user = acting().user
+    result = search_service.search(query, user_id=user.id if user else None)
+    title = f"Search results for “{query.text}”" if query.text else "Find care and support"
+    return render_template(
+        "search/results.html", title=title, result=result, query=result.query,
+        search_url=search_url, sorts=SORTS, price_units=PRICE_UNITS,
+        format_price_arg=format_price_arg,
+    )

@@ -1,0 +1,125 @@
+"""Both search backends, on the shared corpus: the same listings for the same searches, and the
+behaviour people notice (counts, "did you mean", advice when nothing matches, page clamping)."""
+
+import pytest
+
+from app.adapters.search.postgres import PostgresSearchBackend
+from app.adapters.search.whoosh import WhooshSearchBackend
+from app.domain.search import parse_query
+from app.domain.search_ranking import RankingContext
+from tests.search.corpus import BY_ID, CORPUS, TODAY
+
+# (request arguments, the listing ids a person would expect)
+EXPECTED = [
+    ({"q": "personal care"}, {1, 2, 5, 6, 17, 18, 28, 31, 36, 40}),
+    ({"q": "dementia", "district": "sy1"}, {1, 2, 3, 17, 33}),
+    ({"q": "walking"}, {9, 16}),  # stemming: "walks" and "walking"
+    ({"q": "swim"}, {29}),
+    ({"category": ["transport", "advocacy"]}, {10, 11, 22, 25, 37}),
+    ({"language": "welsh", "time": "evening"}, {7}),
+    ({"day": "sat", "time": "morning"}, {6, 7, 9, 15, 16, 17, 28, 29, 31, 40}),
+    ({"max_price": "20", "min_rating": "4"}, {6, 7, 9, 10, 12, 14, 16, 19, 20, 23, 26, 29, 31,
+                                               32, 36}),
+    ({"gender": "male", "district": "SY1"}, {7, 22}),
+    ({"funding": "third_party_managed", "category": "money_management_payroll"}, {12, 27}),
+    ({"specialism": ["autism"], "q": "support"}, {14, 23, 39}),  # 14: "Employment support"
+    ({"q": "swimming", "district": "TF9"}, set()),
+    ({"q": '"AND OR (* --'}, set(BY_ID)),
+]
+MORE = [
+    {"q": "carers", "day": "sat"}, {"q": "mental health"}, {"q": "taxi wheelchair"},
+    {"district": "TF1", "sort": "price"}, {"min_rating": "3", "sort": "rating"},
+    {"q": "help", "funding": ["council_managed", "individual_service_fund"]},
+    {"language": ["urdu", "polish"]}, {"q": "personal assistant", "gender": "female"},
+    {"q": "the of and"}, {"specialism": "dementia", "day": ["mon", "sun"], "time": "evening"},
+]
+
+
+@pytest.fixture(params=["whoosh", pytest.param("postgres", marks=pytest.mark.postgres_only)])
+def backend(request, tmp_path, db_session):
+    if request.param == "whoosh":
+        chosen = WhooshSearchBackend(str(tmp_path / "index"))
+    else:
+        chosen = PostgresSearchBackend(lambda: db_session)
+    chosen.rebuild(CORPUS)
+    return chosen
+
+
+@pytest.mark.parametrize("args,expected", EXPECTED)
+def test_searches_find_the_listings_a_person_would_expect(backend, args, expected):
+    assert backend.matching_ids(parse_query(args)) == expected
+
+
+@pytest.mark.postgres_only
+def test_both_backends_return_the_same_listings_for_the_same_search(tmp_path, db_session):
+    whoosh = WhooshSearchBackend(str(tmp_path / "index"))
+    whoosh.rebuild(CORPUS)
+    postgres = PostgresSearchBackend(lambda: db_session)
+    postgres.rebuild(CORPUS)
+    for args in [a for a, _ in EXPECTED] + MORE:
+        query = parse_query(args)
+        assert whoosh.matching_ids(query) == postgres.matching_ids(query), args
+        w, p = whoosh.search(query), postgres.search(query)
+        assert w.total == p.total, args
+        assert w.facets == p.facets, args
+
+
+def test_counts_beside_a_ticked_filter_show_what_ticking_others_would_add(backend):
+    result = backend.search(parse_query({"category": "transport", "district": "SY1"}))
+    category = next(f for f in result.facets if f.name == "category")
+    counts = {o.value: o.count for o in category.options}
+    assert result.total == 1  # only the taxi covers SY1
+    assert counts["transport"] == 1
+    assert counts["personal_care"] == 5  # 1, 2, 5, 6 and 17 cover SY1
+    language = next(f for f in result.facets if f.name == "language")
+    assert {o.value: o.count for o in language.options} == {"english": 1}
+
+
+def test_a_misspelt_word_gets_a_did_you_mean(backend):
+    result = backend.search(parse_query({"q": "demntia"}))
+    assert result.total == 0
+    assert result.suggestion == "dementia"
+    assert result.suggestion_query.words == ("dementia",)
+
+
+def test_a_word_that_matches_through_stemming_is_not_corrected(backend):
+    assert backend.search(parse_query({"q": "walk"})).suggestion is None
+
+
+def test_when_nothing_matches_it_says_which_filter_to_loosen(backend):
+    result = backend.search(parse_query({"q": "swimming", "district": "SY1", "gender": "female"}))
+    assert result.total == 0
+    advice = {item.facet: item.count for item in result.loosen}
+    assert advice["gender"] == 1  # the swimming lessons do not say who teaches
+    assert advice["text"] == 4  # women workers covering SY1: 1, 6, 23 and 26
+    assert "district" not in advice  # removing the area alone still finds nothing
+    assert result.loosen[0].facet == "text"  # the biggest gain first
+
+
+def test_a_page_past_the_end_shows_the_last_page(backend):
+    result = backend.search(parse_query({"page": "99"}), RankingContext(today=TODAY))
+    assert result.page == result.pages == 4
+    assert len(result.hits) == 10
+    first = backend.search(parse_query({}), RankingContext(today=TODAY))
+    every = set()
+    for page in range(1, 5):
+        hits = backend.search(parse_query({"page": str(page)}), RankingContext(today=TODAY)).hits
+        every |= {h.document.listing_id for h in hits}
+    assert every == set(BY_ID)
+    assert first.hits != result.hits
+
+
+def test_first_page_shows_at_most_two_listings_from_one_provider(backend):
+    result = backend.search(parse_query({"district": "SY1"}), RankingContext(today=TODAY))
+    providers = [h.document.provider_id for h in result.hits]
+    assert max(providers.count(p) for p in set(providers)) <= 2
+
+
+def test_updating_and_removing_a_listing_changes_what_is_found(backend, db_session):
+    from dataclasses import replace
+
+    backend.index([replace(BY_ID[37], title="Market day minibus")])
+    assert backend.matching_ids(parse_query({"q": "minibus"})) == {10, 37}
+    backend.remove(37)
+    assert backend.matching_ids(parse_query({"q": "minibus"})) == {10}
+    assert 37 not in backend.matching_ids(parse_query({}))

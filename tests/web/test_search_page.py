@@ -1,0 +1,73 @@
+"""The public search page works without JavaScript and never shows an error for odd input."""
+
+import re
+
+import pytest
+
+from app.services import search as search_service
+from tests.search.corpus import CORPUS
+
+
+@pytest.fixture
+def indexed(app, db_session):
+    with app.app_context():
+        search_service.reindex(CORPUS)
+
+
+def _ids(html: str) -> list[int]:
+    return [int(x) for x in re.findall(r'href="/listings/(\d+)"', html)]
+
+
+def test_anyone_can_search_and_see_why_each_result_is_shown(client, indexed):
+    response = client.get("/search?q=dementia&district=SY1")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert sorted(_ids(html)) == [1, 2, 3, 17, 33]
+    assert html.count('summary-text">Why am I seeing this?') == 5
+    assert "No provider can pay to appear higher" in html
+    assert 'method="get"' in html
+
+
+def test_filters_show_counts_and_stay_ticked(client, indexed):
+    html = client.get("/search?category=transport&district=SY1").get_data(as_text=True)
+    assert _ids(html) == [22]
+    assert re.search(r'value="transport" checked>\s*<label[^>]*>Transport <span[^>]*>\(1\)', html)
+    assert re.search(r'value="personal_care">\s*<label[^>]*>Personal care <span[^>]*>\(5\)', html)
+
+
+def test_a_misspelling_offers_a_did_you_mean_link(client, indexed):
+    html = client.get("/search?q=demntia").get_data(as_text=True)
+    assert "Did you mean" in html
+    assert 'href="/search?q=dementia"' in html
+
+
+def test_nothing_matching_says_which_filter_to_remove(client, indexed):
+    html = client.get("/search?q=swimming&district=TF9").get_data(as_text=True)
+    assert "No listings match your search" in html
+    assert "Remove the area (TF9)" in html
+
+
+@pytest.mark.parametrize("query", [
+    "q=%22AND+OR+(*+-", "q=" + "care+" * 400, "category=spaceflight", "page=999",
+    "page=-1", "max_price=lots", "min_rating=11", "sort=random", "district=%3Cscript%3E",
+    "day=funday&time=teatime", "q=%00%01",
+])
+def test_odd_input_gives_a_sensible_page_not_an_error(client, indexed, query):
+    response = client.get(f"/search?{query}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "<script>" not in html
+    assert _ids(html) or "No listings match" in html
+
+
+def test_a_page_past_the_end_shows_the_last_page(client, indexed):
+    html = client.get("/search?page=50").get_data(as_text=True)
+    assert "page 4 of 4" in html
+    assert len(_ids(html)) == 10
+
+
+def test_pages_link_to_each_other(client, indexed):
+    html = client.get("/search?sort=price").get_data(as_text=True)
+    assert 'href="/search?sort=price&amp;page=2"' in html
+    prices = re.findall(r"<strong>£([\d.,]+)</strong>", html)
+    assert prices[0] == "0.00"
