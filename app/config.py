@@ -47,7 +47,7 @@ class CouncilSettings:
     # A broker's share of mediated spend to one provider against that provider's market share.
     steering_share_multiple: int = 2
     price_outlier_min_peers: int = 5
-    # A floor on the MAD (percent of the peer median) so a tight group does not flag ordinary prices.
+    # A floor on the MAD (percent of the peer median): a tight group must not flag normal prices.
     price_mad_floor_percent: int = 5
     price_mad_floor_pence: int = 50
     rate_rise_flag_percent: int = 10
