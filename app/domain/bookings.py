@@ -65,7 +65,7 @@ class BookingState(StrEnum):
     NOT_APPROVED = "not_approved"
     ACCEPTED = "accepted"
     DECLINED = "declined"
-    PAYMENT_FAILED = "payment_failed"  # accepted, but the hold or card failed: not booked, not charged
+    PAYMENT_FAILED = "payment_failed"  # the hold or card failed: not booked and not charged
     FUNDS_HELD = "funds_held"
     DELIVERED = "delivered"
     CONFIRMED = "confirmed"
@@ -138,7 +138,7 @@ class Event(StrEnum):
 
 
 class ActorKind(StrEnum):
-    """Who is acting. A delegate is an authorised or nominated person (circle members never book)."""
+    """Who is acting. A delegate is an authorised or nominated person (circles never book)."""
 
     HOLDER = "holder"
     DELEGATE = "delegate"
@@ -206,7 +206,8 @@ class NotYourMove(NotPermitted):
     """This kind of person may not do this to a booking."""
 
 
-def transition(state: BookingState | str, event: Event | str, actor: ActorKind | str) -> BookingState:
+def transition(state: BookingState | str, event: Event | str,
+               actor: ActorKind | str) -> BookingState:
     """The state after `event` by `actor`, or IllegalTransition / NotYourMove saying why not."""
     state, event, actor = BookingState(state), Event(event), ActorKind(actor)
     sources, target, actors = _MOVES[event]

@@ -24,7 +24,7 @@ WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturd
 
 
 def _utc(moment: datetime) -> datetime:
-    """Aware datetimes in UTC; naive ones are taken to be UTC already (how the models store them)."""
+    """Aware datetimes in UTC; naive ones are taken to be UTC already (as the models store them)."""
     return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
@@ -79,7 +79,7 @@ def overlaps(existing: Sequence[Session], new: Sequence[Session]) -> list[tuple[
 
 
 def validate_sessions(sessions: Sequence[Session], now: datetime) -> None:
-    """Refuse sessions in the past or overlapping each other (a booking cannot clash with itself)."""
+    """Refuse sessions in the past or overlapping each other (a booking cannot clash itself)."""
     if not sessions:
         raise InvalidInput("Choose at least one session.", field="start")
     ordered = _sorted(sessions)
@@ -159,7 +159,7 @@ def expand_weekly(pattern: WeeklyPattern, now: datetime, *, max_sessions: int,
 
 @dataclass(frozen=True, slots=True)
 class WeeklySlot:
-    """A provider is usually available on `weekday` from `start_minute` to `end_minute` past 00:00."""
+    """Available on `weekday` (0 is Monday) from `start_minute` to `end_minute` past midnight."""
 
     weekday: int
     start_minute: int
