@@ -58,6 +58,7 @@ class CouncilSettings:
     spend_spike_min_increase_pence: int = 20000
     new_delegate_watch_days: int = 60
     new_delegate_min_spend_pence: int = 10000
+    at_risk_min_clients: int = 3
     at_risk_share_percent: int = 50
     at_risk_share_multiple: int = 2
     at_risk_price_premium_percent: int = 20
