@@ -56,13 +56,14 @@ def two_places_at_once(snapshot: MarketSnapshot, settings: CouncilSettings) -> l
             active = [a for a in active if a.delivered_times[1] > s_start]
             for other in active:
                 if other.holder_id != s.holder_id:
+                    one, two = sorted((other, s), key=lambda x: x.id)
                     findings.append(Finding(
                         "two_places_at_once", Severity.HIGH, Subject("provider", provider_id),
                         f"{provider.name} is recorded as supporting two people at the same time "
-                        f"on {s_start:%d %B %Y} (sessions {other.id} and {s.id}). At most one of "
+                        f"on {s_start:%d %B %Y} (sessions {one.id} and {two.id}). At most one of "
                         "them can have happened as recorded.",
-                        {"session_ids": f"{other.id},{s.id}", "holder_ids":
-                         f"{other.holder_id},{s.holder_id}"}))
+                        {"session_ids": f"{one.id},{two.id}",
+                         "holder_ids": f"{one.holder_id},{two.holder_id}"}))
             active.append(s)
     return findings
 
