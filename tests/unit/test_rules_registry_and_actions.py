@@ -5,8 +5,16 @@ import dataclasses
 import pytest
 
 from app.config import CouncilSettings
-from app.domain.rules import RULE_NAMES, RULES, Action, Finding, Severity, Subject, decide_action
-from app.domain.rules import evaluate
+from app.domain.rules import (
+    RULE_NAMES,
+    RULES,
+    Action,
+    Finding,
+    Severity,
+    Subject,
+    decide_action,
+    evaluate,
+)
 from app.domain.rules.model import MarketSnapshot, SafeguardingConcern
 from tests.unit.market import AS_OF, days_ago, provider
 
