@@ -134,7 +134,20 @@ class Event(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ")
+        """A verb phrase that reads after "cannot": "the provider cannot confirm this booking"."""
+        return _EVENT_PHRASES.get(self, self.value.replace("_", " "))
+
+
+_EVENT_PHRASES = {
+    Event.HOLD_FOR_APPROVAL: "send for approval",
+    Event.REFUSE_APPROVAL: "refuse",
+    Event.HOLD_FUNDS: "hold money for",
+    Event.PAYMENT_FAILED: "mark as unpaid",
+    Event.RECORD_DELIVERY: "record delivery of",
+    Event.AUTO_CONFIRM: "automatically confirm",
+    Event.RESOLVE_DISPUTE: "resolve the dispute on",
+    Event.REPORT_NO_SHOW: "report a no-show on",
+}
 
 
 class ActorKind(StrEnum):
@@ -213,7 +226,7 @@ def transition(state: BookingState | str, event: Event | str,
     sources, target, actors = _MOVES[event]
     if state not in sources:
         raise IllegalTransition(
-            f"A booking that is '{state.label.lower()}' cannot be moved on by '{event.label}'.",
+            f"You cannot {event.label} this booking now: its status is '{state.label}'.",
             field="status",
         )
     if actor not in actors:

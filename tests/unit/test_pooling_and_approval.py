@@ -121,6 +121,16 @@ def test_more_than_four_weeks_of_budget_needs_approval():
         "This booking costs £400.01, more than 4 weeks of your budget (£400.00)."]
 
 
+def test_long_repeating_booking_is_judged_by_its_cost_per_week():
+    settings = CouncilSettings()
+    year_of_support = request(total_pence=52 * 9_000, weeks_spanned=52, available_pence=10**6)
+    assert needs_broker_approval(year_of_support, settings) == []
+    too_dear = request(total_pence=52 * 12_000, weeks_spanned=52, available_pence=10**6)
+    assert needs_broker_approval(too_dear, settings) == [
+        "This repeating booking costs about £120.00 a week, more than your weekly budget "
+        "(£100.00)."]
+
+
 def test_rule_holds_and_several_reasons_are_all_listed():
     reasons = needs_broker_approval(
         request(category="x", category_label="Gardening", total_pence=50_000,

@@ -116,15 +116,13 @@ def broker_steering(snapshot: MarketSnapshot, settings: CouncilSettings) -> list
         if s.brokered_by is not None:
             by_broker[(s.brokered_by, (s.area, s.category))][s.provider_id] += s.spend_pence
             counts[(s.brokered_by, (s.area, s.category))] += 1
+    whole, _ = _by_market(window)
     findings = []
     for (broker_id, market), spend in sorted(by_broker.items()):
         if counts[(broker_id, market)] < settings.steering_min_bookings:
             continue
         # Compare with the rest of the market: the broker's own bookings would mask the effect.
-        rest: dict[int, int] = defaultdict(int)
-        for s in window:
-            if (s.area, s.category) == market and s.brokered_by != broker_id:
-                rest[s.provider_id] += s.spend_pence
+        rest = {p: total - spend.get(p, 0) for p, total in whole[market].items()}
         rest_shares = spend_shares(rest)
         if not rest_shares:
             continue
@@ -147,11 +145,13 @@ def broker_steering(snapshot: MarketSnapshot, settings: CouncilSettings) -> list
 def conflict_of_interest(snapshot: MarketSnapshot, settings: CouncilSettings) -> list[Finding]:
     """A broker arranging bookings with a provider they declared a conflict of interest with."""
     start, end = snapshot.window(settings.rule_window_days)
+    arranged_by: dict[tuple[int, int], list[BookedSession]] = defaultdict(list)
+    for s in snapshot.sessions_between(start, end):
+        if s.brokered_by is not None:
+            arranged_by[(s.brokered_by, s.provider_id)].append(s)
     findings = []
     for conflict in snapshot.conflicts:
-        arranged = [s for s in snapshot.sessions_between(start, end)
-                    if s.brokered_by == conflict.broker_id
-                    and s.provider_id == conflict.provider_id]
+        arranged = arranged_by.get((conflict.broker_id, conflict.provider_id), [])
         if arranged:
             total = sum(s.amount_pence for s in arranged)
             findings.append(Finding(

@@ -219,6 +219,13 @@ class MarketSnapshot:
         return {h.id: h for h in self.holders}
 
     @cached_property
+    def sessions_by_holder(self) -> dict[int, list[BookedSession]]:
+        grouped: dict[int, list[BookedSession]] = defaultdict(list)
+        for s in self.sessions:
+            grouped[s.holder_id].append(s)
+        return grouped
+
+    @cached_property
     def sessions_by_provider(self) -> dict[int, list[BookedSession]]:
         grouped: dict[int, list[BookedSession]] = defaultdict(list)
         for s in self.sessions:

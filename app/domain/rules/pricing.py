@@ -81,8 +81,10 @@ def rate_rise_for_existing_clients(snapshot: MarketSnapshot,
     """A listing whose rate for the same holder rose by more than the threshold in the window."""
     start, _ = snapshot.window(settings.rule_window_days)
     by_pair = defaultdict(list)
+    provider_of: dict[int, int] = {}
     for s in snapshot.sessions:
         by_pair[(s.listing_id, s.holder_id)].append(s)
+        provider_of[s.listing_id] = s.provider_id
     rises: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
     for (listing_id, holder_id), sessions in by_pair.items():
         sessions.sort(key=lambda s: s.start)
@@ -96,7 +98,7 @@ def rate_rise_for_existing_clients(snapshot: MarketSnapshot,
     for listing_id, changes in sorted(rises.items()):
         old = min(c[1] for c in changes)
         new = max(c[2] for c in changes)
-        provider_id = next(s.provider_id for s in snapshot.sessions if s.listing_id == listing_id)
+        provider_id = provider_of[listing_id]
         findings.append(Finding(
             "rate_rise_for_existing_clients", Severity.MEDIUM, Subject("listing", listing_id),
             f"{snapshot.provider_name(provider_id)} raised the price for {len(changes)} existing "

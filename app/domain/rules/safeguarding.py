@@ -7,7 +7,7 @@ from statistics import median
 
 from app.config import CouncilSettings
 from app.domain.money_format import format_pence
-from app.domain.rules.model import Finding, MarketSnapshot, Severity, Subject
+from app.domain.rules.model import Finding, MarketSnapshot, Provider, Severity, Subject
 from app.domain.rules.phrases import LABELS, match_phrases
 from app.domain.rules.pricing import peer_groups
 
@@ -22,7 +22,7 @@ def new_delegate_then_spending(snapshot: MarketSnapshot,
     for d in snapshot.delegations:
         if d.kind not in MONEY_DELEGATES or not watch_start <= d.started_at <= snapshot.as_of:
             continue
-        mine = [s for s in snapshot.sessions if s.holder_id == d.holder_id]
+        mine = snapshot.sessions_by_holder.get(d.holder_id, [])
         known = {s.provider_id for s in mine if s.start < d.started_at}
         new = [s for s in mine if s.start >= d.started_at and s.provider_id not in known]
         total = sum(s.spend_pence for s in new)
@@ -127,13 +127,15 @@ def paid_relative_in_household(snapshot: MarketSnapshot,
 
 def provider_is_delegate(snapshot: MarketSnapshot, settings: CouncilSettings) -> list[Finding]:
     """A provider (or someone linked to it) who also acts for the holder over the money."""
+    providers_of_user: dict[int, list[Provider]] = defaultdict(list)
+    for provider in snapshot.providers:
+        for user_id in provider.user_ids:
+            providers_of_user[user_id].append(provider)
     findings = []
     for d in snapshot.delegations:
         if d.kind not in MONEY_DELEGATES:
             continue
-        for provider in snapshot.providers:
-            if d.user_id not in provider.user_ids:
-                continue
+        for provider in providers_of_user.get(d.user_id, []):
             booked = [s for s in snapshot.sessions_by_provider.get(provider.id, [])
                       if s.holder_id == d.holder_id]
             findings.append(Finding(
