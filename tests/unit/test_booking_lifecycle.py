@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.config import CouncilSettings
@@ -109,6 +109,7 @@ def test_strings_are_accepted_as_well_as_enums():
     assert transition("requested", "accept", "provider") is S.ACCEPTED
 
 
+@settings(deadline=None)
 @given(st.sampled_from(list(S)), st.sampled_from(list(E)), st.sampled_from(list(A)))
 def test_every_move_either_succeeds_or_raises_a_domain_error(state, event, actor):
     allowed = event in allowed_events(state, actor)
@@ -120,6 +121,7 @@ def test_every_move_either_succeeds_or_raises_a_domain_error(state, event, actor
         assert allowed and isinstance(new, BookingState)
 
 
+@settings(deadline=None)
 @given(st.sampled_from(sorted(s for s in S if s.is_final)), st.sampled_from(list(E)),
        st.sampled_from(list(A)))
 def test_final_states_never_move(state, event, actor):

@@ -5,7 +5,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.domain.booking_price import (
@@ -87,12 +87,14 @@ def test_a_session_across_the_clocks_going_forward_charges_real_hours():
     assert quote(ListingTerms(Unit.HOUR, 1000), start, end) == 3000
 
 
+@settings(deadline=None)
 @given(rate=st.integers(0, 100_000), minutes=st.integers(1, 24 * 60 * 3))
 def test_hourly_price_matches_exact_decimal_rounding(rate, minutes):
     exact = (Decimal(rate) * minutes / 60).quantize(Decimal(1), rounding="ROUND_HALF_UP")
     assert quote(ListingTerms(Unit.HOUR, rate), START, at(minutes)) == int(exact)
 
 
+@settings(deadline=None)
 @given(rate=st.integers(0, 10_000), a=st.integers(1, 2000), b=st.integers(1, 2000))
 def test_longer_sessions_never_cost_less(rate, a, b):
     terms = ListingTerms(Unit.HOUR, rate, minimum_minutes=60)
@@ -150,6 +152,7 @@ def test_policy_with_both_kinds_of_charge_is_refused():
         CancellationPolicy(notice_hours=24, charge_percent=101)
 
 
+@settings(deadline=None)
 @given(price=st.integers(0, 1_000_000), percent=st.integers(0, 100),
        hours_before=st.integers(-48, 96), who=st.sampled_from(["holder", "delegate", "broker",
                                                                 "provider", "system"]))

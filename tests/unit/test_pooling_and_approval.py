@@ -4,7 +4,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.config import CouncilSettings
@@ -21,6 +21,7 @@ def test_shares_sum_to_the_total_with_leftover_pennies_to_the_lowest_ids():
     assert split_shares(1000, [30, 10, 20]) == {10: 334, 20: 333, 30: 333}
 
 
+@settings(deadline=None)
 @given(st.integers(0, 10_000_000), st.sets(st.integers(1, 10_000), min_size=1, max_size=40))
 def test_shares_always_sum_exactly_and_differ_by_at_most_a_penny(total, people):
     shares = split_shares(total, list(people))
@@ -28,6 +29,7 @@ def test_shares_always_sum_exactly_and_differ_by_at_most_a_penny(total, people):
     assert max(shares.values()) - min(shares.values()) <= 1
 
 
+@settings(deadline=None)
 @given(st.integers(0, 100_000), st.lists(st.integers(1, 500), min_size=1, max_size=20,
                                          unique=True), st.randoms())
 def test_shares_do_not_depend_on_join_order(total, people, rnd: random.Random):
@@ -63,6 +65,7 @@ def test_nothing_is_decided_before_the_deadline():
     assert decide_pool(TERMS, [1], DEADLINE - timedelta(seconds=1)) is None
 
 
+@settings(deadline=None)
 @given(st.integers(0, 1_000_000), st.integers(1, 10), st.integers(0, 10))
 def test_nobody_ever_pays_more_than_was_held(total, minimum, extra):
     terms = PoolTerms(total, minimum, minimum + extra, DEADLINE)

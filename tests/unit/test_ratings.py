@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.config import CouncilSettings
@@ -52,6 +52,7 @@ def test_prior_weight_is_a_council_setting():
     assert summarise([5], 3.0, CouncilSettings(rating_prior_weight=0)).bayesian == 5.0
 
 
+@settings(deadline=None)
 @given(st.lists(st.integers(1, 5), max_size=300), st.floats(1, 5))
 def test_bayesian_average_lies_between_the_prior_and_the_plain_mean(scores, prior):
     summary = summarise(scores, prior, SETTINGS)

@@ -1,7 +1,7 @@
 """Anti-monopoly rules: HHI, share caps, rising concentration, broker steering and conflicts."""
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.config import CouncilSettings
@@ -40,6 +40,7 @@ def test_hhi_is_the_sum_of_squared_percentage_shares():
     assert spend_shares({1: 0}) == {}
 
 
+@settings(deadline=None)
 @given(st.dictionaries(st.integers(1, 50), st.integers(1, 10**7), min_size=1, max_size=30))
 def test_hhi_is_between_the_even_split_and_a_monopoly(spend):
     index = hhi(spend_shares(spend).values())

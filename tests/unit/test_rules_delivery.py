@@ -40,6 +40,13 @@ def test_one_person_supporting_two_people_at_once_is_flagged():
     b = session(1, holder_id=6, ago=3, minutes=60, id=2)
     found = two_places_at_once(snap(a, b), SETTINGS)
     assert len(found) == 1 and found[0].numbers["session_ids"] == "1,2"
+    assert found[0].numbers["clashes"] == 1
+
+
+def test_many_clashes_make_one_finding_per_provider():
+    sessions = [session(1, holder_id=h, ago=3 + d, id=10 * d + h) for d in range(4) for h in (5, 6)]
+    found = two_places_at_once(snap(*sessions), SETTINGS)
+    assert len(found) == 1 and found[0].numbers["clashes"] == 4
 
 
 def test_recorded_times_count_over_booked_times():

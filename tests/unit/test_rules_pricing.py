@@ -1,6 +1,6 @@
 """Price rules: like-for-like outliers, the council's rate as advice, and rate rises."""
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.config import CouncilSettings
@@ -61,6 +61,7 @@ def test_only_like_for_like_listings_are_peers():
     assert price_outlier(snap, SETTINGS) == []
 
 
+@settings(deadline=None)
 @given(st.lists(st.integers(1000, 3000), min_size=5, max_size=30))
 def test_the_median_price_is_never_an_outlier(rates):
     rates = sorted(rates)

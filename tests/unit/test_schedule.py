@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.domain.errors import InvalidInput
@@ -128,12 +128,14 @@ def test_overlaps_finds_the_clashing_pairs_only():
 intervals = st.tuples(st.integers(0, 2000), st.integers(1, 300)).map(lambda t: s(t[0], t[0] + t[1]))
 
 
+@settings(deadline=None)
 @given(st.lists(intervals, max_size=15), st.lists(intervals, max_size=15))
 def test_overlaps_agrees_with_checking_every_pair(existing, new):
     brute = {(a, b) for a in existing for b in new if a.start < b.end and b.start < a.end}
     assert set(overlaps(existing, new)) == brute
 
 
+@settings(deadline=None)
 @given(st.sets(st.integers(0, 6), min_size=1), st.integers(1, 52), st.integers(0, 23))
 def test_count_patterns_make_exactly_that_many_sessions_on_the_chosen_days(days, count, hour):
     sessions = expand(weekdays=frozenset(days), count=count, start_time=time(hour),

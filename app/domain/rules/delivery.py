@@ -41,7 +41,11 @@ def hours_beyond_booking(snapshot: MarketSnapshot, settings: CouncilSettings) ->
 
 
 def two_places_at_once(snapshot: MarketSnapshot, settings: CouncilSettings) -> list[Finding]:
-    """One person recorded as supporting two different holders at the same time."""
+    """One person recorded as supporting two different holders at the same time.
+
+    One finding per provider, counting the clashes and naming the first few, so a provider
+    with many clashes does not bury the broker console.
+    """
     start, end = snapshot.window(settings.rule_window_days)
     findings = []
     for provider_id, sessions in sorted(snapshot.sessions_by_provider.items()):
@@ -51,20 +55,24 @@ def two_places_at_once(snapshot: MarketSnapshot, settings: CouncilSettings) -> l
         live = sorted((s for s in sessions if s.status in LIVE_STATES and start <= s.start < end),
                       key=lambda s: s.delivered_times)
         active: list[BookedSession] = []
+        clashes: list[tuple[BookedSession, BookedSession]] = []
         for s in live:
-            s_start, s_end = s.delivered_times
-            active = [a for a in active if a.delivered_times[1] > s_start]
-            for other in active:
-                if other.holder_id != s.holder_id:
-                    one, two = sorted((other, s), key=lambda x: x.id)
-                    findings.append(Finding(
-                        "two_places_at_once", Severity.HIGH, Subject("provider", provider_id),
-                        f"{provider.name} is recorded as supporting two people at the same time "
-                        f"on {s_start:%d %B %Y} (sessions {one.id} and {two.id}). At most one of "
-                        "them can have happened as recorded.",
-                        {"session_ids": f"{one.id},{two.id}",
-                         "holder_ids": f"{one.holder_id},{two.holder_id}"}))
+            active = [a for a in active if a.delivered_times[1] > s.delivered_times[0]]
+            other = next((a for a in active if a.holder_id != s.holder_id), None)
+            if other is not None:
+                clashes.append((other, s) if other.id < s.id else (s, other))
             active.append(s)
+        if clashes:
+            first = min(clashes[0][0].delivered_times[0], clashes[0][1].delivered_times[0])
+            findings.append(Finding(
+                "two_places_at_once", Severity.HIGH, Subject("provider", provider_id),
+                f"{provider.name} is recorded as supporting two people at the same time "
+                f"{len(clashes)} time(s), first on {first:%d %B %Y}. At most one session of "
+                "each pair can have happened as recorded.",
+                {"clashes": len(clashes),
+                 "session_ids": " ".join(f"{a.id},{b.id}" for a, b in clashes[:5]),
+                 "holder_ids": " ".join(f"{a.holder_id},{b.holder_id}"
+                                        for a, b in clashes[:5])}))
     return findings
 
 
