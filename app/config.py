@@ -65,6 +65,51 @@ class CouncilSettings:
         "money_management": 2500})
     photo_max_bytes: int = 2 * 1024 * 1024
 
+    # Bookings (app/domain/bookings.py and friends).
+    auto_confirm_notice_hours: int = 24  # the holder is told this long before hours auto-confirm
+    max_recurring_sessions: int = 200  # three sessions a week for a year fits; more is a mistake
+    max_recurring_weeks: int = 52
+    # Brokerage rules (app/domain/rules): every threshold a council may change.
+    rule_window_days: int = 90  # the rolling window most rules look back over
+    concentration_min_bookings: int = 10  # too few bookings in a market says nothing about it
+    hhi_rise_flag: int = 100  # with a provider at the share cap, this rise is presumptively harmful
+    steering_min_bookings: int = 5
+    steering_min_share_percent: int = 50
+    # A broker's share of mediated spend to one provider against that provider's market share.
+    steering_share_multiple: int = 2
+    price_outlier_min_peers: int = 5
+    # A floor on the MAD (percent of the peer median): a tight group must not flag normal prices.
+    price_mad_floor_percent: int = 5
+    price_mad_floor_pence: int = 50
+    rate_rise_flag_percent: int = 10
+    billing_tolerance_minutes: int = 15
+    spend_spike_period_days: int = 28
+    spend_spike_history_periods: int = 3
+    spend_spike_multiple: int = 2
+    spend_spike_min_increase_pence: int = 20000
+    new_delegate_watch_days: int = 60
+    new_delegate_min_spend_pence: int = 10000
+    at_risk_min_clients: int = 3
+    at_risk_share_percent: int = 50
+    at_risk_share_multiple: int = 2
+    at_risk_price_premium_percent: int = 20
+    low_dignity_score: int = 2  # on the 1 to 5 scale, this or lower is a low rating
+    low_dignity_count: int = 3
+    review_window_days: int = 180
+    review_burst_count: int = 5
+    review_burst_days: int = 7
+    review_burst_multiple: int = 3  # the burst against the provider's usual weekly rate
+    # What happens to a finding of each severity: advise, flag, hold, block or suspend.
+    action_for_low: str = "advise"
+    action_for_medium: str = "flag"
+    action_for_high: str = "hold"
+    action_for_critical: str = "suspend"
+    # Per-rule overrides as (rule name, action) pairs: a tuple keeps the settings hashable.
+    rule_action_overrides: tuple[tuple[str, str], ...] = ()
+    # Ratings (app/domain/ratings.py).
+    rating_prior_weight: int = 5  # as if each provider began with five reviews at the category mean
+    rating_prior_mean_default: float = 3.0  # the scale's midpoint, while a category has no reviews
+
 
 @dataclass
 class Config:

@@ -1,0 +1,55 @@
+"""When a booking must wait for a broker, and the plain-English reasons the holder is shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.config import CouncilSettings
+from app.domain.money_format import format_pence
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequest:
+    """What the approval check needs to know about a proposed booking and the holder's budget."""
+
+    total_pence: int
+    category: str  # the spending category of the listing
+    category_label: str
+    plan_categories: frozenset[str]  # the categories agreed in the support plan
+    available_pence: int  # available now, contingency included
+    contingency_pence: int  # the part of available that is the contingency reserve
+    weekly_budget_pence: int  # annual budget / 52
+    rule_holds: tuple[str, ...] = ()  # explanations of brokerage findings that hold this booking
+    weeks_spanned: int = 1  # first to last session, in started weeks (1 for a one-off)
+
+
+def needs_broker_approval(request: ApprovalRequest, settings: CouncilSettings) -> list[str]:
+    """Why a broker must approve this booking first; an empty list means it can go ahead.
+
+    A booking costing more than the whole available balance is not a matter for approval: the
+    service refuses it with InsufficientFunds before asking this.
+    """
+    reasons = []
+    if request.category not in request.plan_categories:
+        reasons.append(f"{request.category_label} is not one of the spending categories agreed "
+                       "in your support plan.")
+    spendable = request.available_pence - request.contingency_pence
+    if request.total_pence > spendable and request.total_pence <= request.available_pence:
+        reasons.append(f"This booking would use {format_pence(request.total_pence - spendable)} "
+                       "of your contingency reserve, which is kept back for emergencies.")
+    weeks = settings.booking_approval_weeks_of_budget
+    if request.weeks_spanned <= weeks:
+        threshold = weeks * request.weekly_budget_pence
+        if request.total_pence > threshold:
+            reasons.append(f"This booking costs {format_pence(request.total_pence)}, more than "
+                           f"{weeks} weeks of your budget ({format_pence(threshold)}).")
+    # A long repeating booking is paid as it goes: what matters is whether it costs more per
+    # week than the budget gives, not that a year of support costs more than four weeks' money.
+    elif request.total_pence > request.weeks_spanned * request.weekly_budget_pence:
+        per_week = -(-request.total_pence // request.weeks_spanned)
+        weekly = format_pence(request.weekly_budget_pence)
+        reasons.append(f"This repeating booking costs about {format_pence(per_week)} a week, "
+                       f"more than your weekly budget ({weekly}).")
+    reasons.extend(f"A check on the booking needs a second look: {why}"
+                   for why in request.rule_holds)
+    return reasons

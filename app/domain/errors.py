@@ -1,0 +1,43 @@
+"""The DomainError hierarchy: refusals people can understand, each carrying its HTTP meaning."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A refusal the user can understand. The message is shown to them as it is."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(DomainError):
+    status_code = 400
+    code = "invalid_input"
+
+
+class NotPermitted(DomainError):
+    status_code = 403
+    code = "not_permitted"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+
+
+class InsufficientFunds(Conflict):
+    code = "insufficient_funds"
+
+
+class NeedsApproval(Conflict):
+    code = "needs_approval"

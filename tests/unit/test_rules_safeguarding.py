@@ -1,0 +1,188 @@
+"""Safeguarding rules and the message phrase matcher, including its known false positives."""
+
+import pytest
+
+from app.config import CouncilSettings
+from app.domain.rules import Action, decide_action
+from app.domain.rules.model import (
+    Delegation,
+    Holder,
+    HouseholdLink,
+    MarketSnapshot,
+    Message,
+    SafeguardingConcern,
+)
+from app.domain.rules.phrases import match_phrases
+from app.domain.rules.safeguarding import (
+    at_risk_clients_high_prices,
+    new_delegate_then_spending,
+    paid_relative_in_household,
+    provider_is_delegate,
+    safeguarding_concern,
+    suspicious_messages,
+)
+from tests.unit.market import AS_OF, days_ago, listing, provider, session
+
+SETTINGS = CouncilSettings()
+
+
+@pytest.mark.parametrize("text, category", [
+    ("Can you pay me in cash next time?", "cash"),
+    ("Don't worry, just pay me in cash.", "cash"),
+    ("Cash in hand is easier for me", "cash"),
+    ("Could you withdraw £200 for me on the way?", "cash"),
+    ("Please transfer the money to my account instead", "bank_transfer"),
+    ("It's quicker if you pay by bank transfer", "bank_transfer"),
+    ("I'll text you my sort code", "bank_transfer"),
+    ("Pay me directly and we both save the fees", "bank_transfer"),
+    ("Could you lend me £50 until Friday?", "loan"),
+    ("I need a small loan for my car repairs", "loan"),
+    ("Can I borrow 100 quid?", "loan"),
+    ("Can you buy me a new phone?", "gift"),
+    ("You could leave me in your will, I'm like family", "gift"),
+    ("What's the long number on your card?", "card_details"),
+    ("I just need your card details to book the taxi", "card_details"),
+    ("What's your PIN so I can get the shopping?", "card_details"),
+    ("And the three digits on the back", "card_details"),
+    ("Don't tell your daughter about this", "secrecy"),
+    ("Let's keep this between us", "secrecy"),
+    ("It's our little secret", "secrecy"),
+    ("Nobody needs to know", "secrecy"),
+    ("Please delete these messages after reading", "secrecy"),
+    ("Don\u2019t tell the council", "secrecy"),  # a typographer's apostrophe
+])
+def test_requests_are_caught(text, category):
+    assert category in match_phrases(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I don't take cash, the council pays me through Carefair.",
+    "Never share your card details with anyone, even me.",
+    "Carefair pays me by bank transfer each month.",
+    "We played cards and had a cup of tea.",
+    "I brought a birthday card for your grandson.",
+    "I'll pin the rota to the fridge.",
+    "Thank you for the lovely gift, you shouldn't have.",
+    "It's no secret I love gardening!",
+    "Secret Santa at the club is on Friday.",
+    "I borrowed a book from the library for you.",
+    "The cashier at Tesco was very kind.",
+    "You can pay with card or cash at the cafe.",
+    "Don't tell me you've finished the whole crossword already!",
+    "See you on Tuesday at 10.",
+])
+def test_ordinary_messages_are_not_flagged(text):
+    assert match_phrases(text) == {}
+
+
+def test_sentences_are_checked_separately_so_a_safe_one_cannot_hide_a_request():
+    text = "I don't take cash usually. But this time bring cash please."
+    assert "cash" in match_phrases(text)
+
+
+def message_snapshot(*messages):
+    return MarketSnapshot(as_of=AS_OF, providers=(provider(1),), messages=messages)
+
+
+def test_provider_asking_for_card_details_is_high_severity():
+    snap = message_snapshot(Message(7, 5, 1, True, days_ago(1),
+                                    "Hi! What's the long number on your card? Keep it between us."))
+    found = suspicious_messages(snap, SETTINGS)
+    assert len(found) == 1 and str(found[0].subject) == "message:7"
+    assert found[0].severity == "high"
+    assert found[0].numbers["categories"] == "card_details,secrecy"
+    assert "asks for card or bank details; asks for secrecy" in found[0].explanation
+
+
+def test_one_request_for_cash_is_medium():
+    snap = message_snapshot(Message(7, 5, 1, True, days_ago(1), "Bring cash on Friday please"))
+    assert [f.severity for f in suspicious_messages(snap, SETTINGS)] == ["medium"]
+
+
+def test_holders_own_messages_are_not_checked():
+    snap = message_snapshot(Message(7, 5, 1, False, days_ago(1), "Can I pay you in cash?"))
+    assert suspicious_messages(snap, SETTINGS) == []
+
+
+def test_new_authorised_person_followed_by_new_spending_is_flagged():
+    snap = MarketSnapshot(
+        as_of=AS_OF, providers=(provider(1), provider(2)),
+        delegations=(Delegation(5, 99, "authorised", days_ago(20)),),
+        sessions=(session(1, 5, ago=100, amount=5000), session(1, 5, ago=10, amount=5000),
+                  session(2, 5, ago=10, amount=8000), session(2, 5, ago=5, amount=8000)))
+    found = new_delegate_then_spending(snap, SETTINGS)
+    assert len(found) == 1 and str(found[0].subject) == "holder:5"
+    assert found[0].numbers == {"delegate_user_id": 99, "new_spend_pence": 16000,
+                                "provider_ids": "2"}
+
+
+def test_continuing_with_known_providers_or_a_circle_member_is_not_flagged():
+    sessions = (session(1, 5, ago=100), session(1, 5, ago=10, amount=50_000))
+    for kind in ("authorised", "circle"):
+        snap = MarketSnapshot(as_of=AS_OF, providers=(provider(1),), sessions=sessions,
+                              delegations=(Delegation(5, 99, kind, days_ago(20)),))
+        assert new_delegate_then_spending(snap, SETTINGS) == []
+
+
+def test_an_old_delegation_is_not_new():
+    snap = MarketSnapshot(as_of=AS_OF, providers=(provider(2),),
+                          delegations=(Delegation(5, 99, "nominated", days_ago(200)),),
+                          sessions=(session(2, 5, ago=5, amount=50_000),))
+    assert new_delegate_then_spending(snap, SETTINGS) == []
+
+
+def at_risk_market(expensive_rate):
+    holders = tuple(Holder(h, "north", at_risk=h in (1, 2, 3)) for h in range(1, 21))
+    providers = tuple(provider(p) for p in range(1, 7))
+    listings = tuple(listing(p, p, 1600) for p in range(2, 7)) + (listing(1, 1, expensive_rate),)
+    sessions = tuple(session(1, h) for h in (1, 2, 3)) + tuple(
+        session(2 + h % 5, h) for h in range(4, 21))
+    return MarketSnapshot(as_of=AS_OF, holders=holders, providers=providers, listings=listings,
+                          sessions=sessions)
+
+
+def test_provider_serving_mostly_people_at_risk_at_high_prices_is_flagged():
+    found = at_risk_clients_high_prices(at_risk_market(2400), SETTINGS)
+    assert [str(f.subject) for f in found] == ["provider:1"]
+    assert found[0].numbers["at_risk_share_percent"] == 100.0
+    assert found[0].numbers["market_at_risk_percent"] == 15.0
+    assert found[0].numbers["price_premium_percent"] == 50.0
+
+
+def test_serving_people_at_risk_at_ordinary_prices_is_good_work_not_a_flag():
+    assert at_risk_clients_high_prices(at_risk_market(1650), SETTINGS) == []
+
+
+def test_paid_relative_in_same_household_without_agreement_is_flagged():
+    sessions = (session(3, 5, ago=5),)
+    link = HouseholdLink(5, 3, same_household=True)
+    snap = MarketSnapshot(as_of=AS_OF, providers=(provider(3),), sessions=sessions,
+                          household_links=(link,))
+    found = paid_relative_in_household(snap, SETTINGS)
+    assert len(found) == 1 and "unless the council agrees" in found[0].explanation
+    agreed = MarketSnapshot(as_of=AS_OF, providers=(provider(3),), sessions=sessions,
+                            household_links=(HouseholdLink(5, 3, True, council_agreed=True),))
+    assert paid_relative_in_household(agreed, SETTINGS) == []
+    elsewhere = MarketSnapshot(as_of=AS_OF, providers=(provider(3),), sessions=sessions,
+                               household_links=(HouseholdLink(5, 3, same_household=False),))
+    assert paid_relative_in_household(elsewhere, SETTINGS) == []
+
+
+def test_provider_who_is_also_the_authorised_person_is_flagged():
+    snap = MarketSnapshot(as_of=AS_OF, providers=(provider(3, users=frozenset({42})),),
+                          delegations=(Delegation(5, 42, "authorised", days_ago(400)),),
+                          sessions=(session(3, 5),))
+    found = provider_is_delegate(snap, SETTINGS)
+    assert [(str(f.subject), f.severity) for f in found] == [("holder:5", "high")]
+    circle = MarketSnapshot(as_of=AS_OF, providers=snap.providers, sessions=snap.sessions,
+                            delegations=(Delegation(5, 42, "circle", days_ago(400)),))
+    assert provider_is_delegate(circle, SETTINGS) == []
+
+
+def test_safeguarding_concern_suspends_listings_and_holds_payouts_at_once():
+    snap = MarketSnapshot(as_of=AS_OF, providers=(provider(3),), concerns=(
+        SafeguardingConcern(1, 3, days_ago(0), "Bruising reported by a district nurse."),
+        SafeguardingConcern(2, 3, days_ago(30), "Closed after review.", open=False)))
+    found = safeguarding_concern(snap, SETTINGS)
+    assert len(found) == 1 and found[0].numbers == {"concern_id": 1}
+    assert decide_action(found[0], SETTINGS) is Action.SUSPEND
