@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.errors import InvalidInput
+from app.domain.errors import InvalidInput
 
 # Nobody's care budget, instalment or payment is anywhere near this; above it is a typo.
 MAX_PENCE = 1_000_000 * 100

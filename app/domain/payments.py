@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-from app.errors import Conflict, DomainError
+from app.domain.errors import Conflict, DomainError
 
 # Payment (one per PaymentIntent) statuses, as stored in payments.status.
 PENDING = "pending"  # asked Stripe to authorise; no answer recorded yet
