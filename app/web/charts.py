@@ -11,7 +11,8 @@ from app.domain.budget import plan_line
 from app.domain.money_format import format_pence
 
 WIDTH, HEIGHT = 640, 280
-LEFT, RIGHT, TOP, BOTTOM = 70, 20, 20, 40
+# Room for "£18,200.00" on the left and a centred date label on the right.
+LEFT, RIGHT, TOP, BOTTOM = 92, 44, 20, 40
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ def spend_chart(annual: int, start: date, end: date, points: list[ChartPoint]) -
     if points:
         path = " ".join(f"{x(p.day):.1f},{y(p.spent):.1f}" for p in points)
         parts.append(f'<polyline points="{path}" fill="none" stroke="#1d70b8" stroke-width="3"/>')
-    parts.append(f'<text x="{WIDTH - RIGHT}" y="{TOP + 12}" text-anchor="end" font-size="12" '
+    # Top left: the plan line ends top right, so a legend there would sit on it.
+    parts.append(f'<text x="{LEFT + 8}" y="{TOP + 12}" text-anchor="start" font-size="12" '
                  'fill="#505a5f">Dashed: the plan. Solid: spent.</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
