@@ -51,7 +51,8 @@ def test_public_pages_are_accessible(page, live_server):
         page.goto(path)
         assert_accessible(page)
     page.get_by_role("link", name="Accessibility statement").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Accessibility statement for Carefair"
+    heading = page.get_by_role("heading", level=1).inner_text()
+    assert heading == "Accessibility statement for Carefair"
 
 
 def test_the_accessibility_check_itself_fails_on_a_broken_page(page, live_server):
@@ -214,6 +215,36 @@ def test_error_pages_are_plain_and_accessible(page, live_server):
     sign_in(page, "provider@carefair.example")
     response = page.goto("/admin/")
     assert response.status == 403
-    assert page.get_by_role("heading", level=1).inner_text() == "You do not have access to this page"
+    heading = page.get_by_role("heading", level=1).inner_text()
+    assert heading == "You do not have access to this page"
     assert_accessible(page)
 
+
+
+def test_switching_person_and_account_pages_are_accessible(page, live_server):
+    sign_in(page, "authorised@carefair.example")
+    page.get_by_role("link", name="Switch person").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Choose whose account to use"
+    assert_accessible(page)
+    page.get_by_label("Joan Okafor – you are their authorised person").check()
+    page.get_by_role("button", name="Continue").click()
+    assert "You are now acting for Joan Okafor" in page.content()
+    page.get_by_role("link", name="Your account").click()
+    assert "You are acting for Joan Okafor" in page.locator("#acting-for").inner_text()
+    assert_accessible(page)
+
+
+def test_forms_with_errors_are_accessible(page, live_server):
+    sign_in(page, "holder@carefair.example")
+    page.goto("/my/people/invite")
+    page.get_by_label("Their email address").fill("someone@example.org")
+    page.get_by_label("Circle of support", exact=False).check()
+    page.get_by_role("button", name="Send invitation").click()
+    assert "Choose at least one thing to share" in page.locator(".govuk-error-summary").inner_text()
+    assert_accessible(page)
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, "admin@carefair.example")
+    page.get_by_role("link", name="Staff").first.click()
+    page.get_by_role("button", name="Create account").click()
+    assert "Enter their name" in page.locator(".govuk-error-summary").inner_text()
+    assert_accessible(page)

@@ -68,7 +68,8 @@ def test_seeding_twice_changes_nothing(app_ctx, db_session):
     assert _database_counts(db_session) == (0, 0, 0)
     demo_seed.seed_all()
     seeded = _database_counts(db_session)
-    assert seeded[0] == len({row["email"] for row in demo_seed._people(demo_seed.SEED_DIR)["users"]})
+    people = demo_seed._people(demo_seed.SEED_DIR)["users"]
+    assert seeded[0] == len({row["email"] for row in people})
     assert seeded[1] >= 3 and seeded[2] > 0
     demo_seed.seed_all()
     assert _database_counts(db_session) == seeded

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -116,10 +117,9 @@ def test_admin_creates_a_broker_who_is_emailed_a_set_password_link(app, client, 
     assert "Tom Reid" in page  # listed among current staff
     user = db_session.scalar(select(User).where(User.email == "tom.reid@council.example"))
     assert user.role == "broker" and user.password_hash is None
-    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "account.staff_created"))
+    event = db_session.scalar(select(AuditEvent)
+                              .where(AuditEvent.action == "account.staff_created"))
     assert event.actor_id == admin.id and event.details["role"] == "broker"
-    from pathlib import Path
-
     outbox = Path(app.config["MAIL_OUTBOX_DIR"])
     assert any("tom.reid_at_council.example" in p.name for p in outbox.glob("*.eml"))
 
