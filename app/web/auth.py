@@ -34,6 +34,10 @@ def _sign_in_key() -> str:
 def _safe_next(target: str | None) -> str | None:
     if not target:
         return None
+    # Browsers read "/\evil.example" as "//evil.example" and drop tabs and newlines, so any
+    # backslash or control character makes the target unsafe, not just a leading "//".
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
