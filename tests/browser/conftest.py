@@ -78,6 +78,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         # Journeys sign the same demo people in many times a minute; the limit itself is
         # tested in tests/web. (Per-app: the shared limiter reads this on each request.)
         SIGN_IN_RATE_LIMIT="1000 per minute",
+        SIGN_IN_IP_RATE_LIMIT="1000 per minute",
     )
     application = create_app(config)
     with application.app_context():
