@@ -24,7 +24,9 @@ def record(
 
     `on_behalf_of` is stored only when it is someone other than the actor.
     """
-    behalf = on_behalf_of if on_behalf_of is not None and on_behalf_of is not actor else None
+    # Compare ids, not objects: views pass Flask-Login's current_user, a proxy, as the actor.
+    behalf = on_behalf_of if on_behalf_of is not None and (
+        actor is None or on_behalf_of.id != actor.id) else None
     event = AuditEvent(
         actor_id=actor.id if actor is not None else None,
         on_behalf_of_id=behalf.id if behalf is not None else None,

@@ -24,15 +24,27 @@ def _sign_in_limit() -> str:
     return current_app.config["SIGN_IN_RATE_LIMIT"]
 
 
-def _sign_in_key() -> str:
-    # Limit per address and per email typed, so one account cannot be hammered from many places
-    # in a short time, and one place cannot try many accounts.
+def _sign_in_ip_limit() -> str:
+    return current_app.config["SIGN_IN_IP_RATE_LIMIT"]
+
+
+def _sign_in_email_key() -> str:
+    # Two limits: per email typed, so one account cannot be hammered from many places, and per
+    # address (below), so one place cannot try many accounts.
     email = (request.form.get("email") or "").strip().lower()
-    return f"{request.remote_addr}|{email}"
+    return f"email|{email}" if email else f"blank|{request.remote_addr}"
+
+
+def _sign_in_ip_key() -> str:
+    return f"ip|{request.remote_addr}"
 
 
 def _safe_next(target: str | None) -> str | None:
     if not target:
+        return None
+    # Browsers read "/\evil.example" as "//evil.example" and drop tabs and newlines, so any
+    # backslash or control character makes the target unsafe, not just a leading "//".
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -42,7 +54,9 @@ def _safe_next(target: str | None) -> str | None:
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
-@limiter.limit(_sign_in_limit, key_func=_sign_in_key, methods=["POST"],
+@limiter.limit(_sign_in_limit, key_func=_sign_in_email_key, methods=["POST"],
+               error_message="Too many sign-in attempts")
+@limiter.limit(_sign_in_ip_limit, key_func=_sign_in_ip_key, methods=["POST"],
                error_message="Too many sign-in attempts")
 def sign_in():
     if current_user.is_authenticated:

@@ -1,6 +1,6 @@
-import re
 """Sign-up, sign-in, sign-out, passwords, rate limiting and no account enumeration."""
 
+import re
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path

@@ -1,0 +1,185 @@
+"""Browser fixtures: one live Carefair per session (own SQLite, demo data), Debian's Chromium
+through Playwright, `sign_in(page, email)` and `assert_accessible(page)` (axe, WCAG 2.x A/AA).
+
+Other issues reuse these: ask for `live_server` (its `.url`, `.app`, `.outbox`) and `page`, then
+`sign_in(page, "holder@carefair.example")`. Every test here is marked `browser` automatically.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from app import create_app
+from app.config import Config
+from app.extensions import db
+
+DEMO_PASSWORD = "carefair-demo"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+# axe-core tags for WCAG 2.0, 2.1 and 2.2 at levels A and AA.
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Flask
+    outbox: Path
+
+    def emails_to(self, address: str) -> list[str]:
+        """Bodies of the emails written to the outbox for an address, oldest first."""
+        bodies = []
+        for path in sorted(self.outbox.glob("*.eml")):
+            message = message_from_bytes(path.read_bytes(), policy=default_policy)
+            if message["To"] == address:
+                bodies.append(message.get_content())
+        return bodies
+
+    def link_in_latest_email_to(self, address: str, path_part: str) -> str:
+        bodies = self.emails_to(address)
+        assert bodies, f"no email was sent to {address}"
+        return next(line.strip() for line in bodies[-1].splitlines() if path_part in line)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """The real app in demo mode on 127.0.0.1 (a free port), migrated and seeded from seed/."""
+    from flask_migrate import upgrade
+    from werkzeug.serving import make_server
+
+    from app.services import demo_seed
+
+    instance = tmp_path_factory.mktemp("live-instance")
+    config = Config.from_env(
+        "demo",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'carefair.db'}",
+        INSTANCE_DIR=str(instance),
+        MAIL_OUTBOX_DIR=str(instance / "outbox"),
+        # Journeys sign the same demo people in many times a minute; the limit itself is
+        # tested in tests/web. (Per-app: the shared limiter reads this on each request.)
+        SIGN_IN_RATE_LIMIT="1000 per minute",
+        SIGN_IN_IP_RATE_LIMIT="1000 per minute",
+    )
+    application = create_app(config)
+    with application.app_context():
+        upgrade()
+        demo_seed.seed_all()
+    server = make_server("127.0.0.1", 0, application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=application,
+                         outbox=Path(config.MAIL_OUTBOX_DIR))
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with application.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """Debian's Chromium, headless. Missing Chromium is a failure, never a skip."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Chromium is not installed (apt-get install -y --no-install-recommends "
+                    "chromium); the browser tests cannot run.", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True,
+                                              args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser, live_server) -> Iterator:
+    """A fresh browser context (no cookies) per test, with the live server as base URL."""
+    ctx = browser.new_context(base_url=live_server.url)
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context) -> Iterator:
+    yield context.new_page()
+
+
+# Contexts made by `no_js_context`: axe cannot run inside them (evaluate needs JavaScript).
+_NO_JS_CONTEXTS: weakref.WeakSet = weakref.WeakSet()
+
+
+@pytest.fixture
+def no_js_context(browser, live_server) -> Iterator:
+    """A browser context with JavaScript switched off, to prove pages work without it."""
+    ctx = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    ctx.set_default_timeout(10_000)
+    _NO_JS_CONTEXTS.add(ctx)
+    yield ctx
+    ctx.close()
+
+
+def sign_in(page, email: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign in through the real form and wait for the page it lands on."""
+    page.goto("/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    assert "/sign-in" not in page.url, f"sign-in failed for {email}: {page.url}"
+
+
+def assert_accessible(page) -> None:
+    """Run axe-core on the current page and fail listing every WCAG 2.x A/AA violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    if page.context in _NO_JS_CONTEXTS:
+        _assert_accessible_as_rendered_without_js(page)
+        return
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+    violations = results.response["violations"]
+    if violations:
+        lines = [f"{len(violations)} accessibility violation(s) on {page.url}:"]
+        for v in violations:
+            lines.append(f"- {v['id']} ({v['impact']}): {v['help']}")
+            lines.extend(f"    {node['target']}: {node['html'][:160]}" for node in v["nodes"][:5])
+        pytest.fail("\n".join(lines), pytrace=False)
+
+
+def _assert_accessible_as_rendered_without_js(page) -> None:
+    """Check the HTML a no-JavaScript browser got, in a scratch JavaScript-enabled page on the
+    same origin (so the stylesheets load) with the page's own scripts removed."""
+    html = re.sub(r"<script\b.*?</script>", "", page.content(), flags=re.S | re.I)
+    origin = page.url.split("/", 3)
+    scratch_ctx = page.context.browser.new_context()
+    try:
+        scratch = scratch_ctx.new_page()
+        # An origin page that exists and is public, then swap in the captured HTML.
+        scratch.goto(f"{origin[0]}//{origin[2]}/accessibility")
+        scratch.set_content(html)
+        assert_accessible(scratch)
+    finally:
+        scratch_ctx.close()

@@ -1,0 +1,75 @@
+"""The `carefair` console script: it refuses to start without SECRET_KEY in production, and
+`carefair demo` migrates, seeds idempotently and prints a sign-in per role."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app.models import AuditEvent, Delegation, User
+from app.services import demo_seed
+
+CAREFAIR = str(Path(sys.executable).parent / "carefair")
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"SECRET_KEY", "DATABASE_URL", "CAREFAIR_MODE", "FLASK_APP"}}
+    env.update(CAREFAIR_INSTANCE_DIR=str(tmp_path / "instance"), **extra)
+    return env
+
+
+def test_carefair_cli_without_secret_key_in_production_explains_and_exits(tmp_path):
+    result = subprocess.run([CAREFAIR, "seed"], env=_env(tmp_path, CAREFAIR_MODE="production"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+    assert "export SECRET_KEY=" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "instance" / "carefair.db").exists()
+
+
+def _counts(db_file: Path) -> tuple[int, int, int]:
+    with sqlite3.connect(db_file) as conn:
+        return tuple(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                     for table in ("users", "delegations", "audit_events"))
+
+
+def test_carefair_demo_prints_a_sign_in_per_role_and_duplicates_nothing_when_rerun(tmp_path):
+    first = subprocess.run([CAREFAIR, "demo", "--no-serve"], env=_env(tmp_path),
+                           capture_output=True, text=True, timeout=180)
+    assert first.returncode == 0, first.stderr
+    for _role, email, password in demo_seed.sign_in_table():
+        line = next((ln for ln in first.stdout.splitlines() if f" {email} " in ln), None)
+        assert line is not None, f"no sign-in line for {email}"
+        assert f"password: {password}" in line
+    assert "http://127.0.0.1:5000/" in first.stdout
+    db_file = tmp_path / "instance" / "carefair.db"
+    seeded = _counts(db_file)
+    assert seeded[0] >= 9 and seeded[1] >= 3
+
+    again = subprocess.run([CAREFAIR, "demo", "--no-serve"], env=_env(tmp_path),
+                           capture_output=True, text=True, timeout=180)
+    assert again.returncode == 0, again.stderr
+    assert _counts(db_file) == seeded
+
+
+def _database_counts(db_session) -> tuple[int, int, int]:
+    return tuple(db_session.scalar(select(func.count()).select_from(model))
+                 for model in (User, Delegation, AuditEvent))
+
+
+def test_seeding_twice_changes_nothing(app_ctx, db_session):
+    assert _database_counts(db_session) == (0, 0, 0)
+    demo_seed.seed_all()
+    seeded = _database_counts(db_session)
+    people = demo_seed._people(demo_seed.SEED_DIR)["users"]
+    assert seeded[0] == len({row["email"] for row in people})
+    assert seeded[1] >= 3 and seeded[2] > 0
+    demo_seed.seed_all()
+    assert _database_counts(db_session) == seeded

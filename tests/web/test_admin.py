@@ -1,0 +1,145 @@
+"""Council admin pages: filtering the audit log and creating staff accounts."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.domain.access import Role
+from app.models import AuditEvent, User
+
+
+def _page(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def _rows(page: str) -> list[str]:
+    body = page.split('<tbody class="govuk-table__body">', 1)[1].split("</tbody>", 1)[0]
+    return re.findall(r"<tr.*?</tr>", body, re.S)
+
+
+def _count(page: str) -> int:
+    return int(re.search(r'id="audit-count">(\d+) event', page).group(1))
+
+
+@pytest.fixture
+def history(db_session, make_user):
+    """Three events on known days by two people (one on someone's behalf)."""
+    broker = make_user(Role.BROKER, email="broker@example.org")
+    holder = make_user(Role.HOLDER, email="holder@example.org")
+    for when, actor, action, behalf in (
+        (datetime(2025, 1, 10, 9, 0, tzinfo=UTC), broker, "delegation.authorised_recorded", holder),
+        (datetime(2025, 2, 20, 23, 59, tzinfo=UTC), holder, "delegation.invited", None),
+        (datetime(2025, 3, 5, 0, 0, tzinfo=UTC), holder, "account.password_changed", None),
+    ):
+        db_session.add(AuditEvent(occurred_at=when, actor_id=actor.id, action=action,
+                                  on_behalf_of_id=behalf.id if behalf else None,
+                                  subject_type="user", subject_id=str(holder.id), details={}))
+    db_session.commit()
+    return broker, holder
+
+
+def _date(name: str, day: str, month: str, year: str) -> list[tuple[str, str]]:
+    return [(name, day), (name, month), (name, year)]
+
+
+def test_audit_log_shows_everything_newest_first(client, login_as, history):
+    login_as(Role.COUNCIL_ADMIN)
+    page = _page(client.get("/admin/audit"))
+    rows = _rows(page)
+    assert _count(page) == 3 and len(rows) == 3
+    assert "account.password_changed" in rows[0] and "delegation.authorised_recorded" in rows[2]
+    assert "broker@example.org" in rows[2] and "holder@example.org" in rows[2]  # on behalf of
+
+
+def test_audit_log_filters_by_action_prefix(client, login_as, history):
+    login_as(Role.COUNCIL_ADMIN)
+    page = _page(client.get("/admin/audit", query_string={"action": "delegation."}))
+    assert _count(page) == 2
+    assert all("delegation." in row for row in _rows(page))
+    assert 'value="delegation."' in page  # the filter is kept in the form
+
+
+def test_audit_log_filters_by_who_did_it(client, login_as, history):
+    login_as(Role.COUNCIL_ADMIN)
+    page = _page(client.get("/admin/audit", query_string={"actor_email": " Broker@Example.org "}))
+    assert _count(page) == 1 and "delegation.authorised_recorded" in _rows(page)[0]
+
+
+def test_audit_log_filters_by_date_range_inclusive(client, login_as, history):
+    login_as(Role.COUNCIL_ADMIN)
+    query = _date("on_or_after", "20", "2", "2025") + _date("on_or_before", "5", "3", "2025")
+    page = _page(client.get("/admin/audit", query_string=query))
+    assert _count(page) == 2
+    assert {"delegation.invited", "account.password_changed"} == {
+        re.search(r"(delegation\.invited|account\.password_changed)", r).group(1)
+        for r in _rows(page)}
+    only_january = _date("on_or_before", "19", "2", "2025")
+    assert _count(_page(client.get("/admin/audit", query_string=only_january))) == 1
+
+
+@pytest.mark.parametrize("query", [
+    _date("on_or_after", "31", "2", "2025"),
+    _date("on_or_after", "x", "y", "z"),
+    [("on_or_after", "1")],
+    _date("on_or_before", "1", "1", "99999999999"),
+    [("page", "-3"), ("page", "nonsense")],
+    [("action", "x" * 500)],
+])
+def test_audit_log_bad_filters_never_crash(client, login_as, history, query):
+    login_as(Role.COUNCIL_ADMIN)
+    response = client.get("/admin/audit", query_string=query)
+    assert response.status_code == 200
+    page = _page(response)
+    assert "Traceback" not in page
+    if query[0][0] != "page":
+        assert "There is a problem" in page
+
+
+@pytest.mark.parametrize("role", [Role.HOLDER, Role.SUPPORTER, Role.PROVIDER, Role.BROKER])
+def test_only_council_admins_see_the_audit_log(client, login_as, role):
+    login_as(role)
+    assert client.get("/admin/audit").status_code == 403
+
+
+def test_admin_creates_a_broker_who_is_emailed_a_set_password_link(app, client, login_as,
+                                                                   db_session):
+    admin = login_as(Role.COUNCIL_ADMIN)
+    response = client.post("/admin/staff", data={"role": "broker", "name": "Tom Reid",
+                                                 "email": "Tom.Reid@council.example"},
+                           follow_redirects=True)
+    page = _page(response)
+    assert "Account created for tom.reid@council.example" in page
+    assert "Tom Reid" in page  # listed among current staff
+    user = db_session.scalar(select(User).where(User.email == "tom.reid@council.example"))
+    assert user.role == "broker" and user.password_hash is None
+    event = db_session.scalar(select(AuditEvent)
+                              .where(AuditEvent.action == "account.staff_created"))
+    assert event.actor_id == admin.id and event.details["role"] == "broker"
+    outbox = Path(app.config["MAIL_OUTBOX_DIR"])
+    assert any("tom.reid_at_council.example" in p.name for p in outbox.glob("*.eml"))
+
+
+def test_staff_creation_refuses_a_taken_email_beside_the_field(client, login_as, make_user,
+                                                               db_session):
+    make_user(Role.HOLDER, email="taken@example.org")
+    login_as(Role.COUNCIL_ADMIN)
+    page = _page(client.post("/admin/staff", data={"role": "council_admin", "name": "Someone",
+                                                   "email": "taken@example.org"}))
+    assert "already exists" in page and 'href="#email"' in page
+    assert db_session.scalar(select(User).where(User.role == "council_admin",
+                                                User.email == "taken@example.org")) is None
+
+
+@pytest.mark.parametrize("role", [Role.HOLDER, Role.SUPPORTER, Role.PROVIDER, Role.BROKER])
+def test_only_council_admins_create_staff(client, login_as, db_session, role):
+    login_as(role)
+    assert client.get("/admin/staff").status_code == 403
+    response = client.post("/admin/staff", data={"role": "council_admin", "name": "Mallory",
+                                                 "email": "mallory@example.org"})
+    assert response.status_code == 403
+    assert db_session.scalar(select(User).where(User.email == "mallory@example.org")) is None
