@@ -64,6 +64,16 @@ def delegations_of(holder_id: int) -> list[Delegation]:
     ).all())
 
 
+def delegations_visible_to(user: User, grant: Grant) -> list[Delegation]:
+    """Who acts for the holder, as this viewer may see it. A circle member sees only their own
+    standing: the holder shared chosen things with them, not the names and legal basis of
+    everyone else who helps."""
+    rows = delegations_of(grant.holder_id)
+    if grant.kind is DelegateKind.CIRCLE:
+        return [d for d in rows if d.delegate_id == user.id]
+    return rows
+
+
 def _require_holder(holder_id: int) -> User:
     holder = db.session.get(User, holder_id)
     if holder is None or holder.role_enum is not Role.HOLDER:

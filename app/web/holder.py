@@ -29,7 +29,7 @@ def dashboard():
 def delegates():
     ctx = acting()
     return render_template("holder/delegates.html",
-                           delegations=delegation_service.delegations_of(ctx.holder.id),
+                           delegations=delegation_service.delegations_visible_to(current_user, ctx.grant),
                            revoke_form=RevokeForm(), title="People who help")
 
 

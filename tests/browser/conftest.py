@@ -52,7 +52,7 @@ class LiveServer:
         for path in sorted(self.outbox.glob("*.eml")):
             message = message_from_bytes(path.read_bytes(), policy=default_policy)
             if message["To"] == address:
-                bodies.append(message.get_content())
+                bodies.append(message.get_body(preferencelist=("plain",)).get_content())
         return bodies
 
     def link_in_latest_email_to(self, address: str, path_part: str) -> str:

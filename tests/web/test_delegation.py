@@ -22,7 +22,7 @@ def _emails_to(app, address: str) -> list[str]:
     for path in sorted(Path(app.config["MAIL_OUTBOX_DIR"]).glob("*.eml")):
         message = message_from_bytes(path.read_bytes(), policy=default_policy)
         if message["To"] == address:
-            bodies.append(message.get_content())
+            bodies.append(message.get_body(preferencelist=("plain",)).get_content())
     return bodies
 
 
@@ -444,3 +444,25 @@ def test_signing_in_with_a_password_goes_to_the_only_holder(client, make_user, d
     page = _page(client.post("/sign-in", data={"email": "helper@example.org",
                                                "password": TEST_PASSWORD}, follow_redirects=True))
     assert "Alex Morgan&#39;s home" in page and "You are acting for Alex Morgan" in page
+
+
+def test_circle_member_sees_only_their_own_standing(client, make_user, login, db_session):
+    from app.models import Delegation
+
+    holder = make_user(Role.HOLDER)
+    circle = make_user(Role.SUPPORTER, email="circle-only@example.org")
+    attorney = make_user(Role.SUPPORTER, email="attorney-private@example.org")
+    db_session.add_all([
+        Delegation(holder_id=holder.id, delegate_id=circle.id, kind="circle", status="active",
+                   invited_email=circle.email, shares="plan", created_by_id=holder.id),
+        Delegation(holder_id=holder.id, delegate_id=attorney.id, kind="authorised", status="active",
+                   invited_email=attorney.email, legal_basis="lpa",
+                   review_date=__import__("datetime").date(2030, 1, 1), created_by_id=holder.id),
+    ])
+    db_session.commit()
+    login(circle)
+    page = client.get("/my/people").get_data(as_text=True)
+    assert "circle-only@example.org" in page
+    assert "attorney-private@example.org" not in page and "power of attorney" not in page
+    login(holder)
+    assert "attorney-private@example.org" in client.get("/my/people").get_data(as_text=True)
