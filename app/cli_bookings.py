@@ -21,7 +21,9 @@ def auto_confirm_command() -> None:
     from app.services import bookings
 
     report = bookings.run_due()
-    click.echo(f"Notices sent: {report.notices_sent}. Hours confirmed: {report.auto_confirmed}. "
-               f"Group sessions running: {report.pools_run}, released: {report.pools_released}.")
+    click.echo(
+        f"Notices sent: {report.notices_sent}. Hours confirmed: {report.auto_confirmed}. "
+        f"Group sessions running: {report.pools_run}, released: {report.pools_released}."
+    )
     for problem in report.errors:
         click.echo(f"Could not finish {problem}", err=True)

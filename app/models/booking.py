@@ -46,9 +46,14 @@ class Booking(Base):
         CheckConstraint(f"kind IN ({KIND_VALUES})", name="kind_known"),
         CheckConstraint("total_pence >= 0", name="total_not_negative"),
         # A free meet-and-greet is the only booking that costs nothing and needs no budget.
-        CheckConstraint("kind = 'meet_and_greet' OR budget_id IS NOT NULL", name="budget_unless_free"),
-        CheckConstraint("min_participants IS NULL OR (min_participants >= 1 AND "
-                        "max_participants >= min_participants)", name="pool_sizes"),
+        CheckConstraint(
+            "kind = 'meet_and_greet' OR budget_id IS NOT NULL", name="budget_unless_free"
+        ),
+        CheckConstraint(
+            "min_participants IS NULL OR (min_participants >= 1 AND "
+            "max_participants >= min_participants)",
+            name="pool_sizes",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -93,11 +98,14 @@ class Booking(Base):
     provider_profile: Mapped[ProviderProfile] = relationship()
     budget: Mapped[Budget | None] = relationship()
     sessions: Mapped[list[BookingSession]] = relationship(
-        back_populates="booking", order_by="BookingSession.start_at", cascade="all")
+        back_populates="booking", order_by="BookingSession.start_at", cascade="all"
+    )
     backups: Mapped[list[BookingBackup]] = relationship(
-        back_populates="booking", order_by="BookingBackup.rank", cascade="all")
+        back_populates="booking", order_by="BookingBackup.rank", cascade="all"
+    )
     participants: Mapped[list[PoolParticipant]] = relationship(
-        back_populates="booking", order_by="PoolParticipant.id", cascade="all")
+        back_populates="booking", order_by="PoolParticipant.id", cascade="all"
+    )
 
     @property
     def state_enum(self) -> BookingState:
@@ -116,10 +124,14 @@ class BookingSession(Base):
         CheckConstraint(f"state IN ({STATE_VALUES})", name="state_known"),
         CheckConstraint("end_at > start_at", name="ends_after_start"),
         CheckConstraint("price_pence >= 0", name="price_not_negative"),
-        CheckConstraint("actual_end_at IS NULL OR actual_end_at > actual_start_at",
-                        name="actual_ends_after_start"),
-        CheckConstraint("refund_pence IS NULL OR (refund_pence >= 0 AND refund_pence <= price_pence)",
-                        name="refund_within_price"),
+        CheckConstraint(
+            "actual_end_at IS NULL OR actual_end_at > actual_start_at",
+            name="actual_ends_after_start",
+        ),
+        CheckConstraint(
+            "refund_pence IS NULL OR (refund_pence >= 0 AND refund_pence <= price_pence)",
+            name="refund_within_price",
+        ),
         Index("ix_booking_sessions_provider_start", "provider_profile_id", "start_at"),
     )
 
@@ -147,7 +159,9 @@ class BookingSession(Base):
     dispute_note: Mapped[str | None] = mapped_column(String(1000))
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     refund_pence: Mapped[int | None] = mapped_column(Integer)
-    charge_pence: Mapped[int | None] = mapped_column(Integer)  # what was finally paid to the provider
+    charge_pence: Mapped[int | None] = mapped_column(
+        Integer
+    )  # what was finally paid to the provider
     outcome_note: Mapped[str | None] = mapped_column(String(500))
     no_show_by: Mapped[str | None] = mapped_column(String(20))  # which side did not turn up
     settled_on: Mapped[date | None] = mapped_column(Date)

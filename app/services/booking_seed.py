@@ -20,12 +20,22 @@ def _tuesday(weeks: int) -> date:
     return today + timedelta(days=(1 - today.weekday()) % 7 + 7 * weeks)
 
 
-def _book(holder: User, listing: Listing, day: date, *, now: datetime | None = None,
-          kind: str = "one_off", count: int | None = None) -> Booking:
+def _book(
+    holder: User,
+    listing: Listing,
+    day: date,
+    *,
+    now: datetime | None = None,
+    kind: str = "one_off",
+    count: int | None = None,
+) -> Booking:
     start, end = bookings.local(day, time(10)), bookings.local(day, time(12))
     if kind == "recurring":
-        data = bookings.BookingInput(listing.id, kind="recurring", pattern=bookings.rules.WeeklyPattern(
-            frozenset({1}), time(10), 120, day, count=count))
+        data = bookings.BookingInput(
+            listing.id,
+            kind="recurring",
+            pattern=bookings.rules.WeeklyPattern(frozenset({1}), time(10), 120, day, count=count),
+        )
     else:
         data = bookings.BookingInput(listing.id, kind=kind, start=start, end=end)
     booking = bookings.request_booking(holder, holder, data, now=now)
@@ -37,8 +47,11 @@ def _book(holder: User, listing: Listing, day: date, *, now: datetime | None = N
 
 def load_bookings(seed_dir: Path) -> None:
     maria = accounts.find_by_email(MARIA)
-    profile = db.session.scalar(select(ProviderProfile).where(ProviderProfile.user_id == maria.id)) \
-        if maria else None
+    profile = (
+        db.session.scalar(select(ProviderProfile).where(ProviderProfile.user_id == maria.id))
+        if maria
+        else None
+    )
     listing = next((item for item in profile.listings if item.is_live), None) if profile else None
     if listing is None:
         return
@@ -47,12 +60,22 @@ def load_bookings(seed_dir: Path) -> None:
     if joan is not None and not _has_booking(joan, profile):
         # Delivered and paid last week: shows in the council's remittance file and is ready to rate.
         last_week = _tuesday(-1)
-        done = _book(joan, listing, last_week, now=datetime.combine(last_week - timedelta(days=3),
-                                                                   time(9), tzinfo=UTC))
+        done = _book(
+            joan,
+            listing,
+            last_week,
+            now=datetime.combine(last_week - timedelta(days=3), time(9), tzinfo=UTC),
+        )
         bookings.accept(maria, done.id)
         s = done.sessions[0]
-        bookings.record_delivery(maria, s.id, actual_start=s.start_at, actual_end=s.end_at,
-                                 notes="Helped with the garden and lunch.", now=s.end_at)
+        bookings.record_delivery(
+            maria,
+            s.id,
+            actual_start=s.start_at,
+            actual_end=s.end_at,
+            notes="Helped with the garden and lunch.",
+            now=s.end_at,
+        )
         bookings.confirm_session(joan, joan, s.id)
         if joan.at_risk:  # a broker co-signs for a holder at risk
             bookings.confirm_session(accounts.find_by_email(BROKER), None, s.id)
@@ -65,5 +88,11 @@ def load_bookings(seed_dir: Path) -> None:
 
 
 def _has_booking(holder: User, profile: ProviderProfile) -> bool:
-    return db.session.scalar(select(Booking.id).where(Booking.provider_profile_id == profile.id,
-                                                      Booking.holder_id == holder.id)) is not None
+    return (
+        db.session.scalar(
+            select(Booking.id).where(
+                Booking.provider_profile_id == profile.id, Booking.holder_id == holder.id
+            )
+        )
+        is not None
+    )

@@ -60,8 +60,14 @@ from app.services import audit, budgets, ledger, notify
 UK = ZoneInfo("Europe/London")
 S = BookingState
 KINDS = ("one_off", "recurring", "meet_and_greet", "pooled")
-OPEN_SESSION_STATES = (S.REQUESTED, S.AWAITING_APPROVAL, S.ACCEPTED, S.PAYMENT_FAILED, S.FUNDS_HELD,
-                       S.PAUSED)
+OPEN_SESSION_STATES = (
+    S.REQUESTED,
+    S.AWAITING_APPROVAL,
+    S.ACCEPTED,
+    S.PAYMENT_FAILED,
+    S.FUNDS_HELD,
+    S.PAUSED,
+)
 DISPUTE_OUTCOMES = ("full_refund", "partial_refund", "no_refund")
 MEET_AND_GREET_MAX_MINUTES = 60
 
@@ -71,6 +77,7 @@ RULE_CHECKS: list[Callable[[User, Listing, int], list[str]]] = []
 
 
 # ---------------------------------------------------------------- inputs and results
+
 
 @dataclass(frozen=True)
 class BookingInput:
@@ -118,6 +125,7 @@ class JobReport:
 
 # ---------------------------------------------------------------- helpers
 
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -140,18 +148,30 @@ def _kind_of(actor: User | None, holder: User | None = None) -> ActorKind:
 
 
 def _link(booking: Booking, side: str = "holder") -> str:
-    return {"holder": f"/my/bookings/{booking.id}", "provider": f"/provider/bookings/{booking.id}",
-            "broker": f"/broker/bookings/{booking.id}"}[side]
+    return {
+        "holder": f"/my/bookings/{booking.id}",
+        "provider": f"/provider/bookings/{booking.id}",
+        "broker": f"/broker/bookings/{booking.id}",
+    }[side]
 
 
 def _brokers() -> list[User]:
-    return list(db.session.scalars(select(User).where(User.role == Role.BROKER.value,
-                                                      User.active.is_(True)).order_by(User.id)))
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == Role.BROKER.value, User.active.is_(True))
+            .order_by(User.id)
+        )
+    )
 
 
 def _lock_booking(booking_id: int) -> Booking:
-    booking = db.session.scalar(select(Booking).where(Booking.id == booking_id).with_for_update()
-                                .execution_options(populate_existing=True))
+    booking = db.session.scalar(
+        select(Booking)
+        .where(Booking.id == booking_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if booking is None:
         raise NotFound("We could not find that booking.")
     return booking
@@ -191,13 +211,19 @@ def _starts(booking: Booking) -> datetime:
 
 def _terms(listing: Listing) -> rules.ListingTerms:
     minimum = listing.minimum_units * 60 if listing.price_unit == "hour" else 0
-    return rules.ListingTerms(unit=rules.Unit(listing.price_unit), rate_pence=listing.price_pence,
-                              minimum_minutes=minimum, travel_flat_pence=listing.travel_charge_pence)
+    return rules.ListingTerms(
+        unit=rules.Unit(listing.price_unit),
+        rate_pence=listing.price_pence,
+        minimum_minutes=minimum,
+        travel_flat_pence=listing.travel_charge_pence,
+    )
 
 
 def _policy(listing: Listing) -> rules.CancellationPolicy:
-    return rules.CancellationPolicy(notice_hours=listing.cancellation_notice_hours,
-                                    charge_pence=listing.cancellation_charge_pence or None)
+    return rules.CancellationPolicy(
+        notice_hours=listing.cancellation_notice_hours,
+        charge_pence=listing.cancellation_charge_pence or None,
+    )
 
 
 def _sessions_for(data: BookingInput, now: datetime) -> list[Session]:
@@ -205,11 +231,16 @@ def _sessions_for(data: BookingInput, now: datetime) -> list[Session]:
         raise InvalidInput("Choose what kind of booking this is.", field="kind")
     if data.kind == "recurring":
         if data.pattern is None:
-            raise InvalidInput("A repeating booking needs a last date or a number of sessions.",
-                               field="until")
+            raise InvalidInput(
+                "A repeating booking needs a last date or a number of sessions.", field="until"
+            )
         settings = _settings()
-        return rules.expand_weekly(data.pattern, now, max_sessions=settings.max_recurring_sessions,
-                                   max_weeks=settings.max_recurring_weeks)
+        return rules.expand_weekly(
+            data.pattern,
+            now,
+            max_sessions=settings.max_recurring_sessions,
+            max_weeks=settings.max_recurring_weeks,
+        )
     if data.start is None:
         raise InvalidInput("Enter when the session starts.", field="start")
     if data.end is None:
@@ -217,14 +248,22 @@ def _sessions_for(data: BookingInput, now: datetime) -> list[Session]:
     session = Session(data.start, data.end)
     rules.validate_sessions([session], now)
     if data.kind == "meet_and_greet" and session.minutes > MEET_AND_GREET_MAX_MINUTES:
-        raise InvalidInput(f"A free meet-and-greet lasts at most {MEET_AND_GREET_MAX_MINUTES} "
-                           "minutes.", field="end")
+        raise InvalidInput(
+            f"A free meet-and-greet lasts at most {MEET_AND_GREET_MAX_MINUTES} minutes.",
+            field="end",
+        )
     return [session]
 
 
 def _check_availability(profile: ProviderProfile, sessions: Sequence[Session]) -> None:
-    slots = [rules.WeeklySlot(s.weekday, s.start_time.hour * 60 + s.start_time.minute,
-                              s.end_time.hour * 60 + s.end_time.minute) for s in profile.slots]
+    slots = [
+        rules.WeeklySlot(
+            s.weekday,
+            s.start_time.hour * 60 + s.start_time.minute,
+            s.end_time.hour * 60 + s.end_time.minute,
+        )
+        for s in profile.slots
+    ]
     off = [rules.DatesOff(e.starts_on, e.ends_on) for e in profile.exceptions]
     if not slots and not off:
         return  # the provider has not described their week: they decide when accepting
@@ -233,27 +272,36 @@ def _check_availability(profile: ProviderProfile, sessions: Sequence[Session]) -
         raise InvalidInput(problems[0].reason + " Choose another time.", field="start")
 
 
-def _clashes(profile_id: int, sessions: Sequence[Session], exclude_booking: int | None = None) -> None:
+def _clashes(
+    profile_id: int, sessions: Sequence[Session], exclude_booking: int | None = None
+) -> None:
     lo = min(s.start for s in sessions)
     hi = max(s.end for s in sessions)
     query = select(BookingSession).where(
         BookingSession.provider_profile_id == profile_id,
         BookingSession.state.not_in(NON_BLOCKING_STATES),
-        BookingSession.start_at < hi, BookingSession.end_at > lo)
+        BookingSession.start_at < hi,
+        BookingSession.end_at > lo,
+    )
     if exclude_booking is not None:
         query = query.where(BookingSession.booking_id != exclude_booking)
     existing = [Session(s.start_at, s.end_at) for s in db.session.scalars(query)]
     clashes = rules.overlaps(existing, sessions)
     if clashes:
-        raise Conflict(f"The provider is already booked on {clashes[0][1].describe()}. "
-                       "Choose another time.", field="start")
+        raise Conflict(
+            f"The provider is already booked on {clashes[0][1].describe()}. Choose another time.",
+            field="start",
+        )
 
 
 def _bookable_listing(listing_id: int) -> Listing:
     listing = db.session.get(Listing, listing_id)
     if listing is None or not listing.is_live:
-        raise InvalidInput("This listing is no longer offered, so it cannot be booked. "
-                           "Nothing has been set aside.", field="listing_id")
+        raise InvalidInput(
+            "This listing is no longer offered, so it cannot be booked. "
+            "Nothing has been set aside.",
+            field="listing_id",
+        )
     return listing
 
 
@@ -273,13 +321,17 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
     prices = [0 if free else rules.quote(terms, s.start, s.end) for s in sessions]
     total = sum(prices)
     if data.expected_total_pence is not None and data.expected_total_pence != total:
-        raise InvalidInput("The price has changed since you last saw it: it is now "
-                           f"{_pounds(total)}. Check it and confirm again.", field="expected_total")
+        raise InvalidInput(
+            "The price has changed since you last saw it: it is now "
+            f"{_pounds(total)}. Check it and confirm again.",
+            field="expected_total",
+        )
     category = None if free else plan_category_for(listing.category, listing.profile.provider_type)
     budget = budgets.current_budget(holder.id)
     if budget is None and not free:
-        raise InvalidInput("There is no budget to pay from yet. Ask your council to set it up.",
-                           field="listing_id")
+        raise InvalidInput(
+            "There is no budget to pay from yet. Ask your council to set it up.", field="listing_id"
+        )
     available = contingency = 0
     reasons: list[str] = []
     hold_now = total
@@ -290,33 +342,51 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
     if not free:
         assert budget is not None
         if budget.funding_mode not in listing.funding_modes:
-            raise InvalidInput("This provider does not take payment from your kind of budget.",
-                               field="listing_id")
+            raise InvalidInput(
+                "This provider does not take payment from your kind of budget.", field="listing_id"
+            )
         if data.kind == "pooled":
             pool = _pool_terms(data, total)
             hold_now = pool.hold_per_person_pence
         if hold_now > available:
-            raise InsufficientFunds(f"This booking costs {_pounds(hold_now)} but only "
-                                    f"{_pounds(available)} is available.", field="start")
+            raise InsufficientFunds(
+                f"This booking costs {_pounds(hold_now)} but only "
+                f"{_pounds(available)} is available.",
+                field="start",
+            )
         plan = ledger.current_plan(holder.id)
         first, last = sessions[0].start, sessions[-1].start
         request = rules.ApprovalRequest(
-            total_pence=hold_now, category=category or "other",
+            total_pence=hold_now,
+            category=category or "other",
             category_label=category_label(category),
             plan_categories=frozenset(plan.amounts) if plan else frozenset(),
-            available_pence=available, contingency_pence=contingency,
+            available_pence=available,
+            contingency_pence=contingency,
             weekly_budget_pence=budget.annual_pence // 52,
             rule_holds=tuple(r for check in RULE_CHECKS for r in check(holder, listing, total)),
-            weeks_spanned=(last - first).days // 7 + 1)
+            weeks_spanned=(last - first).days // 7 + 1,
+        )
         reasons = rules.needs_broker_approval(request, _settings())
-    return BookingQuote(sessions, prices, total, available, available - hold_now, reasons, category,
-                        category_label(category) if category else "", budget.funding_mode if budget
-                        else None, hold_now)
+    return BookingQuote(
+        sessions,
+        prices,
+        total,
+        available,
+        available - hold_now,
+        reasons,
+        category,
+        category_label(category) if category else "",
+        budget.funding_mode if budget else None,
+        hold_now,
+    )
 
 
 def _pool_terms(data: BookingInput, total: int) -> rules.PoolTerms:
     if data.min_participants is None or data.max_participants is None:
-        raise InvalidInput("Enter the smallest and largest number of people.", field="min_participants")
+        raise InvalidInput(
+            "Enter the smallest and largest number of people.", field="min_participants"
+        )
     if data.join_deadline is None:
         raise InvalidInput("Enter when joining closes.", field="join_deadline")
     return rules.PoolTerms(total, data.min_participants, data.max_participants, data.join_deadline)
@@ -330,9 +400,17 @@ def _pounds(pence: int) -> str:
 
 # ---------------------------------------------------------------- requesting
 
-def request_booking(actor: User, holder: User, data: BookingInput, *, now: datetime | None = None,
-                    arranged_by: User | None = None, options_offered: Sequence[int] = (),
-                    options_note: str | None = None) -> Booking:
+
+def request_booking(
+    actor: User,
+    holder: User,
+    data: BookingInput,
+    *,
+    now: datetime | None = None,
+    arranged_by: User | None = None,
+    options_offered: Sequence[int] = (),
+    options_note: str | None = None,
+) -> Booking:
     """Ask the provider for a booking (a broker may arrange it for the holder).
 
     Nothing is held yet: money is held when the provider accepts. A booking outside the plan,
@@ -344,19 +422,28 @@ def request_booking(actor: User, holder: User, data: BookingInput, *, now: datet
         raise NotPermitted("Providers cannot book their own services.")
     listing = _bookable_listing(data.listing_id)
     # Lock the provider's profile row first: concurrent requests for this provider queue here.
-    db.session.scalar(select(ProviderProfile.id).where(ProviderProfile.id == listing.profile_id)
-                      .with_for_update())
+    db.session.scalar(
+        select(ProviderProfile.id).where(ProviderProfile.id == listing.profile_id).with_for_update()
+    )
     quote = quote_booking(holder, data, now=now)
     budget = budgets.current_budget(holder.id) if quote.plan_category else None
     booking = Booking(
-        holder_id=holder.id, listing_id=listing.id, provider_profile_id=listing.profile_id,
-        budget_id=budget.id if budget else None, plan_category=quote.plan_category, kind=data.kind,
-        state=S.REQUESTED.value, total_pence=quote.total_pence, funding_mode=quote.funding_mode,
-        notes=(data.notes or "").strip()[:2000], created_by_id=actor.id,
+        holder_id=holder.id,
+        listing_id=listing.id,
+        provider_profile_id=listing.profile_id,
+        budget_id=budget.id if budget else None,
+        plan_category=quote.plan_category,
+        kind=data.kind,
+        state=S.REQUESTED.value,
+        total_pence=quote.total_pence,
+        funding_mode=quote.funding_mode,
+        notes=(data.notes or "").strip()[:2000],
+        created_by_id=actor.id,
         approval_reasons=quote.approval_reasons,
         from_contingency=any("contingency" in r for r in quote.approval_reasons),
         arranged_by_id=arranged_by.id if arranged_by else None,
-        options_offered=list(options_offered), options_note=options_note,
+        options_offered=list(options_offered),
+        options_note=options_note,
         min_participants=data.min_participants if data.kind == "pooled" else None,
         max_participants=data.max_participants if data.kind == "pooled" else None,
         join_deadline=data.join_deadline if data.kind == "pooled" else None,
@@ -366,9 +453,16 @@ def request_booking(actor: User, holder: User, data: BookingInput, *, now: datet
     if quote.approval_reasons:
         state = rules.transition(state, Event.HOLD_FOR_APPROVAL, ActorKind.SYSTEM)
     booking.state = state.value
-    booking.sessions = [BookingSession(provider_profile_id=listing.profile_id, start_at=s.start,
-                                       end_at=s.end, state=state.value, price_pence=p)
-                        for s, p in zip(quote.sessions, quote.prices, strict=True)]
+    booking.sessions = [
+        BookingSession(
+            provider_profile_id=listing.profile_id,
+            start_at=s.start,
+            end_at=s.end,
+            state=state.value,
+            price_pence=p,
+        )
+        for s, p in zip(quote.sessions, quote.prices, strict=True)
+    ]
     for rank, backup_id in enumerate(dict.fromkeys(data.backup_listing_ids), start=1):
         backup = db.session.get(Listing, backup_id)
         if backup is None or not backup.is_live or backup.id == listing.id:
@@ -380,35 +474,64 @@ def request_booking(actor: User, holder: User, data: BookingInput, *, now: datet
     except IntegrityError as err:
         # PostgreSQL's exclusion constraint: another request took the slot a moment ago.
         db.session.rollback()
-        raise Conflict("The provider was booked for that time a moment ago. Choose another time.",
-                       field="start") from err
-    audit.record(actor, "booking.requested", "booking", booking.id, on_behalf_of=holder,
-                 details={"listing_id": listing.id, "kind": data.kind, "sessions": len(quote.sessions),
-                          "total_pence": quote.total_pence, "approval_reasons": quote.approval_reasons,
-                          "arranged_by_id": arranged_by.id if arranged_by else None,
-                          "options_offered": list(options_offered)})
+        raise Conflict(
+            "The provider was booked for that time a moment ago. Choose another time.",
+            field="start",
+        ) from err
+    audit.record(
+        actor,
+        "booking.requested",
+        "booking",
+        booking.id,
+        on_behalf_of=holder,
+        details={
+            "listing_id": listing.id,
+            "kind": data.kind,
+            "sessions": len(quote.sessions),
+            "total_pence": quote.total_pence,
+            "approval_reasons": quote.approval_reasons,
+            "arranged_by_id": arranged_by.id if arranged_by else None,
+            "options_offered": list(options_offered),
+        },
+    )
     if data.kind == "pooled":
         _join_pool_hold_pending(booking, holder)
     if state is S.AWAITING_APPROVAL:
         for broker in _brokers():
-            notify.send(Notice.BOOKING_NEEDS_APPROVAL, broker, link=_link(booking, "broker"),
-                        context={"client": holder})
+            notify.send(
+                Notice.BOOKING_NEEDS_APPROVAL,
+                broker,
+                link=_link(booking, "broker"),
+                context={"client": holder},
+            )
     else:
-        notify.send(Notice.BOOKING_REQUESTED, listing.profile.user, link=_link(booking, "provider"),
-                    context={"client": holder, "starts": quote.sessions[0].start})
+        notify.send(
+            Notice.BOOKING_REQUESTED,
+            listing.profile.user,
+            link=_link(booking, "provider"),
+            context={"client": holder, "starts": quote.sessions[0].start},
+        )
     try:
         db.session.commit()
     except IntegrityError as err:
         db.session.rollback()
-        raise Conflict("The provider was booked for that time a moment ago. Choose another time.",
-                       field="start") from err
+        raise Conflict(
+            "The provider was booked for that time a moment ago. Choose another time.",
+            field="start",
+        ) from err
     if data.kind == "pooled":
         _hold_pool_share(booking.id, holder.id, actor)
     return booking
 
 
-def arrange_booking(broker: User, holder_id: int, data: BookingInput, *, options_offered: Sequence[int],
-                    options_note: str) -> Booking:
+def arrange_booking(
+    broker: User,
+    holder_id: int,
+    data: BookingInput,
+    *,
+    options_offered: Sequence[int],
+    options_note: str,
+) -> Booking:
     """A broker books for a holder, recording the other options put to them. The broker's own
     arrangement counts as their approval of anything the plan would otherwise hold."""
     _require_broker(broker)
@@ -416,10 +539,17 @@ def arrange_booking(broker: User, holder_id: int, data: BookingInput, *, options
     if holder is None or holder.role_enum is not Role.HOLDER:
         raise NotFound("We could not find that budget holder.", field="holder_id")
     if not (options_note or "").strip():
-        raise InvalidInput("Say what other options were offered and why this one was chosen.",
-                           field="options_note")
-    booking = request_booking(broker, holder, data, arranged_by=broker,
-                              options_offered=options_offered, options_note=options_note.strip()[:1000])
+        raise InvalidInput(
+            "Say what other options were offered and why this one was chosen.", field="options_note"
+        )
+    booking = request_booking(
+        broker,
+        holder,
+        data,
+        arranged_by=broker,
+        options_offered=options_offered,
+        options_note=options_note.strip()[:1000],
+    )
     if booking.state == S.AWAITING_APPROVAL.value:
         return approve(broker, booking.id, note="Arranged by the broker with the holder.")
     return booking
@@ -427,9 +557,15 @@ def arrange_booking(broker: User, holder_id: int, data: BookingInput, *, options
 
 # ---------------------------------------------------------------- broker approval
 
+
 def approval_queue() -> list[Booking]:
-    return list(db.session.scalars(select(Booking).where(Booking.state == S.AWAITING_APPROVAL.value)
-                                   .order_by(Booking.created_at)))
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.state == S.AWAITING_APPROVAL.value)
+            .order_by(Booking.created_at)
+        )
+    )
 
 
 def approve(broker: User, booking_id: int, *, note: str = "") -> Booking:
@@ -440,7 +576,9 @@ def approve(broker: User, booking_id: int, *, note: str = "") -> Booking:
 def refuse_approval(broker: User, booking_id: int, *, note: str) -> Booking:
     """Raises InvalidInput (note), NotPermitted, NotFound, IllegalTransition."""
     if not (note or "").strip():
-        raise InvalidInput("Say why the booking is not approved: the holder will see it.", field="note")
+        raise InvalidInput(
+            "Say why the booking is not approved: the holder will see it.", field="note"
+        )
     return _decide_approval(broker, booking_id, Event.REFUSE_APPROVAL, note)
 
 
@@ -454,20 +592,35 @@ def _decide_approval(broker: User, booking_id: int, event: Event, note: str) -> 
     for s in booking.sessions:
         if s.state == S.AWAITING_APPROVAL.value:
             s.state = state.value
-    audit.record(broker, f"booking.{event.value}", "booking", booking.id, on_behalf_of=booking.holder,
-                 details={"note": booking.approval_note, "reasons": booking.approval_reasons})
+    audit.record(
+        broker,
+        f"booking.{event.value}",
+        "booking",
+        booking.id,
+        on_behalf_of=booking.holder,
+        details={"note": booking.approval_note, "reasons": booking.approval_reasons},
+    )
     if state is S.REQUESTED:
-        notify.send(Notice.BOOKING_REQUESTED, booking.provider_profile.user,
-                    link=_link(booking, "provider"),
-                    context={"client": booking.holder, "starts": _starts(booking)})
+        notify.send(
+            Notice.BOOKING_REQUESTED,
+            booking.provider_profile.user,
+            link=_link(booking, "provider"),
+            context={"client": booking.holder, "starts": _starts(booking)},
+        )
     else:
-        notify.send(Notice.BOOKING_CANCELLED, booking.holder, about_holder=booking.holder,
-                    link=_link(booking), context={"by": broker, "starts": _starts(booking)})
+        notify.send(
+            Notice.BOOKING_CANCELLED,
+            booking.holder,
+            about_holder=booking.holder,
+            link=_link(booking),
+            context={"by": broker, "starts": _starts(booking)},
+        )
     db.session.commit()
     return booking
 
 
 # ---------------------------------------------------------------- provider answers, holding money
+
 
 def accept(provider: User, booking_id: int) -> Booking:
     """The provider accepts; money is then held per session (see the module docstring).
@@ -483,8 +636,13 @@ def accept(provider: User, booking_id: int) -> Booking:
         if s.state == S.REQUESTED.value:
             s.state = state.value
     audit.record(provider, "booking.accepted", "booking", booking.id, on_behalf_of=booking.holder)
-    notify.send(Notice.BOOKING_ACCEPTED, booking.holder, about_holder=booking.holder,
-                link=_link(booking), context={"provider": provider, "starts": _starts(booking)})
+    notify.send(
+        Notice.BOOKING_ACCEPTED,
+        booking.holder,
+        about_holder=booking.holder,
+        link=_link(booking),
+        context={"provider": provider, "starts": _starts(booking)},
+    )
     db.session.commit()
     return _fund(booking.id)
 
@@ -517,20 +675,37 @@ def _fund(booking_id: int) -> Booking:
         booking = db.session.get(Booking, booking_id)
         for hold_id in held.values():
             if ledger.held_remaining(hold_id) > 0:
-                ledger.release(hold_id, idempotency_key=f"b{booking_id}-r{booking.hold_round}-undo-{hold_id}",
-                               actor=None, on_behalf_of=booking.holder)
+                ledger.release(
+                    hold_id,
+                    idempotency_key=f"b{booking_id}-r{booking.hold_round}-undo-{hold_id}",
+                    actor=None,
+                    on_behalf_of=booking.holder,
+                )
         booking = _lock_booking(booking_id)
-        state = rules.transition(booking.state, Event.PAYMENT_FAILED, ActorKind.SYSTEM) \
-            if booking.state == S.ACCEPTED.value else S.PAYMENT_FAILED
+        state = (
+            rules.transition(booking.state, Event.PAYMENT_FAILED, ActorKind.SYSTEM)
+            if booking.state == S.ACCEPTED.value
+            else S.PAYMENT_FAILED
+        )
         booking.state = state.value
         for s in booking.sessions:
             if s.state == S.ACCEPTED.value:
                 s.state = state.value
-        audit.record(None, "booking.payment_failed", "booking", booking.id, on_behalf_of=booking.holder,
-                     details={"reason": err.message})
-        notify.send(Notice.MONEY_RELEASED, booking.holder, about_holder=booking.holder,
-                    link=_link(booking), context={"provider": booking.provider_profile.user,
-                                                  "starts": _starts(booking)})
+        audit.record(
+            None,
+            "booking.payment_failed",
+            "booking",
+            booking.id,
+            on_behalf_of=booking.holder,
+            details={"reason": err.message},
+        )
+        notify.send(
+            Notice.MONEY_RELEASED,
+            booking.holder,
+            about_holder=booking.holder,
+            link=_link(booking),
+            context={"provider": booking.provider_profile.user, "starts": _starts(booking)},
+        )
         db.session.commit()
         return booking
     return _mark_funded(booking, held)
@@ -538,9 +713,14 @@ def _fund(booking_id: int) -> Booking:
 
 def _hold_session(booking: Booking, s: BookingSession, approver: User | None):
     key = f"b{booking.id}-s{s.id}-r{booking.hold_round}-hold"
-    common = dict(category=booking.plan_category, idempotency_key=key, actor=None,
-                  on_behalf_of=booking.holder, approved_by=approver,
-                  reference=f"{booking.reference} session {s.id}")
+    common = dict(
+        category=booking.plan_category,
+        idempotency_key=key,
+        actor=None,
+        on_behalf_of=booking.holder,
+        approved_by=approver,
+        reference=f"{booking.reference} session {s.id}",
+    )
     try:
         return ledger.hold(booking.budget_id, s.price_pence, **common)
     except InsufficientFunds:
@@ -557,11 +737,22 @@ def _mark_funded(booking: Booking, held: dict[int, int]) -> Booking:
         if s.state in (S.ACCEPTED.value, S.PAYMENT_FAILED.value):
             s.state = state.value
             s.hold_id = held.get(s.id, s.hold_id)
-    audit.record(None, "booking.funds_held", "booking", booking.id, on_behalf_of=booking.holder,
-                 details={"holds": held})
+    audit.record(
+        None,
+        "booking.funds_held",
+        "booking",
+        booking.id,
+        on_behalf_of=booking.holder,
+        details={"holds": held},
+    )
     if held:
-        notify.send(Notice.MONEY_HELD, booking.holder, about_holder=booking.holder, link=_link(booking),
-                    context={"provider": booking.provider_profile.user, "starts": _starts(booking)})
+        notify.send(
+            Notice.MONEY_HELD,
+            booking.holder,
+            about_holder=booking.holder,
+            link=_link(booking),
+            context={"provider": booking.provider_profile.user, "starts": _starts(booking)},
+        )
     db.session.commit()
     return booking
 
@@ -575,10 +766,21 @@ def decline(provider: User, booking_id: int, *, reason: str = "") -> Booking:
     booking.cancel_reason = (reason or "").strip()[:500] or None
     for s in booking.sessions:
         s.state = state.value
-    audit.record(provider, "booking.declined", "booking", booking.id, on_behalf_of=booking.holder,
-                 details={"reason": booking.cancel_reason})
-    notify.send(Notice.BOOKING_DECLINED, booking.holder, about_holder=booking.holder,
-                link=_link(booking), context={"provider": provider, "starts": _starts(booking)})
+    audit.record(
+        provider,
+        "booking.declined",
+        "booking",
+        booking.id,
+        on_behalf_of=booking.holder,
+        details={"reason": booking.cancel_reason},
+    )
+    notify.send(
+        Notice.BOOKING_DECLINED,
+        booking.holder,
+        about_holder=booking.holder,
+        link=_link(booking),
+        context={"provider": provider, "starts": _starts(booking)},
+    )
     db.session.commit()
     if booking.kind == "pooled":
         _release_pool(booking.id, None)
@@ -587,8 +789,16 @@ def decline(provider: User, booking_id: int, *, reason: str = "") -> Booking:
 
 # ---------------------------------------------------------------- delivery and confirmation
 
-def record_delivery(provider: User, session_id: int, *, actual_start: datetime, actual_end: datetime,
-                    notes: str = "", now: datetime | None = None) -> BookingSession:
+
+def record_delivery(
+    provider: User,
+    session_id: int,
+    *,
+    actual_start: datetime,
+    actual_end: datetime,
+    notes: str = "",
+    now: datetime | None = None,
+) -> BookingSession:
     """The provider records what happened. Raises InvalidInput (field), NotFound, IllegalTransition."""
     now = now or _now()
     s = _session(session_id)
@@ -603,11 +813,25 @@ def record_delivery(provider: User, session_id: int, *, actual_start: datetime, 
     s.actual_start_at, s.actual_end_at = actual_start, actual_end
     s.delivery_notes = (notes or "").strip()[:4000]
     s.delivered_at = now
-    audit.record(provider, "booking.delivered", "booking_session", s.id, on_behalf_of=booking.holder,
-                 details={"booking_id": booking.id, "actual_start": actual_start.isoformat(),
-                          "actual_end": actual_end.isoformat()})
-    notify.send(Notice.HOURS_TO_CONFIRM, booking.holder, about_holder=booking.holder, link=_link(booking),
-                context={"provider": provider, "starts": s.start_at})
+    audit.record(
+        provider,
+        "booking.delivered",
+        "booking_session",
+        s.id,
+        on_behalf_of=booking.holder,
+        details={
+            "booking_id": booking.id,
+            "actual_start": actual_start.isoformat(),
+            "actual_end": actual_end.isoformat(),
+        },
+    )
+    notify.send(
+        Notice.HOURS_TO_CONFIRM,
+        booking.holder,
+        about_holder=booking.holder,
+        link=_link(booking),
+        context={"provider": provider, "starts": s.start_at},
+    )
     db.session.commit()
     return s
 
@@ -625,8 +849,14 @@ def confirm_session(actor: User, holder: User | None, session_id: int) -> Bookin
     rules.transition(s.state, Event.CONFIRM, kind)
     if booking.holder.at_risk and kind is not ActorKind.BROKER:
         s.confirmed_by_id = actor.id
-        audit.record(actor, "booking.confirmed_awaiting_cosign", "booking_session", s.id,
-                     on_behalf_of=booking.holder, details={"booking_id": booking.id})
+        audit.record(
+            actor,
+            "booking.confirmed_awaiting_cosign",
+            "booking_session",
+            s.id,
+            on_behalf_of=booking.holder,
+            details={"booking_id": booking.id},
+        )
         db.session.commit()
         return s
     if kind is ActorKind.BROKER:
@@ -640,13 +870,20 @@ def confirm_session(actor: User, holder: User | None, session_id: int) -> Bookin
 
 
 def cosign_queue() -> list[BookingSession]:
-    return list(db.session.scalars(
-        select(BookingSession).join(Booking).join(User, User.id == Booking.holder_id)
-        .where(BookingSession.state == S.DELIVERED.value, User.at_risk.is_(True))
-        .order_by(BookingSession.delivered_at)))
+    return list(
+        db.session.scalars(
+            select(BookingSession)
+            .join(Booking)
+            .join(User, User.id == Booking.holder_id)
+            .where(BookingSession.state == S.DELIVERED.value, User.at_risk.is_(True))
+            .order_by(BookingSession.delivered_at)
+        )
+    )
 
 
-def dispute_session(actor: User, holder: User | None, session_id: int, *, reason: str) -> BookingSession:
+def dispute_session(
+    actor: User, holder: User | None, session_id: int, *, reason: str
+) -> BookingSession:
     """Raises InvalidInput (reason), NotFound, IllegalTransition."""
     reason = (reason or "").strip()
     if not reason:
@@ -656,22 +893,38 @@ def dispute_session(actor: User, holder: User | None, session_id: int, *, reason
     _require_holder_side(booking, holder, actor)
     s.state = rules.transition(s.state, Event.DISPUTE, _kind_of(actor, booking.holder)).value
     s.dispute_reason = reason[:1000]
-    audit.record(actor, "booking.disputed", "booking_session", s.id, on_behalf_of=booking.holder,
-                 details={"booking_id": booking.id, "reason": s.dispute_reason})
+    audit.record(
+        actor,
+        "booking.disputed",
+        "booking_session",
+        s.id,
+        on_behalf_of=booking.holder,
+        details={"booking_id": booking.id, "reason": s.dispute_reason},
+    )
     for broker in _brokers():
-        notify.send(Notice.BOOKING_DISPUTED, broker, link=_link(booking, "broker"),
-                    context={"client": booking.holder, "reference": booking.reference})
+        notify.send(
+            Notice.BOOKING_DISPUTED,
+            broker,
+            link=_link(booking, "broker"),
+            context={"client": booking.holder, "reference": booking.reference},
+        )
     db.session.commit()
     return s
 
 
 def disputes() -> list[BookingSession]:
-    return list(db.session.scalars(select(BookingSession).where(BookingSession.state == S.DISPUTED.value)
-                                   .order_by(BookingSession.delivered_at)))
+    return list(
+        db.session.scalars(
+            select(BookingSession)
+            .where(BookingSession.state == S.DISPUTED.value)
+            .order_by(BookingSession.delivered_at)
+        )
+    )
 
 
-def resolve_dispute(broker: User, session_id: int, *, outcome: str, refund_pence: int | None = None,
-                    note: str = "") -> BookingSession:
+def resolve_dispute(
+    broker: User, session_id: int, *, outcome: str, refund_pence: int | None = None, note: str = ""
+) -> BookingSession:
     """A broker settles: full refund (nothing paid), partial (price less refund), or no refund.
 
     Raises InvalidInput (outcome, refund), NotPermitted, NotFound, IllegalTransition.
@@ -687,30 +940,51 @@ def resolve_dispute(broker: User, session_id: int, *, outcome: str, refund_pence
         refund = 0
     else:
         if refund_pence is None or not 0 < refund_pence < s.price_pence:
-            raise InvalidInput(f"Enter a refund more than £0 and less than {_pounds(s.price_pence)}.",
-                               field="refund")
+            raise InvalidInput(
+                f"Enter a refund more than £0 and less than {_pounds(s.price_pence)}.",
+                field="refund",
+            )
         refund = refund_pence
-    s.dispute_outcome, s.dispute_note, s.resolved_by_id = outcome, (note or "").strip()[:1000], broker.id
+    s.dispute_outcome, s.dispute_note, s.resolved_by_id = (
+        outcome,
+        (note or "").strip()[:1000],
+        broker.id,
+    )
     s.refund_pence = refund
     db.session.commit()
-    return _settle(session_id, s.price_pence - refund, broker, event=Event.RESOLVE_DISPUTE,
-                   kind=ActorKind.BROKER)
+    return _settle(
+        session_id,
+        s.price_pence - refund,
+        broker,
+        event=Event.RESOLVE_DISPUTE,
+        kind=ActorKind.BROKER,
+    )
 
 
-def _settle(session_id: int, charge: int, actor: User | None, *, event: Event,
-            kind: ActorKind) -> BookingSession:
+def _settle(
+    session_id: int, charge: int, actor: User | None, *, event: Event, kind: ActorKind
+) -> BookingSession:
     """Capture `charge` from the session's hold (the rest goes back) and mark it settled."""
     s = _session(session_id, lock=False)
     booking = s.booking
     capture_id = None
     if s.hold_id is not None:
         if charge > 0:
-            capture_id = ledger.capture(s.hold_id, charge, idempotency_key=f"s{s.id}-capture",
-                                        actor=actor, on_behalf_of=booking.holder,
-                                        reference=booking.reference).id
+            capture_id = ledger.capture(
+                s.hold_id,
+                charge,
+                idempotency_key=f"s{s.id}-capture",
+                actor=actor,
+                on_behalf_of=booking.holder,
+                reference=booking.reference,
+            ).id
         elif ledger.held_remaining(s.hold_id) > 0:
-            ledger.release(s.hold_id, idempotency_key=f"s{s.id}-settle-release", actor=actor,
-                           on_behalf_of=booking.holder)
+            ledger.release(
+                s.hold_id,
+                idempotency_key=f"s{s.id}-settle-release",
+                actor=actor,
+                on_behalf_of=booking.holder,
+            )
     elif booking.kind == "pooled":
         _capture_pool(booking, s, actor)
     s = _session(session_id)
@@ -722,13 +996,27 @@ def _settle(session_id: int, charge: int, actor: User | None, *, event: Event,
     s.charge_pence = charge
     s.confirmed_at = _now()
     s.settled_on = date.today()
-    audit.record(actor, "booking.settled", "booking_session", s.id, on_behalf_of=booking.holder,
-                 details={"booking_id": booking.id, "charge_pence": charge, "capture_id": capture_id,
-                          "how": event.value})
+    audit.record(
+        actor,
+        "booking.settled",
+        "booking_session",
+        s.id,
+        on_behalf_of=booking.holder,
+        details={
+            "booking_id": booking.id,
+            "charge_pence": charge,
+            "capture_id": capture_id,
+            "how": event.value,
+        },
+    )
     _close_if_done(booking)
     if charge > 0:
-        notify.send(Notice.PAYMENT_SENT, booking.provider_profile.user, link=_link(booking, "provider"),
-                    context={"reference": booking.reference})
+        notify.send(
+            Notice.PAYMENT_SENT,
+            booking.provider_profile.user,
+            link=_link(booking, "provider"),
+            context={"reference": booking.reference},
+        )
     db.session.commit()
     return s
 
@@ -743,8 +1031,15 @@ def _close_if_done(booking: Booking) -> None:
 
 # ---------------------------------------------------------------- cancelling and no-shows
 
-def cancel_booking(actor: User, holder: User | None, booking_id: int, *, reason: str = "",
-                   now: datetime | None = None) -> Booking:
+
+def cancel_booking(
+    actor: User,
+    holder: User | None,
+    booking_id: int,
+    *,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Booking:
     """Either side cancels every session not yet delivered, under the listing's policy.
 
     The holder's side pays the listing's charge for late cancellations (unless paused); a
@@ -766,8 +1061,14 @@ def cancel_booking(actor: User, holder: User | None, booking_id: int, *, reason:
             continue
         charge = 0
         if s.hold_id is not None and ledger.held_remaining(s.hold_id) > 0:
-            out = rules.cancellation_charge(_policy(booking.listing), s.price_pence, s.start_at, now,
-                                            kind.value, holder_paused=paused)
+            out = rules.cancellation_charge(
+                _policy(booking.listing),
+                s.price_pence,
+                s.start_at,
+                now,
+                kind.value,
+                holder_paused=paused,
+            )
             charge = out.charge_pence
             s.outcome_note = out.reason
         outcomes[s.id] = charge
@@ -784,13 +1085,22 @@ def cancel_booking(actor: User, holder: User | None, booking_id: int, *, reason:
         if s.id in outcomes:
             s.state = S.CANCELLED.value
             s.charge_pence = outcomes[s.id]
-    audit.record(actor, "booking.cancelled", "booking", booking.id, on_behalf_of=booking.holder,
-                 details={"by": kind.value, "charges": outcomes, "reason": booking.cancel_reason})
+    audit.record(
+        actor,
+        "booking.cancelled",
+        "booking",
+        booking.id,
+        on_behalf_of=booking.holder,
+        details={"by": kind.value, "charges": outcomes, "reason": booking.cancel_reason},
+    )
     other = booking.provider_profile.user if kind is not ActorKind.PROVIDER else booking.holder
-    notify.send(Notice.BOOKING_CANCELLED, other,
-                about_holder=booking.holder if other is booking.holder else None,
-                link=_link(booking, "holder" if other is booking.holder else "provider"),
-                context={"by": actor, "starts": _starts(booking)})
+    notify.send(
+        Notice.BOOKING_CANCELLED,
+        other,
+        about_holder=booking.holder if other is booking.holder else None,
+        link=_link(booking, "holder" if other is booking.holder else "provider"),
+        context={"by": actor, "starts": _starts(booking)},
+    )
     db.session.commit()
     return booking
 
@@ -801,12 +1111,21 @@ def _money_back(session_id: int, charge: int, actor: User | None) -> None:
         return
     booking = s.booking
     if charge > 0:
-        s.capture_id = ledger.capture(s.hold_id, charge, idempotency_key=f"s{s.id}-cancel-charge",
-                                      actor=actor, on_behalf_of=booking.holder,
-                                      reference=booking.reference).id
+        s.capture_id = ledger.capture(
+            s.hold_id,
+            charge,
+            idempotency_key=f"s{s.id}-cancel-charge",
+            actor=actor,
+            on_behalf_of=booking.holder,
+            reference=booking.reference,
+        ).id
     else:
-        ledger.release(s.hold_id, idempotency_key=f"s{s.id}-r{booking.hold_round}-release", actor=actor,
-                       on_behalf_of=booking.holder)
+        ledger.release(
+            s.hold_id,
+            idempotency_key=f"s{s.id}-r{booking.hold_round}-release",
+            actor=actor,
+            on_behalf_of=booking.holder,
+        )
 
 
 def backup_offers(booking: Booking) -> list[Listing]:
@@ -814,8 +1133,9 @@ def backup_offers(booking: Booking) -> list[Listing]:
     return [b.listing for b in booking.backups if b.listing.is_live]
 
 
-def report_no_show(actor: User, holder: User | None, session_id: int,
-                   now: datetime | None = None) -> BookingSession:
+def report_no_show(
+    actor: User, holder: User | None, session_id: int, now: datetime | None = None
+) -> BookingSession:
     """Either side reports the other did not turn up. A holder no-show is charged as a late
     cancellation; a provider no-show releases everything. Raises NotFound, IllegalTransition,
     InvalidInput (before the session started)."""
@@ -829,11 +1149,13 @@ def report_no_show(actor: User, holder: User | None, session_id: int,
     kind = _kind_of(actor, booking.holder)
     rules.transition(s.state, Event.REPORT_NO_SHOW, kind)
     if now < s.start_at:
-        raise InvalidInput("You can report a no-show only once the session should have started.",
-                           field="session")
+        raise InvalidInput(
+            "You can report a no-show only once the session should have started.", field="session"
+        )
     if kind is ActorKind.PROVIDER:
-        out = rules.cancellation_charge(_policy(booking.listing), s.price_pence, s.start_at, s.start_at,
-                                        ActorKind.HOLDER.value)
+        out = rules.cancellation_charge(
+            _policy(booking.listing), s.price_pence, s.start_at, s.start_at, ActorKind.HOLDER.value
+        )
         charge, who = out.charge_pence, "holder"
     else:
         charge, who = 0, "provider"
@@ -842,8 +1164,14 @@ def report_no_show(actor: User, holder: User | None, session_id: int,
     s = _session(session_id)
     s.state = S.NO_SHOW.value
     s.no_show_by, s.charge_pence = who, charge
-    audit.record(actor, "booking.no_show", "booking_session", s.id, on_behalf_of=booking.holder,
-                 details={"booking_id": booking.id, "no_show_by": who, "charge_pence": charge})
+    audit.record(
+        actor,
+        "booking.no_show",
+        "booking_session",
+        s.id,
+        on_behalf_of=booking.holder,
+        details={"booking_id": booking.id, "no_show_by": who, "charge_pence": charge},
+    )
     _close_if_done(s.booking)
     db.session.commit()
     return s
@@ -851,9 +1179,13 @@ def report_no_show(actor: User, holder: User | None, session_id: int,
 
 # ---------------------------------------------------------------- pause and resume
 
+
 def current_pause(holder_id: int) -> HolderPause | None:
-    return db.session.scalar(select(HolderPause).where(HolderPause.holder_id == holder_id,
-                                                       HolderPause.resumed_at.is_(None)))
+    return db.session.scalar(
+        select(HolderPause).where(
+            HolderPause.holder_id == holder_id, HolderPause.resumed_at.is_(None)
+        )
+    )
 
 
 def pause(actor: User, holder: User, *, reason: str, until: date | None = None) -> HolderPause:
@@ -863,16 +1195,24 @@ def pause(actor: User, holder: User, *, reason: str, until: date | None = None) 
     """
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("Say why support is paused (only brokers and the provider see that it "
-                           "is paused, not why).", field="reason")
+        raise InvalidInput(
+            "Say why support is paused (only brokers and the provider see that it "
+            "is paused, not why).",
+            field="reason",
+        )
     if until is not None and until < date.today():
         raise InvalidInput("The date must be today or later.", field="until")
     if current_pause(holder.id) is not None:
         raise Conflict("Support is already paused.", field="reason")
     kind = _kind_of(actor, holder)
-    candidates = list(db.session.scalars(select(Booking).where(
-        Booking.holder_id == holder.id,
-        Booking.state.in_([S.ACCEPTED.value, S.FUNDS_HELD.value, S.PAYMENT_FAILED.value]))))
+    candidates = list(
+        db.session.scalars(
+            select(Booking).where(
+                Booking.holder_id == holder.id,
+                Booking.state.in_([S.ACCEPTED.value, S.FUNDS_HELD.value, S.PAYMENT_FAILED.value]),
+            )
+        )
+    )
     releases = []
     for booking in candidates:
         rules.transition(booking.state, Event.PAUSE, kind)
@@ -882,8 +1222,13 @@ def pause(actor: User, holder: User, *, reason: str, until: date | None = None) 
     db.session.commit()
     for sid in releases:
         _money_back(sid, 0, actor)  # the policy waives charges while paused
-    record = HolderPause(holder_id=holder.id, reason=reason[:500], until=until, paused_by_id=actor.id,
-                         booking_ids=[b.id for b in candidates])
+    record = HolderPause(
+        holder_id=holder.id,
+        reason=reason[:500],
+        until=until,
+        paused_by_id=actor.id,
+        booking_ids=[b.id for b in candidates],
+    )
     db.session.add(record)
     for booking in candidates:
         booking = _lock_booking(booking.id)
@@ -892,11 +1237,23 @@ def pause(actor: User, holder: User, *, reason: str, until: date | None = None) 
             if s.id in releases:
                 s.state = S.PAUSED.value
                 s.hold_id = None
-        notify.send(Notice.BOOKING_PAUSED, booking.provider_profile.user, link=_link(booking, "provider"),
-                    context={"by": actor, "reference": booking.reference})
-    audit.record(actor, "booking.paused", "holder", holder.id, on_behalf_of=holder,
-                 details={"bookings": [b.id for b in candidates], "until": until.isoformat() if until
-                          else None})
+        notify.send(
+            Notice.BOOKING_PAUSED,
+            booking.provider_profile.user,
+            link=_link(booking, "provider"),
+            context={"by": actor, "reference": booking.reference},
+        )
+    audit.record(
+        actor,
+        "booking.paused",
+        "holder",
+        holder.id,
+        on_behalf_of=holder,
+        details={
+            "bookings": [b.id for b in candidates],
+            "until": until.isoformat() if until else None,
+        },
+    )
     db.session.commit()
     return record
 
@@ -921,33 +1278,58 @@ def resume(actor: User, holder: User, *, now: datetime | None = None) -> list[Bo
             if s.state == S.PAUSED.value:
                 s.state = S.CANCELLED.value if s.start_at <= now else S.ACCEPTED.value
                 if s.state == S.CANCELLED.value:
-                    s.charge_pence, s.outcome_note = 0, "Missed while support was paused: nothing to pay."
-        notify.send(Notice.BOOKING_RESUMED, booking.provider_profile.user, link=_link(booking, "provider"),
-                    context={"by": actor, "reference": booking.reference})
+                    s.charge_pence, s.outcome_note = (
+                        0,
+                        "Missed while support was paused: nothing to pay.",
+                    )
+        notify.send(
+            Notice.BOOKING_RESUMED,
+            booking.provider_profile.user,
+            link=_link(booking, "provider"),
+            context={"by": actor, "reference": booking.reference},
+        )
         resumed.append(booking.id)
-    audit.record(actor, "booking.resumed", "holder", holder.id, on_behalf_of=holder,
-                 details={"bookings": resumed})
+    audit.record(
+        actor,
+        "booking.resumed",
+        "holder",
+        holder.id,
+        on_behalf_of=holder,
+        details={"bookings": resumed},
+    )
     db.session.commit()
     return [_fund(booking_id) for booking_id in resumed]
 
 
 # ---------------------------------------------------------------- pooled bookings
 
+
 def _join_pool_hold_pending(booking: Booking, holder: User) -> None:
     budget = budgets.current_budget(holder.id)
     assert budget is not None and booking.min_participants
     share = -(-booking.total_pence // booking.min_participants)
-    booking.participants.append(PoolParticipant(holder_id=holder.id, budget_id=budget.id, held_pence=share))
+    booking.participants.append(
+        PoolParticipant(holder_id=holder.id, budget_id=budget.id, held_pence=share)
+    )
 
 
 def _hold_pool_share(booking_id: int, holder_id: int, actor: User | None) -> None:
-    part = db.session.scalar(select(PoolParticipant).where(PoolParticipant.booking_id == booking_id,
-                                                           PoolParticipant.holder_id == holder_id))
+    part = db.session.scalar(
+        select(PoolParticipant).where(
+            PoolParticipant.booking_id == booking_id, PoolParticipant.holder_id == holder_id
+        )
+    )
     booking = part.booking
     try:
-        tx = ledger.hold(part.budget_id, part.held_pence, category=booking.plan_category,
-                         idempotency_key=f"b{booking_id}-pool-h{holder_id}-hold", actor=actor,
-                         on_behalf_of=part.holder, reference=booking.reference)
+        tx = ledger.hold(
+            part.budget_id,
+            part.held_pence,
+            category=booking.plan_category,
+            idempotency_key=f"b{booking_id}-pool-h{holder_id}-hold",
+            actor=actor,
+            on_behalf_of=part.holder,
+            reference=booking.reference,
+        )
     except DomainError:
         db.session.rollback()
         part = db.session.get(PoolParticipant, part.id)
@@ -963,38 +1345,64 @@ def _hold_pool_share(booking_id: int, holder_id: int, actor: User | None) -> Non
     db.session.commit()
 
 
-def join_pool(actor: User, holder: User, booking_id: int, *, now: datetime | None = None) -> PoolParticipant:
+def join_pool(
+    actor: User, holder: User, booking_id: int, *, now: datetime | None = None
+) -> PoolParticipant:
     """Join a pooled session: the most this holder could pay is held from their own budget.
 
     Raises Conflict (full, closed, already in), InsufficientFunds, NeedsApproval, NotFound.
     """
     now = now or _now()
     booking = _lock_booking(booking_id)
-    if booking.kind != "pooled" or booking.state in (S.CANCELLED.value, S.DECLINED.value,
-                                                     S.NOT_APPROVED.value, S.SETTLED.value):
+    if booking.kind != "pooled" or booking.state in (
+        S.CANCELLED.value,
+        S.DECLINED.value,
+        S.NOT_APPROVED.value,
+        S.SETTLED.value,
+    ):
         raise NotFound("We could not find that group session.")
-    terms = rules.PoolTerms(booking.total_pence, booking.min_participants, booking.max_participants,
-                            booking.join_deadline)
+    terms = rules.PoolTerms(
+        booking.total_pence,
+        booking.min_participants,
+        booking.max_participants,
+        booking.join_deadline,
+    )
     rules.check_can_join(terms, [p.holder_id for p in booking.participants], holder.id, now)
     budget = budgets.current_budget(holder.id)
     if budget is None:
         raise InvalidInput("There is no budget to pay from yet.", field="booking")
-    booking.participants.append(PoolParticipant(holder_id=holder.id, budget_id=budget.id,
-                                                held_pence=terms.hold_per_person_pence))
-    audit.record(actor, "booking.pool_joined", "booking", booking.id, on_behalf_of=holder,
-                 details={"held_pence": terms.hold_per_person_pence})
+    booking.participants.append(
+        PoolParticipant(
+            holder_id=holder.id, budget_id=budget.id, held_pence=terms.hold_per_person_pence
+        )
+    )
+    audit.record(
+        actor,
+        "booking.pool_joined",
+        "booking",
+        booking.id,
+        on_behalf_of=holder,
+        details={"held_pence": terms.hold_per_person_pence},
+    )
     db.session.commit()
     _hold_pool_share(booking_id, holder.id, actor)
-    return db.session.scalar(select(PoolParticipant).where(PoolParticipant.booking_id == booking_id,
-                                                           PoolParticipant.holder_id == holder.id))
+    return db.session.scalar(
+        select(PoolParticipant).where(
+            PoolParticipant.booking_id == booking_id, PoolParticipant.holder_id == holder.id
+        )
+    )
 
 
 def _release_pool(booking_id: int, actor: User | None) -> None:
     booking = db.session.get(Booking, booking_id)
     for part in booking.participants:
         if part.hold_id is not None and ledger.held_remaining(part.hold_id) > 0:
-            ledger.release(part.hold_id, idempotency_key=f"b{booking_id}-pool-h{part.holder_id}-release",
-                           actor=actor, on_behalf_of=part.holder)
+            ledger.release(
+                part.hold_id,
+                idempotency_key=f"b{booking_id}-pool-h{part.holder_id}-release",
+                actor=actor,
+                on_behalf_of=part.holder,
+            )
     booking = db.session.get(Booking, booking_id)
     for part in booking.participants:
         part.state = "released"
@@ -1006,9 +1414,14 @@ def _capture_pool(booking: Booking, s: BookingSession, actor: User | None) -> No
         if part.state != "joined" or part.hold_id is None:
             continue
         share = part.share_pence if part.share_pence is not None else part.held_pence
-        part.capture_id = ledger.capture(part.hold_id, share, idempotency_key=f"b{booking.id}-pool-"
-                                         f"h{part.holder_id}-capture", actor=actor,
-                                         on_behalf_of=part.holder, reference=booking.reference).id
+        part.capture_id = ledger.capture(
+            part.hold_id,
+            share,
+            idempotency_key=f"b{booking.id}-pool-h{part.holder_id}-capture",
+            actor=actor,
+            on_behalf_of=part.holder,
+            reference=booking.reference,
+        ).id
     for part in db.session.get(Booking, booking.id).participants:
         if part.state == "joined":
             part.state = "paid"
@@ -1020,8 +1433,12 @@ def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
     booking = _lock_booking(booking_id)
     if booking.pool_decided_at is not None or booking.kind != "pooled":
         return None
-    terms = rules.PoolTerms(booking.total_pence, booking.min_participants, booking.max_participants,
-                            booking.join_deadline)
+    terms = rules.PoolTerms(
+        booking.total_pence,
+        booking.min_participants,
+        booking.max_participants,
+        booking.join_deadline,
+    )
     decision = rules.decide_pool(terms, [p.holder_id for p in booking.participants], now)
     if decision is None:
         db.session.rollback()
@@ -1030,10 +1447,14 @@ def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
     if decision.runs:
         for part in booking.participants:
             part.share_pence = decision.shares[part.holder_id]
-        audit.record(None, "booking.pool_runs", "booking", booking.id, details={"shares": decision.shares})
+        audit.record(
+            None, "booking.pool_runs", "booking", booking.id, details={"shares": decision.shares}
+        )
         db.session.commit()
         return True
-    audit.record(None, "booking.pool_released", "booking", booking.id, details={"reason": decision.reason})
+    audit.record(
+        None, "booking.pool_released", "booking", booking.id, details={"reason": decision.reason}
+    )
     db.session.commit()
     _release_pool(booking_id, None)
     booking = _lock_booking(booking_id)
@@ -1043,22 +1464,32 @@ def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
         if s.state in [x.value for x in OPEN_SESSION_STATES]:
             s.state = S.CANCELLED.value
     for part in booking.participants:
-        notify.send(Notice.MONEY_RELEASED, part.holder, about_holder=part.holder, link=_link(booking),
-                    context={"provider": booking.provider_profile.user, "starts": _starts(booking)})
+        notify.send(
+            Notice.MONEY_RELEASED,
+            part.holder,
+            about_holder=part.holder,
+            link=_link(booking),
+            context={"provider": booking.provider_profile.user, "starts": _starts(booking)},
+        )
     db.session.commit()
     return False
 
 
 # ---------------------------------------------------------------- the scheduled job
 
+
 def run_due(now: datetime | None = None) -> JobReport:
     """`carefair bookings auto-confirm`: notices, automatic confirmations and pool decisions."""
     now = now or _now()
     report = JobReport()
     settings = _settings()
-    delivered = list(db.session.scalars(
-        select(BookingSession).where(BookingSession.state == S.DELIVERED.value)
-        .order_by(BookingSession.id)))
+    delivered = list(
+        db.session.scalars(
+            select(BookingSession)
+            .where(BookingSession.state == S.DELIVERED.value)
+            .order_by(BookingSession.id)
+        )
+    )
     for s in delivered:
         holder = s.booking.holder
         plan = rules.confirmation_plan(s.delivered_at, holder.at_risk, settings)
@@ -1067,21 +1498,36 @@ def run_due(now: datetime | None = None) -> JobReport:
         try:
             if s.auto_confirm_notice_at is None and now >= plan.notice_at:
                 s.auto_confirm_notice_at = now
-                notify.send(Notice.HOURS_AUTO_CONFIRM_SOON, holder, about_holder=holder,
-                            link=_link(s.booking), context={"provider": s.booking.provider_profile.user,
-                                                            "deadline": plan.auto_confirm_at})
+                notify.send(
+                    Notice.HOURS_AUTO_CONFIRM_SOON,
+                    holder,
+                    about_holder=holder,
+                    link=_link(s.booking),
+                    context={
+                        "provider": s.booking.provider_profile.user,
+                        "deadline": plan.auto_confirm_at,
+                    },
+                )
                 db.session.commit()
                 report.notices_sent += 1
-            if rules.may_auto_confirm(now, s.delivered_at, holder.at_risk,
-                                      s.auto_confirm_notice_at is not None, settings):
+            if rules.may_auto_confirm(
+                now, s.delivered_at, holder.at_risk, s.auto_confirm_notice_at is not None, settings
+            ):
                 _settle(s.id, s.price_pence, None, event=Event.AUTO_CONFIRM, kind=ActorKind.SYSTEM)
                 report.auto_confirmed += 1
         except DomainError as err:
             db.session.rollback()
             report.errors.append(f"session {s.id}: {err.message}")
-    pools = list(db.session.scalars(select(Booking.id).where(
-        Booking.kind == "pooled", Booking.pool_decided_at.is_(None), Booking.join_deadline <= now,
-        Booking.state.not_in([S.CANCELLED.value, S.DECLINED.value, S.NOT_APPROVED.value]))))
+    pools = list(
+        db.session.scalars(
+            select(Booking.id).where(
+                Booking.kind == "pooled",
+                Booking.pool_decided_at.is_(None),
+                Booking.join_deadline <= now,
+                Booking.state.not_in([S.CANCELLED.value, S.DECLINED.value, S.NOT_APPROVED.value]),
+            )
+        )
+    )
     for booking_id in pools:
         outcome = decide_pool(booking_id, now=now)
         if outcome is True:
@@ -1093,21 +1539,35 @@ def run_due(now: datetime | None = None) -> JobReport:
 
 # ---------------------------------------------------------------- reading
 
+
 def bookings_of_holder(holder_id: int) -> list[Booking]:
     joined = select(PoolParticipant.booking_id).where(PoolParticipant.holder_id == holder_id)
-    return list(db.session.scalars(select(Booking).where(
-        (Booking.holder_id == holder_id) | Booking.id.in_(joined)).order_by(Booking.created_at.desc())))
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where((Booking.holder_id == holder_id) | Booking.id.in_(joined))
+            .order_by(Booking.created_at.desc())
+        )
+    )
 
 
 def bookings_of_provider(provider: User) -> list[Booking]:
-    return list(db.session.scalars(select(Booking).join(ProviderProfile).where(
-        ProviderProfile.user_id == provider.id).order_by(Booking.created_at.desc())))
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .join(ProviderProfile)
+            .where(ProviderProfile.user_id == provider.id)
+            .order_by(Booking.created_at.desc())
+        )
+    )
 
 
 def booking_for_holder(holder: User, booking_id: int) -> Booking:
     booking = db.session.get(Booking, booking_id)
-    if booking is None or (booking.holder_id != holder.id
-                           and holder.id not in {p.holder_id for p in booking.participants}):
+    if booking is None or (
+        booking.holder_id != holder.id
+        and holder.id not in {p.holder_id for p in booking.participants}
+    ):
         raise NotFound("We could not find that booking.")
     return booking
 
@@ -1127,7 +1587,9 @@ def get_booking(booking_id: int) -> Booking:
     return booking
 
 
-def settled_sessions(holder_id: int | None = None, provider_profile_id: int | None = None) -> list[BookingSession]:
+def settled_sessions(
+    holder_id: int | None = None, provider_profile_id: int | None = None
+) -> list[BookingSession]:
     """Settled sessions (paid, ready to rate), optionally for one holder and/or provider."""
     query = select(BookingSession).join(Booking).where(BookingSession.state == S.SETTLED.value)
     if holder_id is not None:
@@ -1144,19 +1606,32 @@ def remittance_files(year: int, month: int) -> list[RemittanceFile]:
     first = date(year, month, 1)
     last = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
     rows = db.session.execute(
-        select(BookingSession, Booking).join(Booking, Booking.id == BookingSession.booking_id)
+        select(BookingSession, Booking)
+        .join(Booking, Booking.id == BookingSession.booking_id)
         .join(Budget, Budget.id == Booking.budget_id)
-        .where(Budget.funding_mode == "council_managed", BookingSession.settled_on >= first,
-               BookingSession.settled_on <= last, BookingSession.charge_pence > 0)).all()
+        .where(
+            Budget.funding_mode == "council_managed",
+            BookingSession.settled_on >= first,
+            BookingSession.settled_on <= last,
+            BookingSession.charge_pence > 0,
+        )
+    ).all()
     lines = []
     for s, booking in rows:
         start, end = (s.actual_start_at or s.start_at), (s.actual_end_at or s.end_at)
         minutes = rules.minutes_between(start, end)
-        lines.append(RemittanceLine(
-            provider_id=booking.provider_profile_id, provider_name=booking.provider_profile.display_name,
-            holder_reference=f"H{booking.holder_id}", booking_reference=f"{booking.reference}/{s.id}",
-            service_date=s.start_at.astimezone(UK).date(), settled_on=s.settled_on,
-            hours=Decimal(minutes) / Decimal(60), amount_pence=s.charge_pence))
+        lines.append(
+            RemittanceLine(
+                provider_id=booking.provider_profile_id,
+                provider_name=booking.provider_profile.display_name,
+                holder_reference=f"H{booking.holder_id}",
+                booking_reference=f"{booking.reference}/{s.id}",
+                service_date=s.start_at.astimezone(UK).date(),
+                settled_on=s.settled_on,
+                hours=Decimal(minutes) / Decimal(60),
+                amount_pence=s.charge_pence,
+            )
+        )
     return build_monthly_remittances(lines, year, month)
 
 

@@ -25,20 +25,45 @@ def booking_input(form: BookForm, listing_id: int) -> bookings.BookingInput:
     notes = form.notes.data or ""
     if form.kind.data == "recurring":
         if form.until.data is None and form.count.data is None:
-            raise InvalidInput("A weekly booking needs an end: a last date or a number of sessions",
-                               field="until")
-        pattern = WeeklyPattern(frozenset(int(d) for d in form.weekdays.data or [day.weekday()]),
-                                start, minutes_between(starts, ends), day, until=form.until.data,
-                                count=form.count.data)
-        return bookings.BookingInput(listing_id, kind="recurring", pattern=pattern,
-                                     expected_total_pence=expected, notes=notes)
-    return bookings.BookingInput(listing_id, kind=form.kind.data, start=starts, end=ends,
-                                 expected_total_pence=expected, notes=notes)
+            raise InvalidInput(
+                "A weekly booking needs an end: a last date or a number of sessions", field="until"
+            )
+        pattern = WeeklyPattern(
+            frozenset(int(d) for d in form.weekdays.data or [day.weekday()]),
+            start,
+            minutes_between(starts, ends),
+            day,
+            until=form.until.data,
+            count=form.count.data,
+        )
+        return bookings.BookingInput(
+            listing_id,
+            kind="recurring",
+            pattern=pattern,
+            expected_total_pence=expected,
+            notes=notes,
+        )
+    return bookings.BookingInput(
+        listing_id,
+        kind=form.kind.data,
+        start=starts,
+        end=ends,
+        expected_total_pence=expected,
+        notes=notes,
+    )
 
 
-FIELD_NAMES = {"start": "day", "end": "end_time", "weekdays": "weekdays", "until": "until",
-               "count": "count", "duration_minutes": "end_time", "expected_total": "day",
-               "listing_id": "day", "kind": "kind"}
+FIELD_NAMES = {
+    "start": "day",
+    "end": "end_time",
+    "weekdays": "weekdays",
+    "until": "until",
+    "count": "count",
+    "duration_minutes": "end_time",
+    "expected_total": "day",
+    "listing_id": "day",
+    "kind": "kind",
+}
 
 
 def on_form(err: InvalidInput) -> InvalidInput:

@@ -23,17 +23,26 @@ from app.web.helpers import attach_error
 @bp.get("/bookings")
 @requires(Permission.BROKER_AREA)
 def bookings_queue():
-    return render_template("bookings/broker_queue.html", approvals=bookings.approval_queue(),
-                           disputes=bookings.disputes(), cosign=bookings.cosign_queue(),
-                           title="Bookings needing a broker")
+    return render_template(
+        "bookings/broker_queue.html",
+        approvals=bookings.approval_queue(),
+        disputes=bookings.disputes(),
+        cosign=bookings.cosign_queue(),
+        title="Bookings needing a broker",
+    )
 
 
 @bp.get("/bookings/<int:booking_id>")
 @requires(Permission.BROKER_AREA)
 def booking_detail(booking_id: int):
     booking = bookings.get_booking(booking_id)
-    return render_template("bookings/broker_detail.html", booking=booking, reason_form=ReasonForm(),
-                           resolve_form=ResolveForm(), title=f"Booking {booking.reference}")
+    return render_template(
+        "bookings/broker_detail.html",
+        booking=booking,
+        reason_form=ReasonForm(),
+        resolve_form=ResolveForm(),
+        title=f"Booking {booking.reference}",
+    )
 
 
 def _back(booking_id: int):
@@ -73,8 +82,13 @@ def session_resolve(session_id: int):
         refund = None
         if form.outcome.data == "partial_refund":
             refund = parse_pounds(form.refund.data, field="refund", label="the refund")
-        s = bookings.resolve_dispute(current_user, session_id, outcome=form.outcome.data or "",
-                                     refund_pence=refund, note=form.note.data or "")
+        s = bookings.resolve_dispute(
+            current_user,
+            session_id,
+            outcome=form.outcome.data or "",
+            refund_pence=refund,
+            note=form.note.data or "",
+        )
         booking_id = s.booking_id
         flash("The dispute is settled.", "success")
     except DomainError as err:
@@ -99,23 +113,35 @@ def session_cosign(session_id: int):
 def arrange(listing_id: int):
     listing = listing_service.public_listing(listing_id)
     form = ArrangeForm()
-    holders = db.session.scalars(select(User).where(User.role == Role.HOLDER.value).order_by(User.name))
+    holders = db.session.scalars(
+        select(User).where(User.role == Role.HOLDER.value).order_by(User.name)
+    )
     form.holder_id.choices = [(h.id, h.name) for h in holders]
     if form.validate_on_submit():
         try:
             offered = [int(p) for p in (form.options_offered.data or "").replace(",", " ").split()]
         except ValueError:
-            attach_error(form, InvalidInput("Enter listing numbers separated by spaces",
-                                            field="options_offered"))
+            attach_error(
+                form,
+                InvalidInput("Enter listing numbers separated by spaces", field="options_offered"),
+            )
         else:
             try:
                 data = booking_input(form, listing_id)
-                booking = bookings.arrange_booking(current_user, form.holder_id.data, data,
-                                                   options_offered=offered,
-                                                   options_note=form.options_note.data)
+                booking = bookings.arrange_booking(
+                    current_user,
+                    form.holder_id.data,
+                    data,
+                    options_offered=offered,
+                    options_note=form.options_note.data,
+                )
                 flash("Booking arranged. The provider has been asked.", "success")
                 return redirect(url_for("broker.booking_detail", booking_id=booking.id))
             except DomainError as err:
                 attach_error(form, on_form(err), default_field="day")
-    return render_template("bookings/arrange.html", form=form, listing=listing,
-                           title=f"Arrange {listing.title} for a holder")
+    return render_template(
+        "bookings/arrange.html",
+        form=form,
+        listing=listing,
+        title=f"Arrange {listing.title} for a holder",
+    )

@@ -32,24 +32,32 @@ def book(listing_id: int):
             data = booking_input(form, listing_id)
             if form.confirm.data:
                 booking = bookings.request_booking(ctx.user, ctx.holder, data)
-                flash("Your booking request has been sent." if booking.state == "requested" else
-                      "Your booking needs a broker's approval first. We will tell you when they decide.",
-                      "success")
+                flash(
+                    "Your booking request has been sent."
+                    if booking.state == "requested"
+                    else "Your booking needs a broker's approval first. We will tell you when they decide.",
+                    "success",
+                )
                 return redirect(url_for("holder.booking_detail", booking_id=booking.id))
             quote = bookings.quote_booking(ctx.holder, data)
             form.expected_total.data = str(quote.total_pence)
         except DomainError as err:
             attach_error(form, on_form(err), default_field="day")
-    return render_template("bookings/book.html", form=form, listing=listing, quote=quote,
-                           title=f"Book {listing.title}")
+    return render_template(
+        "bookings/book.html", form=form, listing=listing, quote=quote, title=f"Book {listing.title}"
+    )
 
 
 @bp.get("/bookings")
 @requires(Permission.HOLDER_VIEW_BOOKINGS)
 def bookings_list():
     ctx = acting()
-    return render_template("bookings/holder_list.html", bookings=bookings.bookings_of_holder(ctx.holder.id),
-                           pause=bookings.current_pause(ctx.holder.id), title="Bookings")
+    return render_template(
+        "bookings/holder_list.html",
+        bookings=bookings.bookings_of_holder(ctx.holder.id),
+        pause=bookings.current_pause(ctx.holder.id),
+        title="Bookings",
+    )
 
 
 @bp.get("/bookings/<int:booking_id>")
@@ -58,11 +66,16 @@ def booking_detail(booking_id: int):
     ctx = acting()
     booking = bookings.booking_for_holder(ctx.holder, booking_id)
     kind = _actor_kind(ctx)
-    return render_template("bookings/holder_detail.html", booking=booking,
-                           events=allowed_events(booking.state, kind),
-                           session_events=lambda s: allowed_events(s.state, kind),
-                           backups=bookings.backup_offers(booking), dispute_form=DisputeForm(),
-                           reason_form=ReasonForm(), title=f"Booking {booking.reference}")
+    return render_template(
+        "bookings/holder_detail.html",
+        booking=booking,
+        events=allowed_events(booking.state, kind),
+        session_events=lambda s: allowed_events(s.state, kind),
+        backups=bookings.backup_offers(booking),
+        dispute_form=DisputeForm(),
+        reason_form=ReasonForm(),
+        title=f"Booking {booking.reference}",
+    )
 
 
 def _back(booking_id: int):
@@ -88,9 +101,12 @@ def booking_retry(booking_id: int):
     ctx = acting()
     try:
         booking = bookings.retry_funding(ctx.user, ctx.holder, booking_id)
-        flash("Money has been set aside." if booking.state == "funds_held" else
-              "There is still not enough money in the budget for this booking.",
-              "success" if booking.state == "funds_held" else "error")
+        flash(
+            "Money has been set aside."
+            if booking.state == "funds_held"
+            else "There is still not enough money in the budget for this booking.",
+            "success" if booking.state == "funds_held" else "error",
+        )
     except DomainError as err:
         flash(err.message, "error")
     return _back(booking_id)
@@ -114,8 +130,12 @@ def session_confirm(session_id: int):
     ctx = acting()
     try:
         s = bookings.confirm_session(ctx.user, ctx.holder, session_id)
-        flash("Thank you: the hours are confirmed." if s.state == "settled" else
-              "Thank you. A broker will also check these hours before they are paid.", "success")
+        flash(
+            "Thank you: the hours are confirmed."
+            if s.state == "settled"
+            else "Thank you. A broker will also check these hours before they are paid.",
+            "success",
+        )
         return _back(s.booking_id)
     except DomainError as err:
         flash(err.message, "error")
@@ -128,7 +148,9 @@ def session_dispute(session_id: int):
     ctx = acting()
     form = DisputeForm()
     try:
-        s = bookings.dispute_session(ctx.user, ctx.holder, session_id, reason=form.reason.data or "")
+        s = bookings.dispute_session(
+            ctx.user, ctx.holder, session_id, reason=form.reason.data or ""
+        )
         flash("A broker will look at the hours and decide what is paid.", "success")
         return _back(s.booking_id)
     except DomainError as err:
@@ -157,8 +179,11 @@ def bookings_pause():
     if form.validate_on_submit():
         try:
             bookings.pause(ctx.user, ctx.holder, reason=form.reason.data, until=form.until.data)
-            flash("All bookings are paused. Providers have been told, and money set aside has gone "
-                  "back to the budget.", "success")
+            flash(
+                "All bookings are paused. Providers have been told, and money set aside has gone "
+                "back to the budget.",
+                "success",
+            )
             return redirect(url_for("holder.bookings_list"))
         except DomainError as err:
             attach_error(form, err, default_field="reason")

@@ -18,18 +18,25 @@ from app.web.provider import bp
 @bp.get("/bookings")
 @requires(Permission.PROVIDER_AREA)
 def bookings_list():
-    return render_template("bookings/provider_list.html",
-                           bookings=bookings.bookings_of_provider(current_user), title="Bookings")
+    return render_template(
+        "bookings/provider_list.html",
+        bookings=bookings.bookings_of_provider(current_user),
+        title="Bookings",
+    )
 
 
 @bp.get("/bookings/<int:booking_id>")
 @requires(Permission.PROVIDER_AREA)
 def booking_detail(booking_id: int):
     booking = bookings.booking_for_provider(current_user, booking_id)
-    return render_template("bookings/provider_detail.html", booking=booking,
-                           events=allowed_events(booking.state, ActorKind.PROVIDER),
-                           session_events=lambda s: allowed_events(s.state, ActorKind.PROVIDER),
-                           reason_form=ReasonForm(), title=f"Booking {booking.reference}")
+    return render_template(
+        "bookings/provider_detail.html",
+        booking=booking,
+        events=allowed_events(booking.state, ActorKind.PROVIDER),
+        session_events=lambda s: allowed_events(s.state, ActorKind.PROVIDER),
+        reason_form=ReasonForm(),
+        title=f"Booking {booking.reference}",
+    )
 
 
 def _back(booking_id: int):
@@ -41,9 +48,12 @@ def _back(booking_id: int):
 def booking_accept(booking_id: int):
     try:
         booking = bookings.accept(current_user, booking_id)
-        flash("Accepted. The money is set aside." if booking.state == "funds_held" else
-              "Accepted, but the client's budget could not cover it yet. They have been told.",
-              "success" if booking.state == "funds_held" else "error")
+        flash(
+            "Accepted. The money is set aside."
+            if booking.state == "funds_held"
+            else "Accepted, but the client's budget could not cover it yet. They have been told.",
+            "success" if booking.state == "funds_held" else "error",
+        )
     except DomainError as err:
         flash(err.message, "error")
     return _back(booking_id)
@@ -76,8 +86,8 @@ def booking_cancel(booking_id: int):
 @bp.route("/sessions/<int:session_id>/delivery", methods=["GET", "POST"])
 @requires(Permission.PROVIDER_AREA)
 def session_delivery(session_id: int):
-    from app.models import BookingSession
     from app.extensions import db
+    from app.models import BookingSession
 
     s = db.session.get(BookingSession, session_id)
     if s is None:
@@ -89,8 +99,13 @@ def session_delivery(session_id: int):
             day = s.start_at.astimezone(bookings.UK).date()
             start = bookings.local(day, parse_clock(form.actual_start.data, "actual_start"))
             end = bookings.local(day, parse_clock(form.actual_end.data, "actual_end"))
-            bookings.record_delivery(current_user, session_id, actual_start=start, actual_end=end,
-                                     notes=form.notes.data or "")
+            bookings.record_delivery(
+                current_user,
+                session_id,
+                actual_start=start,
+                actual_end=end,
+                notes=form.notes.data or "",
+            )
             flash("Delivery recorded. The client has been asked to confirm the hours.", "success")
             return _back(booking.id)
         except DomainError as err:
@@ -98,8 +113,9 @@ def session_delivery(session_id: int):
     elif not form.is_submitted():
         form.actual_start.data = s.start_at.astimezone(bookings.UK).strftime("%H:%M")
         form.actual_end.data = s.end_at.astimezone(bookings.UK).strftime("%H:%M")
-    return render_template("bookings/delivery.html", form=form, booking=booking, session=s,
-                           title="Record delivery")
+    return render_template(
+        "bookings/delivery.html", form=form, booking=booking, session=s, title="Record delivery"
+    )
 
 
 @bp.post("/sessions/<int:session_id>/no-show")

@@ -25,23 +25,37 @@ def race_app(app, tmp_path):
     from app import create_app
     from app.config import Config
 
-    racing = create_app(Config.from_env(
-        "test", SQLALCHEMY_DATABASE_URI=os.environ["TEST_DATABASE_URL"], INSTANCE_DIR=str(tmp_path),
-        MAIL_OUTBOX_DIR=str(tmp_path / "outbox"), SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 6}))
+    racing = create_app(
+        Config.from_env(
+            "test",
+            SQLALCHEMY_DATABASE_URI=os.environ["TEST_DATABASE_URL"],
+            INSTANCE_DIR=str(tmp_path),
+            MAIL_OUTBOX_DIR=str(tmp_path / "outbox"),
+            SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 6},
+        )
+    )
     engine = create_engine(os.environ["TEST_DATABASE_URL"])
-    tables = [t for t in inspect(engine).get_table_names()
-              if any(c["name"] == "id" for c in inspect(engine).get_columns(t))]
+    tables = [
+        t
+        for t in inspect(engine).get_table_names()
+        if any(c["name"] == "id" for c in inspect(engine).get_columns(t))
+    ]
     with engine.connect() as conn:
-        marks = {t: conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {t}")).scalar() for t in tables}
+        marks = {
+            t: conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {t}")).scalar() for t in tables
+        }
     try:
         yield racing
     finally:
         with racing.app_context():
             db.engine.dispose()
         with engine.begin() as conn:
-            conn.execute(text("SET LOCAL session_replication_role = replica"))  # past append-only guards
-            conn.execute(text("DELETE FROM search_documents WHERE listing_id > :m"),
-                         {"m": marks["listings"]})
+            conn.execute(
+                text("SET LOCAL session_replication_role = replica")
+            )  # past append-only guards
+            conn.execute(
+                text("DELETE FROM search_documents WHERE listing_id > :m"), {"m": marks["listings"]}
+            )
             for table, mark in marks.items():
                 conn.execute(text(f"DELETE FROM {table} WHERE id > :m"), {"m": mark})
         engine.dispose()
@@ -90,6 +104,7 @@ def test_two_requests_racing_for_one_slot_exactly_one_wins(race_app):
             holder = db.session.get(User, holder_id)
             booking = bookings.request_booking(holder, holder, one_off(_Listing(ids[0]), day=day))
             return f"booked {booking.id}"
+
         return go
 
     outcomes = _race(race_app, [request(ids[1]), request(ids[2])])
@@ -112,6 +127,7 @@ def test_two_bookings_racing_for_the_last_of_a_budget_only_one_is_funded(race_ap
         def go():
             booking = bookings.accept(db.session.get(User, provider_id), booking_id)
             return booking.state
+
         return go
 
     outcomes = _race(race_app, [accept(ids[0], ids[2]), accept(ids[1], ids[3])])
@@ -128,7 +144,9 @@ class _Listing:
         self.id = listing_id
 
 
-def test_database_itself_refuses_overlapping_sessions_for_one_provider(app_ctx, make_user, db_session):
+def test_database_itself_refuses_overlapping_sessions_for_one_provider(
+    app_ctx, make_user, db_session
+):
     from sqlalchemy.exc import IntegrityError
 
     provider, listing = live_listing(make_user)
@@ -136,12 +154,18 @@ def test_database_itself_refuses_overlapping_sessions_for_one_provider(app_ctx, 
     booking = bookings.request_booking(holder, holder, one_off(listing, start=10, end=12))
     s = booking.sessions[0]
     with pytest.raises(IntegrityError, match="no_double_booking"), db_session.begin_nested():
-        db_session.execute(text(
-            "INSERT INTO booking_sessions (booking_id, provider_profile_id, start_at, end_at, state, "
-            "price_pence) VALUES (:b, :p, :s, :e, 'requested', 0)"),
-            {"b": booking.id, "p": listing.profile_id, "s": s.start_at, "e": s.end_at})
+        db_session.execute(
+            text(
+                "INSERT INTO booking_sessions (booking_id, provider_profile_id, start_at, end_at, state, "
+                "price_pence) VALUES (:b, :p, :s, :e, 'requested', 0)"
+            ),
+            {"b": booking.id, "p": listing.profile_id, "s": s.start_at, "e": s.end_at},
+        )
     # A cancelled session no longer reserves the time.
-    db_session.execute(text(
-        "INSERT INTO booking_sessions (booking_id, provider_profile_id, start_at, end_at, state, "
-        "price_pence) VALUES (:b, :p, :s, :e, 'cancelled', 0)"),
-        {"b": booking.id, "p": listing.profile_id, "s": s.start_at, "e": s.end_at})
+    db_session.execute(
+        text(
+            "INSERT INTO booking_sessions (booking_id, provider_profile_id, start_at, end_at, state, "
+            "price_pence) VALUES (:b, :p, :s, :e, 'cancelled', 0)"
+        ),
+        {"b": booking.id, "p": listing.profile_id, "s": s.start_at, "e": s.end_at},
+    )

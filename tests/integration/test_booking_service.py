@@ -9,7 +9,6 @@ from app.domain.access import Role
 from app.domain.bookings import IllegalTransition, WeeklyPattern
 from app.domain.ledger import Account
 from app.errors import Conflict, InsufficientFunds, InvalidInput
-from app.extensions import db
 from app.models import AuditEvent, Booking, BookingSession, LedgerTransaction, Notification
 from app.services import bookings, ledger
 from tests.booking_helpers import at, holder_with_budget, live_listing, next_weekday, one_off
@@ -25,8 +24,11 @@ def setup(app_ctx, make_user):
 
 
 def _holds(db_session, budget):
-    return db_session.scalar(select(func.count()).select_from(LedgerTransaction).where(
-        LedgerTransaction.budget_id == budget.id, LedgerTransaction.operation == "hold"))
+    return db_session.scalar(
+        select(func.count())
+        .select_from(LedgerTransaction)
+        .where(LedgerTransaction.budget_id == budget.id, LedgerTransaction.operation == "hold")
+    )
 
 
 def test_quote_shows_price_and_what_is_left(setup):
@@ -43,51 +45,84 @@ def test_request_accept_deliver_confirm_settles_and_captures(setup, db_session):
     booking = bookings.request_booking(holder, holder, one_off(listing))
     assert booking.state == "requested"
     assert _holds(db_session, budget) == 0  # nothing held until the provider accepts
-    assert db_session.scalar(select(Notification).where(Notification.user_id == provider.id)) is not None
+    assert (
+        db_session.scalar(select(Notification).where(Notification.user_id == provider.id))
+        is not None
+    )
     booking = bookings.accept(provider, booking.id)
     assert booking.state == "funds_held"
     assert ledger.balances(budget.id)[Account.HELD] == 3300
     session = booking.sessions[0]
     with pytest.raises(InvalidInput) as err:
-        bookings.record_delivery(provider, session.id, actual_start=session.start_at,
-                                 actual_end=session.end_at)
+        bookings.record_delivery(
+            provider, session.id, actual_start=session.start_at, actual_end=session.end_at
+        )
     assert err.value.field == "actual_start"  # it has not happened yet
     later = session.end_at + timedelta(hours=1)
-    bookings.record_delivery(provider, session.id, actual_start=session.start_at,
-                             actual_end=session.end_at, notes="Shopping and lunch", now=later)
+    bookings.record_delivery(
+        provider,
+        session.id,
+        actual_start=session.start_at,
+        actual_end=session.end_at,
+        notes="Shopping and lunch",
+        now=later,
+    )
     settled = bookings.confirm_session(holder, holder, session.id)
     assert settled.state == "settled" and settled.charge_pence == 3300
     balances = ledger.balances(budget.id)
     assert (balances[Account.HELD], balances[Account.SPENT]) == (0, 3300)
     assert db_session.get(Booking, booking.id).state == "settled"
     actions = set(db_session.scalars(select(AuditEvent.action)))
-    assert {"booking.requested", "booking.accepted", "booking.funds_held", "booking.delivered",
-            "booking.settled", "ledger.hold", "ledger.capture"} <= actions
+    assert {
+        "booking.requested",
+        "booking.accepted",
+        "booking.funds_held",
+        "booking.delivered",
+        "booking.settled",
+        "ledger.hold",
+        "ledger.capture",
+    } <= actions
 
 
 def test_recurring_pattern_makes_sessions_and_needs_an_end(setup):
     _, listing, holder, _ = setup
     first = next_weekday(0)
-    pattern = WeeklyPattern(frozenset({0, 2}), at(first, 9).timetz().replace(tzinfo=None), 120, first,
-                            count=4)
-    booking = bookings.request_booking(holder, holder, bookings.BookingInput(
-        listing.id, kind="recurring", pattern=pattern))
+    pattern = WeeklyPattern(
+        frozenset({0, 2}), at(first, 9).timetz().replace(tzinfo=None), 120, first, count=4
+    )
+    booking = bookings.request_booking(
+        holder, holder, bookings.BookingInput(listing.id, kind="recurring", pattern=pattern)
+    )
     assert len(booking.sessions) == 4 and booking.total_pence == 4 * 3300
     with pytest.raises(InvalidInput) as err:
-        bookings.quote_booking(holder, bookings.BookingInput(listing.id, kind="recurring",
-                               pattern=WeeklyPattern(frozenset({1}), pattern.start_time, 120, first)))
+        bookings.quote_booking(
+            holder,
+            bookings.BookingInput(
+                listing.id,
+                kind="recurring",
+                pattern=WeeklyPattern(frozenset({1}), pattern.start_time, 120, first),
+            ),
+        )
     assert err.value.field == "until"
 
 
-@pytest.mark.parametrize("change, field", [
-    (dict(start=9, end=8), "end"),
-    (dict(day="past"), "start"),
-])
-def test_bad_times_are_refused_beside_the_field_and_nothing_is_written(setup, db_session, change, field):
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (dict(start=9, end=8), "end"),
+        (dict(day="past"), "start"),
+    ],
+)
+def test_bad_times_are_refused_beside_the_field_and_nothing_is_written(
+    setup, db_session, change, field
+):
     _, listing, holder, _ = setup
     if change.get("day") == "past":
-        data = bookings.BookingInput(listing.id, start=datetime.now(UTC) - timedelta(days=2),
-                                     end=datetime.now(UTC) - timedelta(days=2, hours=-2))
+        data = bookings.BookingInput(
+            listing.id,
+            start=datetime.now(UTC) - timedelta(days=2),
+            end=datetime.now(UTC) - timedelta(days=2, hours=-2),
+        )
     else:
         data = one_off(listing, **change)
     with pytest.raises(InvalidInput) as err:
@@ -140,18 +175,23 @@ def test_outside_the_plan_waits_for_a_broker_who_approves(app_ctx, make_user, db
     bookings.approve(broker, booking.id, note="Agreed at review")
     booking = bookings.accept(provider, booking.id)
     assert booking.state == "funds_held"
-    assert db_session.get(LedgerTransaction, booking.sessions[0].hold_id).approved_by_id == broker.id
+    assert (
+        db_session.get(LedgerTransaction, booking.sessions[0].hold_id).approved_by_id == broker.id
+    )
 
 
-def test_not_enough_money_at_acceptance_leaves_booking_unfunded_and_nothing_held(setup, make_user,
-                                                                                  db_session):
+def test_not_enough_money_at_acceptance_leaves_booking_unfunded_and_nothing_held(
+    setup, make_user, db_session
+):
     provider, listing, _, _ = setup
     holder, budget = holder_with_budget(make_user, funded=5000)
     first = next_weekday(0)
-    pattern = WeeklyPattern(frozenset({0}), at(first, 9).timetz().replace(tzinfo=None), 120, first,
-                            count=1)
-    a = bookings.request_booking(holder, holder, bookings.BookingInput(listing.id, kind="recurring",
-                                                                       pattern=pattern))
+    pattern = WeeklyPattern(
+        frozenset({0}), at(first, 9).timetz().replace(tzinfo=None), 120, first, count=1
+    )
+    a = bookings.request_booking(
+        holder, holder, bookings.BookingInput(listing.id, kind="recurring", pattern=pattern)
+    )
     b = bookings.request_booking(holder, holder, one_off(listing, day=next_weekday(1)))
     bookings.accept(provider, a.id)
     b = bookings.accept(provider, b.id)
@@ -190,8 +230,13 @@ def test_dispute_partial_refund_captures_the_rest(setup):
     booking = bookings.request_booking(holder, holder, one_off(listing))
     bookings.accept(provider, booking.id)
     s = booking.sessions[0]
-    bookings.record_delivery(provider, s.id, actual_start=s.start_at, actual_end=s.end_at,
-                             now=s.end_at + timedelta(minutes=5))
+    bookings.record_delivery(
+        provider,
+        s.id,
+        actual_start=s.start_at,
+        actual_end=s.end_at,
+        now=s.end_at + timedelta(minutes=5),
+    )
     bookings.dispute_session(holder, holder, s.id, reason="She left after an hour")
     from tests.factories import UserFactory
 
@@ -199,8 +244,9 @@ def test_dispute_partial_refund_captures_the_rest(setup):
     with pytest.raises(InvalidInput) as err:
         bookings.resolve_dispute(broker_user, s.id, outcome="partial_refund", refund_pence=3300)
     assert err.value.field == "refund"
-    s = bookings.resolve_dispute(broker_user, s.id, outcome="partial_refund", refund_pence=1650,
-                                 note="One hour delivered")
+    s = bookings.resolve_dispute(
+        broker_user, s.id, outcome="partial_refund", refund_pence=1650, note="One hour delivered"
+    )
     assert s.state == "settled" and s.charge_pence == 1650
     balances = ledger.balances(budget.id)
     assert (balances[Account.SPENT], balances[Account.HELD]) == (1650, 0)
@@ -213,8 +259,9 @@ def test_at_risk_holder_never_auto_confirms_and_broker_cosigns(app_ctx, make_use
     booking = bookings.request_booking(holder, holder, one_off(listing))
     bookings.accept(provider, booking.id)
     s = booking.sessions[0]
-    bookings.record_delivery(provider, s.id, actual_start=s.start_at, actual_end=s.end_at,
-                             now=s.end_at)
+    bookings.record_delivery(
+        provider, s.id, actual_start=s.start_at, actual_end=s.end_at, now=s.end_at
+    )
     report = bookings.run_due(now=s.end_at + timedelta(days=10))
     assert report.auto_confirmed == 0 and db_session.get(BookingSession, s.id).state == "delivered"
     bookings.confirm_session(holder, holder, s.id)
@@ -229,8 +276,9 @@ def test_others_auto_confirm_after_notice_and_72_hours(setup, db_session):
     booking = bookings.request_booking(holder, holder, one_off(listing))
     bookings.accept(provider, booking.id)
     s = booking.sessions[0]
-    bookings.record_delivery(provider, s.id, actual_start=s.start_at, actual_end=s.end_at,
-                             now=s.end_at)
+    bookings.record_delivery(
+        provider, s.id, actual_start=s.start_at, actual_end=s.end_at, now=s.end_at
+    )
     early = bookings.run_due(now=s.end_at + timedelta(hours=10))
     assert (early.notices_sent, early.auto_confirmed) == (0, 0)
     notice = bookings.run_due(now=s.end_at + timedelta(hours=50))
@@ -248,8 +296,11 @@ def test_pause_releases_holds_and_resume_keeps_the_provider(setup, db_session):
     bookings.pause(holder, holder, reason="In hospital")
     assert db_session.get(Booking, booking.id).state == "paused"
     assert ledger.balances(budget.id)[Account.HELD] == 0
-    assert db_session.scalar(select(Notification).where(Notification.user_id == provider.id,
-                                                        Notification.event == "booking_paused"))
+    assert db_session.scalar(
+        select(Notification).where(
+            Notification.user_id == provider.id, Notification.event == "booking_paused"
+        )
+    )
     with pytest.raises(Conflict):
         bookings.pause(holder, holder, reason="again")
     [resumed] = bookings.resume(holder, holder)
@@ -264,8 +315,15 @@ def test_pooled_session_runs_at_minimum_else_releases_everyone(app_ctx, make_use
     c, budget_c = holder_with_budget(make_user)
     day = next_weekday(2)
     deadline = at(day, 9) - timedelta(days=2)
-    data = bookings.BookingInput(listing.id, kind="pooled", start=at(day, 10), end=at(day, 12),
-                                 min_participants=2, max_participants=3, join_deadline=deadline)
+    data = bookings.BookingInput(
+        listing.id,
+        kind="pooled",
+        start=at(day, 10),
+        end=at(day, 12),
+        min_participants=2,
+        max_participants=3,
+        join_deadline=deadline,
+    )
     pool = bookings.request_booking(a, a, data)
     assert ledger.balances(budget_a.id)[Account.HELD] == 3000  # £60 split between the minimum 2
     bookings.join_pool(b, b, pool.id)
@@ -276,14 +334,28 @@ def test_pooled_session_runs_at_minimum_else_releases_everyone(app_ctx, make_use
     report = bookings.run_due(now=deadline + timedelta(minutes=1))
     assert report.pools_run == 1
     s = pool.sessions[0]
-    bookings.record_delivery(provider, s.id, actual_start=s.start_at, actual_end=s.end_at, now=s.end_at)
+    bookings.record_delivery(
+        provider, s.id, actual_start=s.start_at, actual_end=s.end_at, now=s.end_at
+    )
     bookings.confirm_session(a, a, s.id)
-    assert [ledger.balances(x.id)[Account.SPENT] for x in (budget_a, budget_b, budget_c)] == [2000] * 3
+    assert [ledger.balances(x.id)[Account.SPENT] for x in (budget_a, budget_b, budget_c)] == [
+        2000
+    ] * 3
     assert sum(ledger.balances(x.id)[Account.HELD] for x in (budget_a, budget_b, budget_c)) == 0
     # A pool that does not fill releases every hold.
-    lonely = bookings.request_booking(a, a, bookings.BookingInput(
-        listing.id, kind="pooled", start=at(day, 14), end=at(day, 16), min_participants=3,
-        max_participants=4, join_deadline=deadline))
+    lonely = bookings.request_booking(
+        a,
+        a,
+        bookings.BookingInput(
+            listing.id,
+            kind="pooled",
+            start=at(day, 14),
+            end=at(day, 16),
+            min_participants=3,
+            max_participants=4,
+            join_deadline=deadline,
+        ),
+    )
     assert bookings.run_due(now=deadline + timedelta(minutes=1)).pools_released == 1
     assert db_session.get(Booking, lonely.id).state == "cancelled"
     assert ledger.balances(budget_a.id)[Account.HELD] == 0
@@ -293,10 +365,17 @@ def test_broker_arranges_recording_other_options(setup, make_user, db_session):
     provider, listing, holder, _ = setup
     broker = make_user(Role.BROKER)
     with pytest.raises(InvalidInput) as err:
-        bookings.arrange_booking(broker, holder.id, one_off(listing), options_offered=[], options_note="")
+        bookings.arrange_booking(
+            broker, holder.id, one_off(listing), options_offered=[], options_note=""
+        )
     assert err.value.field == "options_note"
-    booking = bookings.arrange_booking(broker, holder.id, one_off(listing), options_offered=[999],
-                                       options_note="Also offered Shropshire Care; Joan chose Maria.")
+    booking = bookings.arrange_booking(
+        broker,
+        holder.id,
+        one_off(listing),
+        options_offered=[999],
+        options_note="Also offered Shropshire Care; Joan chose Maria.",
+    )
     assert booking.arranged_by_id == broker.id and booking.options_offered == [999]
     audit = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "booking.requested"))
     assert audit.actor_id == broker.id and audit.on_behalf_of_id == holder.id
@@ -307,7 +386,9 @@ def test_remittance_csv_lists_settled_council_managed_sessions(setup):
     booking = bookings.request_booking(holder, holder, one_off(listing))
     bookings.accept(provider, booking.id)
     s = booking.sessions[0]
-    bookings.record_delivery(provider, s.id, actual_start=s.start_at, actual_end=s.end_at, now=s.end_at)
+    bookings.record_delivery(
+        provider, s.id, actual_start=s.start_at, actual_end=s.end_at, now=s.end_at
+    )
     bookings.confirm_session(holder, holder, s.id)
     today = datetime.now(UTC).date()
     [file] = bookings.remittance_files(today.year, today.month)
