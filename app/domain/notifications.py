@@ -139,6 +139,9 @@ class Event(StrEnum):
     BOOKING_CANCELLED = "booking_cancelled"
     BOOKING_NEEDS_APPROVAL = "booking_needs_approval"
     MONEY_HELD = "money_held"
+    BOOKING_PAUSED = "booking_paused"
+    BOOKING_RESUMED = "booking_resumed"
+    BOOKING_DISPUTED = "booking_disputed"
     MONEY_RELEASED = "money_released"
     PAYMENT_SENT = "payment_sent"
     HOURS_TO_CONFIRM = "hours_to_confirm"
@@ -203,6 +206,29 @@ EVENTS: dict[Event, EventSpec] = {
         ("A booking for {client} needs a broker to approve it before it can go ahead.",),
         "Review the booking",
         {"client": P},
+    ),
+    Event.BOOKING_PAUSED: EventSpec(
+        Category.BOOKINGS,
+        "Booking {reference} is paused",
+        ("{by} has paused booking {reference} for now. Sessions will not go ahead until it "
+         "is resumed.", "The booking is kept: nothing else needs doing now."),
+        "See the booking",
+        {"by": P, "reference": REF},
+    ),
+    Event.BOOKING_RESUMED: EventSpec(
+        Category.BOOKINGS,
+        "Booking {reference} has restarted",
+        ("{by} has restarted booking {reference}. The remaining sessions go ahead as agreed.",),
+        "See the booking",
+        {"by": P, "reference": REF},
+    ),
+    Event.BOOKING_DISPUTED: EventSpec(
+        Category.APPROVALS,
+        "Hours on booking {reference} are disputed",
+        ("{client} has said the hours recorded on booking {reference} are not right.",
+         "A broker needs to look at it and decide what is paid."),
+        "Review the dispute",
+        {"client": P, "reference": REF},
     ),
     Event.MONEY_HELD: EventSpec(
         Category.MONEY,

@@ -2,6 +2,7 @@
 
 from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
+from app.models.booking import Booking, BookingBackup, BookingSession, HolderPause, PoolParticipant
 from app.models.budget import Budget, PlanCategory, SupportPlanVersion
 from app.models.delegation import Delegation
 from app.models.ledger import LedgerEntry, LedgerTransaction
@@ -23,8 +24,12 @@ __all__ = [
     "AvailabilityException",
     "AvailabilitySlot",
     "Base",
+    "Booking",
+    "BookingBackup",
+    "BookingSession",
     "Budget",
     "Delegation",
+    "HolderPause",
     "LedgerEntry",
     "LedgerTransaction",
     "Listing",
@@ -34,6 +39,7 @@ __all__ = [
     "Payment",
     "PaymentOperation",
     "PlanCategory",
+    "PoolParticipant",
     "ProcessedWebhookEvent",
     "ProviderDistrict",
     "ProviderPaymentAccount",

@@ -101,3 +101,12 @@ def _register_budget_loader() -> None:
 
 
 _register_budget_loader()
+
+
+def _register_booking_loader() -> None:
+    from app.services.booking_seed import load_bookings
+
+    LOADERS.append(load_bookings)
+
+
+_register_booking_loader()

@@ -20,10 +20,14 @@ def register_blueprints(app: Flask) -> None:
     # Modules that add routes to the blueprints above (imported for their side effect).
     from app.web import (  # noqa: F401
         admin_budget,
+        admin_remittance,
         admin_email,
+        broker_bookings,
         broker_plan,
         broker_vetting,
+        holder_bookings,
         holder_budget,
+        provider_bookings,
         provider_listings,
         provider_profile,
         public_providers,

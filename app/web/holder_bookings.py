@@ -1,0 +1,216 @@
+"""The holder's bookings: book a listing, see bookings, confirm or dispute hours, cancel, pause."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+
+from app.domain.access import Permission
+from app.domain.bookings import ActorKind, allowed_events
+from app.errors import DomainError
+from app.services import bookings
+from app.services import listings as listing_service
+from app.web.booking_forms import BookForm, DisputeForm, PauseForm, ReasonForm
+from app.web.booking_views import booking_input, on_form
+from app.web.context import acting, requires
+from app.web.helpers import attach_error
+from app.web.holder import bp
+
+
+def _actor_kind(ctx) -> ActorKind:
+    return ActorKind.HOLDER if not ctx.on_behalf else ActorKind.DELEGATE
+
+
+@bp.route("/book/<int:listing_id>", methods=["GET", "POST"])
+@requires(Permission.HOLDER_SPEND)
+def book(listing_id: int):
+    ctx = acting()
+    listing = listing_service.public_listing(listing_id)
+    form = BookForm()
+    quote = None
+    if form.validate_on_submit():
+        try:
+            data = booking_input(form, listing_id)
+            if form.confirm.data:
+                booking = bookings.request_booking(ctx.user, ctx.holder, data)
+                flash(
+                    "Your booking request has been sent."
+                    if booking.state == "requested"
+                    else "Your booking needs a broker's approval first. We will tell you when they decide.",
+                    "success",
+                )
+                return redirect(url_for("holder.booking_detail", booking_id=booking.id))
+            quote = bookings.quote_booking(ctx.holder, data)
+            form.expected_total.data = str(quote.total_pence)
+        except DomainError as err:
+            attach_error(form, on_form(err), default_field="day")
+    return render_template(
+        "bookings/book.html", form=form, listing=listing, quote=quote, title=f"Book {listing.title}"
+    )
+
+
+@bp.get("/bookings")
+@requires(Permission.HOLDER_VIEW_BOOKINGS)
+def bookings_list():
+    ctx = acting()
+    return render_template(
+        "bookings/holder_list.html",
+        bookings=bookings.bookings_of_holder(ctx.holder.id),
+        pause=bookings.current_pause(ctx.holder.id),
+        title="Bookings",
+    )
+
+
+@bp.get("/bookings/<int:booking_id>")
+@requires(Permission.HOLDER_VIEW_BOOKINGS)
+def booking_detail(booking_id: int):
+    ctx = acting()
+    booking = bookings.booking_for_holder(ctx.holder, booking_id)
+    kind = _actor_kind(ctx)
+    return render_template(
+        "bookings/holder_detail.html",
+        booking=booking,
+        events=allowed_events(booking.state, kind),
+        session_events=lambda s: allowed_events(s.state, kind),
+        backups=bookings.backup_offers(booking),
+        dispute_form=DisputeForm(),
+        reason_form=ReasonForm(),
+        title=f"Booking {booking.reference}",
+    )
+
+
+def _back(booking_id: int):
+    return redirect(url_for("holder.booking_detail", booking_id=booking_id))
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@requires(Permission.HOLDER_SPEND)
+def booking_cancel(booking_id: int):
+    ctx = acting()
+    form = ReasonForm()
+    try:
+        bookings.cancel_booking(ctx.user, ctx.holder, booking_id, reason=form.reason.data or "")
+        flash("The booking is cancelled.", "success")
+    except DomainError as err:
+        flash(err.message, "error")
+    return _back(booking_id)
+
+
+@bp.post("/bookings/<int:booking_id>/retry")
+@requires(Permission.HOLDER_SPEND)
+def booking_retry(booking_id: int):
+    ctx = acting()
+    try:
+        booking = bookings.retry_funding(ctx.user, ctx.holder, booking_id)
+        flash(
+            "Money has been set aside."
+            if booking.state == "funds_held"
+            else "There is still not enough money in the budget for this booking.",
+            "success" if booking.state == "funds_held" else "error",
+        )
+    except DomainError as err:
+        flash(err.message, "error")
+    return _back(booking_id)
+
+
+@bp.post("/bookings/<int:booking_id>/join")
+@requires(Permission.HOLDER_SPEND)
+def booking_join(booking_id: int):
+    ctx = acting()
+    try:
+        bookings.join_pool(ctx.user, ctx.holder, booking_id)
+        flash("You have joined the group session. Your share is set aside.", "success")
+    except DomainError as err:
+        flash(err.message, "error")
+    return _back(booking_id)
+
+
+@bp.post("/sessions/<int:session_id>/confirm")
+@requires(Permission.HOLDER_SPEND)
+def session_confirm(session_id: int):
+    ctx = acting()
+    try:
+        s = bookings.confirm_session(ctx.user, ctx.holder, session_id)
+        flash(
+            "Thank you: the hours are confirmed."
+            if s.state == "settled"
+            else "Thank you. A broker will also check these hours before they are paid.",
+            "success",
+        )
+        return _back(s.booking_id)
+    except DomainError as err:
+        flash(err.message, "error")
+    return redirect(url_for("holder.bookings_list"))
+
+
+@bp.post("/sessions/<int:session_id>/dispute")
+@requires(Permission.HOLDER_SPEND)
+def session_dispute(session_id: int):
+    ctx = acting()
+    form = DisputeForm()
+    try:
+        s = bookings.dispute_session(
+            ctx.user, ctx.holder, session_id, reason=form.reason.data or ""
+        )
+        flash("A broker will look at the hours and decide what is paid.", "success")
+        return _back(s.booking_id)
+    except DomainError as err:
+        flash(err.message, "error")
+    return redirect(request.referrer or url_for("holder.bookings_list"))
+
+
+@bp.post("/sessions/<int:session_id>/no-show")
+@requires(Permission.HOLDER_SPEND)
+def session_no_show(session_id: int):
+    ctx = acting()
+    try:
+        s = bookings.report_no_show(ctx.user, ctx.holder, session_id)
+        flash("Recorded: the provider did not come. Nothing is paid for this session.", "success")
+        return _back(s.booking_id)
+    except DomainError as err:
+        flash(err.message, "error")
+    return redirect(url_for("holder.bookings_list"))
+
+
+@bp.route("/bookings/pause", methods=["GET", "POST"])
+@requires(Permission.HOLDER_SPEND)
+def bookings_pause():
+    ctx = acting()
+    form = PauseForm()
+    if form.validate_on_submit():
+        try:
+            bookings.pause(ctx.user, ctx.holder, reason=form.reason.data, until=form.until.data)
+            flash(
+                "All bookings are paused. Providers have been told, and money set aside has gone "
+                "back to the budget.",
+                "success",
+            )
+            return redirect(url_for("holder.bookings_list"))
+        except DomainError as err:
+            attach_error(form, err, default_field="reason")
+    return render_template("bookings/pause.html", form=form, title="Pause all bookings")
+
+
+@bp.post("/bookings/resume")
+@requires(Permission.HOLDER_SPEND)
+def bookings_resume():
+    ctx = acting()
+    try:
+        bookings.resume(ctx.user, ctx.holder)
+        flash("Bookings have restarted with the same providers.", "success")
+    except DomainError as err:
+        flash(err.message, "error")
+    return redirect(url_for("holder.bookings_list"))
+
+
+@bp.app_template_filter("uk_datetime")
+def uk_datetime(moment) -> str:
+    """A moment as UK wall-clock time: "Tuesday 3 March 2026, 10:00"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(bookings.UK)
+    return f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}"
+
+
+@bp.app_template_filter("uk_time")
+def uk_time(moment) -> str:
+    return "" if moment is None else f"{moment.astimezone(bookings.UK):%H:%M}"

@@ -1,0 +1,130 @@
+"""The provider's bookings: requests to accept or decline, delivery to record, cancellations."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from app.domain.access import Permission
+from app.domain.bookings import ActorKind, allowed_events
+from app.errors import DomainError
+from app.services import bookings
+from app.web.booking_forms import DeliveryForm, ReasonForm, parse_clock
+from app.web.context import requires
+from app.web.helpers import attach_error
+from app.web.provider import bp
+
+
+@bp.get("/bookings")
+@requires(Permission.PROVIDER_AREA)
+def bookings_list():
+    return render_template(
+        "bookings/provider_list.html",
+        bookings=bookings.bookings_of_provider(current_user),
+        title="Bookings",
+    )
+
+
+@bp.get("/bookings/<int:booking_id>")
+@requires(Permission.PROVIDER_AREA)
+def booking_detail(booking_id: int):
+    booking = bookings.booking_for_provider(current_user, booking_id)
+    return render_template(
+        "bookings/provider_detail.html",
+        booking=booking,
+        events=allowed_events(booking.state, ActorKind.PROVIDER),
+        session_events=lambda s: allowed_events(s.state, ActorKind.PROVIDER),
+        reason_form=ReasonForm(),
+        title=f"Booking {booking.reference}",
+    )
+
+
+def _back(booking_id: int):
+    return redirect(url_for("provider.booking_detail", booking_id=booking_id))
+
+
+@bp.post("/bookings/<int:booking_id>/accept")
+@requires(Permission.PROVIDER_AREA)
+def booking_accept(booking_id: int):
+    try:
+        booking = bookings.accept(current_user, booking_id)
+        flash(
+            "Accepted. The money is set aside."
+            if booking.state == "funds_held"
+            else "Accepted, but the client's budget could not cover it yet. They have been told.",
+            "success" if booking.state == "funds_held" else "error",
+        )
+    except DomainError as err:
+        flash(err.message, "error")
+    return _back(booking_id)
+
+
+@bp.post("/bookings/<int:booking_id>/decline")
+@requires(Permission.PROVIDER_AREA)
+def booking_decline(booking_id: int):
+    form = ReasonForm()
+    try:
+        bookings.decline(current_user, booking_id, reason=form.reason.data or "")
+        flash("Declined. The client has been told.", "success")
+    except DomainError as err:
+        flash(err.message, "error")
+    return _back(booking_id)
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@requires(Permission.PROVIDER_AREA)
+def booking_cancel(booking_id: int):
+    form = ReasonForm()
+    try:
+        bookings.cancel_booking(current_user, None, booking_id, reason=form.reason.data or "")
+        flash("The booking is cancelled. The client has been told and pays nothing.", "success")
+    except DomainError as err:
+        flash(err.message, "error")
+    return _back(booking_id)
+
+
+@bp.route("/sessions/<int:session_id>/delivery", methods=["GET", "POST"])
+@requires(Permission.PROVIDER_AREA)
+def session_delivery(session_id: int):
+    from app.extensions import db
+    from app.models import BookingSession
+
+    s = db.session.get(BookingSession, session_id)
+    if s is None:
+        return render_template("errors/404.html", title="Page not found"), 404
+    booking = bookings.booking_for_provider(current_user, s.booking_id)
+    form = DeliveryForm()
+    if form.validate_on_submit():
+        try:
+            day = s.start_at.astimezone(bookings.UK).date()
+            start = bookings.local(day, parse_clock(form.actual_start.data, "actual_start"))
+            end = bookings.local(day, parse_clock(form.actual_end.data, "actual_end"))
+            bookings.record_delivery(
+                current_user,
+                session_id,
+                actual_start=start,
+                actual_end=end,
+                notes=form.notes.data or "",
+            )
+            flash("Delivery recorded. The client has been asked to confirm the hours.", "success")
+            return _back(booking.id)
+        except DomainError as err:
+            attach_error(form, err, default_field="actual_start")
+    elif not form.is_submitted():
+        form.actual_start.data = s.start_at.astimezone(bookings.UK).strftime("%H:%M")
+        form.actual_end.data = s.end_at.astimezone(bookings.UK).strftime("%H:%M")
+    return render_template(
+        "bookings/delivery.html", form=form, booking=booking, session=s, title="Record delivery"
+    )
+
+
+@bp.post("/sessions/<int:session_id>/no-show")
+@requires(Permission.PROVIDER_AREA)
+def session_no_show(session_id: int):
+    try:
+        s = bookings.report_no_show(current_user, None, session_id)
+        flash("Recorded: the client was not there.", "success")
+        return _back(s.booking_id)
+    except DomainError as err:
+        flash(err.message, "error")
+    return redirect(url_for("provider.bookings_list"))

@@ -1,0 +1,129 @@
+"""Booking pages through the test client: book, errors beside fields with nothing held, act on it."""
+
+import pytest
+from sqlalchemy import func, select
+
+from app.domain.access import Role
+from app.models import Booking, LedgerTransaction
+from tests.booking_helpers import holder_with_budget, live_listing, next_weekday
+
+pytestmark = pytest.mark.database
+
+
+@pytest.fixture
+def market(app, db_session, make_user):
+    with app.app_context():
+        provider, listing = live_listing(make_user)
+        holder, _ = holder_with_budget(make_user)
+    return provider, listing, holder
+
+
+def _form(day, start="10:00", end="12:00", **extra):
+    data = {
+        "kind": "one_off",
+        "day": [str(day.day), str(day.month), str(day.year)],
+        "start_time": start,
+        "end_time": end,
+    }
+    data.update(extra)
+    return data
+
+
+def test_listing_page_links_to_booking_and_check_shows_price_and_what_is_left(
+    client, login, market
+):
+    _, listing, holder = market
+    login(holder)
+    page = client.get(f"/listings/{listing.id}").get_data(as_text=True)
+    assert f"/my/book/{listing.id}" in page
+    page = client.post(f"/my/book/{listing.id}", data=_form(next_weekday(1), check="x")).get_data(
+        as_text=True
+    )
+    assert "£33.00" in page and "Left after this booking" in page and "£967.00" in page
+    response = client.post(
+        f"/my/book/{listing.id}", data=_form(next_weekday(1), confirm="x", expected_total="3300")
+    )
+    assert response.status_code == 302
+    detail = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Requested" in detail
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(end_time="09:00"), "The end time must be after the start time"),
+        (dict(start_time="9am"), "Enter a time like 09:30"),
+        (dict(kind="recurring"), "needs an end"),
+        (dict(past=True), "is in the past"),
+        (dict(confirm="x", expected_total="2000"), "The price has changed"),
+    ],
+)
+def test_bad_input_is_shown_beside_the_field_and_nothing_is_booked(
+    client, login, market, db_session, change, message
+):
+    from datetime import date, timedelta
+
+    _, listing, holder = market
+    login(holder)
+    day = date.today() - timedelta(days=3) if change.pop("past", False) else next_weekday(1)
+    form = _form(day, **{"check": "x", **change})
+    page = client.post(f"/my/book/{listing.id}", data=form).get_data(as_text=True)
+    assert message in page and "govuk-error-message" in page
+    assert db_session.scalar(select(func.count()).select_from(Booking)) == 0
+    assert (
+        db_session.scalar(
+            select(func.count())
+            .select_from(LedgerTransaction)
+            .where(LedgerTransaction.operation == "hold")
+        )
+        == 0
+    )
+
+
+def test_listing_hidden_before_confirming_is_refused(client, login, market, db_session):
+    _, listing, holder = market
+    login(holder)
+    client.post(f"/my/book/{listing.id}", data=_form(next_weekday(1), check="x"))
+    listing.is_live = False
+    db_session.commit()
+    response = client.post(
+        f"/my/book/{listing.id}", data=_form(next_weekday(1), confirm="x", expected_total="3300")
+    )
+    assert response.status_code == 404
+    assert db_session.scalar(select(func.count()).select_from(Booking)) == 0
+
+
+def test_provider_accepts_and_holder_sees_money_set_aside(client, login, market, db_session):
+    provider, listing, holder = market
+    login(holder)
+    client.post(
+        f"/my/book/{listing.id}", data=_form(next_weekday(1), confirm="x", expected_total="3300")
+    )
+    booking = db_session.scalar(select(Booking))
+    login(provider)
+    assert "Accept" in client.get(f"/provider/bookings/{booking.id}").get_data(as_text=True)
+    client.post(f"/provider/bookings/{booking.id}/accept")
+    login(holder)
+    page = client.get(f"/my/bookings/{booking.id}").get_data(as_text=True)
+    assert "Booked (money set aside)" in page and "Cancel this booking" in page
+    # Someone else's booking is not there for them.
+    login(provider)
+    assert client.get("/my/bookings").status_code == 403
+
+
+def test_broker_sees_why_a_booking_waits_and_approves_it(app, client, login, make_user, db_session):
+    with app.app_context():
+        provider, listing = live_listing(make_user)
+        holder, _ = holder_with_budget(make_user, categories={"transport": 300_000})
+    login(holder)
+    client.post(
+        f"/my/book/{listing.id}", data=_form(next_weekday(1), confirm="x", expected_total="3300")
+    )
+    booking = db_session.scalar(select(Booking))
+    assert "not one of the spending categories" in client.get(
+        f"/my/bookings/{booking.id}"
+    ).get_data(as_text=True)
+    login(make_user(Role.BROKER))
+    assert booking.reference in client.get("/broker/bookings").get_data(as_text=True)
+    client.post(f"/broker/bookings/{booking.id}/approve", data={"reason": "Agreed"})
+    assert db_session.get(Booking, booking.id).state == "requested"
