@@ -53,6 +53,7 @@ def register_cli(app: Flask) -> None:
     from app import cli_mail  # noqa: F401 - registers `carefair mail ...`
     from app import vetting_cli  # noqa: F401  (registers `carefair vetting expire`)
     from app import cli_search  # noqa: F401  (registers `carefair search`)
+    from app import cli_brokerage  # noqa: F401  (registers `carefair brokerage scan`)
 
     for command in APP_COMMANDS:
         app.cli.add_command(command)

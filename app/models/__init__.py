@@ -4,8 +4,10 @@ from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.models.budget import Budget, PlanCategory, SupportPlanVersion
 from app.models.delegation import Delegation
+from app.models.flag import Flag, ProviderRestriction, SafeguardingReferral
 from app.models.ledger import LedgerEntry, LedgerTransaction
 from app.models.listing import Listing
+from app.models.messaging import Conversation, Message
 from app.models.notification import Notification, NotificationPreference, OutboundEmail
 from app.models.payments import Payment, PaymentOperation, ProcessedWebhookEvent, ProviderPaymentAccount
 from app.models.provider import (
@@ -24,10 +26,13 @@ __all__ = [
     "AvailabilitySlot",
     "Base",
     "Budget",
+    "Conversation",
     "Delegation",
+    "Flag",
     "LedgerEntry",
     "LedgerTransaction",
     "Listing",
+    "Message",
     "Notification",
     "NotificationPreference",
     "OutboundEmail",
@@ -38,6 +43,8 @@ __all__ = [
     "ProviderDistrict",
     "ProviderPaymentAccount",
     "ProviderProfile",
+    "ProviderRestriction",
+    "SafeguardingReferral",
     "SearchDocument",
     "SearchWord",
     "SupportPlanVersion",

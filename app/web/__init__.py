@@ -21,10 +21,13 @@ def register_blueprints(app: Flask) -> None:
     from app.web import (  # noqa: F401
         admin_budget,
         admin_email,
+        broker_flags,
         broker_plan,
         broker_vetting,
         holder_budget,
+        holder_messages,
         provider_listings,
+        provider_messages,
         provider_profile,
         public_providers,
         stripe_webhook,
