@@ -6,8 +6,15 @@ from datetime import timedelta
 
 from app.config import CouncilSettings
 from app.domain.errors import InvalidInput
-from app.domain.rules.model import Finding, MarketSnapshot, Message, Provider, ProviderKind
-from app.domain.rules.model import Severity, Subject
+from app.domain.rules.model import (
+    Finding,
+    MarketSnapshot,
+    Message,
+    Provider,
+    ProviderKind,
+    Severity,
+    Subject,
+)
 from app.domain.rules.phrases import LABELS, match_phrases
 from app.domain.rules.safeguarding import suspicious_messages
 

@@ -7,7 +7,7 @@ legal line): nothing here changes who provides care or how.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import current_app, has_request_context, url_for
@@ -39,10 +39,10 @@ from app.signals import send_listing_changed
 class Filed:
     """What filing some findings did, for the scan's summary and for signalling after commit."""
 
-    flags: list[Flag]
+    flags: list[Flag] = field(default_factory=list)
     advice_only: int = 0  # findings the council's settings say only advise: not put on file
     already_on_file: int = 0
-    hidden_listing_ids: list[int] | None = None
+    hidden_listing_ids: list[int] = field(default_factory=list)
 
 
 def path_for(endpoint: str, **values) -> str:
@@ -93,7 +93,7 @@ def file_findings(findings: list[Finding]) -> Filed:
     """File each finding as an open flag unless it is on file already. Joins the caller's
     transaction; the caller commits, then calls `after_filing` to tell brokers and search."""
     settings = current_app.config["COUNCIL"]
-    result = Filed(flags=[], hidden_listing_ids=[])
+    result = Filed()
     for finding in findings:
         action = decide_action(finding, settings)
         if action is Action.ADVISE:
@@ -130,7 +130,7 @@ def file_findings(findings: list[Finding]) -> Filed:
 
 def after_filing(filed: Filed) -> None:
     """After the filing transaction has committed: tell search about hidden listings."""
-    send_listing_changed(filed.hidden_listing_ids or [])
+    send_listing_changed(filed.hidden_listing_ids)
 
 
 def _brokers() -> list[User]:
@@ -244,16 +244,18 @@ def uphold(broker: User, flag_id: int, *, outcome: str, reason: str) -> Flag:
         notify.send(notify.Event.FLAG_UPHELD, provider.user, link=path_for("provider.flags"),
                     context={"reference": flag.reference})
     if effects.refer_safeguarding:
-        referral = SafeguardingReferral(flag_id=flag.id, provider_profile_id=flag.provider_profile_id,
-                                        holder_id=flag.holder_id, referred_by_id=broker.id,
-                                        summary=f"{flag.explanation}\n\nBroker: {reason}")
+        referral = SafeguardingReferral(
+            flag_id=flag.id, provider_profile_id=flag.provider_profile_id,
+            holder_id=flag.holder_id, referred_by_id=broker.id,
+            summary=f"{flag.explanation}\n\nBroker: {reason}")
         db.session.add(referral)
         db.session.flush()
         audit.record(broker, "safeguarding.referred", "safeguarding_referral", referral.id,
                      details={"flag": flag.reference})
         for admin in db.session.scalars(select(User).where(
                 User.role == Role.COUNCIL_ADMIN.value, User.active.is_(True))):
-            notify.send(notify.Event.SAFEGUARDING, admin, link=path_for("broker.flag", flag_id=flag.id),
+            notify.send(notify.Event.SAFEGUARDING, admin,
+                        link=path_for("broker.flag", flag_id=flag.id),
                         context={"reference": referral.reference})
     db.session.commit()
     send_listing_changed(hidden)

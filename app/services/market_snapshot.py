@@ -14,7 +14,7 @@ from app.domain.rules import MarketSnapshot
 from app.domain.rules import model as facts
 from app.domain.vetting import ProviderType
 from app.extensions import db
-from app.models import Conversation, Delegation, Listing, Message, ProviderProfile, User
+from app.models import Conversation, Delegation, Message, ProviderProfile, User
 from app.models.delegation import STATUS_ACTIVE
 
 KIND_OF_TYPE = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -196,7 +196,7 @@ def _post(conversation: Conversation, author: User, text: str, *,
                  details={"conversation_id": conversation.id, "length": len(text),
                           "flagged": sorted(found)})
     provider: ProviderProfile = conversation.provider
-    filed = flags.Filed(flags=[], hidden_listing_ids=[])
+    filed = flags.Filed()
     if found:
         fact = MessageFact(id=message.id, holder_id=holder.id, provider_id=provider.id,
                            from_provider=from_provider, sent_at=now, text=text)
@@ -206,10 +206,12 @@ def _post(conversation: Conversation, author: User, text: str, *,
             filed = flags.file_findings([finding])
     if from_provider:
         notify.send(notify.Event.MESSAGE_RECEIVED, holder, about_holder=holder,
-                    link=url_for("holder.conversation", conversation_id=conversation.id),
+                    link=flags.path_for("holder.conversation",
+                                        conversation_id=conversation.id),
                     context={"sender": _Named(provider.display_name)})
     else:
         notify.send(notify.Event.MESSAGE_RECEIVED, provider.user,
-                    link=url_for("provider.conversation", conversation_id=conversation.id),
+                    link=flags.path_for("provider.conversation",
+                                        conversation_id=conversation.id),
                     context={"sender": holder})
     return message, filed

@@ -161,9 +161,9 @@ def refresh_visibility(profile: ProviderProfile, *, actor: User | None = None,
             listing.is_live = live
             changed.append(listing.id)
             reasons = list(verdict.reasons) + ([SUSPENDED_REASON] if suspended else [])
-            audit.record(actor, "listing.shown" if live else "listing.hidden", "listing", listing.id,
-                         details={"reasons": reasons if not live else [],
-                                  "published": listing.published})
+            audit.record(actor, "listing.shown" if live else "listing.hidden", "listing",
+                         listing.id, details={"reasons": reasons if not live else [],
+                                              "published": listing.published})
     return changed
 
 

@@ -1,4 +1,4 @@
-"""Holder area: messages with providers (list, conversation, reply, first message about a listing)."""
+"""Holder area: messages with providers (list, conversation, reply, a first message)."""
 
 from __future__ import annotations
 
