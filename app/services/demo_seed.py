@@ -101,3 +101,12 @@ def _register_budget_loader() -> None:
 
 
 _register_budget_loader()
+
+
+def _register_messaging_loader() -> None:
+    from app.services.messaging_seed import load_messages
+
+    LOADERS.append(load_messages)
+
+
+_register_messaging_loader()

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from app.domain.access import Role
 from app.domain.rules import MarketSnapshot
 from app.domain.rules import model as facts
 from app.domain.vetting import ProviderType
 from app.extensions import db
-from app.models import Conversation, Delegation, Message, ProviderProfile, User
+from app.models import (
+    Conversation,
+    Delegation,
+    Listing,
+    Message,
+    ProviderDistrict,
+    ProviderProfile,
+    User,
+)
 from app.models.delegation import STATUS_ACTIVE
 
 KIND_OF_TYPE = {
@@ -54,45 +61,53 @@ def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
     """
     as_of = as_of or datetime.now(UTC)
     settings = current_app.config["COUNCIL"]
-    profiles = db.session.scalars(
-        select(ProviderProfile).options(selectinload(ProviderProfile.districts),
-                                        selectinload(ProviderProfile.listings))
-        .order_by(ProviderProfile.id)).all()
-    providers = []
-    listings = []
-    for profile in profiles:
-        providers.append(facts.Provider(id=profile.id, kind=KIND_OF_TYPE[profile.type_enum],
-                                        name=profile.display_name,
-                                        user_ids=frozenset({profile.user_id})))
-        area = postcode_area(profile.district_codes)
-        for listing in profile.listings:
-            # A published listing is the provider's offer even while hidden for vetting.
-            if listing.published:
-                listings.append(facts.Listing(id=listing.id, provider_id=profile.id,
-                                              category=listing.category, unit=listing.price_unit,
-                                              area=area, rate_pence=listing.price_pence))
+    # Plain column queries, not ORM objects: a council has thousands of each, read once.
+    districts: dict[int, list[str]] = defaultdict(list)
+    for profile_id, district in db.session.execute(
+            select(ProviderDistrict.profile_id, ProviderDistrict.district)
+            .order_by(ProviderDistrict.profile_id, ProviderDistrict.district)):
+        districts[profile_id].append(district)
+    providers = tuple(
+        facts.Provider(id=pid, kind=KIND_OF_TYPE[ProviderType(ptype)], name=name,
+                       user_ids=frozenset({user_id}))
+        for pid, ptype, name, user_id in db.session.execute(
+            select(ProviderProfile.id, ProviderProfile.provider_type,
+                   ProviderProfile.display_name, ProviderProfile.user_id)
+            .order_by(ProviderProfile.id)))
+    areas = {pid: postcode_area(codes) for pid, codes in districts.items()}
+    # A published listing is the provider's offer even while hidden for vetting.
+    listings = tuple(
+        facts.Listing(id=lid, provider_id=pid, category=category, unit=unit,
+                      area=areas.get(pid, ""), rate_pence=price)
+        for lid, pid, category, unit, price in db.session.execute(
+            select(Listing.id, Listing.profile_id, Listing.category, Listing.price_unit,
+                   Listing.price_pence)
+            .where(Listing.published.is_(True)).order_by(Listing.id)))
     holders = tuple(
-        facts.Holder(id=u.id, area="", at_risk=bool(u.at_risk))  # holders have no address yet
-        for u in db.session.scalars(select(User).where(User.role == Role.HOLDER.value)
-                                    .order_by(User.id)))
+        facts.Holder(id=uid, area="", at_risk=bool(at_risk))  # holders have no address yet
+        for uid, at_risk in db.session.execute(
+            select(User.id, User.at_risk).where(User.role == Role.HOLDER.value)
+            .order_by(User.id)))
     delegations = tuple(
-        facts.Delegation(holder_id=d.holder_id, user_id=d.delegate_id, kind=d.kind,
-                         started_at=d.accepted_at or d.created_at)
-        for d in db.session.scalars(select(Delegation).where(
-            Delegation.status == STATUS_ACTIVE, Delegation.delegate_id.is_not(None))
-            .order_by(Delegation.id))
-        if d.delegate_id is not None)
+        facts.Delegation(holder_id=holder_id, user_id=delegate_id, kind=kind,
+                         started_at=accepted_at or created_at)
+        for holder_id, delegate_id, kind, accepted_at, created_at in db.session.execute(
+            select(Delegation.holder_id, Delegation.delegate_id, Delegation.kind,
+                   Delegation.accepted_at, Delegation.created_at)
+            .where(Delegation.status == STATUS_ACTIVE, Delegation.delegate_id.is_not(None))
+            .order_by(Delegation.id)))
     since = as_of - timedelta(days=settings.rule_window_days)
     messages = tuple(
-        facts.Message(id=m.id, holder_id=holder_id, provider_id=provider_id,
-                      from_provider=m.from_provider, sent_at=m.sent_at, text=m.body)
-        for m, holder_id, provider_id in db.session.execute(
-            select(Message, Conversation.holder_id, Conversation.provider_profile_id)
+        facts.Message(id=mid, holder_id=holder_id, provider_id=provider_id,
+                      from_provider=from_provider, sent_at=sent_at, text=body)
+        for mid, from_provider, sent_at, body, holder_id, provider_id in db.session.execute(
+            select(Message.id, Message.from_provider, Message.sent_at, Message.body,
+                   Conversation.holder_id, Conversation.provider_profile_id)
             .join(Conversation, Conversation.id == Message.conversation_id)
             .where(Message.sent_at >= since, Message.sent_at < as_of)
             .order_by(Message.id)))
     return MarketSnapshot(
-        as_of=as_of, providers=tuple(providers), listings=tuple(listings), holders=holders,
+        as_of=as_of, providers=providers, listings=listings, holders=holders,
         delegations=delegations, messages=messages,
         sessions=(),  # filled by the bookings issue (see the docstring)
     )

@@ -2,7 +2,7 @@
 phrases delivered and flagged, notifications without the message text."""
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.domain.access import DelegateKind, Role
 from app.errors import InvalidInput, NotFound, NotPermitted
@@ -131,3 +131,22 @@ def test_reading_marks_the_other_sides_messages_read_but_a_circle_member_reading
     assert messaging.conversations_for_holder(holder, holder.id)[0][1] == 1
     messaging.mark_read_by_holder(holder, thread)
     assert messaging.conversations_for_holder(holder, holder.id)[0][1] == 0
+
+
+def test_demo_message_loader_sends_through_the_service_once(setting, tmp_path, db_session):
+    import json
+
+    from app.models import Conversation
+    from app.services.messaging_seed import load_messages
+
+    provider, listing, holder = setting
+    (tmp_path / "messages.json").write_text(json.dumps({"conversations": [{
+        "holder": holder.email, "writer": holder.email, "provider": provider.email,
+        "listing": listing.title,
+        "messages": [{"from": "holder", "body": "Hello"},
+                     {"from": "provider", "body": "Pay me in cash please."}]}]}))
+    load_messages(tmp_path)
+    load_messages(tmp_path)
+    assert db_session.scalar(select(func.count(Conversation.id))) == 1
+    assert db_session.scalar(select(func.count(Message.id))) == 2
+    assert db_session.scalar(select(func.count(Flag.id))) == 1
