@@ -89,7 +89,7 @@ def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
             select(User.id, User.at_risk).where(User.role == Role.HOLDER.value)
             .order_by(User.id)))
     delegations = tuple(
-        facts.Delegation(holder_id=holder_id, user_id=delegate_id, kind=kind,
+        facts.Delegation(holder_id=holder_id, user_id=delegate_id or 0, kind=kind,
                          started_at=accepted_at or created_at)
         for holder_id, delegate_id, kind, accepted_at, created_at in db.session.execute(
             select(Delegation.holder_id, Delegation.delegate_id, Delegation.kind,

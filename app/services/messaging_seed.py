@@ -22,7 +22,7 @@ def load_messages(seed_dir: Path) -> None:
         writer = accounts.find_by_email(row["writer"])
         provider = accounts.find_by_email(row["provider"])
         profile = profile_of(provider) if provider is not None else None
-        if holder is None or writer is None or profile is None:
+        if holder is None or writer is None or provider is None or profile is None:
             continue
         listing = db.session.scalar(select(Listing).where(
             Listing.profile_id == profile.id, Listing.title == row["listing"],

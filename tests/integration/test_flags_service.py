@@ -69,7 +69,8 @@ def test_snapshot_holds_providers_listings_holders_delegations_and_recent_messag
     assert [(d.holder_id, d.user_id, d.kind) for d in snap.delegations] == [
         (holder.id, helper.id, "nominated")]
     assert [(m.holder_id, m.provider_id, m.from_provider, m.text) for m in snap.messages] == [
-        (holder.id, listing.profile_id, False, "Hello"), (holder.id, listing.profile_id, True, "Hi")]
+        (holder.id, listing.profile_id, False, "Hello"),
+        (holder.id, listing.profile_id, True, "Hi")]
     assert snap.sessions == ()  # booking facts come with the bookings issue
     # Messages outside the rule window are left out.
     later = build_snapshot(datetime.now(UTC) + timedelta(days=200))

@@ -117,7 +117,9 @@ def test_message_notifications_never_carry_the_text(setting, db_session):
         Notification.event == "message_received")).all()
     assert {i.user_id for i in items} == {provider.id, holder.id}
     emails = db_session.scalars(select(OutboundEmail)).all()
-    for text in [i.subject + i.body for i in items] + [e.subject + e.text_body + e.html_body for e in emails]:
+    texts = [i.subject + i.body for i in items]
+    texts += [e.subject + e.text_body + e.html_body for e in emails]
+    for text in texts:
         assert "secret words" not in text and "private reply" not in text
 
 
