@@ -54,6 +54,7 @@ def register_cli(app: Flask) -> None:
     from app import vetting_cli  # noqa: F401  (registers `carefair vetting expire`)
     from app import cli_search  # noqa: F401  (registers `carefair search`)
     from app import cli_bookings  # noqa: F401  (registers `carefair bookings auto-confirm`)
+    from app import cli_brokerage  # noqa: F401  (registers `carefair brokerage scan`)
 
     for command in APP_COMMANDS:
         app.cli.add_command(command)

@@ -100,7 +100,10 @@ class Permission(Enum):
     HOLDER_EDIT_PLAN = (Area.HOLDER, "change the support plan", None)
     HOLDER_VIEW_BOOKINGS = (Area.HOLDER, "see bookings", Share.BOOKINGS)
     HOLDER_SPEND = (Area.HOLDER, "book, cancel, pause, confirm hours: anything that moves money", None)
-    HOLDER_MESSAGE = (Area.HOLDER, "read and send messages to providers", Share.MESSAGES)
+    # Reading is shared with circle members who were given MESSAGES; sending also needs
+    # `may_send_messages` (below): a circle member can read but never write as the holder.
+    HOLDER_MESSAGE = (Area.HOLDER, "read messages with providers (and send them, except the "
+                      "circle of support)", Share.MESSAGES)
     HOLDER_SUGGEST = (Area.HOLDER, "suggest a service to the holder", None)
     HOLDER_MANAGE_DELEGATES = (Area.HOLDER, "invite or revoke people who act for the holder", None)
     PROVIDER_AREA = (Area.PROVIDER, "a provider's own profile, listings and bookings", None)
@@ -196,6 +199,17 @@ def decide(principal: Principal, permission: Permission, grant: Grant | None = N
     if grant.kind is DelegateKind.CIRCLE and permission.circle_share in grant.shares:
         return Decision.ALLOW
     return Decision.FORBIDDEN
+
+
+# Who may write to providers for a holder: the holder and people who act for them (authorised,
+# nominated). A circle member with the MESSAGES share passes HOLDER_MESSAGE to read only.
+_MESSAGE_SENDERS: frozenset[DelegateKind | None] = frozenset(
+    {None, DelegateKind.AUTHORISED, DelegateKind.NOMINATED})
+
+
+def may_send_messages(grant: Grant | None) -> bool:
+    """Whether the asker may send messages for the holder (on top of HOLDER_MESSAGE to read)."""
+    return grant is not None and grant.kind in _MESSAGE_SENDERS
 
 
 def holder_powers(grant: Grant) -> list[Permission]:

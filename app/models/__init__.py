@@ -5,8 +5,10 @@ from app.models.base import Base, utcnow
 from app.models.booking import Booking, BookingBackup, BookingSession, HolderPause, PoolParticipant
 from app.models.budget import Budget, PlanCategory, SupportPlanVersion
 from app.models.delegation import Delegation
+from app.models.flag import Flag, ProviderRestriction, SafeguardingReferral
 from app.models.ledger import LedgerEntry, LedgerTransaction
 from app.models.listing import Listing
+from app.models.messaging import Conversation, Message
 from app.models.notification import Notification, NotificationPreference, OutboundEmail
 from app.models.payments import Payment, PaymentOperation, ProcessedWebhookEvent, ProviderPaymentAccount
 from app.models.provider import (
@@ -28,11 +30,14 @@ __all__ = [
     "BookingBackup",
     "BookingSession",
     "Budget",
+    "Conversation",
     "Delegation",
     "HolderPause",
+    "Flag",
     "LedgerEntry",
     "LedgerTransaction",
     "Listing",
+    "Message",
     "Notification",
     "NotificationPreference",
     "OutboundEmail",
@@ -44,6 +49,8 @@ __all__ = [
     "ProviderDistrict",
     "ProviderPaymentAccount",
     "ProviderProfile",
+    "ProviderRestriction",
+    "SafeguardingReferral",
     "SearchDocument",
     "SearchWord",
     "SupportPlanVersion",

@@ -110,3 +110,10 @@ def _register_booking_loader() -> None:
 
 
 _register_booking_loader()
+def _register_messaging_loader() -> None:
+    from app.services.messaging_seed import load_messages
+
+    LOADERS.append(load_messages)
+
+
+_register_messaging_loader()

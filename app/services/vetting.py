@@ -25,6 +25,7 @@ from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
 from app.models import Listing, ProviderProfile, User, VettingCheck
 from app.services import audit
+from app.services.restrictions import listings_suspended
 from app.signals import send_listing_changed
 
 
@@ -137,6 +138,9 @@ def checklist_for(profile: ProviderProfile, on: date | None = None) -> list[Chec
     return checklist(requirements_of(profile), evidence, on or today(), _settings())
 
 
+SUSPENDED_REASON = "Suspended by a broker while a concern is reviewed"
+
+
 def refresh_visibility(profile: ProviderProfile, *, actor: User | None = None,
                        on: date | None = None) -> list[int]:
     """Recompute `is_live` for each listing of the profile. Joins the caller's transaction.
@@ -146,17 +150,20 @@ def refresh_visibility(profile: ProviderProfile, *, actor: User | None = None,
     # No autoflush: a listing just withdrawn may still be flagged live until the loop below.
     with db.session.no_autoflush:
         evidence = [c.as_evidence() for c in checks_of(profile)]
+        # A broker's suspension after a flag hides every listing whatever the vetting says.
+        suspended = listings_suspended(profile.id)
     changed: list[int] = []
     for listing in profile.listings:
         verdict = listing_visibility(profile.type_enum, listing.category_enum, evidence,
                                      on or today(), _settings())
-        live = listing.published and verdict.live
+        live = listing.published and verdict.live and not suspended
         if live != listing.is_live:
             listing.is_live = live
             changed.append(listing.id)
-            audit.record(actor, "listing.shown" if live else "listing.hidden", "listing", listing.id,
-                         details={"reasons": list(verdict.reasons) if not live else [],
-                                  "published": listing.published})
+            reasons = list(verdict.reasons) + ([SUSPENDED_REASON] if suspended else [])
+            audit.record(actor, "listing.shown" if live else "listing.hidden", "listing",
+                         listing.id, details={"reasons": reasons if not live else [],
+                                              "published": listing.published})
     return changed
 
 

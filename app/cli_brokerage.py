@@ -1,0 +1,25 @@
+"""`carefair brokerage scan`: run the brokerage rules over the market and file flags."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from app.cli import app_command
+
+
+@app_command
+@click.group("brokerage")
+def brokerage_group() -> None:
+    """Brokerage rules."""
+
+
+@brokerage_group.command("scan")
+@with_appcontext
+def scan_command() -> None:
+    """Run every brokerage rule and file new findings as flags for brokers (cron-ready)."""
+    from app.services import brokerage
+
+    result = brokerage.scan()
+    click.echo(f"{result.findings} finding(s): {result.filed} new flag(s) filed, "
+               f"{result.already_on_file} already on file, {result.advice_only} advice only.")

@@ -1,0 +1,73 @@
+"""Messaging rules: body limits, and the finding for a message that asks for money or secrecy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.config import CouncilSettings
+from app.domain.errors import InvalidInput
+from app.domain.rules.model import (
+    Finding,
+    MarketSnapshot,
+    Message,
+    Provider,
+    ProviderKind,
+    Severity,
+    Subject,
+)
+from app.domain.rules.phrases import LABELS, match_phrases
+from app.domain.rules.safeguarding import suspicious_messages
+
+MAX_BODY_LENGTH = 2000
+
+# Shown to the holder's side beside a message the phrase matcher caught.
+HOLDER_WARNING = (
+    "Carefair never asks you to pay in cash, by bank transfer or outside Carefair, to lend or "
+    "give money or gifts, to share card or bank details, or to keep things secret. Do not pay "
+    "or share anything. If you are worried, talk to your broker."
+)
+
+
+def clean_body(text: str | None) -> str:
+    """The body as it will be stored, or InvalidInput naming the `body` field."""
+    body = (text or "").replace("\r\n", "\n").strip()
+    if not body:
+        raise InvalidInput("Enter a message", field="body")
+    if len(body) > MAX_BODY_LENGTH:
+        raise InvalidInput(f"Enter a message of {MAX_BODY_LENGTH:,} characters or fewer "
+                           f"(yours has {len(body):,})", field="body")
+    return body
+
+
+def message_finding(message: Message, provider_name: str, author_name: str,
+                    settings: CouncilSettings) -> Finding | None:
+    """The finding for one message, or None when the phrase matcher finds nothing.
+
+    A provider's message goes through the registered `suspicious_messages` rule itself, so the
+    flag filed when it is sent is the one a later scan would find (and so is not filed twice).
+    The rule only reads provider messages; a message from the holder's side (often someone
+    acting for them) gets a finding of the same rule name here, because a helper asking a
+    provider for cash or secrecy is the "new helper takes over the money" pattern.
+    """
+    found = match_phrases(message.text)
+    if not found:
+        return None
+    if message.from_provider:
+        # The rule's window is [as_of - window, as_of): a moment after the message includes it.
+        snapshot = MarketSnapshot(
+            as_of=message.sent_at + timedelta(seconds=1), messages=(message,),
+            providers=(Provider(message.provider_id, ProviderKind.PA_SELF_EMPLOYED,
+                                provider_name),))
+        findings = suspicious_messages(snapshot, settings)
+        return findings[0] if findings else None
+    serious = "card_details" in found or "secrecy" in found or len(found) > 1
+    what = "; ".join(LABELS[c] for c in found)
+    return Finding(
+        "suspicious_messages", Severity.HIGH if serious else Severity.MEDIUM,
+        Subject("message", message.id),
+        f"A message to {provider_name}, written by {author_name} on the budget holder's side, "
+        f"{what}. Check who is asking and why.",
+        {"provider_id": message.provider_id, "holder_id": message.holder_id,
+         "categories": ",".join(found),
+         "phrases": " | ".join(p for ps in found.values() for p in ps)})
+

@@ -1,0 +1,306 @@
+"""Flags: filing rule findings for brokers (once), reviewing them, and the provider's response.
+
+Filing joins the caller's transaction (a message send, a scan); the review functions are each
+one transaction. Every step is audited. Outcomes only warn, hide, hold and refer (design.md's
+legal line): nothing here changes who provides care or how.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flask import current_app, has_request_context, url_for
+from sqlalchemy import case, func, select
+
+from app.domain.access import Role
+from app.domain.flags import (
+    EFFECTS,
+    IMMEDIATE,
+    MAX_REASON_LENGTH,
+    MAX_RESPONSE_LENGTH,
+    FlagStatus,
+    Known,
+    Outcome,
+    evidence_of,
+    should_file,
+)
+from app.domain.rules import Action, Finding, decide_action
+from app.domain.rules.model import Severity
+from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from app.extensions import db
+from app.models import Flag, Listing, Message, ProviderProfile, SafeguardingReferral, User
+from app.services import audit, notify
+from app.services.restrictions import apply as apply_restriction
+from app.signals import send_listing_changed
+
+
+@dataclass
+class Filed:
+    """What filing some findings did, for the scan's summary and for signalling after commit."""
+
+    flags: list[Flag] = field(default_factory=list)
+    advice_only: int = 0  # findings the council's settings say only advise: not put on file
+    already_on_file: int = 0
+    hidden_listing_ids: list[int] = field(default_factory=list)
+
+
+def path_for(endpoint: str, **values) -> str:
+    """A path inside Carefair for a notification link, also outside a request (the scan job)."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    return current_app.url_map.bind("localhost").build(endpoint, values)
+
+
+def _profile_id(raw: object) -> int | None:
+    try:
+        profile_id = int(str(raw))
+    except (TypeError, ValueError):
+        return None
+    return profile_id if db.session.get(ProviderProfile, profile_id) is not None else None
+
+
+def _holder_id(raw: object) -> int | None:
+    try:
+        user = db.session.get(User, int(str(raw)))
+    except (TypeError, ValueError):
+        return None
+    return user.id if user is not None and user.role_enum is Role.HOLDER else None
+
+
+def _parties(finding: Finding) -> tuple[int | None, int | None]:
+    """(provider profile id, holder id) a finding is about, where the subject tells us."""
+    kind, ident = finding.subject.kind, finding.subject.id
+    numbers = finding.numbers
+    provider_id = _profile_id(numbers.get("provider_id")) if "provider_id" in numbers else None
+    holder_id = _holder_id(numbers.get("holder_id")) if "holder_id" in numbers else None
+    if kind == "provider":
+        provider_id = _profile_id(ident)
+    elif kind == "listing":
+        listing = db.session.get(Listing, int(ident))
+        provider_id = listing.profile_id if listing is not None else provider_id
+    elif kind == "message":
+        message = db.session.get(Message, int(ident))
+        if message is not None:
+            provider_id = message.conversation.provider_profile_id
+            holder_id = message.conversation.holder_id
+    elif kind == "holder":
+        holder_id = _holder_id(ident)
+    return provider_id, holder_id
+
+
+def file_findings(findings: list[Finding]) -> Filed:
+    """File each finding as an open flag unless it is on file already. Joins the caller's
+    transaction; the caller commits, then calls `after_filing` to tell brokers and search."""
+    settings = current_app.config["COUNCIL"]
+    result = Filed()
+    for finding in findings:
+        action = decide_action(finding, settings)
+        if action is Action.ADVISE:
+            result.advice_only += 1
+            continue
+        subject_id = str(finding.subject.id)
+        known = db.session.scalars(select(Flag).where(
+            Flag.rule == finding.rule, Flag.subject_kind == finding.subject.kind,
+            Flag.subject_id == subject_id)).all()
+        if not should_file(finding, [Known(f.status_enum, f.evidence) for f in known]):
+            result.already_on_file += 1
+            continue
+        provider_id, holder_id = _parties(finding)
+        flag = Flag(rule=finding.rule, severity=finding.severity.value,
+                    subject_kind=finding.subject.kind, subject_id=subject_id,
+                    explanation=finding.explanation, evidence=evidence_of(finding),
+                    action=action.value, provider_profile_id=provider_id, holder_id=holder_id,
+                    status=FlagStatus.OPEN.value)
+        db.session.add(flag)
+        db.session.flush()
+        audit.record(None, "flag.raised", "flag", flag.id,
+                     details={"rule": flag.rule, "severity": flag.severity,
+                              "subject": f"{flag.subject_kind}:{flag.subject_id}",
+                              "action": flag.action})
+        effects = IMMEDIATE.get(action)
+        if effects is not None and flag.provider is not None:
+            # A critical finding restricts the provider at once, pending a broker's review.
+            result.hidden_listing_ids.extend(
+                apply_restriction(flag.provider, effects, actor=None, flag=flag))
+        _tell_brokers(flag)
+        result.flags.append(flag)
+    return result
+
+
+def after_filing(filed: Filed) -> None:
+    """After the filing transaction has committed: tell search about hidden listings."""
+    send_listing_changed(filed.hidden_listing_ids)
+
+
+def _brokers() -> list[User]:
+    return list(db.session.scalars(select(User).where(User.role == Role.BROKER.value,
+                                                      User.active.is_(True)).order_by(User.id)))
+
+
+def _tell_brokers(flag: Flag) -> None:
+    link = path_for("broker.flag", flag_id=flag.id)
+    for broker in _brokers():
+        notify.send(notify.Event.FLAG_RAISED, broker, link=link,
+                    context={"reference": flag.reference})
+
+
+# Reading -------------------------------------------------------------------------------------
+
+PER_PAGE = 50
+
+
+def flags_matching(status: FlagStatus | None, severity: Severity | None, *,
+                   page: int = 1) -> tuple[list[Flag], int]:
+    """Flags for the console, most severe and newest first, with the total for paging."""
+    query = select(Flag)
+    if status is not None:
+        query = query.where(Flag.status == status.value)
+    if severity is not None:
+        query = query.where(Flag.severity == severity.value)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rank = {s.value: i for i, s in enumerate(reversed(list(Severity)))}
+    order = case(rank, value=Flag.severity, else_=len(rank))
+    rows = db.session.scalars(query.order_by(order, Flag.created_at.desc(), Flag.id.desc())
+                              .limit(PER_PAGE).offset((max(page, 1) - 1) * PER_PAGE)).all()
+    return list(rows), total
+
+
+def get_flag(flag_id: int) -> Flag:
+    flag = db.session.get(Flag, flag_id)
+    if flag is None:
+        raise NotFound("We could not find that flag.")
+    return flag
+
+
+def referrals_of(flag: Flag) -> list[SafeguardingReferral]:
+    return list(db.session.scalars(select(SafeguardingReferral)
+                                   .where(SafeguardingReferral.flag_id == flag.id)
+                                   .order_by(SafeguardingReferral.id)))
+
+
+# Reviewing ----------------------------------------------------------------------------------
+
+def _open_flag_for(broker: User, flag_id: int) -> Flag:
+    if broker.role_enum is not Role.BROKER:
+        raise NotPermitted("Only a broker can review flags.")
+    flag = get_flag(flag_id)
+    if flag.status_enum is not FlagStatus.OPEN:
+        raise Conflict(f"This flag has already been {flag.status_enum.label.lower()}.")
+    return flag
+
+
+def _reason(reason: str, message: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(message, field="reason")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidInput(f"Enter {MAX_REASON_LENGTH:,} characters or fewer", field="reason")
+    return reason
+
+
+def dismiss(broker: User, flag_id: int, *, reason: str) -> Flag:
+    """Close a flag as not a concern. Raises NotPermitted, NotFound, Conflict, InvalidInput."""
+    flag = _open_flag_for(broker, flag_id)
+    reason = _reason(reason, "Enter why this is not a concern")
+    flag.status = FlagStatus.DISMISSED.value
+    flag.reason = reason
+    flag.reviewed_by_id = broker.id
+    flag.reviewed_at = datetime.now(UTC)
+    audit.record(broker, "flag.dismissed", "flag", flag.id,
+                 details={"rule": flag.rule, "reason": reason})
+    db.session.commit()
+    return flag
+
+
+def uphold(broker: User, flag_id: int, *, outcome: str, reason: str) -> Flag:
+    """Uphold a flag with an outcome: warn, suspend listings, hold payouts or refer to
+    safeguarding (which also suspends and holds). The provider is told and may respond.
+
+    Raises NotPermitted, NotFound, Conflict, InvalidInput (field `outcome` or `reason`).
+    """
+    flag = _open_flag_for(broker, flag_id)
+    try:
+        chosen = Outcome(outcome)
+    except ValueError:
+        raise InvalidInput("Select what should happen", field="outcome") from None
+    reason = _reason(reason, "Enter what you found, in words the provider will understand")
+    effects = EFFECTS[chosen]
+    provider = flag.provider
+    if provider is None and (effects.suspend_listings or effects.hold_payouts) \
+            and not effects.refer_safeguarding:
+        raise InvalidInput("This flag is not about a provider, so there are no listings to "
+                           "suspend or payouts to hold. Choose another outcome.", field="outcome")
+    flag.status = FlagStatus.UPHELD.value
+    flag.outcome = chosen.value
+    flag.reason = reason
+    flag.reviewed_by_id = broker.id
+    flag.reviewed_at = datetime.now(UTC)
+    audit.record(broker, "flag.upheld", "flag", flag.id,
+                 details={"rule": flag.rule, "outcome": chosen.value, "reason": reason})
+    hidden: list[int] = []
+    if provider is not None:
+        hidden = apply_restriction(provider, effects, actor=broker, flag=flag)
+        notify.send(notify.Event.FLAG_UPHELD, provider.user, link=path_for("provider.flags"),
+                    context={"reference": flag.reference})
+    if effects.refer_safeguarding:
+        referral = SafeguardingReferral(
+            flag_id=flag.id, provider_profile_id=flag.provider_profile_id,
+            holder_id=flag.holder_id, referred_by_id=broker.id,
+            summary=f"{flag.explanation}\n\nBroker: {reason}")
+        db.session.add(referral)
+        db.session.flush()
+        audit.record(broker, "safeguarding.referred", "safeguarding_referral", referral.id,
+                     details={"flag": flag.reference})
+        for admin in db.session.scalars(select(User).where(
+                User.role == Role.COUNCIL_ADMIN.value, User.active.is_(True))):
+            notify.send(notify.Event.SAFEGUARDING, admin,
+                        link=path_for("broker.flag", flag_id=flag.id),
+                        context={"reference": referral.reference})
+    db.session.commit()
+    send_listing_changed(hidden)
+    return flag
+
+
+# The provider's side ------------------------------------------------------------------------
+
+def upheld_for_provider(provider_user: User) -> list[Flag]:
+    """Upheld flags about the provider, newest first (dismissed and open ones are not shown)."""
+    from app.services.providers import profile_of
+
+    profile = profile_of(provider_user)
+    if profile is None:
+        return []
+    return list(db.session.scalars(select(Flag).where(
+        Flag.provider_profile_id == profile.id, Flag.status == FlagStatus.UPHELD.value)
+        .order_by(Flag.reviewed_at.desc(), Flag.id.desc())))
+
+
+def upheld_flag_for(provider_user: User, flag_id: int) -> Flag:
+    """One upheld flag about this provider, or NotFound (never reveal other flags exist)."""
+    for flag in upheld_for_provider(provider_user):
+        if flag.id == flag_id:
+            return flag
+    raise NotFound("We could not find that concern.")
+
+
+def respond(provider_user: User, flag_id: int, *, response: str) -> Flag:
+    """The provider answers an upheld flag in writing, once.
+
+    Raises NotFound (not theirs or not upheld), Conflict (already answered), InvalidInput.
+    """
+    flag = upheld_flag_for(provider_user, flag_id)
+    if flag.provider_response is not None:
+        raise Conflict("You have already responded to this concern.")
+    text = (response or "").replace("\r\n", "\n").strip()
+    if not text:
+        raise InvalidInput("Enter your response", field="response")
+    if len(text) > MAX_RESPONSE_LENGTH:
+        raise InvalidInput(f"Enter {MAX_RESPONSE_LENGTH:,} characters or fewer", field="response")
+    flag.provider_response = text
+    flag.provider_responded_at = datetime.now(UTC)
+    flag.provider_responded_by_id = provider_user.id
+    audit.record(provider_user, "flag.provider_responded", "flag", flag.id,
+                 details={"length": len(text)})
+    db.session.commit()
+    return flag

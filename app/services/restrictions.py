@@ -1,0 +1,97 @@
+"""Provider restrictions after a flag: listings suspended and payouts held, set and lifted.
+
+Payment code asks `payouts_held(profile_id)` before paying a provider. Suspension works through
+the vetting service's `refresh_visibility`, so search is told after the commit like any other
+change of visibility. Restrictions only block, hold and hide: they never change the care.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.domain.access import Role
+from app.domain.flags import Effects
+from app.errors import InvalidInput, NotFound, NotPermitted
+from app.extensions import db
+from app.models import Flag, ProviderProfile, ProviderRestriction, User
+from app.services import audit
+from app.signals import send_listing_changed
+
+
+def restriction_of(profile_id: int) -> ProviderRestriction | None:
+    return db.session.scalar(select(ProviderRestriction)
+                             .where(ProviderRestriction.provider_profile_id == profile_id))
+
+
+def payouts_held(profile_id: int) -> bool:
+    """Whether payouts to this provider are held pending a broker's review (for payment code)."""
+    restriction = restriction_of(profile_id)
+    return bool(restriction and restriction.payouts_held)
+
+
+def listings_suspended(profile_id: int) -> bool:
+    restriction = restriction_of(profile_id)
+    return bool(restriction and restriction.listings_suspended)
+
+
+def apply(profile: ProviderProfile, effects: Effects, *, actor: User | None,
+          flag: Flag | None) -> list[int]:
+    """Suspend listings and/or hold payouts. Joins the caller's transaction.
+
+    Returns the ids of listings hidden by it: the caller signals them after its commit.
+    """
+    from app.services.vetting import refresh_visibility
+
+    if not (effects.suspend_listings or effects.hold_payouts):
+        return []
+    restriction = restriction_of(profile.id)
+    if restriction is None:
+        restriction = ProviderRestriction(provider_profile_id=profile.id, listings_suspended=False,
+                                          payouts_held=False)
+        db.session.add(restriction)
+    flag_ref = flag.reference if flag is not None else None
+    changed: list[int] = []
+    if effects.suspend_listings and not restriction.listings_suspended:
+        restriction.listings_suspended = True
+        audit.record(actor, "provider.listings_suspended", "provider_profile", profile.id,
+                     details={"flag": flag_ref})
+    if effects.hold_payouts and not restriction.payouts_held:
+        restriction.payouts_held = True
+        audit.record(actor, "provider.payouts_held", "provider_profile", profile.id,
+                     details={"flag": flag_ref})
+    if flag is not None:
+        restriction.flag = flag
+    db.session.flush()
+    if effects.suspend_listings:
+        changed = refresh_visibility(profile, actor=actor)
+    return changed
+
+
+def lift(broker: User, profile_id: int, *, reason: str) -> ProviderRestriction:
+    """A broker lifts a provider's suspension and payout hold after review.
+
+    Raises NotPermitted (not a broker), NotFound (no restriction), InvalidInput (no reason).
+    """
+    from app.services.vetting import refresh_visibility
+
+    if broker.role_enum is not Role.BROKER:
+        raise NotPermitted("Only a broker can lift a restriction.")
+    restriction = restriction_of(profile_id)
+    if restriction is None or not (restriction.listings_suspended or restriction.payouts_held):
+        raise NotFound("This provider has no restriction to lift.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Enter why the restriction can be lifted", field="lift_reason")
+    if len(reason) > 2000:
+        raise InvalidInput("Enter 2,000 characters or fewer", field="lift_reason")
+    was = {"listings_suspended": restriction.listings_suspended,
+           "payouts_held": restriction.payouts_held}
+    restriction.listings_suspended = False
+    restriction.payouts_held = False
+    audit.record(broker, "provider.restriction_lifted", "provider_profile", profile_id,
+                 details={**was, "reason": reason})
+    db.session.flush()
+    changed = refresh_visibility(restriction.provider, actor=broker)
+    db.session.commit()
+    send_listing_changed(changed)
+    return restriction

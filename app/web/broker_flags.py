@@ -1,0 +1,106 @@
+"""Broker console: brokerage-rule flags, their evidence, and dismissing or upholding them."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.domain.access import Permission
+from app.domain.flags import FlagStatus, Outcome
+from app.domain.rules.model import Severity
+from app.errors import DomainError
+from app.services import flags as flag_service
+from app.services import restrictions
+from app.web.broker import bp
+from app.web.context import requires
+from app.web.helpers import attach_error, parse_int
+from app.web.messaging_forms import DismissForm, LiftForm, UpholdForm
+
+
+def _choice(enum, raw: str | None, default=None):
+    try:
+        return enum(raw) if raw else default
+    except ValueError:
+        return default
+
+
+@bp.get("/flags")
+@requires(Permission.BROKER_AREA)
+def flags():
+    # "all" shows every status; no status chosen means open flags, the work to do.
+    raw_status = request.args.get("status")
+    status = None if raw_status == "all" else _choice(FlagStatus, raw_status, FlagStatus.OPEN)
+    severity = _choice(Severity, request.args.get("severity"))
+    page = parse_int(request.args.get("page"))
+    rows, total = flag_service.flags_matching(status, severity, page=page)
+    return render_template("broker/flags.html", flags=rows, total=total, page=page,
+                           per_page=flag_service.PER_PAGE, status=status, severity=severity,
+                           statuses=list(FlagStatus), severities=list(Severity), title="Flags")
+
+
+def _render_flag(flag, dismiss_form=None, uphold_form=None, lift_form=None, status=200):
+    restriction = restrictions.restriction_of(flag.provider_profile_id) \
+        if flag.provider_profile_id else None
+    failed = dismiss_form or uphold_form or lift_form  # shown in the page's error summary
+    return render_template("broker/flag.html", flag=flag, form=failed,
+                           dismiss_form=dismiss_form or DismissForm(prefix="dismiss"),
+                           uphold_form=uphold_form or UpholdForm(prefix="uphold"),
+                           lift_form=lift_form or LiftForm(prefix="lift"),
+                           restriction=restriction, referrals=flag_service.referrals_of(flag),
+                           outcomes=list(Outcome), title=f"Flag {flag.reference}"), status
+
+
+@bp.get("/flags/<int:flag_id>")
+@requires(Permission.BROKER_AREA)
+def flag(flag_id: int):
+    return _render_flag(flag_service.get_flag(flag_id))
+
+
+@bp.post("/flags/<int:flag_id>/dismiss")
+@requires(Permission.BROKER_AREA)
+def dismiss_flag(flag_id: int):
+    item = flag_service.get_flag(flag_id)
+    form = DismissForm(prefix="dismiss")
+    if form.validate_on_submit():
+        try:
+            flag_service.dismiss(current_user, item.id, reason=form.reason.data)
+        except DomainError as err:
+            attach_error(form, err, default_field="reason")
+        else:
+            flash(f"Flag {item.reference} dismissed.", "success")
+            return redirect(url_for("broker.flags"))
+    return _render_flag(item, dismiss_form=form, status=400)
+
+
+@bp.post("/flags/<int:flag_id>/uphold")
+@requires(Permission.BROKER_AREA)
+def uphold_flag(flag_id: int):
+    item = flag_service.get_flag(flag_id)
+    form = UpholdForm(prefix="uphold")
+    if form.validate_on_submit():
+        try:
+            flag_service.uphold(current_user, item.id, outcome=form.outcome.data,
+                                reason=form.reason.data)
+        except DomainError as err:
+            attach_error(form, err, default_field="outcome")
+        else:
+            flash(f"Flag {item.reference} upheld: {Outcome(form.outcome.data).label}.", "success")
+            return redirect(url_for("broker.flag", flag_id=item.id))
+    return _render_flag(item, uphold_form=form, status=400)
+
+
+@bp.post("/flags/<int:flag_id>/lift")
+@requires(Permission.BROKER_AREA)
+def lift_restriction(flag_id: int):
+    item = flag_service.get_flag(flag_id)
+    form = LiftForm(prefix="lift")
+    if form.validate_on_submit() and item.provider_profile_id is not None:
+        try:
+            restrictions.lift(current_user, item.provider_profile_id, reason=form.lift_reason.data)
+        except DomainError as err:
+            attach_error(form, err, default_field="lift_reason")
+        else:
+            flash("The provider's listings can show again and payouts are no longer held.",
+                  "success")
+            return redirect(url_for("broker.flag", flag_id=item.id))
+    return _render_flag(item, lift_form=form, status=400)

@@ -1,0 +1,121 @@
+"""Broker console flag pages and the provider's concerns pages, through the test client."""
+
+import pytest
+from sqlalchemy import select
+
+from app.domain.access import Role
+from app.domain.rules import Finding, Severity, Subject
+from app.extensions import db
+from app.models import AuditEvent, Flag
+from app.services import flags
+from tests.messaging_helpers import live_listing
+
+
+@pytest.fixture
+def flagged(app, make_user):
+    """A live listing with one open medium flag and one open high flag about its provider."""
+    with app.app_context():
+        provider, listing = live_listing(make_user)
+        flags.file_findings([
+            Finding("price_outlier", Severity.MEDIUM, Subject("listing", listing.id),
+                    "Charges far above similar listings.",
+                    {"rate_pence": 9000, "peer_median_pence": 1600, "peers": 6}),
+            Finding("at_risk_clients_high_prices", Severity.HIGH,
+                    Subject("provider", listing.profile_id), "Many clients at risk.",
+                    {"at_risk_share_percent": 80.0}),
+        ])
+        db.session.commit()
+        medium, high = db.session.scalars(select(Flag).order_by(Flag.id)).all()
+        return provider, listing.id, medium.id, high.id
+
+
+def test_flag_list_filters_by_status_and_severity(client, login_as, flagged):
+    _, _, medium_id, high_id = flagged
+    login_as(Role.BROKER)
+    page = client.get("/broker/flags").get_data(as_text=True)
+    assert f"F-{medium_id}" in page and f"F-{high_id}" in page
+    assert page.index(f"F-{high_id}") < page.index(f"F-{medium_id}")  # most severe first
+    high_only = client.get("/broker/flags?severity=high").get_data(as_text=True)
+    assert f"F-{high_id}" in high_only and f"F-{medium_id}" not in high_only
+    assert "No flags match." in client.get("/broker/flags?status=dismissed").get_data(as_text=True)
+    # Nonsense filters fall back rather than fail.
+    assert client.get("/broker/flags?status=nope&severity=nope&page=x").status_code == 200
+
+
+def test_flag_detail_shows_the_evidence_numbers(client, login_as, flagged):
+    _, _, medium_id, _ = flagged
+    login_as(Role.BROKER)
+    page = client.get(f"/broker/flags/{medium_id}").get_data(as_text=True)
+    assert "Charges far above similar listings." in page
+    assert "£90.00" in page and "£16.00" in page and "Peers" in page
+
+
+def test_dismiss_without_a_reason_shows_the_error_and_with_one_is_audited(
+        client, login_as, flagged, db_session):
+    _, _, medium_id, _ = flagged
+    broker = login_as(Role.BROKER)
+    response = client.post(f"/broker/flags/{medium_id}/dismiss", data={"dismiss-reason": ""})
+    assert response.status_code == 400 and "Enter why this is not a concern" in \
+        response.get_data(as_text=True)
+    client.post(f"/broker/flags/{medium_id}/dismiss",
+                data={"dismiss-reason": "Night rate, agreed with the council."})
+    flag = db_session.get(Flag, medium_id)
+    assert flag.status == "dismissed" and flag.reason == "Night rate, agreed with the council."
+    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "flag.dismissed"))
+    assert event.actor_id == broker.id and event.subject_id == str(medium_id)
+
+
+def test_uphold_suspend_hides_the_public_listing(client, login_as, flagged, db_session):
+    _, listing_id, medium_id, _ = flagged
+    assert client.get(f"/listings/{listing_id}").status_code == 200
+    login_as(Role.BROKER)
+    response = client.post(f"/broker/flags/{medium_id}/uphold",
+                           data={"uphold-outcome": "suspend_listing",
+                                 "uphold-reason": "Charging far more than agreed."},
+                           follow_redirects=True)
+    assert "listings suspended" in response.get_data(as_text=True)
+    assert db_session.get(Flag, medium_id).outcome == "suspend_listing"
+    assert client.get(f"/listings/{listing_id}").status_code == 404
+
+
+def test_uphold_needs_an_outcome(client, login_as, flagged, db_session):
+    _, _, medium_id, _ = flagged
+    login_as(Role.BROKER)
+    response = client.post(f"/broker/flags/{medium_id}/uphold",
+                           data={"uphold-reason": "Something"})
+    assert response.status_code == 400 and "Select what should happen" in \
+        response.get_data(as_text=True)
+    assert db_session.get(Flag, medium_id).status == "open"
+
+
+def test_provider_sees_an_upheld_flag_and_responds_once(client, login, login_as, flagged,
+                                                        db_session):
+    provider, _, medium_id, high_id = flagged
+    login_as(Role.BROKER)
+    client.post(f"/broker/flags/{medium_id}/uphold",
+                data={"uphold-outcome": "warn", "uphold-reason": "Please explain your price."})
+    login(provider)
+    listing = client.get("/provider/concerns").get_data(as_text=True)
+    assert f"Concern F-{medium_id}" in listing and f"F-{high_id}" not in listing  # open: hidden
+    assert client.get(f"/provider/concerns/{high_id}").status_code == 404
+    page = client.get(f"/provider/concerns/{medium_id}").get_data(as_text=True)
+    assert "Please explain your price." in page and 'name="response"' in page
+    client.post(f"/provider/concerns/{medium_id}", data={"response": "Rural travel <b>costs</b>."})
+    page = client.get(f"/provider/concerns/{medium_id}").get_data(as_text=True)
+    assert "Rural travel &lt;b&gt;costs&lt;/b&gt;." in page and 'name="response"' not in page
+    client.post(f"/provider/concerns/{medium_id}", data={"response": "Second go"})
+    assert db_session.get(Flag, medium_id).provider_response == "Rural travel <b>costs</b>."
+
+
+def test_other_roles_cannot_reach_the_flag_console(client, login_as, flagged):
+    _, _, medium_id, _ = flagged
+    for role in (Role.HOLDER, Role.PROVIDER, Role.COUNCIL_ADMIN):
+        login_as(role)
+        assert client.get("/broker/flags").status_code == 403
+        assert client.post(f"/broker/flags/{medium_id}/dismiss",
+                           data={"dismiss-reason": "x"}).status_code == 403
+
+
+def test_unknown_flag_is_404(client, login_as):
+    login_as(Role.BROKER)
+    assert client.get("/broker/flags/999999").status_code == 404
