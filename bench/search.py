@@ -44,19 +44,19 @@ VOCAB = {
     "help_at_home": "cleaning laundry shopping cooking meals housework gardening",
     "getting_out": "trips cinema football gym swimming social outings community",
     "employment_support": "job coaching work volunteering interview skills employer",
-    "learning_education": "course college reading cooking budgeting computer learning",
+    "learning": "course college reading cooking budgeting computer learning",
     "transport": "minibus taxi wheelchair appointments hospital driver journeys",
-    "short_breaks_respite": "respite short breaks overnight sitting carers holiday",
+    "short_breaks": "respite short breaks overnight sitting carers holiday",
     "peer_support": "peer group befriending chat anxiety loneliness support",
-    "wellbeing_therapies": "yoga counselling art therapy massage relaxation walks",
+    "wellbeing": "yoga counselling art therapy massage relaxation walks",
     "advocacy": "advocate reviews meetings rights independent advocacy",
-    "money_management_payroll": "payroll pensions tax managed account budget records",
+    "money_management": "payroll pensions tax managed account budget records",
 }
 _GENERIC_TEXT = ("friendly experienced trained reliable local flexible patient kind calm "
                  "qualified caring weekly daily evenings weekends mornings")
 GENERIC = _GENERIC_TEXT.split()
-SPECIALISMS = ["dementia", "autism", "learning_disability", "mental_health", "stroke",
-               "physical_disability", "sensory_impairment", "end_of_life", "brain_injury"]
+SPECIALISMS = ["dementia", "autism", "learning_disability", "mental_health", "faith",
+               "physical_disability", "sensory_impairment", "end_of_life", "cultural"]
 LANGUAGES = ["welsh", "polish", "urdu", "punjabi", "gujarati", "bengali", "bsl", "romanian"]
 FUNDING = ["direct_payment", "council_managed", "individual_service_fund", "third_party_managed"]
 AREAS = ["SY", "TF", "WV", "LD", "CH", "WR", "HR", "ST", "DY", "B"]
@@ -104,8 +104,9 @@ def generate(n_listings: int, n_providers: int, seed: int = 7):
             rated = rng.random() < (0.9 if big else 0.5)
             docs.append(ListingDocument(
                 listing_id=lid, provider_id=pid, provider_name=f"Provider {pid}",
-                provider_type="agency" if big else rng.choice(
-                    ["self_employed_pa", "community_org", "group_activity", "employed_pa"]),
+                provider_type="home_care_agency" if big else rng.choice(
+                    ["self_employed_pa", "community_organisation", "group_activity",
+                     "employed_pa"]),
                 title=title, description=desc, category=cat,
                 price_pence=rng.randrange(300, 4500, 25), price_unit=rng.choice(
                     ["hour", "hour", "hour", "session", "day"]),
