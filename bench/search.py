@@ -4,7 +4,7 @@ how fairly exposure is spread across providers with fair ranking on and off.
     .venv/bin/python bench/search.py            # 100,000 listings, 20,000 providers, 500 queries
     .venv/bin/python bench/search.py --quick    # a small version, under a minute
 
-PostgreSQL: BENCH_DATABASE_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/carefair_h6);
+PostgreSQL: BENCH_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/carefair_bench);
 the benchmark works in its own schema `bench_search`, dropped at the end.
 Latency is per search as the page runs it: filters, facet counts (a query per ticked facet
 group), candidate retrieval and fair re-ranking. Prints `name: value unit` lines.
@@ -322,6 +322,9 @@ def main() -> None:
         emit("whoosh_query_p95", pct(times, 95), "ms")
         fair_backend = whoosh
 
+    if "postgres" not in skip and not os.environ.get("BENCH_DATABASE_URL"):
+        print("# postgres skipped: set BENCH_DATABASE_URL", file=sys.stderr)
+        skip.add("postgres")
     if "postgres" not in skip:
         from sqlalchemy import create_engine, text
         from sqlalchemy.orm import Session
@@ -329,8 +332,7 @@ def main() -> None:
         from app.adapters.search.postgres import PostgresSearchBackend
         from app.models.search_document import SearchDocument, SearchWord
 
-        url = os.environ.get("BENCH_DATABASE_URL",
-                             "postgresql+psycopg://postgres@127.0.0.1:5432/carefair_h6")
+        url = os.environ["BENCH_DATABASE_URL"]
         admin = create_engine(url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS bench_search CASCADE"))

@@ -37,7 +37,7 @@ INSERT INTO search_words (word) SELECT DISTINCT w FROM unnest(CAST(:words AS tex
 ON CONFLICT (word) DO NOTHING
 """)
 # The same rotation as app.domain.search_ranking.rotation_key, computed in the database.
-_ROTATION = "(((listing_id::bigint * 2654435761) & 4294967295) # :seed)"
+_ROTATION = "((((listing_id::bigint * 2654435761) & 4294967295) - :seed) & 4294967295)"
 
 
 def _row(doc: ListingDocument) -> dict:
