@@ -30,6 +30,10 @@ def create_app(config: Config | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
 
+    from app.services.search_listings import connect as connect_search
+
+    connect_search()  # search follows the listings (see the module)
+
     from app.cli import register_cli
 
     register_cli(app)

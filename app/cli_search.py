@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from app.cli import app_command
+from app import vetting_cli  # noqa: F401  (its expiry hook must run before the reindex hook)
+from app.cli import DEMO_START_HOOKS, app_command
 
 search_group = click.Group("search", help="Look after the search index.")
 app_command(search_group)
@@ -23,3 +24,14 @@ def reindex_command() -> None:
     except search.NoDocumentSource as err:
         raise click.ClickException(str(err)) from err
     click.echo(f"Indexed {count} listings with the {get_backend().name} backend.")
+
+
+def _reindex_on_demo_start() -> None:
+    """The demo's listings went live (and expired ones were hidden) while seeding: index them."""
+    from app.services import search
+
+    count = search.reindex()
+    click.echo(f"Search: indexed {count} live listings.")
+
+
+DEMO_START_HOOKS.append(_reindex_on_demo_start)

@@ -12,30 +12,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 
-CATEGORIES: dict[str, str] = {
-    "personal_care": "Personal care",
-    "help_at_home": "Help at home",
-    "getting_out": "Getting out and about",
-    "employment_support": "Employment support",
-    "learning_education": "Learning and education",
-    "transport": "Transport",
-    "short_breaks_respite": "Short breaks and respite",
-    "peer_support": "Peer support",
-    "wellbeing_therapies": "Wellbeing and therapies",
-    "advocacy": "Advocacy",
-    "money_management_payroll": "Money management and payroll",
-}
+from app.domain.listings import Category, FundingMode, PriceUnit, Specialism
+from app.domain.vetting import ProviderType
+
+# The taxonomy is the listings one (app.domain.listings): search must use the very slugs a
+# listing is stored with, or a filter silently matches nothing.
+CATEGORIES: dict[str, str] = {c.value: c.label for c in Category}
+SPECIALISMS: dict[str, str] = {s.value: s.label for s in Specialism}
 PRICE_UNITS = {"hour": "an hour", "session": "a session", "day": "a day"}
-PROVIDER_TYPES = {
-    "self_employed_pa": "Self-employed personal assistant",
-    "employed_pa": "Personal assistant (employed by you)",
-    "agency": "Home care agency",
-    "community_org": "Community organisation",
-    "group_activity": "Group activity",
-}
+assert set(PRICE_UNITS) == {u.value for u in PriceUnit}
+PROVIDER_TYPES = {t.value: t.label for t in ProviderType}
 WEEKDAYS = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
             "fri": "Friday", "sat": "Saturday", "sun": "Sunday"}
 _DAY_KEYS = list(WEEKDAYS)
@@ -45,12 +34,7 @@ DAY_PARTS: dict[str, tuple[str, int, int]] = {
     "afternoon": ("Afternoon (noon to 5pm)", 12 * 60, 17 * 60),
     "evening": ("Evening (5pm to 10pm)", 17 * 60, 22 * 60),
 }
-FUNDING_MODES = {
-    "direct_payment": "Direct payment",
-    "council_managed": "Council-managed budget",
-    "individual_service_fund": "Individual service fund",
-    "third_party_managed": "Managed account",
-}
+FUNDING_MODES = {m.value: m.label for m in FundingMode}
 GENDERS = {"female": "Female", "male": "Male", "non_binary": "Non-binary"}
 PRICE_OPTIONS = (1500, 2000, 2500, 3000, 4000)  # "up to £X" choices, in pence
 RATING_OPTIONS = (3, 4)  # "3 stars or more", "4 stars or more"
@@ -93,6 +77,28 @@ def normalise_district(value: str) -> str | None:
     cleaned = re.sub(r"\s+", " ", value.strip().upper())
     outward = cleaned.split(" ")[0] if cleaned else ""
     return outward if _DISTRICT.match(outward) else None
+
+
+def language_slug(name: str) -> str:
+    """'British Sign Language' -> 'british_sign_language': profiles store languages as typed."""
+    return "_".join(_WORD.findall(name.lower()))[:40]
+
+
+_GENDER_WORDS = {
+    "female": {"female", "woman", "women", "f", "she", "lady"},
+    "male": {"male", "man", "men", "m", "he"},
+    "non_binary": {"non_binary", "non-binary", "nonbinary", "non binary", "enby", "nb"},
+}
+
+
+def gender_slug(typed: str | None) -> str | None:
+    """A profile's free-text gender ('Woman', 'male') as a search filter value, or None when it
+    is blank or not one we can map (then the listing shows for any gender filter left empty)."""
+    text = " ".join((typed or "").strip().lower().split())
+    for slug, words in _GENDER_WORDS.items():
+        if text in words:
+            return slug
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +173,9 @@ class ListingDocument:
         return sorted(tokens)
 
     def to_json(self) -> str:
-        data = asdict(self)
+        # Field by field rather than dataclasses.asdict, which deep-copies and is slow enough to
+        # matter when a whole index is rebuilt.
+        data = {name: getattr(self, name) for name in _DOC_FIELDS}
         data["provider_vetted_at"] = self.provider_vetted_at.isoformat() \
             if self.provider_vetted_at else None
         return json.dumps(data, separators=(",", ":"))
@@ -181,6 +189,9 @@ class ListingDocument:
         vetted = data.get("provider_vetted_at")
         data["provider_vetted_at"] = date.fromisoformat(vetted) if vetted else None
         return cls(**data)
+
+
+_DOC_FIELDS = tuple(f.name for f in fields(ListingDocument))
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +363,7 @@ def parse_query(args: Mapping) -> SearchQuery:
     categories = pick("category", CATEGORIES, "service type")
     days = pick("day", WEEKDAYS, "day")
     times = pick("time", {k: v for k, v in DAY_PARTS.items()}, "time of day")
-    specialisms = pick("specialism", None, "specialism")
+    specialisms = pick("specialism", SPECIALISMS, "specialism")
     languages = pick("language", None, "language")
     funding = pick("funding", FUNDING_MODES, "way of paying")
     genders = pick("gender", GENDERS, "worker gender")
@@ -473,7 +484,8 @@ def describe_filter(query: SearchQuery, facet: str) -> str:
                                                      for t in query.times]
         return "the day and time (" + ", ".join(parts) + ")"
     if facet == "specialism":
-        return "the specialisms (" + ", ".join(_nice(s) for s in query.specialisms) + ")"
+        return "the specialisms (" + ", ".join(SPECIALISMS.get(s, _nice(s)) for s in
+                                               query.specialisms) + ")"
     if facet == "language":
         return "the languages (" + ", ".join(_nice(x) for x in query.languages) + ")"
     if facet == "gender":
@@ -502,15 +514,16 @@ def build_facets(query: SearchQuery,
         return tuple(FacetOption(value, label, int(c.get(token, 0)), value in selected)
                      for value, label, token in items)
 
-    def dynamic(facet: str, prefix: str, selected: Sequence[str]) -> tuple:
+    def dynamic(facet: str, prefix: str, selected: Sequence[str],
+                labels: Mapping[str, str] | None = None) -> tuple:
         c = counts.get(facet, {})
         values = {t[len(prefix):] for t in c if t.startswith(prefix)} | set(selected)
         ordered = sorted(values, key=lambda v: (-int(c.get(prefix + v, 0)), v))[:15]
         for value in selected:  # a ticked box never disappears
             if value not in ordered:
                 ordered.append(value)
-        return tuple(FacetOption(v, _nice(v), int(c.get(prefix + v, 0)), v in selected)
-                     for v in ordered)
+        return tuple(FacetOption(v, (labels or {}).get(v) or _nice(v), int(c.get(prefix + v, 0)),
+                                 v in selected) for v in ordered)
 
     selected_price = () if query.max_price_pence is None else (str(query.max_price_pence),)
     selected_rating = () if query.min_rating is None else (str(query.min_rating),)
@@ -528,7 +541,7 @@ def build_facets(query: SearchQuery,
             "rating", [(str(r), f"{r} stars or more", f"rating:{r}") for r in RATING_OPTIONS],
             selected_rating), multiple=False),
         Facet("specialism", FACET_LABELS["specialism"],
-              dynamic("specialism", "spec:", query.specialisms)),
+              dynamic("specialism", "spec:", query.specialisms, SPECIALISMS)),
         Facet("language", FACET_LABELS["language"], dynamic("language", "lang:", query.languages)),
         Facet("gender", FACET_LABELS["gender"], opts(
             "gender", [(k, v, f"gender:{k}") for k, v in GENDERS.items()],

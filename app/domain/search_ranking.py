@@ -70,9 +70,17 @@ def rotation_seed(user_key: str, day: date) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
+def listing_hash(listing_id: int) -> int:
+    """A fixed scramble of listing ids, so neighbouring ids are not neighbours in a rotation."""
+    return (listing_id * _HASH_MULTIPLIER) & _MASK
+
+
 def rotation_key(listing_id: int, seed: int) -> int:
-    """A per-user, per-day shuffle of listing ids (cheap enough to compute in the database too)."""
-    return ((listing_id * _HASH_MULTIPLIER) & _MASK) ^ seed
+    """A per-user, per-day rotation of tied listings: the scrambled ids form a circle and each
+    person starts at a different point of it each day. (A rotation rather than an XOR shuffle so
+    a backend can walk a list pre-sorted by hash from the starting point instead of computing a
+    key for every tied listing; the same formula runs in SQL.)"""
+    return (listing_hash(listing_id) - seed) & _MASK
 
 
 def provider_share(doc: ListingDocument, query: SearchQuery,

@@ -216,6 +216,7 @@ def set_availability(actor: User, slots: list[Slot]) -> ProviderProfile:
     audit.record(actor, "provider.availability_set", "provider_profile", profile.id,
                  details={"slots": [str(s) for s in slots]})
     db.session.commit()
+    send_listing_changed([listing.id for listing in profile.listings])  # search filters by day
     return profile
 
 

@@ -21,7 +21,7 @@ EXPECTED = [
     ({"max_price": "20", "min_rating": "4"}, {6, 7, 9, 10, 12, 14, 16, 19, 20, 23, 26, 29, 31,
                                                32, 36}),
     ({"gender": "male", "district": "SY1"}, {7, 22}),
-    ({"funding": "third_party_managed", "category": "money_management_payroll"}, {12, 27}),
+    ({"funding": "third_party_managed", "category": "money_management"}, {12, 27}),
     ({"specialism": ["autism"], "q": "support"}, {14, 23, 39}),  # 14: "Employment support"
     ({"q": "swimming", "district": "TF9"}, set()),
     ({"q": '"AND OR (* --'}, set(BY_ID)),

@@ -11,7 +11,7 @@ from tests.search.corpus import TODAY
 
 def _doc(listing_id, provider_id, **fields):
     base = dict(listing_id=listing_id, provider_id=provider_id, provider_name=f"P{provider_id}",
-                provider_type="agency", title="Personal care", description="Care at home",
+                provider_type="home_care_agency", title="Personal care", description="Care at home",
                 category="personal_care", price_pence=2000, price_unit="hour",
                 districts=("SY1",), provider_vetted_at=date(2024, 1, 1))
     base.update(fields)

@@ -1,48 +1,73 @@
 """The Whoosh search backend: an embedded file index under the instance directory (one writer).
 
 Words go through the same split and stop words as PostgreSQL's 'english' configuration and the
-same Snowball English stemmer, so the two backends agree on what matches. Filters and facet
-counts use sets of document numbers read once per index version from the index's own postings
-(set intersection runs in C), and Whoosh's BM25F scores the words.
+same Snowball English stemmer, so the two backends agree on what matches. Whoosh stores the
+postings; for speed each index version is read once into bitsets (Python ints, one bit per
+document): filters and facet counts are then a few big-integer ANDs and popcounts in C, not
+Python loops over documents. Text relevance is BM25 over Whoosh's own postings and field
+lengths; ordering walks lists pre-sorted per sort order, so a page never sorts every match.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 import os
+import re
 import shutil
 import threading
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from whoosh import columns
 from whoosh import index as whoosh_index
 from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.query import And, Term
+from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 
 from app.adapters.search import SearchBackend
-from app.domain.search import STOP_WORDS, Constraint, ListingDocument, SearchQuery, words_of
-from app.domain.search_ranking import Candidate, rotation_key
+from app.domain.search import (
+    PRICE_OPTIONS,
+    RATING_OPTIONS,
+    STOP_WORDS,
+    Constraint,
+    ListingDocument,
+    SearchQuery,
+    words_of,
+)
+from app.domain.search_ranking import Candidate, listing_hash
 
 _TOKENS = r"[a-z0-9]+"
 STEMMING = RegexTokenizer(_TOKENS) | LowercaseFilter() | StopFilter(
     stoplist=STOP_WORDS, minsize=1) | StemFilter(lang="en", cachesize=-1)
 PLAIN = RegexTokenizer(_TOKENS) | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=3)
 
+# Below this many matches, listing the matches and sorting them beats walking a sorted list.
+_SPARSE = 3000
+_BM25_K1, _BM25_B = 1.2, 0.75
+_PARALLEL_FROM = 20_000  # documents; below this, starting worker processes costs more
+_NONZERO = re.compile(rb"[^\x00]")
+_BITS = tuple(tuple(i for i in range(8) if byte >> i & 1) for byte in range(256))
+
 
 def make_schema() -> Schema:
+    def number(typecode: str = "q") -> COLUMN:
+        return COLUMN(columns.NumericColumn(typecode, default=0))
+
     return Schema(
         key=ID(unique=True),
-        lid=NUMERIC(int, bits=64, sortable=True),
         text=TEXT(analyzer=STEMMING, phrase=False),
         words=TEXT(analyzer=PLAIN, phrase=False),  # unstemmed: the "did you mean" vocabulary
-        facets=KEYWORD(scorable=False),
-        districts=KEYWORD(scorable=False),
-        price=NUMERIC(int, bits=64, sortable=True),
-        # Whoosh's float columns are broken, so scores are stored as scaled integers.
-        quality=NUMERIC(int, bits=64, sortable=True),  # Bayesian rating x 10,000
-        rating=NUMERIC(int, bits=64, signed=True, sortable=True),  # rating x 100; -100 unrated
-        rating_count=NUMERIC(int, sortable=True),
+        # Scorable only so Whoosh keeps a length column: without one its writer looks for the
+        # missing column file on disk once per posting, which made a 100k build take minutes.
+        facets=KEYWORD(scorable=True),
+        districts=KEYWORD(scorable=True),
+        # Sort and filter values are columns only (no postings): filters read them as bitsets.
+        lid=number(),
+        price=number(),
+        quality=number(),  # Bayesian rating x 10,000 (Whoosh's float columns are unreliable)
+        rating=number(),  # rating x 100; -100 when not rated yet
+        rating_count=number(),
         payload=STORED,
     )
 
@@ -58,41 +83,145 @@ def _fields(doc: ListingDocument) -> dict:
     }
 
 
+class _Order:
+    """Document numbers sorted by (primary key, listing hash), with the runs of equal primary
+    keys, so the first matches in per-user rotation order are found by walking, not sorting."""
+
+    def __init__(self, docnums: Iterable[int], primary, hashes: list[int]):
+        ordered = sorted(docnums, key=lambda d: (primary(d), hashes[d]))
+        self.docs = ordered
+        self.hashes = [hashes[d] for d in ordered]
+        self.runs: list[tuple[int, int]] = []
+        start = 0
+        for i in range(1, len(ordered) + 1):
+            if i == len(ordered) or primary(ordered[i]) != primary(ordered[start]):
+                self.runs.append((start, i))
+                start = i
+
+    def first(self, member: bytes, wanted: int, seed: int) -> list[int]:
+        out: list[int] = []
+        docs, hashes = self.docs, self.hashes
+        for start, end in self.runs:
+            split = bisect_left(hashes, seed, start, end)  # the rotation starts at the seed
+            for index in range(split, end):
+                d = docs[index]
+                if member[d >> 3] >> (d & 7) & 1:
+                    out.append(d)
+                    if len(out) == wanted:
+                        return out
+            for index in range(start, split):
+                d = docs[index]
+                if member[d >> 3] >> (d & 7) & 1:
+                    out.append(d)
+                    if len(out) == wanted:
+                        return out
+        return out
+
+
 class _Snapshot:
-    """What one version of the index needs for fast filtering: postings as sets, sort columns."""
+    """One version of the index as bitsets and columns (built lazily, kept until it changes)."""
 
     def __init__(self, searcher):
         self.searcher = searcher
         reader = searcher.reader()
-        self.live = frozenset(reader.all_doc_ids())
-        self._postings: dict[tuple[str, str], frozenset[int]] = {}
+        self.size = reader.doc_count_all()
+        self.nbytes = (self.size + 7) // 8
+        self.live = self.mask(reader.all_doc_ids())
         self.facet_tokens = [t.decode() if isinstance(t, bytes) else t
                              for t in reader.lexicon("facets")]
-        size = reader.doc_count_all()
 
         def column(name: str) -> list:
-            if size == 0:
-                return []
-            return list(reader.column_reader(name))
+            return list(reader.column_reader(name)) if self.size else []
 
         self.lid = column("lid")
         self.price = column("price")
         self.quality = column("quality")
         self.rating = column("rating")
         self.rating_count = column("rating_count")
+        self.hashes = [listing_hash(x) for x in self.lid]
+        self._postings: dict[tuple[str, str], int] = {}
+        self._bounds: dict[tuple[str, int], int] = {}
+        self._orders: dict[str, _Order] = {}
+        self._bm25: dict[str, dict[int, float]] = {}
 
-    def postings(self, field: str, token: str) -> frozenset[int]:
+    def mask(self, docnums: Iterable[int]) -> int:
+        buf = bytearray(self.nbytes)
+        for d in docnums:
+            buf[d >> 3] |= 1 << (d & 7)
+        return int.from_bytes(buf, "little")
+
+    def ids(self, mask: int) -> list[int]:
+        raw = mask.to_bytes(self.nbytes, "little")
+        return [(m.start() << 3) + bit for m in _NONZERO.finditer(raw)
+                for bit in _BITS[raw[m.start()]]]
+
+    def member(self, mask: int) -> bytes:
+        return mask.to_bytes(self.nbytes, "little")
+
+    def postings(self, field: str, token: str) -> int:
         key = (field, token)
         found = self._postings.get(key)
         if found is None:
             reader = self.searcher.reader()
-            try:
-                ids = reader.postings(field, token).all_ids() if (field, token) in reader \
-                    else ()
-            except KeyError:
-                ids = ()
-            found = frozenset(ids) & self.live
+            ids = reader.postings(field, token).all_ids() if (field, token) in reader else ()
+            found = self.mask(ids) & self.live
             self._postings[key] = found
+        return found
+
+    def bound(self, column: str, limit: int) -> int:
+        """Documents whose price is at most, or rating at least, `limit` (cached per value)."""
+        key = (column, limit)
+        found = self._bounds.get(key)
+        if found is None:
+            if column == "price":
+                found = self.mask(d for d, v in enumerate(self.price) if v <= limit)
+            else:
+                found = self.mask(d for d, v in enumerate(self.rating) if v >= limit)
+            found &= self.live
+            self._bounds[key] = found
+        return found
+
+    def order(self, sort: str) -> _Order:
+        found = self._orders.get(sort)
+        if found is None:
+            if sort == "price":
+                price = self.price
+
+                def primary(d):
+                    return price[d]
+            elif sort == "rating":
+                rating, count = self.rating, self.rating_count
+
+                def primary(d):
+                    return (-rating[d], -count[d])
+            else:
+                quality = self.quality
+
+                def primary(d):
+                    return -quality[d]
+            found = _Order(self.ids(self.live), primary, self.hashes)
+            self._orders[sort] = found
+        return found
+
+    def bm25(self, stem: str) -> dict[int, float]:
+        """BM25 of one stem for every document containing it (Whoosh's postings and lengths)."""
+        found = self._bm25.get(stem)
+        if found is None:
+            reader = self.searcher.reader()
+            found = {}
+            if ("text", stem) in reader:
+                n = max(reader.doc_count(), 1)
+                df = reader.doc_frequency("text", stem)
+                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+                average = max(reader.field_length("text") / n, 1.0)
+                matcher = reader.postings("text", stem)
+                while matcher.is_active():
+                    d, tf = matcher.id(), matcher.weight()
+                    norm = _BM25_K1 * (1 - _BM25_B + _BM25_B *
+                                       reader.doc_field_length(d, "text", 1) / average)
+                    found[d] = idf * tf * (_BM25_K1 + 1) / (tf + norm)
+                    matcher.next()
+            self._bm25[stem] = found
         return found
 
 
@@ -121,7 +250,11 @@ class WhooshSearchBackend(SearchBackend):
 
     def remove(self, listing_id: int) -> None:
         with self._lock:
-            writer = self._index().writer()
+            ix = self._index()
+            with ix.searcher() as searcher:
+                if searcher.document_number(key=str(listing_id)) is None:
+                    return  # not indexed: no need to take the writer lock
+            writer = ix.writer()
             writer.delete_by_term("key", str(listing_id))
             writer.commit()
 
@@ -132,10 +265,17 @@ class WhooshSearchBackend(SearchBackend):
                 shutil.rmtree(self.path)
             os.makedirs(self.path, exist_ok=True)
             ix = whoosh_index.create_in(self.path, make_schema())
-            writer = ix.writer(limitmb=256)
-            for doc in docs:
+            batch = docs if isinstance(docs, list) else list(docs)
+            # A bulk load: a large buffer, and for big rebuilds one process per core, each
+            # writing its own segment (multisegment: no merge at the end).
+            if len(batch) >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1:
+                writer = ix.writer(limitmb=256, procs=min(os.cpu_count() or 1, 4),
+                                   multisegment=True)
+            else:
+                writer = ix.writer(limitmb=512)
+            for doc in batch:
                 writer.add_document(**_fields(doc))
-            writer.commit(optimize=True)
+            writer.commit()
 
     def _close(self) -> None:
         if self._snapshot is not None:
@@ -153,31 +293,32 @@ class WhooshSearchBackend(SearchBackend):
             self._snapshot = _Snapshot(self._index().searcher())
             return self._snapshot
 
-    def _text_query(self, query: SearchQuery):
-        terms: list[Term] = []
-        for word in query.words:
-            stems = [t.text for t in STEMMING(word)]
-            terms.extend(Term("text", s) for s in stems)
-        return And(terms) if terms else None
+    @staticmethod
+    def _stems(query: SearchQuery) -> list[str]:
+        return list(dict.fromkeys(t.text for word in query.words for t in STEMMING(word)))
 
     def _docset(self, snap: _Snapshot, query: SearchQuery,
-                constraints: Sequence[Constraint]) -> set[int] | frozenset[int]:
-        docs: set[int] | frozenset[int] = snap.live
-        for c in sorted(constraints, key=lambda c: c.field != "districts"):
+                constraints: Sequence[Constraint]) -> int:
+        docs = snap.live
+        for c in constraints:
             if c.tokens:
-                allowed: set[int] = set()
+                allowed = 0
                 for token in c.tokens:
                     allowed |= snap.postings(c.field, token)
-                docs = docs & allowed
+                docs &= allowed
             elif c.max_price_pence is not None:
-                docs = {d for d in docs if snap.price[d] <= c.max_price_pence}
+                exact = c.max_price_pence in PRICE_OPTIONS
+                docs &= snap.postings("facets", f"price:{c.max_price_pence}") if exact \
+                    else snap.bound("price", c.max_price_pence)
             elif c.min_rating is not None:
-                docs = {d for d in docs if snap.rating[d] >= round(c.min_rating * 100)}
+                stars = c.min_rating
+                exact = stars == int(stars) and int(stars) in RATING_OPTIONS
+                docs &= snap.postings("facets", f"rating:{int(stars)}") if exact \
+                    else snap.bound("rating", round(stars * 100))
             if not docs:
-                return docs
-        text_q = self._text_query(query)
-        if text_q is not None:
-            docs = docs & set(snap.searcher.docs_for_query(text_q))
+                return 0
+        for stem in self._stems(query):
+            docs &= snap.postings("text", stem)
         return docs
 
     def count_tokens(self, query: SearchQuery, constraints: Sequence[Constraint]) -> Counter:
@@ -188,7 +329,7 @@ class WhooshSearchBackend(SearchBackend):
             if not docs:
                 return counts
             for token in snap.facet_tokens:
-                n = len(docs & snap.postings("facets", token))
+                n = (docs & snap.postings("facets", token)).bit_count()
                 if n:
                     counts[token] = n
             return counts
@@ -201,30 +342,37 @@ class WhooshSearchBackend(SearchBackend):
             if not docs:
                 return []
             wanted = offset + limit
-            text_q = self._text_query(query)
-            if query.sort == "best" and text_q is not None:
-                results = snap.searcher.search(text_q, filter=set(docs), limit=wanted)
-                scored = [(hit.docnum, hit.score) for hit in results]
-                # Whoosh breaks score ties by document number; use the shared order instead.
-                scored.sort(key=lambda p: (-round(p[1], 6), -snap.quality[p[0]],
-                                           rotation_key(snap.lid[p[0]], seed)))
-                picked = scored[offset:wanted]
-            else:
+            hashes = snap.hashes
+
+            def rotation(d: int) -> int:
+                return (hashes[d] - seed) & 0xFFFFFFFF
+
+            stems = self._stems(query)
+            if query.sort == "best" and stems:
+                tables = [snap.bm25(stem) for stem in stems]
+                quality = snap.quality
+                scored = [(round(sum(t[d] for t in tables), 6), d) for d in snap.ids(docs)]
+                best = heapq.nsmallest(wanted, scored, key=lambda p: (
+                    -p[0], -quality[p[1]], rotation(p[1])))
+                picked = best[offset:wanted]
+            elif docs.bit_count() <= _SPARSE:
                 if query.sort == "price":
                     def key(d):
-                        return (snap.price[d], rotation_key(snap.lid[d], seed))
+                        return (snap.price[d], rotation(d))
                 elif query.sort == "rating":
                     def key(d):
-                        return (-snap.rating[d], -snap.rating_count[d],
-                                rotation_key(snap.lid[d], seed))
+                        return (-snap.rating[d], -snap.rating_count[d], rotation(d))
                 else:
                     def key(d):
-                        return (-snap.quality[d], rotation_key(snap.lid[d], seed))
-                ordered = heapq.nsmallest(wanted, docs, key=key)[offset:]
-                picked = [(d, 0.0) for d in ordered]
+                        return (-snap.quality[d], rotation(d))
+                picked = [(0.0, d) for d in heapq.nsmallest(wanted, snap.ids(docs), key=key)]
+                picked = picked[offset:]
+            else:
+                found = snap.order(query.sort).first(snap.member(docs), wanted, seed)
+                picked = [(0.0, d) for d in found[offset:]]
             stored = snap.searcher.stored_fields
             return [Candidate(ListingDocument.from_json(stored(d)["payload"]), float(score))
-                    for d, score in picked]
+                    for score, d in picked]
 
     def corrections(self, words: Sequence[str]) -> dict[str, str]:
         with self._lock:

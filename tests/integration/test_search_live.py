@@ -1,0 +1,115 @@
+"""Search follows the real listings: what providers create, edit, withdraw or let expire is what
+people find, on both backends."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from app.adapters.search.postgres import PostgresSearchBackend
+from app.adapters.search.whoosh import WhooshSearchBackend
+from app.domain.access import Role
+from app.domain.listings import Category, parse_slots
+from app.domain.search import parse_query
+from app.services import listings, providers, vetting
+from app.services import search as search_service
+from app.services.search_listings import live_documents
+from tests.provider_helpers import listing_input, profile_input, verified_provider
+
+
+@pytest.fixture
+def broker(make_user):
+    return make_user(Role.BROKER)
+
+
+@pytest.fixture(params=["whoosh", pytest.param("postgres", marks=pytest.mark.postgres_only)])
+def backend(request, app, app_ctx, db_session, tmp_path):
+    """Make the app use one backend for this test, starting from an index of the live listings."""
+    if request.param == "whoosh":
+        chosen = WhooshSearchBackend(str(tmp_path / "index"))
+    else:
+        chosen = PostgresSearchBackend(lambda: db_session)
+    saved = app.extensions.get("carefair_search")
+    app.extensions["carefair_search"] = chosen
+    search_service.reindex()
+    try:
+        yield chosen
+    finally:
+        if saved is None:
+            app.extensions.pop("carefair_search", None)
+        else:
+            app.extensions["carefair_search"] = saved
+
+
+def found(**args) -> set[int]:
+    result = search_service.search(parse_query(args), user_id=None)
+    return {hit.document.listing_id for hit in result.hits}
+
+
+def test_a_listing_shows_in_search_once_its_checks_are_verified(backend, make_user, broker):
+    user = make_user(Role.PROVIDER)
+    providers.save_profile(user, profile_input())
+    listing = listings.create_listing(user, listing_input(title="Gardening and odd jobs"))
+    assert found(q="gardening") == set()  # not vetted yet, so not live
+    _, other = verified_provider(make_user, broker, title="Gardening for wellbeing")
+    assert found(q="gardening") == {other.id}
+    assert listing.id not in found()
+
+
+def test_editing_a_listing_changes_what_finds_it(backend, make_user, broker):
+    user, listing = verified_provider(make_user, broker, title="Personal care at home")
+    assert found(q="personal care") == {listing.id}
+    listings.update_listing(user, listing.id, listing_input(
+        Category.TRANSPORT, title="Lifts to hospital appointments", price="9.00"))
+    assert found(q="personal care") == set()
+    assert found(q="hospital", category="transport", max_price="10") == {listing.id}
+
+
+def test_withdrawing_a_listing_takes_it_out_of_search(backend, make_user, broker):
+    user, listing = verified_provider(make_user, broker)
+    assert listing.id in found()
+    listings.update_listing(user, listing.id, listing_input(published=False))
+    assert listing.id not in found()
+    listings.update_listing(user, listing.id, listing_input(published=True))
+    assert listing.id in found()
+
+
+def test_expired_vetting_hides_the_listing_from_search(backend, make_user, broker):
+    _, listing = verified_provider(make_user, broker)
+    assert listing.id in found()
+    vetting.expire(on=date.today() + timedelta(days=201))  # the insurance has run out
+    assert listing.id not in found()
+    assert search_service.search(parse_query({}), user_id=None).total == 0
+
+
+def test_filters_use_the_providers_details(backend, make_user, broker):
+    user, listing = verified_provider(make_user, broker, funding_modes=["council_managed"])
+    wanted = dict(district="SY2", specialism="dementia", language="english", gender="female",
+                  funding="council_managed", category="personal_care", max_price="16.50")
+    assert found(**wanted) == {listing.id}
+    assert found(district="TF1") == set()
+    assert found(gender="male") == set()
+    assert found(specialism="autism") == set()
+    # Changing the profile re-indexes every listing of the provider.
+    providers.save_profile(user, profile_input(districts="TF1", gender="Man",
+                                               languages=["English", "Polish"]))
+    assert found(district="TF1", gender="male", language="polish") == {listing.id}
+    assert found(district="SY2") == set()
+
+
+def test_changing_availability_changes_the_day_and_time_filters(backend, make_user, broker):
+    user, listing = verified_provider(make_user, broker)
+    assert found(day="sat") == set()
+    providers.set_availability(user, parse_slots("Monday 09:00 to 12:30\nSaturday 18:00 to 21:00"))
+    assert found(day="sat", time="evening") == {listing.id}
+    assert found(day="mon", time="afternoon") == set()
+
+
+def test_documents_carry_availability_and_vetting_date(app_ctx, make_user, broker):
+    user, listing = verified_provider(make_user, broker)
+    providers.set_availability(user, parse_slots("Monday 09:00 to 12:30\nSaturday 18:00 to 21:00"))
+    (doc,) = [d for d in live_documents() if d.listing_id == listing.id]
+    assert doc.availability == ((0, 540, 750), (5, 1080, 1260))
+    assert {"when:mon_morning", "when:sat_evening"} <= set(doc.facet_tokens())
+    assert doc.provider_vetted_at == date.today()
+    assert doc.worker_gender == "female" and doc.languages == ("english",)
+    assert doc.rating_count == 0 and doc.rating_mean is None
