@@ -15,6 +15,7 @@ from app.models.provider import (
     ProviderDistrict,
     ProviderProfile,
 )
+from app.models.review import Review, ReviewHiding, ReviewReply, ReviewReport
 from app.models.search_document import SearchDocument, SearchWord
 from app.models.user import User
 from app.models.vetting import VettingCheck
@@ -44,6 +45,10 @@ __all__ = [
     "ProviderDistrict",
     "ProviderPaymentAccount",
     "ProviderProfile",
+    "Review",
+    "ReviewHiding",
+    "ReviewReply",
+    "ReviewReport",
     "SearchDocument",
     "SearchWord",
     "SupportPlanVersion",

@@ -24,13 +24,17 @@ def register_blueprints(app: Flask) -> None:
         admin_email,
         broker_bookings,
         broker_plan,
+        broker_reviews,
         broker_vetting,
         holder_bookings,
         holder_budget,
+        holder_reviews,
         provider_bookings,
         provider_listings,
         provider_profile,
+        provider_reviews,
         public_providers,
+        public_reviews,
         stripe_webhook,
     )
     from app.web.context import register_context
