@@ -156,9 +156,9 @@ def review_chance(holder: User, booking_id: int, month: str | None = None) -> Re
         month = None
         period = domain.review_period(booking.id, False, booking.sessions[0].start_at
                                       if booking.sessions else _now())
-    settled = _settled_periods(booking)
-    domain.check_may_review("settled" if period in settled else booking.state, period,
-                            _reviewed_periods([booking.id]))
+    # The period (the booking, or that month) counts as settled only if it has settled support.
+    state = "settled" if period in _settled_periods(booking) else "not_settled"
+    domain.check_may_review(state, period, _reviewed_periods([booking.id]))
     return ReviewChance(booking, period, month)
 
 
