@@ -110,3 +110,12 @@ def _register_booking_loader() -> None:
 
 
 _register_booking_loader()
+
+
+def _register_review_loader() -> None:
+    from app.services.review_seed import load_reviews
+
+    LOADERS.append(load_reviews)
+
+
+_register_review_loader()
