@@ -34,7 +34,10 @@ def _review_page(booking_id: int, *, easy_read: bool):
         flash(err.message, "error")
         return redirect(url_for("holder.reviews"))
     form = ReviewForm()
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if easy_read and form.errors:
+        _plain_errors(form)
+    if valid:
         try:
             review = ratings.submit_review(ctx.user, ctx.holder, booking_id, form.scores(),
                                            form.comment.data, month=month, easy_read=easy_read)
@@ -47,6 +50,15 @@ def _review_page(booking_id: int, *, easy_read: bool):
                            score_words=EASY_WORDS if easy_read else SCORE_WORDS,
                            title=("Tell us about your support" if easy_read
                                   else f"Review {chance.booking.provider_profile.display_name}"))
+
+
+def _plain_errors(form: ReviewForm) -> None:
+    """Easy read: ask the question again in its own plain words rather than the criterion's name."""
+    for c in Criterion:
+        field = getattr(form, c.value)
+        if field.errors:
+            field.errors = [f"Pick a face for: {c.easy_read}"]
+    form._errors = None  # wtforms caches form.errors; the summary must show the new words
 
 
 @bp.route("/reviews/<int:booking_id>/new", methods=["GET", "POST"])

@@ -242,6 +242,9 @@ def test_bayesian_average_is_pulled_towards_the_category_mean(market, make_user)
     summary = ratings.rating_for_listing(listing.id)
     assert summary.bayesian == pytest.approx((5 * prior + 5) / 6)
     assert summary.mean == 5.0 and summary.bayesian < 5.0
+    both = ratings.ratings_for_listings([listing.id, other_listing.id])
+    assert both == {listing.id: summary, other_listing.id: ratings.rating_for_listing(
+        other_listing.id)}
 
 
 def _findings(db_session, rule: str) -> list[AuditEvent]:
