@@ -20,14 +20,20 @@ def scores(overall: int = 4, **overrides: int) -> dict[str, int]:
 
 def _settle_all(provider, holder, booking: Booking) -> Booking:
     for s in booking.sessions:
-        bookings.record_delivery(provider, s.id, actual_start=s.start_at, actual_end=s.end_at,
-                                 now=s.end_at + timedelta(minutes=5))
+        bookings.record_delivery(
+            provider,
+            s.id,
+            actual_start=s.start_at,
+            actual_end=s.end_at,
+            now=s.end_at + timedelta(minutes=5),
+        )
         bookings.confirm_session(holder, holder, s.id)
     return db.session.get(Booking, booking.id)
 
 
-def settled_one_off(provider, listing, holder, *, weeks_ago: int = 2, hour: int = 10,
-                    weekday: int = 1) -> Booking:
+def settled_one_off(
+    provider, listing, holder, *, weeks_ago: int = 2, hour: int = 10, weekday: int = 1
+) -> Booking:
     """A one-off booking in the past, delivered, confirmed and paid (state settled)."""
     day = next_weekday(weekday, -weeks_ago)
     data = one_off(listing, day=day, start=hour, end=hour + 2)
@@ -46,16 +52,24 @@ def month_crossing_tuesday(weeks_back: int = 6) -> date:
 
 def settled_recurring(provider, listing, holder, first: date, count: int = 2) -> Booking:
     """Weekly support on Tuesdays from `first`, every session delivered, confirmed and paid."""
-    data = bookings.BookingInput(listing.id, kind="recurring",
-                                 pattern=WeeklyPattern(frozenset({1}), time(10), 120, first,
-                                                       count=count))
+    data = bookings.BookingInput(
+        listing.id,
+        kind="recurring",
+        pattern=WeeklyPattern(frozenset({1}), time(10), 120, first, count=count),
+    )
     booking = bookings.request_booking(holder, holder, data, now=at(first, 10) - timedelta(days=3))
     bookings.accept(provider, booking.id)
     return _settle_all(provider, holder, db.session.get(Booking, booking.id))
 
 
-def delegate_of(make_user, holder, kind: DelegateKind, shares=frozenset({Share.BOOKINGS}),
-                role: Role = Role.SUPPORTER, user=None):
+def delegate_of(
+    make_user,
+    holder,
+    kind: DelegateKind,
+    shares=frozenset({Share.BOOKINGS}),
+    role: Role = Role.SUPPORTER,
+    user=None,
+):
     """A person acting for the holder as a nominated person or circle member (accepted)."""
     person = user or make_user(role)
     _, token = delegation.invite(holder, holder.id, person.email, kind, set(shares))

@@ -52,8 +52,9 @@ class Review(Base):
         # What app.domain.ratings.review_period returns: "booking:12" or "booking:12:2026-03".
         UniqueConstraint("booking_id", "period", name="uq_reviews_booking_period"),
         *(_score_check(c.value) for c in Criterion),
-        CheckConstraint(f"comment IS NULL OR length(comment) <= {MAX_COMMENT_CHARS}",
-                        name="comment_length"),
+        CheckConstraint(
+            f"comment IS NULL OR length(comment) <= {MAX_COMMENT_CHARS}", name="comment_length"
+        ),
         Index("ix_reviews_provider_created", "provider_profile_id", "created_at"),
     )
 
@@ -140,8 +141,9 @@ class ReviewReport(Base):
 
     __tablename__ = "review_reports"
     __table_args__ = (
-        CheckConstraint(f"outcome IS NULL OR outcome IN ({REPORT_OUTCOME_VALUES})",
-                        name="outcome_known"),
+        CheckConstraint(
+            f"outcome IS NULL OR outcome IN ({REPORT_OUTCOME_VALUES})", name="outcome_known"
+        ),
         Index("ix_review_reports_open", "closed_at", "created_at"),
     )
 

@@ -56,9 +56,13 @@ UK = ZoneInfo("Europe/London")
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 FINDING_ACTION = "review.finding"
 # How the rules name provider types (app.domain.vetting.ProviderType values on the left).
-_KIND = {"self_employed_pa": ProviderKind.PA_SELF_EMPLOYED, "employed_pa": ProviderKind.PA_EMPLOYED,
-         "home_care_agency": ProviderKind.AGENCY, "community_organisation": ProviderKind.COMMUNITY,
-         "group_activity": ProviderKind.GROUP}
+_KIND = {
+    "self_employed_pa": ProviderKind.PA_SELF_EMPLOYED,
+    "employed_pa": ProviderKind.PA_EMPLOYED,
+    "home_care_agency": ProviderKind.AGENCY,
+    "community_organisation": ProviderKind.COMMUNITY,
+    "group_activity": ProviderKind.GROUP,
+}
 HIDE_REASON_LABELS = {
     "abusive": "Abusive or offensive",
     "personal_data": "It contains personal information",
@@ -117,21 +121,36 @@ def _reviewed_periods(booking_ids: list[int]) -> set[str]:
 
 def reviewable(holder: User) -> list[ReviewChance]:
     """What this holder can review now, most recent first."""
-    booking_ids = list(db.session.scalars(
-        select(Booking.id).join(BookingSession, BookingSession.booking_id == Booking.id)
-        .where(Booking.holder_id == holder.id, BookingSession.state == "settled",
-               Booking.kind.not_in(UNRATED_KINDS))
-        .distinct()))
+    booking_ids = list(
+        db.session.scalars(
+            select(Booking.id)
+            .join(BookingSession, BookingSession.booking_id == Booking.id)
+            .where(
+                Booking.holder_id == holder.id,
+                BookingSession.state == "settled",
+                Booking.kind.not_in(UNRATED_KINDS),
+            )
+            .distinct()
+        )
+    )
     if not booking_ids:
         return []
     found = db.session.scalars(
-        select(Booking).where(Booking.id.in_(booking_ids))
-        .options(selectinload(Booking.sessions), selectinload(Booking.listing),
-                 selectinload(Booking.provider_profile))).all()
+        select(Booking)
+        .where(Booking.id.in_(booking_ids))
+        .options(
+            selectinload(Booking.sessions),
+            selectinload(Booking.listing),
+            selectinload(Booking.provider_profile),
+        )
+    ).all()
     done = _reviewed_periods(booking_ids)
-    chances = [ReviewChance(b, period, month)
-               for b in found for period, month in _settled_periods(b).items()
-               if period not in done]
+    chances = [
+        ReviewChance(b, period, month)
+        for b in found
+        for period, month in _settled_periods(b).items()
+        if period not in done
+    ]
     return sorted(chances, key=lambda c: (c.month or "", c.booking.id), reverse=True)
 
 
@@ -145,8 +164,10 @@ def review_chance(holder: User, booking_id: int, month: str | None = None) -> Re
     if booking is None or booking.holder_id != holder.id:
         raise NotFound("We could not find that booking.")
     if booking.kind in UNRATED_KINDS:
-        raise Conflict("A free meet-and-greet is not rated. You can rate the support itself "
-                       "once it has been delivered and paid for.")
+        raise Conflict(
+            "A free meet-and-greet is not rated. You can rate the support itself "
+            "once it has been delivered and paid for."
+        )
     recurring = booking.kind == "recurring"
     if recurring:
         if not month or not MONTH_RE.match(month):
@@ -154,8 +175,9 @@ def review_chance(holder: User, booking_id: int, month: str | None = None) -> Re
         period = f"booking:{booking.id}:{month}"
     else:
         month = None
-        period = domain.review_period(booking.id, False, booking.sessions[0].start_at
-                                      if booking.sessions else _now())
+        period = domain.review_period(
+            booking.id, False, booking.sessions[0].start_at if booking.sessions else _now()
+        )
     # The period (the booking, or that month) counts as settled only if it has settled support.
     state = "settled" if period in _settled_periods(booking) else "not_settled"
     domain.check_may_review(state, period, _reviewed_periods([booking.id]))
@@ -170,8 +192,10 @@ def _require_may_write(actor: User, holder: User) -> bool:
     grant = delegation_service.grant_for(actor, holder.id)
     principal = Principal(user_id=actor.id, role=actor.role_enum)
     if grant is None or decide(principal, Permission.HOLDER_SPEND, grant) is not Decision.ALLOW:
-        raise NotPermitted("Only the person supported, or someone who manages their support "
-                           "for them, can write a review.")
+        raise NotPermitted(
+            "Only the person supported, or someone who manages their support "
+            "for them, can write a review."
+        )
     return not grant.is_self
 
 
@@ -217,13 +241,25 @@ def submit_review(
     except IntegrityError:
         # Someone else (another tab, a delegate) got there first.
         db.session.rollback()
-        raise Conflict("This support has already been reviewed for that period. Reviews cannot "
-                       "be changed, but you can report a problem to your broker.") from None
-    audit.record(actor, "review.written", "review", review.id, on_behalf_of=holder,
-                 details={"booking_id": booking.id, "period": chance.period,
-                          "provider_profile_id": booking.provider_profile_id,
-                          **{c.value: clean[c] for c in Criterion},
-                          "has_comment": comment is not None, "easy_read": easy_read})
+        raise Conflict(
+            "This support has already been reviewed for that period. Reviews cannot "
+            "be changed, but you can report a problem to your broker."
+        ) from None
+    audit.record(
+        actor,
+        "review.written",
+        "review",
+        review.id,
+        on_behalf_of=holder,
+        details={
+            "booking_id": booking.id,
+            "period": chance.period,
+            "provider_profile_id": booking.provider_profile_id,
+            **{c.value: clean[c] for c in Criterion},
+            "has_comment": comment is not None,
+            "easy_read": easy_read,
+        },
+    )
     _run_review_rules(review, now or _now())
     db.session.commit()
     _listing_rating_changed(review.listing_id)
@@ -238,9 +274,13 @@ def review_for_holder(holder: User, review_id: int) -> Review:
 
 
 def reviews_by_holder(holder: User) -> list[Review]:
-    return list(db.session.scalars(
-        select(Review).where(Review.holder_id == holder.id)
-        .order_by(Review.created_at.desc(), Review.id.desc())))
+    return list(
+        db.session.scalars(
+            select(Review)
+            .where(Review.holder_id == holder.id)
+            .order_by(Review.created_at.desc(), Review.id.desc())
+        )
+    )
 
 
 # ---------------------------------------------------------------- replies, reports, hiding
@@ -264,7 +304,9 @@ def review_for_provider(provider: User, review_id: int) -> Review:
 
 
 def reviews_of_provider(provider: User) -> list[Review]:
-    profile = db.session.scalar(select(ProviderProfile).where(ProviderProfile.user_id == provider.id))
+    profile = db.session.scalar(
+        select(ProviderProfile).where(ProviderProfile.user_id == provider.id)
+    )
     if profile is None:
         return []
     return _reviews_where(Review.provider_profile_id == profile.id)
@@ -277,8 +319,9 @@ def reply(provider: User, review_id: int, text: str) -> ReviewReply:
     if not text:
         raise InvalidInput("Enter your reply.", field="text")
     if len(text) > MAX_REPLY_CHARS:
-        raise InvalidInput(f"Your reply must be {MAX_REPLY_CHARS:,} characters or fewer.",
-                           field="text")
+        raise InvalidInput(
+            f"Your reply must be {MAX_REPLY_CHARS:,} characters or fewer.", field="text"
+        )
     if review.hidden is not None:
         raise Conflict("A moderator has hidden this review, so it cannot be replied to.")
     if review.reply is not None:
@@ -289,35 +332,51 @@ def reply(provider: User, review_id: int, text: str) -> ReviewReply:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("You have already replied to this review. Replies cannot be changed.") \
-            from None
-    audit.record(provider, "review.replied", "review", review.id,
-                 details={"reply_id": row.id, "length": len(text)})
+        raise Conflict(
+            "You have already replied to this review. Replies cannot be changed."
+        ) from None
+    audit.record(
+        provider,
+        "review.replied",
+        "review",
+        review.id,
+        details={"reply_id": row.id, "length": len(text)},
+    )
     db.session.commit()
     return row
 
 
 def report(user: User, review_id: int, reason: str) -> ReviewReport:
-    """Anyone signed in can report a review to the brokers. Raises NotFound, InvalidInput, Conflict."""
+    """Anyone signed in can report a review to brokers. Raises NotFound, InvalidInput, Conflict."""
     review = _review(review_id)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("Say what is wrong with this review.", field="reason")
     if len(reason) > MAX_NOTE_CHARS:
-        raise InvalidInput(f"The reason must be {MAX_NOTE_CHARS:,} characters or fewer.",
-                           field="reason")
+        raise InvalidInput(
+            f"The reason must be {MAX_NOTE_CHARS:,} characters or fewer.", field="reason"
+        )
     if review.hidden is not None:
         raise Conflict("A moderator has already hidden this review.")
-    already = db.session.scalar(select(ReviewReport.id).where(
-        ReviewReport.review_id == review.id, ReviewReport.reporter_id == user.id,
-        ReviewReport.closed_at.is_(None)))
+    already = db.session.scalar(
+        select(ReviewReport.id).where(
+            ReviewReport.review_id == review.id,
+            ReviewReport.reporter_id == user.id,
+            ReviewReport.closed_at.is_(None),
+        )
+    )
     if already is not None:
         raise Conflict("You have already reported this review. A broker will look at it.")
     row = ReviewReport(review_id=review.id, reporter_id=user.id, reason=reason)
     db.session.add(row)
     db.session.flush()
-    audit.record(user, "review.reported", "review", review.id,
-                 details={"report_id": row.id, "reason": reason})
+    audit.record(
+        user,
+        "review.reported",
+        "review",
+        review.id,
+        details={"report_id": row.id, "reason": reason},
+    )
     db.session.commit()
     return row
 
@@ -328,8 +387,11 @@ def _require_broker(actor: User) -> None:
 
 
 def _close_reports(broker: User, review: Review, outcome: str, note: str) -> int:
-    open_reports = db.session.scalars(select(ReviewReport).where(
-        ReviewReport.review_id == review.id, ReviewReport.closed_at.is_(None))).all()
+    open_reports = db.session.scalars(
+        select(ReviewReport).where(
+            ReviewReport.review_id == review.id, ReviewReport.closed_at.is_(None)
+        )
+    ).all()
     for r in open_reports:
         r.closed_at, r.closed_by_id, r.outcome, r.outcome_note = _now(), broker.id, outcome, note
     return len(open_reports)
@@ -340,8 +402,9 @@ def _clean_note(note: str | None) -> str:
     if not note:
         raise InvalidInput("Record the reason for your decision.", field="note")
     if len(note) > MAX_NOTE_CHARS:
-        raise InvalidInput(f"The reason must be {MAX_NOTE_CHARS:,} characters or fewer.",
-                           field="note")
+        raise InvalidInput(
+            f"The reason must be {MAX_NOTE_CHARS:,} characters or fewer.", field="note"
+        )
     return note
 
 
@@ -365,9 +428,19 @@ def hide(broker: User, review_id: int, reason: str, note: str) -> ReviewHiding:
         db.session.rollback()
         raise Conflict("This review is already hidden.") from None
     closed = _close_reports(broker, review, "hidden", note)
-    audit.record(broker, "review.hidden", "review", review.id, on_behalf_of=None,
-                 details={"reason": reason, "note": note, "reports_closed": closed,
-                          "provider_profile_id": review.provider_profile_id})
+    audit.record(
+        broker,
+        "review.hidden",
+        "review",
+        review.id,
+        on_behalf_of=None,
+        details={
+            "reason": reason,
+            "note": note,
+            "reports_closed": closed,
+            "provider_profile_id": review.provider_profile_id,
+        },
+    )
     listing_id = review.listing_id
     db.session.commit()
     _listing_rating_changed(listing_id)
@@ -385,8 +458,9 @@ def keep(broker: User, review_id: int, note: str) -> int:
     closed = _close_reports(broker, review, "kept", note)
     if not closed:
         raise Conflict("There are no open reports about this review.")
-    audit.record(broker, "review.kept", "review", review.id,
-                 details={"note": note, "reports_closed": closed})
+    audit.record(
+        broker, "review.kept", "review", review.id, details={"note": note, "reports_closed": closed}
+    )
     db.session.commit()
     return closed
 
@@ -400,9 +474,11 @@ class ReportedReview:
 def open_reports() -> list[ReportedReview]:
     """The brokers' queue: reviews with open reports, the longest waiting first."""
     reports = db.session.scalars(
-        select(ReviewReport).where(ReviewReport.closed_at.is_(None))
+        select(ReviewReport)
+        .where(ReviewReport.closed_at.is_(None))
         .order_by(ReviewReport.created_at, ReviewReport.id)
-        .options(selectinload(ReviewReport.review))).all()
+        .options(selectinload(ReviewReport.review))
+    ).all()
     grouped: dict[int, ReportedReview] = {}
     for r in reports:
         grouped.setdefault(r.review_id, ReportedReview(r.review, [])).reports.append(r)
@@ -410,8 +486,13 @@ def open_reports() -> list[ReportedReview]:
 
 
 def reports_about(review_id: int) -> list[ReviewReport]:
-    return list(db.session.scalars(select(ReviewReport).where(ReviewReport.review_id == review_id)
-                                   .order_by(ReviewReport.created_at, ReviewReport.id)))
+    return list(
+        db.session.scalars(
+            select(ReviewReport)
+            .where(ReviewReport.review_id == review_id)
+            .order_by(ReviewReport.created_at, ReviewReport.id)
+        )
+    )
 
 
 def get_review(review_id: int) -> Review:
@@ -422,11 +503,19 @@ def get_review(review_id: int) -> Review:
 
 
 def _reviews_where(*conditions) -> list[Review]:
-    return list(db.session.scalars(
-        select(Review).where(*conditions)
-        .options(selectinload(Review.reply), selectinload(Review.hidden),
-                 selectinload(Review.author), selectinload(Review.holder))
-        .order_by(Review.created_at.desc(), Review.id.desc())))
+    return list(
+        db.session.scalars(
+            select(Review)
+            .where(*conditions)
+            .options(
+                selectinload(Review.reply),
+                selectinload(Review.hidden),
+                selectinload(Review.author),
+                selectinload(Review.holder),
+            )
+            .order_by(Review.created_at.desc(), Review.id.desc())
+        )
+    )
 
 
 def reviews_for_provider(profile_id: int) -> list[Review]:
@@ -445,8 +534,11 @@ def _visible_overall(*conditions) -> list[int]:
 
 def _visible(query):
     """Only reviews that are not hidden: hidden reviews do not count towards any rating."""
-    return (query.outerjoin(ReviewHiding, ReviewHiding.review_id == Review.id)
-            .join(Listing, Listing.id == Review.listing_id).where(ReviewHiding.id.is_(None)))
+    return (
+        query.outerjoin(ReviewHiding, ReviewHiding.review_id == Review.id)
+        .join(Listing, Listing.id == Review.listing_id)
+        .where(ReviewHiding.id.is_(None))
+    )
 
 
 def category_prior(categories: list[str]) -> float:
@@ -456,16 +548,21 @@ def category_prior(categories: list[str]) -> float:
     """
     if not categories:
         return _settings().rating_prior_mean_default
-    count, total = db.session.execute(_visible(
-        select(func.count(Review.id), func.coalesce(func.sum(Review.overall), 0)))
-        .where(Listing.category.in_(categories))).one()
+    count, total = db.session.execute(
+        _visible(select(func.count(Review.id), func.coalesce(func.sum(Review.overall), 0))).where(
+            Listing.category.in_(categories)
+        )
+    ).one()
     return total / count if count else _settings().rating_prior_mean_default
 
 
 def provider_summary(profile_id: int) -> RatingSummary:
     """Count, mean, Bayesian average (prior: the provider's categories) and distribution."""
-    categories = list(db.session.scalars(
-        select(Listing.category).where(Listing.profile_id == profile_id).distinct()))
+    categories = list(
+        db.session.scalars(
+            select(Listing.category).where(Listing.profile_id == profile_id).distinct()
+        )
+    )
     scores = _visible_overall(Review.provider_profile_id == profile_id)
     return domain.summarise(scores, category_prior(categories), _settings())
 
@@ -483,17 +580,26 @@ def ratings_for_listings(listing_ids: list[int]) -> dict[int, RatingSummary]:
     """Many listings' ratings in two queries, for rebuilding the whole search index."""
     if not listing_ids:
         return {}
-    rows = db.session.execute(_visible(select(Review.listing_id, Review.overall))
-                              .where(Review.listing_id.in_(listing_ids))).all()
+    rows = db.session.execute(
+        _visible(select(Review.listing_id, Review.overall)).where(
+            Review.listing_id.in_(listing_ids)
+        )
+    ).all()
     scores: dict[int, list[int]] = {i: [] for i in listing_ids}
     for listing_id, overall in rows:
         scores[listing_id].append(overall)
-    categories = dict(db.session.execute(
-        select(Listing.id, Listing.category).where(Listing.id.in_(listing_ids))).all())
+    categories = dict(
+        db.session.execute(
+            select(Listing.id, Listing.category).where(Listing.id.in_(listing_ids))
+        ).all()
+    )
     priors = {c: category_prior([c]) for c in set(categories.values())}
     settings = _settings()
-    return {i: domain.summarise(scores[i], priors[categories[i]], settings)
-            for i in listing_ids if i in categories}
+    return {
+        i: domain.summarise(scores[i], priors[categories[i]], settings)
+        for i in listing_ids
+        if i in categories
+    }
 
 
 def search_rating_fields(listing_id: int) -> dict[str, float | int | None]:
@@ -527,15 +633,17 @@ def byline(review: Review) -> str:
 # ---------------------------------------------------------------- integrity rules
 
 
-def review_snapshot(as_of: datetime, provider_profile_ids: list[int] | None = None,
-                    window_days: int | None = None) -> MarketSnapshot:
+def review_snapshot(
+    as_of: datetime, provider_profile_ids: list[int] | None = None, window_days: int | None = None
+) -> MarketSnapshot:
     """The review part of a MarketSnapshot: providers (with linked accounts) and their reviews.
 
     Hidden reviews are included: manipulation matters whether or not a moderator hid it.
     """
     days = window_days if window_days is not None else _settings().review_window_days
-    query = select(Review).where(Review.created_at >= as_of - timedelta(days=days),
-                                 Review.created_at <= as_of)
+    query = select(Review).where(
+        Review.created_at >= as_of - timedelta(days=days), Review.created_at <= as_of
+    )
     profiles_q = select(ProviderProfile)
     if provider_profile_ids is not None:
         query = query.where(Review.provider_profile_id.in_(provider_profile_ids))
@@ -546,19 +654,40 @@ def review_snapshot(as_of: datetime, provider_profile_ids: list[int] | None = No
     return MarketSnapshot(
         as_of=as_of,
         # The provider's own account is the link we know of; staff and family links come later.
-        providers=tuple(SnapshotProvider(p.id, _KIND.get(p.provider_type, ProviderKind.COMMUNITY),
-                                         p.display_name,
-                                         frozenset({p.user_id})) for p in profiles),
-        reviews=tuple(SnapshotReview(r.id, r.provider_profile_id, r.holder_id, r.author_id,
-                                     r.by_delegate, r.created_at, r.overall, r.respect_dignity)
-                      for r in rows),
+        providers=tuple(
+            SnapshotProvider(
+                p.id,
+                _KIND.get(p.provider_type, ProviderKind.COMMUNITY),
+                p.display_name,
+                frozenset({p.user_id}),
+            )
+            for p in profiles
+        ),
+        reviews=tuple(
+            SnapshotReview(
+                r.id,
+                r.provider_profile_id,
+                r.holder_id,
+                r.author_id,
+                r.by_delegate,
+                r.created_at,
+                r.overall,
+                r.respect_dignity,
+            )
+            for r in rows
+        ),
     )
 
 
 def _already_found(finding: Finding, since: datetime) -> bool:
-    events = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == FINDING_ACTION, AuditEvent.subject_type == finding.subject.kind,
-        AuditEvent.subject_id == str(finding.subject.id), AuditEvent.occurred_at >= since)).all()
+    events = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == FINDING_ACTION,
+            AuditEvent.subject_type == finding.subject.kind,
+            AuditEvent.subject_id == str(finding.subject.id),
+            AuditEvent.occurred_at >= since,
+        )
+    ).all()
     return any(e.details.get("rule") == finding.rule for e in events)
 
 
@@ -577,22 +706,37 @@ def _run_review_rules(review: Review, now: datetime) -> list[Finding]:
             if finding.subject.kind == "review" and finding.subject.id != review.id:
                 continue  # about an older review: found when that one was written
             if finding.subject.kind != "review" and _already_found(
-                    finding, now - timedelta(days=settings.review_burst_days)):
+                finding, now - timedelta(days=settings.review_burst_days)
+            ):
                 continue
-            audit.record(None, FINDING_ACTION, finding.subject.kind, finding.subject.id,
-                         details={"rule": finding.rule, "severity": finding.severity.value,
-                                  "action": decide_action(finding, settings).value,
-                                  "explanation": finding.explanation,
-                                  "numbers": dict(finding.numbers), "review_id": review.id})
+            audit.record(
+                None,
+                FINDING_ACTION,
+                finding.subject.kind,
+                finding.subject.id,
+                details={
+                    "rule": finding.rule,
+                    "severity": finding.severity.value,
+                    "action": decide_action(finding, settings).value,
+                    "explanation": finding.explanation,
+                    "numbers": dict(finding.numbers),
+                    "review_id": review.id,
+                },
+            )
             recorded.append(finding)
     return recorded
 
 
 def recent_findings(limit: int = 20) -> list[AuditEvent]:
     """The latest review findings, for the broker console."""
-    return list(db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == FINDING_ACTION)
-        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == FINDING_ACTION)
+            .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def count_reviews() -> int:

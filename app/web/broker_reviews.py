@@ -17,19 +17,33 @@ from app.web.review_forms import HideForm, KeepForm
 @bp.get("/reviews")
 @requires(Permission.BROKER_AREA)
 def reviews_queue():
-    return render_template("reviews/broker_queue.html", reported=ratings.open_reports(),
-                           findings=ratings.recent_findings(), title="Reviews to moderate")
+    return render_template(
+        "reviews/broker_queue.html",
+        reported=ratings.open_reports(),
+        findings=ratings.recent_findings(),
+        title="Reviews to moderate",
+    )
 
 
-def _detail(review_id: int, hide_form: HideForm, keep_form: KeepForm, *,
-            failed: HideForm | KeepForm | None = None):
+def _detail(
+    review_id: int,
+    hide_form: HideForm,
+    keep_form: KeepForm,
+    *,
+    failed: HideForm | KeepForm | None = None,
+):
     """The review, its reports and both decisions; `failed` is the form whose errors show."""
     review = ratings.get_review(review_id)
     # The error summary in base.html reads `form`.
-    return render_template("reviews/broker_detail.html", review=review,
-                           reports=ratings.reports_about(review_id), form=failed,
-                           hide_form=hide_form, keep_form=keep_form,
-                           title="Moderate a review")
+    return render_template(
+        "reviews/broker_detail.html",
+        review=review,
+        reports=ratings.reports_about(review_id),
+        form=failed,
+        hide_form=hide_form,
+        keep_form=keep_form,
+        title="Moderate a review",
+    )
 
 
 @bp.get("/reviews/<int:review_id>")
@@ -63,6 +77,8 @@ def review_keep(review_id: int):
         except DomainError as err:
             attach_error(keep_form, err)
         else:
-            flash(f"The review stays. {closed} report{'s' if closed != 1 else ''} closed.", "success")
+            flash(
+                f"The review stays. {closed} report{'s' if closed != 1 else ''} closed.", "success"
+            )
             return redirect(url_for("broker.reviews_queue"))
     return _detail(review_id, HideForm(formdata=None), keep_form, failed=keep_form)

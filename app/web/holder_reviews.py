@@ -1,4 +1,4 @@
-"""The holder's "Rate your support": what can be reviewed, the review forms (standard and easy-read), thanks."""
+"""The holder's "Rate your support": what can be reviewed, the review forms, thanks."""
 
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ from app.web.review_forms import EASY_WORDS, SCORE_WORDS, ReviewForm
 @requires(Permission.HOLDER_SPEND)
 def reviews():
     ctx = acting()
-    return render_template("reviews/holder_list.html",
-                           chances=ratings.reviewable(ctx.holder),
-                           written=ratings.reviews_by_holder(ctx.holder),
-                           title="Rate your support")
+    return render_template(
+        "reviews/holder_list.html",
+        chances=ratings.reviewable(ctx.holder),
+        written=ratings.reviews_by_holder(ctx.holder),
+        title="Rate your support",
+    )
 
 
 def _review_page(booking_id: int, *, easy_read: bool):
@@ -39,17 +41,31 @@ def _review_page(booking_id: int, *, easy_read: bool):
         _plain_errors(form)
     if valid:
         try:
-            review = ratings.submit_review(ctx.user, ctx.holder, booking_id, form.scores(),
-                                           form.comment.data, month=month, easy_read=easy_read)
+            review = ratings.submit_review(
+                ctx.user,
+                ctx.holder,
+                booking_id,
+                form.scores(),
+                form.comment.data,
+                month=month,
+                easy_read=easy_read,
+            )
         except DomainError as err:
             attach_error(form, err)
         else:
             return redirect(url_for("holder.review_thanks", review_id=review.id))
-    return render_template("reviews/easy_read_form.html" if easy_read else "reviews/form.html",
-                           form=form, chance=chance, criteria=list(Criterion),
-                           score_words=EASY_WORDS if easy_read else SCORE_WORDS,
-                           title=("Tell us about your support" if easy_read
-                                  else f"Review {chance.booking.provider_profile.display_name}"))
+    return render_template(
+        "reviews/easy_read_form.html" if easy_read else "reviews/form.html",
+        form=form,
+        chance=chance,
+        criteria=list(Criterion),
+        score_words=EASY_WORDS if easy_read else SCORE_WORDS,
+        title=(
+            "Tell us about your support"
+            if easy_read
+            else f"Review {chance.booking.provider_profile.display_name}"
+        ),
+    )
 
 
 def _plain_errors(form: ReviewForm) -> None:

@@ -20,10 +20,16 @@ from app.web.review_forms import ReplyForm
 @bp.get("/reviews")
 @requires(Permission.PROVIDER_AREA)
 def reviews():
-    profile = db.session.scalar(select(ProviderProfile).where(ProviderProfile.user_id == current_user.id))
+    profile = db.session.scalar(
+        select(ProviderProfile).where(ProviderProfile.user_id == current_user.id)
+    )
     summary = ratings.provider_summary(profile.id) if profile is not None else None
-    return render_template("reviews/provider_list.html", reviews=ratings.reviews_of_provider(current_user),
-                           summary=summary, title="Your reviews")
+    return render_template(
+        "reviews/provider_list.html",
+        reviews=ratings.reviews_of_provider(current_user),
+        summary=summary,
+        title="Your reviews",
+    )
 
 
 @bp.route("/reviews/<int:review_id>/reply", methods=["GET", "POST"])
@@ -39,4 +45,6 @@ def review_reply(review_id: int):
         else:
             flash("Your reply is published beside the review.", "success")
             return redirect(url_for("provider.reviews"))
-    return render_template("reviews/reply.html", form=form, review=review, title="Reply to a review")
+    return render_template(
+        "reviews/reply.html", form=form, review=review, title="Reply to a review"
+    )

@@ -16,7 +16,9 @@ from app.web.review_forms import ReportForm
 
 
 def _back_to(review) -> str:
-    return url_for("public.provider_page", profile_id=review.provider_profile_id, _anchor=f"review-{review.id}")
+    return url_for(
+        "public.provider_page", profile_id=review.provider_profile_id, _anchor=f"review-{review.id}"
+    )
 
 
 @bp.route("/reviews/<int:review_id>/report", methods=["GET", "POST"])
@@ -32,8 +34,13 @@ def review_report(review_id: int):
         else:
             flash("Thank you. A broker will look at this review.", "success")
             return redirect(_back_to(review))
-    return render_template("reviews/report.html", form=form, review=review, back=_back_to(review),
-                           title="Report a review")
+    return render_template(
+        "reviews/report.html",
+        form=form,
+        review=review,
+        back=_back_to(review),
+        title="Report a review",
+    )
 
 
 # Template globals, so the public pages include one panel and their views stay as they are.

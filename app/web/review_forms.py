@@ -55,9 +55,13 @@ class ReviewForm(FlaskForm):
         "Anything else you want to say (optional)",
         widget=GovTextArea(),
         description="Other people choosing support will read this. Do not include anyone's "
-                    "address, phone number or health details.",
-        validators=[Length(max=MAX_COMMENT_CHARS,
-                           message=f"Your comment must be {MAX_COMMENT_CHARS:,} characters or fewer")],
+        "address, phone number or health details.",
+        validators=[
+            Length(
+                max=MAX_COMMENT_CHARS,
+                message=f"Your comment must be {MAX_COMMENT_CHARS:,} characters or fewer",
+            )
+        ],
     )
     submit = SubmitField("Send review", widget=GovSubmitInput())
 
@@ -74,10 +78,14 @@ class ReplyForm(FlaskForm):
         "Your public reply",
         widget=GovTextArea(),
         description="Everyone who can see the review will see your reply. You can reply once, "
-                    "and you cannot change it afterwards.",
-        validators=[DataRequired(message="Enter your reply"),
-                    Length(max=MAX_REPLY_CHARS,
-                           message=f"Your reply must be {MAX_REPLY_CHARS:,} characters or fewer")],
+        "and you cannot change it afterwards.",
+        validators=[
+            DataRequired(message="Enter your reply"),
+            Length(
+                max=MAX_REPLY_CHARS,
+                message=f"Your reply must be {MAX_REPLY_CHARS:,} characters or fewer",
+            ),
+        ],
     )
     submit = SubmitField("Publish reply", widget=GovSubmitInput())
 
@@ -87,9 +95,13 @@ class ReportForm(FlaskForm):
         "What is wrong with this review?",
         widget=GovTextArea(),
         description="For example, it is abusive or it gives someone's personal details.",
-        validators=[DataRequired(message="Say what is wrong with this review"),
-                    Length(max=MAX_NOTE_CHARS,
-                           message=f"The reason must be {MAX_NOTE_CHARS:,} characters or fewer")],
+        validators=[
+            DataRequired(message="Say what is wrong with this review"),
+            Length(
+                max=MAX_NOTE_CHARS,
+                message=f"The reason must be {MAX_NOTE_CHARS:,} characters or fewer",
+            ),
+        ],
     )
     submit = SubmitField("Report to a broker", widget=GovSubmitInput())
 
@@ -105,9 +117,13 @@ class HideForm(FlaskForm):
         "Reason, for the record",
         widget=GovTextArea(),
         description="Kept in the audit log. The public sees only that a moderator hid it.",
-        validators=[DataRequired(message="Record the reason for your decision"),
-                    Length(max=MAX_NOTE_CHARS,
-                           message=f"The reason must be {MAX_NOTE_CHARS:,} characters or fewer")],
+        validators=[
+            DataRequired(message="Record the reason for your decision"),
+            Length(
+                max=MAX_NOTE_CHARS,
+                message=f"The reason must be {MAX_NOTE_CHARS:,} characters or fewer",
+            ),
+        ],
     )
     submit = SubmitField("Hide review", widget=GovSubmitInput())
 
@@ -116,8 +132,12 @@ class KeepForm(FlaskForm):
     note = TextAreaField(
         "Why the review can stay",
         widget=GovTextArea(),
-        validators=[DataRequired(message="Record the reason for your decision"),
-                    Length(max=MAX_NOTE_CHARS,
-                           message=f"The reason must be {MAX_NOTE_CHARS:,} characters or fewer")],
+        validators=[
+            DataRequired(message="Record the reason for your decision"),
+            Length(
+                max=MAX_NOTE_CHARS,
+                message=f"The reason must be {MAX_NOTE_CHARS:,} characters or fewer",
+            ),
+        ],
     )
     submit = SubmitField("Keep the review and close the reports", widget=GovSubmitInput())

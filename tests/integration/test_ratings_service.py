@@ -1,4 +1,4 @@
-"""Reviews on the database: only settled support, once per booking or month, append-only, moderated."""
+"""Reviews on the database: settled support only, once per booking or month, append-only."""
 
 from dataclasses import replace
 from datetime import timedelta
@@ -35,8 +35,10 @@ def market(app_ctx, make_user):
 @pytest.fixture
 def council(app, monkeypatch):
     """Change council settings for one test."""
+
     def change(**values):
         monkeypatch.setitem(app.config, "COUNCIL", replace(app.config["COUNCIL"], **values))
+
     return change
 
 
@@ -85,12 +87,15 @@ def test_support_not_yet_settled_cannot_be_reviewed(market):
     assert ratings.reviewable(holder) == []
 
 
-@pytest.mark.parametrize("sheet, field", [
-    (scores(overall=6), "overall"),
-    (scores(reliable=0), "reliable"),
-    ({**scores(), "listened": None}, "listened"),
-    ({k: v for k, v in scores().items() if k != "value"}, "value"),
-])
+@pytest.mark.parametrize(
+    "sheet, field",
+    [
+        (scores(overall=6), "overall"),
+        (scores(reliable=0), "reliable"),
+        ({**scores(), "listened": None}, "listened"),
+        ({k: v for k, v in scores().items() if k != "value"}, "value"),
+    ],
+)
 def test_bad_scores_name_the_field_and_nothing_is_saved(market, db_session, sheet, field):
     provider, listing, holder = market
     booking = settled_one_off(provider, listing, holder)
@@ -170,8 +175,9 @@ def test_provider_replies_once_and_only_to_their_own_reviews(market, make_user):
         ratings.reply(provider, review.id, "Another go")
 
 
-def test_broker_hides_with_reason_reports_close_and_it_stops_counting(market, make_user,
-                                                                      db_session):
+def test_broker_hides_with_reason_reports_close_and_it_stops_counting(
+    market, make_user, db_session
+):
     provider, listing, holder = market
     booking = settled_one_off(provider, listing, holder)
     review = ratings.submit_review(holder, holder, booking.id, scores(1), "Her phone is 0700...")
@@ -233,8 +239,7 @@ def test_search_is_told_after_a_review_is_added_or_hidden(market, make_user):
 def test_bayesian_average_is_pulled_towards_the_category_mean(market, make_user):
     provider, listing, holder = market
     other_provider, other_listing = live_listing(make_user)
-    ratings.submit_review(holder, holder, settled_one_off(provider, listing, holder).id,
-                          scores(5))
+    ratings.submit_review(holder, holder, settled_one_off(provider, listing, holder).id, scores(5))
     for weeks, score in ((3, 1), (4, 2)):
         b = settled_one_off(other_provider, other_listing, holder, weeks_ago=weeks)
         ratings.submit_review(holder, holder, b.id, scores(score))
@@ -243,13 +248,18 @@ def test_bayesian_average_is_pulled_towards_the_category_mean(market, make_user)
     assert summary.bayesian == pytest.approx((5 * prior + 5) / 6)
     assert summary.mean == 5.0 and summary.bayesian < 5.0
     both = ratings.ratings_for_listings([listing.id, other_listing.id])
-    assert both == {listing.id: summary, other_listing.id: ratings.rating_for_listing(
-        other_listing.id)}
+    assert both == {
+        listing.id: summary,
+        other_listing.id: ratings.rating_for_listing(other_listing.id),
+    }
 
 
 def _findings(db_session, rule: str) -> list[AuditEvent]:
-    return [e for e in db_session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "review.finding")) if e.details["rule"] == rule]
+    return [
+        e
+        for e in db_session.scalars(select(AuditEvent).where(AuditEvent.action == "review.finding"))
+        if e.details["rule"] == rule
+    ]
 
 
 def test_burst_of_five_star_reviews_is_found_once(market, make_user, db_session, council):
@@ -264,8 +274,9 @@ def test_burst_of_five_star_reviews_is_found_once(market, make_user, db_session,
     assert "five-star reviews" in found[0].details["explanation"]
 
 
-def test_repeated_low_respect_scores_from_different_people_are_found(market, make_user,
-                                                                     db_session, council):
+def test_repeated_low_respect_scores_from_different_people_are_found(
+    market, make_user, db_session, council
+):
     council(low_dignity_count=2)
     provider, listing, holder = market
     other, _ = holder_with_budget(make_user)
@@ -277,8 +288,7 @@ def test_repeated_low_respect_scores_from_different_people_are_found(market, mak
     assert len(_findings(db_session, "low_respect_and_dignity")) == 1
 
 
-def test_review_written_by_someone_linked_to_the_provider_is_found(market, make_user,
-                                                                  db_session):
+def test_review_written_by_someone_linked_to_the_provider_is_found(market, make_user, db_session):
     provider, listing, holder = market
     delegate_of(make_user, holder, DelegateKind.NOMINATED, shares=(), user=provider)
     booking = settled_one_off(provider, listing, holder)
@@ -295,8 +305,14 @@ def test_review_snapshot_holds_the_review_facts_the_rules_need(market):
     review = ratings.submit_review(holder, holder, booking.id, scores(4, respect_dignity=2))
     snap = ratings.review_snapshot(review.created_at + timedelta(seconds=1))
     (fact,) = snap.reviews
-    assert (fact.id, fact.provider_id, fact.holder_id, fact.author_user_id, fact.overall,
-            fact.respect_dignity, fact.by_delegate) == (
-        review.id, listing.profile_id, holder.id, holder.id, 4, 2, False)
+    assert (
+        fact.id,
+        fact.provider_id,
+        fact.holder_id,
+        fact.author_user_id,
+        fact.overall,
+        fact.respect_dignity,
+        fact.by_delegate,
+    ) == (review.id, listing.profile_id, holder.id, holder.id, 4, 2, False)
     assert snap.provider_by_id[listing.profile_id].user_ids == frozenset({provider.id})
     assert ratings.review_snapshot(review.created_at + timedelta(days=400)).reviews == ()

@@ -55,7 +55,8 @@ def test_holder_rates_settled_support_and_sees_thanks(client, login, settled, db
 
 
 def test_missing_scores_and_long_comment_show_beside_fields_and_keep_what_was_typed(
-        client, login, settled, db_session):
+    client, login, settled, db_session
+):
     _, _, holder, booking = settled
     login(holder)
     data = _form(reliable="", value="9", comment="Kept words " + "x" * 2000)
@@ -80,7 +81,8 @@ def test_second_review_for_the_same_booking_says_why(client, login, settled):
 
 
 def test_someone_elses_booking_is_404_and_a_circle_member_is_refused(
-        app, client, login, make_user, settled):
+    app, client, login, make_user, settled
+):
     _, _, holder, booking = settled
     with app.app_context():
         stranger, _ = holder_with_budget(make_user)
@@ -102,7 +104,7 @@ def test_delegate_review_shows_as_written_on_behalf(app, client, login, make_use
     assert "on behalf of" in form
     client.post(f"/my/reviews/{booking.id}/new", data=_form())
     page = client.get(f"/providers/{listing.profile_id}").get_data(as_text=True)
-    public = page[page.index('id="reviews"'):]
+    public = page[page.index('id="reviews"') :]
     assert f"Written by {nominated.name.split()[0]} " in public
     assert f"on behalf of {holder.name.split()[0]} " in public
     assert holder.name not in public  # never a full name in public
@@ -112,15 +114,17 @@ def test_easy_read_form_has_faces_words_and_labels_without_script(client, login,
     _, _, holder, booking = settled
     login(holder)
     page = client.get(f"/my/reviews/{booking.id}/easy-read").get_data(as_text=True)
-    form = page[page.index('<form method="post" novalidate>'):]
-    form = form[:form.index("</form>")]
+    form = page[page.index('<form method="post" novalidate>') :]
+    form = form[: form.index("</form>")]
     assert "<script" not in form
     assert form.count("<svg") == 25 and form.count('aria-hidden="true"') >= 25
     assert "Were they kind to me?" in form and "Very good" in form and "Very bad" in form
     for c in ("reliable", "respect_dignity", "listened", "value", "overall"):
-        assert f'<label class="govuk-label govuk-radios__label carefair-faces__label" for="{c}">' in form
-    response = client.post(f"/my/reviews/{booking.id}/easy-read",
-                           data=_form(overall=""))
+        assert (
+            f'<label class="govuk-label govuk-radios__label carefair-faces__label" for="{c}">'
+            in form
+        )
+    response = client.post(f"/my/reviews/{booking.id}/easy-read", data=_form(overall=""))
     page = response.get_data(as_text=True)
     assert "Pick a face for: Was it good?" in page and 'href="#overall"' in page
     response = client.post(f"/my/reviews/{booking.id}/easy-read", data=_form())
@@ -145,7 +149,8 @@ def test_provider_sees_reviews_and_replies_once_in_public(app, client, login, se
     assert "Enter your reply" in empty.get_data(as_text=True)
     client.post(f"/provider/reviews/{review_id}/reply", data={"text": "Sorry, fixed the rota."})
     assert f"/provider/reviews/{review_id}/reply" not in client.get("/provider/reviews").get_data(
-        as_text=True)
+        as_text=True
+    )
     again = client.post(f"/provider/reviews/{review_id}/reply", data={"text": "More"})
     assert "already replied" in again.get_data(as_text=True)
     public = client.get(f"/providers/{listing.profile_id}").get_data(as_text=True)
@@ -153,16 +158,19 @@ def test_provider_sees_reviews_and_replies_once_in_public(app, client, login, se
 
 
 def test_report_then_broker_hides_and_public_sees_hidden_by_a_moderator(
-        app, client, login, make_user, settled):
+    app, client, login, make_user, settled
+):
     _, listing, holder, booking = settled
     review_id = _review_with(app, holder, booking, "Her address is 1 High Street.", overall=1)
     anonymous = client.get(f"/reviews/{review_id}/report")
     assert anonymous.status_code == 302 and "/sign-in" in anonymous.headers["Location"]
     login(make_user(Role.HOLDER))
     assert "Report this review" in client.get(f"/providers/{listing.profile_id}").get_data(
-        as_text=True)
-    assert "Say what is wrong" in client.post(f"/reviews/{review_id}/report",
-                                              data={"reason": ""}).get_data(as_text=True)
+        as_text=True
+    )
+    assert "Say what is wrong" in client.post(
+        f"/reviews/{review_id}/report", data={"reason": ""}
+    ).get_data(as_text=True)
     client.post(f"/reviews/{review_id}/report", data={"reason": "It gives an address"})
     login(make_user(Role.BROKER))
     queue = client.get("/broker/reviews").get_data(as_text=True)
@@ -171,8 +179,10 @@ def test_report_then_broker_hides_and_public_sees_hidden_by_a_moderator(
     assert "Her address is 1 High Street." in detail
     refused = client.post(f"/broker/reviews/{review_id}/hide", data={"reason": "personal_data"})
     assert "Record the reason for your decision" in refused.get_data(as_text=True)
-    done = client.post(f"/broker/reviews/{review_id}/hide",
-                       data={"reason": "personal_data", "note": "Gives a home address"})
+    done = client.post(
+        f"/broker/reviews/{review_id}/hide",
+        data={"reason": "personal_data", "note": "Gives a home address"},
+    )
     assert done.status_code == 302
     assert "No reviews are waiting" in client.get("/broker/reviews").get_data(as_text=True)
     public = client.get(f"/providers/{listing.profile_id}").get_data(as_text=True)
