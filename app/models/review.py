@@ -83,6 +83,8 @@ class Review(Base):
     listing: Mapped[Listing] = relationship()
     holder: Mapped[User] = relationship(foreign_keys=[holder_id])
     author: Mapped[User] = relationship(foreign_keys=[author_id])
+    # Add replies and hidings by review_id, never `review.reply = ...`: setting the relationship
+    # would mark the review itself as changed, and the append-only guard refuses that.
     reply: Mapped[ReviewReply | None] = relationship(back_populates="review", uselist=False)
     hidden: Mapped[ReviewHiding | None] = relationship(back_populates="review", uselist=False)
 
