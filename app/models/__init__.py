@@ -17,6 +17,7 @@ from app.models.provider import (
     ProviderDistrict,
     ProviderProfile,
 )
+from app.models.review import Review, ReviewHiding, ReviewReply, ReviewReport
 from app.models.search_document import SearchDocument, SearchWord
 from app.models.user import User
 from app.models.vetting import VettingCheck
@@ -51,6 +52,10 @@ __all__ = [
     "ProviderProfile",
     "ProviderRestriction",
     "SafeguardingReferral",
+    "Review",
+    "ReviewHiding",
+    "ReviewReply",
+    "ReviewReport",
     "SearchDocument",
     "SearchWord",
     "SupportPlanVersion",

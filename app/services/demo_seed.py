@@ -117,3 +117,12 @@ def _register_messaging_loader() -> None:
 
 
 _register_messaging_loader()
+
+
+def _register_review_loader() -> None:
+    from app.services.review_seed import load_reviews
+
+    LOADERS.append(load_reviews)
+
+
+_register_review_loader()

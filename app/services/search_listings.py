@@ -16,10 +16,12 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.domain.ratings import RatingSummary
 from app.domain.search import ListingDocument, gender_slug, language_slug
 from app.domain.vetting import CheckStatus
 from app.extensions import db
 from app.models import Listing, ProviderProfile, VettingCheck
+from app.services import ratings
 from app.services import search as search_service
 from app.signals import listing_changed
 
@@ -41,8 +43,11 @@ def vetted_on(checks: list[VettingCheck]) -> date | None:
 
 
 def document_for(listing: Listing, profile: ProviderProfile,
-                 checks: list[VettingCheck] | None = None) -> ListingDocument:
-    """What search knows about one listing. Ratings stay empty until ratings are recorded."""
+                 checks: list[VettingCheck] | None = None,
+                 rating: RatingSummary | None = None) -> ListingDocument:
+    """What search knows about one listing, including its visible reviews' rating."""
+    if rating is None:
+        rating = ratings.rating_for_listing(listing.id)
     if checks is None:
         checks = list(db.session.scalars(select(VettingCheck).where(
             VettingCheck.profile_id == profile.id)))
@@ -67,8 +72,8 @@ def document_for(listing: Listing, profile: ProviderProfile,
         languages=languages,
         worker_gender=gender_slug(profile.gender),
         funding_modes=tuple(listing.funding_modes or ()),
-        rating_mean=None,
-        rating_count=0,
+        rating_mean=rating.mean if rating.count else None,
+        rating_count=rating.count,
         provider_vetted_at=vetted_on(checks),
     )
 
@@ -95,8 +100,10 @@ def live_documents() -> Iterator[ListingDocument]:
         if not batch:
             return
         checks = _checks_by_profile(sorted({listing.profile_id for listing in batch}))
+        rated = ratings.ratings_for_listings([listing.id for listing in batch])
         for listing in batch:
-            yield document_for(listing, listing.profile, checks[listing.profile_id])
+            yield document_for(listing, listing.profile, checks[listing.profile_id],
+                               rated[listing.id])
         last_id = batch[-1].id
 
 

@@ -113,3 +113,20 @@ def test_documents_carry_availability_and_vetting_date(app_ctx, make_user, broke
     assert doc.provider_vetted_at == date.today()
     assert doc.worker_gender == "female" and doc.languages == ("english",)
     assert doc.rating_count == 0 and doc.rating_mean is None
+
+
+
+def test_a_listings_reviews_reach_its_search_document(app_ctx, db_session, make_user, broker,
+                                                        monkeypatch):
+    """The minimum-rating filter and ranking read the rating from the document."""
+    from app.domain.ratings import RatingSummary
+    from app.services import ratings
+    from app.services.search_listings import document_for
+
+    _, listing = verified_provider(make_user, broker, title="Rated support")
+    assert document_for(listing, listing.profile).rating_count == 0
+    monkeypatch.setattr(ratings, "rating_for_listing",
+                        lambda _id: RatingSummary(count=3, mean=4.5, bayesian=4.1,
+                                                  distribution={5: 2, 4: 1}))
+    document = document_for(listing, listing.profile)
+    assert (document.rating_mean, document.rating_count) == (4.5, 3)
