@@ -4,11 +4,17 @@ from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.models.booking import Booking, BookingBackup, BookingSession, HolderPause, PoolParticipant
 from app.models.budget import Budget, PlanCategory, SupportPlanVersion
+from app.models.card_payment import BudgetCard, SessionCardPayment
 from app.models.delegation import Delegation
 from app.models.ledger import LedgerEntry, LedgerTransaction
 from app.models.listing import Listing
 from app.models.notification import Notification, NotificationPreference, OutboundEmail
-from app.models.payments import Payment, PaymentOperation, ProcessedWebhookEvent, ProviderPaymentAccount
+from app.models.payments import (
+    Payment,
+    PaymentOperation,
+    ProcessedWebhookEvent,
+    ProviderPaymentAccount,
+)
 from app.models.provider import (
     AvailabilityException,
     AvailabilitySlot,
@@ -28,6 +34,7 @@ __all__ = [
     "BookingBackup",
     "BookingSession",
     "Budget",
+    "BudgetCard",
     "Delegation",
     "HolderPause",
     "LedgerEntry",
@@ -46,6 +53,7 @@ __all__ = [
     "ProviderProfile",
     "SearchDocument",
     "SearchWord",
+    "SessionCardPayment",
     "SupportPlanVersion",
     "User",
     "VettingCheck",
