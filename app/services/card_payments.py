@@ -598,6 +598,12 @@ def _payment_by_intent(intent_id: str | None) -> Payment | None:
     )
 
 
+def _object(event) -> dict:
+    """The event's object as a plain dict (SDK objects are not dicts)."""
+    obj = event.data.object
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
 def _reconciled(payment: Payment, event, changes: dict) -> None:
     audit.record(
         None,
@@ -611,9 +617,14 @@ def _reconciled(payment: Payment, event, changes: dict) -> None:
 @stripe_webhooks.handles("payment_intent.succeeded")
 def on_intent_succeeded(event) -> None:
     """Stripe took the money (e.g. we crashed after capturing and before recording it)."""
-    intent = event.data.object
+    intent = _object(event)
     payment = _payment_by_intent(intent.get("id"))
-    received = int(intent.get("amount_received") or 0)
+    received = int(
+        intent.get("amount_received")
+        # localstripe leaves amount_received out; a succeeded intent there took its amount.
+        or (intent.get("amount") if intent.get("status") == "succeeded" else 0)
+        or 0
+    )
     if payment is None or payment.status != rules.AUTHORISED or received <= 0:
         return
     payment.status = rules.CAPTURED
@@ -623,7 +634,7 @@ def on_intent_succeeded(event) -> None:
 
 @stripe_webhooks.handles("payment_intent.payment_failed")
 def on_intent_failed(event) -> None:
-    intent = event.data.object
+    intent = _object(event)
     payment = _payment_by_intent(intent.get("id"))
     if payment is None or payment.status not in (rules.PENDING, rules.UNAVAILABLE):
         return
@@ -637,7 +648,7 @@ def on_intent_failed(event) -> None:
 def on_intent_canceled(event) -> None:
     """Stripe released the authorisation (ours, or it expired): nothing can be captured now; a
     later capture renews the authorisation."""
-    intent = event.data.object
+    intent = _object(event)
     payment = _payment_by_intent(intent.get("id"))
     if payment is None or payment.status not in (
         rules.AUTHORISED,
@@ -651,7 +662,7 @@ def on_intent_canceled(event) -> None:
 
 @stripe_webhooks.handles("charge.refunded")
 def on_charge_refunded(event) -> None:
-    charge = event.data.object
+    charge = _object(event)
     payment = _payment_by_intent(charge.get("payment_intent"))
     if payment is None and charge.get("id"):
         payment = db.session.scalar(
