@@ -54,6 +54,7 @@ def register_cli(app: Flask) -> None:
     from app import vetting_cli  # noqa: F401  (registers `carefair vetting expire`)
     from app import cli_search  # noqa: F401  (registers `carefair search`)
     from app import cli_bookings  # noqa: F401  (registers `carefair bookings auto-confirm`)
+    from app import cli_payments  # noqa: F401  (registers `carefair payments pay-waiting`)
 
     for command in APP_COMMANDS:
         app.cli.add_command(command)

@@ -454,3 +454,14 @@ def test_canceled_and_refunded_events_update_the_payment_idempotently(world, str
         )
         == 1
     )
+
+
+def test_pay_waiting_command_sends_payouts_once_the_provider_has_an_account(world, app):
+    provider, _, holder, _ = world
+    booking = accepted(world)
+    s = delivered(world, booking)
+    bookings.confirm_session(holder, holder, s.id)
+    runner = app.test_cli_runner()
+    assert "Payouts sent: 0. Still waiting: 1." in runner.invoke(args=["payments", "pay-waiting"]).output
+    onboard(provider)
+    assert "Payouts sent: 1. Still waiting: 0." in runner.invoke(args=["payments", "pay-waiting"]).output
