@@ -1,4 +1,4 @@
-"""Card payments for direct_payment bookings: card on file, authorise, capture, cancel, refund, payouts.
+"""Card payments for direct_payment bookings: card on file, authorise, capture, refund, payouts.
 
 How it fits the booking service
 -------------------------------
@@ -29,7 +29,7 @@ from app.adapters import stripe_checkout
 from app.adapters.stripe_gateway import PaymentGateway, operation
 from app.domain import payments as rules
 from app.domain.payments import PaymentError, PaymentUnavailable
-from app.errors import InvalidInput, NotFound
+from app.errors import DomainError, InvalidInput, NotFound
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -165,7 +165,8 @@ def start_card_setup(actor: User, holder: User, *, success_url: str, cancel_url:
 
 
 def finish_card_setup(actor: User, holder: User, checkout_session_id: str) -> BudgetCard:
-    """Record the card a finished Checkout Session saved. Raises InvalidInput, PaymentUnavailable."""
+    """Record the card a finished Checkout Session saved. Raises InvalidInput, PaymentUnavailable.
+    """
     budget = _card_budget(holder)
     row = card_for_budget(budget.id)
     if row is None or not checkout_session_id:
@@ -299,7 +300,7 @@ def authorise_sessions(booking_id: int, session_ids: list[int], actor: User | No
             payment, new = _authorise(gw, booking, s, s.price_pence, key, actor)
             if new:
                 made.append(payment.id)
-    except PaymentError:
+    except DomainError:
         for payment_id in made:
             _cancel_quietly(gw, booking_id, payment_id, actor)
         raise
@@ -353,6 +354,9 @@ def take_for_session(session_id: int, charge: int, actor: User | None) -> None:
     s = db.session.get(BookingSession, session_id)
     booking = s.booking
     if not uses_card(booking):
+        return
+    if not _rows(s.id):
+        # Funded before card payments were switched on (ledger only): no card to settle with.
         return
     payment = session_payment(s.id)
     if payment is not None and payment.status in (rules.CAPTURED, rules.REFUNDED):

@@ -1,4 +1,4 @@
-"""The holder's card for a direct_payment budget: see it, add or change it through Stripe Checkout."""
+"""The holder's card for a direct_payment budget: see it, add or change it via Stripe Checkout."""
 
 from __future__ import annotations
 

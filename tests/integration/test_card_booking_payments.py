@@ -124,7 +124,9 @@ def test_accepting_authorises_the_card_alongside_the_ledger_hold(world, stripe_a
     assert "reserved on the card ending 4242" in card_payments.booking_card_status(booking)[0]
 
 
-def test_confirming_captures_and_transfers_to_the_providers_account(world, stripe_api, connect_stub):
+def test_confirming_captures_and_transfers_to_the_providers_account(
+    world, stripe_api, connect_stub
+):
     provider, _, holder, budget = world
     onboard(provider)
     booking = accepted(world)
@@ -148,8 +150,9 @@ def test_confirming_captures_and_transfers_to_the_providers_account(world, strip
     )
     assert db.session.get(BookingSession, s.id).state == "settled"
     steps = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action.in_(("booking.card_captured",
-                                                         "booking.provider_paid")))
+        select(AuditEvent).where(
+            AuditEvent.action.in_(("booking.card_captured", "booking.provider_paid"))
+        )
     ).all()
     assert {(e.action, e.actor_id, e.on_behalf_of_id) for e in steps} == {
         ("booking.card_captured", holder.id, None),
@@ -170,9 +173,10 @@ def test_without_a_connected_account_the_payout_waits_then_goes_after_onboarding
         (PRICE, "The provider has not set up how they get paid yet.")
     ]
     assert card_payments.waiting_payouts()[0].provider_name == provider.name  # broker's view
-    assert "waiting to be sent to the provider" in card_payments.booking_card_status(
-        db.session.get(Booking, booking.id)
-    )[-1]
+    assert (
+        "waiting to be sent to the provider"
+        in card_payments.booking_card_status(db.session.get(Booking, booking.id))[-1]
+    )
     assert connect_stub.requests == []
 
     onboard(provider)
@@ -328,8 +332,9 @@ class FlakyHttp(stripe.RequestsClient):
 def test_outage_midway_through_authorising_releases_everything_and_a_retry_never_doubles(
     world, stripe_api, localstripe_url, monkeypatch
 ):
-    from app.domain.bookings import WeeklyPattern
     from datetime import time
+
+    from app.domain.bookings import WeeklyPattern
 
     provider, listing, holder, budget = world
     flaky = PaymentGateway(
@@ -352,9 +357,9 @@ def test_outage_midway_through_authorising_releases_everything_and_a_retry_never
     assert held(budget) == 0 and ledger.balances(budget.id)[Account.SPENT] == 0
     first, second, third = (card_payments.session_payment(s.id) for s in booking.sessions)
     assert (first.status, second.status, third) == ("canceled", "unavailable", None)
-    assert "could not reach the card payment service" in card_payments.booking_card_status(
-        booking
-    )[0]
+    assert (
+        "could not reach the card payment service" in card_payments.booking_card_status(booking)[0]
+    )
 
     booking = bookings.retry_funding(holder, holder, booking.id)
     assert booking.state == "funds_held" and held(budget) == 3 * PRICE
@@ -370,8 +375,10 @@ def test_outage_midway_through_authorising_releases_everything_and_a_retry_never
         2,
     )
     everything = db.session.scalars(select(Payment).order_by(Payment.id)).all()
-    states = [stripe_api.v1.payment_intents.retrieve(p.stripe_payment_intent_id).status
-              for p in everything]
+    states = [
+        stripe_api.v1.payment_intents.retrieve(p.stripe_payment_intent_id).status
+        for p in everything
+    ]
     # Three live authorisations (one per session) and the one released after the outage.
     assert sorted(states) == ["canceled"] + ["requires_capture"] * 3
 
@@ -450,7 +457,9 @@ def test_canceled_and_refunded_events_update_the_payment_idempotently(world, str
         db.session.scalar(
             select(func.count())
             .select_from(AuditEvent)
-            .where(AuditEvent.action == "payment.reconciled", AuditEvent.subject_id == str(renewed.id))
+            .where(
+                AuditEvent.action == "payment.reconciled", AuditEvent.subject_id == str(renewed.id)
+            )
         )
         == 1
     )
@@ -462,6 +471,28 @@ def test_pay_waiting_command_sends_payouts_once_the_provider_has_an_account(worl
     s = delivered(world, booking)
     bookings.confirm_session(holder, holder, s.id)
     runner = app.test_cli_runner()
-    assert "Payouts sent: 0. Still waiting: 1." in runner.invoke(args=["payments", "pay-waiting"]).output
+    assert (
+        "Payouts sent: 0. Still waiting: 1."
+        in runner.invoke(args=["payments", "pay-waiting"]).output
+    )
     onboard(provider)
-    assert "Payouts sent: 1. Still waiting: 0." in runner.invoke(args=["payments", "pay-waiting"]).output
+    assert (
+        "Payouts sent: 1. Still waiting: 0."
+        in runner.invoke(args=["payments", "pay-waiting"]).output
+    )
+
+
+def test_pause_releases_the_card_and_resume_authorises_afresh(world, stripe_api):
+    _, _, holder, budget = world
+    booking = accepted(world)
+    first = card_payments.session_payment(booking.sessions[0].id)
+    bookings.pause(holder, holder, reason="In hospital")
+
+    assert db.session.get(Payment, first.id).status == "canceled"
+    assert intent(stripe_api, first).status == "canceled" and held(budget) == 0
+
+    (resumed,) = bookings.resume(holder, holder)
+    again = card_payments.session_payment(resumed.sessions[0].id)
+    assert resumed.state == "funds_held" and held(budget) == PRICE
+    assert again.id != first.id and again.status == "authorised"
+    assert intent(stripe_api, again).status == "requires_capture"

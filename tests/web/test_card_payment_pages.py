@@ -98,7 +98,9 @@ def test_declined_card_booking_page_says_not_booked_and_not_charged(
     assert "Try setting the money aside again" in page
 
 
-def test_provider_sets_up_payouts_through_stripe_connect(client, login, app, make_user, stripe_config, connect_stub):
+def test_provider_sets_up_payouts_through_stripe_connect(
+    client, login, app, make_user, stripe_config, connect_stub
+):
     with app.app_context():
         provider, _ = live_listing(make_user)
     login(provider)
@@ -139,3 +141,36 @@ def test_waiting_payouts_are_visible_to_the_provider_and_the_broker(
     login(broker)
     page = client.get("/broker/payouts").get_data(as_text=True)
     assert "£33.00" in page and provider.name in page
+
+
+def test_broker_refund_form_refuses_a_third_decimal_place_beside_the_field(
+    app, client, login, card_holder, make_user, stripe_api
+):
+    with app.app_context():
+        provider, listing = live_listing(make_user)
+        card_payments.add_card(card_holder, card_holder, new_card(stripe_api))
+        booking = bookings.accept(
+            provider, bookings.request_booking(card_holder, card_holder, one_off(listing)).id
+        )
+        s = booking.sessions[0]
+        bookings.record_delivery(
+            provider, s.id, actual_start=s.start_at, actual_end=s.end_at, now=s.end_at
+        )
+        bookings.confirm_session(card_holder, card_holder, s.id)
+        session_id = s.id
+        broker = make_user(Role.BROKER)
+    login(broker)
+    page = client.get(f"/broker/sessions/{session_id}/refund").get_data(as_text=True)
+    assert "£33.00 was taken from the card" in page
+    page = client.post(
+        f"/broker/sessions/{session_id}/refund", data={"amount": "1.234", "reason": "Complaint"}
+    ).get_data(as_text=True)
+    assert "no more than 2 numbers after the decimal point" in page and 'value="1.234"' in page
+    page = client.post(
+        f"/broker/sessions/{session_id}/refund", data={"amount": "40.00", "reason": "Complaint"}
+    ).get_data(as_text=True)
+    assert "Cannot refund £40.00" in page
+    response = client.post(
+        f"/broker/sessions/{session_id}/refund", data={"amount": "3.00", "reason": "Complaint"}
+    )
+    assert response.status_code == 302
