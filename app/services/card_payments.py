@@ -224,9 +224,12 @@ def _authorise(
     rows = _rows(s.id)
     latest = rows[-1] if rows else None
     payment = _payment_of(latest)
-    if payment is not None and payment.status == rules.AUTHORISED:
-        if payment.authorised_pence >= amount:
-            return payment, False  # left over from an earlier round: reuse, never repeat
+    if (
+        payment is not None
+        and payment.status == rules.AUTHORISED
+        and payment.authorised_pence >= amount
+    ):
+        return payment, False  # left over from an earlier round: reuse, never repeat
     holder = booking.holder
     provider = booking.provider_profile.user
     if payment is not None and payment.status in (rules.PENDING, rules.UNAVAILABLE):
