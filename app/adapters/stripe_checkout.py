@@ -6,9 +6,24 @@ path the tests use is `PaymentGateway.attach_payment_method` with a PaymentMetho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+import stripe
 
 from app.adapters.stripe_gateway import PaymentGateway
+from app.domain.payments import UNAVAILABLE_MESSAGE, PaymentUnavailable
+
+T = TypeVar("T")
+
+
+def _stripe(call: Callable[[], T]) -> T:
+    """Stripe's own errors become PaymentUnavailable with a plain message (nothing was saved)."""
+    try:
+        return call()
+    except stripe.StripeError as err:
+        raise PaymentUnavailable(UNAVAILABLE_MESSAGE) from err
 
 
 @dataclass(frozen=True)
@@ -30,16 +45,18 @@ def create_setup_session(
 
     `success_url` should contain `{CHECKOUT_SESSION_ID}`, which Stripe fills in.
     """
-    session = gateway.client.v1.checkout.sessions.create(
-        {
-            "mode": "setup",
-            "currency": "gbp",
-            "customer": customer_id,
-            "payment_method_types": ["card"],
-            "success_url": success_url,
-            "cancel_url": cancel_url,
-        },
-        {"idempotency_key": idempotency_key},
+    session = _stripe(
+        lambda: gateway.client.v1.checkout.sessions.create(
+            {
+                "mode": "setup",
+                "currency": "gbp",
+                "customer": customer_id,
+                "payment_method_types": ["card"],
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+            },
+            {"idempotency_key": idempotency_key},
+        )
     )
     return session.url
 
@@ -51,8 +68,10 @@ def completed_setup_card(
 
     Raises ValueError if the session is not finished or belongs to someone else.
     """
-    session = gateway.client.v1.checkout.sessions.retrieve(
-        checkout_session_id, {"expand": ["setup_intent"]}
+    session = _stripe(
+        lambda: gateway.client.v1.checkout.sessions.retrieve(
+            checkout_session_id, {"expand": ["setup_intent"]}
+        )
     )
     owner = session.customer if isinstance(session.customer, str) else session.customer.id
     if owner != customer_id or session.status != "complete" or session.setup_intent is None:
@@ -63,7 +82,7 @@ def completed_setup_card(
 
 def card_details(gateway: PaymentGateway, payment_method_id: str) -> CardDetails:
     """Brand and last four digits, to show the holder which card is on file (a read: no key)."""
-    method = gateway.client.v1.payment_methods.retrieve(payment_method_id)
+    method = _stripe(lambda: gateway.client.v1.payment_methods.retrieve(payment_method_id))
     card = getattr(method, "card", None)
     return CardDetails(
         payment_method_id,

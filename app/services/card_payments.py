@@ -28,7 +28,7 @@ from sqlalchemy import select
 from app.adapters import stripe_checkout
 from app.adapters.stripe_gateway import PaymentGateway, operation
 from app.domain import payments as rules
-from app.domain.payments import PaymentError, PaymentUnavailable
+from app.domain.payments import PaymentError
 from app.errors import DomainError, InvalidInput, NotFound
 from app.extensions import db
 from app.models import (
@@ -152,20 +152,19 @@ def start_card_setup(actor: User, holder: User, *, success_url: str, cancel_url:
     budget = _card_budget(holder)
     gw = gateway()
     row = _customer(gw, actor, holder, budget)
-    try:
-        return stripe_checkout.create_setup_session(
-            gw,
-            customer_id=row.stripe_customer_id,
-            success_url=success_url,
-            cancel_url=cancel_url,
-            idempotency_key=f"budget{budget.id}-checkout-{secrets.token_hex(8)}",
-        )
-    except Exception as err:  # the SDK's errors: Stripe unreachable or refused
-        raise PaymentUnavailable(rules.UNAVAILABLE_MESSAGE) from err
+    return stripe_checkout.create_setup_session(
+        gw,
+        customer_id=row.stripe_customer_id,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        idempotency_key=f"budget{budget.id}-checkout-{secrets.token_hex(8)}",
+    )
 
 
 def finish_card_setup(actor: User, holder: User, checkout_session_id: str) -> BudgetCard:
-    """Record the card a finished Checkout Session saved. Raises InvalidInput, PaymentUnavailable.
+    """Record the card a finished Checkout Session saved.
+
+    Raises InvalidInput, PaymentUnavailable.
     """
     budget = _card_budget(holder)
     row = card_for_budget(budget.id)
@@ -179,8 +178,6 @@ def finish_card_setup(actor: User, holder: User, checkout_session_id: str) -> Bu
         details = stripe_checkout.card_details(gw, method)
     except ValueError:
         raise InvalidInput("The card was not saved. Try again.", field="card") from None
-    except Exception as err:
-        raise PaymentUnavailable(rules.UNAVAILABLE_MESSAGE) from err
     return _save_card(actor, holder, row, details)
 
 
