@@ -15,6 +15,10 @@ from app.web.provider import bp
 @bp.get("/payouts")
 @requires(Permission.PROVIDER_AREA)
 def payouts():
+    return _page()
+
+
+def _page():
     return render_template(
         "payments/provider_payouts.html",
         account=card_payments.payout_account(current_user),
@@ -41,6 +45,7 @@ def payouts_setup():
 @bp.get("/payouts/return")
 @requires(Permission.PROVIDER_AREA)
 def payouts_return():
+    """Stripe's return address after onboarding: send any payouts that were waiting."""
     paid = card_payments.pay_waiting(current_user.id, actor=current_user)
     flash(
         f"Thank you. {paid} waiting payment(s) have been sent to your account."
@@ -48,4 +53,5 @@ def payouts_return():
         else "Thank you. Payments for your bookings will be sent to your account.",
         "success",
     )
-    return redirect(url_for("provider.payouts"))
+    # Stripe sends the provider back here with a GET; show the page rather than redirect again.
+    return _page()
