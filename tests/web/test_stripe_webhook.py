@@ -111,11 +111,13 @@ def test_a_real_localstripe_delivery_is_verified_and_handled_once(
     assert again.status_code == 200 and again.json["duplicate"] is True
     assert seen == [event_id]
     row = db_session.scalar(select(ProcessedWebhookEvent))
+    # Every registered handler ran once: this test's and the card payments' reconciler.
     assert (row.event_type, row.object_id, row.handled_by) == (
         "payment_intent.succeeded",
         intent.id,
-        1,
+        len(stripe_webhooks.handlers_for("payment_intent.succeeded")),
     )
+    assert row.handled_by == 2
 
 
 def test_a_tampered_body_is_refused_with_the_api_error_shape(client, db_session, configured, seen):
