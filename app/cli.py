@@ -50,11 +50,14 @@ def create_staff_command(email: str, name: str, role: str, password: str) -> Non
 
 
 def register_cli(app: Flask) -> None:
-    from app import cli_mail  # noqa: F401 - registers `carefair mail ...`
-    from app import vetting_cli  # noqa: F401  (registers `carefair vetting expire`)
-    from app import cli_search  # noqa: F401  (registers `carefair search`)
-    from app import cli_bookings  # noqa: F401  (registers `carefair bookings auto-confirm`)
-    from app import cli_brokerage  # noqa: F401  (registers `carefair brokerage scan`)
+    from app import (
+        cli_bookings,  # noqa: F401  (registers `carefair bookings auto-confirm`)
+        cli_brokerage,  # noqa: F401  (registers `carefair brokerage scan`)
+        cli_mail,  # noqa: F401 - registers `carefair mail ...`
+        cli_payments,  # noqa: F401  (registers `carefair payments pay-waiting`)
+        cli_search,  # noqa: F401  (registers `carefair search`)
+        vetting_cli,  # noqa: F401  (registers `carefair vetting expire`)
+    )
 
     for command in APP_COMMANDS:
         app.cli.add_command(command)

@@ -206,7 +206,8 @@ def normalise_district(raw: str) -> str:
     if _DISTRICT.match(text):
         return text
     if _FULL_POSTCODE.match(text):
-        raise DistrictError(f"Enter only the first part of the postcode, like {text.split()[0] if ' ' in text else text[:-3]}")
+        first_part = text.split()[0] if " " in text else text[:-3]
+        raise DistrictError(f"Enter only the first part of the postcode, like {first_part}")
     raise DistrictError(f"“{raw.strip()[:20]}” is not a postcode district. Enter districts like SY1, TF2 or SW1A")
 
 

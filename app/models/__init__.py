@@ -4,13 +4,19 @@ from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.models.booking import Booking, BookingBackup, BookingSession, HolderPause, PoolParticipant
 from app.models.budget import Budget, PlanCategory, SupportPlanVersion
+from app.models.card_payment import BudgetCard, SessionCardPayment
 from app.models.delegation import Delegation
 from app.models.flag import Flag, ProviderRestriction, SafeguardingReferral
 from app.models.ledger import LedgerEntry, LedgerTransaction
 from app.models.listing import Listing
 from app.models.messaging import Conversation, Message
 from app.models.notification import Notification, NotificationPreference, OutboundEmail
-from app.models.payments import Payment, PaymentOperation, ProcessedWebhookEvent, ProviderPaymentAccount
+from app.models.payments import (
+    Payment,
+    PaymentOperation,
+    ProcessedWebhookEvent,
+    ProviderPaymentAccount,
+)
 from app.models.provider import (
     AvailabilityException,
     AvailabilitySlot,
@@ -32,6 +38,7 @@ __all__ = [
     "BookingSession",
     "Budget",
     "Conversation",
+    "BudgetCard",
     "Delegation",
     "HolderPause",
     "Flag",
@@ -58,6 +65,7 @@ __all__ = [
     "ReviewReport",
     "SearchDocument",
     "SearchWord",
+    "SessionCardPayment",
     "SupportPlanVersion",
     "User",
     "VettingCheck",

@@ -6,8 +6,9 @@ function that holds or captures money runs in steps: ledger calls first (keys de
 the booking, session and `hold_round`, so a retry replays rather than doubles), then one
 commit of the booking state. If a hold fails part-way, the holds already made in that round
 are released and the booking is marked payment_failed: never booked but not funded, never
-funded but not booked. The card gateway (direct_payment) is not wired in yet: every funding
-mode is held in the ledger only.
+funded but not booked. Bookings on direct_payment budgets also authorise the holder's card per
+session after the ledger hold, and capture, cancel or pay out through app.services.card_payments
+(see its docstring); every other funding mode is held in the ledger only.
 
 No double-booking: the provider profile row is locked (SELECT ... FOR UPDATE) and existing
 sessions re-checked before new ones are written; on PostgreSQL an exclusion constraint is the
@@ -55,7 +56,7 @@ from app.models import (
     User,
 )
 from app.models.booking import NON_BLOCKING_STATES
-from app.services import audit, budgets, ledger, notify
+from app.services import audit, budgets, card_payments, ledger, notify
 
 UK = ZoneInfo("Europe/London")
 S = BookingState
@@ -644,7 +645,7 @@ def accept(provider: User, booking_id: int) -> Booking:
         context={"provider": provider, "starts": _starts(booking)},
     )
     db.session.commit()
-    return _fund(booking.id)
+    return _fund(booking.id, provider)
 
 
 def retry_funding(actor: User, holder: User | None, booking_id: int) -> Booking:
@@ -654,10 +655,10 @@ def retry_funding(actor: User, holder: User | None, booking_id: int) -> Booking:
     rules.transition(booking.state, Event.HOLD_FUNDS, ActorKind.SYSTEM)
     booking.hold_round += 1
     db.session.commit()
-    return _fund(booking_id)
+    return _fund(booking_id, actor)
 
 
-def _fund(booking_id: int) -> Booking:
+def _fund(booking_id: int, actor: User | None = None) -> Booking:
     booking = db.session.get(Booking, booking_id)
     assert booking is not None
     if booking.kind == "meet_and_greet" or booking.kind == "pooled":
@@ -670,6 +671,8 @@ def _fund(booking_id: int) -> Booking:
             if s.state not in (S.ACCEPTED.value, S.PAYMENT_FAILED.value) or s.price_pence == 0:
                 continue
             held[s.id] = _hold_session(booking, s, approver).id
+        # The card is authorised after the ledger holds: a refusal releases them below.
+        card_payments.authorise_sessions(booking_id, list(held), actor)
     except DomainError as err:
         db.session.rollback()
         booking = db.session.get(Booking, booking_id)
@@ -965,6 +968,8 @@ def _settle(
     session_id: int, charge: int, actor: User | None, *, event: Event, kind: ActorKind
 ) -> BookingSession:
     """Capture `charge` from the session's hold (the rest goes back) and mark it settled."""
+    # The card first: if Stripe fails, nothing has moved and the same confirmation can be retried.
+    card_payments.take_for_session(session_id, charge, actor)
     s = _session(session_id, lock=False)
     booking = s.booking
     capture_id = None
@@ -1018,7 +1023,9 @@ def _settle(
             context={"reference": booking.reference},
         )
     db.session.commit()
-    return s
+    if charge > 0:
+        card_payments.pay_provider(session_id, actor)  # waits (visibly) without an account
+    return _session(session_id, lock=False)
 
 
 def _close_if_done(booking: Booking) -> None:
@@ -1106,6 +1113,9 @@ def cancel_booking(
 
 
 def _money_back(session_id: int, charge: int, actor: User | None) -> None:
+    # The card first (cancel, or capture the charge); it also releases an authorisation left over
+    # from a failed funding round, which has no ledger hold.
+    card_payments.take_for_session(session_id, charge, actor)
     s = db.session.get(BookingSession, session_id)
     if s is None or s.hold_id is None or ledger.held_remaining(s.hold_id) <= 0:
         return
@@ -1119,6 +1129,8 @@ def _money_back(session_id: int, charge: int, actor: User | None) -> None:
             on_behalf_of=booking.holder,
             reference=booking.reference,
         ).id
+        db.session.commit()  # the payout call below needs a clean session
+        card_payments.pay_provider(session_id, actor)
     else:
         ledger.release(
             s.hold_id,
@@ -1298,7 +1310,7 @@ def resume(actor: User, holder: User, *, now: datetime | None = None) -> list[Bo
         details={"bookings": resumed},
     )
     db.session.commit()
-    return [_fund(booking_id) for booking_id in resumed]
+    return [_fund(booking_id, actor) for booking_id in resumed]
 
 
 # ---------------------------------------------------------------- pooled bookings

@@ -4,40 +4,40 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import (
+    # Modules that add routes to the blueprints above (imported for their side effect).
+    from app.web import (  # noqa: F401
         account,
         admin,
+        admin_budget,
+        admin_email,
+        admin_remittance,
         api,
         auth,
         broker,
-        holder,
-        notifications,
-        provider,
-        public,
-        search,
-    )
-
-    # Modules that add routes to the blueprints above (imported for their side effect).
-    from app.web import (  # noqa: F401
-        admin_budget,
-        admin_remittance,
-        admin_email,
         broker_bookings,
         broker_flags,
+        broker_payouts,
         broker_plan,
         broker_reviews,
         broker_vetting,
+        holder,
         holder_bookings,
         holder_budget,
-        holder_reviews,
-        provider_bookings,
+        holder_card,
         holder_messages,
+        holder_reviews,
+        notifications,
+        provider,
+        provider_bookings,
         provider_listings,
         provider_messages,
+        provider_payouts,
         provider_profile,
         provider_reviews,
+        public,
         public_providers,
         public_reviews,
+        search,
         stripe_webhook,
     )
     from app.web.context import register_context

@@ -32,6 +32,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 from app.domain.access import DelegateKind, LegalBasis, Role, Share
 from app.services.accounts import MIN_PASSWORD_LENGTH
 
+
 class GovDateField(DateField):
     """A day / month / year date for GOV.UK's date input; missing parts never crash the page."""
 

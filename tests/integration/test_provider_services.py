@@ -12,8 +12,8 @@ from app.domain.access import Role
 from app.domain.vetting import CheckKind, ProviderType
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import AuditEvent, Listing, ProviderProfile, VettingCheck
-from app.services import outbox as outbox_service
 from app.services import listings, providers, vetting
+from app.services import outbox as outbox_service
 from app.signals import listing_changed
 from tests.provider_helpers import (
     evidence_for,

@@ -93,7 +93,8 @@ def test_admin_creates_a_budget_and_bad_values_show_beside_fields(client, make_u
     holder = make_user(Role.HOLDER)
     _admin(make_user, login)
     start = date.today()
-    form = {"holder": str(holder.id), "annual_amount": "-5", "start_date": [str(start.day), str(start.month), str(start.year)],
+    form = {"holder": str(holder.id), "annual_amount": "-5",
+            "start_date": [str(start.day), str(start.month), str(start.year)],
             "frequency": "monthly", "funding_mode": "council_managed", "contingency_kind": "weeks",
             "contingency_weeks": "4"}
     page = client.post("/admin/budgets/new", data=form).get_data(as_text=True)

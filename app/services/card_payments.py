@@ -1,0 +1,683 @@
+"""Card payments for direct_payment bookings: card on file, authorise, capture, refund, payouts.
+
+How it fits the booking service
+-------------------------------
+* Only bookings whose budget is `direct_payment` use a card (`uses_card`); council_managed and
+  the other modes never reach Stripe. Pooled and free bookings are ledger-only.
+* Each session gets its own PaymentIntent (manual capture), because the ledger holds, confirms,
+  disputes and cancels per session and a PaymentIntent can be captured only once.
+* Every function here calls the gateway BETWEEN transactions (the gateway commits its own
+  records) and then commits its own link rows and audit events. The booking service calls them
+  where it moves ledger money: the card step comes first when money is taken or released (so a
+  Stripe failure leaves the ledger untouched and the same call can be retried), and after the
+  ledger hold when money is reserved (so a declined card releases the hold: never booked but not
+  funded).
+* Idempotency keys are derived from booking, session, payment and operation. An authorisation
+  whose outcome is unknown (Stripe unreachable) is retried with its original key, so a retry can
+  never authorise twice; an authorisation left over from a failed round is reused, not repeated.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.adapters import stripe_checkout
+from app.adapters.stripe_gateway import PaymentGateway, operation
+from app.domain import payments as rules
+from app.domain.payments import PaymentError
+from app.errors import DomainError, InvalidInput, NotFound
+from app.extensions import db
+from app.models import (
+    AuditEvent,
+    Booking,
+    BookingSession,
+    BudgetCard,
+    Payment,
+    ProviderPaymentAccount,
+    SessionCardPayment,
+    User,
+)
+from app.services import audit, budgets, ledger, stripe_webhooks
+
+CARD_MODE = "direct_payment"
+NO_CARD_MESSAGE = (
+    "There is no card saved to pay for this booking, so nothing has been taken and the "
+    "booking is not confirmed. Add a card, then try again."
+)
+
+
+class NoCardOnFile(PaymentError):
+    status_code = 409
+    code = "no_card"
+
+
+def gateway() -> PaymentGateway:
+    """The configured gateway; PaymentUnavailable if card payments are not set up."""
+    return PaymentGateway.from_config(current_app.config)
+
+
+def uses_card(booking: Booking) -> bool:
+    return (
+        booking.funding_mode == CARD_MODE
+        and booking.kind not in ("meet_and_greet", "pooled")
+        and booking.total_pence > 0
+    )
+
+
+# ---------------------------------------------------------------- the card on file
+
+
+def card_for_budget(budget_id: int | None) -> BudgetCard | None:
+    if budget_id is None:
+        return None
+    return db.session.scalar(select(BudgetCard).where(BudgetCard.budget_id == budget_id))
+
+
+def _card_budget(holder: User):
+    budget = budgets.current_budget(holder.id)
+    if budget is None:
+        raise InvalidInput("There is no budget to pay from yet.", field="card")
+    if budget.funding_mode != CARD_MODE:
+        raise InvalidInput(
+            "This budget is not paid by card: the council pays providers directly.", field="card"
+        )
+    return budget
+
+
+def _customer(gw: PaymentGateway, actor: User, holder: User, budget) -> BudgetCard:
+    """The budget's card row with a Stripe customer, creating both if needed (commits)."""
+    row = card_for_budget(budget.id)
+    if row is not None:
+        return row
+    earlier = db.session.scalar(
+        select(BudgetCard).where(BudgetCard.holder_id == holder.id).order_by(BudgetCard.id.desc())
+    )
+    if earlier is not None:
+        customer_id = earlier.stripe_customer_id  # one Stripe customer per person
+    else:
+        customer_id = gw.create_customer(
+            user=holder, idempotency_key=f"holder{holder.id}-customer"
+        ).stripe_id
+    row = BudgetCard(
+        budget_id=budget.id,
+        holder_id=holder.id,
+        stripe_customer_id=customer_id,
+        added_by_id=actor.id,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def _save_card(actor: User, holder: User, row: BudgetCard, details) -> BudgetCard:
+    row = db.session.get(BudgetCard, row.id)
+    row.stripe_payment_method_id = details.payment_method_id
+    row.brand, row.last4 = details.brand, details.last4
+    row.added_by_id = actor.id
+    audit.record(
+        actor,
+        "card.saved",
+        "budget",
+        row.budget_id,
+        on_behalf_of=holder,
+        details={"brand": details.brand, "last4": details.last4},
+    )
+    db.session.commit()
+    return row
+
+
+def add_card(actor: User, holder: User, payment_method_id: str) -> BudgetCard:
+    """Save a card (a PaymentMethod id from Stripe) as the budget's card for bookings.
+
+    Raises InvalidInput (not a card budget), PaymentDeclined (the bank refused to save it),
+    PaymentUnavailable.
+    """
+    budget = _card_budget(holder)
+    gw = gateway()
+    row = _customer(gw, actor, holder, budget)
+    gw.attach_payment_method(
+        customer_id=row.stripe_customer_id,
+        payment_method_id=payment_method_id,
+        idempotency_key=f"budget{budget.id}-attach-{payment_method_id}",
+    )
+    return _save_card(actor, holder, row, stripe_checkout.card_details(gw, payment_method_id))
+
+
+def start_card_setup(actor: User, holder: User, *, success_url: str, cancel_url: str) -> str:
+    """Start Stripe Checkout (setup mode) to save a card; returns the URL to send the holder to."""
+    budget = _card_budget(holder)
+    gw = gateway()
+    row = _customer(gw, actor, holder, budget)
+    return stripe_checkout.create_setup_session(
+        gw,
+        customer_id=row.stripe_customer_id,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        idempotency_key=f"budget{budget.id}-checkout-{secrets.token_hex(8)}",
+    )
+
+
+def finish_card_setup(actor: User, holder: User, checkout_session_id: str) -> BudgetCard:
+    """Record the card a finished Checkout Session saved.
+
+    Raises InvalidInput, PaymentUnavailable.
+    """
+    budget = _card_budget(holder)
+    row = card_for_budget(budget.id)
+    if row is None or not checkout_session_id:
+        raise InvalidInput("We could not find the card you added. Try again.", field="card")
+    gw = gateway()
+    try:
+        method = stripe_checkout.completed_setup_card(
+            gw, checkout_session_id=checkout_session_id, customer_id=row.stripe_customer_id
+        )
+        details = stripe_checkout.card_details(gw, method)
+    except ValueError:
+        raise InvalidInput("The card was not saved. Try again.", field="card") from None
+    return _save_card(actor, holder, row, details)
+
+
+# ---------------------------------------------------------------- authorising at acceptance
+
+
+def _rows(session_id: int) -> list[SessionCardPayment]:
+    return list(
+        db.session.scalars(
+            select(SessionCardPayment)
+            .where(SessionCardPayment.session_id == session_id)
+            .order_by(SessionCardPayment.id)
+        )
+    )
+
+
+def _payment_of(row: SessionCardPayment | None) -> Payment | None:
+    if row is None:
+        return None
+    if row.payment_id is not None:
+        return db.session.get(Payment, row.payment_id)
+    op = operation(row.authorise_key)  # recorded, but we stopped before linking it
+    return db.session.get(Payment, op.payment_id) if op and op.payment_id else None
+
+
+def session_payment(session_id: int) -> Payment | None:
+    """The session's latest card payment, if any."""
+    rows = _rows(session_id)
+    return _payment_of(rows[-1]) if rows else None
+
+
+def _authorise(
+    gw: PaymentGateway,
+    booking: Booking,
+    s: BookingSession,
+    amount: int,
+    new_key: str,
+    actor: User | None,
+) -> tuple[Payment, bool]:
+    """An authorised payment of at least `amount` for the session; True if made by this call."""
+    rows = _rows(s.id)
+    latest = rows[-1] if rows else None
+    payment = _payment_of(latest)
+    if (
+        payment is not None
+        and payment.status == rules.AUTHORISED
+        and payment.authorised_pence >= amount
+    ):
+        return payment, False  # left over from an earlier round: reuse, never repeat
+    holder = booking.holder
+    provider = booking.provider_profile.user
+    if payment is not None and payment.status in (rules.PENDING, rules.UNAVAILABLE):
+        # Outcome unknown: ask again with the SAME key and request, so Stripe cannot do it twice.
+        key, params = (
+            latest.authorise_key,
+            dict(
+                amount_pence=payment.amount_pence,
+                customer_id=payment.stripe_customer_id,
+                payment_method_id=payment.stripe_payment_method_id,
+                reference=payment.reference,
+            ),
+        )
+    else:
+        card = card_for_budget(booking.budget_id)
+        if card is None or card.stripe_payment_method_id is None:
+            raise NoCardOnFile(NO_CARD_MESSAGE, field="payment_method")
+        key = new_key
+        if latest is None or latest.authorise_key != key:
+            latest = SessionCardPayment(
+                booking_id=booking.id,
+                session_id=s.id,
+                hold_round=booking.hold_round,
+                authorise_key=key,
+            )
+            db.session.add(latest)
+            db.session.commit()  # the key is on record before Stripe is asked
+        params = dict(
+            amount_pence=amount,
+            customer_id=card.stripe_customer_id,
+            payment_method_id=card.stripe_payment_method_id,
+            reference=f"booking:{booking.id}:session:{s.id}",
+        )
+    row_id = latest.id
+    try:
+        result = gw.authorise(
+            payer=holder, provider=provider, actor=actor, idempotency_key=key, **params
+        )
+    finally:
+        _link(row_id)
+    return db.session.get(Payment, result.payment_id), not result.replayed
+
+
+def _link(row_id: int) -> None:
+    db.session.rollback()  # nothing of ours is pending; start clean after the gateway's commits
+    row = db.session.get(SessionCardPayment, row_id)
+    if row is not None and row.payment_id is None:
+        op = operation(row.authorise_key)
+        if op is not None and op.payment_id is not None:
+            row.payment_id = op.payment_id
+            db.session.commit()
+
+
+def authorise_sessions(booking_id: int, session_ids: list[int], actor: User | None) -> None:
+    """Authorise each session's price on the budget's card (the ledger already holds it).
+
+    On any refusal, authorisations made by this call are cancelled again and the refusal is
+    raised: PaymentDeclined, PaymentUnavailable, NoCardOnFile, PaymentRefused.
+    """
+    booking = db.session.get(Booking, booking_id)
+    if not uses_card(booking):
+        return
+    gw = gateway()
+    made: list[int] = []
+    try:
+        for sid in session_ids:
+            s = db.session.get(BookingSession, sid)
+            if s.price_pence <= 0:
+                continue
+            key = f"b{booking_id}-s{sid}-r{booking.hold_round}-card-authorise"
+            payment, new = _authorise(gw, booking, s, s.price_pence, key, actor)
+            if new:
+                made.append(payment.id)
+    except DomainError:
+        for payment_id in made:
+            _cancel_quietly(gw, booking_id, payment_id, actor)
+        raise
+    booking = db.session.get(Booking, booking_id)
+    audit.record(
+        actor,
+        "booking.card_authorised",
+        "booking",
+        booking_id,
+        on_behalf_of=booking.holder,
+        details={"sessions": session_ids, "new_payments": made},
+    )
+    db.session.commit()
+
+
+def _cancel_quietly(gw, booking_id: int, payment_id: int, actor: User | None) -> None:
+    """Release an authorisation; if Stripe is unreachable it stays authorised and is reused (or
+    cancelled) next time, never repeated."""
+    payment = db.session.get(Payment, payment_id)
+    try:
+        gw.cancel(
+            payment_id=payment_id,
+            idempotency_key=f"b{booking_id}-p{payment_id}-card-cancel",
+            actor=actor,
+        )
+    except PaymentError:
+        db.session.rollback()
+        return
+    booking = db.session.get(Booking, booking_id)
+    audit.record(
+        actor,
+        "booking.card_released",
+        "payment",
+        payment.id,
+        on_behalf_of=booking.holder,
+        details={"booking_id": booking_id, "released_pence": payment.authorised_pence},
+    )
+    db.session.commit()
+
+
+# ---------------------------------------------------------------- taking or releasing the money
+
+
+def take_for_session(session_id: int, charge: int, actor: User | None) -> None:
+    """Capture `charge` (0: cancel the authorisation) on the session's card payment.
+
+    Called before the ledger moves, so a failure leaves both as they were and the same call can
+    be repeated. A lapsed authorisation is renewed (off-session) for the charge. Raises
+    PaymentDeclined, PaymentUnavailable, PaymentRefused, NoCardOnFile.
+    """
+    s = db.session.get(BookingSession, session_id)
+    booking = s.booking
+    if not uses_card(booking):
+        return
+    if not _rows(s.id):
+        # Funded before card payments were switched on (ledger only): no card to settle with.
+        return
+    payment = session_payment(s.id)
+    if payment is not None and payment.status in (rules.CAPTURED, rules.REFUNDED):
+        return  # done on an earlier attempt
+    gw = gateway()
+    if charge <= 0:
+        if payment is not None and payment.status == rules.AUTHORISED:
+            gw.cancel(
+                payment_id=payment.id,
+                idempotency_key=f"b{booking.id}-s{s.id}-p{payment.id}-card-cancel",
+                actor=actor,
+            )
+            _audit_step(actor, booking, s, payment.id, "booking.card_released", 0)
+        return
+    if payment is None or payment.status != rules.AUTHORISED or payment.authorised_pence < charge:
+        key = f"b{booking.id}-s{s.id}-r{booking.hold_round}-card-reauthorise"
+        payment, _ = _authorise(gw, booking, s, charge, key, actor)
+    gw.capture(
+        payment_id=payment.id,
+        amount_pence=charge,
+        idempotency_key=f"b{booking.id}-s{s.id}-p{payment.id}-card-capture",
+        actor=actor,
+    )
+    _audit_step(actor, booking, s, payment.id, "booking.card_captured", charge)
+
+
+def _audit_step(actor, booking, s, payment_id: int, action: str, amount: int) -> None:
+    db.session.rollback()
+    booking = db.session.get(Booking, booking.id)
+    audit.record(
+        actor,
+        action,
+        "booking_session",
+        s.id,
+        on_behalf_of=booking.holder,
+        details={"booking_id": booking.id, "payment_id": payment_id, "amount_pence": amount},
+    )
+    db.session.commit()
+
+
+def refund_session(broker: User, session_id: int, amount_pence: int, *, reason: str) -> Payment:
+    """Give money back to the holder's card and budget after a session was paid (a broker's
+    decision on a complaint). Never more than was taken and not yet refunded.
+
+    Raises InvalidInput, PaymentLimitExceeded, PaymentUnavailable, NotFound.
+    """
+    s = db.session.get(BookingSession, session_id)
+    if s is None:
+        raise NotFound("We could not find that session.")
+    if not (reason or "").strip():
+        raise InvalidInput("Say why the money is being given back.", field="reason")
+    payment = session_payment(s.id)
+    if s.capture_id is None or payment is None or payment.captured_pence <= 0:
+        raise InvalidInput("Nothing has been paid for this session yet.", field="amount")
+    booking = s.booking
+    # Keys from the ledger's state, which moves only after the card refund succeeded: a retry
+    # after a failure (or a crash between the two) repeats the same keys, never a second refund.
+    already = payment.captured_pence - ledger.refundable(s.capture_id)
+    suffix = f"refund-{already}-{amount_pence}"
+    gateway().refund(
+        payment_id=payment.id,
+        amount_pence=amount_pence,
+        reason="requested_by_customer",
+        idempotency_key=f"b{booking.id}-s{s.id}-p{payment.id}-card-{suffix}",
+        actor=broker,
+    )
+    ledger.refund(
+        s.capture_id,
+        amount_pence,
+        idempotency_key=f"s{s.id}-{suffix}",
+        actor=broker,
+        on_behalf_of=booking.holder,
+        reason=reason.strip()[:300],
+    )
+    _audit_step(broker, booking, s, payment.id, "booking.card_refunded", amount_pence)
+    return db.session.get(Payment, payment.id)
+
+
+# ---------------------------------------------------------------- paying providers
+
+
+@dataclass(frozen=True)
+class Payout:
+    payment: Payment
+    waiting_pence: int
+    reason: str
+    provider_name: str
+
+
+def pay_provider(session_id: int, actor: User | None) -> str:
+    """Transfer what a captured session payment owes the provider to their connected account.
+
+    Returns "paid", "waiting" (no connected account, or Stripe failed: retried later) or "none".
+    Never raises for a payout problem: the holder's side is already settled.
+    """
+    payment = session_payment(session_id)
+    if payment is None or payment.status not in (rules.CAPTURED, rules.REFUNDED):
+        return "none"
+    owed = payment.captured_pence - payment.refunded_pence - payment.transferred_pence
+    if owed <= 0:
+        return "none"
+    has_account = db.session.scalar(
+        select(ProviderPaymentAccount.id).where(
+            ProviderPaymentAccount.provider_id == payment.provider_id
+        )
+    )
+    if has_account is None:
+        return "waiting"
+    s = db.session.get(BookingSession, session_id)
+    try:
+        gateway().transfer_to_provider(
+            payment_id=payment.id,
+            idempotency_key=f"b{s.booking_id}-s{s.id}-p{payment.id}-card-transfer",
+            actor=actor,
+        )
+    except (PaymentError, NotFound, InvalidInput):
+        db.session.rollback()
+        return "waiting"
+    _audit_step(actor, s.booking, s, payment.id, "booking.provider_paid", owed)
+    return "paid"
+
+
+def waiting_payouts(provider_id: int | None = None) -> list[Payout]:
+    """Captured card money not yet transferred to providers, with why it waits."""
+    query = (
+        select(Payment)
+        .join(SessionCardPayment, SessionCardPayment.payment_id == Payment.id)
+        .where(
+            Payment.status.in_((rules.CAPTURED, rules.REFUNDED)),
+            Payment.captured_pence - Payment.refunded_pence - Payment.transferred_pence > 0,
+        )
+        .order_by(Payment.id)
+    )
+    if provider_id is not None:
+        query = query.where(Payment.provider_id == provider_id)
+    accounts = set(db.session.scalars(select(ProviderPaymentAccount.provider_id)))
+    return [
+        Payout(
+            p,
+            p.captured_pence - p.refunded_pence - p.transferred_pence,
+            "The provider has not set up how they get paid yet."
+            if p.provider_id not in accounts
+            else (p.last_error or "Waiting to be sent."),
+            db.session.get(User, p.provider_id).name if p.provider_id else "",
+        )
+        for p in db.session.scalars(query)
+    ]
+
+
+def pay_waiting(provider_id: int | None = None, actor: User | None = None) -> int:
+    """Retry every waiting payout (after onboarding, or from `carefair payments pay-waiting`)."""
+    paid = 0
+    for payout in waiting_payouts(provider_id):
+        session_id = db.session.scalar(
+            select(SessionCardPayment.session_id).where(
+                SessionCardPayment.payment_id == payout.payment.id
+            )
+        )
+        paid += pay_provider(session_id, actor) == "paid"
+    return paid
+
+
+def payout_account(provider: User) -> ProviderPaymentAccount | None:
+    return db.session.scalar(
+        select(ProviderPaymentAccount).where(ProviderPaymentAccount.provider_id == provider.id)
+    )
+
+
+def start_onboarding(provider: User, *, refresh_url: str, return_url: str) -> str:
+    """A Stripe Connect Express account for the provider (made once) and a fresh onboarding link.
+
+    Raises PaymentUnavailable, PaymentRefused.
+    """
+    gw = gateway()
+    if payout_account(provider) is None:
+        gw.create_connected_account(
+            provider=provider,
+            idempotency_key=f"provider{provider.id}-connect-account",
+            actor=provider,
+        )
+    link = gw.create_onboarding_link(
+        provider=provider,
+        refresh_url=refresh_url,
+        return_url=return_url,
+        # Links expire within minutes: each request is a new one.
+        idempotency_key=f"provider{provider.id}-onboarding-{secrets.token_hex(8)}",
+    )
+    return link.data["url"]
+
+
+def booking_card_status(booking: Booking) -> list[str]:
+    """Plain-English lines about a booking's money, for its pages (holder, provider, broker)."""
+    lines: list[str] = []
+    if booking.state == "payment_failed":
+        reason = db.session.scalar(
+            select(AuditEvent.details)
+            .where(
+                AuditEvent.action == "booking.payment_failed",
+                AuditEvent.subject_type == "booking",
+                AuditEvent.subject_id == str(booking.id),
+            )
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        )
+        if reason and reason.get("reason"):
+            lines.append(reason["reason"])
+        lines.append(
+            "The booking is not confirmed and nothing has been taken. Once the problem is "
+            "sorted out, try setting the money aside again."
+        )
+        return lines
+    if not uses_card(booking):
+        return lines
+    card = card_for_budget(booking.budget_id)
+    if booking.state == "funds_held" and card is not None and card.last4:
+        lines.append(
+            f"The price of each visit is reserved on the card ending {card.last4}. It is "
+            "only taken when the visit is confirmed."
+        )
+    waiting = sum(
+        p.captured_pence - p.refunded_pence - p.transferred_pence
+        for s in booking.sessions
+        if (p := session_payment(s.id)) is not None and p.status in (rules.CAPTURED, rules.REFUNDED)
+    )
+    if waiting > 0:
+        from app.domain.money import Money
+
+        lines.append(
+            f"{Money(waiting)} paid by card is waiting to be sent to the provider "
+            "(they have not set up payouts yet, or the payment service was unavailable)."
+        )
+    return lines
+
+
+# ---------------------------------------------------------------- webhooks: reconcile Payments
+
+
+def _payment_by_intent(intent_id: str | None) -> Payment | None:
+    if not intent_id:
+        return None
+    return db.session.scalar(
+        select(Payment).where(Payment.stripe_payment_intent_id == intent_id).with_for_update()
+    )
+
+
+def _object(event) -> dict:
+    """The event's object as a plain dict (SDK objects are not dicts)."""
+    obj = event.data.object
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+def _reconciled(payment: Payment, event, changes: dict) -> None:
+    audit.record(
+        None,
+        "payment.reconciled",
+        "payment",
+        payment.id,
+        details={"event": event.id, "type": event.type, **changes},
+    )
+
+
+@stripe_webhooks.handles("payment_intent.succeeded")
+def on_intent_succeeded(event) -> None:
+    """Stripe took the money (e.g. we crashed after capturing and before recording it)."""
+    intent = _object(event)
+    payment = _payment_by_intent(intent.get("id"))
+    received = int(
+        intent.get("amount_received")
+        # localstripe leaves amount_received out; a succeeded intent there took its amount.
+        or (intent.get("amount") if intent.get("status") == "succeeded" else 0)
+        or 0
+    )
+    if payment is None or payment.status != rules.AUTHORISED or received <= 0:
+        return
+    payment.status = rules.CAPTURED
+    payment.captured_pence = min(received, payment.authorised_pence)
+    _reconciled(payment, event, {"captured_pence": payment.captured_pence})
+
+
+@stripe_webhooks.handles("payment_intent.payment_failed")
+def on_intent_failed(event) -> None:
+    intent = _object(event)
+    payment = _payment_by_intent(intent.get("id"))
+    if payment is None or payment.status not in (rules.PENDING, rules.UNAVAILABLE):
+        return
+    error = intent.get("last_payment_error") or {}
+    payment.status = rules.DECLINED
+    payment.last_error = rules.decline_message(error.get("code") if error else None)
+    _reconciled(payment, event, {"status": payment.status})
+
+
+@stripe_webhooks.handles("payment_intent.canceled")
+def on_intent_canceled(event) -> None:
+    """Stripe released the authorisation (ours, or it expired): nothing can be captured now; a
+    later capture renews the authorisation."""
+    intent = _object(event)
+    payment = _payment_by_intent(intent.get("id"))
+    if payment is None or payment.status not in (
+        rules.AUTHORISED,
+        rules.PENDING,
+        rules.UNAVAILABLE,
+    ):
+        return
+    payment.status = rules.CANCELED
+    _reconciled(payment, event, {"status": payment.status})
+
+
+@stripe_webhooks.handles("charge.refunded")
+def on_charge_refunded(event) -> None:
+    charge = _object(event)
+    payment = _payment_by_intent(charge.get("payment_intent"))
+    if payment is None and charge.get("id"):
+        payment = db.session.scalar(
+            select(Payment).where(Payment.stripe_charge_id == charge.get("id")).with_for_update()
+        )
+    refunded = min(
+        int(charge.get("amount_refunded") or 0), payment.captured_pence if payment else 0
+    )
+    if payment is None or refunded <= payment.refunded_pence:
+        return
+    payment.refunded_pence = refunded
+    if refunded == payment.captured_pence:
+        payment.status = rules.REFUNDED
+    _reconciled(payment, event, {"refunded_pence": refunded})

@@ -1,0 +1,63 @@
+"""The holder's card for a direct_payment budget: see it, add or change it via Stripe Checkout."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+
+from app.domain.access import Permission
+from app.errors import DomainError
+from app.services import budgets, card_payments
+from app.web.context import acting, requires
+from app.web.holder import bp
+
+
+@bp.get("/card")
+@requires(Permission.HOLDER_SPEND)
+def card():
+    ctx = acting()
+    budget = budgets.current_budget(ctx.holder.id)
+    return render_template(
+        "payments/holder_card.html",
+        budget=budget,
+        card=card_payments.card_for_budget(budget.id if budget else None),
+        title="Card for payments",
+    )
+
+
+@bp.post("/card/setup")
+@requires(Permission.HOLDER_SPEND)
+def card_setup():
+    ctx = acting()
+    # Stripe fills in {CHECKOUT_SESSION_ID}; url_for would escape the braces, so it is appended.
+    done = url_for("holder.card_done", _external=True) + "?session_id={CHECKOUT_SESSION_ID}"
+    try:
+        url = card_payments.start_card_setup(
+            ctx.user,
+            ctx.holder,
+            success_url=done,
+            cancel_url=url_for("holder.card", _external=True),
+        )
+    except DomainError as err:
+        flash(err.message, "error")
+        return redirect(url_for("holder.card"))
+    return redirect(url, code=303)  # to Stripe's own card page: no JavaScript of ours
+
+
+@bp.get("/card/done")
+@requires(Permission.HOLDER_SPEND)
+def card_done():
+    ctx = acting()
+    try:
+        saved = card_payments.finish_card_setup(
+            ctx.user, ctx.holder, request.args.get("session_id", "")
+        )
+        flash(f"Your card ending {saved.last4 or '****'} is saved for bookings.", "success")
+    except DomainError as err:
+        flash(err.message, "error")
+    return redirect(url_for("holder.card"))
+
+
+@bp.app_context_processor
+def _card_status() -> dict:
+    # Booking pages (holder, provider, broker) include bookings/_card_status.html.
+    return {"card_status": card_payments.booking_card_status}

@@ -1,0 +1,498 @@
+"""Bookings on direct_payment budgets against a real localstripe (cards) and the Connect stub
+(payouts): authorise on acceptance, capture on confirmation, cancel or charge under the policy,
+refunds capped, declines and outages leaving a clear state, webhook replays handled once."""
+
+# ruff: noqa: F811  (pytest fixtures imported from tests.stripe_support are used as arguments)
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import stripe
+from sqlalchemy import func, select
+
+from app.adapters.stripe_gateway import PaymentGateway
+from app.domain.ledger import Account
+from app.domain.payments import PaymentLimitExceeded, PaymentUnavailable
+from app.extensions import db
+from app.models import (
+    AuditEvent,
+    Booking,
+    BookingSession,
+    Payment,
+    PaymentOperation,
+    SessionCardPayment,
+)
+from app.services import bookings, card_payments, ledger, stripe_webhooks
+from tests.booking_helpers import holder_with_budget, live_listing, next_weekday, one_off
+from tests.stripe_support import (  # noqa: F401  (fixtures)
+    DECLINED_ON_CHARGE,
+    TEST_SECRET_KEY,
+    connect_stub,
+    localstripe_server,
+    localstripe_url,
+    new_card,
+    stripe_api,
+    unused_port,
+    webhook_inbox,
+)
+
+pytestmark = pytest.mark.database
+
+PRICE = 3300  # two hours at £16.50
+
+
+@pytest.fixture
+def stripe_config(app, app_ctx, localstripe_url, connect_stub, monkeypatch):
+    """Carefair's own configuration pointed at localstripe (cards) and the stub (Connect)."""
+    for name, value in {
+        "STRIPE_SECRET_KEY": TEST_SECRET_KEY,
+        "STRIPE_API_BASE": localstripe_url,
+        "STRIPE_CONNECT_API_BASE": connect_stub.url,
+        "STRIPE_MAX_NETWORK_RETRIES": 0,  # a fault test fails fast
+        "STRIPE_TIMEOUT_SECONDS": 5,
+    }.items():
+        monkeypatch.setitem(app.config, name, value)
+    return app.config
+
+
+@pytest.fixture
+def world(stripe_config, make_user, stripe_api):
+    provider, listing = live_listing(make_user, charge="10.00", notice=24)
+    holder, budget = holder_with_budget(make_user, mode="direct_payment")
+    card_payments.add_card(holder, holder, new_card(stripe_api))
+    return provider, listing, holder, budget
+
+
+def accepted(world, **kw) -> Booking:
+    provider, listing, holder, _ = world
+    booking = bookings.request_booking(holder, holder, one_off(listing, **kw))
+    return bookings.accept(provider, booking.id)
+
+
+def delivered(world, booking: Booking) -> BookingSession:
+    s = booking.sessions[0]
+    return bookings.record_delivery(
+        world[0], s.id, actual_start=s.start_at, actual_end=s.end_at, now=s.end_at
+    )
+
+
+def intent(stripe_api, payment: Payment):
+    return stripe_api.v1.payment_intents.retrieve(payment.stripe_payment_intent_id)
+
+
+def taken(stripe_api, payment: Payment) -> int:
+    """What the card was actually charged, net (localstripe records a partial capture as a full
+    charge plus a refund of the rest, and has no amount_received)."""
+    charge = stripe_api.v1.charges.retrieve(payment.stripe_charge_id)
+    return charge.amount - charge.amount_refunded if charge.captured else 0
+
+
+def held(budget) -> int:
+    return ledger.balances(budget.id)[Account.HELD]
+
+
+def onboard(provider) -> None:
+    card_payments.start_onboarding(
+        provider, refresh_url="http://x/refresh", return_url="http://x/return"
+    )
+
+
+def test_saved_card_shows_its_last_digits(world):
+    _, _, holder, budget = world
+    card = card_payments.card_for_budget(budget.id)
+    assert (card.last4, card.holder_id) == ("4242", holder.id)
+    assert card.stripe_customer_id.startswith("cus_")
+    saved = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "card.saved"))
+    assert saved.details["last4"] == "4242" and saved.actor_id == holder.id
+
+
+def test_accepting_authorises_the_card_alongside_the_ledger_hold(world, stripe_api):
+    booking = accepted(world)
+    s = booking.sessions[0]
+    payment = card_payments.session_payment(s.id)
+    assert booking.state == "funds_held"
+    assert held(world[3]) == PRICE
+    assert (payment.status, payment.authorised_pence, payment.captured_pence) == (
+        "authorised",
+        PRICE,
+        0,
+    )
+    assert intent(stripe_api, payment).status == "requires_capture"
+    row = db.session.scalar(select(SessionCardPayment).where(SessionCardPayment.session_id == s.id))
+    assert row.authorise_key == f"b{booking.id}-s{s.id}-r0-card-authorise"
+    assert "reserved on the card ending 4242" in card_payments.booking_card_status(booking)[0]
+
+
+def test_confirming_captures_and_transfers_to_the_providers_account(
+    world, stripe_api, connect_stub
+):
+    provider, _, holder, budget = world
+    onboard(provider)
+    booking = accepted(world)
+    s = delivered(world, booking)
+    bookings.confirm_session(holder, holder, s.id)
+
+    payment = card_payments.session_payment(s.id)
+    assert (payment.status, payment.captured_pence, payment.transferred_pence) == (
+        "captured",
+        PRICE,
+        PRICE,
+    )
+    assert taken(stripe_api, payment) == PRICE
+    assert ledger.balances(budget.id)[Account.SPENT] == PRICE and held(budget) == 0
+    transfer = next(r for r in connect_stub.requests if r.path == "/v1/transfers")
+    assert transfer.form["amount"] == str(PRICE)
+    assert transfer.form["destination"] == card_payments.payout_account(provider).stripe_account_id
+    assert transfer.form["source_transaction"] == payment.stripe_charge_id
+    assert transfer.headers["idempotency-key"] == (
+        f"b{booking.id}-s{s.id}-p{payment.id}-card-transfer"
+    )
+    assert db.session.get(BookingSession, s.id).state == "settled"
+    steps = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action.in_(("booking.card_captured", "booking.provider_paid"))
+        )
+    ).all()
+    assert {(e.action, e.actor_id, e.on_behalf_of_id) for e in steps} == {
+        ("booking.card_captured", holder.id, None),
+        ("booking.provider_paid", holder.id, None),
+    }
+
+
+def test_without_a_connected_account_the_payout_waits_then_goes_after_onboarding(
+    world, connect_stub
+):
+    provider, _, holder, _ = world
+    booking = accepted(world)
+    s = delivered(world, booking)
+    bookings.confirm_session(holder, holder, s.id)
+
+    waiting = card_payments.waiting_payouts(provider.id)
+    assert [(w.waiting_pence, w.reason) for w in waiting] == [
+        (PRICE, "The provider has not set up how they get paid yet.")
+    ]
+    assert card_payments.waiting_payouts()[0].provider_name == provider.name  # broker's view
+    assert (
+        "waiting to be sent to the provider"
+        in card_payments.booking_card_status(db.session.get(Booking, booking.id))[-1]
+    )
+    assert connect_stub.requests == []
+
+    onboard(provider)
+    assert [r.path for r in connect_stub.requests] == ["/v1/accounts", "/v1/account_links"]
+    assert card_payments.pay_waiting(provider.id, actor=provider) == 1
+    assert card_payments.waiting_payouts(provider.id) == []
+    assert card_payments.session_payment(s.id).transferred_pence == PRICE
+
+
+def test_cancelling_with_notice_cancels_the_authorisation(world, stripe_api):
+    _, _, holder, budget = world
+    booking = accepted(world)
+    payment = card_payments.session_payment(booking.sessions[0].id)
+    bookings.cancel_booking(holder, holder, booking.id)
+
+    db.session.refresh(payment)
+    assert (payment.status, payment.captured_pence) == ("canceled", 0)
+    assert intent(stripe_api, payment).status == "canceled"
+    assert held(budget) == 0 and ledger.balances(budget.id)[Account.SPENT] == 0
+
+
+def test_late_cancellation_takes_only_the_policy_charge(world, stripe_api):
+    _, _, holder, budget = world
+    booking = accepted(world)
+    s = booking.sessions[0]
+    bookings.cancel_booking(holder, holder, booking.id, now=s.start_at - timedelta(hours=2))
+
+    payment = card_payments.session_payment(s.id)
+    assert (payment.status, payment.captured_pence) == ("captured", 1000)  # the £10 charge
+    assert taken(stripe_api, payment) == 1000
+    assert ledger.balances(budget.id)[Account.SPENT] == 1000 and held(budget) == 0
+    assert db.session.get(BookingSession, s.id).charge_pence == 1000
+
+
+def test_dispute_partial_refund_takes_less_and_refunds_never_exceed_what_was_taken(
+    world, stripe_api, make_user
+):
+    from app.domain.access import Role
+
+    _, _, holder, budget = world
+    broker = make_user(Role.BROKER)
+    booking = accepted(world)
+    s = delivered(world, booking)
+    bookings.dispute_session(holder, holder, s.id, reason="Left an hour early")
+    bookings.resolve_dispute(broker, s.id, outcome="partial_refund", refund_pence=1300)
+
+    payment = card_payments.session_payment(s.id)
+    assert (payment.captured_pence, taken(stripe_api, payment)) == (2000, 2000)
+    assert ledger.balances(budget.id)[Account.SPENT] == 2000
+
+    with pytest.raises(PaymentLimitExceeded, match="only £20.00"):
+        card_payments.refund_session(broker, s.id, 2001, reason="Complaint upheld")
+    card_payments.refund_session(broker, s.id, 500, reason="Complaint upheld")
+    card_payments.refund_session(broker, s.id, 1500, reason="The rest")
+    with pytest.raises(PaymentLimitExceeded):
+        card_payments.refund_session(broker, s.id, 1, reason="One penny too many")
+
+    payment = db.session.get(Payment, payment.id)
+    assert (payment.refunded_pence, payment.status) == (2000, "refunded")
+    assert ledger.balances(budget.id)[Account.SPENT] == 0
+    assert taken(stripe_api, payment) == 0
+
+
+def test_declined_card_leaves_the_booking_unpaid_and_unheld_until_a_retry(world, stripe_api):
+    _, _, holder, budget = world
+    card_payments.add_card(holder, holder, new_card(stripe_api, DECLINED_ON_CHARGE))
+    booking = accepted(world)
+
+    assert booking.state == "payment_failed"
+    assert held(budget) == 0 and ledger.balances(budget.id)[Account.SPENT] == 0
+    payment = card_payments.session_payment(booking.sessions[0].id)
+    assert (payment.status, payment.captured_pence) == ("declined", 0)
+    lines = card_payments.booking_card_status(booking)
+    assert lines[0].startswith("Your card was declined. Nothing has been taken.")
+    assert "not confirmed" in lines[1]
+
+    card_payments.add_card(holder, holder, new_card(stripe_api))
+    booking = bookings.retry_funding(holder, holder, booking.id)
+    assert booking.state == "funds_held" and held(budget) == PRICE
+    assert card_payments.session_payment(booking.sessions[0].id).status == "authorised"
+
+
+def test_without_a_card_nothing_is_booked_and_the_holder_is_told(stripe_config, make_user):
+    provider, listing = live_listing(make_user)
+    holder, budget = holder_with_budget(make_user, mode="direct_payment")
+    booking = bookings.request_booking(holder, holder, one_off(listing))
+    booking = bookings.accept(provider, booking.id)
+    assert booking.state == "payment_failed" and held(budget) == 0
+    assert card_payments.booking_card_status(booking)[0] == card_payments.NO_CARD_MESSAGE
+
+
+def test_council_managed_bookings_never_call_stripe(app, app_ctx, make_user, monkeypatch):
+    # Any Stripe call would fail: nothing listens on this port.
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", TEST_SECRET_KEY)
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", f"http://127.0.0.1:{unused_port()}")
+    provider, listing = live_listing(make_user)
+    holder, budget = holder_with_budget(make_user, mode="council_managed")
+    booking = bookings.accept(
+        provider, bookings.request_booking(holder, holder, one_off(listing)).id
+    )
+    s = booking.sessions[0]
+    bookings.record_delivery(
+        provider, s.id, actual_start=s.start_at, actual_end=s.end_at, now=s.end_at
+    )
+    bookings.confirm_session(holder, holder, s.id)
+    assert db.session.get(BookingSession, s.id).state == "settled"
+    assert db.session.scalar(select(func.count()).select_from(PaymentOperation)) == 0
+
+
+def test_stripe_refusing_connections_at_capture_keeps_ledger_and_booking_consistent(
+    world, stripe_api, app
+):
+    _, _, holder, budget = world
+    booking = accepted(world)
+    s = delivered(world, booking)
+    payment = card_payments.session_payment(s.id)
+    live = app.config["STRIPE_API_BASE"]
+
+    app.config["STRIPE_API_BASE"] = f"http://127.0.0.1:{unused_port()}"  # Stripe unreachable
+    with pytest.raises(PaymentUnavailable, match="nothing has been taken"):
+        bookings.confirm_session(holder, holder, s.id)
+    assert db.session.get(BookingSession, s.id).state == "delivered"
+    assert held(budget) == PRICE and ledger.balances(budget.id)[Account.SPENT] == 0
+    assert db.session.get(Payment, payment.id).status == "authorised"
+
+    app.config["STRIPE_API_BASE"] = live
+    bookings.confirm_session(holder, holder, s.id)  # the holder presses confirm again
+    payment = db.session.get(Payment, payment.id)
+    assert (payment.status, payment.captured_pence) == ("captured", PRICE)
+    assert taken(stripe_api, payment) == PRICE  # taken once
+    captures = db.session.scalars(
+        select(PaymentOperation).where(PaymentOperation.kind == "payment.capture")
+    ).all()
+    assert [(op.status, op.attempts) for op in captures] == [("succeeded", 2)]
+    assert ledger.balances(budget.id)[Account.SPENT] == PRICE and held(budget) == 0
+
+
+class FlakyHttp(stripe.RequestsClient):
+    """Refuses the n-th PaymentIntent creation as if the network dropped (then works again)."""
+
+    def __init__(self, fail_on: int):
+        super().__init__(timeout=5)
+        self.fail_on, self.seen = fail_on, 0
+
+    def request(self, method, url, headers, post_data=None):
+        if method == "post" and url.endswith("/v1/payment_intents"):
+            self.seen += 1
+            if self.seen == self.fail_on:
+                raise stripe.APIConnectionError("Connection refused (test)")
+        return super().request(method, url, headers, post_data)
+
+
+def test_outage_midway_through_authorising_releases_everything_and_a_retry_never_doubles(
+    world, stripe_api, localstripe_url, monkeypatch
+):
+    from datetime import time
+
+    from app.domain.bookings import WeeklyPattern
+
+    provider, listing, holder, budget = world
+    flaky = PaymentGateway(
+        stripe.StripeClient(
+            TEST_SECRET_KEY,
+            base_addresses={"api": localstripe_url},
+            max_network_retries=0,
+            http_client=FlakyHttp(fail_on=2),
+        )
+    )
+    monkeypatch.setattr(card_payments, "gateway", lambda: flaky)
+    pattern = WeeklyPattern(frozenset({1}), time(10), 120, next_weekday(1), count=3)
+    booking = bookings.request_booking(
+        holder, holder, bookings.BookingInput(listing.id, kind="recurring", pattern=pattern)
+    )
+    booking = bookings.accept(provider, booking.id)
+
+    # Session 1 was authorised, session 2 hit the outage: session 1 was released again.
+    assert booking.state == "payment_failed"
+    assert held(budget) == 0 and ledger.balances(budget.id)[Account.SPENT] == 0
+    first, second, third = (card_payments.session_payment(s.id) for s in booking.sessions)
+    assert (first.status, second.status, third) == ("canceled", "unavailable", None)
+    assert (
+        "could not reach the card payment service" in card_payments.booking_card_status(booking)[0]
+    )
+
+    booking = bookings.retry_funding(holder, holder, booking.id)
+    assert booking.state == "funds_held" and held(budget) == 3 * PRICE
+    payments = [card_payments.session_payment(s.id) for s in booking.sessions]
+    assert [p.status for p in payments] == ["authorised"] * 3
+    # The unknown-outcome attempt was retried under its own key, not a new one.
+    assert payments[1].id == second.id
+    retried = db.session.scalar(
+        select(PaymentOperation).where(PaymentOperation.payment_id == second.id)
+    )
+    assert (retried.idempotency_key, retried.attempts) == (
+        f"b{booking.id}-s{booking.sessions[1].id}-r0-card-authorise",
+        2,
+    )
+    everything = db.session.scalars(select(Payment).order_by(Payment.id)).all()
+    states = [
+        stripe_api.v1.payment_intents.retrieve(p.stripe_payment_intent_id).status
+        for p in everything
+    ]
+    # Three live authorisations (one per session) and the one released after the outage.
+    assert sorted(states) == ["canceled"] + ["requires_capture"] * 3
+
+
+def test_a_capture_stripe_reports_by_webhook_is_recorded_once(
+    world, stripe_api, localstripe_server, webhook_inbox, connect_stub
+):
+    secret = "whsec_card_payments"
+    localstripe_server.register_webhook(
+        "card-payments", webhook_inbox.url, secret, ["payment_intent.succeeded"]
+    )
+    provider, _, holder, budget = world
+    onboard(provider)
+    booking = accepted(world)
+    s = delivered(world, booking)
+    payment = card_payments.session_payment(s.id)
+    # Stripe captured, but Carefair never heard back (a crash after the call).
+    stripe_api.v1.payment_intents.capture(payment.stripe_payment_intent_id)
+    body, signature = webhook_inbox.wait_for(
+        "payment_intent.succeeded", payment.stripe_payment_intent_id
+    )
+
+    assert stripe_webhooks.process(stripe_webhooks.verify(body, signature, secret)) is True
+    assert stripe_webhooks.process(stripe_webhooks.verify(body, signature, secret)) is False
+    payment = db.session.get(Payment, payment.id)
+    assert (payment.status, payment.captured_pence) == ("captured", PRICE)
+    reconciled = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "payment.reconciled")
+    ).all()
+    assert len(reconciled) == 1
+
+    # Confirming afterwards does not capture again; the ledger catches up and the provider is paid.
+    bookings.confirm_session(holder, holder, s.id)
+    assert taken(stripe_api, payment) == PRICE
+    assert ledger.balances(budget.id)[Account.SPENT] == PRICE
+    assert db.session.get(Payment, payment.id).transferred_pence == PRICE
+
+
+def _event(event_type: str, obj: dict, event_id: str) -> stripe.Event:
+    return stripe.Event.construct_from(
+        {"id": event_id, "object": "event", "type": event_type, "data": {"object": obj}},
+        TEST_SECRET_KEY,
+    )
+
+
+def test_canceled_and_refunded_events_update_the_payment_idempotently(world, stripe_api):
+    booking = accepted(world)
+    payment = card_payments.session_payment(booking.sessions[0].id)
+    pi = payment.stripe_payment_intent_id
+
+    cancelled = _event("payment_intent.canceled", {"id": pi, "object": "payment_intent"}, "evt_c1")
+    assert stripe_webhooks.process(cancelled) is True
+    assert stripe_webhooks.process(cancelled) is False
+    assert db.session.get(Payment, payment.id).status == "canceled"
+
+    # A lapsed authorisation is renewed when the visit is confirmed, then captured once.
+    s = delivered(world, db.session.get(Booking, booking.id))
+    bookings.confirm_session(world[2], world[2], s.id)
+    renewed = card_payments.session_payment(s.id)
+    assert renewed.id != payment.id and (renewed.status, renewed.captured_pence) == (
+        "captured",
+        PRICE,
+    )
+
+    refunded = {
+        "id": renewed.stripe_charge_id,
+        "object": "charge",
+        "payment_intent": renewed.stripe_payment_intent_id,
+        "amount_refunded": 99_999,  # more than captured: capped
+    }
+    stripe_webhooks.process(_event("charge.refunded", refunded, "evt_r1"))
+    stripe_webhooks.process(_event("charge.refunded", refunded, "evt_r2"))
+    renewed = db.session.get(Payment, renewed.id)
+    assert (renewed.refunded_pence, renewed.status) == (PRICE, "refunded")
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "payment.reconciled", AuditEvent.subject_id == str(renewed.id)
+            )
+        )
+        == 1
+    )
+
+
+def test_pay_waiting_command_sends_payouts_once_the_provider_has_an_account(world, app):
+    provider, _, holder, _ = world
+    booking = accepted(world)
+    s = delivered(world, booking)
+    bookings.confirm_session(holder, holder, s.id)
+    runner = app.test_cli_runner()
+    assert (
+        "Payouts sent: 0. Still waiting: 1."
+        in runner.invoke(args=["payments", "pay-waiting"]).output
+    )
+    onboard(provider)
+    assert (
+        "Payouts sent: 1. Still waiting: 0."
+        in runner.invoke(args=["payments", "pay-waiting"]).output
+    )
+
+
+def test_pause_releases_the_card_and_resume_authorises_afresh(world, stripe_api):
+    _, _, holder, budget = world
+    booking = accepted(world)
+    first = card_payments.session_payment(booking.sessions[0].id)
+    bookings.pause(holder, holder, reason="In hospital")
+
+    assert db.session.get(Payment, first.id).status == "canceled"
+    assert intent(stripe_api, first).status == "canceled" and held(budget) == 0
+
+    (resumed,) = bookings.resume(holder, holder)
+    again = card_payments.session_payment(resumed.sessions[0].id)
+    assert resumed.state == "funds_held" and held(budget) == PRICE
+    assert again.id != first.id and again.status == "authorised"
+    assert intent(stripe_api, again).status == "requires_capture"
