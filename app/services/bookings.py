@@ -77,6 +77,15 @@ MEET_AND_GREET_MAX_MINUTES = 60
 RULE_CHECKS: list[Callable[[User, Listing, int], list[str]]] = []
 
 
+def _register_rule_checks() -> None:
+    from app.services.flags import booking_hold_reasons
+
+    RULE_CHECKS.append(booking_hold_reasons)
+
+
+_register_rule_checks()
+
+
 # ---------------------------------------------------------------- inputs and results
 
 

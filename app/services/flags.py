@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 
 from app.domain.access import Role
 from app.domain.flags import (
@@ -304,3 +304,22 @@ def respond(provider_user: User, flag_id: int, *, response: str) -> Flag:
                  details={"length": len(text)})
     db.session.commit()
     return flag
+
+
+# Council actions under which an open flag makes a broker look at a new booking first.
+_ACTIONS_THAT_HOLD_BOOKINGS = (Action.HOLD.value, Action.BLOCK.value, Action.SUSPEND.value)
+
+
+def booking_hold_reasons(holder: User, listing: Listing, total_pence: int) -> list[str]:
+    """Why a new booking must wait for a broker because of open brokerage-rule flags about its
+    provider or its holder (registered in bookings.RULE_CHECKS). Plain English, no evidence:
+    the holder sees these, the broker sees the flag itself."""
+    open_flags = db.session.scalars(
+        select(Flag).where(
+            Flag.status == FlagStatus.OPEN.value,
+            Flag.action.in_(_ACTIONS_THAT_HOLD_BOOKINGS),
+            or_(Flag.provider_profile_id == listing.profile_id, Flag.holder_id == holder.id),
+        ).order_by(Flag.id)
+    ).all()
+    return [f"A broker is looking into a concern ({flag.reference}) and must approve this booking first."
+            for flag in open_flags]

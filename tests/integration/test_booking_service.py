@@ -394,3 +394,28 @@ def test_remittance_csv_lists_settled_council_managed_sessions(setup):
     [file] = bookings.remittance_files(today.year, today.month)
     assert file.total_pence == 3300 and f"B-{booking.id}/{s.id}" in file.content
     assert holder.name not in file.content and "2.00" in file.content
+
+
+def test_an_open_flag_that_holds_makes_a_broker_approve_new_bookings(setup, db_session):
+    from app.models import Flag
+
+    _, listing, holder, _ = setup
+    flag = Flag(rule="price_outlier", severity="high", subject_kind="provider",
+                subject_id=str(listing.profile_id), explanation="Prices far above similar providers.",
+                evidence={}, action="hold", provider_profile_id=listing.profile_id)
+    db_session.add(flag)
+    db_session.commit()
+    booking = bookings.request_booking(holder, holder, one_off(listing))
+    assert booking.state == "awaiting_approval"
+    assert f"concern (F-{flag.id})" in " ".join(booking.approval_reasons)
+
+
+def test_a_dismissed_or_advisory_flag_does_not_hold_bookings(setup, db_session):
+    from app.models import Flag
+
+    _, listing, holder, _ = setup
+    db_session.add(Flag(rule="above_council_rate", severity="low", subject_kind="provider",
+                        subject_id=str(listing.profile_id), explanation="Above the council rate.",
+                        evidence={}, action="advise", provider_profile_id=listing.profile_id))
+    db_session.commit()
+    assert bookings.quote_booking(holder, one_off(listing)).approval_reasons == []
