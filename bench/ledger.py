@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psycopg  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/carefair_h1"
+from bench._db import DEFAULT_URL, ensure_database  # noqa: E402
+
 ENTRIES_PER_BUDGET = 100  # 1 allocation + 24 (hold, capture) pairs + 1 open hold, 2 legs each
 
 
@@ -155,6 +156,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--quick", action="store_true", help="a small version, under a minute")
     args = parser.parse_args()
+    ensure_database(args.database_url)
     budgets = 500 if args.quick else 10_000
     holds = 300 if args.quick else 2_000
     samples = 100 if args.quick else 500

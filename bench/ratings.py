@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/carefair_h12"
+from bench._db import DEFAULT_URL, ensure_database  # noqa: E402
+
 PROVIDERS = 200
 
 
@@ -145,6 +146,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--reviews", type=int, default=20_000)
     args = parser.parse_args()
+    ensure_database(args.database_url)
     app = _app(args.database_url)
     with app.app_context():
         start = time.perf_counter()
