@@ -75,12 +75,9 @@ DEMO_HOST = "127.0.0.1"
 
 def _create_for_cli() -> Flask:
     from app import create_app
-    from app.config import ConfigurationError
 
-    try:
-        return create_app()
-    except ConfigurationError as err:
-        raise click.ClickException(str(err)) from err
+    # A ConfigurationError is a ClickException: click prints it and exits 1, no traceback.
+    return create_app()
 
 
 @click.group(cls=FlaskGroup, create_app=_create_for_cli, load_dotenv=False, add_version_option=False)

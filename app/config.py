@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import click
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
 
@@ -16,8 +18,12 @@ MODES = ("production", "demo", "test")
 OUTBOX_BACKEND = "outbox"
 
 
-class ConfigurationError(RuntimeError):
-    """Carefair cannot start with the settings it was given."""
+class ConfigurationError(click.ClickException):
+    """Carefair cannot start with the settings it was given.
+
+    A ClickException so that `flask --app app ...` prints the message and exits 1 without a
+    traceback; a WSGI server still refuses to start, with the same message.
+    """
 
 
 def _env_bool(name: str, default: bool = False) -> bool:

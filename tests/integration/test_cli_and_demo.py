@@ -34,6 +34,16 @@ def test_carefair_cli_without_secret_key_in_production_explains_and_exits(tmp_pa
     assert not (tmp_path / "instance" / "carefair.db").exists()
 
 
+def test_flask_cli_without_secret_key_in_production_explains_and_exits(tmp_path):
+    flask = str(Path(sys.executable).parent / "flask")
+    result = subprocess.run([flask, "--app", "app", "db", "upgrade"],
+                            env=_env(tmp_path, CAREFAIR_MODE="production"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
 def _counts(db_file: Path) -> tuple[int, int, int]:
     with sqlite3.connect(db_file) as conn:
         return tuple(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
