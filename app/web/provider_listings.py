@@ -10,6 +10,7 @@ from app.domain.listings import PriceError, parse_pounds
 from app.domain.money_format import format_pence
 from app.domain.vetting import CheckKind
 from app.errors import DomainError
+from app.services import restrictions
 from app.services import listings as listing_service
 from app.services import providers
 from app.services import vetting as vetting_service
@@ -48,9 +49,11 @@ def _after_save(listing) -> None:
 @requires(Permission.PROVIDER_AREA)
 def listings():
     profile = providers.profile_of(current_user)
+    # A broker's suspension hides listings whatever their vetting: say so rather than blame vetting.
+    suspended = restrictions.listings_suspended(profile.id) if profile else False
     return render_template("provider/listings.html", profile=profile,
                            listings=listing_service.listings_of(profile) if profile else [],
-                           title="Your listings")
+                           suspended=suspended, title="Your listings")
 
 
 @bp.route("/listings/new", methods=["GET", "POST"])

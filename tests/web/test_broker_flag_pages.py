@@ -119,3 +119,21 @@ def test_other_roles_cannot_reach_the_flag_console(client, login_as, flagged):
 def test_unknown_flag_is_404(client, login_as):
     login_as(Role.BROKER)
     assert client.get("/broker/flags/999999").status_code == 404
+
+
+def test_a_suspended_providers_listings_page_says_a_broker_hid_them(app, client, make_user, login):
+    """Not 'hidden until vetting is complete': the provider must know why, and where to respond."""
+    from app.domain.flags import Effects
+    from app.services import restrictions
+    from tests.provider_helpers import verified_provider
+
+    with app.test_request_context():
+        broker = make_user(Role.BROKER)
+        user, listing = verified_provider(make_user, broker, title="Shopping and errands")
+        restrictions.apply(listing.profile, Effects(suspend_listings=True), actor=broker, flag=None)
+        db.session.commit()
+    login(user)
+    page = client.get("/provider/listings").get_data(as_text=True)
+    assert "Hidden by a broker" in page
+    assert "A broker has hidden your listings" in page
+    assert "Hidden until vetting is complete" not in page
