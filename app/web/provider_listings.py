@@ -10,9 +10,8 @@ from app.domain.listings import PriceError, parse_pounds
 from app.domain.money_format import format_pence
 from app.domain.vetting import CheckKind
 from app.errors import DomainError
-from app.services import restrictions
 from app.services import listings as listing_service
-from app.services import providers
+from app.services import providers, restrictions
 from app.services import vetting as vetting_service
 from app.web.context import requires
 from app.web.helpers import attach_error
