@@ -90,6 +90,11 @@ class ReplyForm(FlaskForm):
     submit = SubmitField("Publish reply", widget=GovSubmitInput())
 
 
+# Every moderation reason has the same limit and the same message (validators are stateless).
+REASON_LENGTH = Length(max=MAX_NOTE_CHARS,
+                       message=f"The reason must be {MAX_NOTE_CHARS:,} characters or fewer")
+
+
 class ReportForm(FlaskForm):
     reason = TextAreaField(
         "What is wrong with this review?",
@@ -97,10 +102,7 @@ class ReportForm(FlaskForm):
         description="For example, it is abusive or it gives someone's personal details.",
         validators=[
             DataRequired(message="Say what is wrong with this review"),
-            Length(
-                max=MAX_NOTE_CHARS,
-                message=f"The reason must be {MAX_NOTE_CHARS:,} characters or fewer",
-            ),
+            REASON_LENGTH,
         ],
     )
     submit = SubmitField("Report to a broker", widget=GovSubmitInput())
@@ -119,10 +121,7 @@ class HideForm(FlaskForm):
         description="Kept in the audit log. The public sees only that a moderator hid it.",
         validators=[
             DataRequired(message="Record the reason for your decision"),
-            Length(
-                max=MAX_NOTE_CHARS,
-                message=f"The reason must be {MAX_NOTE_CHARS:,} characters or fewer",
-            ),
+            REASON_LENGTH,
         ],
     )
     submit = SubmitField("Hide review", widget=GovSubmitInput())
@@ -134,10 +133,7 @@ class KeepForm(FlaskForm):
         widget=GovTextArea(),
         validators=[
             DataRequired(message="Record the reason for your decision"),
-            Length(
-                max=MAX_NOTE_CHARS,
-                message=f"The reason must be {MAX_NOTE_CHARS:,} characters or fewer",
-            ),
+            REASON_LENGTH,
         ],
     )
     submit = SubmitField("Keep the review and close the reports", widget=GovSubmitInput())
