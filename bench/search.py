@@ -4,8 +4,8 @@ how fairly exposure is spread across providers with fair ranking on and off.
     .venv/bin/python bench/search.py            # 100,000 listings, 20,000 providers, 500 queries
     .venv/bin/python bench/search.py --quick    # a small version, under a minute
 
-PostgreSQL: BENCH_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/carefair_bench);
-the benchmark works in its own schema `bench_search`, dropped at the end.
+PostgreSQL: BENCH_DATABASE_URL, by default the carefair_bench database on 127.0.0.1 (created if
+missing); the benchmark works in its own schema `bench_search`, dropped at the end.
 Latency is per search as the page runs it: filters, facet counts (a query per ticked facet
 group), candidate retrieval and fair re-ranking. Prints `name: value unit` lines.
 """
@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -122,7 +123,7 @@ def generate(n_listings: int, n_providers: int, seed: int = 7):
             ))
             if big:
                 for d in covered:
-                    shares[(pid, cat, d)] = rng.uniform(35, 70)
+                    shares[(pid, cat, "".join(ch for ch in d if ch.isalpha()))] = rng.uniform(35, 70)
     return docs, shares, all_districts
 
 
@@ -261,6 +262,27 @@ class Fts5Reference:
         return rank(cands, query, ctx)[:PAGE_SIZE]
 
 
+def edit_figures(name: str, backend, docs, queries, shares, commit=lambda: None) -> None:
+    """What an edit costs: indexing one changed listing, and the next search, which has to
+    notice the change (Whoosh opens the new index version; PostgreSQL re-reads its sets)."""
+    rng = random.Random(5)
+    index_times, search_times = [], []
+    for i in range(30):
+        doc = rng.choice(docs)
+        edited = replace(doc, title=f"{doc.title} edited {i}")
+        start = time.perf_counter()
+        backend.index([edited])
+        commit()
+        index_times.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        backend.search(queries[i], RankingContext(user_key="user:1", today=TODAY,
+                                                  market_share=shares))
+        commit()
+        search_times.append((time.perf_counter() - start) * 1000)
+    emit(f"{name}_index_one_edited_listing_p50", statistics.median(index_times), "ms")
+    emit(f"{name}_first_search_after_an_edit_p50", statistics.median(search_times), "ms")
+
+
 def exposure_figures(backend, queries, shares) -> None:
     """Exposure on the first page (position-weighted) with fair ranking on and off."""
     on: dict[int, float] = defaultdict(float)
@@ -322,25 +344,29 @@ def main() -> None:
         emit("whoosh_query_p95", pct(times, 95), "ms")
         fair_backend = whoosh
 
-    if "postgres" not in skip and not os.environ.get("BENCH_DATABASE_URL"):
-        print("# postgres skipped: set BENCH_DATABASE_URL", file=sys.stderr)
-        skip.add("postgres")
     if "postgres" not in skip:
         from sqlalchemy import create_engine, text
         from sqlalchemy.orm import Session
 
         from app.adapters.search.postgres import PostgresSearchBackend
-        from app.models.search_document import SearchDocument, SearchWord
+        from app.models.search_document import (
+            SearchDocument,
+            SearchIndexState,
+            SearchPosting,
+            SearchWord,
+        )
+        from bench._db import DEFAULT_URL, ensure_database
 
-        url = os.environ["BENCH_DATABASE_URL"]
+        url = ensure_database(os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL)
         admin = create_engine(url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS bench_search CASCADE"))
             conn.execute(text("CREATE SCHEMA bench_search"))
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA bench_search"))
         engine = create_engine(url, connect_args={"options": "-csearch_path=bench_search,public"})
-        SearchDocument.metadata.create_all(engine, tables=[SearchDocument.__table__,
-                                                           SearchWord.__table__], checkfirst=False)
+        SearchDocument.metadata.create_all(engine, tables=[
+            SearchDocument.__table__, SearchWord.__table__, SearchPosting.__table__,
+            SearchIndexState.__table__], checkfirst=False)
         session = Session(engine)
         postgres = PostgresSearchBackend(lambda: session)
         try:
@@ -357,6 +383,7 @@ def main() -> None:
             if fair_backend is None:
                 fair_backend = postgres
                 exposure_figures(postgres, queries, shares)
+            edit_figures("postgres", postgres, docs, queries, shares, session.commit)
         finally:
             session.close()
             engine.dispose()
@@ -366,6 +393,7 @@ def main() -> None:
     # Exposure is a property of the shared ranking, so it is measured once, on the faster backend.
     if fair_backend is not None and fair_backend.name == "whoosh":
         exposure_figures(fair_backend, queries, shares)
+        edit_figures("whoosh", fair_backend, docs, queries, shares)
 
     if "fts5" not in skip:
         fts = Fts5Reference(os.path.join(workdir, "fts5.db"))

@@ -125,6 +125,10 @@ def db_session(app) -> Iterator:
         _db.session = original
         outer.rollback()
         connection.close()
+        # Market shares are cached per app for a minute; this test's bookings are gone now.
+        from app.services.search_listings import forget_market_share
+
+        forget_market_share(app)
 
 
 @pytest.fixture

@@ -1,10 +1,13 @@
 """What a provider can list: the category taxonomy, prices in pence, pricing guidance, postcode
-districts and weekly availability. Pure functions that return errors or advice as plain English.
+districts (and their areas) and weekly availability. Pure functions that return errors or advice
+as plain English.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal, InvalidOperation
@@ -220,6 +223,31 @@ def parse_districts(raw: str) -> list[str]:
         if district not in seen:
             seen.append(district)
     return seen
+
+
+def district_area(district: str) -> str:
+    """The postcode area of a district: its leading letters (SY for SY1, SW for SW1A, E for E1W).
+
+    Markets for concentration and fair search are (postcode area, category): a district is too
+    fine to have a real market, a whole council too coarse.
+    """
+    text = (district or "").strip().upper()
+    end = 0
+    while end < len(text) and text[end].isalpha():
+        end += 1
+    return text[:end]
+
+
+def postcode_area(districts: Iterable[str]) -> str:
+    """The postcode area most of a provider's districts are in ("" when they list none).
+
+    Ties go to the alphabetically first area, so the answer is stable.
+    """
+    areas = Counter(area for d in districts if (area := district_area(d)))
+    if not areas:
+        return ""
+    top = max(areas.values())
+    return min(a for a, n in areas.items() if n == top)
 
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

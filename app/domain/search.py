@@ -37,7 +37,10 @@ DAY_PARTS: dict[str, tuple[str, int, int]] = {
 FUNDING_MODES = {m.value: m.label for m in FundingMode}
 GENDERS = {"female": "Female", "male": "Male", "non_binary": "Non-binary"}
 PRICE_OPTIONS = (1500, 2000, 2500, 3000, 4000)  # "up to £X" choices, in pence
-RATING_OPTIONS = (3, 4)  # "3 stars or more", "4 stars or more"
+RATING_OPTIONS = (3, 4)  # "3 stars or more", "4 stars or more" (the choices on the page)
+# Every whole-star minimum a person can ask for (min_rating=1..5) has a facet token, so each one
+# is a stored set of listings rather than a scan of every listing's rating.
+RATING_TOKENS = (1, 2, 3, 4, 5)
 SORTS = {"best": "Best match", "price": "Price (lowest first)", "rating": "Rating (highest first)"}
 
 PAGE_SIZE = 10
@@ -65,6 +68,17 @@ STOP_WORDS = frozenset(_STOP_TEXT.split())
 _WORD = re.compile(r"[a-z0-9]+")
 _SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _DISTRICT = re.compile(r"^[A-Z]{1,2}[0-9][0-9A-Z]?$")
+
+
+def text_relevance(words: int, in_title: int) -> float:
+    """How well a listing matches the searched words, from 0.5 to 1.
+
+    A listing only matches when it has every word, so what tells matches apart is where the
+    words are: each one in the title counts double. Both backends use this one definition (it
+    is a few set operations on stored postings, so they rank alike and stay fast), and the
+    "Why am I seeing this?" text can say it in plain words.
+    """
+    return (words + in_title) / (2 * words) if words else 0.0
 
 
 def words_of(text: str) -> list[str]:
@@ -168,30 +182,37 @@ class ListingDocument:
         tokens |= {f"lang:{lang}" for lang in self.languages}
         tokens |= {f"fund:{m}" for m in self.funding_modes}
         tokens |= {f"price:{p}" for p in PRICE_OPTIONS if self.price_pence <= p}
-        tokens |= {f"rating:{r}" for r in RATING_OPTIONS if self.sort_rating >= r}
+        tokens |= {f"rating:{r}" for r in RATING_TOKENS if self.sort_rating >= r}
         tokens |= self.availability_tokens()
         return sorted(tokens)
 
     def to_json(self) -> str:
-        # Field by field rather than dataclasses.asdict, which deep-copies and is slow enough to
-        # matter when a whole index is rebuilt.
-        data = {name: getattr(self, name) for name in _DOC_FIELDS}
-        data["provider_vetted_at"] = self.provider_vetted_at.isoformat() \
-            if self.provider_vetted_at else None
-        return json.dumps(data, separators=(",", ":"))
+        """The document as a JSON array in field order: a search parses a hundred of these per
+        page, and an array (no keys, no dict copy) parses about twice as fast as an object."""
+        values = [getattr(self, name) for name in _DOC_FIELDS]
+        values[_VETTED_AT] = self.provider_vetted_at.isoformat() if self.provider_vetted_at \
+            else None
+        return json.dumps(values, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, raw: str | Mapping) -> ListingDocument:
-        data = dict(json.loads(raw) if isinstance(raw, str) else raw)
-        for key in ("districts", "specialisms", "languages", "funding_modes"):
-            data[key] = tuple(data.get(key) or ())
-        data["availability"] = tuple(tuple(slot) for slot in data.get("availability") or ())
-        vetted = data.get("provider_vetted_at")
-        data["provider_vetted_at"] = date.fromisoformat(vetted) if vetted else None
-        return cls(**data)
+    def from_json(cls, raw: str | Mapping | list) -> ListingDocument:
+        data = json.loads(raw) if isinstance(raw, str) else raw
+        if isinstance(data, Mapping):  # the older object form
+            data = [data.get(name, _DEFAULTS.get(name)) for name in _DOC_FIELDS]
+        (listing_id, provider_id, provider_name, provider_type, title, description, category,
+         price_pence, price_unit, districts, availability, specialisms, languages, worker_gender,
+         funding_modes, rating_mean, rating_count, vetted) = data
+        return cls(listing_id, provider_id, provider_name, provider_type, title, description,
+                   category, price_pence, price_unit, tuple(districts or ()),
+                   tuple(tuple(slot) for slot in availability or ()), tuple(specialisms or ()),
+                   tuple(languages or ()), worker_gender, tuple(funding_modes or ()), rating_mean,
+                   rating_count, date.fromisoformat(vetted) if vetted else None)
 
 
 _DOC_FIELDS = tuple(f.name for f in fields(ListingDocument))
+_VETTED_AT = _DOC_FIELDS.index("provider_vetted_at")
+_DEFAULTS = {f.name: f.default for f in fields(ListingDocument)}
+assert len(_DOC_FIELDS) == 18, "from_json unpacks every field by position: update it too"
 
 
 @dataclass(frozen=True, slots=True)
@@ -554,3 +575,12 @@ def build_facets(query: SearchQuery,
 
 COUNTED_FACETS = ("category", "when", "price", "rating", "specialism", "language", "gender",
                   "funding")
+# The facet tokens each filter group shows counts for (build_facets reads only these): the
+# counts beside a ticked group are worked out with that group's own filter taken off, and only
+# for these tokens.
+FACET_PREFIXES: dict[str, tuple[str, ...]] = {
+    "category": ("cat:",), "when": ("day:", "time:"), "price": ("price:",),
+    "rating": ("rating:",), "specialism": ("spec:",), "language": ("lang:",),
+    "gender": ("gender:",), "funding": ("fund:",),
+}
+assert set(FACET_PREFIXES) == set(COUNTED_FACETS)

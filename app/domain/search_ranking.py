@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from app.domain.listings import district_area
 from app.domain.search import (
     PAGE_SIZE,
     PRICE_UNITS,
@@ -36,7 +37,8 @@ MIN_DAMPING = 0.25
 _HASH_MULTIPLIER = 2654435761  # Knuth's multiplicative hash; the same formula runs in SQL
 _MASK = 0xFFFFFFFF
 
-# (provider_id, category, district) -> that provider's percentage share of spend there.
+# (provider_id, category, postcode area) -> that provider's percentage share of spend there: the
+# market of the brokerage rules' share cap (area and category; see rules.concentration).
 MarketShare = Mapping[tuple[int, str, str], float]
 
 
@@ -85,14 +87,16 @@ def rotation_key(listing_id: int, seed: int) -> int:
 
 def provider_share(doc: ListingDocument, query: SearchQuery,
                    shares: MarketShare) -> tuple[float, str]:
-    """The provider's share of spend for this category in the searched area (or the highest
-    share among the areas the listing covers when no area was given), and that area."""
+    """The provider's share of spend for this category in the postcode area of the searched
+    district (or the highest share among the areas of the listing's districts when no district
+    was given), and that area ("SY" for SY1)."""
     districts = [query.district] if query.district else list(doc.districts)
-    best, where = 0.0, (districts[0] if districts else "")
-    for district in districts:
-        share = float(shares.get((doc.provider_id, doc.category, district), 0.0))
+    areas = list(dict.fromkeys(area for d in districts if (area := district_area(d))))
+    best, where = 0.0, (areas[0] if areas else "")
+    for area in areas:
+        share = float(shares.get((doc.provider_id, doc.category, area), 0.0))
         if share > best:
-            best, where = share, district
+            best, where = share, area
     return best, where
 
 
@@ -115,15 +119,16 @@ def rank(candidates: Sequence[Candidate], query: SearchQuery, ctx: RankingContex
     """Order the candidates (the backend's first WINDOW) into pages; the same on every backend."""
     if not candidates:
         return []
+    match_reason = _match_reason(query)  # the same for every listing of this search
     if not ctx.fair:
-        return [Hit(c.document, (_match_reason(query), "Ranked by how well it matches your "
+        return [Hit(c.document, (match_reason, "Ranked by how well it matches your "
                                  "search only."), c.relevance) for c in candidates]
     seed = ctx.seed
     top_relevance = max((c.relevance for c in candidates), default=0.0) or 1.0
     scored: list[_Scored] = []
     for c in candidates:
         doc = c.document
-        reasons = [_match_reason(query)]
+        reasons = [match_reason]
         rot = rotation_key(doc.listing_id, seed)
         if query.sort == "price":
             score = -float(doc.price_pence)
@@ -137,6 +142,8 @@ def rank(candidates: Sequence[Candidate], query: SearchQuery, ctx: RankingContex
                            else "it has no ratings yet, so it comes after rated listings."))
         else:
             relevance = c.relevance / top_relevance if query.words else 1.0
+            if query.words:
+                reasons.append(_title_reason(c.relevance))
             quality = (doc.bayesian_rating - 1) / 4
             score = RELEVANCE_WEIGHT * relevance + QUALITY_WEIGHT * quality
             if doc.rating_count:
@@ -151,9 +158,9 @@ def rank(candidates: Sequence[Candidate], query: SearchQuery, ctx: RankingContex
                 score *= max(MIN_DAMPING, ctx.share_cap_percent / share)
                 reasons.append(
                     f"This provider already receives {share:.0f}% of the spending on "
-                    f"{doc.category_label.lower()} in {where}, more than the council's limit of "
-                    f"{ctx.share_cap_percent}%, so it is shown lower to give other providers a "
-                    "fair chance.")
+                    f"{doc.category_label.lower()} in the {where} postcode area, more than the "
+                    f"council's limit of {ctx.share_cap_percent}%, so it is shown lower to give "
+                    "other providers a fair chance.")
             score = round(score, 4)
             key = (-score, rot)
         scored.append(_Scored(c, score, key, reasons, is_new_provider(doc, ctx)))
@@ -254,6 +261,16 @@ def _match_reason(query: SearchQuery) -> str:
     if not parts:
         return "It is a listing open to new bookings (you have not searched or filtered yet)."
     return "It is shown because " + " and ".join(parts) + "."
+
+
+def _title_reason(relevance: float) -> str:
+    """Plain words for app.domain.search.text_relevance: each searched word in the title counts
+    double, so 1 means every word is in the title and 0.5 none of them."""
+    if relevance >= 1:
+        return "Your words are in its title, which counts for more than its description."
+    if relevance <= 0.5:
+        return "Your words are in its description rather than its title."
+    return "Some of your words are in its title, which counts for more than its description."
 
 
 def _rating_words(doc: ListingDocument) -> str:

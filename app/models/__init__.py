@@ -24,7 +24,12 @@ from app.models.provider import (
     ProviderProfile,
 )
 from app.models.review import Review, ReviewHiding, ReviewReply, ReviewReport
-from app.models.search_document import SearchDocument, SearchWord
+from app.models.search_document import (
+    SearchDocument,
+    SearchIndexState,
+    SearchPosting,
+    SearchWord,
+)
 from app.models.user import User
 from app.models.vetting import VettingCheck
 
@@ -64,6 +69,8 @@ __all__ = [
     "ReviewReply",
     "ReviewReport",
     "SearchDocument",
+    "SearchIndexState",
+    "SearchPosting",
     "SearchWord",
     "SessionCardPayment",
     "SupportPlanVersion",

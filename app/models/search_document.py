@@ -1,4 +1,4 @@
-"""The PostgreSQL search index: one row per live listing, and the word list for "did you mean".
+"""The PostgreSQL search index: a row per live listing, stored sets of listings, and the word list.
 
 Owned by app.adapters.search.postgres, which keeps it in step with the listings. On SQLite the
 tables exist (so one schema serves both databases) but the Whoosh backend is used instead.
@@ -6,7 +6,7 @@ tables exist (so one schema serves both databases) but the Whoosh backend is use
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,6 +14,7 @@ from app.models.base import Base
 
 TextArray = JSON().with_variant(postgresql.ARRAY(Text()), "postgresql")
 TSVector = Text().with_variant(postgresql.TSVECTOR(), "postgresql")
+VarBit = Text().with_variant(postgresql.BIT(varying=True), "postgresql")
 
 
 class SearchDocument(Base):
@@ -33,11 +34,35 @@ class SearchDocument(Base):
     document: Mapped[str] = mapped_column(Text, nullable=False)  # the ListingDocument as JSON
 
     __table_args__ = (
+        # Words only a few listings use are found through the GIN index (the common ones have
+        # stored sets in search_postings).
         Index("ix_search_documents_tsv", "tsv", postgresql_using="gin"),
-        Index("ix_search_documents_facet_tokens", "facet_tokens", postgresql_using="gin"),
-        Index("ix_search_documents_districts", "districts", postgresql_using="gin"),
-        Index("ix_search_documents_price_pence", "price_pence"),
+        # One per sort order, each ending in the listing id: the first matches in that order
+        # are found by walking the index (backwards for "highest first") and testing each id
+        # against the set of matches, without reading the table.
+        Index("ix_search_documents_quality", "quality", "listing_id"),
+        Index("ix_search_documents_price", "price_pence", "listing_id"),
+        Index("ix_search_documents_rating", "rating", "rating_count", "listing_id"),
     )
+
+
+class SearchPosting(Base):
+    """A stored set of listings: the listings carrying one facet token, covering one district, or
+    using one common word (anywhere, or in the title), as a bit string with bit n for listing n.
+
+    Filters and facet counts are then ANDs and bit counts over a few of these (PostgreSQL's `&`
+    and `bit_count`), not a pass over every matching row. Every row is as long as the others.
+    """
+
+    __tablename__ = "search_postings"
+
+    token: Mapped[str] = mapped_column(String(200), primary_key=True)  # e.g. "f:cat:transport"
+    # Sets are stored in rows of 8,192 bits (see the adapter's CHUNK); a missing row is zeros.
+    chunk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(1), nullable=False)  # f, d, w or t (see the adapter)
+    bits: Mapped[str] = mapped_column(VarBit, nullable=False)
+
+    __table_args__ = (Index("ix_search_postings_kind", "kind"),)
 
 
 class SearchWord(Base):
@@ -51,3 +76,13 @@ class SearchWord(Base):
         Index("ix_search_words_trgm", "word", postgresql_using="gin",
               postgresql_ops={"word": "gin_trgm_ops"}),
     )
+
+
+class SearchIndexState(Base):
+    """One row: the version of search_postings, one more after every index write, so each
+    process knows when the sets it keeps in memory are out of date."""
+
+    __tablename__ = "search_index_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import String, case, cast, func, select
 
+from app.config import CouncilSettings
 from app.domain.access import Role
+from app.domain.bookings import BookingState, CancellationPolicy
+from app.domain.listings import postcode_area
 from app.domain.rules import MarketSnapshot
 from app.domain.rules import model as facts
 from app.domain.vetting import ProviderType
 from app.extensions import db
 from app.models import (
+    AuditEvent,
+    Booking,
+    BookingSession,
     Conversation,
     Delegation,
+    LedgerTransaction,
     Listing,
     Message,
     ProviderDistrict,
     ProviderProfile,
+    Review,
     User,
 )
 from app.models.delegation import STATUS_ACTIVE
+
+__all__ = ["build_snapshot", "postcode_area", "provider_areas", "session_window_start",
+           "spend_by_provider_and_category"]
 
 KIND_OF_TYPE = {
     ProviderType.SELF_EMPLOYED_PA: facts.ProviderKind.PA_SELF_EMPLOYED,
@@ -32,41 +43,167 @@ KIND_OF_TYPE = {
     ProviderType.GROUP_ACTIVITY: facts.ProviderKind.GROUP,
 }
 
+S = BookingState
+# The rules speak the booking states' own names: LIVE_STATES (funds_held, delivered, confirmed,
+# disputed, settled) are BookingState values, and "cancelled" is what cancellation_beyond_policy
+# looks for. The one state with no counterpart is no_show. Its closest is "cancelled": the
+# session did not happen, and the booking service charges a holder's no-show exactly as a
+# cancellation by the holder at the start time (report_no_show), so mapping it there lets the
+# cancellation rule check that fee too. Every other state passes through unchanged; the rules
+# treat a state outside LIVE_STATES as not (or no longer) committed, so only what was charged
+# counts as spending.
+_STATUS_OF_STATE = {S.NO_SHOW.value: "cancelled"}
+# Never an agreement with the provider: not booked sessions, so not in the snapshot.
+_NEVER_AGREED = (S.ENQUIRY.value, S.DECLINED.value, S.NOT_APPROVED.value)
 
-def postcode_area(districts: list[str]) -> str:
-    """The postcode area (the letters: SY for SY1, SY3) most of a provider's districts are in.
 
-    Like-for-like price peers share an area; a district is too fine (few peers each), a whole
-    council too coarse. Ties go to the alphabetically first area, so the answer is stable.
+def _refunds():
+    """Money given back after capture (card_payments.refund_session): per capture transaction."""
+    return (select(LedgerTransaction.refund_of_id.label("capture_id"),
+                   func.sum(LedgerTransaction.amount_pence).label("pence"))
+            .where(LedgerTransaction.refund_of_id.is_not(None))
+            .group_by(LedgerTransaction.refund_of_id).subquery("refunds"))
+
+
+def _charged(refunds):
+    """What the holder was charged for the session and kept being charged: the captured charge
+    (the price less any dispute refund, or a cancellation / no-show fee) less later refunds."""
+    return func.coalesce(BookingSession.charge_pence, 0) - func.coalesce(refunds.c.pence, 0)
+
+
+def _spend(refunds):
+    """BookedSession.spend_pence in SQL: the price while live, else what was charged. The
+    statuses in LIVE_STATES are the same words as the session states (see _STATUS_OF_STATE)."""
+    return case((BookingSession.state.in_(sorted(facts.LIVE_STATES)), BookingSession.price_pence),
+                else_=_charged(refunds))
+
+
+def session_window_start(as_of: datetime, settings: CouncilSettings) -> datetime:
+    """How far back the sessions in a snapshot go: the furthest any rule looks.
+
+    concentration_rising compares the rule window with the one before it (2 x rule_window_days);
+    spending_spike reads spend_spike_history_periods + 1 periods; new_delegate_then_spending
+    needs the providers a holder used before a delegation that may have started
+    new_delegate_watch_days ago (a rule window of history before it is plenty). Rules that read
+    every session (rate rises, provider is delegate) then see that much history.
     """
-    areas = Counter("".join(ch for ch in d if ch.isalpha()) for d in districts if d)
-    if not areas:
-        return ""
-    top = max(areas.values())
-    return min(a for a, n in areas.items() if n == top)
+    days = max(2 * settings.rule_window_days,
+               settings.spend_spike_period_days * (settings.spend_spike_history_periods + 1),
+               settings.new_delegate_watch_days + settings.rule_window_days)
+    return as_of - timedelta(days=days)
 
 
-def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
-    """Everything the rules can see today. Read-only: no commit.
-
-    Filled here: providers (and their user accounts), published listings and prices,
-    holders (with at-risk marks), active delegations and recent messages.
-    Left empty on purpose, with the reason:
-    * sessions: booked sessions come from bookings, which the bookings issue (issue 6) adds; it
-      fills `sessions` here, and with them the spend-based rules (concentration, steering,
-      hours billed, spending spikes, ...). The ledger alone cannot stand in: its transactions
-      record a budget and a category but no provider, so spend cannot be put to a provider.
-    * conflicts, household_links, reviews, concerns: Carefair does not record declared
-      conflicts of interest, household relationships, reviews or safeguarding concerns yet.
-    """
-    as_of = as_of or datetime.now(UTC)
-    settings = current_app.config["COUNCIL"]
-    # Plain column queries, not ORM objects: a council has thousands of each, read once.
+def provider_areas() -> dict[int, str]:
+    """Each provider profile's postcode area, from its districts (see postcode_area)."""
     districts: dict[int, list[str]] = defaultdict(list)
     for profile_id, district in db.session.execute(
             select(ProviderDistrict.profile_id, ProviderDistrict.district)
             .order_by(ProviderDistrict.profile_id, ProviderDistrict.district)):
         districts[profile_id].append(district)
+    return {pid: postcode_area(codes) for pid, codes in districts.items()}
+
+
+def spend_by_provider_and_category(start: datetime, end: datetime) -> list[tuple[int, str, int, int]]:
+    """(provider profile id, listing category, spend pence, sessions) for sessions starting in
+    [start, end) with some spend: the aggregate of exactly what the snapshot's sessions give the
+    concentration rules (a session counts when its spend_pence > 0), without loading each one."""
+    refunds = _refunds()
+    spend = _spend(refunds)
+    rows = db.session.execute(
+        select(BookingSession.provider_profile_id, Listing.category, func.sum(spend),
+               func.count(BookingSession.id))
+        .join(Booking, Booking.id == BookingSession.booking_id)
+        .join(Listing, Listing.id == Booking.listing_id)
+        .outerjoin(refunds, refunds.c.capture_id == BookingSession.capture_id)
+        .where(BookingSession.start_at >= start, BookingSession.start_at < end,
+               BookingSession.state.not_in(_NEVER_AGREED), spend > 0)
+        .group_by(BookingSession.provider_profile_id, Listing.category)
+        .order_by(BookingSession.provider_profile_id, Listing.category))
+    return [(pid, category, int(pence), int(n)) for pid, category, pence, n in rows]
+
+
+def _minutes(start: datetime | None, end: datetime | None) -> int | None:
+    if start is None or end is None:
+        return None
+    return int((end - start).total_seconds()) // 60
+
+
+def _sessions(since: datetime, areas: dict[int, str]) -> tuple[facts.BookedSession, ...]:
+    """Booked sessions starting from `since`, future ones included: a recurring booking is
+    booked (and committed spending) weeks ahead, and the rules reading every session (a new
+    delegate followed by bookings, rate rises, a provider who is also the delegate) count it.
+    Rules about the past cut at as_of themselves (snapshot.window)."""
+    refunds = _refunds()
+    # When a booking was cancelled, and by whom (an ActorKind value): the audit record that
+    # cancel_booking writes. Sessions cancelled another way (dropped on resume after a pause, a
+    # group that did not fill) have none, are charged nothing, and get no cancelled_at, which the
+    # cancellation rule skips.
+    cancel = (select(AuditEvent.subject_id, AuditEvent.occurred_at, AuditEvent.details)
+              .where(AuditEvent.action == "booking.cancelled",
+                     AuditEvent.subject_type == "booking").subquery("cancel"))
+    rows = db.session.execute(
+        select(BookingSession.id, Booking.holder_id, BookingSession.provider_profile_id,
+               Booking.listing_id, Listing.category, Listing.price_unit, Listing.price_pence,
+               BookingSession.start_at, BookingSession.end_at, BookingSession.state,
+               BookingSession.price_pence, _charged(refunds), BookingSession.actual_start_at,
+               BookingSession.actual_end_at, Booking.arranged_by_id, BookingSession.no_show_by,
+               Listing.cancellation_notice_hours, Listing.cancellation_charge_pence,
+               cancel.c.occurred_at, cancel.c.details)
+        .join(Booking, Booking.id == BookingSession.booking_id)
+        .join(Listing, Listing.id == Booking.listing_id)
+        .outerjoin(refunds, refunds.c.capture_id == BookingSession.capture_id)
+        .outerjoin(cancel, (BookingSession.state == S.CANCELLED.value)
+                   & (cancel.c.subject_id == cast(Booking.id, String)))
+        .where(BookingSession.start_at >= since, BookingSession.state.not_in(_NEVER_AGREED))
+        .order_by(BookingSession.id, cancel.c.occurred_at))
+    sessions: dict[int, facts.BookedSession] = {}
+    for (sid, holder_id, pid, listing_id, category, unit, rate, start, end, state, price, charged,
+         actual_start, actual_end, arranged_by, no_show_by, notice_hours, fee, cancelled_at,
+         details) in rows:
+        if sid in sessions:
+            continue  # a second cancellation record cannot happen; keep the first if it did
+        cancelled_by = (details or {}).get("by") if cancelled_at is not None else None
+        if state == S.NO_SHOW.value:
+            # Charged as if the side that did not turn up cancelled at the start time.
+            cancelled_at, cancelled_by = start, no_show_by
+        sessions[sid] = facts.BookedSession(
+            id=sid, holder_id=holder_id, provider_id=pid, listing_id=listing_id,
+            category=category, area=areas.get(pid, ""), unit=unit,
+            # Bookings do not record the rate agreed, only each session's price, so this is the
+            # listing's rate now: rate_rise_for_existing_clients cannot see a rise through it
+            # until bookings keep the rate they were made at.
+            rate_pence=rate, start=start, end=end,
+            status=_STATUS_OF_STATE.get(state, state),
+            amount_pence=price, charged_pence=int(charged),
+            billed_minutes=_minutes(actual_start, actual_end),
+            actual_start=actual_start, actual_end=actual_end,
+            brokered_by=arranged_by,  # set only when a broker arranged it for the holder
+            cancelled_at=cancelled_at, cancelled_by=cancelled_by,
+            # Whether the holder had paused is not recorded with the cancellation. The policy
+            # waives charges while paused, so False only ever allows a larger fee: it can miss a
+            # fee charged during a pause, never flag a fair one.
+            cancelled_while_paused=False,
+            # The listing's policy now (as bookings._policy applies it at cancellation); a
+            # provider who changed it since is judged by the new one.
+            policy=CancellationPolicy(notice_hours=notice_hours, charge_pence=fee or None),
+        )
+    return tuple(sessions.values())
+
+
+def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
+    """Everything the rules can see today. Read-only: no commit.
+
+    Filled here: providers (and their user accounts), published listings and prices, holders
+    (with at-risk marks), booked sessions (from bookings: agreed, delivered, charged, cancelled;
+    see _sessions for the range), active delegations, recent messages and recent reviews.
+    Left empty on purpose, with the reason:
+    * conflicts, household_links, concerns: Carefair does not record declared conflicts of
+      interest, household relationships or safeguarding concerns yet.
+    * Holder.area: holders have no address yet (no rule reads it so far).
+    """
+    as_of = as_of or datetime.now(UTC)
+    settings = current_app.config["COUNCIL"]
+    # Plain column queries, not ORM objects: a council has thousands of each, read once.
     providers = tuple(
         facts.Provider(id=pid, kind=KIND_OF_TYPE[ProviderType(ptype)], name=name,
                        user_ids=frozenset({user_id}))
@@ -74,7 +211,7 @@ def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
             select(ProviderProfile.id, ProviderProfile.provider_type,
                    ProviderProfile.display_name, ProviderProfile.user_id)
             .order_by(ProviderProfile.id)))
-    areas = {pid: postcode_area(codes) for pid, codes in districts.items()}
+    areas = provider_areas()
     # A published listing is the provider's offer even while hidden for vetting.
     listings = tuple(
         facts.Listing(id=lid, provider_id=pid, category=category, unit=unit,
@@ -84,7 +221,7 @@ def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
                    Listing.price_pence)
             .where(Listing.published.is_(True)).order_by(Listing.id)))
     holders = tuple(
-        facts.Holder(id=uid, area="", at_risk=bool(at_risk))  # holders have no address yet
+        facts.Holder(id=uid, area="", at_risk=bool(at_risk))  # no holder address is recorded
         for uid, at_risk in db.session.execute(
             select(User.id, User.at_risk).where(User.role == Role.HOLDER.value)
             .order_by(User.id)))
@@ -106,8 +243,22 @@ def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
             .join(Conversation, Conversation.id == Message.conversation_id)
             .where(Message.sent_at >= since, Message.sent_at < as_of)
             .order_by(Message.id)))
+    # Hidden reviews too, as ratings.review_snapshot does: manipulation matters whether or not
+    # a moderator hid the review. The review rules look back review_window_days.
+    review_since = as_of - timedelta(days=settings.review_window_days)
+    reviews = tuple(
+        facts.Review(id=rid, provider_id=pid, holder_id=holder_id, author_user_id=author_id,
+                     by_delegate=bool(by_delegate), submitted_at=created_at, overall=overall,
+                     respect_dignity=respect)
+        for rid, pid, holder_id, author_id, by_delegate, created_at, overall, respect
+        in db.session.execute(
+            select(Review.id, Review.provider_profile_id, Review.holder_id, Review.author_id,
+                   Review.by_delegate, Review.created_at, Review.overall,
+                   Review.respect_dignity)
+            .where(Review.created_at >= review_since, Review.created_at < as_of)
+            .order_by(Review.id)))
     return MarketSnapshot(
         as_of=as_of, providers=providers, listings=listings, holders=holders,
-        delegations=delegations, messages=messages,
-        sessions=(),  # filled by the bookings issue (see the docstring)
+        sessions=_sessions(session_window_start(as_of, settings), areas),
+        delegations=delegations, messages=messages, reviews=reviews,
     )

@@ -7,7 +7,7 @@ The listings code (not here yet) calls `listing_updated` / `listing_removed` aft
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from flask import current_app
@@ -54,7 +54,7 @@ def listing_removed(listing_id: int) -> None:
     db.session.commit()
 
 
-def market_share() -> Mapping[tuple[int, str, str], float]:
+def market_share() -> MarketShare:
     return MARKET_SHARE_SOURCE() if MARKET_SHARE_SOURCE is not None else {}
 
 

@@ -9,19 +9,24 @@ so that every commit that creates, edits or hides a listing re-indexes it straig
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
-from datetime import date
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from time import monotonic
+from types import MappingProxyType
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.domain.ratings import RatingSummary
+from app.domain.rules.concentration import Market, market_shares
 from app.domain.search import ListingDocument, gender_slug, language_slug
+from app.domain.search_ranking import MarketShare
 from app.domain.vetting import CheckStatus
 from app.extensions import db
 from app.models import Listing, ProviderProfile, VettingCheck
-from app.services import ratings
+from app.services import market_snapshot, ratings
 from app.services import search as search_service
 from app.signals import listing_changed
 
@@ -107,19 +112,57 @@ def live_documents() -> Iterator[ListingDocument]:
         last_id = batch[-1].id
 
 
-def market_share() -> Mapping[tuple[int, str, str], float]:
-    """(provider profile id, listing category, postcode district) -> % of spend there over the
-    council's rolling window.
+# How long one computation of market shares serves searches (seconds, monotonic clock).
+MARKET_SHARE_TTL_SECONDS = 60.0
+_SHARE_CACHE = "carefair.market_share"
 
-    Empty for now, on purpose: the ledger records spend per budget and per *support plan*
-    category, but no capture says which provider, listing or area it paid for. Bookings (being
-    built in parallel) will own that link: each booking's hold and capture will carry the
-    booking, and the booking its listing (so provider and listing category) and the holder's
-    postcode district. This function will then sum captures minus refunds per (provider,
-    category, district) over the window and divide by each (category, district) total; until
-    then search dampens nobody, which is the safe default.
+
+def market_share(as_of: datetime | None = None) -> MarketShare:
+    """(provider profile id, listing category, postcode area) -> the provider's % of spend in
+    that market over the council's rule window: search's MARKET_SHARE_SOURCE.
+
+    The same market as the provider_share_cap rule, by construction: the same spend per session
+    (market_snapshot's SQL of BookedSession.spend_pence), the same window [as_of - rule window,
+    as_of), the same areas (the provider's postcode area) and the same shares and minimum number
+    of bookings (concentration.market_shares). So when the rule tells a broker "Search will show
+    them less prominently", search does. One GROUP BY query rather than a whole snapshot.
+
+    Cached per app for MARKET_SHARE_TTL_SECONDS: every search page asks for it, the answer is a
+    sum over 90 days of bookings that a minute cannot move much, and recomputing it per request
+    would put an aggregate over all sessions on the search path. A race between two requests
+    only computes it twice. `as_of` (for tests and scripts) bypasses the cache.
     """
-    return {}
+    if as_of is not None:
+        return _market_share(as_of)
+    now = monotonic()
+    cached = current_app.extensions.get(_SHARE_CACHE)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    shares = _market_share(datetime.now(UTC))
+    current_app.extensions[_SHARE_CACHE] = (now + MARKET_SHARE_TTL_SECONDS, shares)
+    return shares
+
+
+def forget_market_share(app: Flask) -> None:
+    """Drop the cached shares (tests roll their data back; the next search recomputes)."""
+    app.extensions.pop(_SHARE_CACHE, None)
+
+
+def _market_share(as_of: datetime) -> MarketShare:
+    settings = current_app.config["COUNCIL"]
+    start = as_of - timedelta(days=settings.rule_window_days)
+    areas = market_snapshot.provider_areas()
+    spend: dict[Market, dict[int, int]] = defaultdict(dict)
+    counts: Counter[Market] = Counter()
+    for provider_id, category, pence, sessions in \
+            market_snapshot.spend_by_provider_and_category(start, as_of):
+        market = (areas.get(provider_id, ""), category)
+        spend[market][provider_id] = spend[market].get(provider_id, 0) + pence
+        counts[market] += sessions
+    return MappingProxyType({
+        (provider_id, category, area): share
+        for (area, category), shares in market_shares(spend, counts, settings).items()
+        for provider_id, share in shares.items()})
 
 
 def on_listing_changed(sender, listing_id: int, **_) -> None:

@@ -71,7 +71,7 @@ def test_snapshot_holds_providers_listings_holders_delegations_and_recent_messag
     assert [(m.holder_id, m.provider_id, m.from_provider, m.text) for m in snap.messages] == [
         (holder.id, listing.profile_id, False, "Hello"),
         (holder.id, listing.profile_id, True, "Hi")]
-    assert snap.sessions == ()  # booking facts come with the bookings issue
+    assert snap.sessions == ()  # nothing booked yet
     # Messages outside the rule window are left out.
     later = build_snapshot(datetime.now(UTC) + timedelta(days=200))
     assert later.messages == ()

@@ -35,12 +35,18 @@ MORE = [
 ]
 
 
-@pytest.fixture(params=["whoosh", pytest.param("postgres", marks=pytest.mark.postgres_only)])
+@pytest.fixture(params=["whoosh", pytest.param("postgres", marks=pytest.mark.postgres_only),
+                        pytest.param("postgres-stored-words", marks=pytest.mark.postgres_only)])
 def backend(request, tmp_path, db_session):
     if request.param == "whoosh":
         chosen = WhooshSearchBackend(str(tmp_path / "index"))
+    elif request.param == "postgres":
+        chosen = PostgresSearchBackend(lambda: db_session)  # 40 listings: every word is rare
     else:
-        chosen = PostgresSearchBackend(lambda: db_session)
+        # Every word gets a stored set, and matches are found by walking the sort order's index,
+        # as in a large index.
+        chosen = PostgresSearchBackend(lambda: db_session, common_word_share=10_000,
+                                       by_id_up_to=0)
     chosen.rebuild(CORPUS)
     return chosen
 
@@ -123,3 +129,52 @@ def test_updating_and_removing_a_listing_changes_what_is_found(backend, db_sessi
     backend.remove(37)
     assert backend.matching_ids(parse_query({"q": "minibus"})) == {10}
     assert 37 not in backend.matching_ids(parse_query({}))
+
+
+@pytest.mark.postgres_only
+def test_another_process_sees_an_edit_on_its_next_search(db_session):
+    from dataclasses import replace
+
+    reader = PostgresSearchBackend(lambda: db_session)  # e.g. another web worker
+    writer = PostgresSearchBackend(lambda: db_session, common_word_share=10_000)
+    writer.rebuild(CORPUS)
+    assert reader.search(parse_query({"q": "minibus"})).total == 1  # its sets are now cached
+    writer.index([replace(BY_ID[37], title="Market day minibus")])
+    assert reader.matching_ids(parse_query({"q": "minibus"})) == {10, 37}
+    writer.remove(37)
+    assert reader.matching_ids(parse_query({"q": "minibus"})) == {10}  # outside a search too
+    writer.index([replace(BY_ID[37], title="Market day minibus")])
+    writer.remove(10)
+    result = reader.search(parse_query({"q": "minibus"}))
+    assert {h.document.listing_id for h in result.hits} == {37}
+
+
+@pytest.mark.postgres_only
+def test_listings_with_large_ids_are_found_and_counted(db_session):
+    from dataclasses import replace
+
+    backend = PostgresSearchBackend(lambda: db_session, common_word_share=10_000)
+    backend.rebuild(CORPUS)
+    big = replace(BY_ID[10], listing_id=20_000, title="Evening minibus")
+    backend.index([big])
+    result = backend.search(parse_query({"q": "minibus", "category": "transport"}))
+    assert {h.document.listing_id for h in result.hits} == {10, 20_000}
+    category = next(f for f in result.facets if f.name == "category")
+    assert {o.value: o.count for o in category.options}["transport"] == 2
+    backend.remove(20_000)
+    assert backend.matching_ids(parse_query({"q": "minibus"})) == {10}
+
+
+@pytest.mark.postgres_only
+def test_both_backends_put_the_same_listings_on_the_first_page_in_the_same_order(
+        tmp_path, db_session):
+    whoosh = WhooshSearchBackend(str(tmp_path / "index"))
+    whoosh.rebuild(CORPUS)
+    postgres = PostgresSearchBackend(lambda: db_session)
+    postgres.rebuild(CORPUS)
+    context = RankingContext(user_key="user:7", today=TODAY)
+    for args in [{"q": "personal care"}, {"q": "support"}, {}, {"sort": "price"},
+                 {"district": "SY1", "sort": "rating"}]:
+        query = parse_query(args)
+        assert [h.document.listing_id for h in whoosh.search(query, context).hits] == \
+            [h.document.listing_id for h in postgres.search(query, context).hits], args

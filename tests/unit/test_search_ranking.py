@@ -4,8 +4,9 @@ order of equal matches rotates per person per day."""
 from dataclasses import replace
 from datetime import date, timedelta
 
+from app.domain.listings import district_area, postcode_area
 from app.domain.search import ListingDocument, parse_query
-from app.domain.search_ranking import Candidate, RankingContext, gini, rank
+from app.domain.search_ranking import Candidate, RankingContext, gini, provider_share, rank
 from tests.search.corpus import TODAY
 
 
@@ -40,9 +41,42 @@ def test_a_provider_above_the_share_cap_is_shown_lower_and_told_why():
     plain = rank(candidates, query, RankingContext(today=TODAY))
     assert _ids(plain) == [1, 2]
     capped = rank(candidates, query, RankingContext(
-        today=TODAY, market_share={(1, "personal_care", "SY1"): 60.0}, share_cap_percent=30))
+        today=TODAY, market_share={(1, "personal_care", "SY"): 60.0}, share_cap_percent=30))
     assert _ids(capped) == [2, 1]
-    assert "60% of the spending on personal care in SY1" in " ".join(capped[1].explanation)
+    assert "60% of the spending on personal care in the SY postcode area" in " ".join(
+        capped[1].explanation)
+    assert "shown lower to give other providers a fair chance" in " ".join(capped[1].explanation)
+
+
+def test_share_is_of_the_searched_districts_postcode_area():
+    doc = _doc(1, 1, districts=("SY1", "TF2"))
+    shares = {(1, "personal_care", "SY"): 20.0, (1, "personal_care", "TF"): 50.0,
+              (1, "wellbeing", "SY"): 90.0}
+    assert provider_share(doc, parse_query({"district": "SY3"}), shares) == (20.0, "SY")
+    assert provider_share(doc, parse_query({"district": "LL11"}), shares) == (0.0, "LL")
+    # No district searched: the highest share among the areas the listing covers.
+    assert provider_share(doc, parse_query({}), shares) == (50.0, "TF")
+    assert provider_share(doc, parse_query({}), {}) == (0.0, "SY")
+
+
+def test_a_share_in_another_area_or_category_dampens_nothing():
+    big, small = _doc(1, 1, rating_mean=4.0, rating_count=10), _doc(2, 2, rating_mean=4.0,
+                                                                     rating_count=10)
+    candidates = [Candidate(big, 1.0), Candidate(small, 0.9)]
+    hits = rank(candidates, parse_query({"q": "care", "district": "SY1"}), RankingContext(
+        today=TODAY, market_share={(1, "personal_care", "TF"): 90.0,
+                                   (1, "wellbeing", "SY"): 90.0}, share_cap_percent=30))
+    assert _ids(hits) == [1, 2]
+    assert not any("fair chance" in " ".join(h.explanation) for h in hits)
+
+
+def test_postcode_areas_are_the_leading_letters_of_districts():
+    assert [district_area(d) for d in ("SY1", "sy10", "SW1A", "E1W", "B5", "")] == [
+        "SY", "SY", "SW", "E", "B", ""]
+    assert postcode_area(["SY1", "SY3", "TF2"]) == "SY"
+    assert postcode_area(["TF2", "SY1"]) == "SY"  # a tie goes to the first alphabetically
+    assert postcode_area(["EC1A", "E1W", "E2"]) == "E"
+    assert postcode_area([]) == ""
 
 
 def test_newly_vetted_providers_get_a_bounded_number_of_places_per_page():

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from app.domain.search import (
     COUNTED_FACETS,
+    FACET_PREFIXES,
     Constraint,
     Hit,
     ListingDocument,
@@ -26,6 +27,9 @@ from app.domain.search import (
     describe_filter,
 )
 from app.domain.search_ranking import WINDOW, Candidate, RankingContext, rank
+
+# Every facet token a filter group shows a count for ("when:" day-and-time pairs only filter).
+SHOWN_PREFIXES = tuple(dict.fromkeys(p for prefixes in FACET_PREFIXES.values() for p in prefixes))
 
 BACKENDS = ("whoosh", "postgres")
 
@@ -48,8 +52,17 @@ class SearchBackend(ABC):
         """Replace the whole index with exactly these documents."""
 
     @abstractmethod
-    def count_tokens(self, query: SearchQuery, constraints: Sequence[Constraint]) -> Counter:
-        """Facet-token counts over the matching listings ("all" is the number of matches)."""
+    def count_tokens(self, query: SearchQuery, constraints: Sequence[Constraint],
+                     prefixes: tuple[str, ...] | None = None) -> Counter:
+        """Facet-token counts over the matching listings ("all" is the number of matches);
+        with `prefixes`, only the tokens starting with one of them (and "all")."""
+
+    def count_many(self, query: SearchQuery,
+                   requests: Sequence[tuple[Sequence[Constraint], tuple[str, ...] | None]],
+                   ) -> list[Counter]:
+        """`count_tokens` for several sets of constraints at once (a backend may batch them)."""
+        return [self.count_tokens(query, constraints, prefixes)
+                for constraints, prefixes in requests]
 
     @abstractmethod
     def retrieve(self, query: SearchQuery, constraints: Sequence[Constraint], *, offset: int,
@@ -66,18 +79,21 @@ class SearchBackend(ABC):
     def matching_ids(self, query: SearchQuery) -> set[int]:
         """Every listing the query matches (for tests and tools; not paged, not ranked)."""
         constraints = query.constraints()
-        total = self.count_tokens(query, constraints).get("all", 0)
+        total = self.count_tokens(query, constraints, ()).get("all", 0)
         found = self.retrieve(query, constraints, offset=0, limit=max(total, 1), seed=0)
         return {c.document.listing_id for c in found}
 
     def search(self, query: SearchQuery, context: RankingContext | None = None) -> SearchResult:
         ctx = context or RankingContext()
         constraints = query.constraints()
-        base = self.count_tokens(query, constraints)
+        # The counts beside a ticked filter group are over the results without that group's
+        # own filter (so they say what ticking another box would give), and only for its tokens.
+        active = [facet for facet in COUNTED_FACETS if facet in set(query.active_facets)]
+        base, *excluded = self.count_many(query, [(constraints, SHOWN_PREFIXES)] + [
+            (query.constraints(exclude=facet), FACET_PREFIXES[facet]) for facet in active])
         total = int(base.get("all", 0))
-        active = set(query.active_facets)
-        counts = {facet: (self.count_tokens(query, query.constraints(exclude=facet))
-                          if facet in active else base) for facet in COUNTED_FACETS}
+        counts = {facet: base for facet in COUNTED_FACETS}
+        counts.update(zip(active, excluded, strict=True))
 
         pages = max(1, math.ceil(total / ctx.page_size))
         page = min(query.page, pages)
@@ -108,7 +124,7 @@ class SearchBackend(ABC):
             facets = list(dict.fromkeys(query.active_facets)) + (["text"] if query.words else [])
             for facet in facets:
                 relaxed = query.without(facet)
-                n = int(self.count_tokens(relaxed, relaxed.constraints()).get("all", 0))
+                n = int(self.count_tokens(relaxed, relaxed.constraints(), ()).get("all", 0))
                 if n:
                     loosen.append(Loosen(facet, describe_filter(query, facet), n, relaxed))
             loosen.sort(key=lambda item: -item.count)

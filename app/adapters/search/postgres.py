@@ -1,14 +1,19 @@
-"""The PostgreSQL full-text search backend: the search_documents table (tsvector + GIN indexes).
+"""The PostgreSQL full-text search backend: search_documents (tsvector + GIN) and search_postings.
 
-Filters are GIN-indexed array overlaps on facet tokens and districts, facet counts one
-`unnest ... GROUP BY` over the matches, ranking `ts_rank`, and "did you mean" pg_trgm similarity
-on the search_words table. Writes go through the session it is given and commit with the
-caller's transaction.
+PostgreSQL's 'english' configuration turns each listing into a weighted tsvector (title 'A',
+the rest 'D'). Sets of listings are stored as bit strings in search_postings (bit n for listing
+n, in rows of CHUNK bits): one per facet token ("f:"), district ("d:"), and common word,
+anywhere ("w:") or in the title ("t:"). A search fetches the few sets it needs, combines them
+(bitsets.py), and asks PostgreSQL for every facet count in one statement of
+`bit_count(set & matches)`. Rare words are looked up through the tsvector's GIN index. The first
+matches in a sort order come from walking that order's btree index, testing each listing id
+against the matches with `get_bit`. Writes go through the session it is given and commit with
+the caller's transaction.
 """
 
 from __future__ import annotations
 
-import time
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -17,7 +22,15 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.adapters.search import SearchBackend
-from app.domain.search import Constraint, ListingDocument, SearchQuery, words_of
+from app.adapters.search.bitsets import from_text, mask_of, ordered_matches, positions
+from app.domain.search import (
+    PRICE_OPTIONS,
+    RATING_TOKENS,
+    Constraint,
+    ListingDocument,
+    SearchQuery,
+    words_of,
+)
 from app.domain.search_ranking import Candidate
 
 _UPSERT = text("""
@@ -33,19 +46,52 @@ ON CONFLICT (listing_id) DO UPDATE SET provider_id = EXCLUDED.provider_id,
     districts = EXCLUDED.districts, facet_tokens = EXCLUDED.facet_tokens, tsv = EXCLUDED.tsv,
     document = EXCLUDED.document
 """)
-# Counting facet tokens costs time in proportion to the matches (tens of thousands of rows for a
-# search with no words and no area), so those counts are kept for a short while: a search page
-# shows numbers at most this old from changes made by *other* processes (this process clears
-# them on every write). Small match sets are always counted fresh.
-_CACHE_SECONDS = 30.0
-_CACHE_FROM = 2_000
-_CACHE_SIZE = 512
 _ADD_WORDS = text("""
 INSERT INTO search_words (word) SELECT DISTINCT w FROM unnest(CAST(:words AS text[])) AS w
 ON CONFLICT (word) DO NOTHING
 """)
+# The tokens a stored listing is in: its facet tokens, districts, and words (a '+' marks a word
+# that is in the title). Read before and after a change to know which sets to update.
+_TOKENS_OF = text("""
+SELECT d.listing_id, d.facet_tokens, d.districts,
+       ARRAY(SELECT u.lexeme || CASE WHEN 'A' = ANY(u.weights) THEN '+' ELSE '' END
+             FROM unnest(d.tsv) AS u)
+FROM search_documents d WHERE d.listing_id = ANY(CAST(:ids AS integer[]))
+""")
+# The rows a listing's bit is in must exist before it is turned on: facet and district sets
+# always get one; a word only when it already has a stored set (a rare word has none: the GIN
+# index finds it).
+_ADD_CHUNKS = text("""
+INSERT INTO search_postings (token, chunk, kind, bits)
+SELECT t, :chunk, left(t, 1), CAST(:zeros AS varbit) FROM unnest(CAST(:tokens AS text[])) AS t
+WHERE left(t, 1) IN ('f', 'd') OR EXISTS (SELECT 1 FROM search_postings q WHERE q.token = t)
+ON CONFLICT (token, chunk) DO NOTHING
+""")
+# Turn one listing's bit on in `on` and off in `off`.
+_FLIP = text("""
+UPDATE search_postings SET bits = set_bit(bits, :bit,
+    CASE WHEN token = ANY(CAST(:on AS text[])) THEN 1 ELSE 0 END)
+WHERE chunk = :chunk AND (token = ANY(CAST(:on AS text[])) OR token = ANY(CAST(:off AS text[])))
+""")
 # The same rotation as app.domain.search_ranking.rotation_key, computed in the database.
 _ROTATION = "((((listing_id::bigint * 2654435761) & 4294967295) - :seed) & 4294967295)"
+_ORDER = {
+    "best": f"quality DESC, {_ROTATION}",
+    "price": f"price_pence, {_ROTATION}",
+    "rating": f"rating DESC, rating_count DESC, {_ROTATION}",
+}
+_ALL = "f:all"
+# Bits per row: 1 KB, small enough to stay in the table's own pages. A whole set in one value
+# (13 KB for 100,000 listings) is moved out to TOAST and compressed, and reading it back cost
+# more than the counting itself. A missing row is all zeros.
+CHUNK = 8192
+# At or below this many matches, the matches are sorted by id lookup; above it, walking the sort
+# order's index and testing each id is cheaper (measured on 100,000 listings: a walk reads about
+# wanted x listings / matches index entries).
+_BY_ID_UP_TO = 600
+_LEXEME_CACHE = 4096
+_SET_CACHE = 20_000  # sets kept per process (each about width / 8 bytes)
+_DOCUMENT_CACHE = 20_000  # parsed listing documents kept per process (about 1 KB each)
 
 
 def _row(doc: ListingDocument) -> dict:
@@ -66,113 +112,412 @@ def _vocabulary(docs: Sequence[ListingDocument]) -> list[str]:
                    and not w.isdigit()})
 
 
+def _chunks(mask: int, width: int) -> list[tuple[int, int]]:
+    """(chunk number, bits) for each non-zero CHUNK-bit piece of a set `width` bits wide."""
+    count = width // CHUNK
+    full = (1 << CHUNK) - 1
+    return [(k, piece) for k in range(count)
+            if (piece := mask >> (width - (k + 1) * CHUNK) & full)]
+
+
+def _hex(mask: int, width: int) -> str:
+    """A set as PostgreSQL bit string input in hex ('x...': four bits a digit, first bit first)."""
+    return "x" + format(mask, f"0{width // 4}x")
+
+
+def _tokens(facet_tokens, districts, words) -> set[str]:
+    tokens = {f"f:{t}" for t in facet_tokens} | {f"d:{d}" for d in districts}
+    for word in words:
+        if word.endswith("+"):
+            tokens |= {f"w:{word[:-1]}", f"t:{word[:-1]}"}
+        else:
+            tokens.add(f"w:{word}")
+    return tokens
+
+
+def _quoted(lexeme: str) -> str:
+    return "'" + lexeme.replace("'", "''") + "'"
+
+
+class _Cache:
+    """Sets already read from search_postings, valid while search_index_state.version is the
+    same: every index write adds one to the version, so a search that finds a new version drops
+    the lot and reads again. Between edits a search reads one small row, not its sets."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.version: int | None = None
+        self.width = 0
+        self.sets: dict[str, int | None] = {}
+        self.facets: list[str] | None = None  # every facet token, once all are loaded
+        self.documents: dict[int, ListingDocument] = {}  # parsed search_documents.document
+
+
+class _Sets:
+    """What one search works with: the cached sets it needs, and its words' listings."""
+
+    def __init__(self, width: int, stored: dict[str, int], fetched: set[str],
+                 lexemes: list[str]):
+        self.width = width
+        self.stored = stored
+        self.fetched = fetched  # every token asked for (some have no stored set)
+        self.lexemes = lexemes  # the searched words, as PostgreSQL stems them
+        self.words: dict[str, int] = {}  # lexeme -> listings with it
+        self.titles: dict[str, int] = {}  # lexeme -> listings with it in the title
+        self.bounds: dict[tuple[str, float], int] = {}
+        self.version: int | None = None  # the index version these sets are from
+
+    def get(self, token: str) -> int:
+        return self.stored.get(token, 0)
+
+
 class PostgresSearchBackend(SearchBackend):
     name = "postgres"
 
-    def __init__(self, session: Callable[[], Session | Any]):  # Any: scoped sessions too
+    def __init__(self, session: Callable[[], Session | Any], *,  # Any: scoped sessions too
+                 common_word_share: int = 64, by_id_up_to: int = _BY_ID_UP_TO):
         self._session = session
-        # Facet counts over many matches, kept briefly in this process (see _CACHE_SECONDS).
-        self._counts: dict[tuple, tuple[float, dict[str, int]]] = {}
+        self._by_id_up_to = by_id_up_to
+        # A word gets a stored set when at least 1 in `common_word_share` listings use it.
+        self._common_word_share = common_word_share
+        self._lexemes: dict[str, tuple[str, ...]] = {}  # word -> PostgreSQL's lexemes for it
+        self._local = threading.local()  # the sets of the search running on this thread
+        self._cache = _Cache()
 
     # --- writing ---------------------------------------------------------------------------
+
+    def _tokens_of(self, session, ids: list[int]) -> dict[int, set[str]]:
+        return {lid: _tokens(facets, districts, words) for lid, facets, districts, words
+                in session.execute(_TOKENS_OF, {"ids": ids})}
+
+    def _new_version(self, session) -> None:
+        """Tell every process's cache that the sets changed. The row lock also makes writers
+        take turns (each starts here, so they cannot deadlock on the sets' rows)."""
+        bumped = session.execute(text(
+            "UPDATE search_index_state SET version = version + 1 WHERE id = 1")).rowcount
+        if not bumped:
+            session.execute(text("INSERT INTO search_index_state (id, version) VALUES (1, 1) "
+                                 "ON CONFLICT (id) DO UPDATE SET version = "
+                                 "search_index_state.version + 1"))
+
+    def _flip(self, session, listing_id: int, on: set[str], off: set[str]) -> None:
+        chunk, bit = divmod(listing_id, CHUNK)
+        session.execute(_ADD_CHUNKS, {"tokens": sorted({_ALL} | on), "chunk": chunk,
+                                      "zeros": _hex(0, CHUNK)})
+        session.execute(_FLIP, {"chunk": chunk, "bit": bit, "on": sorted(on),
+                                "off": sorted(off)})
 
     def index(self, docs: Iterable[ListingDocument]) -> None:
         batch = list(docs)
         if not batch:
             return
-        self._counts.clear()
         session = self._session()
+        self._new_version(session)
+        ids = [d.listing_id for d in batch]
+        before = self._tokens_of(session, ids)
         session.execute(_UPSERT, [_row(d) for d in batch])
         session.execute(_ADD_WORDS, {"words": _vocabulary(batch)})
+        after = self._tokens_of(session, ids)
+        for lid in ids:
+            old, new = before.get(lid, set()), after.get(lid, set())
+            if old != new:
+                self._flip(session, lid, new - old, old - new)
 
     def remove(self, listing_id: int) -> None:
-        self._counts.clear()
-        self._session().execute(text("DELETE FROM search_documents WHERE listing_id = :id"),
-                                {"id": listing_id})
+        session = self._session()
+        old = self._tokens_of(session, [listing_id]).get(listing_id)
+        if old is None:
+            return
+        self._new_version(session)
+        session.execute(text("DELETE FROM search_documents WHERE listing_id = :id"),
+                        {"id": listing_id})
+        self._flip(session, listing_id, set(), old)
 
     def rebuild(self, docs: Iterable[ListingDocument]) -> None:
-        self._counts.clear()
         session = self._session()
+        self._new_version(session)
         session.execute(text("DELETE FROM search_documents"))
         session.execute(text("DELETE FROM search_words"))
+        session.execute(text("DELETE FROM search_postings"))
+        members: dict[str, list[int]] = {_ALL: []}
+        largest = 0
         batch: list[ListingDocument] = []
         for doc in docs:
             batch.append(doc)
+            largest = max(largest, doc.listing_id)
+            for token in doc.facet_tokens():
+                members.setdefault(f"f:{token}", []).append(doc.listing_id)
+            for district in doc.districts:
+                members.setdefault(f"d:{district}", []).append(doc.listing_id)
             if len(batch) >= 2000:
-                self.index(batch)
+                session.execute(_UPSERT, [_row(d) for d in batch])
+                session.execute(_ADD_WORDS, {"words": _vocabulary(batch)})
                 batch = []
-        self.index(batch)
+        if batch:
+            session.execute(_UPSERT, [_row(d) for d in batch])
+            session.execute(_ADD_WORDS, {"words": _vocabulary(batch)})
+        width = (largest // CHUNK + 1) * CHUNK
+        words: dict[str, list[int]] = {}
+        for lid, lexeme, in_title in session.execute(text(
+                "SELECT d.listing_id, u.lexeme, 'A' = ANY(u.weights) "
+                "FROM search_documents d, unnest(d.tsv) AS u")):
+            words.setdefault(f"w:{lexeme}", []).append(lid)
+            if in_title:
+                words.setdefault(f"t:{lexeme}", []).append(lid)
+        common = max(1, width // self._common_word_share)
+        for token, ids in words.items():
+            if len(words.get("w:" + token[2:], ())) >= common:
+                members[token] = ids
+        rows = []
+        for token, ids in members.items():
+            pieces = _chunks(mask_of(ids, width), width)
+            if token == _ALL:  # every chunk of "all" exists: it tells readers the width
+                pieces = [(k, dict(pieces).get(k, 0)) for k in range(width // CHUNK)]
+            rows += [{"t": token, "c": k, "k": token[0], "bits": _hex(piece, CHUNK)}
+                     for k, piece in pieces]
+        for start in range(0, len(rows), 500):
+            session.execute(text("INSERT INTO search_postings (token, chunk, kind, bits) "
+                                 "VALUES (:t, :c, :k, CAST(:bits AS varbit))"),
+                            rows[start:start + 500])
 
     # --- reading ---------------------------------------------------------------------------
 
-    def _where(self, query: SearchQuery, constraints: Sequence[Constraint]) -> tuple[str, dict]:
-        clauses: list[str] = []
-        params: dict = {}
-        if query.words:
-            clauses.append("tsv @@ plainto_tsquery('english', :words)")
-            params["words"] = " ".join(query.words)
-        for i, c in enumerate(constraints):
-            if c.tokens:
-                column = "districts" if c.field == "districts" else "facet_tokens"
-                clauses.append(f"{column} && CAST(:c{i} AS text[])")
-                params[f"c{i}"] = list(c.tokens)
-            elif c.max_price_pence is not None:
-                clauses.append(f"price_pence <= :c{i}")
-                params[f"c{i}"] = c.max_price_pence
-            elif c.min_rating is not None:
-                clauses.append(f"rating >= :c{i}")
-                params[f"c{i}"] = c.min_rating
-        return (" AND ".join(clauses) or "TRUE"), params
-
     def search(self, query: SearchQuery, context=None):
-        # JIT compilation costs 50-200 ms on the counting queries and saves nothing on queries
-        # this short (measured with EXPLAIN ANALYZE on 100,000 listings); SET LOCAL lasts only
-        # for the current transaction.
-        self._session().execute(text("SET LOCAL jit = off"))
-        return super().search(query, context)
+        # Within one search the sets are read once and the version checked once; calls from
+        # outside a search (matching_ids, tools) always check afresh.
+        self._local.in_search, self._local.sets, self._local.version_checked = True, None, False
+        try:
+            return super().search(query, context)
+        finally:
+            self._local.in_search, self._local.sets, self._local.version_checked = \
+                False, None, False
 
-    def count_tokens(self, query: SearchQuery, constraints: Sequence[Constraint]) -> Counter:
-        where, params = self._where(query, constraints)
-        key = (where, tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
-                                   for k, v in params.items())))
-        cached = self._counts.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            return Counter(cached[1])
-        rows = self._session().execute(text(
-            f"SELECT t, count(*) FROM search_documents, unnest(facet_tokens) AS t "
-            f"WHERE {where} GROUP BY t"), params)
-        counts = Counter({token: n for token, n in rows})
-        if counts.get("all", 0) >= _CACHE_FROM:
-            if len(self._counts) >= _CACHE_SIZE:
-                self._counts.clear()
-            self._counts[key] = (time.monotonic() + _CACHE_SECONDS, dict(counts))
-        return counts
+    def _lexemes_of(self, words: Sequence[str]) -> list[str]:
+        """PostgreSQL's stemmed lexemes for the words (cached: the configuration is fixed)."""
+        missing = [w for w in words if w not in self._lexemes]
+        if missing:
+            if len(self._lexemes) > _LEXEME_CACHE:
+                self._lexemes.clear()
+            for word, lexemes in self._session().execute(text(
+                    "SELECT w, ARRAY(SELECT lexeme FROM unnest(to_tsvector('english', w))) "
+                    "FROM unnest(CAST(:words AS text[])) AS w"), {"words": missing}):
+                self._lexemes[word] = tuple(lexemes)
+        return list(dict.fromkeys(x for w in words for x in self._lexemes[w]))
+
+    def _sets(self, query: SearchQuery, requests: Sequence[Sequence[Constraint]]) -> _Sets | None:
+        """Fetch every set these constraints and the query's words need (once per search)."""
+        cached: _Sets | None = getattr(self._local, "sets", None)
+        lexemes = self._lexemes_of(query.words)
+        tokens = {_ALL} | {f"w:{x}" for x in lexemes} | {f"t:{x}" for x in lexemes}
+        for constraints in requests:
+            for c in constraints:
+                tokens |= {("d:" if c.field == "districts" else "f:") + t for t in c.tokens}
+                if c.max_price_pence is not None and c.max_price_pence in PRICE_OPTIONS:
+                    tokens.add(f"f:price:{c.max_price_pence}")
+                if c.min_rating is not None and c.min_rating in RATING_TOKENS:
+                    tokens.add(f"f:rating:{int(c.min_rating)}")
+        if cached is not None and cached.lexemes == lexemes and tokens <= cached.fetched:
+            return cached
+        session = self._session()
+        width, stored = self._cached_sets(session, tokens)
+        if not width:
+            return None  # nothing indexed yet
+        sets = _Sets(width, stored, tokens, lexemes)
+        sets.version = self._cache.version
+        rare = [x for x in lexemes if f"w:{x}" not in stored]
+        if rare:
+            # Rare words: the GIN index finds their listings, and whether each word is in the
+            # title ('A' weight), in one statement.
+            title_tests = ", ".join(f"tsv @@ CAST(:a{i} AS tsquery)" for i in range(len(rare)))
+            params = {f"a{i}": f"{_quoted(x)}:A" for i, x in enumerate(rare)}
+            params["q"] = " & ".join(_quoted(x) for x in rare)
+            found: list[int] = []
+            in_title: list[list[int]] = [[] for _ in rare]
+            for row in session.execute(text(
+                    f"SELECT listing_id, {title_tests} FROM search_documents "
+                    f"WHERE tsv @@ CAST(:q AS tsquery)"), params):
+                found.append(row[0])
+                for i, flag in enumerate(row[1:]):
+                    if flag:
+                        in_title[i].append(row[0])
+            together = mask_of(found, width)
+            for i, x in enumerate(rare):
+                sets.words[x] = together
+                sets.titles[x] = mask_of(in_title[i], width)
+        for x in lexemes:
+            if x not in sets.words:
+                sets.words[x] = stored[f"w:{x}"]
+                sets.titles[x] = stored.get(f"t:{x}", 0)
+        if getattr(self._local, "in_search", False):
+            self._local.sets = sets
+        return sets
+
+    def _read_sets(self, session, where: str, params: dict) -> dict[str, int]:
+        found: dict[str, list[tuple[int, str]]] = {}
+        for token, chunk, bits in session.execute(text(
+                f"SELECT token, chunk, bits FROM search_postings WHERE {where}"), params):
+            found.setdefault(token, []).append((chunk, bits))
+        width = self._cache.width
+        return {token: sum(from_text(bits) << (width - (chunk + 1) * CHUNK)
+                           for chunk, bits in pieces) for token, pieces in found.items()}
+
+    def _cached_sets(self, session, tokens: set[str],
+                     all_facets: bool = False) -> tuple[int, dict[str, int]]:
+        """The sets for these tokens (missing ones are empty) and the sets' width in bits, from
+        this process's cache after checking the index version in the database."""
+        cache = self._cache
+        if getattr(self._local, "in_search", False) and self._local.version_checked:
+            version = cache.version  # checked already during this search
+        else:
+            # JIT compilation costs 50-200 ms and saves nothing on statements this short; the
+            # setting lasts only for the current transaction.
+            version = session.execute(text(
+                "SELECT set_config('jit', 'off', true), "
+                "(SELECT version FROM search_index_state WHERE id = 1)")).one()[1]
+            self._local.version_checked = True
+        with cache.lock:
+            if version != cache.version:
+                cache.version, cache.sets, cache.facets = version, {}, None
+                cache.documents = {}
+                cache.width = CHUNK * (session.execute(text(
+                    "SELECT max(chunk) + 1 FROM search_postings WHERE token = :t"),
+                    {"t": _ALL}).scalar() or 0)
+            if not cache.width:
+                return 0, {}
+            if all_facets:
+                if cache.facets is None:
+                    cache.sets.update(self._read_sets(session, "kind = 'f'", {}))
+                    cache.facets = sorted(t for t in cache.sets
+                                          if t.startswith("f:") and t != _ALL)
+                tokens = set(tokens) | set(cache.facets)
+            missing = sorted(t for t in tokens if t not in cache.sets)
+            if missing:
+                found = self._read_sets(session, "token = ANY(CAST(:t AS text[]))",
+                                        {"t": missing})
+                if len(cache.sets) > _SET_CACHE:
+                    cache.sets, cache.facets = {}, None
+                # None remembers "no stored set" (a rare word, an unknown value) until the
+                # next version, so it is not asked for again.
+                cache.sets.update({t: found.get(t) for t in missing})
+            return cache.width, {t: bits for t in tokens
+                                 if (bits := cache.sets.get(t)) is not None}
+
+    def _bound(self, sets: _Sets, column: str, limit: float) -> int:
+        """Listings within a price or rating bound that has no stored set (a typed-in amount)."""
+        key = (column, limit)
+        if key not in sets.bounds:
+            sql = ("SELECT listing_id FROM search_documents WHERE price_pence <= :v"
+                   if column == "price" else
+                   "SELECT listing_id FROM search_documents WHERE rating >= :v")
+            ids = self._session().execute(text(sql), {"v": limit}).scalars()
+            sets.bounds[key] = mask_of(ids, sets.width)
+        return sets.bounds[key]
+
+    def _match(self, sets: _Sets, constraints: Sequence[Constraint]) -> int:
+        match = sets.get(_ALL)
+        for c in constraints:
+            if c.tokens:
+                prefix = "d:" if c.field == "districts" else "f:"
+                allowed = 0
+                for token in c.tokens:
+                    allowed |= sets.get(prefix + token)
+                match &= allowed
+            elif c.max_price_pence is not None:
+                match &= sets.get(f"f:price:{c.max_price_pence}") \
+                    if c.max_price_pence in PRICE_OPTIONS \
+                    else self._bound(sets, "price", c.max_price_pence)
+            elif c.min_rating is not None:
+                match &= sets.get(f"f:rating:{int(c.min_rating)}") \
+                    if c.min_rating in RATING_TOKENS else self._bound(sets, "rating", c.min_rating)
+            if not match:
+                return 0
+        for lexeme in sets.lexemes:
+            match &= sets.words[lexeme]
+        return match
+
+    def count_tokens(self, query: SearchQuery, constraints: Sequence[Constraint],
+                     prefixes: tuple[str, ...] | None = None) -> Counter:
+        return self.count_many(query, [(constraints, prefixes)])[0]
+
+    def count_many(self, query: SearchQuery,
+                   requests: Sequence[tuple[Sequence[Constraint], tuple[str, ...] | None]],
+                   ) -> list[Counter]:
+        sets = self._sets(query, [constraints for constraints, _ in requests])
+        results = [Counter() for _ in requests]
+        if sets is None:
+            return results
+        facets: dict[str, int] | None = None
+        for i, (constraints, prefixes) in enumerate(requests):
+            match = self._match(sets, constraints)
+            if not match:
+                continue
+            results[i]["all"] = match.bit_count()
+            if prefixes == ():
+                continue
+            if facets is None:
+                _, found = self._cached_sets(self._session(), set(), all_facets=True)
+                facets = {t[2:]: bits for t, bits in found.items()}
+            for token, listings in facets.items():
+                if prefixes is None or token.startswith(prefixes):
+                    n = (match & listings).bit_count()
+                    if n:
+                        results[i][token] = n
+        return results
 
     def retrieve(self, query: SearchQuery, constraints: Sequence[Constraint], *, offset: int,
                  limit: int, seed: int) -> list[Candidate]:
-        where, params = self._where(query, constraints)
-        params.update(seed=seed, limit=limit, offset=offset)
-        # A title match counts double (ts_rank's default makes it 10x, which swamps the other
-        # signals fair ranking combines with relevance).
-        relevance = ("ts_rank('{0.5, 0.5, 0.5, 1.0}', tsv, plainto_tsquery('english', :words))"
-                     if query.words else "0")
-        if query.sort == "price":
-            order = f"price_pence, {_ROTATION}"
-        elif query.sort == "rating":
-            order = f"rating DESC, rating_count DESC, {_ROTATION}"
-        else:
-            order = f"relevance DESC, quality DESC, {_ROTATION}"
-        rows = self._session().execute(text(
-            f"SELECT document, {relevance} AS relevance FROM search_documents WHERE {where} "
-            f"ORDER BY {order} LIMIT :limit OFFSET :offset"), params)
-        return [Candidate(ListingDocument.from_json(doc), float(rel)) for doc, rel in rows]
+        sets = self._sets(query, [constraints])
+        if sets is None:
+            return []
+        match = self._match(sets, constraints)
+        lexemes = sets.lexemes
+        titles = [sets.titles[x] for x in lexemes] if query.sort == "best" and lexemes else None
+        session = self._session()
+        order = _ORDER[query.sort]
+
+        def first(mask: int, wanted: int) -> list[int]:
+            if mask.bit_count() <= self._by_id_up_to:
+                sql = (f"SELECT listing_id FROM search_documents "
+                       f"WHERE listing_id = ANY(CAST(:ids AS integer[])) "
+                       f"ORDER BY {order} LIMIT :n")
+                params: dict[str, object] = {"ids": positions(mask, sets.width)}
+            else:
+                sql = (f"SELECT listing_id FROM search_documents "
+                       f"WHERE listing_id < :width "  # a listing added since is not in `m`
+                       f"AND get_bit((SELECT CAST(:m AS varbit)), listing_id) = 1 "
+                       f"ORDER BY {order} LIMIT :n")
+                params = {"m": _hex(mask, sets.width), "width": sets.width}
+            params.update(seed=seed, n=wanted)
+            return list(session.execute(text(sql), params).scalars())
+
+        picked = ordered_matches(match, titles, len(lexemes), offset + limit, first)[offset:]
+        if not picked:
+            return []
+        cache = self._cache
+        documents = dict(cache.documents)  # a copy: another thread may reset the cache
+        wanted = [p for p, _ in picked if p not in documents]
+        if wanted:
+            parsed = {lid: ListingDocument.from_json(doc) for lid, doc in session.execute(text(
+                "SELECT listing_id, document FROM search_documents "
+                "WHERE listing_id = ANY(CAST(:ids AS integer[]))"), {"ids": wanted})}
+            documents.update(parsed)
+            with cache.lock:
+                if cache.version == sets.version:
+                    if len(cache.documents) > _DOCUMENT_CACHE:
+                        cache.documents = {}
+                    cache.documents.update(parsed)
+        return [Candidate(documents[p], relevance) for p, relevance in picked]
 
     def corrections(self, words: Sequence[str]) -> dict[str, str]:
         session = self._session()
         fixes: dict[str, str] = {}
+        sets: _Sets | None = getattr(self._local, "sets", None)
         for word in words:
             if len(word) < 3 or word.isdigit():
                 continue
+            if sets is not None and word in self._lexemes and all(
+                    sets.words.get(x) for x in self._lexemes[word]):
+                continue  # this search already found listings with the word
             known = session.execute(text(
                 "SELECT 1 WHERE EXISTS (SELECT 1 FROM search_words WHERE word = :w) OR EXISTS "
                 "(SELECT 1 FROM search_documents WHERE tsv @@ plainto_tsquery('english', :w))"),

@@ -2,23 +2,22 @@
 
 Words go through the same split and stop words as PostgreSQL's 'english' configuration and the
 same Snowball English stemmer, so the two backends agree on what matches. Whoosh stores the
-postings; for speed each index version is read once into bitsets (Python ints, one bit per
-document): filters and facet counts are then a few big-integer ANDs and popcounts in C, not
-Python loops over documents. Text relevance is BM25 over Whoosh's own postings and field
-lengths; ordering walks lists pre-sorted per sort order, so a page never sorts every match.
+postings; for speed each index version is read once into bitsets (app.adapters.search.bitsets):
+filters, facet counts and the title tiers of text relevance are then big-integer ANDs and
+popcounts in C, not Python loops over documents. Ordering walks lists pre-sorted per sort order,
+so a page never sorts every match, and "did you mean" is a dictionary lookup (app.domain.spelling).
 """
 
 from __future__ import annotations
 
 import heapq
-import math
 import os
-import re
 import shutil
 import threading
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from itertools import chain
 
 from whoosh import columns
 from whoosh import index as whoosh_index
@@ -26,9 +25,16 @@ from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFil
 from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 
 from app.adapters.search import SearchBackend
+from app.adapters.search.bitsets import (
+    is_member,
+    mask_of,
+    member_bytes,
+    ordered_matches,
+    positions,
+)
 from app.domain.search import (
     PRICE_OPTIONS,
-    RATING_OPTIONS,
+    RATING_TOKENS,
     STOP_WORDS,
     Constraint,
     ListingDocument,
@@ -36,18 +42,17 @@ from app.domain.search import (
     words_of,
 )
 from app.domain.search_ranking import Candidate, listing_hash
+from app.domain.spelling import Speller
 
 _TOKENS = r"[a-z0-9]+"
 STEMMING = RegexTokenizer(_TOKENS) | LowercaseFilter() | StopFilter(
     stoplist=STOP_WORDS, minsize=1) | StemFilter(lang="en", cachesize=-1)
 PLAIN = RegexTokenizer(_TOKENS) | LowercaseFilter() | StopFilter(stoplist=STOP_WORDS, minsize=3)
 
-# Below this many matches, listing the matches and sorting them beats walking a sorted list.
+# Below this many matches, sorting the matches beats walking a list sorted in advance.
 _SPARSE = 3000
-_BM25_K1, _BM25_B = 1.2, 0.75
 _PARALLEL_FROM = 20_000  # documents; below this, starting worker processes costs more
-_NONZERO = re.compile(rb"[^\x00]")
-_BITS = tuple(tuple(i for i in range(8) if byte >> i & 1) for byte in range(256))
+_HASH_BITS = 32
 
 
 def make_schema() -> Schema:
@@ -57,12 +62,13 @@ def make_schema() -> Schema:
     return Schema(
         key=ID(unique=True),
         text=TEXT(analyzer=STEMMING, phrase=False),
+        title=TEXT(analyzer=STEMMING, phrase=False),  # words in the title count double
         words=TEXT(analyzer=PLAIN, phrase=False),  # unstemmed: the "did you mean" vocabulary
         # Scorable only so Whoosh keeps a length column: without one its writer looks for the
         # missing column file on disk once per posting, which made a 100k build take minutes.
         facets=KEYWORD(scorable=True),
         districts=KEYWORD(scorable=True),
-        # Sort and filter values are columns only (no postings): filters read them as bitsets.
+        # Sort and filter values are columns only (no postings).
         lid=number(),
         price=number(),
         quality=number(),  # Bayesian rating x 10,000 (Whoosh's float columns are unreliable)
@@ -76,6 +82,7 @@ def _fields(doc: ListingDocument) -> dict:
     text = " ".join(words_of(doc.text))
     return {
         "key": str(doc.listing_id), "lid": doc.listing_id, "text": text, "words": text,
+        "title": " ".join(words_of(doc.title)),
         "facets": " ".join(doc.facet_tokens()), "districts": " ".join(doc.districts),
         "price": doc.price_pence, "quality": round(doc.bayesian_rating * 10_000),
         "rating": round(doc.sort_rating * 100),
@@ -84,17 +91,22 @@ def _fields(doc: ListingDocument) -> dict:
 
 
 class _Order:
-    """Document numbers sorted by (primary key, listing hash), with the runs of equal primary
-    keys, so the first matches in per-user rotation order are found by walking, not sorting."""
+    """Live document numbers sorted by (sort key, listing hash), with the runs of equal sort keys,
+    so the first matches in per-user rotation order are found by walking, not sorting.
 
-    def __init__(self, docnums: Iterable[int], primary, hashes: list[int]):
-        ordered = sorted(docnums, key=lambda d: (primary(d), hashes[d]))
+    `keys[d]` is one integer per document: the sort key shifted above the 32-bit listing hash,
+    so sorting compares plain ints (a tuple key function made this ten times slower)."""
+
+    def __init__(self, docnums: list[int], keys: list[int]):
+        ordered = sorted(docnums, key=keys.__getitem__)
         self.docs = ordered
-        self.hashes = [hashes[d] for d in ordered]
+        mask = (1 << _HASH_BITS) - 1
+        self.hashes = [keys[d] & mask for d in ordered]
         self.runs: list[tuple[int, int]] = []
         start = 0
         for i in range(1, len(ordered) + 1):
-            if i == len(ordered) or primary(ordered[i]) != primary(ordered[start]):
+            if i == len(ordered) or keys[ordered[i]] >> _HASH_BITS != \
+                    keys[ordered[start]] >> _HASH_BITS:
                 self.runs.append((start, i))
                 start = i
 
@@ -103,35 +115,62 @@ class _Order:
         docs, hashes = self.docs, self.hashes
         for start, end in self.runs:
             split = bisect_left(hashes, seed, start, end)  # the rotation starts at the seed
-            for index in range(split, end):
+            for index in chain(range(split, end), range(start, split)):
                 d = docs[index]
-                if member[d >> 3] >> (d & 7) & 1:
-                    out.append(d)
-                    if len(out) == wanted:
-                        return out
-            for index in range(start, split):
-                d = docs[index]
-                if member[d >> 3] >> (d & 7) & 1:
+                if is_member(member, d):
                     out.append(d)
                     if len(out) == wanted:
                         return out
         return out
 
 
+class _SegmentCache:
+    """What was read from each index segment, kept across index versions.
+
+    Whoosh never changes a written segment (an edit deletes the old document and adds the new
+    one in a new small segment), so a segment's postings and columns stay valid for as long as
+    it exists; only its deleted documents change. After an edit, a new version of the index then
+    reads just the new segment instead of every posting of 100,000 listings again (seconds)."""
+
+    def __init__(self):
+        self.postings: dict[tuple[str, str, str], int] = {}
+        self.columns: dict[tuple[str, str], list] = {}
+
+    def keep_only(self, segment_ids: set[str]) -> None:
+        self.postings = {k: v for k, v in self.postings.items() if k[0] in segment_ids}
+        self.columns = {k: v for k, v in self.columns.items() if k[0] in segment_ids}
+
+
 class _Snapshot:
     """One version of the index as bitsets and columns (built lazily, kept until it changes)."""
 
-    def __init__(self, searcher):
+    def __init__(self, searcher, segments: _SegmentCache):
         self.searcher = searcher
+        self.segments = segments
         reader = searcher.reader()
         self.size = reader.doc_count_all()
-        self.nbytes = (self.size + 7) // 8
-        self.live = self.mask(reader.all_doc_ids())
+        self.nbits = (self.size + 7) // 8 * 8
+        # (segment id, segment reader, first document number, documents in the segment)
+        self.leaves = [(leaf.segment().segment_id(), leaf, offset, leaf.doc_count_all())
+                       for leaf, offset in reader.leaf_readers()
+                       if leaf.segment() is not None]  # an empty index has no segment
+        segments.keep_only({leaf[0] for leaf in self.leaves})
+        everyone = mask_of(range(self.size), self.nbits)
+        deleted = [offset + d for _, leaf, offset, _ in self.leaves if leaf.has_deletions()
+                   for d in leaf.segment().deleted_docs()]
+        self.live = everyone & ~mask_of(deleted, self.nbits)
+        self.live_ids = positions(self.live, self.nbits)
         self.facet_tokens = [t.decode() if isinstance(t, bytes) else t
                              for t in reader.lexicon("facets")]
 
         def column(name: str) -> list:
-            return list(reader.column_reader(name)) if self.size else []
+            values: list = []
+            for segment_id, leaf, _, size in self.leaves:
+                key = (segment_id, name)
+                if key not in segments.columns:
+                    segments.columns[key] = list(leaf.column_reader(name)) if size else []
+                values += segments.columns[key]
+            return values
 
         self.lid = column("lid")
         self.price = column("price")
@@ -142,29 +181,33 @@ class _Snapshot:
         self._postings: dict[tuple[str, str], int] = {}
         self._bounds: dict[tuple[str, int], int] = {}
         self._orders: dict[str, _Order] = {}
-        self._bm25: dict[str, dict[int, float]] = {}
+        self._speller: Speller | None = None
+        self._documents: dict[int, ListingDocument] = {}
 
-    def mask(self, docnums: Iterable[int]) -> int:
-        buf = bytearray(self.nbytes)
-        for d in docnums:
-            buf[d >> 3] |= 1 << (d & 7)
-        return int.from_bytes(buf, "little")
-
-    def ids(self, mask: int) -> list[int]:
-        raw = mask.to_bytes(self.nbytes, "little")
-        return [(m.start() << 3) + bit for m in _NONZERO.finditer(raw)
-                for bit in _BITS[raw[m.start()]]]
-
-    def member(self, mask: int) -> bytes:
-        return mask.to_bytes(self.nbytes, "little")
+    def document(self, d: int) -> ListingDocument:
+        """The stored listing document, parsed once per index version."""
+        found = self._documents.get(d)
+        if found is None:
+            found = ListingDocument.from_json(self.searcher.stored_fields(d)["payload"])
+            self._documents[d] = found
+        return found
 
     def postings(self, field: str, token: str) -> int:
         key = (field, token)
         found = self._postings.get(key)
         if found is None:
-            reader = self.searcher.reader()
-            ids = reader.postings(field, token).all_ids() if (field, token) in reader else ()
-            found = self.mask(ids) & self.live
+            found = 0
+            for segment_id, leaf, offset, size in self.leaves:
+                local_key = (segment_id, field, token)
+                local = self.segments.postings.get(local_key)
+                if local is None:
+                    ids = leaf.postings(field, token).all_ids() if (field, token) in leaf else ()
+                    local = mask_of(ids, (size + 7) // 8 * 8)
+                    self.segments.postings[local_key] = local
+                # Place the segment's bits at its documents' numbers (first bit = document 0).
+                shift = self.nbits - offset - (size + 7) // 8 * 8
+                found |= local << shift if shift >= 0 else local >> -shift
+            found &= self.live
             self._postings[key] = found
         return found
 
@@ -174,55 +217,49 @@ class _Snapshot:
         found = self._bounds.get(key)
         if found is None:
             if column == "price":
-                found = self.mask(d for d, v in enumerate(self.price) if v <= limit)
+                found = mask_of((d for d, v in enumerate(self.price) if v <= limit), self.nbits)
             else:
-                found = self.mask(d for d, v in enumerate(self.rating) if v >= limit)
+                found = mask_of((d for d, v in enumerate(self.rating) if v >= limit), self.nbits)
             found &= self.live
             self._bounds[key] = found
         return found
 
+    def sort_key(self, sort: str, d: int) -> tuple:
+        if sort == "price":
+            return (self.price[d],)
+        if sort == "rating":
+            return (-self.rating[d], -self.rating_count[d])
+        return (-self.quality[d],)
+
     def order(self, sort: str) -> _Order:
         found = self._orders.get(sort)
         if found is None:
+            hashes = self.hashes
             if sort == "price":
-                price = self.price
-
-                def primary(d):
-                    return price[d]
+                keys = [p << _HASH_BITS | h for p, h in zip(self.price, hashes, strict=True)]
             elif sort == "rating":
-                rating, count = self.rating, self.rating_count
-
-                def primary(d):
-                    return (-rating[d], -count[d])
+                # rating is -100..500 and counts are below 2^24: both made non-negative, larger
+                # first, packed into one integer above the hash.
+                keys = [((600 - r) << 24 | ((1 << 24) - 1 - min(c, (1 << 24) - 1)))
+                        << _HASH_BITS | h
+                        for r, c, h in zip(self.rating, self.rating_count, hashes, strict=True)]
             else:
-                quality = self.quality
-
-                def primary(d):
-                    return -quality[d]
-            found = _Order(self.ids(self.live), primary, self.hashes)
+                keys = [(100_000 - q) << _HASH_BITS | h
+                        for q, h in zip(self.quality, hashes, strict=True)]
+            found = _Order(self.live_ids, keys)
             self._orders[sort] = found
         return found
 
-    def bm25(self, stem: str) -> dict[int, float]:
-        """BM25 of one stem for every document containing it (Whoosh's postings and lengths)."""
-        found = self._bm25.get(stem)
-        if found is None:
+    def speller(self) -> Speller:
+        if self._speller is None:
             reader = self.searcher.reader()
-            found = {}
-            if ("text", stem) in reader:
-                n = max(reader.doc_count(), 1)
-                df = reader.doc_frequency("text", stem)
-                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-                average = max(reader.field_length("text") / n, 1.0)
-                matcher = reader.postings("text", stem)
-                while matcher.is_active():
-                    d, tf = matcher.id(), matcher.weight()
-                    norm = _BM25_K1 * (1 - _BM25_B + _BM25_B *
-                                       reader.doc_field_length(d, "text", 1) / average)
-                    found[d] = idf * tf * (_BM25_K1 + 1) / (tf + norm)
-                    matcher.next()
-            self._bm25[stem] = found
-        return found
+            # Terms only: reading every term's statistics took a second on 100,000 listings,
+            # and only the few candidates for a misspelling need their frequency.
+            self._speller = Speller(
+                (term.decode() if isinstance(term, bytes) else term
+                 for term in reader.lexicon("words")),
+                lambda word: reader.doc_frequency("words", word))
+        return self._speller
 
 
 class WhooshSearchBackend(SearchBackend):
@@ -232,6 +269,7 @@ class WhooshSearchBackend(SearchBackend):
         self.path = path
         self._lock = threading.RLock()
         self._snapshot: _Snapshot | None = None
+        self._segments = _SegmentCache()
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -261,6 +299,7 @@ class WhooshSearchBackend(SearchBackend):
     def rebuild(self, docs: Iterable[ListingDocument]) -> None:
         with self._lock:
             self._close()
+            self._segments = _SegmentCache()
             if os.path.isdir(self.path):
                 shutil.rmtree(self.path)
             os.makedirs(self.path, exist_ok=True)
@@ -290,7 +329,7 @@ class WhooshSearchBackend(SearchBackend):
             if snap is not None and snap.searcher.up_to_date():
                 return snap
             self._close()
-            self._snapshot = _Snapshot(self._index().searcher())
+            self._snapshot = _Snapshot(self._index().searcher(), self._segments)
             return self._snapshot
 
     @staticmethod
@@ -312,7 +351,7 @@ class WhooshSearchBackend(SearchBackend):
                     else snap.bound("price", c.max_price_pence)
             elif c.min_rating is not None:
                 stars = c.min_rating
-                exact = stars == int(stars) and int(stars) in RATING_OPTIONS
+                exact = stars == int(stars) and int(stars) in RATING_TOKENS
                 docs &= snap.postings("facets", f"rating:{int(stars)}") if exact \
                     else snap.bound("rating", round(stars * 100))
             if not docs:
@@ -321,14 +360,18 @@ class WhooshSearchBackend(SearchBackend):
             docs &= snap.postings("text", stem)
         return docs
 
-    def count_tokens(self, query: SearchQuery, constraints: Sequence[Constraint]) -> Counter:
+    def count_tokens(self, query: SearchQuery, constraints: Sequence[Constraint],
+                     prefixes: tuple[str, ...] | None = None) -> Counter:
         with self._lock:
             snap = self._current()
             docs = self._docset(snap, query, constraints)
             counts: Counter = Counter()
             if not docs:
                 return counts
+            counts["all"] = docs.bit_count()
             for token in snap.facet_tokens:
+                if prefixes is not None and not token.startswith(prefixes):
+                    continue
                 n = (docs & snap.postings("facets", token)).bit_count()
                 if n:
                     counts[token] = n
@@ -339,40 +382,20 @@ class WhooshSearchBackend(SearchBackend):
         with self._lock:
             snap = self._current()
             docs = self._docset(snap, query, constraints)
-            if not docs:
-                return []
-            wanted = offset + limit
+            stems = self._stems(query)
+            titles = [snap.postings("title", stem) for stem in stems] \
+                if query.sort == "best" and stems else None
             hashes = snap.hashes
 
-            def rotation(d: int) -> int:
-                return (hashes[d] - seed) & 0xFFFFFFFF
+            def first(mask: int, wanted: int) -> list[int]:
+                if mask.bit_count() <= _SPARSE:
+                    return heapq.nsmallest(wanted, positions(mask, snap.nbits), key=lambda d: (
+                        *snap.sort_key(query.sort, d), (hashes[d] - seed) & 0xFFFFFFFF))
+                return snap.order(query.sort).first(member_bytes(mask, snap.nbits), wanted,
+                                                    seed)
 
-            stems = self._stems(query)
-            if query.sort == "best" and stems:
-                tables = [snap.bm25(stem) for stem in stems]
-                quality = snap.quality
-                scored = [(round(sum(t[d] for t in tables), 6), d) for d in snap.ids(docs)]
-                best = heapq.nsmallest(wanted, scored, key=lambda p: (
-                    -p[0], -quality[p[1]], rotation(p[1])))
-                picked = best[offset:wanted]
-            elif docs.bit_count() <= _SPARSE:
-                if query.sort == "price":
-                    def key(d):
-                        return (snap.price[d], rotation(d))
-                elif query.sort == "rating":
-                    def key(d):
-                        return (-snap.rating[d], -snap.rating_count[d], rotation(d))
-                else:
-                    def key(d):
-                        return (-snap.quality[d], rotation(d))
-                picked = [(0.0, d) for d in heapq.nsmallest(wanted, snap.ids(docs), key=key)]
-                picked = picked[offset:]
-            else:
-                found = snap.order(query.sort).first(snap.member(docs), wanted, seed)
-                picked = [(0.0, d) for d in found[offset:]]
-            stored = snap.searcher.stored_fields
-            return [Candidate(ListingDocument.from_json(stored(d)["payload"]), float(score))
-                    for score, d in picked]
+            picked = ordered_matches(docs, titles, len(stems), offset + limit, first)[offset:]
+            return [Candidate(snap.document(d), relevance) for d, relevance in picked]
 
     def corrections(self, words: Sequence[str]) -> dict[str, str]:
         with self._lock:
@@ -384,7 +407,7 @@ class WhooshSearchBackend(SearchBackend):
                     continue
                 if all(("text", t.text) in reader for t in STEMMING(word)):
                     continue  # "walk" is fine when listings say "walks"
-                suggested = snap.searcher.suggest("words", word, limit=1, maxdist=2)
-                if suggested and suggested[0] != word:
-                    fixes[word] = suggested[0]
+                suggested = snap.speller().suggest(word)
+                if suggested and suggested != word:
+                    fixes[word] = suggested
             return fixes

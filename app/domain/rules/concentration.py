@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from app.config import CouncilSettings
 from app.domain.money_format import format_pence
@@ -22,6 +22,17 @@ def _by_market(sessions: Iterable[BookedSession]) -> tuple[dict[Market, dict[int
             spend[(s.area, s.category)][s.provider_id] += s.spend_pence
             counts[(s.area, s.category)] += 1
     return spend, counts
+
+
+def market_shares(spend: Mapping[Market, Mapping[int, int]], counts: Mapping[Market, int],
+                  settings: CouncilSettings) -> dict[Market, dict[int, float]]:
+    """Each provider's percentage of spend in every market with enough bookings to judge.
+
+    The one definition of "share of a market" for the share-cap rule and for search's fair
+    ranking (app.services.search_listings.market_share), so the two cannot disagree.
+    """
+    return {market: spend_shares(by_provider) for market, by_provider in spend.items()
+            if counts.get(market, 0) >= settings.concentration_min_bookings}
 
 
 def _market_subject(market: Market) -> Subject:
@@ -62,10 +73,9 @@ def provider_share_cap(snapshot: MarketSnapshot, settings: CouncilSettings) -> l
     """A provider taking more than the council's share cap of a market's spend."""
     (spend, counts), _ = _current_and_previous(snapshot, settings)
     findings = []
-    for market, by_provider in sorted(spend.items()):
-        if counts[market] < settings.concentration_min_bookings:
-            continue
-        for provider_id, share in sorted(spend_shares(by_provider).items()):
+    for market, shares in sorted(market_shares(spend, counts, settings).items()):
+        by_provider = spend[market]
+        for provider_id, share in sorted(shares.items()):
             if share > settings.provider_share_cap_percent:
                 area, category = market
                 findings.append(Finding(
