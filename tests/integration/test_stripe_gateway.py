@@ -83,7 +83,7 @@ def test_authorise_then_capture_takes_the_full_amount(gateway, stripe_api, holde
     actions = db.session.scalars(
         select(AuditEvent.action).where(
             AuditEvent.subject_type == "payment", AuditEvent.subject_id == str(payment.id)
-        )
+        ).order_by(AuditEvent.id)
     ).all()
     assert actions == ["payment.authorised", "payment.captured"]
 
