@@ -5,6 +5,7 @@ as plain English.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -225,6 +226,7 @@ def parse_districts(raw: str) -> list[str]:
     return seen
 
 
+@functools.lru_cache(maxsize=4096)  # search ranking asks for every district of every result
 def district_area(district: str) -> str:
     """The postcode area of a district: its leading letters (SY for SY1, SW for SW1A, E for E1W).
 
