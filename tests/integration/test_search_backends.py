@@ -178,3 +178,32 @@ def test_both_backends_put_the_same_listings_on_the_first_page_in_the_same_order
         query = parse_query(args)
         assert [h.document.listing_id for h in whoosh.search(query, context).hits] == \
             [h.document.listing_id for h in postgres.search(query, context).hits], args
+
+
+def test_a_whoosh_edit_waits_for_another_process_writing_the_index(tmp_path):
+    """Two server processes share one Whoosh index: an edit made while the other process holds
+    the writer waits for it, instead of failing and leaving the listing stale in search."""
+    import threading
+    from dataclasses import replace
+
+    path = str(tmp_path / "index")
+    this_process = WhooshSearchBackend(path)
+    this_process.rebuild(CORPUS)
+    other_process = WhooshSearchBackend(path)  # its own in-process lock, like another worker
+    held = other_process._index().writer()
+    errors: list[BaseException] = []
+
+    def edit():
+        try:
+            this_process.index([replace(BY_ID[37], title="Market day minibus")])
+        except BaseException as err:  # noqa: BLE001 - reported by the assertion below
+            errors.append(err)
+
+    editing = threading.Thread(target=edit)
+    editing.start()
+    editing.join(timeout=0.5)
+    assert editing.is_alive(), "the edit should wait while the other writer holds the lock"
+    held.cancel()
+    editing.join(timeout=15)
+    assert not editing.is_alive() and errors == []
+    assert this_process.matching_ids(parse_query({"q": "minibus"})) == {10, 37}

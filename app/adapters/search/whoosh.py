@@ -53,6 +53,10 @@ PLAIN = RegexTokenizer(_TOKENS) | LowercaseFilter() | StopFilter(stoplist=STOP_W
 _SPARSE = 3000
 _PARALLEL_FROM = 20_000  # documents; below this, starting worker processes costs more
 _HASH_BITS = 32
+# Whoosh allows one writer per index, and by default another process's writer makes ours fail at
+# once (LockError): with several server processes, two listings edited together would leave one
+# of them stale in search. Wait for the other writer instead; an edit's write takes milliseconds.
+_WAIT_FOR_LOCK = {"timeout": 15.0, "delay": 0.05}
 
 
 def make_schema() -> Schema:
@@ -281,7 +285,7 @@ class WhooshSearchBackend(SearchBackend):
 
     def index(self, docs: Iterable[ListingDocument]) -> None:
         with self._lock:
-            writer = self._index().writer(limitmb=128)
+            writer = self._index().writer(limitmb=128, **_WAIT_FOR_LOCK)
             for doc in docs:
                 writer.update_document(**_fields(doc))
             writer.commit()
@@ -292,7 +296,7 @@ class WhooshSearchBackend(SearchBackend):
             with ix.searcher() as searcher:
                 if searcher.document_number(key=str(listing_id)) is None:
                     return  # not indexed: no need to take the writer lock
-            writer = ix.writer()
+            writer = ix.writer(**_WAIT_FOR_LOCK)
             writer.delete_by_term("key", str(listing_id))
             writer.commit()
 
