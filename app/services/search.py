@@ -1,13 +1,16 @@
 """Search use cases: keep the index in step with listings, and run a search for a person.
 
-The listings code (not here yet) calls `listing_updated` / `listing_removed` after its own commit
-(the lead wires its `listing_changed` signal to them) and sets DOCUMENT_SOURCE so that
-`reindex()` and `carefair search reindex` can rebuild from every live listing.
+app.services.search_listings wires this to the listings: its `listing_changed` receiver calls
+`listing_updated` / `listing_removed` after each listing commit, and it registers DOCUMENT_SOURCE
+(so `reindex()` and `carefair search reindex` rebuild from every live listing), MARKET_SHARE_SOURCE
+and NOT_LIVE (the last check that no hidden listing is ever shown).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date
 
 from flask import current_app
@@ -21,6 +24,10 @@ from app.extensions import db
 DOCUMENT_SOURCE: Callable[[], Iterable[ListingDocument]] | None = None
 # Set by the brokerage code: (provider_id, category, district) -> % share of spend there.
 MARKET_SHARE_SOURCE: Callable[[], MarketShare] | None = None
+# Set by the listings code: which of these listing ids exist but are no longer live.
+NOT_LIVE: Callable[[list[int]], set[int]] | None = None
+
+log = logging.getLogger(__name__)
 
 
 class NoDocumentSource(RuntimeError):
@@ -69,4 +76,26 @@ def search(query: SearchQuery, *, user_id: int | None, today: date | None = None
         share_cap_percent=council.provider_share_cap_percent,
         fair=fair,
     )
-    return get_backend().search(query, context)
+    backend = get_backend()
+    result = backend.search(query, context)
+    stale = _not_live(result)
+    if stale:
+        # The index missed a hide (its update failed after the listing's commit). A hidden
+        # listing may be a suspended provider's, so it must not be shown: take it out of the
+        # index now and search again, so the page, the count and the filters all agree.
+        log.warning("Search index still had hidden listings %s; removing them", sorted(stale))
+        for listing_id in stale:
+            backend.remove(listing_id)
+        db.session.commit()
+        result = backend.search(query, context)
+        still = _not_live(result)
+        if still:
+            result = replace(result, hits=tuple(h for h in result.hits
+                                                if h.document.listing_id not in still))
+    return result
+
+
+def _not_live(result: SearchResult) -> set[int]:
+    if NOT_LIVE is None or not result.hits:
+        return set()
+    return NOT_LIVE([hit.document.listing_id for hit in result.hits])

@@ -165,6 +165,12 @@ def _market_share(as_of: datetime) -> MarketShare:
         for provider_id, share in shares.items()})
 
 
+def not_live(listing_ids: list[int]) -> set[int]:
+    """Which of these listings exist but are hidden (search's last check before showing them)."""
+    return set(db.session.scalars(select(Listing.id).where(
+        Listing.id.in_(listing_ids), Listing.is_live.is_(False))))
+
+
 def on_listing_changed(sender, listing_id: int, **_) -> None:
     """After a commit: index the listing if it is live, otherwise take it out of search.
 
@@ -188,4 +194,5 @@ def connect() -> None:
     """Register the sources and the signal receiver (idempotent: blinker keeps one per receiver)."""
     search_service.DOCUMENT_SOURCE = live_documents
     search_service.MARKET_SHARE_SOURCE = market_share
+    search_service.NOT_LIVE = not_live
     listing_changed.connect(on_listing_changed)

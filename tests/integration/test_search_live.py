@@ -81,6 +81,29 @@ def test_expired_vetting_hides_the_listing_from_search(backend, make_user, broke
     assert search_service.search(parse_query({}), user_id=None).total == 0
 
 
+def test_a_hidden_listing_the_index_missed_is_never_shown(backend, make_user, broker,
+                                                          db_session, caplog):
+    """If an index update failed after a listing was hidden (a suspension, say), search still
+    does not show it, and takes it out of the index so counts and filters agree again."""
+    from sqlalchemy import update
+
+    from app.models import Listing
+
+    _, listing = verified_provider(make_user, broker, title="Garden help")
+    _, other = verified_provider(make_user, broker, title="Garden club")
+    assert found(q="garden") == {listing.id, other.id}
+    # Hidden in the database only: the signal that would update the index never ran.
+    db_session.execute(update(Listing).where(Listing.id == listing.id).values(is_live=False))
+    db_session.commit()
+    assert listing.id in backend.matching_ids(parse_query({"q": "garden"}))
+
+    result = search_service.search(parse_query({"q": "garden"}), user_id=None)
+    assert [hit.document.listing_id for hit in result.hits] == [other.id]
+    assert result.total == 1
+    assert backend.matching_ids(parse_query({"q": "garden"})) == {other.id}
+    assert f"hidden listings [{listing.id}]" in caplog.text
+
+
 def test_filters_use_the_providers_details(backend, make_user, broker):
     user, listing = verified_provider(make_user, broker, funding_modes=["council_managed"])
     wanted = dict(district="SY2", specialism="dementia", language="english", gender="female",
