@@ -26,6 +26,7 @@ from app.models.provider import (
 from app.models.review import Review, ReviewHiding, ReviewReply, ReviewReport
 from app.models.search_document import (
     SearchDocument,
+    SearchIndexChange,
     SearchIndexState,
     SearchPosting,
     SearchWord,
@@ -69,6 +70,7 @@ __all__ = [
     "ReviewReply",
     "ReviewReport",
     "SearchDocument",
+    "SearchIndexChange",
     "SearchIndexState",
     "SearchPosting",
     "SearchWord",

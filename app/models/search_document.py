@@ -15,6 +15,7 @@ from app.models.base import Base
 TextArray = JSON().with_variant(postgresql.ARRAY(Text()), "postgresql")
 TSVector = Text().with_variant(postgresql.TSVECTOR(), "postgresql")
 VarBit = Text().with_variant(postgresql.BIT(varying=True), "postgresql")
+IntegerArray = JSON().with_variant(postgresql.ARRAY(Integer()), "postgresql")
 
 
 class SearchDocument(Base):
@@ -86,3 +87,15 @@ class SearchIndexState(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class SearchIndexChange(Base):
+    """What one index write changed: the sets (tokens) and the listings' documents. A process
+    whose cache is a few versions behind drops just these instead of everything. Rows are kept
+    for the last CHANGES_KEPT versions; a rebuild clears them (a gap means "drop everything")."""
+
+    __tablename__ = "search_index_changes"
+
+    version: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tokens: Mapped[list[str]] = mapped_column(TextArray, nullable=False)
+    listing_ids: Mapped[list[int]] = mapped_column(IntegerArray, nullable=False)

@@ -207,3 +207,47 @@ def test_a_whoosh_edit_waits_for_another_process_writing_the_index(tmp_path):
     editing.join(timeout=15)
     assert not editing.is_alive() and errors == []
     assert this_process.matching_ids(parse_query({"q": "minibus"})) == {10, 37}
+
+
+def _seen_by(backend, args) -> tuple:
+    """What a person sees for a search: the total, the results in order, every facet count."""
+    result = backend.search(parse_query(args), RankingContext(user_key="user:3", today=TODAY))
+    return (result.total, [h.document.listing_id for h in result.hits],
+            [(f.name, [(o.value, o.count) for o in f.options]) for f in result.facets])
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("changes_kept", [1000, 1])
+def test_a_worker_that_keeps_its_sets_through_edits_sees_what_a_fresh_one_sees(
+        db_session, monkeypatch, changes_kept):
+    """Another worker's cache drops only the sets each edit changed (or everything, when it
+    has missed more edits than are on record): either way it shows what a new worker shows."""
+    from dataclasses import replace
+
+    from app.adapters.search import postgres
+
+    monkeypatch.setattr(postgres, "_CHANGES_KEPT", changes_kept)
+    searches = [args for args, _ in EXPECTED] + MORE + [
+        {"language": "cornish"}, {"q": "kayaking"}, {"district": "LD1"}]
+    writer = PostgresSearchBackend(lambda: db_session, common_word_share=10)
+    writer.rebuild(CORPUS)
+    worker = PostgresSearchBackend(lambda: db_session, common_word_share=10)
+    for args in searches:
+        _seen_by(worker, args)  # the worker now has every set these searches need
+
+    edits = [
+        lambda: writer.index([replace(BY_ID[3], category="transport", title="Minibus to town")]),
+        lambda: writer.index([replace(BY_ID[7], languages=("welsh", "cornish"))]),  # new value
+        lambda: writer.index([replace(BY_ID[9], districts=("LD1",), title="Kayaking club")]),
+        lambda: writer.remove(22),
+        lambda: writer.index([replace(BY_ID[12], price_pence=999, rating_mean=4.9,
+                                      rating_count=12)]),
+        lambda: writer.index([replace(BY_ID[22], listing_id=9_000)]),  # the sets grow wider
+    ]
+    for number, edit in enumerate(edits):
+        edit()
+        if number == 2:
+            edits[3]()  # two edits between searches
+        fresh = PostgresSearchBackend(lambda: db_session, common_word_share=10)
+        for args in searches:
+            assert _seen_by(worker, args) == _seen_by(fresh, args), (number, args)

@@ -4,11 +4,13 @@ PostgreSQL's 'english' configuration turns each listing into a weighted tsvector
 the rest 'D'). Sets of listings are stored as bit strings in search_postings (bit n for listing
 n, in rows of CHUNK bits): one per facet token ("f:"), district ("d:"), and common word,
 anywhere ("w:") or in the title ("t:"). A search fetches the few sets it needs, combines them
-(bitsets.py), and asks PostgreSQL for every facet count in one statement of
-`bit_count(set & matches)`. Rare words are looked up through the tsvector's GIN index. The first
+(bitsets.py) and counts each facet value in the process as the size of (its set & matches).
+Rare words are looked up through the tsvector's GIN index. The first
 matches in a sort order come from walking that order's btree index, testing each listing id
-against the matches with `get_bit`. Writes go through the session it is given and commit with
-the caller's transaction.
+against the matches with `get_bit`. Each process keeps the sets it has read; every write bumps
+search_index_state.version and records the sets it changed in search_index_changes, so other
+processes drop only those. Writes go through the session it is given and commit with the
+caller's transaction.
 """
 
 from __future__ import annotations
@@ -73,6 +75,11 @@ UPDATE search_postings SET bits = set_bit(bits, :bit,
     CASE WHEN token = ANY(CAST(:on AS text[])) THEN 1 ELSE 0 END)
 WHERE chunk = :chunk AND (token = ANY(CAST(:on AS text[])) OR token = ANY(CAST(:off AS text[])))
 """)
+_RECORD_CHANGE = text("""
+WITH forget AS (DELETE FROM search_index_changes WHERE version <= :oldest)
+INSERT INTO search_index_changes (version, tokens, listing_ids)
+VALUES (:v, CAST(:tokens AS text[]), CAST(:ids AS integer[]))
+""")
 # The same rotation as app.domain.search_ranking.rotation_key, computed in the database.
 _ROTATION = "((((listing_id::bigint * 2654435761) & 4294967295) - :seed) & 4294967295)"
 _ORDER = {
@@ -92,6 +99,9 @@ _BY_ID_UP_TO = 600
 _LEXEME_CACHE = 4096
 _SET_CACHE = 20_000  # sets kept per process (each about width / 8 bytes)
 _DOCUMENT_CACHE = 20_000  # parsed listing documents kept per process (about 1 KB each)
+# Index writes whose changes are remembered (search_index_changes). A process that has missed
+# more than this many writes re-reads everything, as it would after a rebuild.
+_CHANGES_KEPT = 1000
 
 
 def _row(doc: ListingDocument) -> dict:
@@ -140,9 +150,10 @@ def _quoted(lexeme: str) -> str:
 
 
 class _Cache:
-    """Sets already read from search_postings, valid while search_index_state.version is the
-    same: every index write adds one to the version, so a search that finds a new version drops
-    the lot and reads again. Between edits a search reads one small row, not its sets."""
+    """Sets already read from search_postings, and parsed documents, as of one version of
+    search_index_state. Every index write adds one to the version and records what it changed
+    (search_index_changes), so a search that finds a newer version drops just those sets and
+    documents. Between edits a search reads one small row, not its sets."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -190,15 +201,26 @@ class PostgresSearchBackend(SearchBackend):
         return {lid: _tokens(facets, districts, words) for lid, facets, districts, words
                 in session.execute(_TOKENS_OF, {"ids": ids})}
 
-    def _new_version(self, session) -> None:
-        """Tell every process's cache that the sets changed. The row lock also makes writers
-        take turns (each starts here, so they cannot deadlock on the sets' rows)."""
-        bumped = session.execute(text(
-            "UPDATE search_index_state SET version = version + 1 WHERE id = 1")).rowcount
-        if not bumped:
-            session.execute(text("INSERT INTO search_index_state (id, version) VALUES (1, 1) "
-                                 "ON CONFLICT (id) DO UPDATE SET version = "
-                                 "search_index_state.version + 1"))
+    def _new_version(self, session) -> int:
+        """Tell every process's cache that the sets changed; returns the new version. The row
+        lock also makes writers take turns (each starts here, so they cannot deadlock on the
+        sets' rows)."""
+        version = session.execute(text(
+            "UPDATE search_index_state SET version = version + 1 WHERE id = 1 "
+            "RETURNING version")).scalar()
+        if version is None:
+            version = session.execute(text(
+                "INSERT INTO search_index_state (id, version) VALUES (1, 1) "
+                "ON CONFLICT (id) DO UPDATE SET version = search_index_state.version + 1 "
+                "RETURNING version")).scalar_one()
+        return version
+
+    def _record_change(self, session, version: int, tokens: set[str],
+                       listing_ids: list[int]) -> None:
+        """Note what this write changed, so other processes drop only that (and forget changes
+        too old to matter: a process further behind than that drops everything)."""
+        session.execute(_RECORD_CHANGE, {"v": version, "tokens": sorted(tokens),
+                                         "ids": listing_ids, "oldest": version - _CHANGES_KEPT})
 
     def _flip(self, session, listing_id: int, on: set[str], off: set[str]) -> None:
         chunk, bit = divmod(listing_id, CHUNK)
@@ -212,26 +234,30 @@ class PostgresSearchBackend(SearchBackend):
         if not batch:
             return
         session = self._session()
-        self._new_version(session)
+        version = self._new_version(session)
         ids = [d.listing_id for d in batch]
         before = self._tokens_of(session, ids)
         session.execute(_UPSERT, [_row(d) for d in batch])
         session.execute(_ADD_WORDS, {"words": _vocabulary(batch)})
         after = self._tokens_of(session, ids)
+        changed: set[str] = set()
         for lid in ids:
             old, new = before.get(lid, set()), after.get(lid, set())
             if old != new:
                 self._flip(session, lid, new - old, old - new)
+                changed |= old ^ new
+        self._record_change(session, version, changed, ids)
 
     def remove(self, listing_id: int) -> None:
         session = self._session()
         old = self._tokens_of(session, [listing_id]).get(listing_id)
         if old is None:
             return
-        self._new_version(session)
+        version = self._new_version(session)
         session.execute(text("DELETE FROM search_documents WHERE listing_id = :id"),
                         {"id": listing_id})
         self._flip(session, listing_id, set(), old)
+        self._record_change(session, version, old, [listing_id])
 
     def rebuild(self, docs: Iterable[ListingDocument]) -> None:
         session = self._session()
@@ -239,6 +265,9 @@ class PostgresSearchBackend(SearchBackend):
         session.execute(text("DELETE FROM search_documents"))
         session.execute(text("DELETE FROM search_words"))
         session.execute(text("DELETE FROM search_postings"))
+        # Every set changes: with no change rows, a process that sees the new version finds a
+        # gap and drops all it keeps.
+        session.execute(text("DELETE FROM search_index_changes"))
         members: dict[str, list[int]] = {_ALL: []}
         largest = 0
         batch: list[ListingDocument] = []
@@ -377,11 +406,7 @@ class PostgresSearchBackend(SearchBackend):
             self._local.version_checked = True
         with cache.lock:
             if version != cache.version:
-                cache.version, cache.sets, cache.facets = version, {}, None
-                cache.documents = {}
-                cache.width = CHUNK * (session.execute(text(
-                    "SELECT max(chunk) + 1 FROM search_postings WHERE token = :t"),
-                    {"t": _ALL}).scalar() or 0)
+                self._catch_up(session, version)
             if not cache.width:
                 return 0, {}
             if all_facets:
@@ -401,6 +426,34 @@ class PostgresSearchBackend(SearchBackend):
                 cache.sets.update({t: found.get(t) for t in missing})
             return cache.width, {t: bits for t in tokens
                                  if (bits := cache.sets.get(t)) is not None}
+
+    def _catch_up(self, session, version: int) -> None:
+        """Bring the cache (lock held) to `version`: drop only the sets and documents that the
+        writes since changed, or everything when some of those writes are not on record (a
+        rebuild, too many writes missed, the width grown, or a version that went backwards)."""
+        cache = self._cache
+        width = CHUNK * (session.execute(text(
+            "SELECT max(chunk) + 1 FROM search_postings WHERE token = :t"),
+            {"t": _ALL}).scalar() or 0)
+        if cache.version is not None and cache.version < version and width == cache.width:
+            changes = session.execute(text(
+                "SELECT tokens, listing_ids FROM search_index_changes "
+                "WHERE version > :old AND version <= :new"),
+                {"old": cache.version, "new": version}).all()
+            if len(changes) == version - cache.version:
+                for tokens, listing_ids in changes:
+                    for token in tokens:
+                        cache.sets.pop(token, None)
+                        if cache.facets is not None and token.startswith("f:") \
+                                and token not in cache.facets:
+                            cache.facets = None  # a new facet value: list them all again
+                    for listing_id in listing_ids:
+                        cache.documents.pop(listing_id, None)
+                cache.version = version
+                return
+        cache.version, cache.sets, cache.facets = version, {}, None
+        cache.documents = {}
+        cache.width = width
 
     def _bound(self, sets: _Sets, column: str, limit: float) -> int:
         """Listings within a price or rating bound that has no stored set (a typed-in amount)."""
