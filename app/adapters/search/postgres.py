@@ -75,10 +75,13 @@ UPDATE search_postings SET bits = set_bit(bits, :bit,
     CASE WHEN token = ANY(CAST(:on AS text[])) THEN 1 ELSE 0 END)
 WHERE chunk = :chunk AND (token = ANY(CAST(:on AS text[])) OR token = ANY(CAST(:off AS text[])))
 """)
+# A row for this version can only be left from before search_index_state was reset (the
+# versions started again at 1): it describes another history, so it is replaced.
 _RECORD_CHANGE = text("""
 WITH forget AS (DELETE FROM search_index_changes WHERE version <= :oldest)
 INSERT INTO search_index_changes (version, tokens, listing_ids)
 VALUES (:v, CAST(:tokens AS text[]), CAST(:ids AS integer[]))
+ON CONFLICT (version) DO UPDATE SET tokens = EXCLUDED.tokens, listing_ids = EXCLUDED.listing_ids
 """)
 # The same rotation as app.domain.search_ranking.rotation_key, computed in the database.
 _ROTATION = "((((listing_id::bigint * 2654435761) & 4294967295) - :seed) & 4294967295)"
