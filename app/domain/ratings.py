@@ -1,6 +1,7 @@
 """Ratings: review criteria and scores, the Bayesian average, and which period a review covers.
 
-Bayesian average (what search ranking and the minimum-rating filter use):
+Bayesian average (what search ranks by; the minimum-rating filter uses the plain mean the page
+shows, so "4 stars or more" keeps a listing shown as 4.5 out of 5):
 
     rating = (C * m + sum of scores) / (C + n)
 

@@ -49,6 +49,8 @@ MAX_QUERY_WORDS = 12
 MAX_PAGE = 10_000
 
 # Bayesian average: C imaginary reviews at the prior mean, so one 5-star review is not "best".
+# Only a fallback: documents built from the database carry the ratings service's own average
+# (category prior, council weight: `rating_bayesian`), the one the listing page shows.
 RATING_PRIOR_MEAN = 3.5
 RATING_PRIOR_WEIGHT = 5
 
@@ -137,6 +139,9 @@ class ListingDocument:
     rating_mean: float | None = None
     rating_count: int = 0
     provider_vetted_at: date | None = None
+    # The listing's Bayesian average from the ratings service (app.domain.ratings), so search
+    # ranks by the same figure, prior and weight as the rest of Carefair; None: use the fallback.
+    rating_bayesian: float | None = None
 
     @property
     def category_label(self) -> str:
@@ -152,6 +157,8 @@ class ListingDocument:
 
     @property
     def bayesian_rating(self) -> float:
+        if self.rating_bayesian is not None:
+            return self.rating_bayesian
         prior = RATING_PRIOR_MEAN * RATING_PRIOR_WEIGHT
         total = prior + (self.rating_mean or 0) * self.rating_count
         return total / (RATING_PRIOR_WEIGHT + self.rating_count)
@@ -199,20 +206,22 @@ class ListingDocument:
         data = json.loads(raw) if isinstance(raw, str) else raw
         if isinstance(data, Mapping):  # the older object form
             data = [data.get(name, _DEFAULTS.get(name)) for name in _DOC_FIELDS]
+        # Arrays stored before a field was added at the end take that field's default.
+        data = list(data) + [_DEFAULTS[name] for name in _DOC_FIELDS[len(data):]]
         (listing_id, provider_id, provider_name, provider_type, title, description, category,
          price_pence, price_unit, districts, availability, specialisms, languages, worker_gender,
-         funding_modes, rating_mean, rating_count, vetted) = data
+         funding_modes, rating_mean, rating_count, vetted, rating_bayesian) = data
         return cls(listing_id, provider_id, provider_name, provider_type, title, description,
                    category, price_pence, price_unit, tuple(districts or ()),
                    tuple(tuple(slot) for slot in availability or ()), tuple(specialisms or ()),
                    tuple(languages or ()), worker_gender, tuple(funding_modes or ()), rating_mean,
-                   rating_count, date.fromisoformat(vetted) if vetted else None)
+                   rating_count, date.fromisoformat(vetted) if vetted else None, rating_bayesian)
 
 
 _DOC_FIELDS = tuple(f.name for f in fields(ListingDocument))
 _VETTED_AT = _DOC_FIELDS.index("provider_vetted_at")
 _DEFAULTS = {f.name: f.default for f in fields(ListingDocument)}
-assert len(_DOC_FIELDS) == 18, "from_json unpacks every field by position: update it too"
+assert len(_DOC_FIELDS) == 19, "from_json unpacks every field by position: update it too"
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,11 +148,11 @@ def rank(candidates: Sequence[Candidate], query: SearchQuery, ctx: RankingContex
             score = RELEVANCE_WEIGHT * relevance + QUALITY_WEIGHT * quality
             if doc.rating_count:
                 reasons.append("It is placed by how well it matches and by its rating ("
-                               + _rating_words(doc) + ", averaged with a typical rating so a "
-                               "few reviews do not count for too much).")
+                               + _rating_words(doc) + ", averaged with the typical rating for this "
+                               "kind of support so a few reviews do not count for too much).")
             else:
                 reasons.append("It has no ratings yet, so it is placed by how well it matches, "
-                               "with a typical rating assumed.")
+                               "with the typical rating for this kind of support assumed.")
             share, where = provider_share(doc, query, ctx.market_share)
             if share > ctx.share_cap_percent:
                 score *= max(MIN_DAMPING, ctx.share_cap_percent / share)

@@ -80,6 +80,7 @@ def document_for(listing: Listing, profile: ProviderProfile,
         rating_mean=rating.mean if rating.count else None,
         rating_count=rating.count,
         provider_vetted_at=vetted_on(checks),
+        rating_bayesian=rating.bayesian,
     )
 
 

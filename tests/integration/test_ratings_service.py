@@ -247,6 +247,10 @@ def test_bayesian_average_is_pulled_towards_the_category_mean(market, make_user)
     summary = ratings.rating_for_listing(listing.id)
     assert summary.bayesian == pytest.approx((5 * prior + 5) / 6)
     assert summary.mean == 5.0 and summary.bayesian < 5.0
+    # Search ranks by this very figure (same category prior and council weight).
+    from app.services.search_listings import live_documents
+    ranked_by = {d.listing_id: d.bayesian_rating for d in live_documents()}
+    assert ranked_by[listing.id] == pytest.approx(summary.bayesian)
     both = ratings.ratings_for_listings([listing.id, other_listing.id])
     assert both == {
         listing.id: summary,

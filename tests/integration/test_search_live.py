@@ -153,3 +153,5 @@ def test_a_listings_reviews_reach_its_search_document(app_ctx, db_session, make_
                                                   distribution={5: 2, 4: 1}))
     document = document_for(listing, listing.profile)
     assert (document.rating_mean, document.rating_count) == (4.5, 3)
+    # Ranking uses the ratings service's Bayesian average, not a prior of search's own.
+    assert document.bayesian_rating == 4.1

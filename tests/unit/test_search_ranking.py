@@ -1,6 +1,7 @@
 """Fair-exposure ranking: no provider crowds the first page, new providers get seen, and the
 order of equal matches rotates per person per day."""
 
+import json
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -144,3 +145,21 @@ def test_every_hit_explains_itself_and_says_nobody_paid():
 def test_gini_is_zero_for_equal_exposure_and_high_for_one_winner():
     assert gini([5, 5, 5, 5]) == 0
     assert gini([0, 0, 0, 100]) == 0.75
+
+
+def test_a_document_stored_before_the_bayesian_field_reads_back_with_the_fallback_rating():
+    rated = _doc(1, 1, rating_mean=4.0, rating_count=10, rating_bayesian=3.9)
+    assert ListingDocument.from_json(rated.to_json()) == rated
+    older = json.loads(rated.to_json())[:-1]  # the array as stored before the field existed
+    restored = ListingDocument.from_json(json.dumps(older))
+    assert restored.rating_bayesian is None
+    assert restored.bayesian_rating == (5 * 3.5 + 4.0 * 10) / 15
+
+
+def test_ranking_prefers_the_higher_bayesian_average_it_is_given():
+    # Equal plain means: the ratings service's average (category prior) decides, as on the page.
+    lower, higher = (_doc(1, 1, rating_mean=4.0, rating_count=3, rating_bayesian=3.2),
+                     _doc(2, 2, rating_mean=4.0, rating_count=3, rating_bayesian=3.8))
+    hits = rank([Candidate(lower, 1.0), Candidate(higher, 1.0)], parse_query({"q": "care"}),
+                RankingContext(today=TODAY))
+    assert _ids(hits) == [2, 1]
