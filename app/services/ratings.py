@@ -7,9 +7,10 @@ be refreshed: `_listing_rating_changed` sends app.signals.listing_changed after 
 `rating_for_listing` / `search_rating_fields`).
 
 Integrity: the three review rules (app/domain/rules/reviews.py) run over `review_snapshot` after
-each new review, in the same transaction. No Flag model exists yet, so findings are recorded
-in the audit log as "review.finding" events (actor: Carefair itself) for the broker console;
-the flags work can turn those into flags.
+each new review, in the same transaction. Each new finding is recorded in the audit log as a
+"review.finding" event (actor: Carefair itself) and filed at once as a flag for the broker
+console (app.services.flags, which skips findings already on file), rather than waiting for
+the next `carefair brokerage scan`.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from app.models import (
     User,
 )
 from app.models.review import HIDE_REASONS, MAX_NOTE_CHARS, MAX_REPLY_CHARS
-from app.services import audit
+from app.services import audit, flags
 from app.services import delegation as delegation_service
 from app.signals import send_listing_changed
 
@@ -260,8 +261,9 @@ def submit_review(
             "easy_read": easy_read,
         },
     )
-    _run_review_rules(review, now or _now())
+    filed = flags.file_findings(_run_review_rules(review, now or _now()))
     db.session.commit()
+    flags.after_filing(filed)
     _listing_rating_changed(review.listing_id)
     return review
 

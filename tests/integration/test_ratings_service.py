@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.domain.access import DelegateKind, Role
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
-from app.models import AuditEvent, Review, ReviewReport
+from app.models import AuditEvent, Flag, Review, ReviewReport
 from app.models.audit import AppendOnlyError
 from app.services import bookings, ratings
 from app.signals import listing_changed
@@ -274,6 +274,8 @@ def test_burst_of_five_star_reviews_is_found_once(market, make_user, db_session,
         ratings.submit_review(holder, holder, b.id, scores(5))
     found = _findings(db_session, "five_star_burst")
     assert len(found) == 1  # found at the third, not recorded again at the fourth
+    flagged = db_session.scalars(select(Flag).where(Flag.rule == "five_star_burst")).all()
+    assert [(f.subject_kind, f.subject_id) for f in flagged] == [("provider", str(listing.profile_id))]
     assert found[0].subject_type == "provider" and found[0].subject_id == str(listing.profile_id)
     assert "five-star reviews" in found[0].details["explanation"]
 
@@ -301,6 +303,11 @@ def test_review_written_by_someone_linked_to_the_provider_is_found(market, make_
     assert [(f.subject_type, f.subject_id) for f in found] == [("review", str(review.id))]
     assert found[0].details["severity"] == "high"
     assert ratings.recent_findings()[0].id == found[0].id
+    # The broker's flag console has it at once, about this provider, with the explanation.
+    (flag,) = db_session.scalars(select(Flag).where(Flag.rule == "review_by_linked_person"))
+    assert (flag.subject_kind, flag.subject_id, flag.status) == ("review", str(review.id), "open")
+    assert flag.provider_profile_id == listing.profile_id
+    assert "should not count towards their rating" in flag.explanation
 
 
 def test_review_snapshot_holds_the_review_facts_the_rules_need(market):

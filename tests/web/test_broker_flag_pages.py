@@ -137,3 +137,26 @@ def test_a_suspended_providers_listings_page_says_a_broker_hid_them(app, client,
     assert "Hidden by a broker" in page
     assert "A broker has hidden your listings" in page
     assert "Hidden until vetting is complete" not in page
+
+
+def test_a_review_written_by_someone_linked_to_the_provider_reaches_the_flag_console(
+        app, client, login_as, make_user):
+    from app.domain.access import DelegateKind
+    from app.services import ratings
+    from tests.booking_helpers import holder_with_budget
+    from tests.booking_helpers import live_listing as bookable_listing
+    from tests.review_helpers import delegate_of, scores, settled_one_off
+
+    with app.app_context():
+        provider, listing = bookable_listing(make_user)
+        holder, _ = holder_with_budget(make_user)
+        delegate_of(make_user, holder, DelegateKind.NOMINATED, shares=(), user=provider)
+        review_id = ratings.submit_review(
+            provider, holder, settled_one_off(provider, listing, holder).id, scores(5)).id
+    login_as(Role.BROKER)
+    console = client.get("/broker/flags").get_data(as_text=True)
+    assert "written on behalf of the person supported by someone linked to" in console
+    (flag_id,) = [f.id for f in db.session.scalars(select(Flag))]
+    page = client.get(f"/broker/flags/{flag_id}").get_data(as_text=True)
+    assert f'href="/broker/reviews/{review_id}"' in page
+    assert client.get(f"/broker/reviews/{review_id}").status_code == 200
