@@ -55,6 +55,8 @@ class CouncilSettings:
     agency_minimum_price_pence_per_hour: int = 3214
     contingency_weeks_default: int = 4
     dbs_max_age_days_without_update_service: int = 3 * 365
+    # Days before a required check runs out that its provider is warned (one warning a stage).
+    vetting_warning_days: tuple[int, ...] = (30, 7)
     auto_confirm_hours: int = 72
     booking_approval_weeks_of_budget: int = 4
     provider_share_cap_percent: int = 30

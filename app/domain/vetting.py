@@ -149,6 +149,57 @@ def expired_reason(ev: Evidence, today: date, settings: VettingSettings) -> str 
     return None
 
 
+def runs_out_on(ev: Evidence, settings: VettingSettings) -> date | None:
+    """The last day this evidence counts (`expired_reason` is None up to and including it), or
+    None if it never runs out: the earlier of its expiry date and, for a DBS certificate without
+    the Update Service, the day it becomes too old."""
+    days: list[date] = [ev.expires_on] if ev.expires_on is not None else []
+    if ev.kind is CheckKind.DBS and not ev.update_service and ev.issued_on is not None:
+        days.append(ev.issued_on + timedelta(days=settings.dbs_max_age_days_without_update_service))
+    return min(days) if days else None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryWarning:
+    """A required check that will stop counting soon: the listings go when it does."""
+
+    kind: CheckKind
+    runs_out_on: date
+    days_left: int
+    stage: int  # the warning threshold (days before) this warning belongs to, e.g. 30 or 7
+
+
+def expiry_warnings(needed: dict[CheckKind, int], evidence: list[Evidence], today: date,
+                    settings: VettingSettings, stages: tuple[int, ...]) -> list[ExpiryWarning]:
+    """Required checks that stop being met within the largest of `stages` days, unless new
+    evidence for them is already waiting for a broker (the provider has renewed: no nagging).
+
+    A kind needing n pieces stops being met when the n-th longest-lasting good piece runs out.
+    `stage` is the smallest threshold the days left fall within, so a job run daily sends one
+    warning per stage (say a month before, then a week before), and a late first run sends one.
+    """
+    warnings = []
+    for kind, count in needed.items():
+        mine = [e for e in evidence if e.kind is kind]
+        if any(e.status is CheckStatus.PENDING for e in mine):
+            continue
+        good = [e for e in mine
+                if e.status is CheckStatus.VERIFIED and expired_reason(e, today, settings) is None]
+        if len(good) < count:
+            continue  # already not met: the expiry job hides and says so
+        # Latest-lasting first; None (never runs out) sorts as the latest of all.
+        lasting = sorted((runs_out_on(e, settings) for e in good),
+                         key=lambda d: (d is None, d or today), reverse=True)
+        last_day = lasting[count - 1]
+        if last_day is None:
+            continue
+        days_left = (last_day - today).days
+        within = [stage for stage in sorted(stages) if days_left <= stage]
+        if within:
+            warnings.append(ExpiryWarning(kind, last_day, days_left, within[0]))
+    return sorted(warnings, key=lambda w: (w.runs_out_on, list(CheckKind).index(w.kind)))
+
+
 @dataclass(frozen=True, slots=True)
 class ChecklistItem:
     kind: CheckKind

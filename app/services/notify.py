@@ -520,6 +520,13 @@ _CHECK_WORDS = {"dbs": "dbs", "cqc": "cqc", "insurance": "insurance", "reference
                 "right_to_work": "right_to_work", "training": "training"}
 
 
+def vetting_expiring(provider_user: User, check_kind: str, runs_out_on) -> None:
+    """A required check runs out soon: tell the provider while there is time to renew it
+    (called after the warning job has committed)."""
+    _after_commit(Event.VETTING_EXPIRING, provider_user, link=_endpoint_url("provider.vetting"),
+                  context={"check": _CHECK_WORDS.get(check_kind, "dbs"), "expires": runs_out_on})
+
+
 def vetting_expired(provider_user: User, check_kinds: list[str], ran_out_on) -> None:
     """Listings were hidden because checks ran out: tell the provider what to renew, one
     notice per check (called after the expiry job has committed)."""

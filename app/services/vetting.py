@@ -1,5 +1,5 @@
 """Vetting: providers record evidence, brokers verify or reject it, and listings go live or are
-hidden accordingly (`refresh_visibility`), including the daily expiry job."""
+hidden accordingly (`refresh_visibility`), including the daily expiry and warning jobs."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from app.domain.vetting import (
     CheckKind,
     ChecklistItem,
     CheckStatus,
+    ExpiryWarning,
     checklist,
+    expiry_warnings,
     listing_visibility,
     merge_requirements,
     normalise_cqc_number,
@@ -23,7 +25,7 @@ from app.domain.vetting import (
 )
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
-from app.models import Listing, ProviderProfile, User, VettingCheck
+from app.models import AuditEvent, Listing, ProviderProfile, User, VettingCheck
 from app.services import audit
 from app.services.restrictions import listings_suspended
 from app.signals import send_listing_changed
@@ -138,6 +140,13 @@ def checklist_for(profile: ProviderProfile, on: date | None = None) -> list[Chec
     return checklist(requirements_of(profile), evidence, on or today(), _settings())
 
 
+def running_out_for(profile: ProviderProfile, on: date | None = None) -> list[ExpiryWarning]:
+    """Required checks that run out within the council's longest warning period (for the page)."""
+    evidence = [c.as_evidence() for c in checks_of(profile)]
+    return expiry_warnings(requirements_of(profile), evidence, on or today(), _settings(),
+                           tuple(_settings().vetting_warning_days))
+
+
 SUSPENDED_REASON = "Suspended by a broker while a concern is reviewed"
 
 
@@ -218,6 +227,14 @@ class ExpiryNotice:
     renew_kinds: list[str]  # CheckKind values, for the notice
 
 
+def _profiles_with_live_listings() -> list[ProviderProfile]:
+    return list(db.session.scalars(
+        select(ProviderProfile).where(ProviderProfile.id.in_(
+            select(Listing.profile_id).where(Listing.is_live.is_(True))))
+        .options(selectinload(ProviderProfile.listings), selectinload(ProviderProfile.user))
+        .order_by(ProviderProfile.id)).all())
+
+
 def expire(on: date | None = None) -> list[ExpiryNotice]:
     """The daily job: hide listings whose checks expired (or whose DBS is too old) and tell each
     provider what to renew. Only listings that were live are looked at, so nobody is told twice.
@@ -225,11 +242,7 @@ def expire(on: date | None = None) -> list[ExpiryNotice]:
     from app.services import notify
 
     on = on or today()
-    profiles = db.session.scalars(
-        select(ProviderProfile).where(ProviderProfile.id.in_(
-            select(Listing.profile_id).where(Listing.is_live.is_(True))))
-        .options(selectinload(ProviderProfile.listings), selectinload(ProviderProfile.user))
-        .order_by(ProviderProfile.id)).all()
+    profiles = _profiles_with_live_listings()
     notices: list[ExpiryNotice] = []
     for profile in profiles:
         changed = refresh_visibility(profile, actor=None, on=on)
@@ -244,3 +257,53 @@ def expire(on: date | None = None) -> list[ExpiryNotice]:
             notify.vetting_expired(owner.user, notice.renew_kinds, on)
         send_listing_changed(notice.hidden_listing_ids)
     return notices
+
+
+EXPIRY_WARNED = "vetting.expiry_warned"
+
+
+@dataclass(frozen=True)
+class ExpiryWarningSent:
+    profile_id: int
+    warning: ExpiryWarning
+
+
+def _stages_warned(profile_id: int) -> set[tuple[str, str, int]]:
+    """(check kind, runs-out date, stage) of every warning this provider has been sent."""
+    events = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == EXPIRY_WARNED, AuditEvent.subject_type == "provider_profile",
+        AuditEvent.subject_id == str(profile_id)))
+    return {(e.details["kind"], e.details["runs_out_on"], e.details["stage"]) for e in events}
+
+
+def warn_before_expiry(on: date | None = None) -> list[ExpiryWarningSent]:
+    """The daily job's other half: tell providers with live listings which required checks run
+    out soon (by default a month and again a week before), so they can renew before their
+    listings are hidden. Each stage is sent once per check and date, recorded in the audit log;
+    a provider who has already sent new evidence is not warned.
+    """
+    from app.services import notify
+
+    on = on or today()
+    stages = tuple(_settings().vetting_warning_days)
+    sent: list[ExpiryWarningSent] = []
+    for profile in _profiles_with_live_listings():
+        due = running_out_for(profile, on)
+        if not due:
+            continue
+        warned = _stages_warned(profile.id)
+        for warning in due:
+            key = (warning.kind.value, warning.runs_out_on.isoformat())
+            # A warning of this stage or a later (closer) one has gone: nothing new to say.
+            if any((*key, stage) in warned for stage in stages if stage <= warning.stage):
+                continue
+            audit.record(None, EXPIRY_WARNED, "provider_profile", profile.id, details={
+                "kind": warning.kind.value, "runs_out_on": warning.runs_out_on.isoformat(),
+                "stage": warning.stage, "days_left": warning.days_left})
+            sent.append(ExpiryWarningSent(profile.id, warning))
+    db.session.commit()
+    for item in sent:
+        owner = db.session.get(ProviderProfile, item.profile_id)
+        if owner is not None:
+            notify.vetting_expiring(owner.user, item.warning.kind.value, item.warning.runs_out_on)
+    return sent

@@ -109,8 +109,9 @@ def vetting():
     profile = providers.profile_of(current_user)
     items = vetting_service.checklist_for(profile) if profile else []
     checks = vetting_service.checks_of(profile) if profile else []
+    running_out = vetting_service.running_out_for(profile) if profile else []
     return render_template("provider/vetting.html", profile=profile, items=items, checks=checks,
-                           title="Your vetting checklist")
+                           running_out=running_out, title="Your vetting checklist")
 
 
 @bp.route("/vetting/new", methods=["GET", "POST"])

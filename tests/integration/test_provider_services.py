@@ -98,6 +98,43 @@ def test_expiry_job_hides_listing_and_tells_the_provider_what_to_renew(app, app_
     assert vetting.expire(on=later) == []  # nobody is told twice
 
 
+def _mail_to(app, email: str, before: set) -> list:
+    outbox_service.deliver_ready()  # a request or CLI command does this at teardown
+    outbox = Path(app.config["MAIL_OUTBOX_DIR"])
+    new = [p for p in outbox.glob("*.eml") if p not in before] if outbox.exists() else []
+    mails = [message_from_bytes(p.read_bytes(), policy=default_policy) for p in new]
+    return [m for m in mails if m["To"] == email]
+
+
+def test_providers_are_warned_a_month_and_a_week_before_a_check_runs_out(app, app_ctx, db_session,
+                                                                         make_user, broker):
+    user, listing = verified_provider(make_user, broker)  # the insurance ends after 200 days
+    outbox = Path(app.config["MAIL_OUTBOX_DIR"])
+    before = set(outbox.glob("*.eml")) if outbox.exists() else set()
+    assert vetting.warn_before_expiry(on=date.today() + timedelta(days=160)) == []
+    month_before = date.today() + timedelta(days=175)
+    (sent,) = vetting.warn_before_expiry(on=month_before)
+    assert (sent.warning.kind, sent.warning.days_left) == (CheckKind.INSURANCE, 25)
+    (mail,) = _mail_to(app, user.email, before)
+    ends = (date.today() + timedelta(days=200)).strftime("%-d %B %Y")
+    assert "public liability insurance runs out on" in mail["Subject"] and ends in mail["Subject"]
+    assert db_session.get(Listing, listing.id).is_live  # a warning hides nothing
+    # Once a stage: the next days say nothing, the week before says it again, once.
+    assert vetting.warn_before_expiry(on=month_before) == []
+    assert vetting.warn_before_expiry(on=month_before + timedelta(days=10)) == []
+    assert len(vetting.warn_before_expiry(on=date.today() + timedelta(days=195))) == 1
+    assert vetting.warn_before_expiry(on=date.today() + timedelta(days=196)) == []
+    events = db_session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "vetting.expiry_warned")).all()
+    assert [(e.actor_id, e.details["stage"]) for e in events] == [(None, 30), (None, 7)]
+
+
+def test_a_provider_who_has_sent_new_evidence_is_not_warned(app_ctx, make_user, broker):
+    user, _ = verified_provider(make_user, broker)
+    vetting.record_evidence(user, evidence_for(CheckKind.INSURANCE))
+    assert vetting.warn_before_expiry(on=date.today() + timedelta(days=195)) == []
+
+
 def test_expiry_job_hides_dbs_older_than_the_council_maximum(app_ctx, db_session, make_user, broker):
     user, listing = verified_provider(make_user, broker)
     max_days = app_ctx_settings().dbs_max_age_days_without_update_service
@@ -224,3 +261,14 @@ def test_demo_seed_loads_a_realistic_council_once(app_ctx, db_session, monkeypat
     assert db_session.scalar(select(func.count(Listing.id))) == total
     assert all(listing.is_live for listing in providers.profile_of(
         accounts.find_by_email("provider@carefair.example")).listings)
+
+
+def test_the_daily_vetting_command_warns_about_checks_running_out(app, app_ctx, make_user, broker):
+    user, listing = verified_provider(make_user, broker, skip={CheckKind.INSURANCE})
+    soon = vetting.record_evidence(user, evidence_for(CheckKind.INSURANCE,
+                                                      expires_on=date.today() + timedelta(days=5)))
+    vetting.decide(broker, soon.id, approve=True)
+    output = app.test_cli_runner().invoke(args=["vetting", "expire"]).output
+    assert "Hid 0 listing(s)" in output
+    assert "Warned 1 provider(s) about 1 check(s) that run out soon." in output
+    assert "Warned 0 provider(s)" in app.test_cli_runner().invoke(args=["vetting", "expire"]).output

@@ -13,6 +13,7 @@ from app.domain.vetting import (
     ItemState,
     ProviderType,
     checklist,
+    expiry_warnings,
     listing_visibility,
     normalise_cqc_number,
     required_checks,
@@ -111,3 +112,53 @@ def test_a_rejected_record_does_not_matter_once_a_later_one_is_verified():
 ])
 def test_cqc_number_format(raw, expected):
     assert normalise_cqc_number(raw) == expected
+
+
+STAGES = (30, 7)
+
+
+def _insurance_ending_in(days: int, **extra) -> list[Evidence]:
+    return [Evidence(CheckKind.INSURANCE, V, expires_on=TODAY + timedelta(days=days)), *extra.get("more", ())]
+
+
+@pytest.mark.parametrize(("days_left", "stage"), [(45, None), (31, None), (30, 30), (8, 30), (7, 7),
+                                                  (0, 7)])
+def test_a_check_running_out_is_warned_a_month_then_a_week_before(days_left, stage):
+    warnings = expiry_warnings({CheckKind.INSURANCE: 1}, _insurance_ending_in(days_left), TODAY,
+                               SETTINGS, STAGES)
+    if stage is None:
+        assert warnings == []
+    else:
+        (warning,) = warnings
+        assert (warning.kind, warning.days_left, warning.stage) == (CheckKind.INSURANCE, days_left, stage)
+        assert warning.runs_out_on == TODAY + timedelta(days=days_left)
+
+
+def test_no_warning_once_new_evidence_waits_for_a_broker_or_a_later_one_covers_it():
+    pending = Evidence(CheckKind.INSURANCE, CheckStatus.PENDING, expires_on=TODAY + timedelta(days=400))
+    assert expiry_warnings({CheckKind.INSURANCE: 1}, _insurance_ending_in(10, more=[pending]), TODAY,
+                           SETTINGS, STAGES) == []
+    renewed = Evidence(CheckKind.INSURANCE, V, expires_on=TODAY + timedelta(days=400))
+    assert expiry_warnings({CheckKind.INSURANCE: 1}, _insurance_ending_in(10, more=[renewed]), TODAY,
+                           SETTINGS, STAGES) == []
+
+
+def test_a_check_needing_two_pieces_is_warned_when_the_second_would_run_out():
+    two = [Evidence(CheckKind.REFERENCE, V, expires_on=TODAY + timedelta(days=10)),
+           Evidence(CheckKind.REFERENCE, V, expires_on=TODAY + timedelta(days=100))]
+    (warning,) = expiry_warnings({CheckKind.REFERENCE: 2}, two, TODAY, SETTINGS, STAGES)
+    assert warning.runs_out_on == TODAY + timedelta(days=10)
+    assert expiry_warnings({CheckKind.REFERENCE: 1}, two, TODAY, SETTINGS, STAGES) == []
+
+
+def test_a_dbs_without_the_update_service_is_warned_before_it_is_too_old():
+    limit = SETTINGS.dbs_max_age_days_without_update_service
+    issued = TODAY - timedelta(days=limit - 20)
+    old = [Evidence(CheckKind.DBS, V, issued_on=issued)]
+    (warning,) = expiry_warnings({CheckKind.DBS: 1}, old, TODAY, SETTINGS, STAGES)
+    assert warning.runs_out_on == issued + timedelta(days=limit) and warning.days_left == 20
+    # The warning's date is the last day it still counts: the checklist agrees on both sides.
+    assert checklist({CheckKind.DBS: 1}, old, warning.runs_out_on, SETTINGS)[0].ok
+    assert not checklist({CheckKind.DBS: 1}, old, warning.runs_out_on + timedelta(days=1), SETTINGS)[0].ok
+    subscribed = [Evidence(CheckKind.DBS, V, issued_on=issued, update_service=True)]
+    assert expiry_warnings({CheckKind.DBS: 1}, subscribed, TODAY, SETTINGS, STAGES) == []

@@ -204,3 +204,18 @@ def test_broker_rejects_with_reason_and_approves_from_the_queue(app, client, log
 def test_providers_cannot_use_the_vetting_queue(client, login_as):
     login_as(Role.PROVIDER)
     assert client.get("/broker/vetting").status_code == 403
+
+
+def test_checklist_warns_about_a_check_that_runs_out_soon(app, client, login, make_user, broker):
+    from datetime import date, timedelta
+
+    user, _, _ = _live_provider(app, make_user, broker, skip={CheckKind.INSURANCE})
+    with app.app_context():
+        soon = vetting.record_evidence(user, evidence_for(
+            CheckKind.INSURANCE, expires_on=date.today() + timedelta(days=12)))
+        vetting.decide(broker, soon.id, approve=True)
+    login(user)
+    page = client.get("/provider/vetting").get_data(as_text=True)
+    ends = (date.today() + timedelta(days=12)).strftime("%-d %B %Y")
+    assert f"Public liability insurance: yours runs out on {ends} (in 12 days)" in page
+    assert "/provider/vetting/new?kind=insurance" in page
