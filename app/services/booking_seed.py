@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from app.errors import NotFound
 from app.extensions import db
 from app.models import Booking, Listing, ProviderProfile, User
 from app.services import accounts, bookings
@@ -40,20 +41,24 @@ def _book(
         data = bookings.BookingInput(listing.id, kind=kind, start=start, end=end)
     booking = bookings.request_booking(holder, holder, data, now=now)
     if booking.state == "awaiting_approval":
-        broker = accounts.find_by_email(BROKER)
-        booking = bookings.approve(broker, booking.id, note="Agreed at the support plan review.")
+        booking = bookings.approve(_broker(), booking.id, note="Agreed at the support plan review.")
     return booking
+
+
+def _broker() -> User:
+    broker = accounts.find_by_email(BROKER)
+    if broker is None:  # people.json has the broker, and load_people runs before this loader
+        raise NotFound(f"The demo data needs the broker {BROKER}, who has not been loaded.")
+    return broker
 
 
 def load_bookings(seed_dir: Path) -> None:
     maria = accounts.find_by_email(MARIA)
-    profile = (
-        db.session.scalar(select(ProviderProfile).where(ProviderProfile.user_id == maria.id))
-        if maria
-        else None
-    )
+    if maria is None:
+        return
+    profile = db.session.scalar(select(ProviderProfile).where(ProviderProfile.user_id == maria.id))
     listing = next((item for item in profile.listings if item.is_live), None) if profile else None
-    if listing is None:
+    if profile is None or listing is None:
         return
     joan = accounts.find_by_email("joan.holder@carefair.example")
     holder = accounts.find_by_email("holder@carefair.example")
@@ -78,7 +83,7 @@ def load_bookings(seed_dir: Path) -> None:
         )
         bookings.confirm_session(joan, joan, s.id)
         if joan.at_risk:  # a broker co-signs for a holder at risk
-            bookings.confirm_session(accounts.find_by_email(BROKER), None, s.id)
+            bookings.confirm_session(_broker(), None, s.id)
         # Weekly support, accepted and funded.
         weekly = _book(joan, listing, _tuesday(1), kind="recurring", count=4)
         bookings.accept(maria, weekly.id)

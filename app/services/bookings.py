@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -50,6 +51,7 @@ from app.models import (
     BookingSession,
     Budget,
     HolderPause,
+    LedgerTransaction,
     Listing,
     PoolParticipant,
     ProviderProfile,
@@ -684,7 +686,7 @@ def _fund(booking_id: int, actor: User | None = None) -> Booking:
         card_payments.authorise_sessions(booking_id, list(held), actor)
     except DomainError as err:
         db.session.rollback()
-        booking = db.session.get(Booking, booking_id)
+        booking = get_booking(booking_id)
         for hold_id in held.values():
             if ledger.held_remaining(hold_id) > 0:
                 ledger.release(
@@ -723,10 +725,36 @@ def _fund(booking_id: int, actor: User | None = None) -> Booking:
     return _mark_funded(booking, held)
 
 
-def _hold_session(booking: Booking, s: BookingSession, approver: User | None):
+class _HoldArgs(TypedDict):
+    """The ledger.hold arguments both attempts of _hold_session share."""
+
+    category: str
+    idempotency_key: str
+    actor: User | None
+    on_behalf_of: User | None
+    approved_by: User | None
+    reference: str
+
+
+def _plan_category(booking: Booking) -> str:
+    """The plan category a paid booking's money is held under.
+
+    request_booking leaves it unset only on a free meet-and-greet, which never holds money. Were it
+    missing, this refuses as ledger.hold would (a DomainError), so callers still undo the hold.
+    """
+    if booking.plan_category is None:
+        raise InvalidInput("Choose a spending category from the list", field="category")
+    return booking.plan_category
+
+
+def _hold_session(booking: Booking, s: BookingSession, approver: User | None) -> LedgerTransaction:
+    if booking.budget_id is None:
+        # Only a free meet-and-greet has no budget (the budget_unless_free check) and _fund skips
+        # those; refuse as ledger.hold would, so _fund still marks the payment failed.
+        raise NotFound("There is no such budget.", field="budget")
     key = f"b{booking.id}-s{s.id}-r{booking.hold_round}-hold"
-    common = dict(
-        category=booking.plan_category,
+    common = _HoldArgs(
+        category=_plan_category(booking),
         idempotency_key=key,
         actor=None,
         on_behalf_of=booking.holder,
@@ -1334,18 +1362,42 @@ def _join_pool_hold_pending(booking: Booking, holder: User) -> None:
     )
 
 
-def _hold_pool_share(booking_id: int, holder_id: int, actor: User | None) -> None:
+def _participant(booking_id: int, holder_id: int) -> PoolParticipant:
     part = db.session.scalar(
         select(PoolParticipant).where(
             PoolParticipant.booking_id == booking_id, PoolParticipant.holder_id == holder_id
         )
     )
+    if part is None:
+        raise NotFound("We could not find that place in the group session.")
+    return part
+
+
+def _pool_terms_of(booking: Booking) -> rules.PoolTerms:
+    """A pooled booking's terms, as request_booking stored them."""
+    # request_booking stores all three for every pooled booking (quote_booking refuses a pool
+    # without them); callers check the booking is pooled first.
+    assert (
+        booking.min_participants is not None
+        and booking.max_participants is not None
+        and booking.join_deadline is not None
+    )
+    return rules.PoolTerms(
+        booking.total_pence,
+        booking.min_participants,
+        booking.max_participants,
+        booking.join_deadline,
+    )
+
+
+def _hold_pool_share(booking_id: int, holder_id: int, actor: User | None) -> None:
+    part = _participant(booking_id, holder_id)
     booking = part.booking
     try:
         tx = ledger.hold(
             part.budget_id,
             part.held_pence,
-            category=booking.plan_category,
+            category=_plan_category(booking),
             idempotency_key=f"b{booking_id}-pool-h{holder_id}-hold",
             actor=actor,
             on_behalf_of=part.holder,
@@ -1353,16 +1405,14 @@ def _hold_pool_share(booking_id: int, holder_id: int, actor: User | None) -> Non
         )
     except DomainError:
         db.session.rollback()
-        part = db.session.get(PoolParticipant, part.id)
-        db.session.delete(part)
+        db.session.delete(_participant(booking_id, holder_id))
         if booking.holder_id == holder_id:
             booking.state = S.CANCELLED.value
             for s in booking.sessions:
                 s.state = S.CANCELLED.value
         db.session.commit()
         raise
-    part = db.session.get(PoolParticipant, part.id)
-    part.hold_id = tx.id
+    _participant(booking_id, holder_id).hold_id = tx.id
     db.session.commit()
 
 
@@ -1382,12 +1432,7 @@ def join_pool(
         S.SETTLED.value,
     ):
         raise NotFound("We could not find that group session.")
-    terms = rules.PoolTerms(
-        booking.total_pence,
-        booking.min_participants,
-        booking.max_participants,
-        booking.join_deadline,
-    )
+    terms = _pool_terms_of(booking)
     rules.check_can_join(terms, [p.holder_id for p in booking.participants], holder.id, now)
     budget = budgets.current_budget(holder.id)
     if budget is None:
@@ -1407,15 +1452,11 @@ def join_pool(
     )
     db.session.commit()
     _hold_pool_share(booking_id, holder.id, actor)
-    return db.session.scalar(
-        select(PoolParticipant).where(
-            PoolParticipant.booking_id == booking_id, PoolParticipant.holder_id == holder.id
-        )
-    )
+    return _participant(booking_id, holder.id)
 
 
 def _release_pool(booking_id: int, actor: User | None) -> None:
-    booking = db.session.get(Booking, booking_id)
+    booking = get_booking(booking_id)
     for part in booking.participants:
         if part.hold_id is not None and ledger.held_remaining(part.hold_id) > 0:
             ledger.release(
@@ -1424,7 +1465,7 @@ def _release_pool(booking_id: int, actor: User | None) -> None:
                 actor=actor,
                 on_behalf_of=part.holder,
             )
-    booking = db.session.get(Booking, booking_id)
+    booking = get_booking(booking_id)
     for part in booking.participants:
         part.state = "released"
     db.session.commit()
@@ -1443,7 +1484,7 @@ def _capture_pool(booking: Booking, s: BookingSession, actor: User | None) -> No
             on_behalf_of=part.holder,
             reference=booking.reference,
         ).id
-    for part in db.session.get(Booking, booking.id).participants:
+    for part in get_booking(booking.id).participants:
         if part.state == "joined":
             part.state = "paid"
 
@@ -1454,12 +1495,7 @@ def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
     booking = _lock_booking(booking_id)
     if booking.pool_decided_at is not None or booking.kind != "pooled":
         return None
-    terms = rules.PoolTerms(
-        booking.total_pence,
-        booking.min_participants,
-        booking.max_participants,
-        booking.join_deadline,
-    )
+    terms = _pool_terms_of(booking)
     decision = rules.decide_pool(terms, [p.holder_id for p in booking.participants], now)
     if decision is None:
         db.session.rollback()
@@ -1513,8 +1549,10 @@ def run_due(now: datetime | None = None) -> JobReport:
     )
     for s in delivered:
         holder = s.booking.holder
+        # record_delivery sets delivered_at as the session becomes delivered; nothing clears it.
+        assert s.delivered_at is not None
         plan = rules.confirmation_plan(s.delivered_at, holder.at_risk, settings)
-        if plan.auto_confirm_at is None:
+        if plan.auto_confirm_at is None or plan.notice_at is None:  # both None, or neither
             continue
         try:
             if s.auto_confirm_notice_at is None and now >= plan.notice_at:
@@ -1641,6 +1679,8 @@ def remittance_files(year: int, month: int) -> list[RemittanceFile]:
     for s, booking in rows:
         start, end = (s.actual_start_at or s.start_at), (s.actual_end_at or s.end_at)
         minutes = rules.minutes_between(start, end)
+        # The query selects only sessions settled this month with a charge above zero.
+        assert s.settled_on is not None and s.charge_pence is not None
         lines.append(
             RemittanceLine(
                 provider_id=booking.provider_profile_id,

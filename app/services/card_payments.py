@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import TypedDict
 
 from flask import current_app
 from sqlalchemy import select
@@ -53,6 +54,27 @@ NO_CARD_MESSAGE = (
 class NoCardOnFile(PaymentError):
     status_code = 409
     code = "no_card"
+
+
+def _booking(booking_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None:
+        raise NotFound("We could not find that booking.")
+    return booking
+
+
+def _session(session_id: int) -> BookingSession:
+    s = db.session.get(BookingSession, session_id)
+    if s is None:
+        raise NotFound("We could not find that session.")
+    return s
+
+
+def _payment(payment_id: int | None) -> Payment:
+    payment = db.session.get(Payment, payment_id) if payment_id is not None else None
+    if payment is None:
+        raise NotFound("That payment does not exist.")
+    return payment
 
 
 def gateway() -> PaymentGateway:
@@ -99,9 +121,9 @@ def _customer(gw: PaymentGateway, actor: User, holder: User, budget) -> BudgetCa
     if earlier is not None:
         customer_id = earlier.stripe_customer_id  # one Stripe customer per person
     else:
-        customer_id = gw.create_customer(
-            user=holder, idempotency_key=f"holder{holder.id}-customer"
-        ).stripe_id
+        customer = gw.create_customer(user=holder, idempotency_key=f"holder{holder.id}-customer")
+        assert customer.stripe_id is not None  # a customer Stripe created always has its cus_ id
+        customer_id = customer.stripe_id
     row = BudgetCard(
         budget_id=budget.id,
         holder_id=holder.id,
@@ -114,7 +136,10 @@ def _customer(gw: PaymentGateway, actor: User, holder: User, budget) -> BudgetCa
 
 
 def _save_card(actor: User, holder: User, row: BudgetCard, details) -> BudgetCard:
-    row = db.session.get(BudgetCard, row.id)
+    fresh = db.session.get(BudgetCard, row.id)
+    # Committed by _customer() just before, and card rows are never deleted.
+    assert fresh is not None
+    row = fresh
     row.stripe_payment_method_id = details.payment_method_id
     row.brand, row.last4 = details.brand, details.last4
     row.added_by_id = actor.id
@@ -209,6 +234,15 @@ def session_payment(session_id: int) -> Payment | None:
     return _payment_of(rows[-1]) if rows else None
 
 
+class _AuthoriseRequest(TypedDict):
+    """The request PaymentGateway.authorise is given (besides who pays and the key)."""
+
+    amount_pence: int
+    customer_id: str
+    payment_method_id: str
+    reference: str
+
+
 def _authorise(
     gw: PaymentGateway,
     booking: Booking,
@@ -229,11 +263,16 @@ def _authorise(
         return payment, False  # left over from an earlier round: reuse, never repeat
     holder = booking.holder
     provider = booking.provider_profile.user
-    if payment is not None and payment.status in (rules.PENDING, rules.UNAVAILABLE):
+    # `payment` is `latest`'s payment, so it is None whenever `latest` is.
+    if (
+        latest is not None
+        and payment is not None
+        and payment.status in (rules.PENDING, rules.UNAVAILABLE)
+    ):
         # Outcome unknown: ask again with the SAME key and request, so Stripe cannot do it twice.
         key, params = (
             latest.authorise_key,
-            dict(
+            _AuthoriseRequest(
                 amount_pence=payment.amount_pence,
                 customer_id=payment.stripe_customer_id,
                 payment_method_id=payment.stripe_payment_method_id,
@@ -254,7 +293,7 @@ def _authorise(
             )
             db.session.add(latest)
             db.session.commit()  # the key is on record before Stripe is asked
-        params = dict(
+        params = _AuthoriseRequest(
             amount_pence=amount,
             customer_id=card.stripe_customer_id,
             payment_method_id=card.stripe_payment_method_id,
@@ -267,7 +306,7 @@ def _authorise(
         )
     finally:
         _link(row_id)
-    return db.session.get(Payment, result.payment_id), not result.replayed
+    return _payment(result.payment_id), not result.replayed
 
 
 def _link(row_id: int) -> None:
@@ -286,14 +325,14 @@ def authorise_sessions(booking_id: int, session_ids: list[int], actor: User | No
     On any refusal, authorisations made by this call are cancelled again and the refusal is
     raised: PaymentDeclined, PaymentUnavailable, NoCardOnFile, PaymentRefused.
     """
-    booking = db.session.get(Booking, booking_id)
+    booking = _booking(booking_id)
     if not uses_card(booking):
         return
     gw = gateway()
     made: list[int] = []
     try:
         for sid in session_ids:
-            s = db.session.get(BookingSession, sid)
+            s = _session(sid)
             if s.price_pence <= 0:
                 continue
             key = f"b{booking_id}-s{sid}-r{booking.hold_round}-card-authorise"
@@ -304,7 +343,7 @@ def authorise_sessions(booking_id: int, session_ids: list[int], actor: User | No
         for payment_id in made:
             _cancel_quietly(gw, booking_id, payment_id, actor)
         raise
-    booking = db.session.get(Booking, booking_id)
+    booking = _booking(booking_id)
     audit.record(
         actor,
         "booking.card_authorised",
@@ -319,7 +358,7 @@ def authorise_sessions(booking_id: int, session_ids: list[int], actor: User | No
 def _cancel_quietly(gw, booking_id: int, payment_id: int, actor: User | None) -> None:
     """Release an authorisation; if Stripe is unreachable it stays authorised and is reused (or
     cancelled) next time, never repeated."""
-    payment = db.session.get(Payment, payment_id)
+    payment = _payment(payment_id)
     try:
         gw.cancel(
             payment_id=payment_id,
@@ -329,7 +368,7 @@ def _cancel_quietly(gw, booking_id: int, payment_id: int, actor: User | None) ->
     except PaymentError:
         db.session.rollback()
         return
-    booking = db.session.get(Booking, booking_id)
+    booking = _booking(booking_id)
     audit.record(
         actor,
         "booking.card_released",
@@ -351,7 +390,7 @@ def take_for_session(session_id: int, charge: int, actor: User | None) -> None:
     be repeated. A lapsed authorisation is renewed (off-session) for the charge. Raises
     PaymentDeclined, PaymentUnavailable, PaymentRefused, NoCardOnFile.
     """
-    s = db.session.get(BookingSession, session_id)
+    s = _session(session_id)
     booking = s.booking
     if not uses_card(booking):
         return
@@ -432,7 +471,7 @@ def refund_session(broker: User, session_id: int, amount_pence: int, *, reason: 
         reason=reason.strip()[:300],
     )
     _audit_step(broker, booking, s, payment.id, "booking.card_refunded", amount_pence)
-    return db.session.get(Payment, payment.id)
+    return _payment(payment.id)
 
 
 # ---------------------------------------------------------------- paying providers
@@ -465,7 +504,7 @@ def pay_provider(session_id: int, actor: User | None) -> str:
     )
     if has_account is None:
         return "waiting"
-    s = db.session.get(BookingSession, session_id)
+    s = _session(session_id)
     try:
         gateway().transfer_to_provider(
             payment_id=payment.id,
@@ -500,10 +539,18 @@ def waiting_payouts(provider_id: int | None = None) -> list[Payout]:
             "The provider has not set up how they get paid yet."
             if p.provider_id not in accounts
             else (p.last_error or "Waiting to be sent."),
-            db.session.get(User, p.provider_id).name if p.provider_id else "",
+            _provider_name(p.provider_id),
         )
         for p in db.session.scalars(query)
     ]
+
+
+def _provider_name(provider_id: int | None) -> str:
+    if not provider_id:
+        return ""
+    provider = db.session.get(User, provider_id)
+    assert provider is not None  # payments.provider_id is a foreign key to users
+    return provider.name
 
 
 def pay_waiting(provider_id: int | None = None, actor: User | None = None) -> int:
@@ -515,6 +562,7 @@ def pay_waiting(provider_id: int | None = None, actor: User | None = None) -> in
                 SessionCardPayment.payment_id == payout.payment.id
             )
         )
+        assert session_id is not None  # waiting_payouts only lists payments linked to a session
         paid += pay_provider(session_id, actor) == "paid"
     return paid
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.config import PROJECT_ROOT
 from app.domain.access import DelegateKind, LegalBasis, Role, Share
+from app.errors import NotFound
 from app.extensions import db
 from app.models import Delegation, User
 from app.services import accounts, delegation
@@ -38,6 +39,14 @@ def demo_password_hash(password: str) -> str:
     return _DEMO_HASHES[password]
 
 
+def _person(email: str) -> User:
+    """Someone the delegations in people.json name: load_people has just created everyone it lists."""
+    user = accounts.find_by_email(email)
+    if user is None:
+        raise NotFound(f"people.json names {email}, but there is no account for them.")
+    return user
+
+
 def load_people(seed_dir: Path) -> None:
     data = _people(seed_dir)
     password = data["demo_password"]
@@ -55,15 +64,15 @@ def load_people(seed_dir: Path) -> None:
             user.at_risk = True
             db.session.commit()
     for row in data["delegations"]:
-        holder = accounts.find_by_email(row["holder"])
-        person = accounts.find_by_email(row["delegate"])
+        holder = _person(row["holder"])
+        person = _person(row["delegate"])
         exists = db.session.scalar(select(Delegation.id).where(
             Delegation.holder_id == holder.id, Delegation.invited_email == person.email))
         if exists is not None:
             continue
         kind = DelegateKind(row["kind"])
         if kind is DelegateKind.AUTHORISED:
-            broker = accounts.find_by_email(row["recorded_by"])
+            broker = _person(row["recorded_by"])
             delegation.record_authorised_person(
                 broker, holder.id, person.email, person.name, LegalBasis(row["legal_basis"]),
                 date.today() + timedelta(days=row["review_in_days"]), row.get("notes", ""))

@@ -99,6 +99,13 @@ def _lock_transaction(tx_id: int, operation: Operation, what: str) -> tuple[Ledg
     return tx, _lock_budget(tx.budget_id)
 
 
+def _category(tx: LedgerTransaction) -> str:
+    """The spending category of a hold or capture, which release, capture and refund post under."""
+    # Holds are only made by hold(), which refuses a missing category; captures copy their hold's.
+    assert tx.category is not None
+    return tx.category
+
+
 def _check_amount(pence: int, field: str = "amount") -> None:
     if not isinstance(pence, int) or isinstance(pence, bool):
         raise InvalidInput("Amounts are whole pence.", field=field)
@@ -273,7 +280,7 @@ def release(hold_id: int, *, idempotency_key: str, actor: User | None,
         raise Conflict("This booking's money has already been released or spent.")
     day = _check_date(budget, occurred_on)
     return _post(budget, Operation.RELEASE, key,
-                 rules.release(still, category=the_hold.category, from_contingency=the_hold.from_contingency),
+                 rules.release(still, category=_category(the_hold), from_contingency=the_hold.from_contingency),
                  amount=still, actor=actor, on_behalf_of=on_behalf_of or budget.holder, occurred_on=day,
                  category=the_hold.category, from_contingency=the_hold.from_contingency, hold_id=hold_id,
                  audit_details={"hold_id": hold_id})
@@ -301,7 +308,7 @@ def capture(hold_id: int, amount_pence: int, *, idempotency_key: str, actor: Use
                                 "can be paid.", field="amount")
     day = _check_date(budget, occurred_on)
     return _post(budget, Operation.CAPTURE, key,
-                 rules.capture(amount_pence, still, category=the_hold.category,
+                 rules.capture(amount_pence, still, category=_category(the_hold),
                                from_contingency=the_hold.from_contingency),
                  amount=amount_pence, actor=actor, on_behalf_of=on_behalf_of or budget.holder,
                  occurred_on=day, category=the_hold.category, from_contingency=the_hold.from_contingency,
@@ -326,7 +333,7 @@ def refund(capture_id: int, amount_pence: int, *, idempotency_key: str, actor: U
         raise InsufficientFunds(f"Only {Money(left)} of this payment can still be refunded.", field="amount")
     day = _check_date(budget, occurred_on)
     return _post(budget, Operation.REFUND, key,
-                 rules.refund(amount_pence, category=the_capture.category,
+                 rules.refund(amount_pence, category=_category(the_capture),
                               from_contingency=the_capture.from_contingency),
                  amount=amount_pence, actor=actor, on_behalf_of=on_behalf_of or budget.holder,
                  occurred_on=day, category=the_capture.category,
