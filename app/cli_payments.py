@@ -1,4 +1,5 @@
-"""`carefair payments pay-waiting`: retry card payouts waiting for providers (run it from cron)."""
+"""`carefair payments pay-waiting`: retry card payouts waiting for providers, and reversals of
+payouts that a later refund made too large (run it from cron)."""
 
 from __future__ import annotations
 
@@ -23,3 +24,6 @@ def pay_waiting_command() -> None:
     paid = card_payments.pay_waiting()
     left = card_payments.waiting_payouts()
     click.echo(f"Payouts sent: {paid}. Still waiting: {len(left)}.")
+    takebacks = card_payments.waiting_takebacks()
+    if takebacks:
+        click.echo(f"Refunded payouts still to take back from providers: {len(takebacks)}.")

@@ -166,11 +166,14 @@ class RecordedRequest:
 
 @dataclass
 class ConnectStub:
-    """Records requests; answers POST /v1/accounts, /v1/account_links and /v1/transfers."""
+    """Records requests; answers POST /v1/accounts, /v1/account_links, /v1/transfers and
+    /v1/transfers/<id>/reversals (refusing, as Stripe does, to reverse more than a transfer
+    still holds)."""
 
     url: str = ""
     requests: list[RecordedRequest] = field(default_factory=list)
     fail_with_status: int | None = None  # answer every request with this error status
+    transfer_left: dict[str, int] = field(default_factory=dict)  # transfer id -> not reversed
 
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]
@@ -223,11 +226,24 @@ def _stub_handler(stub: ConnectStub):
                         "url": f"https://connect.stripe.com/setup/e/{account}/x",
                     },
                 )
+            if self.path.startswith("/v1/transfers/") and self.path.endswith("/reversals"):
+                transfer_id = self.path.split("/")[3]
+                amount = int(form["amount"])
+                if amount > stub.transfer_left.get(transfer_id, 0):
+                    return self._send(400, {"error": {
+                        "type": "invalid_request_error",
+                        "message": "Amount exceeds what is left of the transfer."}})
+                stub.transfer_left[transfer_id] -= amount
+                return self._send(200, {"id": f"trr_{secrets.token_hex(8)}",
+                                        "object": "transfer_reversal", "amount": amount,
+                                        "currency": "gbp", "transfer": transfer_id})
             if self.path == "/v1/transfers":
+                transfer_id = f"tr_{secrets.token_hex(8)}"
+                stub.transfer_left[transfer_id] = int(form["amount"])
                 return self._send(
                     200,
                     {
-                        "id": f"tr_{secrets.token_hex(8)}",
+                        "id": transfer_id,
                         "object": "transfer",
                         "amount": int(form["amount"]),
                         "currency": form["currency"],

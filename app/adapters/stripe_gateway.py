@@ -59,6 +59,7 @@ PAYMENT_REFUND = "payment.refund"
 ACCOUNT_CREATE = "connect.account.create"
 ACCOUNT_LINK_CREATE = "connect.account_link.create"
 TRANSFER_CREATE = "connect.transfer.create"
+TRANSFER_REVERSE = "connect.transfer.reverse"
 
 # The parts of a Stripe object worth keeping as an operation's stored result.
 _RESULT_FIELDS = (
@@ -73,6 +74,7 @@ _RESULT_FIELDS = (
     "capture_method",
     "payment_intent",
     "destination",
+    "transfer",
     "url",
     "expires_at",
     "type",
@@ -589,6 +591,62 @@ class PaymentGateway:
             amount_pence=amount,
         )
 
+    def reverse_transfer(
+        self,
+        *,
+        payment_id: int,
+        transfer_id: str,
+        amount_pence: int,
+        idempotency_key: str,
+        actor: User | None = None,
+    ) -> GatewayResult:
+        """Take `amount_pence` back from the provider out of one of this payment's transfers
+        (money refunded to the holder after it had been paid out). Never more than that transfer
+        still holds, nor more than the payment has paid out less reversals in flight. Raises
+        PaymentLimitExceeded, NotFound, PaymentUnavailable (retry with the same key),
+        PaymentRefused."""
+        payment = _payment(payment_id, lock=True)
+        in_flight = _in_flight(payment.id, TRANSFER_REVERSE, exclude_key=idempotency_key)
+        request = {"payment_id": payment_id, "transfer": transfer_id, "amount": amount_pence}
+
+        def prepare() -> Payment:
+            left = transfers_of(payment.id).get(transfer_id)
+            if left is None:
+                raise NotFound("That transfer was not made from this payment.")
+            rules.check_reversal(amount_pence, transfer_left=left,
+                                 transferred=payment.transferred_pence, reserved=in_flight)
+            return payment
+
+        def call(key: str, payment: Payment):
+            params = {"amount": amount_pence,
+                      "metadata": {"carefair_payment_id": str(payment.id),
+                                   "reference": payment.reference}}
+            return self.connect_client.v1.transfers.reversals.create(transfer_id, params, _opts(key))
+
+        def succeeded(payment: Payment, reversal) -> None:
+            db.session.refresh(payment, with_for_update=True)
+            payment.transferred_pence -= amount_pence
+            payment.last_error = None
+            audit.record(
+                actor,
+                "payment.transfer_reversed",
+                "payment",
+                payment.id,
+                details={"amount_pence": amount_pence, "transfer": transfer_id,
+                         "reversal": reversal.id},
+            )
+
+        return self._run(
+            TRANSFER_REVERSE,
+            idempotency_key,
+            request,
+            prepare=prepare,
+            call=call,
+            succeeded=succeeded,
+            refused=_note_error,
+            amount_pence=amount_pence,
+        )
+
     # ----- the idempotent, recorded call ---------------------------------------------------
 
     def _run(
@@ -747,6 +805,27 @@ def _in_flight(payment_id: int, kind: str, *, exclude_key: str) -> int:
     return int(total or 0)
 
 
+def transfers_of(payment_id: int) -> dict[str, int]:
+    """Each transfer made from this payment (Stripe id, newest first) and what it still holds:
+    its amount less the reversals of it that succeeded."""
+    made = db.session.execute(
+        select(PaymentOperation.stripe_object_id, PaymentOperation.amount_pence)
+        .where(PaymentOperation.payment_id == payment_id,
+               PaymentOperation.kind == TRANSFER_CREATE,
+               PaymentOperation.status == rules.OP_SUCCEEDED)
+        .order_by(PaymentOperation.id.desc())
+    ).all()
+    left = {transfer_id: int(amount or 0) for transfer_id, amount in made if transfer_id}
+    for op in db.session.scalars(select(PaymentOperation).where(
+            PaymentOperation.payment_id == payment_id,
+            PaymentOperation.kind == TRANSFER_REVERSE,
+            PaymentOperation.status == rules.OP_SUCCEEDED)):
+        transfer_id = (op.result or {}).get("transfer")
+        if transfer_id in left:
+            left[transfer_id] -= int(op.amount_pence or 0)
+    return left
+
+
 def _require_status(payment: Payment, status: str, verb: str) -> None:
     if payment.status != status:
         raise Conflict(f"Cannot {verb} this payment: it is {payment.status}, not {status}.")
@@ -814,7 +893,8 @@ def _id_of(value) -> str | None:
 def _summary(obj) -> dict[str, Any]:
     data = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
     summary = {k: data[k] for k in _RESULT_FIELDS if k in data}
-    for k in ("latest_charge", "customer", "payment_method", "payment_intent", "destination"):
+    for k in ("latest_charge", "customer", "payment_method", "payment_intent", "destination",
+              "transfer"):
         if isinstance(summary.get(k), dict):
             summary[k] = summary[k].get("id")
     return summary

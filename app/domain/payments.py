@@ -149,6 +149,22 @@ def check_transfer(
         )
 
 
+def check_reversal(amount_pence: int, *, transfer_left: int, transferred: int,
+                   reserved: int = 0) -> None:
+    """Money is taken back from a provider only up to what that transfer still holds and what
+    the payment has paid out (less reversals already in flight)."""
+    if amount_pence <= 0:
+        raise PaymentLimitExceeded("The amount to take back must be more than £0.00.",
+                                   field="amount")
+    available = max(min(transfer_left, transferred - reserved), 0)
+    if amount_pence > available:
+        raise PaymentLimitExceeded(
+            f"Cannot take {_pounds(amount_pence)} back from the provider: only "
+            f"{_pounds(available)} of that payout can be reversed.",
+            field="amount",
+        )
+
+
 def _pounds(pence: int) -> str:
     from app.domain.money_format import format_pence
 

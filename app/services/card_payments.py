@@ -27,7 +27,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.adapters import stripe_checkout
-from app.adapters.stripe_gateway import PaymentGateway, operation
+from app.adapters.stripe_gateway import PaymentGateway, operation, transfers_of
 from app.domain import payments as rules
 from app.domain.payments import PaymentError
 from app.errors import DomainError, InvalidInput, NotFound
@@ -436,11 +436,21 @@ def _audit_step(actor, booking, s, payment_id: int, action: str, amount: int) ->
     db.session.commit()
 
 
-def refund_session(broker: User, session_id: int, amount_pence: int, *, reason: str) -> Payment:
-    """Give money back to the holder's card and budget after a session was paid (a broker's
-    decision on a complaint). Never more than was taken and not yet refunded.
+@dataclass(frozen=True)
+class RefundOutcome:
+    payment: Payment
+    taken_back_pence: int  # reversed from the provider's payout by this refund
+    still_to_take_back_pence: int  # paid out and refunded, not yet reversed (retried later)
 
-    Raises InvalidInput, PaymentLimitExceeded, PaymentUnavailable, NotFound.
+
+def refund_session(broker: User, session_id: int, amount_pence: int, *, reason: str) -> RefundOutcome:
+    """Give money back to the holder's card and budget after a session was paid (a broker's
+    decision on a complaint). Never more than was taken and not yet refunded. If the provider
+    had already been paid from it, the part refunded beyond what was still held is taken back
+    from their payout (a transfer reversal), so Carefair never pays both the holder and the
+    provider for the same money; if Stripe cannot do that now, it waits for `pay_waiting`.
+
+    Raises InvalidInput, PaymentLimitExceeded, PaymentUnavailable, NotFound (nothing refunded).
     """
     s = db.session.get(BookingSession, session_id)
     if s is None:
@@ -471,7 +481,44 @@ def refund_session(broker: User, session_id: int, amount_pence: int, *, reason: 
         reason=reason.strip()[:300],
     )
     _audit_step(broker, booking, s, payment.id, "booking.card_refunded", amount_pence)
-    return _payment(payment.id)
+    before = _payment(payment.id).transferred_pence
+    left = take_back_overpaid(s.id, broker)
+    return RefundOutcome(_payment(payment.id), before - _payment(payment.id).transferred_pence, left)
+
+
+def overpaid_pence(payment: Payment) -> int:
+    """What the provider was paid beyond what this payment still holds after refunds."""
+    return max(payment.refunded_pence + payment.transferred_pence - payment.captured_pence, 0)
+
+
+def take_back_overpaid(session_id: int, actor: User | None) -> int:
+    """Reverse the provider's payout by what was refunded after it was paid, newest transfer
+    first. Returns what is still to take back (0 when done). Never raises for a Stripe problem:
+    the holder already has their money; the payment keeps the error and `pay_waiting` retries.
+    """
+    payment = session_payment(session_id)
+    if payment is None:
+        return 0
+    s = _session(session_id)
+    excess = overpaid_pence(payment)
+    # Keyed by how much has been refunded: a retry for the same refunds repeats the same keys.
+    base = f"b{s.booking_id}-s{s.id}-p{payment.id}-card-reverse-{payment.refunded_pence}"
+    for transfer_id, left in transfers_of(payment.id).items():
+        if excess <= 0:
+            break
+        amount = min(left, excess)
+        if amount <= 0:
+            continue
+        try:
+            gateway().reverse_transfer(payment_id=payment.id, transfer_id=transfer_id,
+                                       amount_pence=amount, idempotency_key=f"{base}-{transfer_id}",
+                                       actor=actor)
+        except (PaymentError, NotFound, InvalidInput):
+            db.session.rollback()
+            break
+        _audit_step(actor, s.booking, s, payment.id, "booking.provider_payout_reversed", amount)
+        excess -= amount
+    return overpaid_pence(_payment(payment.id))
 
 
 # ---------------------------------------------------------------- paying providers
@@ -553,8 +600,35 @@ def _provider_name(provider_id: int | None) -> str:
     return provider.name
 
 
+def waiting_takebacks() -> list[Payout]:
+    """Payouts a refund made too large, whose reversal Stripe has not done yet (retried by
+    `pay_waiting`): the provider holds money that went back to the holder."""
+    query = (
+        select(Payment)
+        .join(SessionCardPayment, SessionCardPayment.payment_id == Payment.id)
+        .where(Payment.refunded_pence + Payment.transferred_pence > Payment.captured_pence)
+        .order_by(Payment.id)
+    )
+    return [
+        Payout(p, overpaid_pence(p), p.last_error or "Waiting to be taken back.",
+               _provider_name(p.provider_id) if p.provider_id else "")
+        for p in db.session.scalars(query)
+    ]
+
+
+def _session_of(payment: Payment) -> int:
+    session_id = db.session.scalar(select(SessionCardPayment.session_id).where(
+        SessionCardPayment.payment_id == payment.id))
+    assert session_id is not None  # waiting_takebacks joins on SessionCardPayment
+    return session_id
+
+
 def pay_waiting(provider_id: int | None = None, actor: User | None = None) -> int:
-    """Retry every waiting payout (after onboarding, or from `carefair payments pay-waiting`)."""
+    """Retry every waiting payout (after onboarding, or from `carefair payments pay-waiting`),
+    and every reversal of a payout that a later refund made too large."""
+    for takeback in waiting_takebacks():
+        if provider_id is None or takeback.payment.provider_id == provider_id:
+            take_back_overpaid(_session_of(takeback.payment), actor)
     paid = 0
     for payout in waiting_payouts(provider_id):
         session_id = db.session.scalar(

@@ -11,6 +11,7 @@ from wtforms.validators import InputRequired
 
 from app.domain.access import Permission
 from app.domain.money import parse_pounds
+from app.domain.money_format import format_pence
 from app.errors import DomainError
 from app.services import card_payments
 from app.web.broker import bp
@@ -36,6 +37,7 @@ def payouts_waiting():
     return render_template(
         "payments/broker_payouts.html",
         waiting=card_payments.waiting_payouts(),
+        takebacks=card_payments.waiting_takebacks(),
         title="Payouts waiting",
     )
 
@@ -47,10 +49,17 @@ def session_refund(session_id: int):
     form = RefundForm()
     if form.validate_on_submit():
         try:
-            card_payments.refund_session(
+            outcome = card_payments.refund_session(
                 current_user, session_id, parse_pounds(form.amount.data), reason=form.reason.data
             )
             flash("The money has been given back to the card and the budget.", "success")
+            if outcome.taken_back_pence:
+                flash(f"The provider had already been paid, so {format_pence(outcome.taken_back_pence)} "
+                      "was taken back from their payout.", "success")
+            if outcome.still_to_take_back_pence:
+                flash(f"The provider had already been paid and {format_pence(outcome.still_to_take_back_pence)} "
+                      "could not be taken back from their payout yet. Carefair will try again; it "
+                      "is listed below.", "error")
             return redirect(url_for("broker.payouts_waiting"))
         except DomainError as err:
             attach_error(form, err, default_field="amount")

@@ -240,6 +240,79 @@ def test_dispute_partial_refund_takes_less_and_refunds_never_exceed_what_was_tak
     assert taken(stripe_api, payment) == 0
 
 
+def paid_out_session(world, make_user):
+    """A session captured and paid out to the provider's connected account, and a broker."""
+    from app.domain.access import Role
+
+    provider, _, holder, _ = world
+    onboard(provider)
+    booking = accepted(world)
+    s = delivered(world, booking)
+    bookings.confirm_session(holder, holder, s.id)
+    assert card_payments.session_payment(s.id).transferred_pence == PRICE
+    return s, make_user(Role.BROKER)
+
+
+def test_a_refund_after_the_payout_takes_that_much_back_from_the_provider(
+    world, stripe_api, connect_stub, make_user
+):
+    _, _, holder, budget = world
+    s, broker = paid_out_session(world, make_user)
+    payment = card_payments.session_payment(s.id)
+    (transfer,) = [r for r in connect_stub.requests if r.path == "/v1/transfers"]
+    transfer_id = next(iter(connect_stub.transfer_left))
+
+    outcome = card_payments.refund_session(broker, s.id, 1000, reason="Left an hour early")
+    assert (outcome.taken_back_pence, outcome.still_to_take_back_pence) == (1000, 0)
+    assert taken(stripe_api, payment) == PRICE - 1000  # the holder's card got £10 back
+    assert (outcome.payment.refunded_pence, outcome.payment.transferred_pence) == (1000, PRICE - 1000)
+    assert connect_stub.transfer_left[transfer_id] == PRICE - 1000  # and so did Carefair
+    (reversal,) = [r for r in connect_stub.requests if r.path.endswith("/reversals")]
+    assert reversal.path == f"/v1/transfers/{transfer_id}/reversals"
+    assert reversal.form["amount"] == "1000"
+    assert reversal.headers["idempotency-key"].startswith(f"b{s.booking_id}-s{s.id}-p{payment.id}-card-reverse-")
+    steps = db.session.scalars(select(AuditEvent).where(AuditEvent.action.in_(
+        ("payment.transfer_reversed", "booking.provider_payout_reversed")))).all()
+    assert {(e.action, e.actor_id) for e in steps} == {
+        ("payment.transfer_reversed", broker.id), ("booking.provider_payout_reversed", broker.id)}
+    assert ledger.balances(budget.id)[Account.SPENT] == PRICE - 1000
+
+    # The rest: the provider keeps nothing of a fully refunded session, and nothing is left over.
+    rest = card_payments.refund_session(broker, s.id, PRICE - 1000, reason="The rest")
+    assert (rest.payment.status, rest.payment.transferred_pence, rest.taken_back_pence) == (
+        "refunded", 0, PRICE - 1000)
+    assert connect_stub.transfer_left[transfer_id] == 0
+    assert card_payments.waiting_takebacks() == [] and card_payments.waiting_payouts() == []
+    assert transfer.form["amount"] == str(PRICE)
+
+
+def test_a_take_back_stripe_cannot_do_now_waits_and_pay_waiting_finishes_it_once(
+    app, world, stripe_api, connect_stub, make_user
+):
+    s, broker = paid_out_session(world, make_user)
+    transfer_id = next(iter(connect_stub.transfer_left))
+    connect_stub.fail_with_status = 503
+
+    outcome = card_payments.refund_session(broker, s.id, 1200, reason="Complaint upheld")
+    # The holder is refunded whatever happens to the provider's side.
+    assert taken(stripe_api, outcome.payment) == PRICE - 1200
+    assert (outcome.taken_back_pence, outcome.still_to_take_back_pence) == (0, 1200)
+    (waiting,) = card_payments.waiting_takebacks()
+    assert waiting.waiting_pence == 1200 and waiting.payment.id == outcome.payment.id
+    assert card_payments.waiting_payouts() == []  # nothing more is owed to the provider
+
+    connect_stub.fail_with_status = None
+    output = app.test_cli_runner().invoke(args=["payments", "pay-waiting"]).output
+    assert "still to take back" not in output
+    assert card_payments.waiting_takebacks() == []
+    assert connect_stub.transfer_left[transfer_id] == PRICE - 1200
+    reversals = [r for r in connect_stub.requests if r.path.endswith("/reversals")]
+    assert len(reversals) == 2 and len({r.headers["idempotency-key"] for r in reversals}) == 1
+    assert db.session.get(Payment, outcome.payment.id).transferred_pence == PRICE - 1200
+    app.test_cli_runner().invoke(args=["payments", "pay-waiting"])
+    assert len([r for r in connect_stub.requests if r.path.endswith("/reversals")]) == 2
+
+
 def test_declined_card_leaves_the_booking_unpaid_and_unheld_until_a_retry(world, stripe_api):
     _, _, holder, budget = world
     card_payments.add_card(holder, holder, new_card(stripe_api, DECLINED_ON_CHARGE))

@@ -174,3 +174,33 @@ def test_broker_refund_form_refuses_a_third_decimal_place_beside_the_field(
         f"/broker/sessions/{session_id}/refund", data={"amount": "3.00", "reason": "Complaint"}
     )
     assert response.status_code == 302
+
+
+def test_broker_is_told_when_a_refund_was_taken_back_from_the_providers_payout(
+    app, client, login, card_holder, make_user, stripe_api, connect_stub
+):
+    with app.app_context():
+        provider, listing = live_listing(make_user)
+        card_payments.start_onboarding(provider, refresh_url="http://x/r", return_url="http://x/d")
+        card_payments.add_card(card_holder, card_holder, new_card(stripe_api))
+        booking = bookings.accept(
+            provider, bookings.request_booking(card_holder, card_holder, one_off(listing)).id
+        )
+        s = booking.sessions[0]
+        bookings.record_delivery(
+            provider, s.id, actual_start=s.start_at, actual_end=s.end_at, now=s.end_at
+        )
+        bookings.confirm_session(card_holder, card_holder, s.id)
+        session_id = s.id
+        broker = make_user(Role.BROKER)
+    login(broker)
+    page = client.post(f"/broker/sessions/{session_id}/refund",
+                       data={"amount": "3.00", "reason": "Complaint"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "The provider had already been paid, so £3.00 was taken back from their payout." in page
+    connect_stub.fail_with_status = 503
+    page = client.post(f"/broker/sessions/{session_id}/refund",
+                       data={"amount": "2.00", "reason": "Complaint"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "£2.00 could not be taken back from their payout yet" in page
+    assert 'id="waiting-takebacks"' in page and provider.name in page
