@@ -164,6 +164,7 @@ class Config:
     # The API bases can point at a local server (localstripe, a Connect stub) in tests.
     STRIPE_SECRET_KEY: str | None = None
     STRIPE_WEBHOOK_SECRET: str | None = None
+    STRIPE_CONNECT_WEBHOOK_SECRET: str | None = None  # the connected-accounts endpoint's own
     STRIPE_API_BASE: str = "https://api.stripe.com"
     STRIPE_CONNECT_API_BASE: str | None = None  # accounts, account links, transfers; None: API base
     STRIPE_MAX_NETWORK_RETRIES: int = 2
@@ -196,6 +197,7 @@ class Config:
             PUBLIC_BASE_URL=os.environ.get("PUBLIC_BASE_URL", cls.PUBLIC_BASE_URL).rstrip("/"),
             STRIPE_SECRET_KEY=os.environ.get("STRIPE_SECRET_KEY"),
             STRIPE_WEBHOOK_SECRET=os.environ.get("STRIPE_WEBHOOK_SECRET"),
+            STRIPE_CONNECT_WEBHOOK_SECRET=os.environ.get("STRIPE_CONNECT_WEBHOOK_SECRET"),
             STRIPE_API_BASE=os.environ.get("STRIPE_API_BASE", "https://api.stripe.com"),
             STRIPE_CONNECT_API_BASE=os.environ.get("STRIPE_CONNECT_API_BASE") or None,
             SEARCH_BACKEND=os.environ.get("SEARCH_BACKEND", ""),

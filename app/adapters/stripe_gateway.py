@@ -805,6 +805,20 @@ def _in_flight(payment_id: int, kind: str, *, exclude_key: str) -> int:
     return int(total or 0)
 
 
+def refused_attempts(payment_id: int, kind: str) -> int:
+    """How many calls of this kind for this payment Stripe refused for good (failed or declined).
+    A refused key replays its refusal forever, so a later attempt, once the cause is mended (say
+    the provider finished onboarding), needs a key of its own: callers add this count to it.
+    Nothing moved on a refused call, so a new key cannot pay twice."""
+    return int(db.session.scalar(
+        select(func.count()).select_from(PaymentOperation).where(
+            PaymentOperation.payment_id == payment_id,
+            PaymentOperation.kind == kind,
+            PaymentOperation.status.in_((rules.OP_FAILED, rules.OP_DECLINED)),
+        )
+    ) or 0)
+
+
 def transfers_of(payment_id: int) -> dict[str, int]:
     """Each transfer made from this payment (Stripe id, newest first) and what it still holds:
     its amount less the reversals of it that succeeded."""

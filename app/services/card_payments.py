@@ -27,7 +27,14 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.adapters import stripe_checkout
-from app.adapters.stripe_gateway import PaymentGateway, operation, transfers_of
+from app.adapters.stripe_gateway import (
+    TRANSFER_CREATE,
+    TRANSFER_REVERSE,
+    PaymentGateway,
+    operation,
+    refused_attempts,
+    transfers_of,
+)
 from app.domain import payments as rules
 from app.domain.payments import PaymentError
 from app.errors import DomainError, InvalidInput, NotFound
@@ -486,6 +493,12 @@ def refund_session(broker: User, session_id: int, amount_pence: int, *, reason: 
     return RefundOutcome(_payment(payment.id), before - _payment(payment.id).transferred_pence, left)
 
 
+def _retry_suffix(payment_id: int, kind: str) -> str:
+    """'' for a first attempt; '-retry<n>' after n attempts Stripe refused for good."""
+    refused = refused_attempts(payment_id, kind)
+    return f"-retry{refused}" if refused else ""
+
+
 def overpaid_pence(payment: Payment) -> int:
     """What the provider was paid beyond what this payment still holds after refunds."""
     return max(payment.refunded_pence + payment.transferred_pence - payment.captured_pence, 0)
@@ -502,7 +515,8 @@ def take_back_overpaid(session_id: int, actor: User | None) -> int:
     s = _session(session_id)
     excess = overpaid_pence(payment)
     # Keyed by how much has been refunded: a retry for the same refunds repeats the same keys.
-    base = f"b{s.booking_id}-s{s.id}-p{payment.id}-card-reverse-{payment.refunded_pence}"
+    base = (f"b{s.booking_id}-s{s.id}-p{payment.id}-card-reverse-{payment.refunded_pence}"
+            + _retry_suffix(payment.id, TRANSFER_REVERSE))
     for transfer_id, left in transfers_of(payment.id).items():
         if excess <= 0:
             break
@@ -555,7 +569,8 @@ def pay_provider(session_id: int, actor: User | None) -> str:
     try:
         gateway().transfer_to_provider(
             payment_id=payment.id,
-            idempotency_key=f"b{s.booking_id}-s{s.id}-p{payment.id}-card-transfer",
+            idempotency_key=f"b{s.booking_id}-s{s.id}-p{payment.id}-card-transfer"
+            + _retry_suffix(payment.id, TRANSFER_CREATE),
             actor=actor,
         )
     except (PaymentError, NotFound, InvalidInput):
@@ -578,14 +593,17 @@ def waiting_payouts(provider_id: int | None = None) -> list[Payout]:
     )
     if provider_id is not None:
         query = query.where(Payment.provider_id == provider_id)
-    accounts = set(db.session.scalars(select(ProviderPaymentAccount.provider_id)))
+    # provider id -> whether Stripe says they have given every detail it needs
+    accounts = {provider: ready for provider, ready in db.session.execute(
+        select(ProviderPaymentAccount.provider_id, ProviderPaymentAccount.details_submitted))}
     return [
         Payout(
             p,
             p.captured_pence - p.refunded_pence - p.transferred_pence,
             "The provider has not set up how they get paid yet."
             if p.provider_id not in accounts
-            else (p.last_error or "Waiting to be sent."),
+            else (p.last_error or ("Waiting to be sent." if accounts[p.provider_id] else
+                                   "Stripe still needs details from the provider before paying them.")),
             _provider_name(p.provider_id),
         )
         for p in db.session.scalars(query)
@@ -803,3 +821,27 @@ def on_charge_refunded(event) -> None:
     if refunded == payment.captured_pence:
         payment.status = rules.REFUNDED
     _reconciled(payment, event, {"refunded_pence": refunded})
+
+
+@stripe_webhooks.handles("account.updated")
+def on_account_updated(event) -> None:
+    """A provider's connected account changed at Stripe (onboarding finished, details needed
+    again): keep Carefair's copy of whether they can be paid, so their payouts page and the
+    brokers' waiting list say why money waits. `pay_waiting` sends what waits once it can."""
+    account = _object(event)
+    row = db.session.scalar(
+        select(ProviderPaymentAccount)
+        .where(ProviderPaymentAccount.stripe_account_id == account.get("id"))
+        .with_for_update()
+    )
+    if row is None:
+        return
+    now = {"details_submitted": bool(account.get("details_submitted")),
+           "payouts_enabled": bool(account.get("payouts_enabled"))}
+    before = {"details_submitted": row.details_submitted, "payouts_enabled": row.payouts_enabled}
+    if now == before:
+        return
+    row.details_submitted, row.payouts_enabled = now["details_submitted"], now["payouts_enabled"]
+    audit.record(None, "payment_account.updated", "user", row.provider_id,
+                 details={"stripe_account": row.stripe_account_id, "before": before, "now": now,
+                          "event": event.id})

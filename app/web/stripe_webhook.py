@@ -1,4 +1,6 @@
-"""POST /api/stripe/webhook: Stripe's signed event deliveries, verified and handled once each."""
+"""POST /api/stripe/webhook and /api/stripe/connect-webhook: Stripe's signed event deliveries
+(Carefair's own account, and its providers' connected accounts, each signed with its endpoint's
+own secret), verified and handled once each."""
 
 from __future__ import annotations
 
@@ -11,10 +13,8 @@ from app.web.api import bp
 from app.web.context import public
 
 
-@bp.post("/stripe/webhook")
-@public  # Stripe cannot sign in: the signature is the authentication
-def stripe_webhook():
-    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
+def _receive(secret_setting: str):
+    secret = current_app.config.get(secret_setting)
     if not secret:
         return jsonify(
             error_body(
@@ -28,4 +28,18 @@ def stripe_webhook():
     return jsonify({"received": True, "event": event.id, "duplicate": not handled})
 
 
-csrf.exempt(stripe_webhook)  # Stripe posts without a CSRF token; the signature protects it
+@bp.post("/stripe/webhook")
+@public  # Stripe cannot sign in: the signature is the authentication
+def stripe_webhook():
+    return _receive("STRIPE_WEBHOOK_SECRET")
+
+
+@bp.post("/stripe/connect-webhook")
+@public  # as above: events about providers' connected accounts (account.updated)
+def stripe_connect_webhook():
+    return _receive("STRIPE_CONNECT_WEBHOOK_SECRET")
+
+
+# Stripe posts without a CSRF token; the signature protects them.
+csrf.exempt(stripe_webhook)
+csrf.exempt(stripe_connect_webhook)

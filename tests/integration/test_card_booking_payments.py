@@ -569,3 +569,59 @@ def test_pause_releases_the_card_and_resume_authorises_afresh(world, stripe_api)
     assert resumed.state == "funds_held" and held(budget) == PRICE
     assert again.id != first.id and again.status == "authorised"
     assert intent(stripe_api, again).status == "requires_capture"
+
+
+def test_account_updated_keeps_the_providers_payout_state_and_says_why_money_waits(
+    world, connect_stub
+):
+    provider, _, holder, _ = world
+    onboard(provider)
+    account = card_payments.payout_account(provider)
+    connect_stub.fail_with_status = 400  # Stripe refuses transfers until onboarding is done
+    booking = accepted(world)
+    s = delivered(world, booking)
+    bookings.confirm_session(holder, holder, s.id)
+    payment = card_payments.session_payment(s.id)
+    db.session.execute(  # the refusal's own message aside, the account state explains the wait
+        Payment.__table__.update().where(Payment.id == payment.id).values(last_error=None))
+    db.session.commit()
+    assert [w.reason for w in card_payments.waiting_payouts(provider.id)] == [
+        "Stripe still needs details from the provider before paying them."]
+
+    updated = _event("account.updated", {"id": account.stripe_account_id, "object": "account",
+                                         "details_submitted": True, "payouts_enabled": True},
+                     "evt_acct_1")
+    assert stripe_webhooks.process(updated) is True
+    assert stripe_webhooks.process(updated) is False
+    account = card_payments.payout_account(provider)
+    assert (account.details_submitted, account.payouts_enabled) == (True, True)
+    (changed,) = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "payment_account.updated")).all()
+    assert changed.subject_id == str(provider.id) and changed.details["now"]["payouts_enabled"]
+    assert [w.reason for w in card_payments.waiting_payouts(provider.id)] == ["Waiting to be sent."]
+
+    connect_stub.fail_with_status = None
+    assert card_payments.pay_waiting() == 1
+    assert card_payments.session_payment(s.id).transferred_pence == PRICE
+    # The refused attempt's key would replay its refusal: the retry has a key of its own.
+    keys = [r.headers["idempotency-key"] for r in connect_stub.requests if r.path == "/v1/transfers"]
+    assert keys == [keys[0], keys[0] + "-retry1"]
+    # An event about an account Carefair does not know changes nothing.
+    stripe_webhooks.process(_event("account.updated", {"id": "acct_other", "object": "account",
+                                                       "payouts_enabled": False}, "evt_acct_2"))
+    assert card_payments.payout_account(provider).payouts_enabled is True
+
+
+def test_a_take_back_stripe_refused_is_tried_again_with_a_new_key_and_done_once(
+    world, connect_stub, make_user
+):
+    s, broker = paid_out_session(world, make_user)
+    connect_stub.fail_with_status = 400
+    assert card_payments.refund_session(broker, s.id, 700, reason="Late").still_to_take_back_pence == 700
+    connect_stub.fail_with_status = None
+    card_payments.pay_waiting()
+    card_payments.pay_waiting()
+    keys = [r.headers["idempotency-key"] for r in connect_stub.requests if r.path.endswith("/reversals")]
+    assert len(keys) == 2 and "-retry1-" in keys[1] and keys[1].replace("-retry1", "") == keys[0]
+    assert card_payments.waiting_takebacks() == []
+    assert card_payments.session_payment(s.id).transferred_pence == PRICE - 700

@@ -198,3 +198,21 @@ def test_without_a_webhook_secret_nothing_is_accepted(client, db_session, app, m
     response = post(client, body, signature)
     assert response.status_code == 503
     assert response.json["error"]["code"] == "webhooks_not_configured"
+
+
+def test_connected_account_events_come_to_their_own_endpoint_with_their_own_secret(
+    client, app, monkeypatch, db_session, seen
+):
+    connect_secret = "whsec_connect_test"
+    monkeypatch.setitem(app.config, "STRIPE_CONNECT_WEBHOOK_SECRET", connect_secret)
+    body, signature = signed(event("evt_connect_1"), secret=connect_secret)
+    response = client.post("/api/stripe/connect-webhook", data=body,
+                           headers={"Content-Type": "application/json", "Stripe-Signature": signature})
+    assert response.status_code == 200 and response.get_json()["event"] == "evt_connect_1"
+    assert seen == ["evt_connect_1"]
+    # The platform endpoint's secret does not open the connected-accounts endpoint.
+    body, signature = signed(event("evt_connect_2"), secret=SECRET)
+    refused = client.post("/api/stripe/connect-webhook", data=body,
+                          headers={"Content-Type": "application/json", "Stripe-Signature": signature})
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "invalid_signature"
+    assert seen == ["evt_connect_1"]
