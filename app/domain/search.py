@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
@@ -83,9 +84,18 @@ def text_relevance(words: int, in_title: int) -> float:
     return (words + in_title) / (2 * words) if words else 0.0
 
 
+def fold(text: str) -> str:
+    """Lower case without accents: 'Café' -> 'cafe', 'Straße' -> 'strasse'. People type names and
+    words with or without accents, so both a document and a query are folded the same way."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
 def words_of(text: str) -> list[str]:
-    """Lower-case words of a text, without stop words (the same split for documents and queries)."""
-    return [w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS]
+    """Folded words of a text, without stop words (the same split for documents and queries)."""
+    return [w for w in _WORD.findall(fold(text)) if w not in STOP_WORDS]
 
 
 def normalise_district(value: str) -> str | None:
@@ -255,6 +265,9 @@ class SearchQuery:
     sort: str = "best"
     page: int = 1
     notices: tuple[str, ...] = field(default=(), compare=False)
+    # Set when nothing matched what was typed and this is the "did you mean" search run instead:
+    # the words that were typed (the page says so; a corrected search is not corrected again).
+    corrected_from: str | None = None
 
     def constraints(self, exclude: str | None = None) -> list[Constraint]:
         out: list[Constraint] = []

@@ -30,7 +30,8 @@ def results():
     query = parse_query(request.args)
     user = acting().user
     result = search_service.search(query, user_id=user.id if user else None)
-    title = f"Search results for “{query.text}”" if query.text else "Find care and support"
+    shown = result.query  # what the results are for: the "did you mean" words if nothing matched
+    title = f"Search results for “{shown.text}”" if shown.text else "Find care and support"
     return render_template(
         "search/results.html", title=title, result=result, query=result.query,
         search_url=search_url, sorts=SORTS, price_units=PRICE_UNITS,

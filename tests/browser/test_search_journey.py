@@ -89,13 +89,15 @@ def test_pages_sort_and_listing_links_work_without_javascript(no_js_context):
 
 
 def test_a_misspelling_and_an_empty_result_guide_the_holder(page):
-    page.goto("/search?q=demntia")
-    page.get_by_role("link", name="dementia").click()
-    assert page.get_by_label("What support are you looking for?").input_value() == "dementia"
+    page.goto("/search?q=caf%C3%A9+demntia")  # "café demntia": an accent and a slip
+    assert "so these are the results for “cafe dementia”" in page.locator("#corrected").inner_text()
+    assert page.get_by_label("What support are you looking for?").input_value() == "cafe dementia"
     assert _count(page) > 0
     assert_accessible(page)
 
-    page.goto("/search?q=dementia&district=TF9")
+    page.goto("/search?q=demntia&district=TF9")  # nothing near TF9 even spelt right
+    page.get_by_role("link", name="dementia").click()
+    assert page.get_by_label("What support are you looking for?").input_value() == "dementia"
     assert page.get_by_role("heading", name="No listings match your search").is_visible()
     loosen = page.locator("#loosen a").first
     assert loosen.inner_text().startswith("Remove")

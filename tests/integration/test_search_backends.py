@@ -13,6 +13,7 @@ from tests.search.corpus import BY_ID, CORPUS, TODAY
 EXPECTED = [
     ({"q": "personal care"}, {1, 2, 5, 6, 17, 18, 28, 31, 36, 40}),
     ({"q": "dementia", "district": "sy1"}, {1, 2, 3, 17, 33}),
+    ({"q": "DÉMENTIA", "district": "sy1"}, {1, 2, 3, 17, 33}),  # accents and case folded
     ({"q": "walking"}, {9, 16}),  # stemming: "walks" and "walking"
     ({"q": "swim"}, {29}),
     ({"category": ["transport", "advocacy"]}, {10, 11, 22, 25, 37}),
@@ -81,11 +82,27 @@ def test_counts_beside_a_ticked_filter_show_what_ticking_others_would_add(backen
     assert {o.value: o.count for o in language.options} == {"english": 1}
 
 
-def test_a_misspelt_word_gets_a_did_you_mean(backend):
+def test_a_misspelt_word_that_finds_nothing_shows_what_the_likely_word_finds(backend):
     result = backend.search(parse_query({"q": "demntia"}))
-    assert result.total == 0
-    assert result.suggestion == "dementia"
-    assert result.suggestion_query.words == ("dementia",)
+    assert result.query.corrected_from == "demntia"
+    assert (result.query.text, result.query.words) == ("dementia", ("dementia",))
+    assert result.total == len(backend.matching_ids(parse_query({"q": "dementia"}))) > 0
+    assert result.suggestion is None
+
+
+def test_a_misspelling_the_filters_leave_nothing_for_gets_a_did_you_mean(backend):
+    result = backend.search(parse_query({"q": "swiming", "district": "TF9"}))
+    assert result.total == 0 and result.query.corrected_from is None
+    assert result.suggestion == "swimming"
+    assert result.suggestion_query.words == ("swimming",)
+
+
+def test_a_listing_written_with_accents_is_found_with_or_without_them(backend):
+    from dataclasses import replace
+
+    backend.index([replace(BY_ID[29], title="Swimming then the Café Crème club")])
+    for typed in ("cafe creme", "Café", "CAFÉ crème"):
+        assert backend.matching_ids(parse_query({"q": typed})) == {29}, typed
 
 
 def test_a_word_that_matches_through_stemming_is_not_corrected(backend):

@@ -35,10 +35,17 @@ def test_filters_show_counts_and_stay_ticked(client, indexed):
     assert re.search(r'value="personal_care">\s*<label[^>]*>Personal care <span[^>]*>\(5\)', html)
 
 
-def test_a_misspelling_offers_a_did_you_mean_link(client, indexed):
+def test_a_misspelling_that_finds_nothing_shows_results_for_the_likely_word(client, indexed):
     html = client.get("/search?q=demntia").get_data(as_text=True)
+    assert "No listings matched “demntia”, so these are the results for “<strong>dementia</strong>”" in html
+    assert _ids(html) and 'value="dementia"' in html
+    assert "<title>Search results for “dementia”" in html
+
+
+def test_a_misspelling_the_filters_leave_nothing_for_offers_a_did_you_mean_link(client, indexed):
+    html = client.get("/search?q=swiming&district=TF9").get_data(as_text=True)
     assert "Did you mean" in html
-    assert 'href="/search?q=dementia"' in html
+    assert 'href="/search?q=swimming&amp;district=TF9"' in html
 
 
 def test_nothing_matching_says_which_filter_to_remove(client, indexed):

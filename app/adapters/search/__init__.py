@@ -129,11 +129,19 @@ class SearchBackend(ABC):
                     loosen.append(Loosen(facet, describe_filter(query, facet), n, relaxed))
             loosen.sort(key=lambda item: -item.count)
 
-        return SearchResult(
+        result = SearchResult(
             query=replace(query, page=page), hits=tuple(hits), total=total, page=page,
             pages=pages, facets=build_facets(query, counts), suggestion=suggestion,
             loosen=tuple(loosen[:3]), notices=query.notices,
         )
+        corrected_query = result.suggestion_query
+        if total == 0 and corrected_query is not None and query.corrected_from is None:
+            # Nothing matched a misspelling: show what the likely words find, and say so,
+            # rather than an empty page with a link (typing is hard for many people here).
+            corrected = self.search(replace(corrected_query, corrected_from=query.text), ctx)
+            if corrected.total:
+                return corrected
+        return result
 
 
 def backend_name_for(config) -> str:
