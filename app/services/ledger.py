@@ -29,7 +29,8 @@ from app.errors import (
     NotPermitted,
 )
 from app.extensions import db
-from app.models import Budget, LedgerEntry, LedgerTransaction, SupportPlanVersion, User
+from app.models import Budget, LedgerEntry, LedgerTransaction, PlanReview, SupportPlanVersion, User
+from app.models.budget import REVIEW_AGREED
 from app.services import audit
 
 MAX_KEY_LENGTH = 80
@@ -74,8 +75,16 @@ def refundable(capture_id: int) -> int:
 
 
 def current_plan(holder_id: int) -> SupportPlanVersion | None:
+    """The latest *agreed* version of the holder's support plan: the one money decisions use.
+
+    A version proposed from the holder's side that a broker has not agreed (waiting, declined
+    or replaced) never counts, so editing the plan cannot widen what may be spent.
+    """
     return db.session.scalar(
-        select(SupportPlanVersion).where(SupportPlanVersion.holder_id == holder_id)
+        select(SupportPlanVersion)
+        .outerjoin(PlanReview, PlanReview.plan_id == SupportPlanVersion.id)
+        .where(SupportPlanVersion.holder_id == holder_id,
+               or_(PlanReview.id.is_(None), PlanReview.status == REVIEW_AGREED))
         .order_by(SupportPlanVersion.version.desc()).limit(1)
     )
 
