@@ -113,3 +113,15 @@ def plan_form_class():
 
 
 PlanForm = plan_form_class()
+
+
+class AgreePlanForm(FlaskForm):
+    submit = SubmitField("Agree the changes", widget=GovSubmitInput())
+
+
+class DeclinePlanForm(FlaskForm):
+    reason = TextAreaField("Why are the changes not agreed?", widget=GovTextArea(),
+                           description="The person and the people who act for them will see this",
+                           validators=[DataRequired(message="Say why the changes are not agreed"),
+                                       Length(max=1000)])
+    submit = SubmitField("Do not agree the changes", widget=GovSubmitInput())
