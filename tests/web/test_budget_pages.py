@@ -1,12 +1,13 @@
 """Budget, statement and plan pages for holders, delegates, brokers and council admins."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from app.domain.access import Role
-from app.errors import NeedsApproval, NotPermitted
+from app.errors import InvalidInput, NeedsApproval, NotPermitted
 from app.extensions import db
 from app.models import AuditEvent, Delegation, LedgerTransaction, Notification
 from app.services import budgets, ledger
@@ -261,12 +262,57 @@ def test_admin_adjusts_with_a_reason_and_claws_back_unspent(client, make_user, l
     assert "Enter the reason for the adjustment" in page.get_data(as_text=True)
     assert client.post(f"/admin/budgets/{budget.id}/adjustments", data={
         "idempotency_key": key(), "direction": "add", "amount": "10", "reason": "Missed mileage"}).status_code == 302
-    too_much = client.post(f"/admin/budgets/{budget.id}/clawbacks", data={"idempotency_key": key(), "amount": "710.01"})
+    too_much = client.post(f"/admin/budgets/{budget.id}/clawbacks",
+                           data={"idempotency_key": key(), "amount": "710.01", "reason": "Year end"})
     assert "Only £710.00 is unspent" in too_much.get_data(as_text=True)
-    assert client.post(f"/admin/budgets/{budget.id}/clawbacks",
-                       data={"idempotency_key": key(), "amount": "710"}).status_code == 302
+    assert client.post(f"/admin/budgets/{budget.id}/clawbacks", data={
+        "idempotency_key": key(), "amount": "710", "reason": "Year end", "confirmed": "yes"}).status_code == 302
     balances = ledger.balances(budget.id)
     assert (balances["available"], balances["held"]) == (0, 30_000)
+
+
+def _clawbacks(budget) -> int:
+    return db.session.scalar(select(func.count()).select_from(LedgerTransaction).where(
+        LedgerTransaction.budget_id == budget.id, LedgerTransaction.operation == "clawback"))
+
+
+def test_clawback_form_starts_empty_and_needs_a_reason_beside_the_field(client, make_user, login):
+    _, _, budget = funded_budget(make_user)
+    _admin(make_user, login)
+    page = client.get(f"/admin/budgets/{budget.id}").get_data(as_text=True)
+    form = page.split('id="clawback"')[1]
+    amount_input = re.search(r'<input[^>]*name="amount"[^>]*>', form).group(0)
+    assert 'value="' not in amount_input or 'value=""' in amount_input
+    assert "Unspent at the end of the period</textarea>" not in form and "£1,000.00 is unspent" in form
+    response = client.post(f"/admin/budgets/{budget.id}/clawbacks",
+                           data={"idempotency_key": key(), "amount": "250", "reason": " "})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Enter the reason for taking the money back" in page and 'value="250"' in page
+    assert _clawbacks(budget) == 0
+    with pytest.raises(InvalidInput):
+        ledger.clawback(budget.id, 100, idempotency_key=key(), actor=make_user(Role.COUNCIL_ADMIN),
+                        reason="  ")
+
+
+def test_clawback_is_confirmed_on_a_second_page_and_a_double_submit_takes_money_once(
+        client, make_user, login):
+    holder, _, budget = funded_budget(make_user)
+    _admin(make_user, login)
+    data = {"idempotency_key": key(), "amount": "250", "reason": "Unspent at the year end"}
+    page = client.post(f"/admin/budgets/{budget.id}/clawbacks", data=data).get_data(as_text=True)
+    assert (f"You are about to take £250.00 back from {holder.name}'s budget, leaving £750.00"
+            in page)
+    assert "Unspent at the year end" in page and "Take the money back" in page and "Cancel" in page
+    assert _clawbacks(budget) == 0  # nothing moves until confirmed
+    confirm = {**data, "confirmed": "yes"}
+    assert client.post(f"/admin/budgets/{budget.id}/clawbacks", data=confirm).status_code == 302
+    again = client.post(f"/admin/budgets/{budget.id}/clawbacks", data=confirm, follow_redirects=True)
+    assert "already recorded" in again.get_data(as_text=True)
+    assert _clawbacks(budget) == 1
+    assert ledger.balances(budget.id)["available"] == 75_000
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "ledger.clawback"))
+    assert event.details["reason"] == "Unspent at the year end" and event.on_behalf_of_id == holder.id
 
 
 def test_admin_exports_period_audit_and_statement_csv(client, make_user, login):
