@@ -21,7 +21,7 @@ def funded_budget(make_user, *, annual=1_300_000, funded=100_000, contingency_we
     holder = make_user(Role.HOLDER)
     admin = make_user(Role.COUNCIL_ADMIN)
     budgets.save_plan(holder.id, "Seeing my friends", "Get out more",
-                      categories or {"personal_assistant": 1_000_000, "transport": 300_000}, actor=holder)
+                      categories or {"personal_assistant": 1_000_000, "transport": 300_000}, actor=None)
     budget = budgets.create_budget(holder.id, annual, start or date.today() - timedelta(days=60),
                                    "four_weekly", "direct_payment", contingency_weeks=contingency_weeks,
                                    actor=admin)

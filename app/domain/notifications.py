@@ -152,6 +152,8 @@ class Event(StrEnum):
     FLAG_UPHELD = "flag_upheld"
     MESSAGE_RECEIVED = "message_received"
     PLAN_CHANGED = "plan_changed"
+    PLAN_CHANGES_AGREED = "plan_changes_agreed"
+    PLAN_CHANGES_DECLINED = "plan_changes_declined"
     DELEGATION_INVITED = "delegation_invited"
     DELEGATION_ACCEPTED = "delegation_accepted"
     AUTHORISED_PERSON_RECORDED = "authorised_person_recorded"
@@ -325,6 +327,25 @@ EVENTS: dict[Event, EventSpec] = {
         Category.PLAN,
         "The support plan has been updated",
         ("{by} has updated the support plan.",),
+        "See the plan",
+        {"by": P},
+    ),
+    Event.PLAN_CHANGES_AGREED: EventSpec(
+        Category.PLAN,
+        "A broker has agreed the changes to the support plan",
+        ("{by} has agreed the changes to the spending in the support plan. They apply from now.",),
+        "See the plan",
+        {"by": P},
+    ),
+    # The broker's reason is free text, so it stays on the plan page, never in a message.
+    Event.PLAN_CHANGES_DECLINED: EventSpec(
+        Category.PLAN,
+        "A broker has not agreed the changes to the support plan",
+        (
+            "{by} has not agreed the changes to the spending in the support plan. "
+            "The plan stays as it was.",
+            "Sign in to see the reason on the plan page.",
+        ),
         "See the plan",
         {"by": P},
     ),

@@ -3,7 +3,7 @@
 from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.models.booking import Booking, BookingBackup, BookingSession, HolderPause, PoolParticipant
-from app.models.budget import Budget, PlanCategory, SupportPlanVersion
+from app.models.budget import Budget, PlanCategory, PlanReview, SupportPlanVersion
 from app.models.card_payment import BudgetCard, SessionCardPayment
 from app.models.delegation import Delegation
 from app.models.flag import Flag, ProviderRestriction, SafeguardingReferral
@@ -75,6 +75,7 @@ __all__ = [
     "SearchPosting",
     "SearchWord",
     "SessionCardPayment",
+    "PlanReview",
     "SupportPlanVersion",
     "User",
     "VettingCheck",

@@ -75,10 +75,25 @@ class SupportPlanVersion(Base):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     categories: Mapped[list[PlanCategory]] = relationship(
         back_populates="plan", order_by="PlanCategory.id", cascade="all")
+    # Only versions whose spending a broker has still to agree have a review; the rest are agreed.
+    review: Mapped[PlanReview | None] = relationship(viewonly=True, uselist=False)
 
     @property
     def amounts(self) -> dict[str, int]:
         return {c.code: c.annual_pence for c in self.categories}
+
+    @property
+    def total_pence(self) -> int:
+        return sum(c.annual_pence for c in self.categories)
+
+    @property
+    def status(self) -> str:
+        """agreed, waiting (for a broker), declined or superseded (replaced before a decision)."""
+        return self.review.status if self.review is not None else REVIEW_AGREED
+
+    @property
+    def agreed(self) -> bool:
+        return self.status == REVIEW_AGREED
 
 
 class PlanCategory(Base):
@@ -94,6 +109,42 @@ class PlanCategory(Base):
     annual_pence: Mapped[int] = mapped_column(Integer)
 
     plan: Mapped[SupportPlanVersion] = relationship(back_populates="categories")
+
+
+REVIEW_WAITING = "waiting"
+REVIEW_AGREED = "agreed"
+REVIEW_DECLINED = "declined"
+REVIEW_SUPERSEDED = "superseded"
+REVIEW_STATUSES = (REVIEW_WAITING, REVIEW_AGREED, REVIEW_DECLINED, REVIEW_SUPERSEDED)
+
+
+class PlanReview(Base):
+    """A holder-side change to a plan's spending, waiting for a broker, and what was decided.
+
+    The council agrees a support plan, so a version proposed from the holder's side with
+    different spending only counts once a broker agrees it. Versions without a review (every
+    version written by a broker, text-only changes, and all versions from before reviews
+    existed) are agreed. The history of decisions is in the audit log.
+    """
+
+    __tablename__ = "plan_reviews"
+    __table_args__ = (
+        CheckConstraint("status IN ({})".format(", ".join(f"'{s}'" for s in REVIEW_STATUSES)),
+                        name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("support_plan_versions.id"), unique=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=REVIEW_WAITING, index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    plan: Mapped[SupportPlanVersion] = relationship(foreign_keys=[plan_id])
+    holder: Mapped[User] = relationship(foreign_keys=[holder_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
 # Plans keep every version: a change is a new version, never an edit.

@@ -27,8 +27,9 @@ def load_budgets(seed_dir: Path, today: date | None = None) -> None:
             continue
         start = add_months(today.replace(day=1), -row["months_ago"])
         plan = row["plan"]
+        # Seeded plans stand for ones the council has already agreed (actor None: Carefair).
         budgets.save_plan(holder.id, plan["what_matters"], plan["outcomes"], plan["categories"],
-                          actor=holder)
+                          actor=None)
         budget = budgets.create_budget(
             holder.id, row["annual_pence"], start, row["frequency"], row["funding_mode"],
             contingency_weeks=row.get("contingency_weeks"), contingency_pence=row.get("contingency_pence"),

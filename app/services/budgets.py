@@ -24,6 +24,7 @@ from app.domain.budget import (
 )
 from app.domain.ledger import Account, Operation
 from app.domain.money import MAX_PENCE, Money
+from app.domain.notifications import Event as Notice
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
 from app.models import (
@@ -31,14 +32,18 @@ from app.models import (
     LedgerEntry,
     LedgerTransaction,
     PlanCategory,
+    PlanReview,
     SupportPlanVersion,
     User,
 )
-from app.services import audit
+from app.models.base import utcnow
+from app.models.budget import REVIEW_AGREED, REVIEW_DECLINED, REVIEW_SUPERSEDED, REVIEW_WAITING
+from app.services import audit, notify
 from app.services.ledger import balances, current_plan
 
 EARLIEST_START = date(2015, 1, 1)
 MAX_TEXT = 5000
+MAX_REASON = 1000
 
 
 # ---------------------------------------------------------------- budgets
@@ -134,11 +139,16 @@ def next_instalment(budget: Budget) -> tuple[date, int]:
 # ---------------------------------------------------------------- support plans
 
 def save_plan(holder_id: int, what_matters: str, outcomes: str, categories: dict[str, int], *,
-              actor: User, on_behalf_of: User | None = None,
+              actor: User | None, on_behalf_of: User | None = None,
               change_note: str | None = None) -> SupportPlanVersion:
     """Add a new version of the holder's support plan (earlier versions are kept as they were).
 
-    Raises InvalidInput (field named), NotFound (holder).
+    The council agrees a support plan, so a version from the holder's side (the holder or
+    someone acting for them) whose spending categories or amounts differ from the agreed plan
+    is a proposal: it waits for a broker and changes nothing that money decisions read until
+    one agrees it. A text-only change, and any version a broker or the council (or Carefair
+    itself, seeding) writes, is agreed at once. A new version replaces any proposal still
+    waiting. Raises InvalidInput (field named), NotFound (holder).
     """
     holder = db.session.get(User, holder_id)
     if holder is None or holder.role_enum is not Role.HOLDER:
@@ -160,17 +170,190 @@ def save_plan(holder_id: int, what_matters: str, outcomes: str, categories: dict
         if not isinstance(pence, int) or not 0 < pence <= MAX_PENCE:
             raise InvalidInput(f"Enter an amount for {category_label(code)} between £0.01 and "
                                f"{Money(MAX_PENCE)}", field=f"amount_{code}")
-    previous = current_plan(holder.id)
+    agreed = current_plan(holder.id)
+    council_side = actor is None or actor.role_enum in (Role.BROKER, Role.COUNCIL_ADMIN)
+    proposal = not council_side and (agreed is None or agreed.amounts != categories)
+    latest = db.session.scalar(select(func.max(SupportPlanVersion.version))
+                               .where(SupportPlanVersion.holder_id == holder.id)) or 0
     plan = SupportPlanVersion(
-        holder_id=holder.id, version=(previous.version + 1) if previous else 1,
+        holder_id=holder.id, version=latest + 1,
         what_matters=what_matters, outcomes=outcomes,
         change_note=(change_note or "").strip()[:500] or None, created_by_id=actor.id if actor else None,
         categories=[PlanCategory(code=code, annual_pence=pence) for code, pence in categories.items()],
     )
     db.session.add(plan)
     db.session.flush()
-    audit.record(actor, "plan.saved", "support_plan", plan.id, on_behalf_of=on_behalf_of or holder,
-                 details={"version": plan.version, "categories": categories})
+    for waiting in _waiting_reviews(holder.id):
+        waiting.status = REVIEW_SUPERSEDED
+        waiting.decided_by_id = actor.id if actor else None
+        waiting.decided_at = utcnow()
+        audit.record(actor, "plan.proposal_superseded", "support_plan", waiting.plan_id,
+                     on_behalf_of=on_behalf_of or holder,
+                     details={"version": waiting.plan.version, "replaced_by_version": plan.version})
+    if proposal:
+        db.session.add(PlanReview(plan_id=plan.id, holder_id=holder.id, status=REVIEW_WAITING))
+        audit.record(actor, "plan.proposed", "support_plan", plan.id, on_behalf_of=on_behalf_of or holder,
+                     details={"version": plan.version, "categories": categories,
+                              "agreed_version": agreed.version if agreed else None,
+                              "agreed_categories": agreed.amounts if agreed else {}})
+    else:
+        audit.record(actor, "plan.saved", "support_plan", plan.id, on_behalf_of=on_behalf_of or holder,
+                     details={"version": plan.version, "categories": categories})
+        if actor is not None and council_side:
+            notify.send(Notice.PLAN_CHANGED, holder, about_holder=holder, link=PLAN_LINK,
+                        context={"by": actor})
+    db.session.commit()
+    return plan
+
+
+PLAN_LINK = "/my/plan"
+
+
+def _waiting_reviews(holder_id: int, *, lock: bool = False) -> list[PlanReview]:
+    query = select(PlanReview).where(PlanReview.holder_id == holder_id,
+                                     PlanReview.status == REVIEW_WAITING)
+    if lock:
+        query = query.with_for_update()
+    return list(db.session.scalars(query))
+
+
+def waiting_proposal(holder_id: int) -> SupportPlanVersion | None:
+    """The holder-side version whose spending is waiting for a broker, if there is one."""
+    return db.session.scalar(
+        select(SupportPlanVersion).join(PlanReview, PlanReview.plan_id == SupportPlanVersion.id)
+        .where(SupportPlanVersion.holder_id == holder_id, PlanReview.status == REVIEW_WAITING)
+        .order_by(SupportPlanVersion.version.desc()).limit(1))
+
+
+def last_declined(holder_id: int) -> SupportPlanVersion | None:
+    """The most recent proposal a broker declined, if nothing has been saved since."""
+    latest = db.session.scalar(
+        select(SupportPlanVersion).where(SupportPlanVersion.holder_id == holder_id)
+        .order_by(SupportPlanVersion.version.desc()).limit(1))
+    return latest if latest is not None and latest.status == REVIEW_DECLINED else None
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    code: str
+    label: str
+    agreed_pence: int | None  # None: not in the agreed plan
+    proposed_pence: int | None  # None: taken out in the proposal
+
+    @property
+    def changed(self) -> bool:
+        return self.agreed_pence != self.proposed_pence
+
+
+@dataclass(frozen=True)
+class Proposal:
+    plan: SupportPlanVersion
+    holder: User
+    agreed: SupportPlanVersion | None
+    changes: list[PlanChange]
+    annual_pence: int | None  # the current budget's annual amount, if there is a budget
+
+    @property
+    def proposed_total(self) -> int:
+        return self.plan.total_pence
+
+    @property
+    def agreed_total(self) -> int:
+        return self.agreed.total_pence if self.agreed else 0
+
+    @property
+    def over_budget_by(self) -> int:
+        """How far the proposed total is above the budget's annual amount (0 if within it)."""
+        if self.annual_pence is None:
+            return 0
+        return max(0, self.proposed_total - self.annual_pence)
+
+
+def _proposal(plan: SupportPlanVersion) -> Proposal:
+    agreed = current_plan(plan.holder_id)
+    before = agreed.amounts if agreed else {}
+    after = plan.amounts
+    codes = [c for c in CATEGORIES if c in before or c in after]
+    budget = current_budget(plan.holder_id)
+    holder = db.session.get(User, plan.holder_id)
+    assert holder is not None  # a foreign key
+    return Proposal(plan, holder, agreed, [PlanChange(c, category_label(c), before.get(c), after.get(c))
+                                   for c in codes],
+                    budget.annual_pence if budget else None)
+
+
+def proposals_waiting() -> list[Proposal]:
+    """Every holder-side change to plan spending waiting for a broker, oldest first."""
+    plans = db.session.scalars(
+        select(SupportPlanVersion).join(PlanReview, PlanReview.plan_id == SupportPlanVersion.id)
+        .where(PlanReview.status == REVIEW_WAITING).order_by(PlanReview.created_at, PlanReview.id))
+    return [_proposal(p) for p in plans]
+
+
+def proposal(plan_id: int) -> Proposal:
+    """One proposal (waiting or decided), for the broker's page. Raises NotFound."""
+    plan = db.session.get(SupportPlanVersion, plan_id)
+    if plan is None or plan.review is None:
+        raise NotFound("There is no such proposed change to a support plan.")
+    return _proposal(plan)
+
+
+def _review_to_decide(plan_id: int, actor: User) -> PlanReview:
+    if actor.role_enum is not Role.BROKER:
+        raise NotPermitted("Only a broker can agree or decline changes to a support plan.")
+    review = db.session.scalar(select(PlanReview).where(PlanReview.plan_id == plan_id)
+                               .with_for_update().execution_options(populate_existing=True))
+    if review is None:
+        raise NotFound("There is no such proposed change to a support plan.")
+    if review.status != REVIEW_WAITING:
+        word = {REVIEW_AGREED: "already been agreed", REVIEW_DECLINED: "already been declined",
+                REVIEW_SUPERSEDED: "been replaced by a newer version"}[review.status]
+        raise Conflict(f"This change to the plan has {word}, so there is nothing to decide.")
+    return review
+
+
+def agree_proposal(plan_id: int, *, actor: User) -> SupportPlanVersion:
+    """A broker agrees a proposed change: from now it is the plan money decisions read.
+
+    Raises NotPermitted (not a broker), NotFound, Conflict (already decided or replaced).
+    """
+    review = _review_to_decide(plan_id, actor)
+    review.status = REVIEW_AGREED
+    review.decided_by_id = actor.id
+    review.decided_at = utcnow()
+    plan, holder = review.plan, review.holder
+    found = _proposal(plan)
+    audit.record(actor, "plan.proposal_agreed", "support_plan", plan.id, on_behalf_of=holder,
+                 details={"version": plan.version, "categories": plan.amounts,
+                          "total_pence": plan.total_pence, "annual_pence": found.annual_pence,
+                          "over_budget_pence": found.over_budget_by})
+    notify.send(Notice.PLAN_CHANGES_AGREED, holder, about_holder=holder, link=PLAN_LINK,
+                context={"by": actor})
+    db.session.commit()
+    return plan
+
+
+def decline_proposal(plan_id: int, reason: str, *, actor: User) -> SupportPlanVersion:
+    """A broker declines a proposed change, with a reason the holder's side sees on the plan.
+
+    Raises InvalidInput (reason), NotPermitted (not a broker), NotFound, Conflict.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why the change is not agreed, so the person can see it",
+                           field="reason")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(f"The reason must be {MAX_REASON} characters or fewer", field="reason")
+    review = _review_to_decide(plan_id, actor)
+    review.status = REVIEW_DECLINED
+    review.reason = reason
+    review.decided_by_id = actor.id
+    review.decided_at = utcnow()
+    plan, holder = review.plan, review.holder
+    audit.record(actor, "plan.proposal_declined", "support_plan", plan.id, on_behalf_of=holder,
+                 details={"version": plan.version, "reason": reason})
+    notify.send(Notice.PLAN_CHANGES_DECLINED, holder, about_holder=holder, link=PLAN_LINK,
+                context={"by": actor})
     db.session.commit()
     return plan
 

@@ -10,6 +10,7 @@ instead of both spending the same money; the database's deferred constraint trig
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, or_, select
@@ -29,7 +30,8 @@ from app.errors import (
     NotPermitted,
 )
 from app.extensions import db
-from app.models import Budget, LedgerEntry, LedgerTransaction, SupportPlanVersion, User
+from app.models import Budget, LedgerEntry, LedgerTransaction, PlanReview, SupportPlanVersion, User
+from app.models.budget import REVIEW_AGREED
 from app.services import audit
 
 MAX_KEY_LENGTH = 80
@@ -74,8 +76,16 @@ def refundable(capture_id: int) -> int:
 
 
 def current_plan(holder_id: int) -> SupportPlanVersion | None:
+    """The latest *agreed* version of the holder's support plan: the one money decisions use.
+
+    A version proposed from the holder's side that a broker has not agreed (waiting, declined
+    or replaced) never counts, so editing the plan cannot widen what may be spent.
+    """
     return db.session.scalar(
-        select(SupportPlanVersion).where(SupportPlanVersion.holder_id == holder_id)
+        select(SupportPlanVersion)
+        .outerjoin(PlanReview, PlanReview.plan_id == SupportPlanVersion.id)
+        .where(SupportPlanVersion.holder_id == holder_id,
+               or_(PlanReview.id.is_(None), PlanReview.status == REVIEW_AGREED))
         .order_by(SupportPlanVersion.version.desc()).limit(1)
     )
 
@@ -341,14 +351,67 @@ def refund(capture_id: int, amount_pence: int, *, idempotency_key: str, actor: U
                  audit_details={"capture_id": capture_id})
 
 
+def _clawback_reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Enter the reason for taking the money back", field="reason")
+    if len(reason) > 500:
+        raise InvalidInput("The reason must be 500 characters or fewer", field="reason")
+    return reason
+
+
+@dataclass(frozen=True)
+class ClawbackPreview:
+    """What a clawback would do, for the council admin to confirm before any money moves."""
+
+    budget: Budget
+    amount_pence: int
+    reason: str
+    unspent_pence: int
+
+    @property
+    def leaving_pence(self) -> int:
+        return self.unspent_pence - self.amount_pence
+
+
+def preview_clawback(budget_id: int, amount_pence: int, *, reason: str | None,
+                     actor: User | None) -> ClawbackPreview:
+    """Check a clawback as `clawback` would, and say what it would leave. Posts nothing.
+
+    Raises InvalidInput (amount, reason), InsufficientFunds (amount), NotPermitted, NotFound.
+    """
+    _check_amount(amount_pence)
+    reason = _clawback_reason(reason)
+    _require_role(actor, [Role.COUNCIL_ADMIN], "claw back money")
+    budget = db.session.get(Budget, budget_id)
+    if budget is None:
+        raise NotFound("There is no such budget.", field="budget")
+    unspent = _unspent(budget.id)
+    if amount_pence > unspent:
+        raise _too_much(unspent)
+    return ClawbackPreview(budget, amount_pence, reason, unspent)
+
+
+def _unspent(budget_id: int) -> int:
+    now = balances(budget_id)
+    return now[Account.AVAILABLE] + now[Account.CONTINGENCY]
+
+
+def _too_much(unspent: int) -> InsufficientFunds:
+    return InsufficientFunds(f"Only {Money(unspent)} is unspent and not held for bookings, so no "
+                             "more than that can be taken back.", field="amount")
+
+
 def clawback(budget_id: int, amount_pence: int, *, idempotency_key: str, actor: User | None,
-             reason: str | None = None, occurred_on: date | None = None) -> LedgerTransaction:
+             reason: str, occurred_on: date | None = None) -> LedgerTransaction:
     """The council recovers unspent money: available first, then contingency, never held money.
 
-    Raises InvalidInput (amount), InsufficientFunds (more than is unspent), NotPermitted,
+    A reason is required, as for adjustments: taking money back must be explained.
+    Raises InvalidInput (amount, reason), InsufficientFunds (more than is unspent), NotPermitted,
     NotFound, Conflict.
     """
     _check_amount(amount_pence)
+    reason = _clawback_reason(reason)
     key = _check_key(idempotency_key)
     _require_role(actor, [Role.COUNCIL_ADMIN], "claw back money")
     budget = _lock_budget(budget_id)
@@ -357,8 +420,7 @@ def clawback(budget_id: int, amount_pence: int, *, idempotency_key: str, actor: 
     now = balances(budget.id)
     unspent = now[Account.AVAILABLE] + now[Account.CONTINGENCY]
     if amount_pence > unspent:
-        raise InsufficientFunds(f"Only {Money(unspent)} is unspent and not held for bookings, so no "
-                                "more than that can be taken back.", field="amount")
+        raise _too_much(unspent)
     day = _check_date(budget, occurred_on)
     return _post(budget, Operation.CLAWBACK, key,
                  rules.clawback(amount_pence, now[Account.AVAILABLE], now[Account.CONTINGENCY]),

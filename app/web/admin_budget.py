@@ -78,10 +78,10 @@ def _detail(budget_id: int, *, form=None, instalment=None, adjust=None, clawback
                                     received_on=min(due_on, date.today()))
     unspent = sum(ledger.balances(budget.id)[a] for a in (Account.AVAILABLE, Account.CONTINGENCY))
     if clawback is None:
-        clawback = ClawbackForm(formdata=None, amount=pounds_plain(unspent) if unspent else "")
+        clawback = ClawbackForm(formdata=None)
     return render_template(
         "admin/budget_detail.html", form=form, instalment_form=instalment,
-        adjust_form=adjust or AdjustForm(formdata=None), clawback_form=clawback,
+        adjust_form=adjust or AdjustForm(formdata=None), clawback_form=clawback, unspent=unspent,
         title=f"Budget for {budget.holder.name}", **budget_page_context(budget)), status
 
 
@@ -136,16 +136,27 @@ def budget_adjust(budget_id: int):
 @bp.post("/budgets/<int:budget_id>/clawbacks")
 @requires(Permission.ADMIN_AREA)
 def budget_clawback(budget_id: int):
+    """Two steps, no JavaScript: the form leads to a confirmation page; money moves only from it.
+
+    Both steps carry the same idempotency key, so a double submit takes the money once.
+    """
     form = ClawbackForm()
     if form.validate_on_submit():
         try:
             pence = parse_pounds(form.amount.data, field="amount")
+            if form.confirmed.data != "yes":
+                preview = ledger.preview_clawback(budget_id, pence, reason=form.reason.data,
+                                                  actor=current_user)
+                return render_template("admin/clawback_confirm.html", form=form, preview=preview,
+                                       amount=pounds_plain(pence),
+                                       title="Check before taking money back")
             tx = ledger.clawback(budget_id, pence, idempotency_key=form.idempotency_key.data,
-                                 actor=current_user, reason=form.reason.data or None)
+                                 actor=current_user, reason=form.reason.data)
         except DomainError as err:
             attach_error(form, err)
         else:
             return _done(tx, "clawback", budget_id)
+    form.confirmed.data = ""
     return _detail(budget_id, form=form, clawback=form, status=400)
 
 

@@ -77,10 +77,15 @@ class AdjustForm(IdempotentForm):
 
 
 class ClawbackForm(IdempotentForm):
+    # Deliberately empty by default: the admin types the amount, then confirms it on a second page.
     amount = StringField("Amount to take back, in pounds", widget=GovTextInput())
-    reason = TextAreaField("Reason", widget=GovTextArea(), default="Unspent at the end of the period",
-                           validators=[Optional(), Length(max=500)])
-    submit = SubmitField("Claw back", widget=GovSubmitInput())
+    reason = TextAreaField("Reason", widget=GovTextArea(),
+                           description="For example, unspent at the end of the period",
+                           validators=[DataRequired(message="Enter the reason for taking the money back"),
+                                       Length(max=500, message="The reason must be 500 characters or fewer")])
+    # "yes" only on the confirmation page, so money moves only after the admin has seen the sums.
+    confirmed = HiddenField()
+    submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
 class ExportForm(FlaskForm):
@@ -113,3 +118,15 @@ def plan_form_class():
 
 
 PlanForm = plan_form_class()
+
+
+class AgreePlanForm(FlaskForm):
+    submit = SubmitField("Agree the changes", widget=GovSubmitInput())
+
+
+class DeclinePlanForm(FlaskForm):
+    reason = TextAreaField("Why are the changes not agreed?", widget=GovTextArea(),
+                           description="The person and the people who act for them will see this",
+                           validators=[DataRequired(message="Say why the changes are not agreed"),
+                                       Length(max=1000)])
+    submit = SubmitField("Do not agree the changes", widget=GovSubmitInput())

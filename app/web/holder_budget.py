@@ -61,6 +61,8 @@ def budget_statement_csv():
 def plan():
     ctx = acting()
     return render_template("holder/plan.html", plan=current_plan(ctx.holder.id),
+                           proposal=budgets.waiting_proposal(ctx.holder.id),
+                           declined=budgets.last_declined(ctx.holder.id),
                            versions=budgets.plan_versions(ctx.holder.id),
                            title=f"{_whose(ctx)} support plan")
 
@@ -83,10 +85,15 @@ def plan_edit():
     form = PlanForm()
     if form.validate_on_submit():
         saved = save_plan_from_form(form, ctx.holder, current_user, ctx.holder)
-        if saved is not None:
+        if saved is not None and saved.agreed:
             flash(f"Support plan saved as version {saved.version}. Earlier versions are kept.", "success")
             return redirect(url_for("holder.plan"))
+        if saved is not None:
+            flash(f"Version {saved.version} is waiting for a broker to agree the changes to the "
+                  "spending. Until then the agreed plan stays as it is.", "success")
+            return redirect(url_for("holder.plan"))
     elif not form.is_submitted():
-        plan_form_defaults(form, current_plan(ctx.holder.id))
+        # Carry on from a proposal still waiting, so a second edit does not lose the first.
+        plan_form_defaults(form, budgets.waiting_proposal(ctx.holder.id) or current_plan(ctx.holder.id))
     return render_template("holder/plan_edit.html", form=form, holder=ctx.holder,
                            cancel_url=url_for("holder.plan"), title="Change the support plan")

@@ -62,7 +62,7 @@ def test_racing_holds_never_overspend_and_lose_nothing(race_app):
     try:
         with app.app_context():
             holder, admin = db.session.get(User, user_ids[0]), db.session.get(User, user_ids[1])
-            budgets.save_plan(holder.id, "x", "y", {"transport": 500_000}, actor=holder)
+            budgets.save_plan(holder.id, "x", "y", {"transport": 500_000}, actor=None)
             budget = budgets.create_budget(holder.id, 500_000, date.today() - timedelta(days=10),
                                            "monthly", "direct_payment", contingency_weeks=0, actor=admin)
             ledger.allocate(budget.id, 100_000, idempotency_key="race-alloc", actor=admin)

@@ -112,12 +112,12 @@ def test_clawback_never_takes_held_money(app_ctx, make_user):
     holder, admin, budget = funded_budget(make_user)
     ledger.hold(budget.id, 60_000, category="transport", idempotency_key=key(), actor=holder)
     with pytest.raises(InsufficientFunds):
-        ledger.clawback(budget.id, 40_001, idempotency_key=key(), actor=admin)
+        ledger.clawback(budget.id, 40_001, idempotency_key=key(), actor=admin, reason="Year end")
     ledger.clawback(budget.id, 40_000, idempotency_key=key(), actor=admin, reason="Year end")
     balances = ledger.balances(budget.id)
     assert (balances[Account.AVAILABLE], balances[Account.HELD]) == (0, 60_000)
     with pytest.raises(NotPermitted):
-        ledger.clawback(budget.id, 1, idempotency_key=key(), actor=holder)
+        ledger.clawback(budget.id, 1, idempotency_key=key(), actor=holder, reason="Year end")
 
 
 def test_adjust_needs_a_reason_and_staff_and_is_audited(app_ctx, make_user, db_session):
@@ -200,7 +200,7 @@ def test_summary_and_period_audit_agree_with_the_ledger(app_ctx, make_user):
     held = ledger.hold(budget.id, 30_000, category="personal_assistant", idempotency_key=key(), actor=holder)
     ledger.capture(held.id, 20_000, idempotency_key=key(), actor=holder)
     ledger.hold(budget.id, 5_000, category="transport", idempotency_key=key(), actor=holder)
-    ledger.clawback(budget.id, 1_000, idempotency_key=key(), actor=admin)
+    ledger.clawback(budget.id, 1_000, idempotency_key=key(), actor=admin, reason="Year end")
     summary = budgets.summary(budget)
     assert (summary.available, summary.held, summary.spent, summary.received, summary.clawed_back) == (
         74_000, 5_000, 20_000, 100_000, 1_000)

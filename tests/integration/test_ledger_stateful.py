@@ -79,7 +79,7 @@ def test_random_operation_sequences_keep_the_ledger_sound(app_ctx, make_user):
         def clawback(self, amount):
             held_before = ledger.balances(self.budget.id)[Account.HELD]
             if self._try(lambda: ledger.clawback(self.budget.id, amount, idempotency_key=key("k"),
-                                                 actor=self.admin)):
+                                                 actor=self.admin, reason="Unspent")):
                 assert ledger.balances(self.budget.id)[Account.HELD] == held_before
 
         @rule(amount=st.integers(min_value=-60_000, max_value=60_000).filter(bool))

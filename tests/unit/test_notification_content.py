@@ -141,3 +141,15 @@ def test_retries_back_off_and_are_capped():
         timedelta(minutes=4),
     ]
     assert retry_delay(30) == timedelta(hours=6)
+
+
+def test_plan_change_outcomes_name_the_broker_and_keep_the_reason_off_the_message():
+    agreed = render(Event.PLAN_CHANGES_AGREED, {"by": Person("Bo Broker")})
+    declined = render(Event.PLAN_CHANGES_DECLINED, {"by": Person("Bo Broker")})
+    assert "Bo Broker has agreed the changes" in agreed.paragraphs[0]
+    assert "Bo Broker has not agreed the changes" in declined.paragraphs[0]
+    assert "stays as it was" in declined.paragraphs[0]
+    assert Event.PLAN_CHANGES_DECLINED.spec.fields == {"by": FieldKind.PERSON}
+    assert Event.PLAN_CHANGES_AGREED.spec.category is Category.PLAN
+    with pytest.raises(UnsafeContent):
+        render(Event.PLAN_CHANGES_DECLINED, {"by": Person("Bo Broker"), "reason": "Too much"})

@@ -1,12 +1,15 @@
 """Budget, statement and plan pages for holders, delegates, brokers and council admins."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from app.domain.access import Role
-from app.models import Delegation, LedgerTransaction
+from app.errors import InvalidInput, NeedsApproval, NotPermitted
+from app.extensions import db
+from app.models import AuditEvent, Delegation, LedgerTransaction, Notification
 from app.services import budgets, ledger
 from tests.ledger_helpers import funded_budget, key
 
@@ -72,8 +75,113 @@ def test_holder_edits_plan_as_a_new_version_and_bad_amounts_show_beside_the_fiel
     form["amount_respite"] = "1,200.50"
     assert client.post("/my/plan/edit", data=form).status_code == 302
     page = client.get("/my/plan").get_data(as_text=True)
-    assert "My garden" in page and "£1,200.50" in page and "Version 1" in page
+    assert "Waiting for a broker to agree" in page and "£1,200.50" in page and "Version 1" in page
     assert "Seeing my friends" in client.get("/my/plan/versions/1").get_data(as_text=True)
+
+
+SAME_SPENDING = {"amount_personal_assistant": "10,000", "amount_transport": "3,000"}
+
+
+def test_holder_side_spending_change_waits_for_a_broker_and_changes_nothing_agreed(
+        client, make_user, login):
+    holder, _, budget = funded_budget(make_user)
+    login(holder)
+    response = client.post("/my/plan/edit", data={
+        "what_matters": "Seeing my friends", "outcomes": "Get out more",
+        "amount_personal_assistant": "90,000", "amount_transport": "3,000", "amount_respite": "500"})
+    assert response.status_code == 302
+    page = client.get("/my/plan").get_data(as_text=True)
+    proposal, agreed = page.split('id="proposal"')[1].split("The agreed plan")
+    assert "Waiting for a broker to agree" in proposal and "£90,000.00" in proposal
+    assert "£10,000.00" in agreed and "£90,000.00" not in agreed and "Respite" not in agreed
+    assert ledger.current_plan(holder.id).amounts == {"personal_assistant": 1_000_000, "transport": 300_000}
+    # Respite is only in the proposal, so spending on it still needs a broker.
+    with pytest.raises(NeedsApproval):
+        ledger.hold(budget.id, 5_000, category="respite", idempotency_key=key(), actor=holder)
+    budget_page = client.get("/my/budget").get_data(as_text=True)
+    assert "£90,000.00" not in budget_page
+    # Editing again carries on from the proposal rather than losing it.
+    assert 'value="90000.00"' in client.get("/my/plan/edit").get_data(as_text=True)
+    proposed = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "plan.proposed"))
+    assert proposed.actor_id == holder.id and proposed.details["categories"]["personal_assistant"] == 9_000_000
+
+
+def test_holder_side_text_only_change_takes_effect_at_once(client, make_user, login):
+    holder, _, _ = funded_budget(make_user)
+    login(holder)
+    client.post("/my/plan/edit", data={"what_matters": "My dog, Biscuit", "outcomes": "Walk every day",
+                                       **SAME_SPENDING})
+    assert ledger.current_plan(holder.id).what_matters == "My dog, Biscuit"
+    assert "Waiting for a broker" not in client.get("/my/plan").get_data(as_text=True)
+
+
+def test_authorised_person_proposal_is_recorded_on_behalf_of_the_holder(client, make_user, login):
+    holder, _, _ = funded_budget(make_user)
+    helper = make_user(Role.HOLDER)
+    budgets.save_plan(holder.id, "x", "y", {"personal_assistant": 9_000_000}, actor=helper,
+                      on_behalf_of=holder)
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "plan.proposed"))
+    assert (event.actor_id, event.on_behalf_of_id) == (helper.id, holder.id)
+    assert budgets.waiting_proposal(holder.id) is not None
+    assert ledger.current_plan(holder.id).version == 1
+
+
+def _propose(holder, pa_pounds=90_000):
+    return budgets.save_plan(holder.id, "Seeing my friends", "Get out more",
+                             {"personal_assistant": pa_pounds * 100, "transport": 300_000},
+                             actor=holder)
+
+
+def test_broker_sees_the_changes_and_a_warning_when_over_the_budget_then_agrees(client, make_user, login):
+    holder, _, budget = funded_budget(make_user)
+    proposal = _propose(holder)
+    broker = login(make_user(Role.BROKER))
+    queue = client.get("/broker/plans").get_data(as_text=True)
+    assert holder.name in queue and "£93,000.00" in queue and "Over the budget by £80,000.00" in queue
+    page = client.get(f"/broker/plans/{proposal.id}").get_data(as_text=True)
+    assert "Changed" in page and "£10,000.00" in page and "£90,000.00" in page
+    assert 'id="over-budget"' in page and "budget of £13,000.00 a year" in page
+    response = client.post(f"/broker/plans/{proposal.id}/agree")
+    assert response.status_code == 302
+    assert ledger.current_plan(holder.id).id == proposal.id
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "plan.proposal_agreed"))
+    assert (event.actor_id, event.on_behalf_of_id) == (broker.id, holder.id)
+    told = db.session.scalars(select(Notification).where(Notification.user_id == holder.id)).all()
+    assert [n.event for n in told] == ["plan_changes_agreed"]
+    # A double submit decides once.
+    client.post(f"/broker/plans/{proposal.id}/agree")
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "plan.proposal_agreed")) == 1
+    assert "There are no changes waiting" in client.get("/broker/plans").get_data(as_text=True)
+
+
+def test_broker_declines_with_a_reason_the_holder_then_sees(client, make_user, login):
+    holder, _, _ = funded_budget(make_user)
+    proposal = _propose(holder)
+    login(make_user(Role.BROKER))
+    page = client.post(f"/broker/plans/{proposal.id}/decline", data={"decline-reason": "  "})
+    assert page.status_code == 400
+    assert "Say why the changes are not agreed" in page.get_data(as_text=True)
+    assert budgets.waiting_proposal(holder.id).id == proposal.id
+    client.post(f"/broker/plans/{proposal.id}/decline",
+                data={"decline-reason": "Far more than the budget; let us talk on Monday"})
+    assert budgets.waiting_proposal(holder.id) is None
+    assert ledger.current_plan(holder.id).version == 1
+    told = db.session.scalars(select(Notification).where(Notification.user_id == holder.id)).all()
+    assert [n.event for n in told] == ["plan_changes_declined"] and "Monday" not in told[0].body
+    login(holder)
+    page = client.get("/my/plan").get_data(as_text=True)
+    assert "let us talk on Monday" in page and "(not agreed)" in page
+
+
+def test_holder_side_cannot_agree_its_own_proposal(client, make_user, login):
+    holder, _, _ = funded_budget(make_user)
+    proposal = _propose(holder)
+    login(holder)
+    assert client.post(f"/broker/plans/{proposal.id}/agree").status_code == 403
+    with pytest.raises(NotPermitted):
+        budgets.agree_proposal(proposal.id, actor=holder)
+    assert ledger.current_plan(holder.id).version == 1
 
 
 def test_broker_edits_a_holders_plan(client, make_user, login):
@@ -154,12 +262,57 @@ def test_admin_adjusts_with_a_reason_and_claws_back_unspent(client, make_user, l
     assert "Enter the reason for the adjustment" in page.get_data(as_text=True)
     assert client.post(f"/admin/budgets/{budget.id}/adjustments", data={
         "idempotency_key": key(), "direction": "add", "amount": "10", "reason": "Missed mileage"}).status_code == 302
-    too_much = client.post(f"/admin/budgets/{budget.id}/clawbacks", data={"idempotency_key": key(), "amount": "710.01"})
+    too_much = client.post(f"/admin/budgets/{budget.id}/clawbacks",
+                           data={"idempotency_key": key(), "amount": "710.01", "reason": "Year end"})
     assert "Only £710.00 is unspent" in too_much.get_data(as_text=True)
-    assert client.post(f"/admin/budgets/{budget.id}/clawbacks",
-                       data={"idempotency_key": key(), "amount": "710"}).status_code == 302
+    assert client.post(f"/admin/budgets/{budget.id}/clawbacks", data={
+        "idempotency_key": key(), "amount": "710", "reason": "Year end", "confirmed": "yes"}).status_code == 302
     balances = ledger.balances(budget.id)
     assert (balances["available"], balances["held"]) == (0, 30_000)
+
+
+def _clawbacks(budget) -> int:
+    return db.session.scalar(select(func.count()).select_from(LedgerTransaction).where(
+        LedgerTransaction.budget_id == budget.id, LedgerTransaction.operation == "clawback"))
+
+
+def test_clawback_form_starts_empty_and_needs_a_reason_beside_the_field(client, make_user, login):
+    _, _, budget = funded_budget(make_user)
+    _admin(make_user, login)
+    page = client.get(f"/admin/budgets/{budget.id}").get_data(as_text=True)
+    form = page.split('id="clawback"')[1]
+    amount_input = re.search(r'<input[^>]*name="amount"[^>]*>', form).group(0)
+    assert 'value="' not in amount_input or 'value=""' in amount_input
+    assert "Unspent at the end of the period</textarea>" not in form and "£1,000.00 is unspent" in form
+    response = client.post(f"/admin/budgets/{budget.id}/clawbacks",
+                           data={"idempotency_key": key(), "amount": "250", "reason": " "})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Enter the reason for taking the money back" in page and 'value="250"' in page
+    assert _clawbacks(budget) == 0
+    with pytest.raises(InvalidInput):
+        ledger.clawback(budget.id, 100, idempotency_key=key(), actor=make_user(Role.COUNCIL_ADMIN),
+                        reason="  ")
+
+
+def test_clawback_is_confirmed_on_a_second_page_and_a_double_submit_takes_money_once(
+        client, make_user, login):
+    holder, _, budget = funded_budget(make_user)
+    _admin(make_user, login)
+    data = {"idempotency_key": key(), "amount": "250", "reason": "Unspent at the year end"}
+    page = client.post(f"/admin/budgets/{budget.id}/clawbacks", data=data).get_data(as_text=True)
+    assert (f"You are about to take £250.00 back from {holder.name}'s budget, leaving £750.00"
+            in page)
+    assert "Unspent at the year end" in page and "Take the money back" in page and "Cancel" in page
+    assert _clawbacks(budget) == 0  # nothing moves until confirmed
+    confirm = {**data, "confirmed": "yes"}
+    assert client.post(f"/admin/budgets/{budget.id}/clawbacks", data=confirm).status_code == 302
+    again = client.post(f"/admin/budgets/{budget.id}/clawbacks", data=confirm, follow_redirects=True)
+    assert "already recorded" in again.get_data(as_text=True)
+    assert _clawbacks(budget) == 1
+    assert ledger.balances(budget.id)["available"] == 75_000
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "ledger.clawback"))
+    assert event.details["reason"] == "Unspent at the year end" and event.on_behalf_of_id == holder.id
 
 
 def test_admin_exports_period_audit_and_statement_csv(client, make_user, login):
