@@ -127,3 +127,32 @@ def test_broker_sees_why_a_booking_waits_and_approves_it(app, client, login, mak
     assert booking.reference in client.get("/broker/bookings").get_data(as_text=True)
     client.post(f"/broker/bookings/{booking.id}/approve", data={"reason": "Agreed"})
     assert db_session.get(Booking, booking.id).state == "requested"
+
+
+def test_provider_acting_for_the_holder_is_told_they_cannot_confirm_their_own_hours(
+    app, client, login, market, db_session
+):
+    from app.domain.access import DelegateKind
+    from app.models import BookingSession
+    from app.services import bookings, delegation
+    from tests.booking_helpers import one_off
+
+    provider, listing, holder = market
+    with app.app_context():
+        booking = bookings.request_booking(holder, holder, one_off(listing))
+        bookings.accept(provider, booking.id)
+        s = booking.sessions[0]
+        session_id, booking_id = s.id, booking.id
+        bookings.record_delivery(
+            provider, s.id, actual_start=s.start_at, actual_end=s.end_at, now=s.end_at
+        )
+        _, token = delegation.invite(holder, holder.id, provider.email,
+                                     DelegateKind.NOMINATED, set())
+        delegation.accept(provider, token)
+    login(provider)
+    page = client.post(f"/my/sessions/{session_id}/confirm", follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert f"You provided this support, so you cannot confirm it for {holder.name}." in text
+    assert "Traceback" not in text
+    assert db_session.get(BookingSession, session_id).state == "delivered"
+    assert db_session.get(Booking, booking_id).state != "settled"
