@@ -105,3 +105,6 @@ def _configure_templates(app: Flask) -> None:
     from app.domain.money_format import format_pence
 
     app.jinja_env.filters["pounds"] = format_pence
+    from app.web.booking_views import approval_reasons_for_viewer
+
+    app.jinja_env.filters["approval_reasons"] = approval_reasons_for_viewer

@@ -1,4 +1,4 @@
-"""When a booking must wait for a broker, and the plain-English reasons the holder is shown."""
+"""When a booking must wait for a broker, and the plain-English reasons each viewer is shown."""
 
 from __future__ import annotations
 
@@ -50,6 +50,27 @@ def needs_broker_approval(request: ApprovalRequest, settings: CouncilSettings) -
         weekly = format_pence(request.weekly_budget_pence)
         reasons.append(f"This repeating booking costs about {format_pence(per_week)} a week, "
                        f"more than your weekly budget ({weekly}).")
-    reasons.extend(f"A check on the booking needs a second look: {why}"
-                   for why in request.rule_holds)
+    reasons.extend(f"{RULE_HOLD_PREFIX}{why}" for why in request.rule_holds)
     return reasons
+
+
+# A rule hold names an open flag, and a flag can be about the holder's own delegate or the
+# provider (a message asking for money, say): telling them would warn a suspected abuser. So
+# only brokers see rule holds; everyone else sees this one neutral line in their place.
+RULE_HOLD_PREFIX = "A check on the booking needs a second look: "
+NEUTRAL_HOLD = ("A broker needs to look at this booking before it goes ahead. You do not need "
+                "to do anything: we will tell you when they have.")
+
+
+def reasons_for(reasons: list[str], *, broker: bool) -> list[str]:
+    """The approval reasons a viewer may see: all of them for a broker; for anyone else the
+    rule holds (stored ones too) become one NEUTRAL_HOLD, where the first of them was."""
+    if broker:
+        return list(reasons)
+    shown: list[str] = []
+    for reason in reasons:
+        if reason.startswith(RULE_HOLD_PREFIX):
+            reason = NEUTRAL_HOLD
+        if reason not in shown:
+            shown.append(reason)
+    return shown

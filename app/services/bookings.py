@@ -206,6 +206,18 @@ def _require_holder_side(booking: Booking, holder: User | None, actor: User) -> 
         raise NotFound("We could not find that booking.")
 
 
+def _refuse_own_work(booking: Booking, holder: User | None, actor: User, doing: str) -> None:
+    """Someone acting for the holder may not judge the work of the provider they also are:
+    confirming their own hours would pay them on their own word. Only when acting for this
+    booking's holder; other callers get the usual NotFound from the checks after this."""
+    if holder is None or booking.holder_id != holder.id or actor.id == holder.id:
+        return
+    # The provider's own account is the one link to a provider recorded so far.
+    if booking.provider_profile.user_id == actor.id:
+        raise NotPermitted(f"You provided this support, so you cannot {doing} for {holder.name}. "
+                           "Someone else who acts for them, or their broker, must.")
+
+
 def _require_provider(booking: Booking, actor: User) -> None:
     if actor.role_enum is not Role.PROVIDER or booking.provider_profile.user_id != actor.id:
         raise NotFound("We could not find that booking.")
@@ -880,10 +892,12 @@ def confirm_session(actor: User, holder: User | None, session_id: int) -> Bookin
     """The holder confirms delivered hours; a broker co-signs for a holder at risk.
 
     For a holder at risk the holder's own confirmation is recorded, and the money moves only
-    when a broker co-signs. Raises NotFound, IllegalTransition, NotYourMove.
+    when a broker co-signs. The booking's provider acting for the holder may not confirm
+    their own hours. Raises NotFound, NotPermitted, IllegalTransition, NotYourMove.
     """
     s = _session(session_id)
     booking = s.booking
+    _refuse_own_work(booking, holder, actor, "confirm it")
     _require_holder_side(booking, holder, actor)
     kind = _kind_of(actor, booking.holder)
     rules.transition(s.state, Event.CONFIRM, kind)
@@ -924,12 +938,14 @@ def cosign_queue() -> list[BookingSession]:
 def dispute_session(
     actor: User, holder: User | None, session_id: int, *, reason: str
 ) -> BookingSession:
-    """Raises InvalidInput (reason), NotFound, IllegalTransition."""
+    """Raises InvalidInput (reason), NotFound, NotPermitted (the provider, acting for the
+    holder), IllegalTransition."""
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("Say what is not right about the hours recorded.", field="reason")
     s = _session(session_id)
     booking = s.booking
+    _refuse_own_work(booking, holder, actor, "dispute the hours")
     _require_holder_side(booking, holder, actor)
     s.state = rules.transition(s.state, Event.DISPUTE, _kind_of(actor, booking.holder)).value
     s.dispute_reason = reason[:1000]
@@ -1088,10 +1104,13 @@ def cancel_booking(
 
     The holder's side pays the listing's charge for late cancellations (unless paused); a
     provider's cancellation costs the holder nothing and offers the named back-ups first.
-    Raises NotFound, IllegalTransition, NotYourMove.
+    Raises NotFound, NotPermitted (the provider, acting for the holder), IllegalTransition,
+    NotYourMove.
     """
     now = now or _now()
     booking = _lock_booking(booking_id)
+    # On the holder's side, a late cancellation charges the holder and pays the provider.
+    _refuse_own_work(booking, holder, actor, "cancel it")
     if actor.role_enum is Role.PROVIDER:
         _require_provider(booking, actor)
     else:
@@ -1187,10 +1206,11 @@ def report_no_show(
 ) -> BookingSession:
     """Either side reports the other did not turn up. A holder no-show is charged as a late
     cancellation; a provider no-show releases everything. Raises NotFound, IllegalTransition,
-    InvalidInput (before the session started)."""
+    InvalidInput (before the session started), NotPermitted (the provider, acting for the holder)."""
     now = now or _now()
     s = _session(session_id)
     booking = s.booking
+    _refuse_own_work(booking, holder, actor, "report a no-show")
     if actor.role_enum is Role.PROVIDER:
         _require_provider(booking, actor)
     else:

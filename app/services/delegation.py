@@ -1,19 +1,26 @@
 """Delegation: holders invite and revoke nominated people and circle members; brokers record
-authorised people; anyone may see whom they can act for."""
+authorised people; anyone may see whom they can act for.
+
+When a delegation becomes active, a delegate who is also one of the holder's providers is put
+before a broker at once (rule provider_is_delegate), not at the next brokerage scan: Carefair
+informs and protects, so the delegation stands and the broker decides.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from flask import current_app
 from sqlalchemy import or_, select
 
 from app.domain.access import DelegateKind, Grant, LegalBasis, Role, Share
+from app.domain.rules.safeguarding import provider_is_delegate
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
 from app.models import Delegation, User
 from app.models.delegation import STATUS_ACTIVE, STATUS_INVITED, STATUS_REVOKED
-from app.services import accounts, audit
+from app.services import accounts, audit, flags, market_snapshot
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,18 @@ def delegations_visible_to(user: User, grant: Grant) -> list[Delegation]:
     if grant.kind is DelegateKind.CIRCLE:
         return [d for d in rows if d.delegate_id == user.id]
     return rows
+
+
+def _file_if_provider(delegation: Delegation) -> flags.Filed:
+    """File provider_is_delegate for this delegation in the caller's transaction (the caller
+    commits, then calls flags.after_filing). Reuses the scan's rule over a narrow snapshot."""
+    db.session.flush()
+    assert delegation.delegate_id is not None
+    snapshot = market_snapshot.delegation_snapshot(delegation.holder_id, delegation.delegate_id)
+    if not snapshot.providers:
+        return flags.Filed()
+    settings = current_app.config["COUNCIL"]
+    return flags.file_findings(provider_is_delegate(snapshot, settings))
 
 
 def _require_holder(holder_id: int) -> User:
@@ -145,7 +164,9 @@ def accept(user: User, token: str) -> Delegation:
     delegation.invite_token_hash = None
     audit.record(user, "delegation.accepted", "delegation", delegation.id,
                  on_behalf_of=delegation.holder, details={"kind": delegation.kind})
+    filed = _file_if_provider(delegation)
     db.session.commit()
+    flags.after_filing(filed)
     return delegation
 
 
@@ -226,7 +247,9 @@ def record_authorised_person(broker: User, holder_id: int, email: str, name: str
                  on_behalf_of=holder,
                  details={"legal_basis": legal_basis.value, "review_date": review_date.isoformat(),
                           "delegate_id": person.id})
+    filed = _file_if_provider(delegation)
     db.session.commit()
+    flags.after_filing(filed)
     if person.password_hash is None:
         set_password_token = accounts.make_reset_token(person)
     return delegation, set_password_token

@@ -312,8 +312,9 @@ _ACTIONS_THAT_HOLD_BOOKINGS = (Action.HOLD.value, Action.BLOCK.value, Action.SUS
 
 def booking_hold_reasons(holder: User, listing: Listing, total_pence: int) -> list[str]:
     """Why a new booking must wait for a broker because of open brokerage-rule flags about its
-    provider or its holder (registered in bookings.RULE_CHECKS). Plain English, no evidence:
-    the holder sees these, the broker sees the flag itself."""
+    provider or its holder (registered in bookings.RULE_CHECKS). For brokers only: they name
+    the flag, which may be about the holder's own delegate or the provider, so booking pages
+    show everyone else a neutral line instead (domain.approval.reasons_for)."""
     open_flags = db.session.scalars(
         select(Flag).where(
             Flag.status == FlagStatus.OPEN.value,

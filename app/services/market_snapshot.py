@@ -32,7 +32,7 @@ from app.models import (
 )
 from app.models.delegation import STATUS_ACTIVE
 
-__all__ = ["build_snapshot", "postcode_area", "provider_areas", "session_window_start",
+__all__ = ["build_snapshot", "delegation_snapshot", "postcode_area", "provider_areas", "session_window_start",
            "spend_by_provider_and_category"]
 
 KIND_OF_TYPE = {
@@ -128,11 +128,13 @@ def _minutes(start: datetime | None, end: datetime | None) -> int | None:
     return int((end - start).total_seconds()) // 60
 
 
-def _sessions(since: datetime, areas: dict[int, str]) -> tuple[facts.BookedSession, ...]:
+def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None = None,
+              provider_ids: list[int] | None = None) -> tuple[facts.BookedSession, ...]:
     """Booked sessions starting from `since`, future ones included: a recurring booking is
     booked (and committed spending) weeks ahead, and the rules reading every session (a new
     delegate followed by bookings, rate rises, a provider who is also the delegate) count it.
-    Rules about the past cut at as_of themselves (snapshot.window)."""
+    Rules about the past cut at as_of themselves (snapshot.window). `holder_id` and
+    `provider_ids` narrow it to one holder's sessions with some providers."""
     refunds = _refunds()
     # When a booking was cancelled, and by whom (an ActorKind value): the audit record that
     # cancel_booking writes. Sessions cancelled another way (dropped on resume after a pause, a
@@ -154,7 +156,10 @@ def _sessions(since: datetime, areas: dict[int, str]) -> tuple[facts.BookedSessi
         .outerjoin(refunds, refunds.c.capture_id == BookingSession.capture_id)
         .outerjoin(cancel, (BookingSession.state == S.CANCELLED.value)
                    & (cancel.c.subject_id == cast(Booking.id, String)))
-        .where(BookingSession.start_at >= since, BookingSession.state.not_in(_NEVER_AGREED))
+        .where(BookingSession.start_at >= since, BookingSession.state.not_in(_NEVER_AGREED),
+               *([Booking.holder_id == holder_id] if holder_id is not None else []),
+               *([BookingSession.provider_profile_id.in_(provider_ids)]
+                 if provider_ids is not None else []))
         .order_by(BookingSession.id, cancel.c.occurred_at))
     sessions: dict[int, facts.BookedSession] = {}
     for (sid, holder_id, pid, listing_id, category, unit, rate, start, end, state, price, charged,
@@ -190,6 +195,53 @@ def _sessions(since: datetime, areas: dict[int, str]) -> tuple[facts.BookedSessi
     return tuple(sessions.values())
 
 
+def _providers(*, user_id: int | None = None) -> tuple[facts.Provider, ...]:
+    """Providers with the accounts linked to them (only the provider's own account is recorded
+    so far); with `user_id`, only the providers that account is linked to."""
+    query = select(ProviderProfile.id, ProviderProfile.provider_type,
+                   ProviderProfile.display_name, ProviderProfile.user_id)
+    if user_id is not None:
+        query = query.where(ProviderProfile.user_id == user_id)
+    return tuple(
+        facts.Provider(id=pid, kind=KIND_OF_TYPE[ProviderType(ptype)], name=name,
+                       user_ids=frozenset({linked}))
+        for pid, ptype, name, linked in db.session.execute(query.order_by(ProviderProfile.id)))
+
+
+def _delegations(*, holder_id: int | None = None,
+                 user_id: int | None = None) -> tuple[facts.Delegation, ...]:
+    """Active delegations (accepted, so with a delegate), optionally one holder's to one user."""
+    query = select(Delegation.holder_id, Delegation.delegate_id, Delegation.kind,
+                   Delegation.accepted_at, Delegation.created_at).where(
+        Delegation.status == STATUS_ACTIVE, Delegation.delegate_id.is_not(None))
+    if holder_id is not None:
+        query = query.where(Delegation.holder_id == holder_id)
+    if user_id is not None:
+        query = query.where(Delegation.delegate_id == user_id)
+    return tuple(
+        facts.Delegation(holder_id=holder, user_id=delegate or 0, kind=kind,
+                         started_at=accepted_at or created_at)
+        for holder, delegate, kind, accepted_at, created_at
+        in db.session.execute(query.order_by(Delegation.id)))
+
+
+def delegation_snapshot(holder_id: int, user_id: int,
+                        as_of: datetime | None = None) -> MarketSnapshot:
+    """The part of the snapshot that decides whether `user_id`, now acting for `holder_id`, is
+    also one of the holder's providers (rule provider_is_delegate): the providers that account
+    is linked to, its delegations for the holder, and the holder's sessions with them, over the
+    same range as build_snapshot. Read-only: no commit."""
+    as_of = as_of or datetime.now(UTC)
+    providers = _providers(user_id=user_id)
+    if not providers:
+        return MarketSnapshot(as_of=as_of)
+    sessions = _sessions(session_window_start(as_of, current_app.config["COUNCIL"]),
+                         provider_areas(), holder_id=holder_id,
+                         provider_ids=[p.id for p in providers])
+    return MarketSnapshot(as_of=as_of, providers=providers, sessions=sessions,
+                          delegations=_delegations(holder_id=holder_id, user_id=user_id))
+
+
 def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
     """Everything the rules can see today. Read-only: no commit.
 
@@ -204,13 +256,7 @@ def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
     as_of = as_of or datetime.now(UTC)
     settings = current_app.config["COUNCIL"]
     # Plain column queries, not ORM objects: a council has thousands of each, read once.
-    providers = tuple(
-        facts.Provider(id=pid, kind=KIND_OF_TYPE[ProviderType(ptype)], name=name,
-                       user_ids=frozenset({user_id}))
-        for pid, ptype, name, user_id in db.session.execute(
-            select(ProviderProfile.id, ProviderProfile.provider_type,
-                   ProviderProfile.display_name, ProviderProfile.user_id)
-            .order_by(ProviderProfile.id)))
+    providers = _providers()
     areas = provider_areas()
     # A published listing is the provider's offer even while hidden for vetting.
     listings = tuple(
@@ -225,14 +271,7 @@ def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
         for uid, at_risk in db.session.execute(
             select(User.id, User.at_risk).where(User.role == Role.HOLDER.value)
             .order_by(User.id)))
-    delegations = tuple(
-        facts.Delegation(holder_id=holder_id, user_id=delegate_id or 0, kind=kind,
-                         started_at=accepted_at or created_at)
-        for holder_id, delegate_id, kind, accepted_at, created_at in db.session.execute(
-            select(Delegation.holder_id, Delegation.delegate_id, Delegation.kind,
-                   Delegation.accepted_at, Delegation.created_at)
-            .where(Delegation.status == STATUS_ACTIVE, Delegation.delegate_id.is_not(None))
-            .order_by(Delegation.id)))
+    delegations = _delegations()
     since = as_of - timedelta(days=settings.rule_window_days)
     messages = tuple(
         facts.Message(id=mid, holder_id=holder_id, provider_id=provider_id,

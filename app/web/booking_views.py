@@ -1,9 +1,16 @@
-"""Shared pieces of the booking pages: turning the booking form into a BookingInput."""
+"""Shared pieces of the booking pages: the booking form as a BookingInput, reasons shown."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
+from flask import url_for
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from app.domain.access import Role
+from app.domain.approval import reasons_for
 from app.domain.bookings import WeeklyPattern
 from app.domain.schedule import minutes_between
 from app.errors import InvalidInput
@@ -74,3 +81,22 @@ def on_form(err: InvalidInput) -> InvalidInput:
 
 
 __all__ = ["booking_input", "on_form", "timedelta"]
+
+
+_FLAG_REFERENCE = re.compile(r"\bF-(\d+)\b")
+
+
+def approval_reasons_for_viewer(reasons: list[str]) -> list[Markup]:
+    """Why a booking waits for a broker, as the signed-in viewer may see it (template filter
+    `approval_reasons`). A broker sees every reason with flag references linked to the flag;
+    anyone else never sees a flag, a concern or a rule (domain.approval.reasons_for)."""
+    broker = current_user.is_authenticated and current_user.role_enum is Role.BROKER
+    shown = reasons_for(list(reasons or []), broker=broker)
+    if not broker:
+        return [escape(r) for r in shown]
+
+    def link(match: re.Match) -> str:
+        href = url_for("broker.flag", flag_id=int(match.group(1)))
+        return f'<a class="govuk-link" href="{escape(href)}">{match.group(0)}</a>'
+
+    return [Markup(_FLAG_REFERENCE.sub(link, str(escape(r)))) for r in shown]

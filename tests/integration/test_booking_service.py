@@ -419,3 +419,53 @@ def test_a_dismissed_or_advisory_flag_does_not_hold_bookings(setup, db_session):
                         evidence={}, action="advise", provider_profile_id=listing.profile_id))
     db_session.commit()
     assert bookings.quote_booking(holder, one_off(listing)).approval_reasons == []
+
+
+def _provider_acting_for(holder, provider):
+    from app.domain.access import DelegateKind
+    from app.services import delegation
+
+    _, token = delegation.invite(holder, holder.id, provider.email, DelegateKind.NOMINATED, set())
+    delegation.accept(provider, token)
+
+
+def test_provider_acting_for_the_holder_cannot_confirm_their_own_hours(setup, db_session):
+    from app.errors import NotPermitted
+
+    provider, listing, holder, budget = setup
+    booking = bookings.request_booking(holder, holder, one_off(listing))
+    bookings.accept(provider, booking.id)
+    s = booking.sessions[0]
+    bookings.record_delivery(
+        provider, s.id, actual_start=s.start_at, actual_end=s.end_at, now=s.end_at
+    )
+    _provider_acting_for(holder, provider)
+    with pytest.raises(NotPermitted) as err:
+        bookings.confirm_session(provider, holder, s.id)
+    assert err.value.message == (
+        f"You provided this support, so you cannot confirm it for {holder.name}. "
+        "Someone else who acts for them, or their broker, must."
+    )
+    with pytest.raises(NotPermitted):
+        bookings.dispute_session(provider, holder, s.id, reason="Too few hours")
+    assert db_session.get(BookingSession, s.id).state == "delivered"
+    assert ledger.balances(budget.id)[Account.HELD] == 3300  # nothing paid
+    # The holder still can.
+    assert bookings.confirm_session(holder, holder, s.id).state == "settled"
+
+
+def test_provider_acting_for_the_holder_cannot_cancel_or_report_a_no_show_for_them(
+        setup, db_session):
+    from app.errors import NotPermitted
+
+    provider, listing, holder, budget = setup
+    booking = bookings.request_booking(holder, holder, one_off(listing))
+    bookings.accept(provider, booking.id)
+    s = booking.sessions[0]
+    _provider_acting_for(holder, provider)
+    with pytest.raises(NotPermitted, match="cannot report a no-show for"):
+        bookings.report_no_show(provider, holder, s.id, now=s.start_at + timedelta(hours=1))
+    with pytest.raises(NotPermitted, match="cannot cancel it for"):
+        bookings.cancel_booking(provider, holder, booking.id)
+    assert db_session.get(BookingSession, s.id).state == "funds_held"
+    assert ledger.balances(budget.id)[Account.HELD] == 3300

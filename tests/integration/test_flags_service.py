@@ -235,3 +235,77 @@ def test_brokerage_scan_command_prints_what_it_filed(app, make_user, db_session)
     assert "1 new flag(s) filed" in result.output
     again = app.test_cli_runner().invoke(args=["brokerage", "scan"])
     assert "0 new flag(s) filed, 1 already on file" in again.output
+
+
+def _broker_notices(db_session, broker):
+    from app.models import Notification
+
+    return list(db_session.scalars(select(Notification).where(
+        Notification.user_id == broker.id, Notification.event == "flag_raised")))
+
+
+def test_provider_accepting_a_nominated_person_invitation_is_flagged_at_once(
+        app_ctx, make_user, db_session):
+    from app.services import delegation
+
+    provider, listing = live_listing(make_user)
+    holder = make_user(Role.HOLDER)
+    broker = make_user(Role.BROKER)
+    _, token = delegation.invite(holder, holder.id, provider.email, DelegateKind.NOMINATED, set())
+    accepted = delegation.accept(provider, token)
+    # Carefair does not decide care: the delegation stands, and a broker is asked to look now.
+    assert accepted.status == "active"
+    flag = db_session.scalar(select(Flag).where(Flag.rule == "provider_is_delegate"))
+    assert flag is not None and flag.status == "open"
+    assert (flag.holder_id, flag.provider_profile_id) == (holder.id, listing.profile_id)
+    assert (flag.severity, flag.action) == ("high", "hold")
+    assert len(_broker_notices(db_session, broker)) == 1
+    assert "flag.raised" in _actions(db_session, "flag.")
+    # The next scan finds it on file, not a second time.
+    assert brokerage.scan().already_on_file >= 1
+    assert db_session.scalar(select(func.count(Flag.id)).where(
+        Flag.rule == "provider_is_delegate")) == 1
+
+
+def test_broker_recording_a_provider_as_authorised_person_files_a_flag(
+        app_ctx, make_user, db_session):
+    from datetime import date
+
+    from app.domain.access import LegalBasis
+    from app.services import delegation
+
+    provider, listing = live_listing(make_user)
+    holder = make_user(Role.HOLDER)
+    broker = make_user(Role.BROKER)
+    delegation.record_authorised_person(broker, holder.id, provider.email, provider.name,
+                                        LegalBasis.LASTING_POWER_OF_ATTORNEY,
+                                        date.today() + timedelta(days=365))
+    flag = db_session.scalar(select(Flag).where(Flag.rule == "provider_is_delegate"))
+    assert flag is not None and flag.holder_id == holder.id
+    assert "authorised person" in flag.explanation
+
+
+def test_someone_who_is_not_a_provider_accepting_an_invitation_raises_no_flag(
+        app_ctx, make_user, db_session):
+    from app.services import delegation
+
+    live_listing(make_user)
+    holder = make_user(Role.HOLDER)
+    friend = make_user(Role.SUPPORTER)
+    _, token = delegation.invite(holder, holder.id, friend.email, DelegateKind.NOMINATED, set())
+    delegation.accept(friend, token)
+    assert db_session.scalar(select(func.count(Flag.id))) == 0
+
+
+def test_bookings_with_a_provider_who_became_the_nominated_person_wait_for_a_broker(
+        app_ctx, make_user, db_session):
+    from app.services import bookings, delegation
+    from tests import booking_helpers
+    from tests.booking_helpers import holder_with_budget, one_off
+
+    provider, listing = booking_helpers.live_listing(make_user)
+    holder, _ = holder_with_budget(make_user)
+    _, token = delegation.invite(holder, holder.id, provider.email, DelegateKind.NOMINATED, set())
+    delegation.accept(provider, token)
+    booking = bookings.request_booking(holder, holder, one_off(listing))
+    assert booking.state == "awaiting_approval"

@@ -141,3 +141,18 @@ def test_rule_holds_and_several_reasons_are_all_listed():
     assert len(reasons) == 3
     assert reasons[-1] == "A check on the booking needs a second look: the price is far above " \
                           "similar listings."
+
+
+def test_only_a_broker_sees_why_a_rule_holds_a_booking():
+    from app.domain.approval import NEUTRAL_HOLD, RULE_HOLD_PREFIX, reasons_for
+
+    stored = [
+        "Transport is not one of the spending categories agreed in your support plan.",
+        f"{RULE_HOLD_PREFIX}A broker is looking into a concern (F-1) and must approve this "
+        "booking first.",
+        f"{RULE_HOLD_PREFIX}A broker is looking into a concern (F-7) and must approve this "
+        "booking first.",
+    ]
+    assert reasons_for(stored, broker=True) == stored
+    assert reasons_for(stored, broker=False) == [stored[0], NEUTRAL_HOLD]
+    assert reasons_for(stored[:1], broker=False) == stored[:1]

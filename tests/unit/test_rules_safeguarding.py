@@ -174,6 +174,10 @@ def test_provider_who_is_also_the_authorised_person_is_flagged():
                           sessions=(session(3, 5),))
     found = provider_is_delegate(snap, SETTINGS)
     assert [(str(f.subject), f.severity) for f in found] == [("holder:5", "high")]
+    # Before any booking too: the first booking is the one that should wait for a broker.
+    unbooked = MarketSnapshot(as_of=AS_OF, providers=snap.providers,
+                              delegations=snap.delegations)
+    assert [f.severity for f in provider_is_delegate(unbooked, SETTINGS)] == ["high"]
     circle = MarketSnapshot(as_of=AS_OF, providers=snap.providers, sessions=snap.sessions,
                             delegations=(Delegation(5, 42, "circle", days_ago(400)),))
     assert provider_is_delegate(circle, SETTINGS) == []

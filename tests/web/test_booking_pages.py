@@ -127,3 +127,80 @@ def test_broker_sees_why_a_booking_waits_and_approves_it(app, client, login, mak
     assert booking.reference in client.get("/broker/bookings").get_data(as_text=True)
     client.post(f"/broker/bookings/{booking.id}/approve", data={"reason": "Agreed"})
     assert db_session.get(Booking, booking.id).state == "requested"
+
+
+def test_provider_acting_for_the_holder_is_told_they_cannot_confirm_their_own_hours(
+    app, client, login, market, db_session
+):
+    from app.domain.access import DelegateKind
+    from app.models import BookingSession
+    from app.services import bookings, delegation
+    from tests.booking_helpers import one_off
+
+    provider, listing, holder = market
+    with app.app_context():
+        booking = bookings.request_booking(holder, holder, one_off(listing))
+        bookings.accept(provider, booking.id)
+        s = booking.sessions[0]
+        session_id, booking_id = s.id, booking.id
+        bookings.record_delivery(
+            provider, s.id, actual_start=s.start_at, actual_end=s.end_at, now=s.end_at
+        )
+        _, token = delegation.invite(holder, holder.id, provider.email,
+                                     DelegateKind.NOMINATED, set())
+        delegation.accept(provider, token)
+    login(provider)
+    page = client.post(f"/my/sessions/{session_id}/confirm", follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert f"You provided this support, so you cannot confirm it for {holder.name}." in text
+    assert "Traceback" not in text
+    assert db_session.get(BookingSession, session_id).state == "delivered"
+    assert db_session.get(Booking, booking_id).state != "settled"
+
+
+def test_a_booking_held_by_a_concern_tells_only_the_broker_about_it(
+    app, client, login, market, make_user, db_session
+):
+    from app.domain.access import DelegateKind
+    from app.domain.rules import Finding, Severity, Subject
+    from app.services import bookings, flags
+    from tests.booking_helpers import one_off
+    from tests.messaging_helpers import delegate
+
+    provider, listing, holder = market
+    with app.app_context():
+        broker = make_user(Role.BROKER)
+        nominated = delegate(make_user, holder, DelegateKind.NOMINATED)
+        filed = flags.file_findings([Finding(
+            "suspicious_messages", Severity.HIGH, Subject("provider", listing.profile_id),
+            "A message from the provider asks to be paid in cash and to keep it secret.",
+            {"categories": "cash,secrecy"})])
+        db_session.commit()
+        flag_id = filed.flags[0].id
+        booking = bookings.request_booking(holder, holder, one_off(listing))
+        assert booking.state == "awaiting_approval"
+        booking_id = booking.id
+    neutral = "A broker needs to look at this booking before it goes ahead."
+    pages = {
+        holder: f"/my/bookings/{booking_id}",
+        nominated: f"/my/bookings/{booking_id}",
+        provider: f"/provider/bookings/{booking_id}",
+    }
+    for person, path in pages.items():
+        login(person)
+        page = client.get(path).get_data(as_text=True)
+        assert neutral in page, person.role
+        assert f"F-{flag_id}" not in page and "concern" not in page.lower(), person.role
+        assert "cash" not in page.lower() and "second look" not in page
+        client.post("/sign-out")
+    # Before booking, the check page says the same to the holder's side.
+    login(holder)
+    page = client.post(
+        f"/my/book/{listing.id}", data=_form(next_weekday(2), check="x")
+    ).get_data(as_text=True)
+    assert neutral in page and f"F-{flag_id}" not in page and "concern" not in page.lower()
+    client.post("/sign-out")
+    login(broker)
+    page = client.get(f"/broker/bookings/{booking_id}").get_data(as_text=True)
+    assert f'href="/broker/flags/{flag_id}">F-{flag_id}</a>' in page
+    assert "concern" in page and neutral not in page

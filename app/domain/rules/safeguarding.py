@@ -138,8 +138,11 @@ def provider_is_delegate(snapshot: MarketSnapshot, settings: CouncilSettings) ->
         for provider in providers_of_user.get(d.user_id, []):
             booked = [s for s in snapshot.sessions_by_provider.get(provider.id, [])
                       if s.holder_id == d.holder_id]
+            # High even before any booking: the risk is the power to book and confirm their
+            # own work, and only a high finding (hold, by default) makes their bookings wait
+            # for a broker. A medium one would only flag, and the first booking would go ahead.
             findings.append(Finding(
-                "provider_is_delegate", Severity.HIGH if booked else Severity.MEDIUM,
+                "provider_is_delegate", Severity.HIGH,
                 Subject("holder", d.holder_id),
                 f"{provider.name} is also this person's {d.kind} person, so they could book and "
                 f"confirm their own work ({len(booked)} session(s) so far). Someone independent "
