@@ -96,6 +96,7 @@ def test_declined_card_booking_page_says_not_booked_and_not_charged(
     assert "Your card was declined. Nothing has been taken." in page
     assert "The booking is not confirmed" in page
     assert "Try setting the money aside again" in page
+    assert 'href="/my/card"' in page  # where to sort it out
 
 
 def test_provider_sets_up_payouts_through_stripe_connect(
