@@ -37,6 +37,8 @@ from sqlalchemy.orm import Session
 
 from app.domain import payments as rules
 from app.domain.payments import (
+    NOT_SET_UP_MESSAGE,
+    CardPaymentsNotSetUp,
     IdempotencyKeyReused,
     PaymentDeclined,
     PaymentRefused,
@@ -123,7 +125,7 @@ class PaymentGateway:
         """Build from Flask config (STRIPE_SECRET_KEY, STRIPE_API_BASE, STRIPE_CONNECT_API_BASE)."""
         key = config.get("STRIPE_SECRET_KEY")
         if not key:
-            raise PaymentUnavailable("Card payments are not set up on this Carefair yet.")
+            raise CardPaymentsNotSetUp(NOT_SET_UP_MESSAGE)
         options = {
             "max_network_retries": int(config.get("STRIPE_MAX_NETWORK_RETRIES", 2)),
             "timeout_seconds": float(config.get("STRIPE_TIMEOUT_SECONDS", 30.0)),

@@ -143,6 +143,7 @@ class Event(StrEnum):
     BOOKING_RESUMED = "booking_resumed"
     BOOKING_DISPUTED = "booking_disputed"
     MONEY_RELEASED = "money_released"
+    PAYMENT_FAILED = "payment_failed"
     PAYMENT_SENT = "payment_sent"
     HOURS_TO_CONFIRM = "hours_to_confirm"
     HOURS_AUTO_CONFIRM_SOON = "hours_auto_confirm_soon"
@@ -250,6 +251,20 @@ EVENTS: dict[Event, EventSpec] = {
             "to the budget.",
         ),
         "See the budget",
+        {"provider": P, "starts": DT},
+    ),
+    # Deliberately no reason in the message (a declined card or a short budget is nobody else's
+    # business in the household): the booking page says why and what to do.
+    Event.PAYMENT_FAILED: EventSpec(
+        Category.BOOKINGS,
+        "The payment for your booking with {provider} did not go through",
+        (
+            "The payment for the booking with {provider} on {starts} did not go through, so the "
+            "booking is not confirmed yet. Nothing has been taken.",
+            "Sign in to see why and what to do. Once it is sorted out, choose \"Try setting the "
+            "money aside again\" on the booking.",
+        ),
+        "See what to do",
         {"provider": P, "starts": DT},
     ),
     Event.PAYMENT_SENT: EventSpec(

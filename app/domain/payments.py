@@ -56,6 +56,13 @@ class PaymentUnavailable(PaymentError):
     code = "payment_unavailable"
 
 
+class CardPaymentsNotSetUp(PaymentUnavailable):
+    """This Carefair has no card payment service configured (no Stripe key): waiting will not
+    help, so people are told to ask their broker or council instead of to try again."""
+
+    code = "payments_not_set_up"
+
+
 class PaymentRefused(PaymentError):
     """Stripe refused the request for a reason other than the card (for example an expired
     authorisation). Nothing changed."""
@@ -89,6 +96,36 @@ UNAVAILABLE_MESSAGE = (
     "We could not reach the card payment service, so nothing has been "
     "taken. Try again in a few minutes."
 )
+
+
+NOT_SET_UP_MESSAGE = (
+    "Card payments are not set up on this Carefair yet, so bookings from a budget paid by card "
+    "cannot be paid. Contact your broker or the council to arrange how to pay for support."
+)
+
+# Why money could not be set aside when a provider accepted, as the provider is told it: the
+# error code of the refusal -> what happened. Never the holder's card or bank details.
+PROVIDER_FAILURE_WORDS = {
+    "payment_declined": "the client's card was declined",
+    "no_card": "the client has no card saved for their budget",
+    "payments_not_set_up": "card payments are not set up on this Carefair yet",
+    "payment_unavailable": "the card payment service could not be reached",
+    "payment_refused": "the card payment service refused the payment",
+    "insufficient_funds": "the client's budget could not cover it",
+}
+
+
+def provider_failure_cause(code: str | None) -> str:
+    """Why the money for a booking could not be set aside, in words for its provider."""
+    return PROVIDER_FAILURE_WORDS.get(code or "", "the payment did not go through")
+
+
+def provider_failure_message(code: str | None) -> str:
+    """What a provider is told after accepting a booking whose money could not be set aside."""
+    return (
+        f"Accepted, but {provider_failure_cause(code)}, so the booking is not confirmed yet. "
+        "The client has been told."
+    )
 
 
 def decline_message(code: str | None) -> str:

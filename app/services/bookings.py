@@ -451,6 +451,8 @@ def request_booking(
     )
     quote = quote_booking(holder, data, now=now)
     budget = budgets.current_budget(holder.id) if quote.plan_category else None
+    # A card that cannot be charged would only fail after the provider accepts: say so now.
+    card_payments.check_can_pay(budget, kind=data.kind, total_pence=quote.total_pence)
     booking = Booking(
         holder_id=holder.id,
         listing_id=listing.id,
@@ -649,8 +651,9 @@ def _decide_approval(broker: User, booking_id: int, event: Event, note: str) -> 
 def accept(provider: User, booking_id: int) -> Booking:
     """The provider accepts; money is then held per session (see the module docstring).
 
-    Returns the booking in funds_held, or payment_failed when the budget could not cover it
-    (the holder is told). Raises NotFound, IllegalTransition, NotYourMove.
+    Returns the booking in funds_held, or payment_failed when the budget or the card could not
+    cover it (the holder side gets one notice saying so, not "accepted"; the reason is
+    `card_payments.funding_failure`). Raises NotFound, IllegalTransition, NotYourMove.
     """
     booking = _lock_booking(booking_id)
     _require_provider(booking, provider)
@@ -660,15 +663,8 @@ def accept(provider: User, booking_id: int) -> Booking:
         if s.state == S.REQUESTED.value:
             s.state = state.value
     audit.record(provider, "booking.accepted", "booking", booking.id, on_behalf_of=booking.holder)
-    notify.send(
-        Notice.BOOKING_ACCEPTED,
-        booking.holder,
-        about_holder=booking.holder,
-        link=_link(booking),
-        context={"provider": provider, "starts": _starts(booking)},
-    )
     db.session.commit()
-    return _fund(booking.id, provider)
+    return _fund(booking.id, provider, accepted_by=provider)
 
 
 def retry_funding(actor: User, holder: User | None, booking_id: int) -> Booking:
@@ -678,18 +674,28 @@ def retry_funding(actor: User, holder: User | None, booking_id: int) -> Booking:
     rules.transition(booking.state, Event.HOLD_FUNDS, ActorKind.SYSTEM)
     booking.hold_round += 1
     db.session.commit()
-    return _fund(booking_id, actor)
+    # Whoever pressed retry sees the outcome on the page: no notice on failure.
+    return _fund(booking_id, actor, tell_failure=False)
 
 
-def _fund(booking_id: int, actor: User | None = None) -> Booking:
+def _fund(
+    booking_id: int,
+    actor: User | None = None,
+    *,
+    accepted_by: User | None = None,
+    tell_failure: bool = True,
+) -> Booking:
+    """Hold the money (ledger, then card). `accepted_by`: the provider who just accepted, named
+    in the holder side's "accepted" notice when the money is held."""
     booking = db.session.get(Booking, booking_id)
     assert booking is not None
     if booking.kind == "meet_and_greet" or booking.kind == "pooled":
         # Free, or each participant's share was held when they joined.
-        return _mark_funded(booking, {})
+        return _mark_funded(booking, {}, accepted_by)
     held: dict[int, int] = {}
     approver = booking.approved_by if booking.approval_reasons else None
     try:
+        card_payments.check_ready(booking)  # before the ledger: no hold to undo
         for s in booking.sessions:
             if s.state not in (S.ACCEPTED.value, S.PAYMENT_FAILED.value) or s.price_pence == 0:
                 continue
@@ -723,18 +729,20 @@ def _fund(booking_id: int, actor: User | None = None) -> Booking:
             "booking",
             booking.id,
             on_behalf_of=booking.holder,
-            details={"reason": err.message},
+            details={"reason": err.message, "code": err.code},
         )
-        notify.send(
-            Notice.MONEY_RELEASED,
-            booking.holder,
-            about_holder=booking.holder,
-            link=_link(booking),
-            context={"provider": booking.provider_profile.user, "starts": _starts(booking)},
-        )
+        if tell_failure:
+            # One notice: the money was never really set aside, so no "released" or "accepted".
+            notify.send(
+                Notice.PAYMENT_FAILED,
+                booking.holder,
+                about_holder=booking.holder,
+                link=_link(booking),
+                context={"provider": booking.provider_profile.user, "starts": _starts(booking)},
+            )
         db.session.commit()
         return booking
-    return _mark_funded(booking, held)
+    return _mark_funded(booking, held, accepted_by)
 
 
 class _HoldArgs(TypedDict):
@@ -781,8 +789,18 @@ def _hold_session(booking: Booking, s: BookingSession, approver: User | None) ->
         return ledger.hold(booking.budget_id, s.price_pence, from_contingency=True, **common)
 
 
-def _mark_funded(booking: Booking, held: dict[int, int]) -> Booking:
+def _mark_funded(
+    booking: Booking, held: dict[int, int], accepted_by: User | None = None
+) -> Booking:
     booking = _lock_booking(booking.id)
+    if accepted_by is not None:
+        notify.send(
+            Notice.BOOKING_ACCEPTED,
+            booking.holder,
+            about_holder=booking.holder,
+            link=_link(booking),
+            context={"provider": accepted_by, "starts": _starts(booking)},
+        )
     state = rules.transition(booking.state, Event.HOLD_FUNDS, ActorKind.SYSTEM)
     booking.state = state.value
     for s in booking.sessions:

@@ -36,13 +36,14 @@ from app.adapters.stripe_gateway import (
     transfers_of,
 )
 from app.domain import payments as rules
-from app.domain.payments import PaymentError
+from app.domain.payments import NOT_SET_UP_MESSAGE, CardPaymentsNotSetUp, PaymentError
 from app.errors import DomainError, InvalidInput, NotFound
 from app.extensions import db
 from app.models import (
     AuditEvent,
     Booking,
     BookingSession,
+    Budget,
     BudgetCard,
     Payment,
     ProviderPaymentAccount,
@@ -55,6 +56,12 @@ CARD_MODE = "direct_payment"
 NO_CARD_MESSAGE = (
     "There is no card saved to pay for this booking, so nothing has been taken and the "
     "booking is not confirmed. Add a card, then try again."
+)
+
+
+NO_CARD_BEFORE_REQUEST = (
+    "There is no card saved for this budget yet. Bookings from it are paid by card, so add a "
+    "card before asking for a paid booking."
 )
 
 
@@ -98,6 +105,57 @@ def uses_card(booking: Booking) -> bool:
 
 
 # ---------------------------------------------------------------- the card on file
+
+
+def payments_set_up() -> bool:
+    """Whether this Carefair has a card payment service (a Stripe key) at all."""
+    return bool(current_app.config.get("STRIPE_SECRET_KEY"))
+
+
+def card_problem(budget: Budget | None) -> PaymentError | None:
+    """Why a paid booking from this budget could not be paid by card now (field "card"), or
+    None: a budget not paid by card, or a saved card with card payments set up."""
+    if budget is None or budget.funding_mode != CARD_MODE:
+        return None
+    if not payments_set_up():
+        return CardPaymentsNotSetUp(NOT_SET_UP_MESSAGE, field="card")
+    card = card_for_budget(budget.id)
+    if card is None or card.stripe_payment_method_id is None:
+        return NoCardOnFile(NO_CARD_BEFORE_REQUEST, field="card")
+    return None
+
+
+def holder_card_problem(holder_id: int) -> PaymentError | None:
+    """card_problem for the holder's current budget, for the booking form's warning."""
+    return card_problem(budgets.current_budget(holder_id))
+
+
+def check_can_pay(budget: Budget | None, *, kind: str, total_pence: int) -> None:
+    """Refuse a booking request that could only fail once the provider accepts.
+
+    Raises CardPaymentsNotSetUp, NoCardOnFile (both with field "card").
+    """
+    if kind in ("meet_and_greet", "pooled") or total_pence <= 0:
+        return  # free, or each share is held from the ledger when people join
+    problem = card_problem(budget)
+    if problem is not None:
+        raise problem
+
+
+def check_ready(booking: Booking) -> None:
+    """Before any ledger hold: refuse at once when the card cannot be used at all, so a retry
+    that cannot work leaves no set-aside-and-given-back pair on the budget statement.
+
+    Raises CardPaymentsNotSetUp, NoCardOnFile.
+    """
+    if not uses_card(booking):
+        return
+    budget = db.session.get(Budget, booking.budget_id) if booking.budget_id else None
+    problem = card_problem(budget)
+    if isinstance(problem, NoCardOnFile):
+        raise NoCardOnFile(NO_CARD_MESSAGE, field="payment_method")
+    if problem is not None:
+        raise problem
 
 
 def card_for_budget(budget_id: int | None) -> BudgetCard | None:
@@ -687,22 +745,41 @@ def start_onboarding(provider: User, *, refresh_url: str, return_url: str) -> st
     return link.data["url"]
 
 
-def booking_card_status(booking: Booking) -> list[str]:
-    """Plain-English lines about a booking's money, for its pages (holder, provider, broker)."""
+def funding_failure(booking_id: int) -> tuple[str | None, str | None]:
+    """Why money could not last be set aside for a booking: (error code, plain-English reason
+    for the holder side), from its latest booking.payment_failed audit event."""
+    details = db.session.scalar(
+        select(AuditEvent.details)
+        .where(
+            AuditEvent.action == "booking.payment_failed",
+            AuditEvent.subject_type == "booking",
+            AuditEvent.subject_id == str(booking_id),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    if not details:
+        return None, None
+    return details.get("code"), details.get("reason")
+
+
+def booking_card_status(booking: Booking, *, for_provider: bool = False) -> list[str]:
+    """Plain-English lines about a booking's money, for its pages (holder, provider, broker).
+
+    The holder side and brokers read the reason as the holder was told it ("Your card was
+    declined ..."); the provider gets it in words about their client.
+    """
     lines: list[str] = []
     if booking.state == "payment_failed":
-        reason = db.session.scalar(
-            select(AuditEvent.details)
-            .where(
-                AuditEvent.action == "booking.payment_failed",
-                AuditEvent.subject_type == "booking",
-                AuditEvent.subject_id == str(booking.id),
-            )
-            .order_by(AuditEvent.id.desc())
-            .limit(1)
-        )
-        if reason and reason.get("reason"):
-            lines.append(reason["reason"])
+        code, reason = funding_failure(booking.id)
+        if for_provider:
+            return [
+                f"The money could not be set aside because {rules.provider_failure_cause(code)}. "
+                "The booking is not confirmed and nothing has been taken. The client has been "
+                "told what to do."
+            ]
+        if reason:
+            lines.append(reason)
         lines.append(
             "The booking is not confirmed and nothing has been taken. Once the problem is "
             "sorted out, try setting the money aside again."

@@ -7,7 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from app.domain.access import Permission
 from app.domain.bookings import ActorKind, allowed_events
 from app.errors import DomainError
-from app.services import bookings
+from app.services import bookings, card_payments
 from app.services import listings as listing_service
 from app.web.booking_forms import BookForm, DisputeForm, PauseForm, ReasonForm
 from app.web.booking_views import booking_input, on_form
@@ -27,6 +27,9 @@ def book(listing_id: int):
     listing = listing_service.public_listing(listing_id)
     form = BookForm()
     quote = None
+    # Said before anything is typed: a paid request from this budget would be refused.
+    card_problem = card_payments.holder_card_problem(ctx.holder.id)
+    card_error = None
     if form.validate_on_submit():
         try:
             data = booking_input(form, listing_id)
@@ -42,9 +45,18 @@ def book(listing_id: int):
             quote = bookings.quote_booking(ctx.holder, data)
             form.expected_total.data = str(quote.total_pence)
         except DomainError as err:
-            attach_error(form, on_form(err), default_field="day")
+            if err.field == "card":
+                card_error = err.message  # shown in the card box, which links to the card page
+            else:
+                attach_error(form, on_form(err), default_field="day")
     return render_template(
-        "bookings/book.html", form=form, listing=listing, quote=quote, title=f"Book {listing.title}"
+        "bookings/book.html",
+        form=form,
+        listing=listing,
+        quote=quote,
+        card_problem=card_problem,
+        card_error=card_error,
+        title=f"Book {listing.title}",
     )
 
 
@@ -101,12 +113,12 @@ def booking_retry(booking_id: int):
     ctx = acting()
     try:
         booking = bookings.retry_funding(ctx.user, ctx.holder, booking_id)
-        flash(
-            "Money has been set aside."
-            if booking.state == "funds_held"
-            else "There is still not enough money in the budget for this booking.",
-            "success" if booking.state == "funds_held" else "error",
-        )
+        if booking.state == "funds_held":
+            flash("Money has been set aside.", "success")
+        else:
+            # The real reason (no card, card declined, card payments unavailable, budget short).
+            _, reason = card_payments.funding_failure(booking.id)
+            flash(reason or "The money could not be set aside for this booking.", "error")
     except DomainError as err:
         flash(err.message, "error")
     return _back(booking_id)

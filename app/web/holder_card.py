@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 
 from app.domain.access import Permission
+from app.domain.payments import NOT_SET_UP_MESSAGE
 from app.errors import DomainError
 from app.services import budgets, card_payments
 from app.web.context import acting, requires
@@ -20,6 +21,8 @@ def card():
         "payments/holder_card.html",
         budget=budget,
         card=card_payments.card_for_budget(budget.id if budget else None),
+        payments_set_up=card_payments.payments_set_up(),
+        not_set_up_message=NOT_SET_UP_MESSAGE,
         title="Card for payments",
     )
 
@@ -60,4 +63,9 @@ def card_done():
 @bp.app_context_processor
 def _card_status() -> dict:
     # Booking pages (holder, provider, broker) include bookings/_card_status.html.
-    return {"card_status": card_payments.booking_card_status}
+    def card_status(booking) -> list[str]:
+        return card_payments.booking_card_status(
+            booking, for_provider=request.blueprint == "provider"
+        )
+
+    return {"card_status": card_status}

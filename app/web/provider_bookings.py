@@ -7,8 +7,9 @@ from flask_login import current_user
 
 from app.domain.access import Permission
 from app.domain.bookings import ActorKind, allowed_events
+from app.domain.payments import provider_failure_message
 from app.errors import DomainError
-from app.services import bookings
+from app.services import bookings, card_payments
 from app.web.booking_forms import DeliveryForm, ReasonForm, parse_clock
 from app.web.context import requires
 from app.web.helpers import attach_error
@@ -48,12 +49,11 @@ def _back(booking_id: int):
 def booking_accept(booking_id: int):
     try:
         booking = bookings.accept(current_user, booking_id)
-        flash(
-            "Accepted. The money is set aside."
-            if booking.state == "funds_held"
-            else "Accepted, but the client's budget could not cover it yet. They have been told.",
-            "success" if booking.state == "funds_held" else "error",
-        )
+        if booking.state == "funds_held":
+            flash("Accepted. The money is set aside.", "success")
+        else:
+            code, _ = card_payments.funding_failure(booking.id)
+            flash(provider_failure_message(code), "error")
     except DomainError as err:
         flash(err.message, "error")
     return _back(booking_id)

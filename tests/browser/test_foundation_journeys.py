@@ -12,6 +12,7 @@ from tests.browser.conftest import DEMO_PASSWORD, assert_accessible, sign_in
 # (email, path of their home, heading, whose account the page must say is being acted on)
 DEMO_HOMES = [
     ("holder@carefair.example", "/my/", "Your home", None),
+    ("card.holder@carefair.example", "/my/", "Your home", None),
     ("authorised@carefair.example", "/my/", "Joan Okafor's home", "Joan Okafor"),
     ("nominated@carefair.example", "/my/", "Alex Morgan's home", "Alex Morgan"),
     ("circle@carefair.example", "/my/", "Alex Morgan's home", "Alex Morgan"),

@@ -19,6 +19,8 @@ from app.models import (
     AuditEvent,
     Booking,
     BookingSession,
+    LedgerTransaction,
+    Notification,
     Payment,
     PaymentOperation,
     SessionCardPayment,
@@ -332,13 +334,65 @@ def test_declined_card_leaves_the_booking_unpaid_and_unheld_until_a_retry(world,
     assert card_payments.session_payment(booking.sessions[0].id).status == "authorised"
 
 
-def test_without_a_card_nothing_is_booked_and_the_holder_is_told(stripe_config, make_user):
+def test_without_a_card_the_request_is_refused_before_the_provider_sees_it(
+    stripe_config, make_user
+):
     provider, listing = live_listing(make_user)
     holder, budget = holder_with_budget(make_user, mode="direct_payment")
+    with pytest.raises(card_payments.NoCardOnFile, match="add a card before asking") as refused:
+        bookings.request_booking(holder, holder, one_off(listing))
+    assert refused.value.field == "card"
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
+    assert held(budget) == 0
+    # A free meet-and-greet needs no card.
+    free = bookings.request_booking(holder, holder, one_off(listing, start=10, end=11, kind="meet_and_greet"))
+    assert free.state == "requested"
+
+
+def _notices(user) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(Notification.event).where(Notification.user_id == user.id).order_by(
+                Notification.id
+            )
+        )
+    )
+
+
+def test_declined_card_at_acceptance_sends_one_payment_failed_notice_not_accepted_or_released(
+    world, stripe_api
+):
+    provider, _, holder, budget = world
+    card_payments.add_card(holder, holder, new_card(stripe_api, DECLINED_ON_CHARGE))
+    booking = accepted(world)
+    assert booking.state == "payment_failed"
+    assert _notices(holder) == ["payment_failed"]
+    code, reason = card_payments.funding_failure(booking.id)
+    assert code == "payment_declined" and reason.startswith("Your card was declined")
+    provider_lines = card_payments.booking_card_status(booking, for_provider=True)
+    assert "the client's card was declined" in provider_lines[0]
+
+    bookings.retry_funding(holder, holder, booking.id)  # still declined: the retrier is shown it
+    assert _notices(holder) == ["payment_failed"]
+
+
+def test_card_payments_switched_off_after_a_request_fail_at_acceptance_without_touching_the_budget(
+    world, app, monkeypatch
+):
+    provider, listing, holder, budget = world
     booking = bookings.request_booking(holder, holder, one_off(listing))
+    before = db.session.scalar(select(func.count()).select_from(LedgerTransaction))
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", None)
+
     booking = bookings.accept(provider, booking.id)
+    booking = bookings.retry_funding(holder, holder, booking.id)
+
     assert booking.state == "payment_failed" and held(budget) == 0
-    assert card_payments.booking_card_status(booking)[0] == card_payments.NO_CARD_MESSAGE
+    # No set-aside-and-given-back pairs on the statement, however often it is retried.
+    assert db.session.scalar(select(func.count()).select_from(LedgerTransaction)) == before
+    assert card_payments.funding_failure(booking.id)[0] == "payments_not_set_up"
+    assert "Contact your broker or the council" in card_payments.booking_card_status(booking)[0]
+    assert _notices(holder) == ["payment_failed"]
 
 
 def test_council_managed_bookings_never_call_stripe(app, app_ctx, make_user, monkeypatch):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import subprocess
@@ -74,8 +75,9 @@ def _database_counts(db_session) -> tuple[int, int, int]:
                  for model in (User, Delegation, AuditEvent))
 
 
-def test_seeding_twice_changes_nothing(app_ctx, db_session):
+def test_seeding_twice_changes_nothing(app_ctx, db_session, caplog):
     assert _database_counts(db_session) == (0, 0, 0)
+    caplog.set_level(logging.WARNING)
     demo_seed.seed_all()
     seeded = _database_counts(db_session)
     people = demo_seed._people(demo_seed.SEED_DIR)["users"]
@@ -86,3 +88,19 @@ def test_seeding_twice_changes_nothing(app_ctx, db_session):
     assert seeded[1] >= 3 and seeded[2] > 0
     demo_seed.seed_all()
     assert _database_counts(db_session) == seeded
+    # Nothing in the demo data is skipped or refused, on the first run or the second.
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_demo_holders_bookings_all_go_through_without_a_stripe_key(app, app_ctx, db_session):
+    from app.services import accounts, bookings, card_payments
+
+    assert not app.config.get("STRIPE_SECRET_KEY")
+    demo_seed.seed_all()
+    alex = accounts.find_by_email("holder@carefair.example")
+    states = {b.state for b in bookings.bookings_of_holder(alex.id)}
+    assert states and "payment_failed" not in states
+    assert card_payments.holder_card_problem(alex.id) is None  # council-managed: no card
+    rob = accounts.find_by_email("card.holder@carefair.example")
+    problem = card_payments.holder_card_problem(rob.id)
+    assert problem is not None and problem.code == "payments_not_set_up"

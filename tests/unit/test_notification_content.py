@@ -153,3 +153,17 @@ def test_plan_change_outcomes_name_the_broker_and_keep_the_reason_off_the_messag
     assert Event.PLAN_CHANGES_AGREED.spec.category is Category.PLAN
     with pytest.raises(UnsafeContent):
         render(Event.PLAN_CHANGES_DECLINED, {"by": Person("Bo Broker"), "reason": "Too much"})
+
+
+def test_payment_failed_says_not_confirmed_and_what_to_do_without_the_reason():
+    message = render(
+        Event.PAYMENT_FAILED,
+        {"provider": Person("Maria Santos"), "starts": datetime(2026, 7, 3, 9, 0, tzinfo=UTC)},
+    )
+    assert message.subject == "The payment for your booking with Maria Santos did not go through"
+    assert "Friday 3 July 2026 at 10am" in message.paragraphs[0]
+    assert "not confirmed yet. Nothing has been taken." in message.paragraphs[0]
+    assert "Try setting the money aside again" in message.paragraphs[1]
+    words = " ".join([message.subject, *message.paragraphs]).lower()
+    assert "declined" not in words and "accepted" not in words
+    assert EVENTS[Event.PAYMENT_FAILED].category is Category.BOOKINGS

@@ -45,3 +45,22 @@ def test_decline_messages_are_plain_and_say_nothing_was_taken():
     for code in (None, "card_declined", "insufficient_funds", "something_new"):
         assert "Nothing has been taken" in rules.decline_message(code)
     assert "not enough money" in rules.decline_message("insufficient_funds")
+
+
+@pytest.mark.parametrize(
+    "code,cause",
+    [
+        ("payment_declined", "the client's card was declined"),
+        ("no_card", "the client has no card saved"),
+        ("payments_not_set_up", "card payments are not set up on this Carefair"),
+        ("payment_unavailable", "could not be reached"),
+        ("insufficient_funds", "the client's budget could not cover it"),
+        (None, "the payment did not go through"),
+    ],
+)
+def test_provider_is_told_the_real_reason_an_accepted_booking_is_not_funded(code, cause):
+    message = rules.provider_failure_message(code)
+    assert message.startswith("Accepted, but ") and cause in message
+    assert "The client has been told." in message
+    if code != "insufficient_funds":
+        assert "could not cover" not in message

@@ -96,6 +96,7 @@ def test_declined_card_booking_page_says_not_booked_and_not_charged(
     assert "Your card was declined. Nothing has been taken." in page
     assert "The booking is not confirmed" in page
     assert "Try setting the money aside again" in page
+    assert 'href="/my/card"' in page  # where to sort it out
 
 
 def test_provider_sets_up_payouts_through_stripe_connect(
@@ -204,3 +205,90 @@ def test_broker_is_told_when_a_refund_was_taken_back_from_the_providers_payout(
                        follow_redirects=True).get_data(as_text=True)
     assert "£2.00 could not be taken back from their payout yet" in page
     assert 'id="waiting-takebacks"' in page and provider.name in page
+
+
+def _book_form(day, **extra):
+    data = {
+        "kind": "one_off",
+        "day": [str(day.day), str(day.month), str(day.year)],
+        "start_time": "10:00",
+        "end_time": "12:00",
+    }
+    data.update(extra)
+    return data
+
+
+def test_booking_form_warns_before_anything_is_typed_that_a_card_is_needed_and_refuses_without(
+    app, client, login, card_holder, make_user
+):
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Booking
+    from tests.booking_helpers import next_weekday
+
+    with app.app_context():
+        _, listing = live_listing(make_user)
+        listing_id = listing.id
+    login(card_holder)
+    page = client.get(f"/my/book/{listing_id}").get_data(as_text=True)
+    assert "There is no card saved for this budget yet" in page
+    assert 'href="/my/card"' in page
+
+    page = client.post(
+        f"/my/book/{listing_id}",
+        data=_book_form(next_weekday(1), confirm="x", expected_total="3300", notes="Mornings"),
+    ).get_data(as_text=True)
+    assert 'href="#card"' in page and "govuk-form-group--error" in page
+    assert "add a card before asking for a paid booking" in page
+    assert "Mornings" in page  # what was typed is kept
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
+
+
+def test_booking_form_says_to_contact_the_broker_when_card_payments_are_not_set_up(
+    app, client, login, make_user
+):
+    with app.app_context():
+        _, listing = live_listing(make_user)
+        holder, _ = holder_with_budget(make_user, mode="direct_payment")  # no Stripe key here
+        listing_id = listing.id
+    login(holder)
+    page = client.get(f"/my/book/{listing_id}").get_data(as_text=True)
+    assert "Card payments are not set up on this Carefair yet" in page
+    assert "Contact your broker or the council" in page
+    page = client.get("/my/card").get_data(as_text=True)
+    assert "Card payments are not set up on this Carefair yet" in page and "Add a card" not in page
+
+
+def test_council_managed_booking_form_says_nothing_about_cards(app, client, login, make_user):
+    with app.app_context():
+        _, listing = live_listing(make_user)
+        holder, _ = holder_with_budget(make_user, mode="council_managed")
+        listing_id = listing.id
+    login(holder)
+    page = client.get(f"/my/book/{listing_id}").get_data(as_text=True)
+    assert "Paying by card" not in page
+
+
+def test_provider_and_retry_messages_name_the_declined_card_not_the_budget(
+    app, client, login, card_holder, make_user, stripe_api
+):
+    with app.app_context():
+        provider, listing = live_listing(make_user)
+        card_payments.add_card(card_holder, card_holder, new_card(stripe_api, DECLINED_ON_CHARGE))
+        booking_id = bookings.request_booking(card_holder, card_holder, one_off(listing)).id
+    login(provider)
+    page = client.post(
+        f"/provider/bookings/{booking_id}/accept", follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Accepted, but the client&#39;s card was declined" in page
+    assert "budget could not cover" not in page
+    assert "Your card was declined" not in page  # the holder's words are not shown to them
+
+    login(card_holder)
+    page = client.post(f"/my/bookings/{booking_id}/retry", follow_redirects=True).get_data(
+        as_text=True
+    )
+    assert "Your card was declined. Nothing has been taken." in page
+    assert "not enough money in the budget" not in page
