@@ -57,30 +57,30 @@ class BudgetForm(FlaskForm):
 
 
 class InstalmentForm(IdempotentForm):
-    amount = StringField("Amount received, in pounds", widget=GovTextInput())
+    amount = StringField("Amount received, in pounds", widget=GovTextInput(), id="instalment-amount")
     received_on = GovDateField("Date received", description="For example, 1 4 2026",
                                validators=[DataRequired(message="Enter a real date")])
     reference = StringField("Reference (optional)", widget=GovTextInput(),
                             validators=[Optional(), Length(max=120)])
-    submit = SubmitField("Record instalment", widget=GovSubmitInput())
+    submit = SubmitField("Record instalment", widget=GovSubmitInput(), id="record-instalment")
 
 
 class AdjustForm(IdempotentForm):
-    direction = RadioField("Adjustment", widget=GovRadioInput(),
+    direction = RadioField("Add or take off money?", widget=GovRadioInput(),
                            choices=[("add", "Add money"), ("remove", "Take money off")],
                            validators=[DataRequired(message="Choose whether to add or take off money")])
-    amount = StringField("Amount, in pounds", widget=GovTextInput())
-    reason = TextAreaField("Reason", widget=GovTextArea(),
+    amount = StringField("Amount, in pounds", widget=GovTextInput(), id="adjust-amount")
+    reason = TextAreaField("Reason", widget=GovTextArea(), id="adjust-reason",
                            validators=[DataRequired(message="Enter the reason for the adjustment"),
                                        Length(max=500, message="The reason must be 500 characters or fewer")])
-    submit = SubmitField("Make adjustment", widget=GovSubmitInput())
+    submit = SubmitField("Make adjustment", widget=GovSubmitInput(), id="make-adjustment")
 
 
 class ClawbackForm(IdempotentForm):
-    amount = StringField("Amount to take back, in pounds", widget=GovTextInput())
-    reason = TextAreaField("Reason", widget=GovTextArea(), default="Unspent at the end of the period",
-                           validators=[Optional(), Length(max=500)])
-    submit = SubmitField("Claw back", widget=GovSubmitInput())
+    amount = StringField("Amount to take back, in pounds", widget=GovTextInput(), id="clawback-amount")
+    reason = TextAreaField("Reason", widget=GovTextArea(), id="clawback-reason",
+                           default="Unspent at the end of the period", validators=[Optional(), Length(max=500)])
+    submit = SubmitField("Claw back", widget=GovSubmitInput(), id="claw-back")
 
 
 class ExportForm(FlaskForm):

@@ -18,9 +18,9 @@ class MessageForm(FlaskForm):
 
 
 class DismissForm(FlaskForm):
-    reason = TextAreaField("Why is this not a concern?", widget=GovTextArea(),
+    reason = TextAreaField("Why is this not a concern?", widget=GovTextArea(), id="dismiss-reason",
                            validators=[DataRequired(message="Enter why this is not a concern")])
-    submit = SubmitField("Dismiss the flag", widget=GovSubmitInput())
+    submit = SubmitField("Dismiss the flag", widget=GovSubmitInput(), id="dismiss")
 
 
 class UpholdForm(FlaskForm):
@@ -28,16 +28,16 @@ class UpholdForm(FlaskForm):
                          choices=[(o.value, o.label) for o in Outcome],
                          validators=[DataRequired(message="Select what should happen")])
     reason = TextAreaField("What did you find? The provider will see this",
-                           widget=GovTextArea(),
+                           widget=GovTextArea(), id="uphold-reason",
                            validators=[DataRequired(message="Enter what you found")])
-    submit = SubmitField("Uphold the flag", widget=GovSubmitInput())
+    submit = SubmitField("Uphold the flag", widget=GovSubmitInput(), id="uphold")
 
 
 class LiftForm(FlaskForm):
     lift_reason = TextAreaField("Why can the restriction be lifted?", widget=GovTextArea(),
                                 validators=[DataRequired(message="Enter why the restriction "
                                                                  "can be lifted")])
-    submit = SubmitField("Lift the restriction", widget=GovSubmitInput())
+    submit = SubmitField("Lift the restriction", widget=GovSubmitInput(), id="lift")
 
 
 class ResponseForm(FlaskForm):

@@ -67,7 +67,7 @@ class ProfileForm(FlaskForm):
 class PhotoForm(FlaskForm):
     photo = FileField("Upload a photo", widget=GovFileInput(),
                       description="A JPG, PNG or WEBP image under 2 MB")
-    submit = SubmitField("Upload photo", widget=GovSubmitInput())
+    submit = SubmitField("Upload photo", widget=GovSubmitInput(), id="upload-photo")
 
 
 class AvailabilityForm(FlaskForm):
@@ -85,7 +85,7 @@ class AwayForm(FlaskForm):
     reason = StringField("Note (optional)", widget=GovTextInput(),
                          description="For example, holiday. People booking will not see this.",
                          validators=[Optional(), Length(max=200)])
-    submit = SubmitField("Add dates away", widget=GovSubmitInput())
+    submit = SubmitField("Add dates away", widget=GovSubmitInput(), id="add-dates-away")
 
 
 class ListingForm(FlaskForm):
