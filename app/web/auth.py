@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app.domain.access import Permission, Role
@@ -39,6 +39,12 @@ def _sign_in_ip_key() -> str:
     return f"ip|{request.remote_addr}"
 
 
+def _sign_in_failed(_response: Response) -> bool:
+    # Only wrong passwords use up the allowance: someone signing in and out all day (a PA
+    # between visits, a shared office) must never meet "Too many attempts".
+    return bool(g.get("sign_in_failed"))
+
+
 def _safe_next(target: str | None) -> str | None:
     if not target:
         return None
@@ -55,9 +61,9 @@ def _safe_next(target: str | None) -> str | None:
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
 @limiter.limit(_sign_in_limit, key_func=_sign_in_email_key, methods=["POST"],
-               error_message="Too many sign-in attempts")
+               error_message="Too many sign-in attempts", deduct_when=_sign_in_failed)
 @limiter.limit(_sign_in_ip_limit, key_func=_sign_in_ip_key, methods=["POST"],
-               error_message="Too many sign-in attempts")
+               error_message="Too many sign-in attempts", deduct_when=_sign_in_failed)
 def sign_in():
     if current_user.is_authenticated:
         return redirect(url_for("account.dashboard"))
@@ -65,6 +71,7 @@ def sign_in():
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
+            g.sign_in_failed = True
             form.email.errors = [SIGN_IN_FAILED]
         else:
             login_user(user)
