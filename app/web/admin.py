@@ -37,8 +37,8 @@ def staff():
         except DomainError as err:
             attach_error(form, err)
         else:
-            token = accounts.make_reset_token(user)
-            notify.password_reset(user, url_for("auth.reset_password", token=token, _external=True))
+            token = accounts.make_welcome_token(user)
+            notify.staff_welcome(user, url_for("auth.reset_password", token=token, _external=True))
             flash(f"Account created for {user.email}. They have been emailed a link to set a password.",
                   "success")
             return redirect(url_for("admin.staff"))

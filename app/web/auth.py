@@ -12,7 +12,14 @@ from app.errors import DomainError
 from app.extensions import limiter
 from app.services import accounts, notify
 from app.web.context import public, requires, set_acting_for
-from app.web.forms import ChangePasswordForm, ResetPasswordForm, ResetRequestForm, SignInForm, SignUpForm
+from app.web.forms import (
+    ChangePasswordForm,
+    FinishSignUpForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+    SignInForm,
+    SignUpForm,
+)
 from app.web.helpers import attach_error
 
 bp = Blueprint("auth", __name__)
@@ -88,15 +95,43 @@ def sign_up():
     form = SignUpForm()
     if form.validate_on_submit():
         try:
-            user = accounts.sign_up(form.email.data, form.name.data, form.password.data,
-                                    Role(form.role.data))
+            token, owner = accounts.start_sign_up(form.email.data, form.name.data,
+                                                  Role(form.role.data))
         except DomainError as err:
             attach_error(form, err)
         else:
+            if owner is not None:
+                notify.sign_up_existing(owner)
+            elif token is not None:
+                notify.sign_up_finish(accounts.normalise_email(form.email.data),
+                                      url_for("auth.finish_sign_up", token=token, _external=True))
+            # The same answer whether or not the email has an account: no account enumeration.
+            return render_template("auth/sign_up_sent.html", title="Check your email")
+    return render_template("auth/sign_up.html", form=form, title="Create an account")
+
+
+@bp.route("/sign-up/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit("20 per hour", methods=["POST"])
+def finish_sign_up(token: str):
+    try:
+        details = accounts.sign_up_details(token)
+    except DomainError as err:
+        return render_template("auth/sign_up_link_problem.html", problem=str(err),
+                               title="There is a problem with the link"), 400
+    form = FinishSignUpForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.finish_sign_up(token, form.new_password.data)
+        except DomainError as err:
+            attach_error(form, err, default_field="new_password")
+        else:
             login_user(user)
+            set_acting_for(None)
             flash("Your account has been created.", "success")
             return redirect(url_for("account.dashboard"))
-    return render_template("auth/sign_up.html", form=form, title="Create an account")
+    return render_template("auth/sign_up_finish.html", form=form, email=details["email"],
+                           title="Choose your password")
 
 
 @bp.post("/sign-out")

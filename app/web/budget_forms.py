@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovRadioInput,
     GovSelect,
@@ -20,6 +19,7 @@ from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitFie
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.domain.budget import CATEGORIES, Frequency, FundingMode
+from app.web.form_base import PlainForm
 from app.web.forms import GovDateField
 
 
@@ -27,12 +27,12 @@ def new_key() -> str:
     return uuid4().hex
 
 
-class IdempotentForm(FlaskForm):
+class IdempotentForm(PlainForm):
     # The same form submitted twice carries the same key, so the second posts nothing.
     idempotency_key = HiddenField(default=new_key)
 
 
-class BudgetForm(FlaskForm):
+class BudgetForm(PlainForm):
     holder = SelectField("Budget holder", widget=GovSelect(), coerce=str,
                          validators=[DataRequired(message="Choose the budget holder")])
     annual_amount = StringField("Annual amount, in pounds", widget=GovTextInput(),
@@ -83,7 +83,7 @@ class ClawbackForm(IdempotentForm):
     submit = SubmitField("Claw back", widget=GovSubmitInput(), id="claw-back")
 
 
-class ExportForm(FlaskForm):
+class ExportForm(PlainForm):
     class Meta:
         csrf = False  # a download changes nothing
 
@@ -95,7 +95,7 @@ class ExportForm(FlaskForm):
 def plan_form_class():
     """The plan form, with one amount field per category (`amount_<code>`)."""
 
-    class PlanForm(FlaskForm):
+    class PlanForm(PlainForm):
         what_matters = TextAreaField("What matters to me", widget=GovTextArea(),
                                      description="In your own words",
                                      validators=[Length(max=5000)])

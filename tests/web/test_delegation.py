@@ -316,7 +316,7 @@ def test_broker_records_an_authorised_person_who_gets_a_set_password_link(app, c
     ({"review_date": ["31", "2", "2030"]}, "Enter a real review date"),
     ({"review_date": ["", "", ""]}, "Enter a real review date"),
     ({"legal_basis": None}, "Select the legal basis"),
-    ({"legal_basis": "a hunch"}, "Not a valid choice"),
+    ({"legal_basis": "a hunch"}, "Select the legal basis"),
     ({"email": "nope"}, "Enter an email address in the correct format"),
 ])
 def test_recording_an_authorised_person_with_bad_input_is_refused(client, make_user, login,
