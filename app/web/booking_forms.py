@@ -47,6 +47,12 @@ def parse_clock(raw: str | None, field: str) -> time:
 
 
 class BookForm(PlainForm):
+    plain_messages = {
+        "count": "Enter the number of sessions as a whole number, like 10",
+        "notes": "What the provider should know must be 2,000 characters or fewer",
+        "until": "Enter the last date as a real date, like 27 3 2027",
+    }
+
     kind = RadioField(
         "How often?",
         widget=GovRadioInput(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import ClassVar
 
 from flask_wtf import FlaskForm
 from wtforms import Field
@@ -54,14 +55,19 @@ def _required_message(field: Field) -> str | None:
     return None
 
 
-_CHOICE = _REWRITES[6][0]
+# Unreadable or unlisted values (a typo, a stale page): the field's own "Enter ..." or
+# "Choose ..." message already says what to give, so it is used when there is one.
+_NOT_UNDERSTOOD = [_REWRITES[i][0] for i in (3, 4, 5, 6)]
 
 
-def plain_message(field: Field, message: str) -> str:
-    # Something not on the list (a changed or stale page) reads best as the field's own
-    # "Choose ..." message, which says what to pick.
-    if _CHOICE.search(message) and _required_message(field):
-        return _required_message(field) or message
+def plain_message(field: Field, message: str, override: str | None = None) -> str:
+    """`message` in plain English; `override` (the form's own wording) replaces any built-in one."""
+    builtin = any(p.search(message) for p, _ in _REWRITES)
+    if override and builtin:
+        return override
+    required = _required_message(field)
+    if required and any(p.search(message) for p in _NOT_UNDERSTOOD):
+        return required
     for pattern, rewrite in _REWRITES:
         match = pattern.search(message)
         if match:
@@ -70,12 +76,19 @@ def plain_message(field: Field, message: str) -> str:
 
 
 class PlainForm(FlaskForm):
-    """A FlaskForm whose leftover WTForms messages read as plain English beside the field."""
+    """A FlaskForm whose leftover WTForms messages read as plain English beside the field.
+
+    `plain_messages` maps a field name to the words to use instead of any built-in message
+    (WTForms gives no way to word "Not a valid integer value." per field).
+    """
+
+    plain_messages: ClassVar[dict[str, str]] = {}
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         for field in self:
             if isinstance(field.errors, list) and field.errors:
-                field.errors = [plain_message(field, str(m)) for m in field.errors]
+                override = self.plain_messages.get(field.short_name)
+                field.errors = [plain_message(field, str(m), override) for m in field.errors]
         self._errors = None  # the cached summary must show the rewritten messages
         return valid
