@@ -136,7 +136,7 @@ class InviteDelegateForm(PlainForm):
             (DelegateKind.NOMINATED.value,
              "Nominated person: manage my money and bookings with my agreement"),
             (DelegateKind.CIRCLE.value,
-             "Circle of support: see what I choose to share and suggest things, but not book or pay"),
+             "Circle of support: see what I choose to share, but not book, pay or message providers"),
         ],
         validators=[DataRequired(message="Select what they should be able to do")],
     )
