@@ -160,3 +160,21 @@ def test_a_review_written_by_someone_linked_to_the_provider_reaches_the_flag_con
     page = client.get(f"/broker/flags/{flag_id}").get_data(as_text=True)
     assert f'href="/broker/reviews/{review_id}"' in page
     assert client.get(f"/broker/reviews/{review_id}").status_code == 200
+
+
+def test_flag_evidence_names_the_people_instead_of_their_ids(app, client, login_as, make_user):
+    with app.app_context():
+        provider, listing = live_listing(make_user)
+        holder = make_user(Role.HOLDER, name="Priya Shah")
+        flags.file_findings([
+            Finding("money_request", Severity.HIGH, Subject("provider", listing.profile_id),
+                    "Asked for cash.", {"provider_id": listing.profile_id, "holder_id": holder.id}),
+        ])
+        db.session.commit()
+        flag_id = db.session.scalar(select(Flag.id))
+        provider_name = listing.profile.display_name
+    login_as(Role.BROKER)
+    page = client.get(f"/broker/flags/{flag_id}").get_data(as_text=True)
+    evidence = page[page.index('id="evidence"'):]
+    assert "Priya Shah" in evidence and provider_name in evidence
+    assert "Holder id" not in evidence and "Provider id" not in evidence
