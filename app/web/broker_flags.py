@@ -16,7 +16,6 @@ from app.web.context import requires
 from app.web.helpers import attach_error, parse_int
 from app.web.messaging_forms import DismissForm, LiftForm, UpholdForm
 
-
 # Evidence stores ids (the rules see only numbers); brokers need to see who they are.
 _PEOPLE_IN_EVIDENCE = {"holder_id": "Holder", "author_user_id": "Written by",
                        "delegate_user_id": "Person acting for the holder"}
