@@ -62,6 +62,10 @@ def audit_log():
     page = parse_int(request.args.get("page"))
     events, total = audit.search(filters, page=page)
     pages = max(1, math.ceil(total / 50))
+    if page > pages:
+        # A page past the end (an old link, a typed number) shows the last page, not "page 9999".
+        page = pages
+        events, total = audit.search(filters, page=page)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("admin/audit.html", form=form, events=events, total=total, page=page,
                            pages=pages, args=args, title="Audit log")

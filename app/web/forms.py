@@ -26,7 +26,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from app.domain.access import DelegateKind, LegalBasis, Role, Share
 from app.domain.passwords import MIN_PASSWORD_LENGTH
@@ -196,3 +196,7 @@ class AuditFilterForm(PlainForm):
     on_or_after = GovDateField("From", validators=[Optional()])
     on_or_before = GovDateField("To", validators=[Optional()])
     submit = SubmitField("Filter", widget=GovSubmitInput())
+
+    def validate_on_or_before(self, field):
+        if field.data and self.on_or_after.data and field.data < self.on_or_after.data:
+            raise ValidationError("The ‘To’ date must be the same as or after the ‘From’ date")

@@ -189,3 +189,18 @@ def test_a_password_reset_link_still_runs_out_after_an_hour(app, client, make_us
     response = client.post(f"/reset-password/{token}", data={
         "new_password": "brand new secret", "confirm_password": "brand new secret"})
     assert "This link has expired" in response.get_data(as_text=True)
+
+
+def test_audit_log_page_past_the_end_shows_the_last_page(client, login_as, history):
+    login_as(Role.COUNCIL_ADMIN)
+    page = _page(client.get("/admin/audit", query_string={"page": "9999"}))
+    assert _rows(page) and "Page 9999" not in page
+
+
+def test_audit_log_to_date_before_from_date_is_explained_beside_the_field(client, login_as,
+                                                                         history):
+    login_as(Role.COUNCIL_ADMIN)
+    query = _date("on_or_after", "5", "3", "2025") + _date("on_or_before", "20", "2", "2025")
+    page = _page(client.get("/admin/audit", query_string=query))
+    assert "The ‘To’ date must be the same as or after the ‘From’ date" in page
+    assert 'id="on_or_before-error"' in page and 'href="#on_or_before"' in page
