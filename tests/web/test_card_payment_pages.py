@@ -204,3 +204,10 @@ def test_broker_is_told_when_a_refund_was_taken_back_from_the_providers_payout(
                        follow_redirects=True).get_data(as_text=True)
     assert "£2.00 could not be taken back from their payout yet" in page
     assert 'id="waiting-takebacks"' in page and provider.name in page
+
+
+def test_holder_with_no_budget_is_told_they_have_none_yet(client, login_as):
+    login_as(Role.HOLDER)
+    page = client.get("/my/card").get_data(as_text=True)
+    assert "no budget on Carefair yet" in page
+    assert "the council pays providers directly" not in page and "Add a card" not in page
