@@ -103,7 +103,9 @@ def test_provider_sees_an_upheld_flag_and_responds_once(client, login, login_as,
     client.post(f"/provider/concerns/{medium_id}", data={"response": "Rural travel <b>costs</b>."})
     page = client.get(f"/provider/concerns/{medium_id}").get_data(as_text=True)
     assert "Rural travel &lt;b&gt;costs&lt;/b&gt;." in page and 'name="response"' not in page
-    client.post(f"/provider/concerns/{medium_id}", data={"response": "Second go"})
+    again = client.post(f"/provider/concerns/{medium_id}", data={"response": "Second go"},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "You have already responded to this concern" in again
     assert db_session.get(Flag, medium_id).provider_response == "Rural travel <b>costs</b>."
 
 
