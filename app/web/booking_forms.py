@@ -166,7 +166,7 @@ class DeliveryForm(PlainForm):
 
 class ResolveForm(PlainForm):
     outcome = RadioField(
-        "Outcome",
+        "How is the dispute settled?",
         widget=GovRadioInput(),
         choices=[
             ("full_refund", "Full refund: nothing is paid"),

@@ -46,7 +46,7 @@ class BudgetForm(PlainForm):
                               choices=[(m.value, m.label) for m in FundingMode],
                               validators=[DataRequired(message="Choose how the budget is managed")])
     contingency_kind = RadioField(
-        "Contingency reserve", widget=GovRadioInput(),
+        "How is the contingency reserve set?", widget=GovRadioInput(),
         choices=[("weeks", "Weeks of planned spending"), ("amount", "A fixed amount")],
         default="weeks", validators=[DataRequired(message="Choose how the reserve is set")])
     contingency_weeks = StringField("Weeks of planned spending", widget=GovTextInput(),

@@ -162,7 +162,7 @@ class AuthorisedPersonForm(PlainForm):
                        validators=[DataRequired(message="Enter their email address"), EMAIL_FORMAT,
                                    Length(max=254)])
     legal_basis = RadioField(
-        "Legal basis", widget=GovRadioInput(),
+        "What gives them the right to act?", widget=GovRadioInput(),
         choices=[(b.value, b.label) for b in LegalBasis],
         validators=[DataRequired(message="Select the legal basis")],
     )

@@ -48,7 +48,7 @@ class ProfileForm(PlainForm):
         validators=[DataRequired(message="Enter at least one postcode district you cover, like SY1"),
                     Length(max=500)])
     specialisms = SelectMultipleField(
-        "Specialisms", widget=GovCheckboxesInput(),
+        "What do you specialise in?", widget=GovCheckboxesInput(),
         choices=[(s.value, s.label) for s in Specialism], validators=[Optional()])
     languages = StringField("Languages you speak", widget=GovTextInput(),
                             description="Separate them with commas, like English, Polish, BSL",
@@ -147,7 +147,7 @@ class EvidenceForm(PlainForm):
 
 
 class DecisionForm(PlainForm):
-    decision = RadioField("Decision", widget=GovRadioInput(),
+    decision = RadioField("Is the evidence good?", widget=GovRadioInput(),
                           choices=[("verify", "Verified: I have checked the evidence"),
                                    ("reject", "Not accepted")],
                           validators=[DataRequired(message="Select a decision")])
