@@ -159,6 +159,9 @@ class Event(StrEnum):
     DELEGATION_ACCEPTED = "delegation_accepted"
     AUTHORISED_PERSON_RECORDED = "authorised_person_recorded"
     PASSWORD_RESET = "password_reset"
+    SIGN_UP_FINISH = "sign_up_finish"
+    SIGN_UP_EXISTING = "sign_up_existing"
+    STAFF_WELCOME = "staff_welcome"
     PASSWORD_CHANGED = "password_changed"
     SECURITY = "security"
     SAFEGUARDING = "safeguarding"
@@ -404,6 +407,47 @@ EVENTS: dict[Event, EventSpec] = {
             "If it was not you, you can ignore this email: your password has not changed.",
         ),
         "Reset your password",
+        {},
+        inbox=False,
+        transactional=True,
+    ),
+    Event.SIGN_UP_FINISH: EventSpec(
+        Category.SECURITY,
+        "Finish creating your Carefair account",
+        (
+            "Someone asked to create a Carefair account with this email address. If it was you, "
+            "use the link within 24 hours to choose your password.",
+            "If it was not you, you can ignore this email: no account has been made.",
+        ),
+        "Choose your password",
+        {},
+        inbox=False,
+        transactional=True,
+    ),
+    Event.SIGN_UP_EXISTING: EventSpec(
+        Category.SECURITY,
+        "You already have a Carefair account",
+        (
+            "Someone asked to create a Carefair account with this email address, but you already "
+            "have one. Nothing has changed.",
+            "If it was you, sign in. If you have forgotten your password, you can reset it from "
+            "the sign-in page. If it was not you, you can ignore this email.",
+        ),
+        "Sign in to Carefair",
+        {},
+        inbox=False,
+        transactional=True,
+    ),
+    Event.STAFF_WELCOME: EventSpec(
+        Category.SECURITY,
+        "You have a Carefair staff account: set your password",
+        (
+            "Your council has made you a Carefair staff account. Use the link within 72 hours "
+            "to set your password, then sign in with this email address.",
+            "If the link has run out, use \"I have forgotten my password\" on the sign-in page, or "
+            "ask your council admin.",
+        ),
+        "Set your password",
         {},
         inbox=False,
         transactional=True,

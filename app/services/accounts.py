@@ -14,6 +14,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from app.domain.access import Role
+from app.domain.passwords import password_problem
 from app.errors import Conflict, InvalidInput, NotPermitted
 from app.extensions import db
 from app.models import User
@@ -24,10 +25,12 @@ _hasher = PasswordHasher()
 # wrong password (no account enumeration by timing).
 _DUMMY_HASH = _hasher.hash("carefair-timing-equaliser")
 
-MIN_PASSWORD_LENGTH = 10
 SELF_SERVICE_ROLES = (Role.HOLDER, Role.PROVIDER, Role.SUPPORTER)
 STAFF_ROLES = (Role.BROKER, Role.COUNCIL_ADMIN)
 RESET_MAX_AGE_SECONDS = 60 * 60
+# A first-password link for an account someone else made: they may not read email for days.
+WELCOME_MAX_AGE_SECONDS = 72 * 60 * 60
+SIGN_UP_MAX_AGE_SECONDS = 24 * 60 * 60
 
 
 def normalise_email(raw: str) -> str:
@@ -38,12 +41,12 @@ def normalise_email(raw: str) -> str:
                            field="email") from err
 
 
-def check_password_strength(password: str, field: str = "password") -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"Your password must be at least {MIN_PASSWORD_LENGTH} characters long",
-                           field=field)
-    if len(password) > 200:
-        raise InvalidInput("Your password must be 200 characters or fewer", field=field)
+def check_password_strength(password: str, field: str = "password", *,
+                            email: str | None = None) -> None:
+    """Raises InvalidInput beside `field` if the password is short, common or their email name."""
+    problem = password_problem(password, email)
+    if problem:
+        raise InvalidInput(problem, field=field)
 
 
 def hash_password(password: str) -> str:
@@ -63,7 +66,7 @@ def _new_user(email: str, name: str, role: Role, password: str | None,
     if len(name) > 120:
         raise InvalidInput("Name must be 120 characters or fewer", field="name")
     if password is not None:
-        check_password_strength(password)
+        check_password_strength(password, email=email)
         password_hash = password_hash or hash_password(password)
     if find_by_email(email) is not None:
         raise Conflict("An account with this email address already exists. Sign in, or reset "
@@ -88,6 +91,62 @@ def sign_up(email: str, name: str, password: str, role: Role, *,
         raise NotPermitted("Brokers and council admins are created by a council admin.")
     user = _new_user(email, name, role, password, password_hash)
     audit.record(user, "account.signed_up", "user", user.id, details={"role": role.value})
+    db.session.commit()
+    return user
+
+
+def _sign_up_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="carefair-sign-up")
+
+
+def start_sign_up(email: str, name: str, role: Role) -> tuple[str | None, User | None]:
+    """Check a sign-up and return (token, None) for a new email or (None, owner) for a taken one.
+
+    Nothing is created: the account is made only when someone opens the emailed link and
+    chooses a password there, so the page cannot reveal that an email has an account, and
+    nobody can set the password for an address they cannot read.
+
+    Raises InvalidInput (beside the field), NotPermitted (staff role).
+    """
+    if role not in SELF_SERVICE_ROLES:
+        raise NotPermitted("Brokers and council admins are created by a council admin.")
+    email = normalise_email(email)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Enter your name", field="name")
+    if len(name) > 120:
+        raise InvalidInput("Name must be 120 characters or fewer", field="name")
+    owner = find_by_email(email)
+    if owner is not None:
+        audit.record(None, "account.sign_up_for_existing_email", "user", owner.id)
+        db.session.commit()
+        return None, owner
+    token = _sign_up_serializer().dumps({"email": email, "name": name, "role": role.value})
+    return token, None
+
+
+def sign_up_details(token: str) -> dict[str, str]:
+    """The email, name and role in a sign-up link; raises InvalidInput if it is not valid."""
+    try:
+        data = _sign_up_serializer().loads(token, max_age=SIGN_UP_MAX_AGE_SECONDS)
+    except SignatureExpired as err:
+        raise InvalidInput("This link has expired. Create your account again.") from err
+    except BadSignature as err:
+        raise InvalidInput("This link is not valid. Create your account again.") from err
+    return {"email": data["email"], "name": data["name"], "role": data["role"]}
+
+
+def finish_sign_up(token: str, password: str) -> User:
+    """Create the account from an emailed sign-up link with the password chosen now.
+
+    Raises InvalidInput (bad link, weak password beside the field), Conflict (already used).
+    """
+    details = sign_up_details(token)
+    if find_by_email(details["email"]) is not None:
+        raise Conflict("This link has already been used. Sign in, or reset your password.")
+    check_password_strength(password, "new_password", email=details["email"])
+    user = _new_user(details["email"], details["name"], Role(details["role"]), password)
+    audit.record(user, "account.signed_up", "user", user.id, details={"role": user.role})
     db.session.commit()
     return user
 
@@ -132,7 +191,7 @@ def change_password(user: User, current: str, new: str) -> None:
         _hasher.verify(user.password_hash or _DUMMY_HASH, current)
     except (VerificationError, InvalidHashError) as err:
         raise InvalidInput("Your current password is not right", field="current_password") from err
-    check_password_strength(new, field="new_password")
+    check_password_strength(new, field="new_password", email=user.email)
     user.password_hash = hash_password(new)
     user.password_changed_at = datetime.now(UTC)
     audit.record(user, "account.password_changed", "user", user.id)
@@ -152,6 +211,12 @@ def make_reset_token(user: User) -> str:
     return _reset_serializer().dumps({"uid": user.id, "fp": _password_fingerprint(user)})
 
 
+def make_welcome_token(user: User) -> str:
+    """A link to set the first password of an account made for someone (72 hours, one use)."""
+    return _reset_serializer().dumps({"uid": user.id, "fp": _password_fingerprint(user),
+                                      "welcome": True})
+
+
 def request_password_reset(email: str) -> tuple[User, str] | None:
     """Returns the user and token if the account exists. Callers answer the same either way."""
     user = find_by_email(email) if email else None
@@ -164,7 +229,11 @@ def request_password_reset(email: str) -> tuple[User, str] | None:
 
 def reset_password(token: str, new: str) -> User:
     try:
-        data = _reset_serializer().loads(token, max_age=RESET_MAX_AGE_SECONDS)
+        data, signed_at = _reset_serializer().loads(token, max_age=WELCOME_MAX_AGE_SECONDS,
+                                                    return_timestamp=True)
+        limit = WELCOME_MAX_AGE_SECONDS if data.get("welcome") else RESET_MAX_AGE_SECONDS
+        if (datetime.now(UTC) - signed_at).total_seconds() > limit:
+            raise SignatureExpired("expired")
     except SignatureExpired as err:
         raise InvalidInput("This link has expired. Ask for a new one.") from err
     except BadSignature as err:
@@ -172,7 +241,7 @@ def reset_password(token: str, new: str) -> User:
     user = db.session.get(User, data.get("uid"))
     if user is None or data.get("fp") != _password_fingerprint(user):
         raise InvalidInput("This link has already been used. Ask for a new one.")
-    check_password_strength(new, field="new_password")
+    check_password_strength(new, field="new_password", email=user.email)
     user.password_hash = hash_password(new)
     user.password_changed_at = datetime.now(UTC)
     audit.record(user, "account.password_reset", "user", user.id)

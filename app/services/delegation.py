@@ -251,7 +251,7 @@ def record_authorised_person(broker: User, holder_id: int, email: str, name: str
     db.session.commit()
     flags.after_filing(filed)
     if person.password_hash is None:
-        set_password_token = accounts.make_reset_token(person)
+        set_password_token = accounts.make_welcome_token(person)  # 72 hours, not 1
     return delegation, set_password_token
 
 

@@ -47,7 +47,8 @@ from app.services import audit, outbox
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Event", "send", "password_reset", "delegation_invited", "authorised_person_recorded"]
+__all__ = ["Event", "send", "password_reset", "delegation_invited", "authorised_person_recorded",
+           "sign_up_finish", "sign_up_existing", "staff_welcome"]
 
 ROLE_CATEGORIES: dict[Role, tuple[Category, ...]] = {
     Role.HOLDER: (
@@ -484,6 +485,21 @@ def mark_all_read(user: User) -> int:
 def password_reset(user: User, link: str) -> None:
     """Email a password reset link (called after the reset request has committed)."""
     _after_commit(Event.PASSWORD_RESET, user, link=link)
+
+
+def sign_up_finish(email: str, link: str) -> None:
+    """Email the link that finishes a sign-up to an address with no account yet."""
+    _after_commit(Event.SIGN_UP_FINISH, email, link=link)
+
+
+def sign_up_existing(owner: User) -> None:
+    """Tell an account's owner someone tried to sign up with their email (nothing was made)."""
+    _after_commit(Event.SIGN_UP_EXISTING, owner, link=_endpoint_url("auth.sign_in"))
+
+
+def staff_welcome(user: User, link: str) -> None:
+    """Welcome a new broker or council admin with a link to set their first password."""
+    _after_commit(Event.STAFF_WELCOME, user, link=link)
 
 
 def delegation_invited(email: str, holder: User, kind_label: str, link: str) -> None:

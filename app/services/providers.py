@@ -6,8 +6,9 @@ import io
 import secrets
 import warnings
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
@@ -220,9 +221,14 @@ def set_availability(actor: User, slots: list[Slot]) -> ProviderProfile:
     return profile
 
 
-def add_exception(actor: User, starts_on: date, ends_on: date, reason: str = "") -> AvailabilityException:
+def add_exception(actor: User, starts_on: date, ends_on: date, reason: str = "", *,
+                  today: date | None = None) -> AvailabilityException:
     """Mark dates away (a holiday). Raises NotFound, InvalidInput."""
     profile = require_profile(actor)
+    today = today or datetime.now(ZoneInfo("Europe/London")).date()
+    if starts_on < today:
+        # Days already gone change nothing for bookings and would only clutter the list.
+        raise InvalidInput("The first day away must be today or in the future", field="starts_on")
     if ends_on < starts_on:
         raise InvalidInput("The last day must be the same as or after the first day", field="ends_on")
     if (ends_on - starts_on).days > 366:

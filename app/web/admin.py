@@ -37,8 +37,8 @@ def staff():
         except DomainError as err:
             attach_error(form, err)
         else:
-            token = accounts.make_reset_token(user)
-            notify.password_reset(user, url_for("auth.reset_password", token=token, _external=True))
+            token = accounts.make_welcome_token(user)
+            notify.staff_welcome(user, url_for("auth.reset_password", token=token, _external=True))
             flash(f"Account created for {user.email}. They have been emailed a link to set a password.",
                   "success")
             return redirect(url_for("admin.staff"))
@@ -62,6 +62,10 @@ def audit_log():
     page = parse_int(request.args.get("page"))
     events, total = audit.search(filters, page=page)
     pages = max(1, math.ceil(total / 50))
+    if page > pages:
+        # A page past the end (an old link, a typed number) shows the last page, not "page 9999".
+        page = pages
+        events, total = audit.search(filters, page=page)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("admin/audit.html", form=form, events=events, total=total, page=page,
                            pages=pages, args=args, title="Audit log")

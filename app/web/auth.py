@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app.domain.access import Permission, Role
@@ -12,7 +12,14 @@ from app.errors import DomainError
 from app.extensions import limiter
 from app.services import accounts, notify
 from app.web.context import public, requires, set_acting_for
-from app.web.forms import ChangePasswordForm, ResetPasswordForm, ResetRequestForm, SignInForm, SignUpForm
+from app.web.forms import (
+    ChangePasswordForm,
+    FinishSignUpForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+    SignInForm,
+    SignUpForm,
+)
 from app.web.helpers import attach_error
 
 bp = Blueprint("auth", __name__)
@@ -39,6 +46,12 @@ def _sign_in_ip_key() -> str:
     return f"ip|{request.remote_addr}"
 
 
+def _sign_in_failed(_response: Response) -> bool:
+    # Only wrong passwords use up the allowance: someone signing in and out all day (a PA
+    # between visits, a shared office) must never meet "Too many attempts".
+    return bool(g.get("sign_in_failed"))
+
+
 def _safe_next(target: str | None) -> str | None:
     if not target:
         return None
@@ -55,9 +68,9 @@ def _safe_next(target: str | None) -> str | None:
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
 @limiter.limit(_sign_in_limit, key_func=_sign_in_email_key, methods=["POST"],
-               error_message="Too many sign-in attempts")
+               error_message="Too many sign-in attempts", deduct_when=_sign_in_failed)
 @limiter.limit(_sign_in_ip_limit, key_func=_sign_in_ip_key, methods=["POST"],
-               error_message="Too many sign-in attempts")
+               error_message="Too many sign-in attempts", deduct_when=_sign_in_failed)
 def sign_in():
     if current_user.is_authenticated:
         return redirect(url_for("account.dashboard"))
@@ -65,6 +78,7 @@ def sign_in():
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
+            g.sign_in_failed = True
             form.email.errors = [SIGN_IN_FAILED]
         else:
             login_user(user)
@@ -81,15 +95,43 @@ def sign_up():
     form = SignUpForm()
     if form.validate_on_submit():
         try:
-            user = accounts.sign_up(form.email.data, form.name.data, form.password.data,
-                                    Role(form.role.data))
+            token, owner = accounts.start_sign_up(form.email.data, form.name.data,
+                                                  Role(form.role.data))
         except DomainError as err:
             attach_error(form, err)
         else:
+            if owner is not None:
+                notify.sign_up_existing(owner)
+            elif token is not None:
+                notify.sign_up_finish(accounts.normalise_email(form.email.data),
+                                      url_for("auth.finish_sign_up", token=token, _external=True))
+            # The same answer whether or not the email has an account: no account enumeration.
+            return render_template("auth/sign_up_sent.html", title="Check your email")
+    return render_template("auth/sign_up.html", form=form, title="Create an account")
+
+
+@bp.route("/sign-up/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit("20 per hour", methods=["POST"])
+def finish_sign_up(token: str):
+    try:
+        details = accounts.sign_up_details(token)
+    except DomainError as err:
+        return render_template("auth/sign_up_link_problem.html", problem=str(err),
+                               title="There is a problem with the link"), 400
+    form = FinishSignUpForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.finish_sign_up(token, form.new_password.data)
+        except DomainError as err:
+            attach_error(form, err, default_field="new_password")
+        else:
             login_user(user)
+            set_acting_for(None)
             flash("Your account has been created.", "success")
             return redirect(url_for("account.dashboard"))
-    return render_template("auth/sign_up.html", form=form, title="Create an account")
+    return render_template("auth/sign_up_finish.html", form=form, email=details["email"],
+                           title="Choose your password")
 
 
 @bp.post("/sign-out")

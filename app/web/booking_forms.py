@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import time
 
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovRadioInput,
@@ -27,6 +26,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.domain.schedule import WEEKDAY_NAMES
 from app.errors import InvalidInput
+from app.web.form_base import PlainForm
 from app.web.forms import GovDateField
 
 KIND_CHOICES = [
@@ -46,7 +46,13 @@ def parse_clock(raw: str | None, field: str) -> time:
         raise InvalidInput("Enter a time like 09:30 or 14:00", field=field) from err
 
 
-class BookForm(FlaskForm):
+class BookForm(PlainForm):
+    plain_messages = {
+        "count": "Enter the number of sessions as a whole number, like 10",
+        "notes": "What the provider should know must be 2,000 characters or fewer",
+        "until": "Enter the last date as a real date, like 27 3 2027",
+    }
+
     kind = RadioField(
         "How often?",
         widget=GovRadioInput(),
@@ -115,14 +121,14 @@ class ArrangeForm(BookForm):
     )
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(PlainForm):
     reason = TextAreaField(
         "Reason", widget=GovTextArea(), validators=[Optional(), Length(max=1000)]
     )
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
-class DisputeForm(FlaskForm):
+class DisputeForm(PlainForm):
     reason = TextAreaField(
         "What is not right?",
         widget=GovTextArea(),
@@ -131,7 +137,7 @@ class DisputeForm(FlaskForm):
     submit = SubmitField("Dispute these hours", widget=GovSubmitInput())
 
 
-class PauseForm(FlaskForm):
+class PauseForm(PlainForm):
     reason = TextAreaField(
         "Why is support paused?",
         widget=GovTextArea(),
@@ -143,7 +149,7 @@ class PauseForm(FlaskForm):
     submit = SubmitField("Pause all my bookings", widget=GovSubmitInput())
 
 
-class DeliveryForm(FlaskForm):
+class DeliveryForm(PlainForm):
     actual_start = StringField(
         "Actual start time",
         widget=GovTextInput(),
@@ -158,9 +164,9 @@ class DeliveryForm(FlaskForm):
     submit = SubmitField("Record delivery", widget=GovSubmitInput())
 
 
-class ResolveForm(FlaskForm):
+class ResolveForm(PlainForm):
     outcome = RadioField(
-        "Outcome",
+        "How is the dispute settled?",
         widget=GovRadioInput(),
         choices=[
             ("full_refund", "Full refund: nothing is paid"),

@@ -16,6 +16,30 @@ from app.web.context import requires
 from app.web.helpers import attach_error, parse_int
 from app.web.messaging_forms import DismissForm, LiftForm, UpholdForm
 
+# Evidence stores ids (the rules see only numbers); brokers need to see who they are.
+_PEOPLE_IN_EVIDENCE = {"holder_id": "Holder", "author_user_id": "Written by",
+                       "delegate_user_id": "Person acting for the holder"}
+_PROVIDERS_IN_EVIDENCE = {"provider_id": "Provider", "top_provider_id": "Largest provider"}
+
+
+def _evidence_names(evidence: dict) -> dict[str, tuple[str, str]]:
+    """For each id in a flag's evidence, the label and the name of who it is."""
+    from app.extensions import db
+    from app.models import ProviderProfile, User
+
+    named: dict[str, tuple[str, str]] = {}
+    for key, value in evidence.items():
+        if not isinstance(value, int):
+            continue
+        if key in _PEOPLE_IN_EVIDENCE:
+            user = db.session.get(User, value)
+            named[key] = (_PEOPLE_IN_EVIDENCE[key], user.name if user else f"Account {value} (removed)")
+        elif key in _PROVIDERS_IN_EVIDENCE:
+            profile = db.session.get(ProviderProfile, value)
+            named[key] = (_PROVIDERS_IN_EVIDENCE[key],
+                          profile.display_name if profile else f"Provider {value} (removed)")
+    return named
+
 
 def _choice(enum, raw: str | None, default=None):
     try:
@@ -47,7 +71,8 @@ def _render_flag(flag, dismiss_form=None, uphold_form=None, lift_form=None, stat
                            uphold_form=uphold_form or UpholdForm(prefix="uphold"),
                            lift_form=lift_form or LiftForm(prefix="lift"),
                            restriction=restriction, referrals=flag_service.referrals_of(flag),
-                           outcomes=list(Outcome), title=f"Flag {flag.reference}"), status
+                           outcomes=list(Outcome), evidence_names=_evidence_names(flag.evidence or {}),
+                           title=f"Flag {flag.reference}"), status
 
 
 @bp.get("/flags/<int:flag_id>")

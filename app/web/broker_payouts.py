@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextArea, GovTextInput
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired
@@ -16,10 +15,11 @@ from app.errors import DomainError
 from app.services import card_payments
 from app.web.broker import bp
 from app.web.context import requires
+from app.web.form_base import PlainForm
 from app.web.helpers import attach_error
 
 
-class RefundForm(FlaskForm):
+class RefundForm(PlainForm):
     amount = StringField(
         "Amount to give back, in pounds",
         widget=GovTextInput(),

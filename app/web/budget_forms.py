@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovRadioInput,
     GovSelect,
@@ -20,6 +19,7 @@ from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitFie
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.domain.budget import CATEGORIES, Frequency, FundingMode
+from app.web.form_base import PlainForm
 from app.web.forms import GovDateField
 
 
@@ -27,12 +27,12 @@ def new_key() -> str:
     return uuid4().hex
 
 
-class IdempotentForm(FlaskForm):
+class IdempotentForm(PlainForm):
     # The same form submitted twice carries the same key, so the second posts nothing.
     idempotency_key = HiddenField(default=new_key)
 
 
-class BudgetForm(FlaskForm):
+class BudgetForm(PlainForm):
     holder = SelectField("Budget holder", widget=GovSelect(), coerce=str,
                          validators=[DataRequired(message="Choose the budget holder")])
     annual_amount = StringField("Annual amount, in pounds", widget=GovTextInput(),
@@ -46,7 +46,7 @@ class BudgetForm(FlaskForm):
                               choices=[(m.value, m.label) for m in FundingMode],
                               validators=[DataRequired(message="Choose how the budget is managed")])
     contingency_kind = RadioField(
-        "Contingency reserve", widget=GovRadioInput(),
+        "How is the contingency reserve set?", widget=GovRadioInput(),
         choices=[("weeks", "Weeks of planned spending"), ("amount", "A fixed amount")],
         default="weeks", validators=[DataRequired(message="Choose how the reserve is set")])
     contingency_weeks = StringField("Weeks of planned spending", widget=GovTextInput(),
@@ -57,38 +57,38 @@ class BudgetForm(FlaskForm):
 
 
 class InstalmentForm(IdempotentForm):
-    amount = StringField("Amount received, in pounds", widget=GovTextInput())
+    amount = StringField("Amount received, in pounds", widget=GovTextInput(), id="instalment-amount")
     received_on = GovDateField("Date received", description="For example, 1 4 2026",
                                validators=[DataRequired(message="Enter a real date")])
     reference = StringField("Reference (optional)", widget=GovTextInput(),
                             validators=[Optional(), Length(max=120)])
-    submit = SubmitField("Record instalment", widget=GovSubmitInput())
+    submit = SubmitField("Record instalment", widget=GovSubmitInput(), id="record-instalment")
 
 
 class AdjustForm(IdempotentForm):
-    direction = RadioField("Adjustment", widget=GovRadioInput(),
+    direction = RadioField("Add or take off money?", widget=GovRadioInput(),
                            choices=[("add", "Add money"), ("remove", "Take money off")],
                            validators=[DataRequired(message="Choose whether to add or take off money")])
-    amount = StringField("Amount, in pounds", widget=GovTextInput())
-    reason = TextAreaField("Reason", widget=GovTextArea(),
+    amount = StringField("Amount, in pounds", widget=GovTextInput(), id="adjust-amount")
+    reason = TextAreaField("Reason", widget=GovTextArea(), id="adjust-reason",
                            validators=[DataRequired(message="Enter the reason for the adjustment"),
                                        Length(max=500, message="The reason must be 500 characters or fewer")])
-    submit = SubmitField("Make adjustment", widget=GovSubmitInput())
+    submit = SubmitField("Make adjustment", widget=GovSubmitInput(), id="make-adjustment")
 
 
 class ClawbackForm(IdempotentForm):
     # Deliberately empty by default: the admin types the amount, then confirms it on a second page.
-    amount = StringField("Amount to take back, in pounds", widget=GovTextInput())
-    reason = TextAreaField("Reason", widget=GovTextArea(),
+    amount = StringField("Amount to take back, in pounds", widget=GovTextInput(), id="clawback-amount")
+    reason = TextAreaField("Reason", widget=GovTextArea(), id="clawback-reason",
                            description="For example, unspent at the end of the period",
                            validators=[DataRequired(message="Enter the reason for taking the money back"),
                                        Length(max=500, message="The reason must be 500 characters or fewer")])
     # "yes" only on the confirmation page, so money moves only after the admin has seen the sums.
-    confirmed = HiddenField()
-    submit = SubmitField("Continue", widget=GovSubmitInput())
+    confirmed = HiddenField(id="clawback-confirmed")
+    submit = SubmitField("Continue", widget=GovSubmitInput(), id="claw-back")
 
 
-class ExportForm(FlaskForm):
+class ExportForm(PlainForm):
     class Meta:
         csrf = False  # a download changes nothing
 
@@ -100,7 +100,7 @@ class ExportForm(FlaskForm):
 def plan_form_class():
     """The plan form, with one amount field per category (`amount_<code>`)."""
 
-    class PlanForm(FlaskForm):
+    class PlanForm(PlainForm):
         what_matters = TextAreaField("What matters to me", widget=GovTextArea(),
                                      description="In your own words",
                                      validators=[Length(max=5000)])
@@ -120,11 +120,11 @@ def plan_form_class():
 PlanForm = plan_form_class()
 
 
-class AgreePlanForm(FlaskForm):
+class AgreePlanForm(PlainForm):
     submit = SubmitField("Agree the changes", widget=GovSubmitInput())
 
 
-class DeclinePlanForm(FlaskForm):
+class DeclinePlanForm(PlainForm):
     reason = TextAreaField("Why are the changes not agreed?", widget=GovTextArea(),
                            description="The person and the people who act for them will see this",
                            validators=[DataRequired(message="Say why the changes are not agreed"),

@@ -5,7 +5,6 @@ Forms check the shape of input; services check the business rules.
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovDateInput,
@@ -27,10 +26,11 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from app.domain.access import DelegateKind, LegalBasis, Role, Share
-from app.services.accounts import MIN_PASSWORD_LENGTH
+from app.domain.passwords import MIN_PASSWORD_LENGTH
+from app.web.form_base import PlainForm
 
 
 class GovDateField(DateField):
@@ -52,7 +52,7 @@ EMAIL_REQUIRED = DataRequired(message="Enter your email address")
 EMAIL_FORMAT = Email(message="Enter an email address in the correct format, like name@example.com")
 
 
-class SignInForm(FlaskForm):
+class SignInForm(PlainForm):
     email = EmailField("Email address", widget=GovTextInput(),
                        validators=[EMAIL_REQUIRED, Length(max=254)])
     password = PasswordField("Password", widget=GovPasswordInput(),
@@ -60,7 +60,7 @@ class SignInForm(FlaskForm):
     submit = SubmitField("Sign in", widget=GovSubmitInput())
 
 
-class SignUpForm(FlaskForm):
+class SignUpForm(PlainForm):
     role = RadioField(
         "What do you want to do on Carefair?",
         widget=GovRadioInput(),
@@ -76,18 +76,10 @@ class SignUpForm(FlaskForm):
                                    Length(max=120, message="Name must be 120 characters or fewer")])
     email = EmailField("Email address", widget=GovTextInput(),
                        validators=[EMAIL_REQUIRED, EMAIL_FORMAT, Length(max=254)])
-    password = PasswordField(
-        "Create a password", widget=GovPasswordInput(),
-        description=f"At least {MIN_PASSWORD_LENGTH} characters. A few unrelated words are easy to "
-                    "remember and hard to guess.",
-        validators=[DataRequired(message="Enter a password"),
-                    Length(min=MIN_PASSWORD_LENGTH, max=200,
-                           message=f"Your password must be at least {MIN_PASSWORD_LENGTH} characters long")],
-    )
-    submit = SubmitField("Create account", widget=GovSubmitInput())
+    submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PlainForm):
     current_password = PasswordField("Current password", widget=GovPasswordInput(),
                                      validators=[DataRequired(message="Enter your current password")])
     new_password = PasswordField(
@@ -104,19 +96,36 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField("Change password", widget=GovSubmitInput())
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(PlainForm):
     email = EmailField("Email address", widget=GovTextInput(),
                        validators=[EMAIL_REQUIRED, EMAIL_FORMAT, Length(max=254)])
     submit = SubmitField("Send reset link", widget=GovSubmitInput())
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(PlainForm):
     new_password = ChangePasswordForm.new_password
     confirm_password = ChangePasswordForm.confirm_password
     submit = SubmitField("Set password", widget=GovSubmitInput())
 
 
-class InviteDelegateForm(FlaskForm):
+class FinishSignUpForm(PlainForm):
+    new_password = PasswordField(
+        "Create a password", widget=GovPasswordInput(),
+        description=f"At least {MIN_PASSWORD_LENGTH} characters. A few unrelated words are easy to "
+                    "remember and hard to guess.",
+        validators=[DataRequired(message="Enter a password"),
+                    Length(min=MIN_PASSWORD_LENGTH, max=200,
+                           message=f"Your password must be at least {MIN_PASSWORD_LENGTH} characters long")],
+    )
+    confirm_password = PasswordField(
+        "Type the password again", widget=GovPasswordInput(),
+        validators=[DataRequired(message="Type the password again"),
+                    EqualTo("new_password", message="The passwords do not match")],
+    )
+    submit = SubmitField("Create account", widget=GovSubmitInput())
+
+
+class InviteDelegateForm(PlainForm):
     email = EmailField("Their email address", widget=GovTextInput(),
                        validators=[DataRequired(message="Enter their email address"), EMAIL_FORMAT,
                                    Length(max=254)])
@@ -127,7 +136,7 @@ class InviteDelegateForm(FlaskForm):
             (DelegateKind.NOMINATED.value,
              "Nominated person: manage my money and bookings with my agreement"),
             (DelegateKind.CIRCLE.value,
-             "Circle of support: see what I choose to share and suggest things, but not book or pay"),
+             "Circle of support: see what I choose to share, but not book, pay or message providers"),
         ],
         validators=[DataRequired(message="Select what they should be able to do")],
     )
@@ -140,20 +149,20 @@ class InviteDelegateForm(FlaskForm):
     submit = SubmitField("Send invitation", widget=GovSubmitInput())
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(PlainForm):
     reason = TextAreaField("Reason (optional)", widget=GovTextArea(),
                            validators=[Optional(), Length(max=500)])
     submit = SubmitField("Remove", widget=GovSubmitInput())
 
 
-class AuthorisedPersonForm(FlaskForm):
+class AuthorisedPersonForm(PlainForm):
     name = StringField("Authorised person's full name", widget=GovTextInput(),
                        validators=[DataRequired(message="Enter their name"), Length(max=120)])
     email = EmailField("Their email address", widget=GovTextInput(),
                        validators=[DataRequired(message="Enter their email address"), EMAIL_FORMAT,
                                    Length(max=254)])
     legal_basis = RadioField(
-        "Legal basis", widget=GovRadioInput(),
+        "What gives them the right to act?", widget=GovRadioInput(),
         choices=[(b.value, b.label) for b in LegalBasis],
         validators=[DataRequired(message="Select the legal basis")],
     )
@@ -165,7 +174,7 @@ class AuthorisedPersonForm(FlaskForm):
     submit = SubmitField("Record authorised person", widget=GovSubmitInput())
 
 
-class StaffForm(FlaskForm):
+class StaffForm(PlainForm):
     role = SelectField("Role", widget=GovSelect(),
                        choices=[(Role.BROKER.value, "Broker"), (Role.COUNCIL_ADMIN.value, "Council admin")])
     name = StringField("Full name", widget=GovTextInput(),
@@ -176,7 +185,7 @@ class StaffForm(FlaskForm):
     submit = SubmitField("Create account", widget=GovSubmitInput())
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(PlainForm):
     class Meta:
         csrf = False  # a GET search form changes nothing
 
@@ -187,3 +196,7 @@ class AuditFilterForm(FlaskForm):
     on_or_after = GovDateField("From", validators=[Optional()])
     on_or_before = GovDateField("To", validators=[Optional()])
     submit = SubmitField("Filter", widget=GovSubmitInput())
+
+    def validate_on_or_before(self, field):
+        if field.data and self.on_or_after.data and field.data < self.on_or_after.data:
+            raise ValidationError("The ‘To’ date must be the same as or after the ‘From’ date")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import flash
 from flask_wtf import FlaskForm
 
@@ -27,3 +29,25 @@ def parse_int(raw: str | None, default: int = 1, *, minimum: int = 1, maximum: i
     except (TypeError, ValueError):
         return default
     return min(max(value, minimum), maximum)
+
+
+# Events that only make sense once a session has begun; the services refuse them earlier.
+_AFTER_START = {"record_delivery", "report_no_show"}
+
+
+def session_actions(events: list, start_at: datetime, now: datetime | None = None) -> list:
+    """The session events worth offering as buttons now: none that the service would refuse
+    because the session has not started yet."""
+    if start_at <= (now or datetime.now(UTC)):
+        return events
+    return [e for e in events if getattr(e, "value", e) not in _AFTER_START]
+
+
+def booking_id_of_session(session_id: int) -> int | None:
+    """The booking a session belongs to, so a refused action can return to that booking."""
+    from app.extensions import db
+    from app.models import BookingSession
+
+    s = db.session.get(BookingSession, session_id)
+    return s.booking_id if s is not None else None
+

@@ -12,7 +12,7 @@ from app.services import listings as listing_service
 from app.web.booking_forms import BookForm, DisputeForm, PauseForm, ReasonForm
 from app.web.booking_views import booking_input, on_form
 from app.web.context import acting, requires
-from app.web.helpers import attach_error
+from app.web.helpers import attach_error, booking_id_of_session, session_actions
 from app.web.holder import bp
 
 
@@ -82,7 +82,7 @@ def booking_detail(booking_id: int):
         "bookings/holder_detail.html",
         booking=booking,
         events=allowed_events(booking.state, kind),
-        session_events=lambda s: allowed_events(s.state, kind),
+        session_events=lambda s: session_actions(allowed_events(s.state, kind), s.start_at),
         backups=bookings.backup_offers(booking),
         dispute_form=DisputeForm(),
         reason_form=ReasonForm(),
@@ -180,7 +180,8 @@ def session_no_show(session_id: int):
         return _back(s.booking_id)
     except DomainError as err:
         flash(err.message, "error")
-    return redirect(url_for("holder.bookings_list"))
+    booking_id = booking_id_of_session(session_id)
+    return _back(booking_id) if booking_id else redirect(url_for("holder.bookings_list"))
 
 
 @bp.route("/bookings/pause", methods=["GET", "POST"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import Response, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.domain.access import Permission
@@ -51,8 +51,9 @@ def budget_statement_csv():
     ctx = acting()
     current = budgets.current_budget(ctx.holder.id)
     if current is None:
-        flash("There is no budget yet, so there is no statement.", "error")
-        return redirect(url_for("holder.budget"))
+        # A download link must not answer with a web page saved as a .csv file.
+        return Response("There is no budget yet, so there is no statement to download.\n",
+                        status=404, mimetype="text/plain")
     return statement_csv(current)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput
 from wtforms import RadioField, SubmitField
 from wtforms.validators import DataRequired
@@ -15,6 +14,7 @@ from app.errors import DomainError
 from app.services import delegation as delegation_service
 from app.services import notify, outbox
 from app.web.context import requires, set_acting_for
+from app.web.form_base import PlainForm
 from app.web.helpers import attach_error, parse_int
 
 bp = Blueprint("notifications", __name__)
@@ -102,7 +102,7 @@ def _same_site(target: str | None) -> bool:
 
 
 def _preferences_form(categories: tuple[Category, ...], current: dict[Category, Delivery]):
-    class PreferencesForm(FlaskForm):
+    class PreferencesForm(PlainForm):
         submit = SubmitField("Save email choices", widget=GovSubmitInput())
 
     for category in categories:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
@@ -12,7 +14,7 @@ from app.errors import DomainError
 from app.services import bookings, card_payments
 from app.web.booking_forms import DeliveryForm, ReasonForm, parse_clock
 from app.web.context import requires
-from app.web.helpers import attach_error
+from app.web.helpers import attach_error, booking_id_of_session, session_actions
 from app.web.provider import bp
 
 
@@ -34,7 +36,8 @@ def booking_detail(booking_id: int):
         "bookings/provider_detail.html",
         booking=booking,
         events=allowed_events(booking.state, ActorKind.PROVIDER),
-        session_events=lambda s: allowed_events(s.state, ActorKind.PROVIDER),
+        session_events=lambda s: session_actions(allowed_events(s.state, ActorKind.PROVIDER),
+                                                 s.start_at),
         reason_form=ReasonForm(),
         title=f"Booking {booking.reference}",
     )
@@ -93,6 +96,9 @@ def session_delivery(session_id: int):
     if s is None:
         return render_template("errors/404.html", title="Page not found"), 404
     booking = bookings.booking_for_provider(current_user, s.booking_id)
+    if s.start_at > datetime.now(UTC):
+        flash("You can record delivery once the session has started.", "error")
+        return _back(booking.id)
     form = DeliveryForm()
     if form.validate_on_submit():
         try:
@@ -127,4 +133,5 @@ def session_no_show(session_id: int):
         return _back(s.booking_id)
     except DomainError as err:
         flash(err.message, "error")
-    return redirect(url_for("provider.bookings_list"))
+    booking_id = booking_id_of_session(session_id)
+    return _back(booking_id) if booking_id else redirect(url_for("provider.bookings_list"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
@@ -28,10 +27,11 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from app.domain.listings import Category, FundingMode, PriceUnit, Specialism
 from app.domain.vetting import CheckKind, ProviderType
+from app.web.form_base import PlainForm
 from app.web.forms import GovDateField
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(PlainForm):
     provider_type = RadioField(
         "What kind of provider are you?", widget=GovRadioInput(),
         choices=[(t.value, t.label) for t in ProviderType],
@@ -48,7 +48,7 @@ class ProfileForm(FlaskForm):
         validators=[DataRequired(message="Enter at least one postcode district you cover, like SY1"),
                     Length(max=500)])
     specialisms = SelectMultipleField(
-        "Specialisms", widget=GovCheckboxesInput(),
+        "What do you specialise in?", widget=GovCheckboxesInput(),
         choices=[(s.value, s.label) for s in Specialism], validators=[Optional()])
     languages = StringField("Languages you speak", widget=GovTextInput(),
                             description="Separate them with commas, like English, Polish, BSL",
@@ -64,13 +64,13 @@ class ProfileForm(FlaskForm):
     submit = SubmitField("Save profile", widget=GovSubmitInput())
 
 
-class PhotoForm(FlaskForm):
+class PhotoForm(PlainForm):
     photo = FileField("Upload a photo", widget=GovFileInput(),
                       description="A JPG, PNG or WEBP image under 2 MB")
-    submit = SubmitField("Upload photo", widget=GovSubmitInput())
+    submit = SubmitField("Upload photo", widget=GovSubmitInput(), id="upload-photo")
 
 
-class AvailabilityForm(FlaskForm):
+class AvailabilityForm(PlainForm):
     slots = TextAreaField(
         "When you are usually available each week", widget=GovTextArea(),
         description="One time on each line, like ‘Monday 09:00 to 12:30’. Times must not overlap.",
@@ -78,17 +78,17 @@ class AvailabilityForm(FlaskForm):
     submit = SubmitField("Save availability", widget=GovSubmitInput())
 
 
-class AwayForm(FlaskForm):
+class AwayForm(PlainForm):
     starts_on = GovDateField("First day away", description="For example, 1 8 2026",
                              validators=[DataRequired(message="Enter the first day away as a real date")])
     ends_on = GovDateField("Last day away", validators=[DataRequired(message="Enter the last day away as a real date")])
     reason = StringField("Note (optional)", widget=GovTextInput(),
                          description="For example, holiday. People booking will not see this.",
                          validators=[Optional(), Length(max=200)])
-    submit = SubmitField("Add dates away", widget=GovSubmitInput())
+    submit = SubmitField("Add dates away", widget=GovSubmitInput(), id="add-dates-away")
 
 
-class ListingForm(FlaskForm):
+class ListingForm(PlainForm):
     category = SelectField(
         "Category", widget=GovSelect(),
         choices=[("", "Choose a category")] + [(c.value, c.label) for c in Category],
@@ -127,7 +127,7 @@ class ListingForm(FlaskForm):
     submit = SubmitField("Save listing", widget=GovSubmitInput())
 
 
-class EvidenceForm(FlaskForm):
+class EvidenceForm(PlainForm):
     kind = SelectField("Kind of evidence", widget=GovSelect(),
                        choices=[(k.value, k.label) for k in CheckKind])
     reference = StringField(
@@ -146,8 +146,8 @@ class EvidenceForm(FlaskForm):
     submit = SubmitField("Send for checking", widget=GovSubmitInput())
 
 
-class DecisionForm(FlaskForm):
-    decision = RadioField("Decision", widget=GovRadioInput(),
+class DecisionForm(PlainForm):
+    decision = RadioField("Is the evidence good?", widget=GovRadioInput(),
                           choices=[("verify", "Verified: I have checked the evidence"),
                                    ("reject", "Not accepted")],
                           validators=[DataRequired(message="Select a decision")])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.domain.access import Permission
@@ -57,7 +57,12 @@ def flags():
 def concern(flag_id: int):
     flag = flag_service.upheld_flag_for(current_user, flag_id)
     form = ResponseForm()
-    if flag.provider_response is None and form.validate_on_submit():
+    if request.method == "POST" and flag.provider_response is not None:
+        # A second response (another tab, the back button) is refused out loud, not dropped.
+        flash("You have already responded to this concern, so this second response was not "
+              "sent. A broker will read your first response.", "error")
+        return redirect(url_for("provider.concern", flag_id=flag.id))
+    if form.validate_on_submit():
         try:
             flag_service.respond(current_user, flag.id, response=form.response.data)
         except DomainError as err:

@@ -96,11 +96,17 @@ def availability():
                 slots = parse_slots(form.slots.data or "")
             except ValueError as err:
                 raise InvalidInput(str(err), field="slots") from err
+            if not slots and existing.slots and request.form.get("confirm_clear") != "yes":
+                # An emptied box is easy to save by mistake and wipes every weekly time: ask
+                # first, with a plain form so it works without JavaScript.
+                return render_template("provider/availability_clear.html", profile=existing,
+                                       title="Remove all your weekly times?")
             providers.set_availability(current_user, slots)
         except DomainError as err:
             attach_error(form, err)
         else:
-            flash("Your availability is saved.", "success")
+            flash("Your availability is saved." if slots else
+                  "Your weekly times are removed. You decide on each request.", "success")
             return redirect(url_for("provider.availability"))
     return render_template("provider/availability.html", form=form, away_form=AwayForm(formdata=None),
                            profile=existing, title="Your availability")
@@ -125,7 +131,7 @@ def add_away():
         form.slots.data = format_slots([Slot(s.weekday, s.start_time, s.end_time)
                                         for s in existing.slots])
     return render_template("provider/availability.html", form=form, away_form=away_form,
-                           profile=existing, title="Your availability"), 400
+                           summary_form=away_form, profile=existing, title="Your availability"), 400
 
 
 @bp.post("/availability/away/<int:exception_id>/remove")

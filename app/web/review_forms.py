@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput, GovTextArea
 from wtforms import RadioField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, StopValidation
@@ -10,6 +9,7 @@ from wtforms.validators import DataRequired, Length, StopValidation
 from app.domain.ratings import MAX_COMMENT_CHARS, Criterion
 from app.models.review import MAX_NOTE_CHARS, MAX_REPLY_CHARS
 from app.services.ratings import HIDE_REASON_LABELS
+from app.web.form_base import PlainForm
 
 # The words beside each score, in the standard form and (shorter) in the easy-read form.
 SCORE_WORDS = {1: "Very poor", 2: "Poor", 3: "OK", 4: "Good", 5: "Very good"}
@@ -45,7 +45,7 @@ def _score_field(criterion: Criterion) -> RadioField:
     )
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(PlainForm):
     reliable = _score_field(Criterion.RELIABLE)
     respect_dignity = _score_field(Criterion.RESPECT_DIGNITY)
     listened = _score_field(Criterion.LISTENED)
@@ -73,7 +73,7 @@ class ReviewForm(FlaskForm):
         return out
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(PlainForm):
     text = TextAreaField(
         "Your public reply",
         widget=GovTextArea(),
@@ -95,7 +95,7 @@ REASON_LENGTH = Length(max=MAX_NOTE_CHARS,
                        message=f"The reason must be {MAX_NOTE_CHARS:,} characters or fewer")
 
 
-class ReportForm(FlaskForm):
+class ReportForm(PlainForm):
     reason = TextAreaField(
         "What is wrong with this review?",
         widget=GovTextArea(),
@@ -108,7 +108,7 @@ class ReportForm(FlaskForm):
     submit = SubmitField("Report to a broker", widget=GovSubmitInput())
 
 
-class HideForm(FlaskForm):
+class HideForm(PlainForm):
     reason = RadioField(
         "Why are you hiding this review?",
         widget=GovRadioInput(),
@@ -127,7 +127,7 @@ class HideForm(FlaskForm):
     submit = SubmitField("Hide review", widget=GovSubmitInput())
 
 
-class KeepForm(FlaskForm):
+class KeepForm(PlainForm):
     note = TextAreaField(
         "Why the review can stay",
         widget=GovTextArea(),

@@ -17,45 +17,94 @@ def _sign_in(client, email, password):
     return client.post("/sign-in", data={"email": email, "password": password})
 
 
-def test_sign_up_as_holder_lands_on_their_home(client, db_session):
+def _finish_link(app, email_address) -> str:
+    email = _latest_email(app)
+    link = next(line for line in email.splitlines() if "/sign-up/" in line).strip()
+    return link.split("carefair.localhost", 1)[1]
+
+
+def test_sign_up_emails_a_link_and_choosing_a_password_lands_on_their_home(app, client, db_session):
     response = client.post("/sign-up", data={
-        "role": "holder", "name": "Ada Lovelace", "email": "Ada@Example.org",
-        "password": "a long enough password"}, follow_redirects=True)
+        "role": "holder", "name": "Ada Lovelace", "email": "Ada@Example.org"})
+    assert "Check your email to finish signing up" in response.get_data(as_text=True)
+    assert db_session.scalar(select(User).where(User.email == "ada@example.org")) is None
+    assert "Finish creating your Carefair account" in _latest_email_subject(app)
+    path = _finish_link(app, "ada@example.org")
+    page = client.get(path).get_data(as_text=True)
+    assert "ada@example.org" in page and "Choose your password" in page
+    response = client.post(path, data={"new_password": "a long enough password",
+                                       "confirm_password": "a long enough password"},
+                           follow_redirects=True)
     assert response.status_code == 200
     assert "Your home" in response.get_data(as_text=True)
     user = db_session.scalar(select(User).where(User.email == "ada@example.org"))
-    assert user.role == "holder"
+    assert user.role == "holder" and user.name == "Ada Lovelace"
     assert user.password_hash.startswith("$argon2")
+    client.post("/sign-out")
+    again = client.post(path, data={"new_password": "another long password",
+                                    "confirm_password": "another long password"})
+    assert "already been used" in again.get_data(as_text=True)
+
+
+def test_a_tampered_sign_up_link_is_refused_plainly(client):
+    response = client.get("/sign-up/not-a-real-token")
+    assert response.status_code == 400
+    assert "This link is not valid" in response.get_data(as_text=True)
 
 
 def test_sign_up_as_broker_is_not_offered(client, db_session):
     response = client.post("/sign-up", data={
-        "role": "broker", "name": "Sneaky", "email": "sneaky@example.org",
-        "password": "a long enough password"})
+        "role": "broker", "name": "Sneaky", "email": "sneaky@example.org"})
     assert response.status_code == 200
-    assert "Not a valid choice" in response.get_data(as_text=True) or \
-        "Select what you want" in response.get_data(as_text=True)
+    assert "Select what you want" in response.get_data(as_text=True)
     assert db_session.scalar(select(User).where(User.email == "sneaky@example.org")) is None
 
 
 def test_sign_up_errors_show_beside_the_field_and_keep_what_was_typed(client, db_session):
     response = client.post("/sign-up", data={
-        "role": "provider", "name": "Maria", "email": "not-an-email", "password": "short"})
+        "role": "provider", "name": "Maria", "email": "not-an-email"})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "There is a problem" in page
     assert "Enter an email address in the correct format" in page
-    assert "at least 10 characters" in page
     assert 'value="Maria"' in page and 'value="not-an-email"' in page
     assert 'href="#email"' in page  # the summary links to the field
 
 
-def test_sign_up_with_a_taken_email_says_so_beside_the_email(client, make_user):
-    make_user(email="taken@example.org")
-    response = client.post("/sign-up", data={
-        "role": "holder", "name": "Another", "email": "taken@example.org",
-        "password": "a long enough password"})
-    assert "already exists" in response.get_data(as_text=True)
+def test_sign_up_with_a_taken_email_answers_the_same_and_emails_the_owner(app, client, make_user,
+                                                                         db_session):
+    make_user(email="taken@example.org", name="Original Owner")
+    taken = client.post("/sign-up", data={
+        "role": "holder", "name": "Another", "email": "taken@example.org"}).get_data(as_text=True)
+    assert "You already have a Carefair account" in _latest_email_subject(app)
+    assert "/sign-up/" not in _latest_email(app)
+    fresh = client.post("/sign-up", data={
+        "role": "holder", "name": "Another", "email": "fresh@example.org"}).get_data(as_text=True)
+
+    def without_nonces(page: str) -> str:
+        return re.sub(r'nonce="[^"]+"', "", page)
+
+    assert "already exists" not in taken
+    assert without_nonces(taken) == without_nonces(fresh)
+    owner = db_session.scalar(select(User).where(User.email == "taken@example.org"))
+    assert owner.name == "Original Owner"
+
+
+@pytest.mark.parametrize("password, message", [
+    ("password1234", "one of the most common"),
+    ("Qwerty123456!", "one of the most common"),
+    ("maria.jones2026", "must not be your email address"),
+    ("short", "at least 10 characters"),
+])
+def test_easily_guessed_passwords_are_refused_beside_the_field(app, client, db_session, password,
+                                                               message):
+    client.post("/sign-up", data={"role": "provider", "name": "Maria",
+                                  "email": "maria.jones@example.org"})
+    path = _finish_link(app, "maria.jones@example.org")
+    response = client.post(path, data={"new_password": password, "confirm_password": password})
+    page = response.get_data(as_text=True)
+    assert message in page and 'id="new_password-error"' in page
+    assert db_session.scalar(select(User).where(User.email == "maria.jones@example.org")) is None
 
 
 def test_sign_in_and_out(client, make_user, db_session):
@@ -105,6 +154,12 @@ def _latest_email(app) -> str:
     raw = sorted(outbox.glob("*.eml"))[-1].read_bytes()
     message = message_from_bytes(raw, policy=default_policy)
     return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def _latest_email_subject(app) -> str:
+    outbox = Path(app.config["MAIL_OUTBOX_DIR"])
+    raw = sorted(outbox.glob("*.eml"))[-1].read_bytes()
+    return str(message_from_bytes(raw, policy=default_policy)["Subject"])
 
 
 def test_reset_does_not_reveal_whether_an_account_exists(client, make_user):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from sqlalchemy import select
 
 from app.domain.access import Role
 from app.models import AuditEvent, User
+from app.services import accounts
 
 
 def _page(response) -> str:
@@ -143,3 +146,61 @@ def test_only_council_admins_create_staff(client, login_as, db_session, role):
                                                  "email": "mallory@example.org"})
     assert response.status_code == 403
     assert db_session.scalar(select(User).where(User.email == "mallory@example.org")) is None
+
+
+def test_new_staff_get_a_welcome_email_whose_link_still_works_two_days_later(
+        app, client, login_as, db_session, monkeypatch):
+    login_as(Role.COUNCIL_ADMIN)
+    client.post("/admin/staff", data={"role": "broker", "name": "Tom Reid",
+                                      "email": "tom.reid@council.example"})
+    outbox = Path(app.config["MAIL_OUTBOX_DIR"])
+    raw = sorted(p for p in outbox.glob("*.eml") if "tom.reid" in p.name)[-1].read_bytes()
+    message = message_from_bytes(raw, policy=default_policy)
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    assert message["Subject"] == "You have a Carefair staff account: set your password"
+    assert "Someone asked to reset" not in body and "72 hours" in body
+    link = next(line for line in body.splitlines() if "/reset-password/" in line).strip()
+    client.post("/sign-out")
+
+    class TwoDaysLater(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + timedelta(days=2)
+
+    monkeypatch.setattr(accounts, "datetime", TwoDaysLater)
+    response = client.post(link.split("carefair.localhost", 1)[1],
+                           data={"new_password": "tom sets a new one", "confirm_password":
+                                 "tom sets a new one"})
+    assert response.status_code == 302
+    assert accounts.authenticate("tom.reid@council.example", "tom sets a new one") is not None
+
+
+def test_a_password_reset_link_still_runs_out_after_an_hour(app, client, make_user, monkeypatch):
+    user = make_user(email="forgetful@example.org")
+    with app.test_request_context():
+        token = accounts.make_reset_token(user)
+
+    class TwoHoursLater(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + timedelta(hours=2)
+
+    monkeypatch.setattr(accounts, "datetime", TwoHoursLater)
+    response = client.post(f"/reset-password/{token}", data={
+        "new_password": "brand new secret", "confirm_password": "brand new secret"})
+    assert "This link has expired" in response.get_data(as_text=True)
+
+
+def test_audit_log_page_past_the_end_shows_the_last_page(client, login_as, history):
+    login_as(Role.COUNCIL_ADMIN)
+    page = _page(client.get("/admin/audit", query_string={"page": "9999"}))
+    assert _rows(page) and "Page 9999" not in page
+
+
+def test_audit_log_to_date_before_from_date_is_explained_beside_the_field(client, login_as,
+                                                                         history):
+    login_as(Role.COUNCIL_ADMIN)
+    query = _date("on_or_after", "5", "3", "2025") + _date("on_or_before", "20", "2", "2025")
+    page = _page(client.get("/admin/audit", query_string=query))
+    assert "The ‘To’ date must be the same as or after the ‘From’ date" in page
+    assert 'id="on_or_before-error"' in page and 'href="#on_or_before"' in page

@@ -204,3 +204,54 @@ def test_a_booking_held_by_a_concern_tells_only_the_broker_about_it(
     page = client.get(f"/broker/bookings/{booking_id}").get_data(as_text=True)
     assert f'href="/broker/flags/{flag_id}">F-{flag_id}</a>' in page
     assert "concern" in page and neutral not in page
+
+
+@pytest.fixture
+def accepted_next_week(app, market):
+    from app.services import bookings
+    from tests.booking_helpers import one_off
+
+    provider, listing, holder = market
+    with app.app_context():
+        booking = bookings.request_booking(holder, holder, one_off(listing))
+        bookings.accept(provider, booking.id)
+        return provider, holder, booking.id, booking.sessions[0].id
+
+
+def test_session_buttons_appear_only_once_the_session_has_started(
+    client, login, accepted_next_week, db_session
+):
+    from datetime import UTC, datetime, timedelta
+
+    from app.models import BookingSession
+
+    provider, holder, booking_id, session_id = accepted_next_week
+    login(provider)
+    page = client.get(f"/provider/bookings/{booking_id}").get_data(as_text=True)
+    assert "Record delivery" not in page and "Client was not there" not in page
+    login(holder)
+    assert "They did not come" not in client.get(f"/my/bookings/{booking_id}").get_data(as_text=True)
+
+    s = db_session.get(BookingSession, session_id)
+    s.start_at = datetime.now(UTC) - timedelta(hours=2)
+    s.end_at = datetime.now(UTC) - timedelta(hours=1)
+    db_session.commit()
+    assert "They did not come" in client.get(f"/my/bookings/{booking_id}").get_data(as_text=True)
+    login(provider)
+    page = client.get(f"/provider/bookings/{booking_id}").get_data(as_text=True)
+    assert "Record delivery" in page and "Client was not there" in page
+
+
+def test_a_refused_no_show_returns_to_the_booking_with_the_reason(client, login,
+                                                                 accepted_next_week):
+    provider, holder, booking_id, session_id = accepted_next_week
+    login(holder)
+    response = client.post(f"/my/sessions/{session_id}/no-show", follow_redirects=True)
+    assert response.request.path == f"/my/bookings/{booking_id}"
+    assert "only once the session should have started" in response.get_data(as_text=True)
+    login(provider)
+    response = client.post(f"/provider/sessions/{session_id}/no-show", follow_redirects=True)
+    assert response.request.path == f"/provider/bookings/{booking_id}"
+    response = client.get(f"/provider/sessions/{session_id}/delivery", follow_redirects=True)
+    assert response.request.path == f"/provider/bookings/{booking_id}"
+    assert "once the session has started" in response.get_data(as_text=True)

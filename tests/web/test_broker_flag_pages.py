@@ -103,7 +103,9 @@ def test_provider_sees_an_upheld_flag_and_responds_once(client, login, login_as,
     client.post(f"/provider/concerns/{medium_id}", data={"response": "Rural travel <b>costs</b>."})
     page = client.get(f"/provider/concerns/{medium_id}").get_data(as_text=True)
     assert "Rural travel &lt;b&gt;costs&lt;/b&gt;." in page and 'name="response"' not in page
-    client.post(f"/provider/concerns/{medium_id}", data={"response": "Second go"})
+    again = client.post(f"/provider/concerns/{medium_id}", data={"response": "Second go"},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "You have already responded to this concern" in again
     assert db_session.get(Flag, medium_id).provider_response == "Rural travel <b>costs</b>."
 
 
@@ -163,3 +165,21 @@ def test_a_review_written_by_someone_linked_to_the_provider_reaches_the_flag_con
     page = client.get(f"/broker/flags/{flag_id}").get_data(as_text=True)
     assert f'href="/broker/reviews/{review_id}"' in page
     assert client.get(f"/broker/reviews/{review_id}").status_code == 200
+
+
+def test_flag_evidence_names_the_people_instead_of_their_ids(app, client, login_as, make_user):
+    with app.app_context():
+        provider, listing = live_listing(make_user)
+        holder = make_user(Role.HOLDER, name="Priya Shah")
+        flags.file_findings([
+            Finding("money_request", Severity.HIGH, Subject("provider", listing.profile_id),
+                    "Asked for cash.", {"provider_id": listing.profile_id, "holder_id": holder.id}),
+        ])
+        db.session.commit()
+        flag_id = db.session.scalar(select(Flag.id))
+        provider_name = listing.profile.display_name
+    login_as(Role.BROKER)
+    page = client.get(f"/broker/flags/{flag_id}").get_data(as_text=True)
+    evidence = page[page.index('id="evidence"'):]
+    assert "Priya Shah" in evidence and provider_name in evidence
+    assert "Holder id" not in evidence and "Provider id" not in evidence

@@ -65,6 +65,13 @@ def test_holder_without_a_budget_is_told_plainly(client, login_as):
     assert "has not set up a budget" in client.get("/my/budget").get_data(as_text=True)
 
 
+def test_statement_download_without_a_budget_is_a_plain_not_found(client, login_as):
+    login_as(Role.HOLDER)
+    response = client.get("/my/budget/statement.csv")
+    assert response.status_code == 404 and response.mimetype == "text/plain"
+    assert "There is no budget yet" in response.get_data(as_text=True)
+
+
 def test_holder_edits_plan_as_a_new_version_and_bad_amounts_show_beside_the_field(client, make_user, login):
     holder, _, budget = funded_budget(make_user)
     login(holder)

@@ -292,3 +292,10 @@ def test_provider_and_retry_messages_name_the_declined_card_not_the_budget(
     )
     assert "Your card was declined. Nothing has been taken." in page
     assert "not enough money in the budget" not in page
+
+
+def test_holder_with_no_budget_is_told_they_have_none_yet(client, login_as):
+    login_as(Role.HOLDER)
+    page = client.get("/my/card").get_data(as_text=True)
+    assert "no budget on Carefair yet" in page
+    assert "the council pays providers directly" not in page and "Add a card" not in page

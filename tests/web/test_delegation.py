@@ -316,7 +316,7 @@ def test_broker_records_an_authorised_person_who_gets_a_set_password_link(app, c
     ({"review_date": ["31", "2", "2030"]}, "Enter a real review date"),
     ({"review_date": ["", "", ""]}, "Enter a real review date"),
     ({"legal_basis": None}, "Select the legal basis"),
-    ({"legal_basis": "a hunch"}, "Not a valid choice"),
+    ({"legal_basis": "a hunch"}, "Select the legal basis"),
     ({"email": "nope"}, "Enter an email address in the correct format"),
 ])
 def test_recording_an_authorised_person_with_bad_input_is_refused(client, make_user, login,
@@ -466,3 +466,24 @@ def test_circle_member_sees_only_their_own_standing(client, make_user, login, db
     assert "attorney-private@example.org" not in page and "power of attorney" not in page
     login(holder)
     assert "attorney-private@example.org" in client.get("/my/people").get_data(as_text=True)
+
+
+def test_circle_member_is_not_offered_booking_messaging_or_a_suggest_feature(
+        app, client, make_user, login, db_session):
+    from tests.booking_helpers import live_listing
+
+    with app.app_context():
+        _, listing = live_listing(make_user)
+    holder = make_user(Role.HOLDER, name="Alex Morgan")
+    circle = make_user(Role.SUPPORTER)
+    _delegate(db_session, holder, circle, "circle", "plan")
+    login(circle)
+    client.post("/acting-for", data={"holder_id": holder.id})
+    home = _page(client.get("/my/"))
+    assert "uggest" not in home
+    page = _page(client.get(f"/listings/{listing.id}"))
+    assert 'id="book"' not in page and "Message this provider" not in page
+    assert "you can look at services, but booking and messaging providers are for Alex Morgan" in page
+    login(holder)
+    page = _page(client.get(f"/listings/{listing.id}"))
+    assert 'id="book"' in page and "Message this provider" in page

@@ -198,7 +198,7 @@ def test_email_choices_are_saved_and_security_cannot_be_switched_off(
         "security": "off",
     }
     refused = client.post("/account/email-preferences", data=choices)
-    assert refused.status_code == 200 and "Not a valid choice" in refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "Select how you want security emails" in refused.get_data(as_text=True)
     assert (
         db_session.scalar(
             select(NotificationPreference).where(NotificationPreference.user_id == user.id)

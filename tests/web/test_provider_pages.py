@@ -1,6 +1,7 @@
 """Provider, broker and public pages: forms, bad input beside the field, access, hidden listings."""
 
 import io
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -105,12 +106,45 @@ def test_overlapping_availability_is_refused_and_kept(app, client, login_as):
     assert "Your availability is saved." in ok
 
 
+def _parts(day):
+    return [str(day.day), str(day.month), str(day.year)]
+
+
 def test_dates_away_can_be_added(app, client, login_as):
     _with_profile(app, client, login_as)
+    first, last = date.today() + timedelta(days=30), date.today() + timedelta(days=43)
     response = client.post("/provider/availability/away", data={
-        "starts_on": ["1", "8", "2026"], "ends_on": ["14", "8", "2026"], "reason": "Holiday"},
+        "starts_on": _parts(first), "ends_on": _parts(last), "reason": "Holiday"},
         follow_redirects=True)
-    assert "1 August 2026 to 14 August 2026" in response.get_data(as_text=True)
+    assert (f"{first.strftime('%-d %B %Y')} to {last.strftime('%-d %B %Y')}"
+            in response.get_data(as_text=True))
+
+
+def test_dates_away_in_the_past_are_refused_with_the_error_summary(app, client, login_as):
+    _with_profile(app, client, login_as)
+    gone = date.today() - timedelta(days=10)
+    response = client.post("/provider/availability/away", data={
+        "starts_on": _parts(gone), "ends_on": _parts(gone + timedelta(days=3)), "reason": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The first day away must be today or in the future" in page
+    assert "govuk-error-summary" in page and 'href="#starts_on"' in page
+    assert "You have no dates away." in page
+
+
+def test_saving_an_empty_availability_box_asks_before_removing_every_time(app, client,
+                                                                          login_as):
+    user = _with_profile(app, client, login_as)
+    client.post("/provider/availability", data={"slots": "Monday 09:00 to 12:00"})
+    page = client.post("/provider/availability", data={"slots": "  "}).get_data(as_text=True)
+    assert "Remove all your weekly times?" in page
+    with app.app_context():
+        assert len(providers.profile_of(user).slots) == 1
+    done = client.post("/provider/availability", data={"slots": "", "confirm_clear": "yes"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Your weekly times are removed" in done
+    with app.app_context():
+        assert providers.profile_of(user).slots == []
 
 
 def test_wrong_type_upload_is_refused_beside_the_field(app, client, login_as):

@@ -47,3 +47,24 @@ def test_one_place_cannot_try_many_accounts(app, client):
         assert _attempt(client, f"guess{n}@example.org", "10.1.1.1").status_code == 200
     assert _attempt(client, "guess-last@example.org", "10.1.1.1").status_code == 429
     assert _attempt(client, "guess-last@example.org", "10.1.1.2").status_code == 200
+
+
+def test_signing_in_and_out_many_times_is_never_refused(client, make_user):
+    user = make_user(Role.HOLDER)
+    for _ in range(8):
+        response = client.post("/sign-in", data={"email": user.email, "password": TEST_PASSWORD})
+        assert response.status_code == 302
+        client.post("/sign-out")
+
+
+def test_only_wrong_passwords_count_towards_the_limit(client, make_user):
+    user = make_user(Role.HOLDER)
+    for _ in range(4):
+        assert _attempt(client, user.email, "10.0.0.1").status_code == 200
+    for _ in range(3):
+        ok = client.post("/sign-in", data={"email": user.email, "password": TEST_PASSWORD},
+                         environ_base={"REMOTE_ADDR": "10.0.0.1"})
+        assert ok.status_code == 302
+        client.post("/sign-out")
+    assert _attempt(client, user.email, "10.0.0.1").status_code == 200
+    assert _attempt(client, user.email, "10.0.0.1").status_code == 429
