@@ -25,7 +25,7 @@ from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.adapters.remittance import RemittanceFile, RemittanceLine, build_monthly_remittances
@@ -50,6 +50,7 @@ from app.models import (
     BookingBackup,
     BookingSession,
     Budget,
+    Delegation,
     HolderPause,
     LedgerTransaction,
     Listing,
@@ -58,6 +59,7 @@ from app.models import (
     User,
 )
 from app.models.booking import NON_BLOCKING_STATES
+from app.models.delegation import STATUS_ACTIVE
 from app.services import audit, budgets, card_payments, ledger, notify
 
 UK = ZoneInfo("Europe/London")
@@ -216,6 +218,21 @@ def _refuse_own_work(booking: Booking, holder: User | None, actor: User, doing: 
     if booking.provider_profile.user_id == actor.id:
         raise NotPermitted(f"You provided this support, so you cannot {doing} for {holder.name}. "
                            "Someone else who acts for them, or their broker, must.")
+
+
+def _provider_acts_for_holder(booking: Booking) -> bool:
+    """Whether the booking's provider is also an active delegate of its holder."""
+    return db.session.scalar(select(Delegation.id).where(
+        Delegation.holder_id == booking.holder_id,
+        Delegation.delegate_id == booking.provider_profile.user_id,
+        Delegation.status == STATUS_ACTIVE).limit(1)) is not None
+
+
+def _needs_cosign(booking: Booking) -> bool:
+    """Hours a broker must co-sign before money moves, and which never confirm on their own:
+    a holder at risk, or a provider who also acts for the holder (their silence would be the
+    provider's own say-so, so the 72-hour automatic confirmation would pay them unchecked)."""
+    return booking.holder.at_risk or _provider_acts_for_holder(booking)
 
 
 def _require_provider(booking: Booking, actor: User) -> None:
@@ -919,7 +936,8 @@ def confirm_session(actor: User, holder: User | None, session_id: int) -> Bookin
     _require_holder_side(booking, holder, actor)
     kind = _kind_of(actor, booking.holder)
     rules.transition(s.state, Event.CONFIRM, kind)
-    if booking.holder.at_risk and kind is not ActorKind.BROKER:
+    needs_cosign = _needs_cosign(booking)
+    if needs_cosign and kind is not ActorKind.BROKER:
         s.confirmed_by_id = actor.id
         audit.record(
             actor,
@@ -932,7 +950,7 @@ def confirm_session(actor: User, holder: User | None, session_id: int) -> Bookin
         db.session.commit()
         return s
     if kind is ActorKind.BROKER:
-        if not booking.holder.at_risk:
+        if not needs_cosign:
             raise NotPermitted("Only the holder (or someone acting for them) confirms these hours.")
         s.cosigned_by_id = actor.id
     else:
@@ -942,12 +960,23 @@ def confirm_session(actor: User, holder: User | None, session_id: int) -> Bookin
 
 
 def cosign_queue() -> list[BookingSession]:
+    """Delivered hours waiting for a broker: holders at risk, and providers who act for the
+    holder (see `_needs_cosign`)."""
+    provider_acts_for_holder = (
+        select(Delegation.id)
+        .join(ProviderProfile, ProviderProfile.user_id == Delegation.delegate_id)
+        .where(Delegation.holder_id == Booking.holder_id,
+               ProviderProfile.id == Booking.provider_profile_id,
+               Delegation.status == STATUS_ACTIVE)
+        .exists()
+    )
     return list(
         db.session.scalars(
             select(BookingSession)
             .join(Booking)
             .join(User, User.id == Booking.holder_id)
-            .where(BookingSession.state == S.DELIVERED.value, User.at_risk.is_(True))
+            .where(BookingSession.state == S.DELIVERED.value,
+                   or_(User.at_risk.is_(True), provider_acts_for_holder))
             .order_by(BookingSession.delivered_at)
         )
     )
@@ -1589,7 +1618,8 @@ def run_due(now: datetime | None = None) -> JobReport:
         holder = s.booking.holder
         # record_delivery sets delivered_at as the session becomes delivered; nothing clears it.
         assert s.delivered_at is not None
-        plan = rules.confirmation_plan(s.delivered_at, holder.at_risk, settings)
+        needs_cosign = _needs_cosign(s.booking)
+        plan = rules.confirmation_plan(s.delivered_at, needs_cosign, settings)
         if plan.auto_confirm_at is None or plan.notice_at is None:  # both None, or neither
             continue
         try:
@@ -1608,7 +1638,7 @@ def run_due(now: datetime | None = None) -> JobReport:
                 db.session.commit()
                 report.notices_sent += 1
             if rules.may_auto_confirm(
-                now, s.delivered_at, holder.at_risk, s.auto_confirm_notice_at is not None, settings
+                now, s.delivered_at, needs_cosign, s.auto_confirm_notice_at is not None, settings
             ):
                 _settle(s.id, s.price_pence, None, event=Event.AUTO_CONFIRM, kind=ActorKind.SYSTEM)
                 report.auto_confirmed += 1

@@ -450,8 +450,28 @@ def test_provider_acting_for_the_holder_cannot_confirm_their_own_hours(setup, db
         bookings.dispute_session(provider, holder, s.id, reason="Too few hours")
     assert db_session.get(BookingSession, s.id).state == "delivered"
     assert ledger.balances(budget.id)[Account.HELD] == 3300  # nothing paid
-    # The holder still can.
-    assert bookings.confirm_session(holder, holder, s.id).state == "settled"
+    # The holder still confirms, and a broker co-signs, because the provider acts for them.
+    assert bookings.confirm_session(holder, holder, s.id).state == "delivered"
+    assert s in bookings.cosign_queue()
+
+
+def test_hours_of_a_provider_who_acts_for_the_holder_never_confirm_themselves(
+        setup, make_user, db_session):
+    provider, listing, holder, budget = setup
+    booking = bookings.request_booking(holder, holder, one_off(listing))
+    bookings.accept(provider, booking.id)
+    s = booking.sessions[0]
+    bookings.record_delivery(
+        provider, s.id, actual_start=s.start_at, actual_end=s.end_at, now=s.end_at
+    )
+    _provider_acting_for(holder, provider)
+    # Their silence would be the provider's own say-so: no 72-hour automatic confirmation.
+    report = bookings.run_due(now=s.end_at + timedelta(days=10))
+    assert report.auto_confirmed == 0 and db_session.get(BookingSession, s.id).state == "delivered"
+    assert ledger.balances(budget.id)[Account.HELD] == 3300
+    assert s in bookings.cosign_queue()
+    done = bookings.confirm_session(make_user(Role.BROKER), None, s.id)
+    assert done.state == "settled" and ledger.balances(budget.id)[Account.SPENT] == 3300
 
 
 def test_provider_acting_for_the_holder_cannot_cancel_or_report_a_no_show_for_them(
