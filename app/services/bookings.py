@@ -228,7 +228,7 @@ def _provider_acts_for_holder(booking: Booking) -> bool:
         Delegation.status == STATUS_ACTIVE).limit(1)) is not None
 
 
-def _needs_cosign(booking: Booking) -> bool:
+def needs_cosign(booking: Booking) -> bool:
     """Hours a broker must co-sign before money moves, and which never confirm on their own:
     a holder at risk, or a provider who also acts for the holder (their silence would be the
     provider's own say-so, so the 72-hour automatic confirmation would pay them unchecked)."""
@@ -936,8 +936,8 @@ def confirm_session(actor: User, holder: User | None, session_id: int) -> Bookin
     _require_holder_side(booking, holder, actor)
     kind = _kind_of(actor, booking.holder)
     rules.transition(s.state, Event.CONFIRM, kind)
-    needs_cosign = _needs_cosign(booking)
-    if needs_cosign and kind is not ActorKind.BROKER:
+    cosign = needs_cosign(booking)
+    if cosign and kind is not ActorKind.BROKER:
         s.confirmed_by_id = actor.id
         audit.record(
             actor,
@@ -950,7 +950,7 @@ def confirm_session(actor: User, holder: User | None, session_id: int) -> Bookin
         db.session.commit()
         return s
     if kind is ActorKind.BROKER:
-        if not needs_cosign:
+        if not cosign:
             raise NotPermitted("Only the holder (or someone acting for them) confirms these hours.")
         s.cosigned_by_id = actor.id
     else:
@@ -961,7 +961,7 @@ def confirm_session(actor: User, holder: User | None, session_id: int) -> Bookin
 
 def cosign_queue() -> list[BookingSession]:
     """Delivered hours waiting for a broker: holders at risk, and providers who act for the
-    holder (see `_needs_cosign`)."""
+    holder (see `needs_cosign`)."""
     provider_acts_for_holder = (
         select(Delegation.id)
         .join(ProviderProfile, ProviderProfile.user_id == Delegation.delegate_id)
@@ -1618,8 +1618,8 @@ def run_due(now: datetime | None = None) -> JobReport:
         holder = s.booking.holder
         # record_delivery sets delivered_at as the session becomes delivered; nothing clears it.
         assert s.delivered_at is not None
-        needs_cosign = _needs_cosign(s.booking)
-        plan = rules.confirmation_plan(s.delivered_at, needs_cosign, settings)
+        cosign = needs_cosign(s.booking)
+        plan = rules.confirmation_plan(s.delivered_at, cosign, settings)
         if plan.auto_confirm_at is None or plan.notice_at is None:  # both None, or neither
             continue
         try:
@@ -1638,7 +1638,7 @@ def run_due(now: datetime | None = None) -> JobReport:
                 db.session.commit()
                 report.notices_sent += 1
             if rules.may_auto_confirm(
-                now, s.delivered_at, needs_cosign, s.auto_confirm_notice_at is not None, settings
+                now, s.delivered_at, cosign, s.auto_confirm_notice_at is not None, settings
             ):
                 _settle(s.id, s.price_pence, None, event=Event.AUTO_CONFIRM, kind=ActorKind.SYSTEM)
                 report.auto_confirmed += 1

@@ -39,6 +39,7 @@ def booking_detail(booking_id: int):
     return render_template(
         "bookings/broker_detail.html",
         booking=booking,
+        needs_cosign=bookings.needs_cosign(booking),
         reason_form=ReasonForm(),
         resolve_form=ResolveForm(),
         title=f"Booking {booking.reference}",

@@ -81,6 +81,7 @@ def booking_detail(booking_id: int):
     return render_template(
         "bookings/holder_detail.html",
         booking=booking,
+        needs_cosign=bookings.needs_cosign(booking),
         events=allowed_events(booking.state, kind),
         session_events=lambda s: session_actions(allowed_events(s.state, kind), s.start_at),
         backups=bookings.backup_offers(booking),

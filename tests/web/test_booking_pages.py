@@ -130,7 +130,7 @@ def test_broker_sees_why_a_booking_waits_and_approves_it(app, client, login, mak
 
 
 def test_provider_acting_for_the_holder_is_told_they_cannot_confirm_their_own_hours(
-    app, client, login, market, db_session
+    app, client, login, market, db_session, make_user
 ):
     from app.domain.access import DelegateKind
     from app.models import BookingSession
@@ -156,6 +156,18 @@ def test_provider_acting_for_the_holder_is_told_they_cannot_confirm_their_own_ho
     assert "Traceback" not in text
     assert db_session.get(BookingSession, session_id).state == "delivered"
     assert db_session.get(Booking, booking_id).state != "settled"
+
+    # The holder confirms; because the provider acts for them, a broker co-signs.
+    client.post("/sign-out")
+    login(holder)
+    page = client.post(f"/my/sessions/{session_id}/confirm", follow_redirects=True)
+    assert "You have confirmed. A broker will co-sign." in page.get_data(as_text=True)
+    client.post("/sign-out")
+    login(make_user(Role.BROKER))
+    assert f"/broker/bookings/{booking_id}" in client.get("/broker/bookings").get_data(as_text=True)
+    assert "Co-sign these hours" in client.get(f"/broker/bookings/{booking_id}").get_data(as_text=True)
+    client.post(f"/broker/sessions/{session_id}/cosign")
+    assert db_session.get(BookingSession, session_id).state == "settled"
 
 
 def test_a_booking_held_by_a_concern_tells_only_the_broker_about_it(
