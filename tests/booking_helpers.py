@@ -47,9 +47,11 @@ def live_listing(
 
 
 def holder_with_budget(
-    make_user, *, funded=100_000, mode="council_managed", at_risk=False, categories=None
+    make_user, *, funded=100_000, mode="council_managed", at_risk=False, categories=None,
+    contingency_weeks=0,
 ):
-    holder, admin, budget = funded_budget(make_user, funded=0, categories=categories)
+    holder, admin, budget = funded_budget(make_user, funded=0, categories=categories,
+                                          contingency_weeks=contingency_weeks)
     if mode != "direct_payment":
         from app.extensions import db
 

@@ -122,10 +122,25 @@ class BookingQuote:
     plan_category_label: str
     funding_mode: str | None
     hold_now_pence: int  # for a pooled booking, the holder's share held now
+    contingency_pence: int = 0  # of available_pence, the contingency (a broker agrees its use)
 
     @property
     def needs_approval(self) -> bool:
         return bool(self.approval_reasons)
+
+    # The budget page's figures: "available to spend" leaves the contingency out, so the price
+    # check says the same as the budget page, with the contingency shown beside it.
+    @property
+    def spendable_pence(self) -> int:
+        return self.available_pence - self.contingency_pence
+
+    @property
+    def spendable_after_pence(self) -> int:
+        return max(self.spendable_pence - self.hold_now_pence, 0)
+
+    @property
+    def contingency_after_pence(self) -> int:
+        return self.contingency_pence - max(self.hold_now_pence - self.spendable_pence, 0)
 
 
 @dataclass
@@ -420,6 +435,7 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
         category_label(category) if category else "",
         budget.funding_mode if budget else None,
         hold_now,
+        contingency,
     )
 
 

@@ -39,7 +39,8 @@ def test_listing_page_links_to_booking_and_check_shows_price_and_what_is_left(
     page = client.post(f"/my/book/{listing.id}", data=_form(next_weekday(1), check="x")).get_data(
         as_text=True
     )
-    assert "£33.00" in page and "Left after this booking" in page and "£967.00" in page
+    assert "£33.00" in page and "Available to spend now: £1,000.00." in page
+    assert "Left to spend after this booking: <strong>£967.00</strong>." in page
     response = client.post(
         f"/my/book/{listing.id}", data=_form(next_weekday(1), confirm="x", expected_total="3300")
     )
@@ -267,3 +268,29 @@ def test_a_refused_no_show_returns_to_the_booking_with_the_reason(client, login,
     response = client.get(f"/provider/sessions/{session_id}/delivery", follow_redirects=True)
     assert response.request.path == f"/provider/bookings/{booking_id}"
     assert "once the session has started" in response.get_data(as_text=True)
+
+
+def test_the_price_check_gives_the_budget_pages_available_figure_and_the_contingency_apart(
+    app, client, login, make_user
+):
+    from app.domain.ledger import Account
+    from app.services import ledger
+    from tests.booking_helpers import holder_with_budget, live_listing
+
+    with app.app_context():
+        _, listing = live_listing(make_user)
+        holder, budget = holder_with_budget(make_user, contingency_weeks=4)
+        balance = ledger.balances(budget.id)
+        spendable, contingency = balance[Account.AVAILABLE], balance[Account.CONTINGENCY]
+        listing_id = listing.id
+    assert contingency > 0
+    login(holder)
+    page = client.post(f"/my/book/{listing_id}", data=_form(next_weekday(1), check="x")).get_data(
+        as_text=True
+    )
+    pounds = lambda p: f"£{p // 100:,}.{p % 100:02d}"  # noqa: E731
+    assert f"Available to spend now: {pounds(spendable)}, plus {pounds(contingency)} contingency" in page
+    assert f"Left to spend after this booking: <strong>{pounds(spendable - 3300)}</strong>, and " \
+           f"{pounds(contingency)} contingency." in page
+    # The budget page says the same "available to spend".
+    assert pounds(spendable) in client.get("/my/budget").get_data(as_text=True)
