@@ -23,7 +23,7 @@ from app.models.provider import (
     ProviderDistrict,
     ProviderProfile,
 )
-from app.models.review import Review, ReviewHiding, ReviewReply, ReviewReport
+from app.models.review import ReplyHiding, Review, ReviewHiding, ReviewReply, ReviewReport
 from app.models.search_document import (
     SearchDocument,
     SearchIndexChange,
@@ -65,6 +65,7 @@ __all__ = [
     "ProviderProfile",
     "ProviderRestriction",
     "SafeguardingReferral",
+    "ReplyHiding",
     "Review",
     "ReviewHiding",
     "ReviewReply",

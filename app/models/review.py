@@ -1,10 +1,10 @@
 """Reviews of settled support, the provider's one public reply, moderators' hiding, and reports.
 
-Nobody edits or deletes a review. The review, its reply and its hiding are three append-only
-tables (flush guard below via APPEND_ONLY_MODELS, and database triggers in migration
-0010_ratings), so "changing" a review can only ever mean adding a row beside it: a reply, or a
-moderator's decision to hide it with a recorded reason. Reports are the one mutable table: a
-broker closes them.
+Nobody edits or deletes a review. The review, its reply and the moderators' hidings of either
+are append-only tables (flush guard below via APPEND_ONLY_MODELS, and database triggers in
+migrations 0009_ratings and 0014_reply_hidings), so "changing" a review can only ever mean
+adding a row beside it: a reply, or a moderator's decision to hide the review or the reply with
+a recorded reason. Reports are the one mutable table: a broker closes them.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ MAX_REPLY_CHARS = 1000
 MAX_NOTE_CHARS = 1000
 HIDE_REASONS = ("abusive", "personal_data")
 HIDE_REASON_VALUES = ", ".join(f"'{r}'" for r in HIDE_REASONS)
-REPORT_OUTCOMES = ("hidden", "kept")
+# "hidden": the review was hidden; "reply_hidden": only the provider's reply was; "kept": both stay.
+REPORT_OUTCOMES = ("hidden", "reply_hidden", "kept")
 REPORT_OUTCOME_VALUES = ", ".join(f"'{r}'" for r in REPORT_OUTCOMES)
 
 
@@ -116,6 +117,8 @@ class ReviewReply(Base):
 
     review: Mapped[Review] = relationship(back_populates="reply")
     author: Mapped[User] = relationship()
+    # Add a hiding by reply_id, never `reply.hidden = ...` (the append-only guard, as above).
+    hidden: Mapped[ReplyHiding | None] = relationship(back_populates="reply", uselist=False)
 
 
 class ReviewHiding(Base):
@@ -138,6 +141,29 @@ class ReviewHiding(Base):
     broker: Mapped[User] = relationship()
 
 
+class ReplyHiding(Base):
+    """A broker's decision to hide a provider's reply, with the reason; the review stays.
+
+    The provider sees the reason; a hidden reply still counts as the review's one reply.
+    """
+
+    __tablename__ = "reply_hidings"
+    __table_args__ = (
+        CheckConstraint(f"reason IN ({HIDE_REASON_VALUES})", name="reason_known"),
+        CheckConstraint(f"length(note) BETWEEN 1 AND {MAX_NOTE_CHARS}", name="note_length"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reply_id: Mapped[int] = mapped_column(ForeignKey("review_replies.id"), unique=True)
+    broker_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    reply: Mapped[ReviewReply] = relationship(back_populates="hidden")
+    broker: Mapped[User] = relationship()
+
+
 class ReviewReport(Base):
     """Someone signed in thinks a review should not be shown; a broker closes it."""
 
@@ -156,7 +182,7 @@ class ReviewReport(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    outcome: Mapped[str | None] = mapped_column(String(10))
+    outcome: Mapped[str | None] = mapped_column(String(20))
     outcome_note: Mapped[str | None] = mapped_column(String(MAX_NOTE_CHARS))
 
     review: Mapped[Review] = relationship()
@@ -164,4 +190,4 @@ class ReviewReport(Base):
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
 
 
-APPEND_ONLY_MODELS.update({Review, ReviewReply, ReviewHiding})
+APPEND_ONLY_MODELS.update({Review, ReviewReply, ReviewHiding, ReplyHiding})

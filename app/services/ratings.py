@@ -1,5 +1,9 @@
 """Ratings use cases: write a review of settled support, reply, report, hide, and the aggregates.
 
+Moderation: a broker settles reports by hiding the review (it stops counting), hiding only the
+provider's reply (the review stays and keeps counting, so a bad reply never lifts a rating), or
+keeping both.
+
 Transactions: each public function that changes something commits once, with its audit events.
 After a review is added or hidden the listing's rating has changed, so the search index must
 be refreshed: `_listing_rating_changed` sends app.signals.listing_changed after the commit
@@ -42,6 +46,7 @@ from app.models import (
     BookingSession,
     Listing,
     ProviderProfile,
+    ReplyHiding,
     Review,
     ReviewHiding,
     ReviewReply,
@@ -326,6 +331,11 @@ def reply(provider: User, review_id: int, text: str) -> ReviewReply:
         )
     if review.hidden is not None:
         raise Conflict("A moderator has hidden this review, so it cannot be replied to.")
+    if review.reply is not None and review.reply.hidden is not None:
+        raise Conflict(
+            "A moderator hid your reply to this review. Each review has one reply, "
+            "so you cannot write a new one."
+        )
     if review.reply is not None:
         raise Conflict("You have already replied to this review. Replies cannot be changed.")
     row = ReviewReply(review_id=review.id, author_id=provider.id, text=text)
@@ -449,6 +459,51 @@ def hide(broker: User, review_id: int, reason: str, note: str) -> ReviewHiding:
     return row
 
 
+def hide_reply(broker: User, review_id: int, reason: str, note: str) -> ReplyHiding:
+    """A broker hides the provider's reply to a review (abusive, or carrying personal data).
+
+    The review stays as it is and keeps counting towards the rating; open reports close with
+    the outcome "reply_hidden". The provider sees the reason and may not reply again.
+    Raises NotPermitted, NotFound, InvalidInput (reason, note), Conflict (no reply, or the
+    reply is already hidden).
+    """
+    _require_broker(broker)
+    review = _review(review_id, lock=True)
+    reply_row = review.reply
+    if reply_row is None:
+        raise Conflict("The provider has not replied to this review, so there is no reply to hide.")
+    if reason not in HIDE_REASONS:
+        raise InvalidInput("Choose why the reply is being hidden.", field="reason")
+    note = _clean_note(note)
+    if reply_row.hidden is not None:
+        raise Conflict("The provider's reply to this review is already hidden.")
+    row = ReplyHiding(reply_id=reply_row.id, broker_id=broker.id, reason=reason, note=note)
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("The provider's reply to this review is already hidden.") from None
+    closed = _close_reports(broker, review, "reply_hidden", note)
+    audit.record(
+        broker,
+        "review.reply_hidden",
+        "review",
+        review.id,
+        on_behalf_of=None,
+        details={
+            "reply_id": reply_row.id,
+            "reason": reason,
+            "note": note,
+            "reports_closed": closed,
+            "provider_profile_id": review.provider_profile_id,
+        },
+    )
+    db.session.commit()
+    # No search refresh: the review still counts, so the listing's rating has not changed.
+    return row
+
+
 def keep(broker: User, review_id: int, note: str) -> int:
     """A broker keeps a reported review and closes its reports. Returns how many were closed.
 
@@ -510,7 +565,7 @@ def _reviews_where(*conditions) -> list[Review]:
             select(Review)
             .where(*conditions)
             .options(
-                selectinload(Review.reply),
+                selectinload(Review.reply).selectinload(ReviewReply.hidden),
                 selectinload(Review.hidden),
                 selectinload(Review.author),
                 selectinload(Review.holder),

@@ -99,7 +99,8 @@ class ReportForm(PlainForm):
     reason = TextAreaField(
         "What is wrong with this review?",
         widget=GovTextArea(),
-        description="For example, it is abusive or it gives someone's personal details.",
+        description="For example, it or the provider's reply is abusive or gives someone's "
+        "personal details.",
         validators=[
             DataRequired(message="Say what is wrong with this review"),
             REASON_LENGTH,
@@ -125,6 +126,28 @@ class HideForm(PlainForm):
         ],
     )
     submit = SubmitField("Hide review", widget=GovSubmitInput())
+
+
+class HideReplyForm(PlainForm):
+    """Hide only the provider's reply: the review stays and keeps counting (prefix "reply")."""
+
+    reason = RadioField(
+        "Why are you hiding the provider's reply?",
+        widget=GovRadioInput(),
+        choices=list(HIDE_REASON_LABELS.items()),
+        validators=[DataRequired(message="Choose why the reply is being hidden")],
+    )
+    note = TextAreaField(
+        "Reason, for the record",
+        widget=GovTextArea(),
+        description="Kept in the audit log and shown to the provider beside their hidden reply. "
+        "The public sees only that a moderator hid it.",
+        validators=[
+            DataRequired(message="Record the reason for your decision"),
+            REASON_LENGTH,
+        ],
+    )
+    submit = SubmitField("Hide the reply", widget=GovSubmitInput())
 
 
 class KeepForm(PlainForm):

@@ -328,3 +328,86 @@ def test_review_snapshot_holds_the_review_facts_the_rules_need(market):
     ) == (review.id, listing.profile_id, holder.id, holder.id, 4, 2, False)
     assert snap.provider_by_id[listing.profile_id].user_ids == frozenset({provider.id})
     assert ratings.review_snapshot(review.created_at + timedelta(days=400)).reviews == ()
+
+
+def _replied_and_reported(market, make_user):
+    """A poor review whose public reply gives a phone number, and a report about the reply."""
+    provider, listing, holder = market
+    booking = settled_one_off(provider, listing, holder)
+    review = ratings.submit_review(holder, holder, booking.id, scores(2), "Late twice.")
+    ratings.reply(provider, review.id, "Ring me on 07700 900123 to talk about it.")
+    ratings.report(make_user(Role.HOLDER), review.id, "The reply has a phone number in it")
+    return review
+
+
+def test_broker_hides_only_the_reply_and_the_review_keeps_counting(
+    market, make_user, db_session
+):
+    provider, listing, holder = market
+    review = _replied_and_reported(market, make_user)
+    broker = make_user(Role.BROKER)
+    ratings.hide_reply(broker, review.id, "personal_data", "Gives a phone number")
+    assert ratings.open_reports() == []
+    report = db_session.scalar(select(ReviewReport))
+    assert (report.outcome, report.closed_by_id) == ("reply_hidden", broker.id)
+    shown = ratings.reviews_for_listing(listing.id)[0]
+    assert shown.hidden is None
+    assert shown.reply.hidden.reason == "personal_data"
+    summary = ratings.rating_for_listing(listing.id)
+    assert (summary.count, summary.mean) == (1, 2)
+    event = db_session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "review.reply_hidden")
+    )
+    assert (event.actor_id, event.on_behalf_of_id, event.subject_id) == (
+        broker.id,
+        None,
+        str(review.id),
+    )
+    assert event.details["note"] == "Gives a phone number"
+
+
+def test_a_hidden_reply_cannot_be_hidden_again_or_replaced(market, make_user):
+    provider, _, _ = market
+    review = _replied_and_reported(market, make_user)
+    broker = make_user(Role.BROKER)
+    ratings.hide_reply(broker, review.id, "personal_data", "Gives a phone number")
+    with pytest.raises(Conflict, match="reply to this review is already hidden"):
+        ratings.hide_reply(broker, review.id, "abusive", "Again")
+    with pytest.raises(Conflict, match="hid your reply.*cannot write a new one"):
+        ratings.reply(provider, review.id, "Sorry, here is a better reply.")
+
+
+def test_only_a_broker_hides_a_reply_and_only_one_that_exists(market, make_user):
+    provider, listing, holder = market
+    review = _replied_and_reported(market, make_user)
+    for someone in (provider, holder, make_user(Role.COUNCIL_ADMIN)):
+        with pytest.raises(NotPermitted):
+            ratings.hide_reply(someone, review.id, "personal_data", "Phone number")
+    broker = make_user(Role.BROKER)
+    with pytest.raises(InvalidInput) as err:
+        ratings.hide_reply(broker, review.id, "boring", "Phone number")
+    assert err.value.field == "reason"
+    with pytest.raises(InvalidInput) as err:
+        ratings.hide_reply(broker, review.id, "personal_data", " ")
+    assert err.value.field == "note"
+    quiet = ratings.submit_review(
+        holder, holder, settled_one_off(provider, listing, holder, weeks_ago=3).id, scores(3)
+    )
+    with pytest.raises(Conflict, match="has not replied"):
+        ratings.hide_reply(broker, quiet.id, "abusive", "Nothing to hide")
+    with pytest.raises(NotFound):
+        ratings.hide_reply(broker, 999_999, "abusive", "No such review")
+
+
+def test_reply_hidings_cannot_be_edited_or_deleted(market, make_user, db_session):
+    review = _replied_and_reported(market, make_user)
+    hiding = ratings.hide_reply(make_user(Role.BROKER), review.id, "abusive", "Rude words")
+    hiding.note = "Changed my mind"
+    with pytest.raises(AppendOnlyError):
+        db_session.flush()
+    db_session.rollback()
+    with pytest.raises(DBAPIError), db_session.begin_nested():
+        db_session.execute(text("UPDATE reply_hidings SET reason = 'personal_data'"))
+    with pytest.raises(DBAPIError), db_session.begin_nested():
+        db_session.execute(text("DELETE FROM reply_hidings"))
+    assert db_session.scalar(text("SELECT note FROM reply_hidings")) == "Rude words"

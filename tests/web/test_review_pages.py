@@ -211,3 +211,79 @@ def test_dashboards_link_to_reviews(client, login, make_user, settled):
     assert "/provider/reviews" in client.get("/provider/").get_data(as_text=True)
     login(make_user(Role.BROKER))
     assert "/broker/reviews" in client.get("/broker/").get_data(as_text=True)
+
+
+def _review_with_reply(app, provider, holder, booking, reply="Ring me on 07700 900123."):
+    review_id = _review_with(app, holder, booking, "Late twice.", overall=2)
+    with app.test_request_context():
+        ratings.reply(provider, review_id, reply)
+        ratings.report(holder, review_id, "The reply gives a phone number")
+    return review_id
+
+
+def test_broker_hides_a_reply_the_public_no_longer_sees_it_and_the_rating_stays(
+    app, client, login, make_user, settled
+):
+    provider, listing, holder, booking = settled
+    review_id = _review_with_reply(app, provider, holder, booking)
+    login(make_user(Role.BROKER))
+    detail = client.get(f"/broker/reviews/{review_id}").get_data(as_text=True)
+    assert "Hide the provider's reply" in detail and "Keep both the review and the reply" in detail
+    missing = client.post(
+        f"/broker/reviews/{review_id}/hide-reply",
+        data={"reply-reason": "personal_data", "reply-note": ""},
+    ).get_data(as_text=True)
+    assert "Record the reason for your decision" in missing
+    assert 'value="personal_data" checked' in missing  # what was chosen is kept
+    done = client.post(
+        f"/broker/reviews/{review_id}/hide-reply",
+        data={"reply-reason": "personal_data", "reply-note": "Gives a phone number"},
+    )
+    assert done.status_code == 302
+    assert "No reviews are waiting" in client.get("/broker/reviews").get_data(as_text=True)
+    detail = client.get(f"/broker/reviews/{review_id}").get_data(as_text=True)
+    assert "reply hidden (Gives a phone number)" in detail
+    again = client.post(
+        f"/broker/reviews/{review_id}/hide-reply",
+        data={"reply-reason": "abusive", "reply-note": "Again"},
+    ).get_data(as_text=True)
+    assert "The provider&#39;s reply to this review is already hidden." in again
+    public = client.get(f"/providers/{listing.profile_id}").get_data(as_text=True)
+    assert "07700 900123" not in public
+    assert "Late twice." in public and "was hidden by a moderator" in public
+    assert "2.0 out of 5</strong> from 1 review" in public
+
+
+def test_provider_sees_why_their_reply_was_hidden_and_cannot_reply_again(
+    app, client, login, make_user, settled
+):
+    provider, _, holder, booking = settled
+    review_id = _review_with_reply(app, provider, holder, booking)
+    with app.test_request_context():
+        ratings.hide_reply(make_user(Role.BROKER), review_id, "personal_data", "Phone number")
+    login(provider)
+    page = client.get("/provider/reviews").get_data(as_text=True)
+    assert "A moderator hid your reply" in page and "Phone number" in page
+    assert "You cannot write a new reply to this review" in page
+    assert f"/provider/reviews/{review_id}/reply" not in page
+    refused = client.post(f"/provider/reviews/{review_id}/reply", data={"text": "A new reply"})
+    assert "so you cannot write a new one" in refused.get_data(as_text=True)
+
+
+def test_only_brokers_can_hide_a_reply_and_only_when_there_is_one(
+    app, client, login, make_user, settled
+):
+    provider, listing, holder, booking = settled
+    review_id = _review_with_reply(app, provider, holder, booking)
+    data = {"reply-reason": "abusive", "reply-note": "Rude"}
+    for someone in (provider, holder):
+        login(someone)
+        assert client.post(f"/broker/reviews/{review_id}/hide-reply", data=data).status_code == 403
+    assert "07700 900123" in client.get(f"/providers/{listing.profile_id}").get_data(as_text=True)
+    login(make_user(Role.BROKER))
+    assert "07700 900123" in client.get(f"/broker/reviews/{review_id}").get_data(as_text=True)
+    with app.app_context():
+        other_booking = settled_one_off(provider, listing, holder, weeks_ago=3)
+    quiet = _review_with(app, holder, other_booking, "")
+    detail = client.get(f"/broker/reviews/{quiet}").get_data(as_text=True)
+    assert "Hide the provider's reply" not in detail
