@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from govuk_frontend_wtf.wtforms_widgets import (
-    GovCheckboxesInput,
-    GovRadioInput,
-    GovSelect,
-    GovSubmitInput,
-    GovTextArea,
-    GovTextInput,
-)
+from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput, GovTextArea, GovTextInput
 from wtforms import (
     HiddenField,
     IntegerField,
@@ -28,6 +21,7 @@ from app.domain.schedule import WEEKDAY_NAMES
 from app.errors import InvalidInput
 from app.web.form_base import PlainForm
 from app.web.forms import GovDateField
+from app.web.widgets import GovCheckboxesInput, GovRadioInput
 
 KIND_CHOICES = [
     ("one_off", "Once"),

@@ -8,19 +8,14 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from govuk_frontend_wtf.wtforms_widgets import (
-    GovRadioInput,
-    GovSelect,
-    GovSubmitInput,
-    GovTextArea,
-    GovTextInput,
-)
+from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput, GovTextArea, GovTextInput
 from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.domain.budget import CATEGORIES, Frequency, FundingMode
 from app.web.form_base import PlainForm
 from app.web.forms import GovDateField
+from app.web.widgets import GovRadioInput
 
 
 def new_key() -> str:

@@ -6,10 +6,8 @@ Forms check the shape of input; services check the business rules.
 from __future__ import annotations
 
 from govuk_frontend_wtf.wtforms_widgets import (
-    GovCheckboxesInput,
     GovDateInput,
     GovPasswordInput,
-    GovRadioInput,
     GovSelect,
     GovSubmitInput,
     GovTextArea,
@@ -31,6 +29,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 from app.domain.access import DelegateKind, LegalBasis, Role, Share
 from app.domain.passwords import MIN_PASSWORD_LENGTH
 from app.web.form_base import PlainForm
+from app.web.widgets import GovCheckboxesInput, GovRadioInput
 
 
 class GovDateField(DateField):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput, GovTextArea
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextArea
 from wtforms import RadioField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired
 
 from app.domain.flags import Outcome
 from app.web.form_base import PlainForm
+from app.web.widgets import GovRadioInput
 
 
 class MessageForm(PlainForm):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import RadioField, SubmitField
 from wtforms.validators import DataRequired
 
@@ -16,6 +16,7 @@ from app.services import notify, outbox
 from app.web.context import requires, set_acting_for
 from app.web.form_base import PlainForm
 from app.web.helpers import attach_error, parse_int
+from app.web.widgets import GovRadioInput
 
 bp = Blueprint("notifications", __name__)
 

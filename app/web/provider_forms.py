@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
-    GovCheckboxesInput,
     GovCheckboxInput,
     GovFileInput,
-    GovRadioInput,
     GovSelect,
     GovSubmitInput,
     GovTextArea,
@@ -29,6 +27,7 @@ from app.domain.listings import Category, FundingMode, PriceUnit, Specialism
 from app.domain.vetting import CheckKind, ProviderType
 from app.web.form_base import PlainForm
 from app.web.forms import GovDateField
+from app.web.widgets import GovCheckboxesInput, GovRadioInput
 
 
 class ProfileForm(PlainForm):

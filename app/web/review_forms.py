@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput, GovTextArea
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextArea
 from wtforms import RadioField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, StopValidation
 
@@ -10,6 +10,7 @@ from app.domain.ratings import MAX_COMMENT_CHARS, Criterion
 from app.models.review import MAX_NOTE_CHARS, MAX_REPLY_CHARS
 from app.services.ratings import HIDE_REASON_LABELS
 from app.web.form_base import PlainForm
+from app.web.widgets import GovRadioInput
 
 # The words beside each score, in the standard form and (shorter) in the easy-read form.
 SCORE_WORDS = {1: "Very poor", 2: "Poor", 3: "OK", 4: "Good", 5: "Very good"}

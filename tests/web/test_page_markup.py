@@ -18,6 +18,10 @@ from tests.provider_helpers import profile_input
 pytestmark = pytest.mark.database
 
 
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+         "track", "wbr"}
+
+
 class _Markup(HTMLParser):
     """Collects every id, fieldset and legend text, and what each label points at."""
 
@@ -27,8 +31,11 @@ class _Markup(HTMLParser):
         self.tags_by_id: dict[str, str] = {}
         self.legends: list[str] = []
         self.label_targets: list[str] = []
+        self.described_by: list[str] = []
+        self.text_by_id: dict[str, str] = {}
         self.fieldsets = 0
         self._in_legend = False
+        self._open_ids: list[str | None] = []
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
@@ -43,14 +50,24 @@ class _Markup(HTMLParser):
             self.legends.append("")
         if tag == "label" and attributes.get("for"):
             self.label_targets.append(attributes["for"])
+        self.described_by += (attributes.get("aria-describedby") or "").split()
+        if tag not in _VOID:  # hints, error messages, captions: their text is read out
+            self._open_ids.append(attributes.get("id"))
+            if attributes.get("id"):
+                self.text_by_id.setdefault(attributes["id"], "")
 
     def handle_endtag(self, tag):
         if tag == "legend":
             self._in_legend = False
+        if tag not in _VOID and self._open_ids:
+            self._open_ids.pop()
 
     def handle_data(self, data):
         if self._in_legend:
             self.legends[-1] += data
+        for open_id in self._open_ids:
+            if open_id:
+                self.text_by_id[open_id] += data
 
 
 def assert_screen_reader_markup(page: str) -> None:
@@ -62,6 +79,9 @@ def assert_screen_reader_markup(page: str) -> None:
     assert all(text.strip() for text in markup.legends), markup.legends
     for target in markup.label_targets:
         assert markup.tags_by_id.get(target) in {"input", "select", "textarea"}, target
+    # What a field is described by exists and says something (no empty hints read out).
+    for described in markup.described_by:
+        assert markup.text_by_id.get(described, "").strip(), described
 
 
 def test_booking_form_asks_how_often_in_its_legend(app, client, login, make_user):
@@ -110,3 +130,9 @@ def test_pages_with_several_forms_keep_their_field_ids_apart(app, client, login,
     assert_screen_reader_markup(client.get(f"/broker/flags/{flag_id}").get_data(as_text=True))
     login(provider)
     assert_screen_reader_markup(client.get("/provider/availability").get_data(as_text=True))
+
+
+def test_sign_up_radios_point_screen_readers_at_no_empty_hint(client):
+    page = client.get("/sign-up").get_data(as_text=True)
+    assert_screen_reader_markup(page)
+    assert 'id="role-hint"' not in page
