@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask
+from flask_talisman import Talisman
 
 from app.config import PROJECT_ROOT, Config
 
@@ -41,7 +42,7 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def _bind_extensions(app: Flask) -> None:
-    from app.extensions import csrf, db, limiter, login_manager, mail, migrate, talisman
+    from app.extensions import csrf, db, limiter, login_manager, mail, migrate
     from app.models import User
 
     db.init_app(app)
@@ -64,7 +65,9 @@ def _bind_extensions(app: Flask) -> None:
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
         return user if user is not None and user.active else None
 
-    talisman.init_app(
+    # One Talisman per app: Talisman keeps its settings on itself, so a shared instance would
+    # give every app the settings of the last one created (secure cookies, forced HTTPS).
+    app.extensions["talisman"] = Talisman(
         app,
         force_https=app.config["FORCE_HTTPS"],
         session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
