@@ -242,6 +242,9 @@ def test_demo_seed_loads_a_realistic_council_once(app_ctx, db_session, monkeypat
 
     # argon2 is deliberately slow; the seed's own speed is not what this test is about.
     monkeypatch.setattr(accounts, "hash_password", lambda password: _TEST_PASSWORD_HASH)
+    # ...and a cache of its own, so the stand-in hash does not outlive this test (a later demo,
+    # such as the browser tests' live server, would otherwise seed people who cannot sign in).
+    monkeypatch.setattr(demo_seed, "_DEMO_HASHES", {})
     demo_seed.seed_all()
     counts = dict(db_session.execute(select(ProviderProfile.provider_type,
                                             func.count(ProviderProfile.id))

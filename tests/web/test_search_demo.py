@@ -15,6 +15,9 @@ def demo(app, db_session, monkeypatch):
 
     # argon2 is deliberately slow; the seed's own speed is not what this test is about.
     monkeypatch.setattr(accounts, "hash_password", lambda password: _TEST_PASSWORD_HASH)
+    # ...and a cache of its own, so the stand-in hash does not outlive this test (a later demo,
+    # such as the browser tests' live server, would otherwise seed people who cannot sign in).
+    monkeypatch.setattr(demo_seed, "_DEMO_HASHES", {})
     with app.app_context():
         demo_seed.seed_all()
         for hook in DEMO_START_HOOKS:
