@@ -28,7 +28,20 @@ def _holder_or_404(holder_id: int) -> User:
 @bp.get("/")
 @requires(Permission.BROKER_AREA)
 def dashboard():
-    return render_template("broker/dashboard.html", title="Broker console")
+    from app.domain.flags import FlagStatus
+    from app.services import bookings, budgets, card_payments, flags, ratings, vetting
+
+    # What waits in each queue, so a broker sees at a glance where people are waiting on them.
+    waiting = {
+        "vetting": len(vetting.queue()),
+        "bookings": len(bookings.approval_queue()) + len(bookings.disputes())
+        + len(bookings.cosign_queue()),
+        "plans": len(budgets.proposals_waiting()),
+        "flags": flags.flags_matching(FlagStatus.OPEN, None)[1],
+        "reviews": len(ratings.open_reports()),
+        "payouts": len(card_payments.waiting_payouts()) + len(card_payments.waiting_takebacks()),
+    }
+    return render_template("broker/dashboard.html", waiting=waiting, title="Broker console")
 
 
 @bp.get("/holders")

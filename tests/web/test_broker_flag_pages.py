@@ -183,3 +183,12 @@ def test_flag_evidence_names_the_people_instead_of_their_ids(app, client, login_
     evidence = page[page.index('id="evidence"'):]
     assert "Priya Shah" in evidence and provider_name in evidence
     assert "Holder id" not in evidence and "Provider id" not in evidence
+
+
+def test_broker_console_says_how_much_waits_in_each_queue(client, login_as, flagged):
+    login_as(Role.BROKER)
+    page = client.get("/broker/").get_data(as_text=True)
+    flags_line = next(line for line in page.splitlines() if "Flags from the brokerage rules" in line)
+    assert "2 waiting" in flags_line  # the two open flags
+    plans_line = next(line for line in page.splitlines() if "Support plan changes to agree" in line)
+    assert "none waiting" in plans_line
