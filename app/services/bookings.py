@@ -406,8 +406,8 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
             hold_now = pool.hold_per_person_pence
         if hold_now > available:
             raise InsufficientFunds(
-                f"This booking costs {_pounds(hold_now)} but only "
-                f"{_pounds(available)} is available.",
+                _not_enough_now(budget, sessions, prices, hold_now, available,
+                                pooled=data.kind == "pooled"),
                 field="start",
             )
         plan = ledger.current_plan(holder.id)
@@ -447,6 +447,31 @@ def _pool_terms(data: BookingInput, total: int) -> rules.PoolTerms:
     if data.join_deadline is None:
         raise InvalidInput("Enter when joining closes.", field="join_deadline")
     return rules.PoolTerms(total, data.min_participants, data.max_participants, data.join_deadline)
+
+
+def _not_enough_now(budget: Budget, sessions: Sequence[Session], prices: Sequence[int],
+                    hold_now: int, available: int, *, pooled: bool) -> str:
+    """Why a booking cannot be afforded now, and what can be: for regular support, how many of
+    the first sessions the money available now covers, and when the next payment comes in."""
+    message = f"This booking costs {_pounds(hold_now)} but only {_pounds(available)} is available."
+    due, _ = budgets.next_instalment(budget)
+    when = (f"due on {due.day} {due:%B %Y}" if due >= _now().date()
+            else f"which was due on {due.day} {due:%B %Y}")
+    if pooled or len(sessions) < 2:
+        return message + f" The next payment into the budget is {when}."
+    affordable = 0
+    running = 0
+    for price in prices:
+        running += price
+        if running > available:
+            break
+        affordable += 1
+    if affordable == 0:
+        return message + f" The next payment into the budget is {when}."
+    last = sessions[affordable - 1]
+    return (message + f" The money available now covers the first {affordable} of these "
+            f"{len(sessions)} sessions (up to {last.describe()}). You could book those now and the "
+            f"rest after the next payment into the budget, {when}.")
 
 
 def _pounds(pence: int) -> str:

@@ -203,8 +203,31 @@ def test_not_enough_money_at_acceptance_leaves_booking_unfunded_and_nothing_held
 def test_too_expensive_is_refused_before_anything_is_written(setup, make_user, db_session):
     _, listing, _, _ = setup
     holder, _ = holder_with_budget(make_user, funded=1000)
-    with pytest.raises(InsufficientFunds):
+    with pytest.raises(InsufficientFunds) as err:
         bookings.request_booking(holder, holder, one_off(listing))
+    assert "only £10.00 is available. The next payment into the budget is" in err.value.message
+    assert db_session.scalar(select(func.count()).select_from(Booking)) == 0
+
+
+def test_regular_support_beyond_the_money_now_says_how_many_sessions_it_covers(
+        setup, make_user, db_session):
+    from app.services import budgets
+
+    _, listing, _, _ = setup
+    holder, budget = holder_with_budget(make_user, funded=10_000)  # three £33 sessions: £99
+    first = next_weekday(0)
+    pattern = WeeklyPattern(
+        frozenset({0}), at(first, 9).timetz().replace(tzinfo=None), 120, first, count=20
+    )
+    with pytest.raises(InsufficientFunds) as err:
+        bookings.request_booking(
+            holder, holder, bookings.BookingInput(listing.id, kind="recurring", pattern=pattern))
+    third = first + timedelta(weeks=2)
+    due, _ = budgets.next_instalment(budget)
+    assert err.value.message.startswith("This booking costs £660.00 but only £100.00 is available.")
+    assert "covers the first 3 of these 20 sessions (up to Monday " + f"{third.day} {third:%B %Y}" \
+        in err.value.message
+    assert f"{due.day} {due:%B %Y}" in err.value.message
     assert db_session.scalar(select(func.count()).select_from(Booking)) == 0
 
 
