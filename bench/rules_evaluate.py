@@ -10,7 +10,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.config import CouncilSettings  # noqa: E402
 from app.domain.rules import RULES, evaluate  # noqa: E402
 from app.domain.rules.model import (  # noqa: E402
     BookedSession,
@@ -23,6 +22,7 @@ from app.domain.rules.model import (  # noqa: E402
     ProviderKind,
     Review,
 )
+from app.domain.settings import CouncilSettings  # noqa: E402
 
 PROVIDERS, HOLDERS = 3_000, 20_000
 SESSIONS = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000  # 180 days of booked sessions

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.config import CouncilSettings
 from app.domain.money_format import format_pence
+from app.domain.settings import CouncilSettings
 
 
 @dataclass(frozen=True, slots=True)

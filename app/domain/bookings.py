@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from app.config import CouncilSettings
 from app.domain.approval import ApprovalRequest, needs_broker_approval
 from app.domain.booking_price import (
     CancellationOutcome,
@@ -46,6 +45,7 @@ from app.domain.schedule import (
     unavailable_sessions,
     validate_sessions,
 )
+from app.domain.settings import CouncilSettings
 
 __all__ = [
     "ActorKind", "ApprovalRequest", "BookingState", "CancellationOutcome", "CancellationPolicy",

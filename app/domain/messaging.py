@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.config import CouncilSettings
 from app.domain.errors import InvalidInput
 from app.domain.rules.model import (
     Finding,
@@ -17,6 +16,7 @@ from app.domain.rules.model import (
 )
 from app.domain.rules.phrases import LABELS, match_phrases
 from app.domain.rules.safeguarding import suspicious_messages
+from app.domain.settings import CouncilSettings
 
 MAX_BODY_LENGTH = 2000
 

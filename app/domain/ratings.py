@@ -28,8 +28,8 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from app.config import CouncilSettings
 from app.domain.errors import Conflict, InvalidInput
+from app.domain.settings import CouncilSettings
 
 SCORES = range(1, 6)
 MAX_COMMENT_CHARS = 2000

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import String, case, cast, func, select
 
-from app.config import CouncilSettings
 from app.domain.access import Role
 from app.domain.bookings import BookingState, CancellationPolicy
 from app.domain.listings import postcode_area
 from app.domain.rules import MarketSnapshot
 from app.domain.rules import model as facts
+from app.domain.settings import CouncilSettings
 from app.domain.vetting import ProviderType
 from app.extensions import db
 from app.models import (

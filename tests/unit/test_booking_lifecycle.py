@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.config import CouncilSettings
 from app.domain.bookings import (
     ActorKind,
     BookingState,
@@ -19,6 +18,7 @@ from app.domain.bookings import (
     transition,
 )
 from app.domain.errors import Conflict, NotPermitted
+from app.domain.settings import CouncilSettings
 
 S, E, A = BookingState, Event, ActorKind
 

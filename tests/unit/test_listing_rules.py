@@ -4,7 +4,6 @@ from datetime import time
 
 import pytest
 
-from app.config import CouncilSettings
 from app.domain.listings import (
     Category,
     DistrictError,
@@ -19,6 +18,7 @@ from app.domain.listings import (
     price_problem,
     pricing_guidance,
 )
+from app.domain.settings import CouncilSettings
 from app.domain.vetting import ProviderType
 
 SETTINGS = CouncilSettings()

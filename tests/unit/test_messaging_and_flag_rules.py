@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.config import CouncilSettings
 from app.domain.access import DelegateKind, Grant, may_send_messages
 from app.domain.errors import InvalidInput
 from app.domain.flags import EFFECTS, Effects, FlagStatus, Known, Outcome, evidence_of, should_file
@@ -13,6 +12,7 @@ from app.domain.messaging import MAX_BODY_LENGTH, clean_body, message_finding
 from app.domain.rules import Severity
 from app.domain.rules.model import Finding, MarketSnapshot, Message, Provider, ProviderKind, Subject
 from app.domain.rules.safeguarding import suspicious_messages
+from app.domain.settings import CouncilSettings
 
 SENT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 SETTINGS = CouncilSettings()

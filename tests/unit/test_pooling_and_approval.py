@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.config import CouncilSettings
 from app.domain.approval import ApprovalRequest, needs_broker_approval
 from app.domain.errors import Conflict, InvalidInput
 from app.domain.pooling import PoolTerms, check_can_join, decide_pool, split_shares
+from app.domain.settings import CouncilSettings
 
 DEADLINE = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
 TERMS = PoolTerms(total_pence=10_000, min_participants=3, max_participants=5,

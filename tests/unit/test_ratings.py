@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.config import CouncilSettings
 from app.domain.errors import Conflict, InvalidInput
 from app.domain.ratings import (
     Criterion,
@@ -16,6 +15,7 @@ from app.domain.ratings import (
     summarise,
     validate_review,
 )
+from app.domain.settings import CouncilSettings
 
 SETTINGS = CouncilSettings()
 ALL_FOURS = {c.value: 4 for c in Criterion}

@@ -4,7 +4,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.config import CouncilSettings
 from app.domain.rules.concentration import (
     broker_steering,
     concentration_rising,
@@ -14,6 +13,7 @@ from app.domain.rules.concentration import (
 )
 from app.domain.rules.model import ConflictOfInterest, MarketSnapshot
 from app.domain.rules.stats import hhi, spend_shares
+from app.domain.settings import CouncilSettings
 from tests.unit.market import AS_OF, provider, session
 
 SETTINGS = CouncilSettings()

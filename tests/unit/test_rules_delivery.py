@@ -3,7 +3,6 @@
 from dataclasses import replace
 from datetime import timedelta
 
-from app.config import CouncilSettings
 from app.domain.booking_price import CancellationPolicy
 from app.domain.rules.delivery import (
     cancellation_beyond_policy,
@@ -12,6 +11,7 @@ from app.domain.rules.delivery import (
     two_places_at_once,
 )
 from app.domain.rules.model import MarketSnapshot, ProviderKind
+from app.domain.settings import CouncilSettings
 from tests.unit.market import AS_OF, days_ago, provider, session
 
 SETTINGS = CouncilSettings()

@@ -3,7 +3,6 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.config import CouncilSettings
 from app.domain.rules import Action, decide_action
 from app.domain.rules.model import MarketSnapshot, ProviderKind
 from app.domain.rules.pricing import (
@@ -12,6 +11,7 @@ from app.domain.rules.pricing import (
     rate_rise_for_existing_clients,
 )
 from app.domain.rules.stats import modified_z
+from app.domain.settings import CouncilSettings
 from tests.unit.market import AS_OF, listing, provider, session
 
 SETTINGS = CouncilSettings()

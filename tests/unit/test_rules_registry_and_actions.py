@@ -4,7 +4,6 @@ import dataclasses
 
 import pytest
 
-from app.config import CouncilSettings
 from app.domain.rules import (
     RULE_NAMES,
     RULES,
@@ -16,6 +15,7 @@ from app.domain.rules import (
     evaluate,
 )
 from app.domain.rules.model import MarketSnapshot, SafeguardingConcern
+from app.domain.settings import CouncilSettings
 from tests.unit.market import AS_OF, days_ago, provider
 
 

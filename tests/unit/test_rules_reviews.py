@@ -2,13 +2,13 @@
 
 import itertools
 
-from app.config import CouncilSettings
 from app.domain.rules.model import MarketSnapshot, Review
 from app.domain.rules.reviews import (
     five_star_burst,
     low_respect_and_dignity,
     review_by_linked_person,
 )
+from app.domain.settings import CouncilSettings
 from tests.unit.market import AS_OF, days_ago, provider
 
 SETTINGS = CouncilSettings()

@@ -2,7 +2,6 @@
 
 import pytest
 
-from app.config import CouncilSettings
 from app.domain.rules import Action, decide_action
 from app.domain.rules.model import (
     Delegation,
@@ -21,6 +20,7 @@ from app.domain.rules.safeguarding import (
     safeguarding_concern,
     suspicious_messages,
 )
+from app.domain.settings import CouncilSettings
 from tests.unit.market import AS_OF, days_ago, listing, provider, session
 
 SETTINGS = CouncilSettings()

@@ -4,8 +4,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.config import CouncilSettings
 from app.domain.listings import Category
+from app.domain.settings import CouncilSettings
 from app.domain.vetting import (
     CheckKind,
     CheckStatus,

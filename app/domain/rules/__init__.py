@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.config import CouncilSettings
 from app.domain.rules import concentration, delivery, pricing, reviews, safeguarding
 from app.domain.rules.actions import decide_action
 from app.domain.rules.model import Action, Finding, MarketSnapshot, Severity, Subject
+from app.domain.settings import CouncilSettings
 
 Rule = Callable[[MarketSnapshot, CouncilSettings], list[Finding]]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.config import CouncilSettings
 from app.domain.rules.model import Action, Finding, Severity
+from app.domain.settings import CouncilSettings
 
 # design.md: "a safeguarding concern suspends listings and holds payouts at once". A council
 # may make any severity stricter, but cannot lower a critical finding below this.

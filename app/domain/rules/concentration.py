@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
-from app.config import CouncilSettings
 from app.domain.money_format import format_pence
 from app.domain.rules.model import BookedSession, Finding, MarketSnapshot, Severity, Subject
 from app.domain.rules.stats import hhi, spend_shares
+from app.domain.settings import CouncilSettings
 
 Market = tuple[str, str]  # (area, category): "like-for-like" for concentration
 

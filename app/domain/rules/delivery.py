@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from app.config import CouncilSettings
 from app.domain.booking_price import cancellation_charge
 from app.domain.money_format import format_pence
 from app.domain.rules.model import (
@@ -15,6 +14,7 @@ from app.domain.rules.model import (
     Severity,
     Subject,
 )
+from app.domain.settings import CouncilSettings
 
 
 def _hours(minutes: int) -> str:

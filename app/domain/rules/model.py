@@ -73,6 +73,9 @@ class Provider:
     name: str
     # Accounts of the provider and people linked to it (staff, owners, their family).
     user_ids: frozenset[int] = frozenset()
+    # A normalised key of the provider's private home address (never shown to the rules' readers),
+    # so a rule can notice a holder and a provider at one address that nobody declared.
+    address_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,9 @@ class Holder:
     id: int
     area: str
     at_risk: bool = False
+    # The holder's postcode district (outward code, such as "LS6"): with a category, their market.
+    district: str = ""
+    address_key: str | None = None  # as Provider.address_key
 
 
 # Booking states in which the agreed price counts as spending (see app.domain.bookings).
@@ -121,6 +127,11 @@ class BookedSession:
     cancelled_by: str | None = None  # an ActorKind value
     cancelled_while_paused: bool = False  # the holder had paused (crisis, hospital)
     policy: CancellationPolicy | None = None
+    booking_id: int = 0
+    # Who asked for the booking: the account and its kind (holder, delegate, broker).
+    booked_by_user_id: int | None = None
+    booked_by_kind: str | None = None
+    agreement_version_id: int | None = None  # the service agreement version it runs under
 
     @property
     def booked_minutes(self) -> int:
@@ -160,6 +171,7 @@ class HouseholdLink:
     provider_id: int
     same_household: bool
     council_agreed: bool = False
+    relationship: str = ""  # as recorded: parent, child, partner, sibling, other relative, friend
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,11 +198,79 @@ class Review:
 
 @dataclass(frozen=True, slots=True)
 class SafeguardingConcern:
+    """A concern anyone raised about a provider: safeguarding, a complaint or possible fraud."""
+
     id: int
     provider_id: int
     raised_at: datetime
     summary: str
     open: bool = True
+    kind: str = "safeguarding"  # safeguarding, complaint or fraud
+    holder_id: int | None = None  # the holder it is about, where there is one
+    reporter_user_id: int | None = None  # None for a member of the public without an account
+    reporter_kind: str = "public"  # holder, delegate, provider, staff or public
+
+
+Concern = SafeguardingConcern
+
+
+@dataclass(frozen=True, slots=True)
+class PriceChange:
+    """A listing's price change, with when it was announced and when it takes effect."""
+
+    listing_id: int
+    provider_id: int
+    old_rate_pence: int
+    new_rate_pence: int
+    announced_at: datetime
+    effective_at: datetime
+    applies_to_existing: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChange:
+    """An agreed support plan change: a category's agreed amount from `agreed_at` on."""
+
+    holder_id: int
+    category: str
+    old_amount_pence: int
+    new_amount_pence: int
+    agreed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Relationship:
+    """When a holder's relationship with a provider began (their first agreed booking)."""
+
+    holder_id: int
+    provider_id: int
+    began_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AlternativesOffered:
+    """The providers a broker offered a holder before arranging a booking."""
+
+    booking_id: int
+    broker_id: int
+    provider_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementVersion:
+    """One version of a service agreement between a holder and a provider (issue 18)."""
+
+    id: int
+    agreement_id: int
+    holder_id: int
+    provider_id: int
+    version: int
+    rate_pence: int
+    unit: str
+    notice_days: int
+    offered_at: datetime
+    accepted_at: datetime | None = None
+    effective_from: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +288,11 @@ class MarketSnapshot:
     messages: tuple[Message, ...] = ()
     reviews: tuple[Review, ...] = ()
     concerns: tuple[SafeguardingConcern, ...] = ()
+    price_changes: tuple[PriceChange, ...] = ()
+    plan_changes: tuple[PlanChange, ...] = ()
+    relationships: tuple[Relationship, ...] = ()
+    alternatives_offered: tuple[AlternativesOffered, ...] = ()
+    agreement_versions: tuple[AgreementVersion, ...] = ()
 
     # Lookups are built once per snapshot; cached_property writes past the frozen guard.
     @cached_property

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from app.config import CouncilSettings
 from app.domain.money_format import format_pence
 from app.domain.rules.model import (
     Finding,
@@ -15,6 +14,7 @@ from app.domain.rules.model import (
     Subject,
 )
 from app.domain.rules.stats import modified_z
+from app.domain.settings import CouncilSettings
 
 
 def peer_groups(snapshot: MarketSnapshot) -> dict[tuple[str, str, str, str], list[Listing]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from app.config import CouncilSettings
 from app.domain.rules.model import Finding, MarketSnapshot, Review, Severity, Subject
+from app.domain.settings import CouncilSettings
 
 
 def _recent_by_provider(snapshot: MarketSnapshot,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from statistics import median
 
-from app.config import CouncilSettings
 from app.domain.money_format import format_pence
 from app.domain.rules.model import Finding, MarketSnapshot, Provider, Severity, Subject
 from app.domain.rules.phrases import LABELS, match_phrases
 from app.domain.rules.pricing import peer_groups
+from app.domain.settings import CouncilSettings
 
 MONEY_DELEGATES = frozenset({"authorised", "nominated"})  # circle members cannot spend
 
