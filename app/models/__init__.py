@@ -31,7 +31,7 @@ from app.models.search_document import (
     SearchPosting,
     SearchWord,
 )
-from app.models.user import User
+from app.models.user import HomeAddress, User
 from app.models.vetting import VettingCheck
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "BudgetCard",
     "Delegation",
     "HolderPause",
+    "HomeAddress",
     "Flag",
     "LedgerEntry",
     "LedgerTransaction",

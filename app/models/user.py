@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.access import Role
@@ -28,6 +28,9 @@ class User(UserMixin, Base):
     at_risk: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A holder's postcode district (the outward code, such as "LS6"): with a category, the market
+    # they choose in (design.md, "Markets"). Not private; the full address is HomeAddress.
+    home_district: Mapped[str | None] = mapped_column(String(8))
 
     @property
     def role_enum(self) -> Role:
@@ -39,3 +42,20 @@ class User(UserMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+class HomeAddress(Base):
+    """A person's private home address and phone (holders and providers), kept apart from the
+    account: shown to a provider only for an accepted home visit, read by the safeguarding rules
+    (a shared address nobody declared), never public."""
+
+    __tablename__ = "home_addresses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    line1: Mapped[str] = mapped_column(String(120))
+    line2: Mapped[str] = mapped_column(String(120), default="")
+    town: Mapped[str] = mapped_column(String(80))
+    postcode: Mapped[str] = mapped_column(String(10))  # normalised: upper case, one space
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
