@@ -1,0 +1,122 @@
+"""Shortlists of providers a holder is considering, and job posts that providers reply to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, UTCDateTime, utcnow
+from app.models.listing import Listing
+from app.models.provider import ProviderProfile
+from app.models.user import User
+
+JOB_STATUSES = ("open", "filled", "closed")
+REPLY_STATUSES = ("interested", "withdrawn")
+
+
+class ShortlistEntry(Base):
+    """A provider (and, where chosen, one of their listings) that a holder's side is considering.
+
+    The note is private to the holder's side: providers never see that they were shortlisted.
+    """
+
+    __tablename__ = "shortlist_entries"
+    __table_args__ = (
+        UniqueConstraint("holder_id", "profile_id", "listing_key", name="one_entry_per_item"),
+        CheckConstraint("length(note) <= 500", name="note_length"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("provider_profiles.id", ondelete="CASCADE"))
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"))
+    # listing_id or 0: NULLs are never equal in a unique constraint, so the provider-only entry
+    # needs a value the constraint can compare.
+    listing_key: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str] = mapped_column(Text, default="")
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    profile: Mapped[ProviderProfile] = relationship()
+    listing: Mapped[Listing | None] = relationship()
+
+
+class JobPost(Base):
+    """Support a holder needs, described so that matching providers can reply.
+
+    Providers see the district, the kind of help, the times and the rate, never the holder's
+    name: the holder's side chooses whom to talk to.
+    """
+
+    __tablename__ = "job_posts"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'filled', 'closed')", name="status_known"),
+        CheckConstraint("max_rate_pence > 0", name="rate_positive"),
+        CheckConstraint("hours_per_week > 0 AND hours_per_week <= 168", name="hours_sensible"),
+        Index("ix_job_posts_status_category_district", "status", "category", "district"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    posted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    category: Mapped[str] = mapped_column(String(30))
+    district: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(120))
+    details: Mapped[str] = mapped_column(Text, default="")
+    # When the support is needed, in the holder's words ("Tuesday and Thursday mornings").
+    when: Mapped[str] = mapped_column(String(200))
+    hours_per_week: Mapped[int] = mapped_column(Integer)
+    skills: Mapped[list] = mapped_column(JSON, default=list)  # specialism codes
+    languages: Mapped[list] = mapped_column(JSON, default=list)
+    # Only for personal care, where many people reasonably prefer a worker of their own gender.
+    preferred_gender: Mapped[str | None] = mapped_column(String(40))
+    max_rate_pence: Mapped[int] = mapped_column(Integer)  # per hour, what the budget allows
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    filled_by_profile_id: Mapped[int | None] = mapped_column(ForeignKey("provider_profiles.id"))
+    rounds_sent: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_round_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    holder: Mapped[User] = relationship(foreign_keys=[holder_id])
+    posted_by: Mapped[User] = relationship(foreign_keys=[posted_by_id])
+    replies: Mapped[list[JobReply]] = relationship(back_populates="job", order_by="JobReply.id")
+
+
+class JobNotice(Base):
+    """A provider was told about a job, in a given round: who hears first is decided fairly."""
+
+    __tablename__ = "job_notices"
+    __table_args__ = (UniqueConstraint("job_id", "profile_id", name="once_per_provider"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("job_posts.id", ondelete="CASCADE"))
+    profile_id: Mapped[int] = mapped_column(ForeignKey("provider_profiles.id", ondelete="CASCADE"),
+                                            index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class JobReply(Base):
+    """A provider's interest in a job, with a message to the holder's side."""
+
+    __tablename__ = "job_replies"
+    __table_args__ = (
+        UniqueConstraint("job_id", "profile_id", name="one_reply_per_provider"),
+        CheckConstraint("status IN ('interested', 'withdrawn')", name="status_known"),
+        CheckConstraint("length(message) BETWEEN 1 AND 2000", name="message_length"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("job_posts.id", ondelete="CASCADE"), index=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("provider_profiles.id", ondelete="CASCADE"))
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"))
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="interested")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    job: Mapped[JobPost] = relationship(back_populates="replies")
+    profile: Mapped[ProviderProfile] = relationship()
+    listing: Mapped[Listing | None] = relationship()
