@@ -105,6 +105,7 @@ class Permission(Enum):
     HOLDER_MESSAGE = (Area.HOLDER, "read messages with providers (and send them, except the "
                       "circle of support)", Share.MESSAGES)
     HOLDER_SUGGEST = (Area.HOLDER, "suggest a service to the holder", None)
+    HOLDER_FIND_SUPPORT = (Area.HOLDER, "keep a shortlist and post jobs for support", None)
     HOLDER_MANAGE_DELEGATES = (Area.HOLDER, "invite or revoke people who act for the holder", None)
     PROVIDER_AREA = (Area.PROVIDER, "a provider's own profile, listings and bookings", None)
     BROKER_AREA = (Area.BROKER, "broker console: vetting, approvals, flags, authorised people", None)

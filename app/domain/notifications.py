@@ -165,6 +165,11 @@ class Event(StrEnum):
     PASSWORD_CHANGED = "password_changed"
     SECURITY = "security"
     SAFEGUARDING = "safeguarding"
+    # Job posts and plan changes (issue 18).
+    JOB_MATCHED = "job_matched"
+    JOB_REPLY = "job_reply"
+    JOB_CLOSED = "job_closed"
+    PLAN_CHANGES_WAITING = "plan_changes_waiting"
 
     @property
     def spec(self) -> EventSpec:
@@ -475,6 +480,39 @@ EVENTS: dict[Event, EventSpec] = {
         ("A safeguarding concern, {reference}, has been raised and needs attention.",),
         "See the concern",
         {"reference": REF},
+    ),
+    # A job post's details (the kind of help, times) stay on the page: they can say something
+    # about a person's needs, so the message names only its reference.
+    Event.JOB_MATCHED: EventSpec(
+        Category.BOOKINGS,
+        "A job you could do ({reference})",
+        ("Someone in an area you cover is looking for support you offer: job {reference}.",
+         "Sign in to read it and, if you can help, say you are interested."),
+        "See the job",
+        {"reference": REF},
+    ),
+    Event.JOB_REPLY: EventSpec(
+        Category.BOOKINGS,
+        "{provider} is interested in your job post",
+        ("{provider} has replied to job {reference}.",
+         "You can compare replies, add people to your shortlist, send a message or book."),
+        "See the replies",
+        {"provider": P, "reference": REF},
+    ),
+    Event.JOB_CLOSED: EventSpec(
+        Category.BOOKINGS,
+        "Job {reference} has closed",
+        ("Job {reference}, which you replied to, has closed. Thank you for replying.",),
+        "See your jobs",
+        {"reference": REF},
+    ),
+    Event.PLAN_CHANGES_WAITING: EventSpec(
+        Category.APPROVALS,
+        "Support plan changes for {client} are waiting for a broker",
+        ("{by} has proposed changes to the spending in {client}'s support plan.",
+         "Please agree or decline them."),
+        "See the proposal",
+        {"client": P, "by": P},
     ),
 }
 

@@ -92,5 +92,9 @@ class CouncilSettings:
     # Time (issue 20: expiry, reminders, bank holidays, hour caps).
 
     # Agreements, job posts, cover and the funding horizon (issue 18).
+    job_notice_batch: int = 10  # matching providers told about a job per turn
+    job_notice_turn_hours: int = 24  # the next turn goes out after this long ...
+    job_enough_replies: int = 5  # ... unless this many providers have already said they are interested
+    job_max_open_per_holder: int = 5
 
     # Payments and the ledger (issue 13: outbox, reconciliation).

@@ -7,6 +7,7 @@ from app.models.budget import Budget, PlanCategory, PlanReview, SupportPlanVersi
 from app.models.card_payment import BudgetCard, SessionCardPayment
 from app.models.delegation import Delegation
 from app.models.flag import Flag, ProviderRestriction, SafeguardingReferral
+from app.models.jobs import JobNotice, JobPost, JobReply, ShortlistEntry
 from app.models.ledger import LedgerEntry, LedgerTransaction
 from app.models.listing import Listing
 from app.models.messaging import Conversation, Message
@@ -51,7 +52,11 @@ __all__ = [
     "Flag",
     "LedgerEntry",
     "LedgerTransaction",
+    "JobNotice",
+    "JobPost",
+    "JobReply",
     "Listing",
+    "ShortlistEntry",
     "Message",
     "Notification",
     "NotificationPreference",

@@ -196,6 +196,13 @@ def save_plan(holder_id: int, what_matters: str, outcomes: str, categories: dict
                      details={"version": plan.version, "categories": categories,
                               "agreed_version": agreed.version if agreed else None,
                               "agreed_categories": agreed.amounts if agreed else {}})
+        # Every active broker hears that a proposal waits (the console also counts it), so a
+        # holder's plan change never sits unseen.
+        for broker in db.session.scalars(select(User).where(User.role == Role.BROKER.value,
+                                                            User.active.is_(True)).order_by(User.id)):
+            notify.send(Notice.PLAN_CHANGES_WAITING, broker,
+                        link=f"/broker/plans/{plan.id}",
+                        context={"client": holder, "by": actor or holder})
     else:
         audit.record(actor, "plan.saved", "support_plan", plan.id, on_behalf_of=on_behalf_of or holder,
                      details={"version": plan.version, "categories": categories})

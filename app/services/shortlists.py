@@ -9,25 +9,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from app import clock
 from app.domain.access import Decision, Permission, Principal, decide
 from app.domain.jobs import WeeklyHours, district_distance, next_free_start
 from app.domain.listings import Category, PriceUnit
 from app.domain.money_format import format_pence as pounds
-from app.domain.notifications import format_datetime
 from app.domain.ratings import RatingSummary
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import BookingSession, Listing, ProviderProfile, User
 from app.models.booking import NON_BLOCKING_STATES
 from app.models.jobs import ShortlistEntry
-from app.services import audit, clock, ratings
+from app.services import audit, ratings
 from app.services import delegation as delegation_service
 
+UK = ZoneInfo("Europe/London")
 MAX_NOTE_LENGTH = 500
 MAX_ENTRIES = 50  # a shortlist, not a second search index
 
@@ -151,10 +153,7 @@ def compare(actor: User, holder: User) -> list[Comparison]:
     for entry in entries(actor, holder):
         profile = entry.profile
         live = [listing for listing in profile.listings if listing.is_live]
-        if entry.listing is not None and entry.listing.is_live:
-            shown = [entry.listing]
-        else:
-            shown = live
+        shown = [entry.listing] if entry.listing is not None and entry.listing.is_live else live
         rank, words = district_distance(holder.home_district, [d.district for d in profile.districts])
         rating = (ratings.rating_for_listing(entry.listing.id) if entry.listing is not None
                   else ratings.provider_summary(profile.id))
@@ -198,4 +197,7 @@ def next_free_words(profile: ProviderProfile, *, now: datetime) -> str:
                      s.end_time.hour * 60 + s.end_time.minute) for s in profile.slots],
         [(e.starts_on, e.ends_on) for e in profile.exceptions],
         [(b.start_at, b.end_at) for b in busy])
-    return format_datetime(start) if start else "Nothing free in the next four weeks"
+    if start is None:
+        return "Nothing free in the next four weeks"
+    local = start.astimezone(UK)
+    return f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}"

@@ -62,6 +62,7 @@ HOLDER_TABLE = {
     P.HOLDER_MESSAGE:            (A, A, A, A, F),
     P.HOLDER_SUGGEST:            (F, F, F, A, A),
     P.HOLDER_MANAGE_DELEGATES:   (A, A, F, F, F),
+    P.HOLDER_FIND_SUPPORT:       (A, A, A, F, F),
 }
 GRANTS = [
     Grant(9, None),

@@ -1,0 +1,24 @@
+"""`carefair jobs notify`: tell the next turn of matching providers about open job posts (hourly)."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from app.cli import app_command
+
+
+@app_command
+@click.group("jobs")
+def jobs_group() -> None:
+    """Scheduled jobs for job posts."""
+
+
+@jobs_group.command("notify")
+@with_appcontext
+def notify_command() -> None:
+    """Tell the next turn of matching providers about open jobs whose turn is due."""
+    from app.services import jobs
+
+    told = jobs.run_due()
+    click.echo(f"Providers told about jobs: {told}.")
