@@ -244,8 +244,11 @@ def _profile_of(provider: User) -> ProviderProfile:
 
 
 def jobs_for_provider(provider: User) -> list[tuple[JobPost, JobReply | None]]:
-    """Jobs this provider has been told about, open ones first, newest first, with their reply."""
-    profile = _profile_of(provider)
+    """Jobs this provider has been told about, open ones first, newest first, with their reply
+    (none before they have a profile)."""
+    profile = db.session.scalar(select(ProviderProfile).where(ProviderProfile.user_id == provider.id))
+    if profile is None:
+        return []
     jobs = db.session.scalars(
         select(JobPost).join(JobNotice, JobNotice.job_id == JobPost.id)
         .where(JobNotice.profile_id == profile.id)

@@ -10,7 +10,6 @@ from app.domain.listings import Category, Specialism
 from app.web.form_base import PlainForm
 from app.web.widgets import GovCheckboxesInput, GovRadioInput
 
-
 HOURS_MESSAGE = "Enter the hours a week as a whole number from 1 to 168"
 
 

@@ -1,0 +1,127 @@
+"""Job matching, fair turns of notices, distance in districts and the next free time (pure)."""
+
+from datetime import UTC, date, datetime
+
+from app.domain.jobs import (
+    Candidate,
+    JobCriteria,
+    WeeklyHours,
+    district_distance,
+    matches,
+    next_free_start,
+    next_turn,
+    turn_order,
+)
+
+CARE = JobCriteria(category="personal_care", district="LS6", max_rate_pence=1800)
+
+
+def candidate(pid=1, **overrides):
+    values = dict(profile_id=pid, listing_id=pid * 10, rate_pence_per_hour=1650,
+                  districts=frozenset({"LS6", "LS7"}), languages=frozenset({"English"}), gender="Woman")
+    values.update(overrides)
+    return Candidate(**values)
+
+
+def test_a_provider_in_the_district_within_the_rate_matches():
+    assert matches(CARE, candidate())
+
+
+def test_a_provider_outside_the_district_does_not_match():
+    assert not matches(CARE, candidate(districts=frozenset({"LS7"})))
+
+
+def test_a_provider_charging_more_than_the_budget_allows_does_not_match():
+    assert matches(CARE, candidate(rate_pence_per_hour=1800))
+    assert not matches(CARE, candidate(rate_pence_per_hour=1801))
+
+
+def test_a_listing_priced_per_session_is_not_compared_with_an_hourly_rate():
+    assert not matches(CARE, candidate(rate_pence_per_hour=None))
+
+
+def test_languages_need_one_in_common_and_ignore_case():
+    wanted = \
+        JobCriteria("personal_care", "LS6", 1800, languages=("Urdu", "Punjabi"))
+    assert matches(wanted, candidate(languages=frozenset({"English", "urdu"})))
+    assert not matches(wanted, candidate(languages=frozenset({"English"})))
+
+
+def test_preferred_gender_filters_personal_care_only():
+    care = JobCriteria("personal_care", "LS6", 1800, preferred_gender="man")
+    outing = JobCriteria("getting_out", "LS6", 1800, preferred_gender="man")
+    assert not matches(care, candidate(gender="Woman"))
+    assert matches(care, candidate(gender="Man"))
+    assert matches(outing, candidate(gender="Woman"))
+
+
+def test_skills_never_exclude_a_provider():
+    skilled = JobCriteria("personal_care", "LS6", 1800, skills=("dementia",))
+    assert matches(skilled, candidate(specialisms=frozenset()))
+
+
+def test_providers_never_told_hear_before_those_told_recently():
+    recently = datetime(2026, 12, 1, tzinfo=UTC)
+    earlier = datetime(2026, 11, 1, tzinfo=UTC)
+    order = turn_order(7, [candidate(1, last_told_at=recently), candidate(2, last_told_at=earlier),
+                           candidate(3)])
+    assert order == [3, 2, 1]
+
+
+def test_ties_are_broken_differently_for_different_jobs_but_the_same_for_one_job():
+    pool = [candidate(pid) for pid in range(1, 21)]
+    assert turn_order(1, pool) == turn_order(1, list(reversed(pool)))
+    firsts = {turn_order(job, pool)[0] for job in range(1, 30)}
+    assert len(firsts) > 5  # not always the same provider first
+
+
+def test_a_provider_with_two_matching_listings_is_told_once():
+    pool = [candidate(1), candidate(1, listing_id=11), candidate(2)]
+    assert sorted(turn_order(3, pool)) == [1, 2]
+
+
+def test_next_turn_skips_providers_already_told_and_takes_a_batch():
+    pool = [candidate(pid) for pid in range(1, 8)]
+    first = next_turn(5, pool, [], 3)
+    second = next_turn(5, pool, first, 3)
+    third = next_turn(5, pool, first + second, 3)
+    assert len(first) == 3 and len(second) == 3 and len(third) == 1
+    assert set(first) | set(second) | set(third) == set(range(1, 8))
+    assert next_turn(5, pool, first + second + third, 3) == []
+
+
+def test_distance_in_districts():
+    assert district_distance("LS6", ["LS6", "LS7"])[0] == 0
+    assert district_distance("LS6", ["LS12"]) == (1, "Works nearby in the LS area")
+    assert district_distance("LS6", ["SY1"])[0] == 2
+    assert district_distance(None, ["SY1"])[0] == 3
+
+
+MONDAY_9_TO_12 = [WeeklyHours(0, 9 * 60, 12 * 60)]
+
+
+def test_next_free_is_the_next_usual_time_after_the_notice():
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)  # a Sunday
+    start = next_free_start(now, MONDAY_9_TO_12, [], [])
+    # 24 hours' notice from Sunday noon: Monday 9am is too soon, so Monday noon would be past the
+    # slot's end; the next Monday 9am is the first free start.
+    assert start == datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
+
+
+def test_next_free_skips_dates_away_and_booked_sessions():
+    now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # a Tuesday
+    away = [(date(2026, 12, 7), date(2026, 12, 7))]
+    busy = [(datetime(2026, 12, 14, 9, 0, tzinfo=UTC), datetime(2026, 12, 14, 11, 0, tzinfo=UTC))]
+    start = next_free_start(now, MONDAY_9_TO_12, away, busy)
+    assert start == datetime(2026, 12, 14, 11, 0, tzinfo=UTC)
+
+
+def test_next_free_keeps_the_local_clock_time_in_summer():
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # a Monday, British Summer Time
+    start = next_free_start(now, MONDAY_9_TO_12, [], [])
+    assert start == datetime(2026, 6, 8, 8, 0, tzinfo=UTC)  # 9am in London
+
+
+def test_nothing_free_gives_none():
+    now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    assert next_free_start(now, [], [], []) is None
