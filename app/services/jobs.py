@@ -301,7 +301,7 @@ def reply(provider: User, job_id: int, message: str, listing_id: int | None = No
         db.session.rollback()
         raise Conflict("You have already replied to this job.") from None
     audit.record(provider, "job.replied", "job_reply", row.id, details={"job_id": job.id})
-    holder = db.session.get(User, job.holder_id)
+    holder = job.holder
     notify.send(Event.JOB_REPLY, holder, about_holder=holder, link=f"/my/jobs/{job.id}",
                 context={"provider": _Named(profile.display_name), "reference": reference(job)})
     db.session.commit()
