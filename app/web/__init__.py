@@ -16,6 +16,7 @@ def register_blueprints(app: Flask) -> None:
         broker,
         broker_bookings,
         broker_flags,
+        broker_jobs,
         broker_payouts,
         broker_plan,
         broker_reviews,

@@ -99,3 +99,15 @@ def test_saving_from_a_listing_and_removing_after_confirming(client, login, make
 def test_signed_out_visitors_see_no_save_button(client, market):
     _, listing_id, _ = market
     assert 'id="save-to-shortlist"' not in client.get(f"/listings/{listing_id}").get_data(as_text=True)
+
+
+def test_a_broker_posts_a_job_for_a_holder_who_then_sees_it(client, login, make_user, market, db_session):
+    holder = make_user(Role.HOLDER, name="Ann Holder", home_district="LS6")
+    broker = login(make_user(Role.BROKER))
+    assert 'id="post-job-for-holder"' in client.get(f"/broker/holders/{holder.id}").get_data(as_text=True)
+    response = client.post(f"/broker/holders/{holder.id}/jobs/new", data=JOB)
+    assert response.status_code == 302
+    job = db_session.scalar(select(JobPost))
+    assert job.holder_id == holder.id and job.posted_by_id == broker.id
+    login(holder)
+    assert "Help getting up" in client.get("/my/jobs").get_data(as_text=True)
