@@ -113,15 +113,16 @@ def candidates(criteria: JobCriteria) -> list[Candidate]:
     """Live hourly listings in the category from providers working in the district, at or under
     the rate, with when each provider was last told about any job. One query each; the finer
     tests (languages, gender) run in the domain over what SQL narrowed down."""
-    last_told = (select(JobNotice.profile_id, func.max(JobNotice.sent_at).label("at"))
-                 .group_by(JobNotice.profile_id).subquery("last_told"))
+    # Correlated per candidate (index on job_notices.profile_id): grouping the whole notice
+    # history would grow with every job ever posted.
+    last_told = (select(func.max(JobNotice.sent_at)).where(JobNotice.profile_id == Listing.profile_id)
+                 .correlate(Listing).scalar_subquery().label("at"))
     rows = db.session.execute(
         select(Listing.id, Listing.profile_id, Listing.price_pence, ProviderProfile.languages,
-               ProviderProfile.specialisms, ProviderProfile.gender, last_told.c.at)
+               ProviderProfile.specialisms, ProviderProfile.gender, last_told)
         .join(ProviderProfile, ProviderProfile.id == Listing.profile_id)
         .join(ProviderDistrict, (ProviderDistrict.profile_id == Listing.profile_id)
               & (ProviderDistrict.district == criteria.district))
-        .outerjoin(last_told, last_told.c.profile_id == Listing.profile_id)
         .where(Listing.is_live.is_(True), Listing.category == criteria.category,
                Listing.price_unit == PriceUnit.HOUR.value,
                Listing.price_pence <= criteria.max_rate_pence)
