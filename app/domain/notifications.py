@@ -170,6 +170,8 @@ class Event(StrEnum):
     JOB_REPLY = "job_reply"
     JOB_CLOSED = "job_closed"
     PLAN_CHANGES_WAITING = "plan_changes_waiting"
+    AGREEMENT_OFFERED = "agreement_offered"
+    AGREEMENT_ANSWERED = "agreement_answered"
 
     @property
     def spec(self) -> EventSpec:
@@ -513,6 +515,21 @@ EVENTS: dict[Event, EventSpec] = {
          "Please agree or decline them."),
         "See the proposal",
         {"client": P, "by": P},
+    ),
+    Event.AGREEMENT_OFFERED: EventSpec(
+        Category.BOOKINGS,
+        "{provider} has offered a written agreement",
+        ("{provider} has offered agreement {reference} for regular support.",
+         "Read the terms, then accept them or ask for changes."),
+        "Read the agreement",
+        {"provider": P, "reference": REF},
+    ),
+    Event.AGREEMENT_ANSWERED: EventSpec(
+        Category.BOOKINGS,
+        "{client} has answered agreement {reference}",
+        ("{client} has accepted agreement {reference} or asked for changes.",),
+        "See the agreement",
+        {"client": P, "reference": REF},
     ),
 }
 

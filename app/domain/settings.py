@@ -96,5 +96,10 @@ class CouncilSettings:
     job_notice_turn_hours: int = 24  # the next turn goes out after this long ...
     job_enough_replies: int = 5  # ... unless this many providers have already said they are interested
     job_max_open_per_holder: int = 5
+    agreement_max_notice_days: int = 28  # notice to end an agreement; longer is lock-in
+    agreement_rate_change_notice_days: int = 28  # a rate rise reaches existing clients after this
+    agreement_max_cancellation_notice_hours: int = 48
+    agreement_max_prepayment_weeks: int = 4
+    agreement_offer_lapse_days: int = 14  # an offered agreement nobody answers lapses
 
     # Payments and the ledger (issue 13: outbox, reconciliation).

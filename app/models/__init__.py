@@ -7,7 +7,15 @@ from app.models.budget import Budget, PlanCategory, PlanReview, SupportPlanVersi
 from app.models.card_payment import BudgetCard, SessionCardPayment
 from app.models.delegation import Delegation
 from app.models.flag import Flag, ProviderRestriction, SafeguardingReferral
-from app.models.jobs import JobNotice, JobPost, JobReply, ShortlistEntry
+from app.models.jobs import (
+    AgreementBooking,
+    JobNotice,
+    JobPost,
+    JobReply,
+    ServiceAgreement,
+    ServiceAgreementVersion,
+    ShortlistEntry,
+)
 from app.models.ledger import LedgerEntry, LedgerTransaction
 from app.models.listing import Listing
 from app.models.messaging import Conversation, Message
@@ -36,6 +44,7 @@ from app.models.user import HomeAddress, User
 from app.models.vetting import VettingCheck
 
 __all__ = [
+    "AgreementBooking",
     "AuditEvent",
     "AvailabilityException",
     "AvailabilitySlot",
@@ -56,6 +65,8 @@ __all__ = [
     "JobPost",
     "JobReply",
     "Listing",
+    "ServiceAgreement",
+    "ServiceAgreementVersion",
     "ShortlistEntry",
     "Message",
     "Notification",

@@ -120,3 +120,81 @@ class JobReply(Base):
     job: Mapped[JobPost] = relationship(back_populates="replies")
     profile: Mapped[ProviderProfile] = relationship()
     listing: Mapped[Listing | None] = relationship()
+
+
+AGREEMENT_STATUSES = ("offered", "accepted", "changes_requested", "ended", "lapsed")
+VERSION_STATUSES = ("offered", "accepted", "changes_requested", "superseded", "lapsed")
+
+
+class ServiceAgreement(Base):
+    """A written agreement between a holder and a provider for regular support; its terms live in
+    versions (each kept), and the bookings it covers are linked to it."""
+
+    __tablename__ = "service_agreements"
+    __table_args__ = (
+        CheckConstraint("status IN ('offered', 'accepted', 'changes_requested', 'ended', 'lapsed')",
+                        name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("provider_profiles.id"), index=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"))
+    status: Mapped[str] = mapped_column(String(20), default="offered")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    holder: Mapped[User] = relationship(foreign_keys=[holder_id])
+    profile: Mapped[ProviderProfile] = relationship()
+    listing: Mapped[Listing] = relationship()
+    versions: Mapped[list[ServiceAgreementVersion]] = relationship(
+        back_populates="agreement", order_by="ServiceAgreementVersion.version")
+
+
+class ServiceAgreementVersion(Base):
+    """One version of an agreement's terms, never changed once offered except for its status."""
+
+    __tablename__ = "service_agreement_versions"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "version", name="one_number_each"),
+        CheckConstraint("status IN ('offered', 'accepted', 'changes_requested', 'superseded', 'lapsed')",
+                        name="status_known"),
+        CheckConstraint("rate_pence > 0", name="rate_positive"),
+        CheckConstraint("rate_unit IN ('hour', 'session', 'day')", name="rate_unit_known"),
+        CheckConstraint("exit_fee_pence = 0", name="no_exit_fee"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("service_agreements.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    services: Mapped[str] = mapped_column(Text)
+    schedule: Mapped[str] = mapped_column(Text)
+    rate_pence: Mapped[int] = mapped_column(Integer)
+    rate_unit: Mapped[str] = mapped_column(String(10))
+    bank_holiday_rate_pence: Mapped[int | None] = mapped_column(Integer)
+    minimum_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    cancellation_notice_hours: Mapped[int] = mapped_column(Integer)
+    cancellation_charge_pence: Mapped[int] = mapped_column(Integer, default=0)
+    notice_days: Mapped[int] = mapped_column(Integer)
+    complaints: Mapped[str] = mapped_column(Text)
+    exit_fee_pence: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="offered")
+    offered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When its rate may apply to the holder without their acceptance (a rise after notice).
+    effective_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    change_request: Mapped[str] = mapped_column(Text, default="")
+
+    agreement: Mapped[ServiceAgreement] = relationship(back_populates="versions")
+
+
+class AgreementBooking(Base):
+    """A booking covered by an agreement (a link table, so the bookings table stays as it is)."""
+
+    __tablename__ = "agreement_bookings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("service_agreements.id", ondelete="CASCADE"),
+                                              index=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)

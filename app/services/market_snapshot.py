@@ -300,4 +300,22 @@ def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
         as_of=as_of, providers=providers, listings=listings, holders=holders,
         sessions=_sessions(session_window_start(as_of, settings), areas),
         delegations=delegations, messages=messages, reviews=reviews,
+        agreement_versions=agreement_version_facts(),
     )
+
+
+def agreement_version_facts() -> tuple[facts.AgreementVersion, ...]:
+    """Every version of every service agreement, for rules about rates and lock-in (issue 18)."""
+    from app.models.jobs import ServiceAgreement, ServiceAgreementVersion
+
+    rows = db.session.execute(
+        select(ServiceAgreementVersion, ServiceAgreement.holder_id, ServiceAgreement.profile_id)
+        .join(ServiceAgreement, ServiceAgreement.id == ServiceAgreementVersion.agreement_id)
+        .order_by(ServiceAgreementVersion.agreement_id, ServiceAgreementVersion.version)).all()
+    return tuple(
+        facts.AgreementVersion(id=v.id, agreement_id=v.agreement_id, holder_id=holder_id, provider_id=profile_id,
+                               version=v.version, rate_pence=v.rate_pence, unit=v.rate_unit,
+                               notice_days=v.notice_days, offered_at=v.offered_at,
+                               accepted_at=v.decided_at if v.status in ("accepted", "superseded") else None,
+                               effective_from=v.effective_from)
+        for v, holder_id, profile_id in rows)

@@ -11,6 +11,7 @@ def register_blueprints(app: Flask) -> None:
         admin_budget,
         admin_email,
         admin_remittance,
+        agreement_views,
         api,
         auth,
         broker,

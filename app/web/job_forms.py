@@ -79,3 +79,47 @@ class CloseJobForm(PlainForm):
     filled_by = RadioField("Has someone been found?", widget=GovRadioInput(), choices=[],
                            validators=[DataRequired(message="Select who is doing the job, or that nobody is")])
     submit = SubmitField("Close the job", widget=GovSubmitInput())
+
+
+class AgreementForm(PlainForm):
+    services = TextAreaField("What support the agreement covers", widget=GovTextArea(),
+                             validators=[DataRequired(message="Say what support the agreement covers"),
+                                         Length(max=2000, message="Keep this to 2,000 characters or fewer")])
+    schedule = StringField("Days and times", widget=GovTextInput(),
+                           validators=[DataRequired(message="Say the days and times of the support"),
+                                       Length(max=2000, message="Keep this to 2,000 characters or fewer")])
+    rate = StringField("Rate", widget=GovTextInput(), description="In pounds, like 16.50",
+                       validators=[DataRequired(message="Enter the rate, like 16.50")])
+    rate_unit = RadioField("What is the rate for?", widget=GovRadioInput(),
+                           choices=[("hour", "An hour"), ("session", "A session"), ("day", "A day")],
+                           validators=[DataRequired(message="Select what the rate is for")])
+    bank_holiday_rate = StringField("Bank holiday rate (optional)", widget=GovTextInput(),
+                                    description="Leave empty to charge the usual rate on bank holidays",
+                                    validators=[Optional()])
+    minimum_minutes = IntegerField("Shortest session, in minutes", widget=GovTextInput(),
+                                   validators=[InputRequired(message="Enter the shortest session in minutes, "
+                                                                     "like 60"),
+                                               NumberRange(min=0, max=1440, message="Enter a number of minutes "
+                                                                                    "from 0 to 1,440")])
+    cancellation_notice_hours = IntegerField(
+        "Free cancellation with this many hours' notice", widget=GovTextInput(),
+        validators=[InputRequired(message="Enter the hours' notice for free cancellation, like 24"),
+                    NumberRange(min=0, max=720, message="Enter a number of hours from 0 to 720")])
+    cancellation_charge = StringField("Charge for a later cancellation", widget=GovTextInput(),
+                                      description="In pounds; 0 for no charge",
+                                      validators=[DataRequired(message="Enter the charge, or 0")])
+    notice_days = IntegerField("Days' notice to end the agreement", widget=GovTextInput(),
+                               validators=[InputRequired(message="Enter the days' notice to end it, like 14"),
+                                           NumberRange(min=0, max=365, message="Enter a number of days from "
+                                                                               "0 to 365")])
+    complaints = TextAreaField("How the person can complain", widget=GovTextArea(),
+                               validators=[DataRequired(message="Say how the person can complain"),
+                                           Length(max=2000, message="Keep this to 2,000 characters or fewer")])
+    submit = SubmitField("Offer the agreement", widget=GovSubmitInput())
+
+
+class AgreementChangesForm(PlainForm):
+    note = TextAreaField("What would you like changed?", widget=GovTextArea(),
+                         validators=[DataRequired(message="Say what you would like changed"),
+                                     Length(max=2000, message="Keep this to 2,000 characters or fewer")])
+    submit = SubmitField("Ask for changes", widget=GovSubmitInput(), id="ask-changes")

@@ -1,8 +1,8 @@
-"""jobs: shortlists of providers a holder is considering, and job posts with fair turns of notices and replies
+"""jobs: shortlists, job posts with fair turns of notices and replies, and service agreements with kept versions
 
 Revision ID: 0024_jobs
 Revises: 0015_homes
-Create Date: 2026-12-06 02:42:40.950324
+Create Date: 2026-12-06 03:07:49.620488
 
 """
 from alembic import op
@@ -86,6 +86,23 @@ def upgrade():
     with op.batch_alter_table('job_replies', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_job_replies_job_id'), ['job_id'], unique=False)
 
+    op.create_table('service_agreements',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('holder_id', sa.Integer(), nullable=False),
+    sa.Column('profile_id', sa.Integer(), nullable=False),
+    sa.Column('listing_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('offered', 'accepted', 'changes_requested', 'ended', 'lapsed')", name=op.f('ck_service_agreements_status_known')),
+    sa.ForeignKeyConstraint(['holder_id'], ['users.id'], name=op.f('fk_service_agreements_holder_id_users')),
+    sa.ForeignKeyConstraint(['listing_id'], ['listings.id'], name=op.f('fk_service_agreements_listing_id_listings')),
+    sa.ForeignKeyConstraint(['profile_id'], ['provider_profiles.id'], name=op.f('fk_service_agreements_profile_id_provider_profiles')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_service_agreements'))
+    )
+    with op.batch_alter_table('service_agreements', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_service_agreements_holder_id'), ['holder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_service_agreements_profile_id'), ['profile_id'], unique=False)
+
     op.create_table('shortlist_entries',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('holder_id', sa.Integer(), nullable=False),
@@ -106,15 +123,69 @@ def upgrade():
     with op.batch_alter_table('shortlist_entries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_shortlist_entries_holder_id'), ['holder_id'], unique=False)
 
+    op.create_table('agreement_bookings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agreement_id', sa.Integer(), nullable=False),
+    sa.Column('booking_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['agreement_id'], ['service_agreements.id'], name=op.f('fk_agreement_bookings_agreement_id_service_agreements'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], name=op.f('fk_agreement_bookings_booking_id_bookings')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_agreement_bookings')),
+    sa.UniqueConstraint('booking_id', name=op.f('uq_agreement_bookings_booking_id'))
+    )
+    with op.batch_alter_table('agreement_bookings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_agreement_bookings_agreement_id'), ['agreement_id'], unique=False)
+
+    op.create_table('service_agreement_versions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agreement_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('services', sa.Text(), nullable=False),
+    sa.Column('schedule', sa.Text(), nullable=False),
+    sa.Column('rate_pence', sa.Integer(), nullable=False),
+    sa.Column('rate_unit', sa.String(length=10), nullable=False),
+    sa.Column('bank_holiday_rate_pence', sa.Integer(), nullable=True),
+    sa.Column('minimum_minutes', sa.Integer(), nullable=False),
+    sa.Column('cancellation_notice_hours', sa.Integer(), nullable=False),
+    sa.Column('cancellation_charge_pence', sa.Integer(), nullable=False),
+    sa.Column('notice_days', sa.Integer(), nullable=False),
+    sa.Column('complaints', sa.Text(), nullable=False),
+    sa.Column('exit_fee_pence', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('offered_by_id', sa.Integer(), nullable=False),
+    sa.Column('offered_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('effective_from', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('change_request', sa.Text(), nullable=False),
+    sa.CheckConstraint("rate_unit IN ('hour', 'session', 'day')", name=op.f('ck_service_agreement_versions_rate_unit_known')),
+    sa.CheckConstraint("status IN ('offered', 'accepted', 'changes_requested', 'superseded', 'lapsed')", name=op.f('ck_service_agreement_versions_status_known')),
+    sa.CheckConstraint('exit_fee_pence = 0', name=op.f('ck_service_agreement_versions_no_exit_fee')),
+    sa.CheckConstraint('rate_pence > 0', name=op.f('ck_service_agreement_versions_rate_positive')),
+    sa.ForeignKeyConstraint(['agreement_id'], ['service_agreements.id'], name=op.f('fk_service_agreement_versions_agreement_id_service_agreements'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_service_agreement_versions_decided_by_id_users')),
+    sa.ForeignKeyConstraint(['offered_by_id'], ['users.id'], name=op.f('fk_service_agreement_versions_offered_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_service_agreement_versions')),
+    sa.UniqueConstraint('agreement_id', 'version', name='one_number_each')
+    )
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table('service_agreement_versions')
+    with op.batch_alter_table('agreement_bookings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_agreement_bookings_agreement_id'))
+
+    op.drop_table('agreement_bookings')
     with op.batch_alter_table('shortlist_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_shortlist_entries_holder_id'))
 
     op.drop_table('shortlist_entries')
+    with op.batch_alter_table('service_agreements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_service_agreements_profile_id'))
+        batch_op.drop_index(batch_op.f('ix_service_agreements_holder_id'))
+
+    op.drop_table('service_agreements')
     with op.batch_alter_table('job_replies', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_job_replies_job_id'))
 

@@ -125,3 +125,58 @@ def test_next_free_keeps_the_local_clock_time_in_summer():
 def test_nothing_free_gives_none():
     now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
     assert next_free_start(now, [], [], []) is None
+
+
+# Service agreements: fair terms and the version in force --------------------------------------
+
+from dataclasses import replace  # noqa: E402
+from datetime import timedelta  # noqa: E402
+
+from app.domain.agreements import ListingPolicy, Terms, VersionFacts, earliest_effective, in_force, unfair_terms  # noqa: E402,E501
+from app.domain.settings import CouncilSettings  # noqa: E402
+
+FAIR = Terms(services="Personal care", schedule="Tuesdays 10:00 for 2 hours", rate_pence=1650,
+             rate_unit="hour", minimum_minutes=120, cancellation_notice_hours=24,
+             cancellation_charge_pence=0, notice_days=14, complaints="Tell me, then the broker")
+POLICY = ListingPolicy(notice_hours=24, charge_pence=1000)
+SETTINGS = CouncilSettings()
+
+
+def codes(terms):
+    return [r.code for r in unfair_terms(terms, SETTINGS, POLICY)]
+
+
+def test_fair_terms_pass():
+    assert codes(FAIR) == []
+
+
+def test_each_kind_of_lock_in_is_refused_with_its_own_code():
+    assert codes(replace(FAIR, notice_days=SETTINGS.agreement_max_notice_days + 1)) == ["notice_too_long"]
+    assert codes(replace(FAIR, exit_fee_pence=5000)) == ["exit_fee"]
+    assert codes(replace(FAIR, cancellation_charge_pence=1001)) == ["cancellation_charge_beyond_policy"]
+    assert codes(replace(FAIR, cancellation_notice_hours=25)) == ["cancellation_notice_beyond_policy"]
+    assert codes(replace(FAIR, rate_unit=None)) == ["rate_without_unit"]
+    assert codes(replace(FAIR, prepayment_weeks=SETTINGS.agreement_max_prepayment_weeks + 1)) == \
+        ["prepayment_too_long"]
+    assert codes(replace(FAIR, exclusive=True)) == ["exclusivity"]
+
+
+def test_the_limits_themselves_are_allowed():
+    edge = replace(FAIR, notice_days=SETTINGS.agreement_max_notice_days, cancellation_charge_pence=1000,
+                   cancellation_notice_hours=24, prepayment_weeks=SETTINGS.agreement_max_prepayment_weeks)
+    assert codes(edge) == []
+
+
+def test_a_rise_needs_notice_and_a_fall_does_not():
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    assert earliest_effective(now, 1650, 1800, SETTINGS) == now + timedelta(
+        days=SETTINGS.agreement_rate_change_notice_days)
+    assert earliest_effective(now, 1650, 1500, SETTINGS) == now
+
+
+def test_the_accepted_rate_stays_until_the_notice_runs_out():
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    versions = [VersionFacts(1, "accepted", 1650, None), VersionFacts(2, "offered", 1800, now + timedelta(days=28))]
+    assert in_force(versions, now + timedelta(days=27)).version == 1
+    assert in_force(versions, now + timedelta(days=28)).version == 2
+    assert in_force([VersionFacts(1, "offered", 1650, None)], now) is None

@@ -1,0 +1,119 @@
+"""Service agreements on the database: offered from a booking, unfair terms refused with nothing
+written, accepted or changes asked for, versions kept, a rate rise with notice, offers lapsing."""
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app import clock
+from app.domain.access import DelegateKind, Role
+from app.errors import Conflict, InvalidInput, NotFound
+from app.models.jobs import AgreementBooking, ServiceAgreement, ServiceAgreementVersion
+from app.services import agreements, bookings
+from app.services.market_snapshot import agreement_version_facts
+from tests.booking_helpers import holder_with_budget, live_listing, one_off
+from tests.messaging_helpers import delegate
+
+pytestmark = pytest.mark.database
+
+
+@pytest.fixture
+def booked(app_ctx, make_user):
+    provider, listing = live_listing(make_user, charge="10.00")
+    holder, _ = holder_with_budget(make_user)
+    booking = bookings.request_booking(holder, holder, one_off(listing))
+    bookings.accept(provider, booking.id)
+    return provider, holder, booking
+
+
+def _count(model):
+    from app.extensions import db
+
+    return db.session.scalar(select(func.count(model.id)))
+
+
+def test_offer_is_built_from_the_booking_and_accepted(booked):
+    provider, holder, booking = booked
+    terms = agreements.suggested_terms(booking)
+    assert terms.rate_pence == 1650 and terms.rate_unit == "hour" and terms.schedule
+    agreement = agreements.offer(provider, booking.id, terms)
+    assert agreements.agreement_for_booking(booking.id).id == agreement.id
+    assert agreement.status == "offered" and agreements.version_in_force(agreement) is None
+    agreements.accept(holder, holder, agreement.id)
+    assert agreement.status == "accepted"
+    assert agreements.version_in_force(agreement).rate_pence == 1650
+    with pytest.raises(Conflict):
+        agreements.offer(provider, booking.id, terms)  # one agreement per booking
+
+
+def test_unfair_terms_are_refused_with_the_field_and_nothing_is_written(booked):
+    provider, _, booking = booked
+    terms = agreements.suggested_terms(booking)
+    for unfair, field in [(replace(terms, notice_days=90), "notice_days"),
+                          (replace(terms, exit_fee_pence=10_000), "exit_fee"),
+                          (replace(terms, cancellation_charge_pence=5000), "cancellation_charge"),
+                          (replace(terms, rate_unit="fortnight"), "rate_unit")]:
+        with pytest.raises(InvalidInput) as refused:
+            agreements.offer(provider, booking.id, unfair)
+        assert refused.value.field == field
+    assert _count(ServiceAgreement) == 0 and _count(ServiceAgreementVersion) == 0
+    assert _count(AgreementBooking) == 0
+
+
+def test_asking_for_changes_then_a_new_version_keeps_every_version(booked):
+    provider, holder, booking = booked
+    agreement = agreements.offer(provider, booking.id, agreements.suggested_terms(booking))
+    agreements.request_changes(holder, holder, agreement.id, "Could it be 11am instead?")
+    assert agreement.status == "changes_requested"
+    new_terms = replace(agreements.suggested_terms(booking), schedule="Tuesdays at 11:00 for 2 hours")
+    agreements.offer_new_version(provider, agreement.id, new_terms)
+    agreements.accept(holder, holder, agreement.id)
+    assert [(v.version, v.status) for v in agreement.versions] == [(1, "changes_requested"), (2, "accepted")]
+    assert agreements.version_in_force(agreement).schedule == "Tuesdays at 11:00 for 2 hours"
+
+
+def test_a_rate_rise_reaches_an_existing_client_only_after_notice(booked, app):
+    provider, holder, booking = booked
+    agreement = agreements.offer(provider, booking.id, agreements.suggested_terms(booking))
+    agreements.accept(holder, holder, agreement.id)
+    start = clock.now()
+    with clock.frozen(start):
+        rise = agreements.offer_new_version(
+            provider, agreement.id, replace(agreements.suggested_terms(booking), rate_pence=1800))
+    notice = app.config["COUNCIL"].agreement_rate_change_notice_days
+    assert rise.effective_from == start + timedelta(days=notice)
+    assert agreements.version_in_force(agreement, start + timedelta(days=notice - 1)).rate_pence == 1650
+    assert agreements.version_in_force(agreement, start + timedelta(days=notice)).rate_pence == 1800
+    facts = agreement_version_facts()
+    assert [(f.version, f.rate_pence) for f in facts] == [(1, 1650), (2, 1800)]
+    assert facts[0].accepted_at is not None and facts[1].effective_from == rise.effective_from
+
+
+def test_only_the_holders_side_answers_and_others_cannot_see_it(booked, make_user):
+    provider, holder, booking = booked
+    agreement = agreements.offer(provider, booking.id, agreements.suggested_terms(booking))
+    circle = delegate(make_user, holder, DelegateKind.CIRCLE, shares="bookings")
+    stranger = make_user(Role.HOLDER)
+    other_provider = make_user(Role.PROVIDER)
+    with pytest.raises(NotFound):
+        agreements.accept(circle, holder, agreement.id)
+    assert agreements.for_holder(circle, holder, agreement.id).id == agreement.id  # may read
+    with pytest.raises(NotFound):
+        agreements.for_holder(stranger, holder, agreement.id)
+    with pytest.raises(NotFound):
+        agreements.for_provider(other_provider, agreement.id)
+    nominated = delegate(make_user, holder, DelegateKind.NOMINATED)
+    agreements.accept(nominated, holder, agreement.id)
+    assert agreement.status == "accepted"
+
+
+def test_an_offer_nobody_answers_lapses_and_a_second_run_changes_nothing(booked, app):
+    provider, _, booking = booked
+    agreement = agreements.offer(provider, booking.id, agreements.suggested_terms(booking))
+    days = app.config["COUNCIL"].agreement_offer_lapse_days
+    assert agreements.lapse_offers(clock.now() + timedelta(days=days - 1)) == 0
+    assert agreements.lapse_offers(clock.now() + timedelta(days=days + 1)) == 1
+    assert agreements.lapse_offers(clock.now() + timedelta(days=days + 2)) == 0
+    assert agreement.status == "lapsed" and agreement.versions[0].status == "lapsed"
