@@ -1,4 +1,4 @@
-"""`carefair jobs notify`: tell the next turn of matching providers about open job posts (hourly)."""
+"""`carefair jobs notify` (hourly: the next turn of providers told about open jobs) and `carefair agreements lapse` (daily)."""
 
 from __future__ import annotations
 
@@ -22,3 +22,18 @@ def notify_command() -> None:
 
     told = jobs.run_due()
     click.echo(f"Providers told about jobs: {told}.")
+
+
+@app_command
+@click.group("agreements")
+def agreements_group() -> None:
+    """Scheduled jobs for service agreements."""
+
+
+@agreements_group.command("lapse")
+@with_appcontext
+def lapse_command() -> None:
+    """Lapse offered agreements nobody answered in the council's number of days (daily)."""
+    from app.services import agreements
+
+    click.echo(f"Offers lapsed: {agreements.lapse_offers()}.")
