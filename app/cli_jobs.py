@@ -1,4 +1,4 @@
-"""`carefair jobs notify` (hourly: the next turn of providers told about open jobs) and `carefair agreements lapse` (daily)."""
+"""Cron jobs for job posts (`carefair jobs notify`, hourly) and agreements (`carefair agreements lapse`)."""
 
 from __future__ import annotations
 
