@@ -62,8 +62,16 @@ def _bind_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+        # "<id>.<generation>": a cookie from before the account's sessions were ended (sign-out,
+        # password change or reset, deactivation) names an old generation and opens nothing.
+        raw_id, _, raw_generation = user_id.partition(".")
+        if not (raw_id.isascii() and raw_id.isdigit() and raw_generation.isascii()
+                and raw_generation.isdigit()) or len(user_id) > 40:
+            return None
+        user = db.session.get(User, int(raw_id))
+        if user is None or not user.active or user.session_generation != int(raw_generation):
+            return None
+        return user
 
     # One Talisman per app: Talisman keeps its settings on itself, so a shared instance would
     # give every app the settings of the last one created (secure cookies, forced HTTPS).

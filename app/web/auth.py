@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
+from app import links
 from app.domain.access import Permission, Role
 from app.errors import DomainError
 from app.extensions import limiter
@@ -20,7 +19,7 @@ from app.web.forms import (
     SignInForm,
     SignUpForm,
 )
-from app.web.helpers import attach_error
+from app.web.helpers import attach_error, local_path
 
 bp = Blueprint("auth", __name__)
 
@@ -52,19 +51,6 @@ def _sign_in_failed(_response: Response) -> bool:
     return bool(g.get("sign_in_failed"))
 
 
-def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    # Browsers read "/\evil.example" as "//evil.example" and drop tabs and newlines, so any
-    # backslash or control character makes the target unsafe, not just a leading "//".
-    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
 @limiter.limit(_sign_in_limit, key_func=_sign_in_email_key, methods=["POST"],
@@ -84,7 +70,7 @@ def sign_in():
             login_user(user)
             set_acting_for(None)
             accounts.record_sign_in(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("account.dashboard"))
+            return redirect(local_path(request.args.get("next")) or url_for("account.dashboard"))
     return render_template("auth/sign_in.html", form=form, title="Sign in")
 
 
@@ -104,7 +90,7 @@ def sign_up():
                 notify.sign_up_existing(owner)
             elif token is not None:
                 notify.sign_up_finish(accounts.normalise_email(form.email.data),
-                                      url_for("auth.finish_sign_up", token=token, _external=True))
+                                      links.external("auth.finish_sign_up", token=token))
             # The same answer whether or not the email has an account: no account enumeration.
             return render_template("auth/sign_up_sent.html", title="Check your email")
     return render_template("auth/sign_up.html", form=form, title="Create an account")
@@ -137,6 +123,7 @@ def finish_sign_up(token: str):
 @bp.post("/sign-out")
 @requires(Permission.SIGNED_IN)
 def sign_out():
+    accounts.sign_out(current_user)
     logout_user()
     set_acting_for(None)
     flash("You have signed out.", "success")
@@ -153,7 +140,10 @@ def change_password():
         except DomainError as err:
             attach_error(form, err)
         else:
-            flash("Your password has been changed.", "success")
+            # Every other session just ended; this one carries on under the new generation.
+            login_user(current_user._get_current_object())
+            flash("Your password has been changed. You have been signed out everywhere else.",
+                  "success")
             return redirect(url_for("account.dashboard"))
     return render_template("auth/change_password.html", form=form, title="Change your password")
 
@@ -167,7 +157,7 @@ def request_reset():
         found = accounts.request_password_reset(form.email.data)
         if found is not None:
             user, token = found
-            notify.password_reset(user, url_for("auth.reset_password", token=token, _external=True))
+            notify.password_reset(user, links.external("auth.reset_password", token=token))
         # The same answer whether or not the account exists: no account enumeration.
         return render_template("auth/reset_sent.html", title="Check your email")
     return render_template("auth/reset_request.html", form=form, title="Reset your password")
