@@ -22,6 +22,10 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_mapping(config.as_flask_mapping())
     os.makedirs(app.instance_path, exist_ok=True)
 
+    from app.web import request_limits
+
+    request_limits.install(app)  # first: size limits run before CSRF or anything reads a body
+    _trust_proxies(app)
     _bind_extensions(app)
     _configure_templates(app)
 
@@ -43,6 +47,17 @@ def create_app(config: Config | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, believe that many X-Forwarded-* hops (the
+    client's address for sign-in limits, https for cookies), and no more: a client can put
+    anything in those headers itself. With none set, the headers are ignored."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
 def _bind_extensions(app: Flask) -> None:

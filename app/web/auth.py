@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app import links
 from app.domain.access import Permission, Role
 from app.errors import DomainError
 from app.extensions import limiter
-from app.services import accounts, notify
+from app.services import accounts, notify, sign_in_limits
 from app.web.context import public, requires, set_acting_for
 from app.web.forms import (
     ChangePasswordForm,
@@ -26,47 +26,32 @@ bp = Blueprint("auth", __name__)
 SIGN_IN_FAILED = "Enter a correct email address and password. Both are case-sensitive except the email."
 
 
-def _sign_in_limit() -> str:
-    return current_app.config["SIGN_IN_RATE_LIMIT"]
-
-
-def _sign_in_ip_limit() -> str:
-    return current_app.config["SIGN_IN_IP_RATE_LIMIT"]
-
-
-def _sign_in_email_key() -> str:
-    # Two limits: per email typed, so one account cannot be hammered from many places, and per
-    # address (below), so one place cannot try many accounts.
-    email = (request.form.get("email") or "").strip().lower()
-    return f"email|{email}" if email else f"blank|{request.remote_addr}"
-
-
-def _sign_in_ip_key() -> str:
-    return f"ip|{request.remote_addr}"
-
-
-def _sign_in_failed(_response: Response) -> bool:
-    # Only wrong passwords use up the allowance: someone signing in and out all day (a PA
-    # between visits, a shared office) must never meet "Too many attempts".
-    return bool(g.get("sign_in_failed"))
+def _wait_words(seconds: int) -> str:
+    minutes = -(-seconds // 60)
+    return "a minute" if minutes <= 1 else f"{minutes} minutes"
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
-@limiter.limit(_sign_in_limit, key_func=_sign_in_email_key, methods=["POST"],
-               error_message="Too many sign-in attempts", deduct_when=_sign_in_failed)
-@limiter.limit(_sign_in_ip_limit, key_func=_sign_in_ip_key, methods=["POST"],
-               error_message="Too many sign-in attempts", deduct_when=_sign_in_failed)
 def sign_in():
     if current_user.is_authenticated:
         return redirect(url_for("account.dashboard"))
     form = SignInForm()
     if form.validate_on_submit():
+        # Counted per (email, address) pair, so nobody elsewhere can lock this person out
+        # (app.services.sign_in_limits says how).
+        address = request.remote_addr or "unknown"
+        wait = sign_in_limits.wait_seconds(form.email.data, address)
+        if wait:
+            form.email.errors = [f"Too many attempts to sign in. Wait {_wait_words(wait)}, then "
+                                 f"try again, or reset your password."]
+            return render_template("auth/sign_in.html", form=form, title="Sign in"), 429
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
-            g.sign_in_failed = True
+            sign_in_limits.failed(form.email.data, address)
             form.email.errors = [SIGN_IN_FAILED]
         else:
+            sign_in_limits.succeeded(form.email.data, address)
             login_user(user)
             set_acting_for(None)
             accounts.record_sign_in(user)
