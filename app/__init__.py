@@ -22,6 +22,10 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_mapping(config.as_flask_mapping())
     os.makedirs(app.instance_path, exist_ok=True)
 
+    from app.web import request_limits
+
+    request_limits.install(app)  # first: size limits run before CSRF or anything reads a body
+    _trust_proxies(app)
     _bind_extensions(app)
     _configure_templates(app)
 
@@ -45,6 +49,17 @@ def create_app(config: Config | None = None) -> Flask:
     return app
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, believe that many X-Forwarded-* hops (the
+    client's address for sign-in limits, https for cookies), and no more: a client can put
+    anything in those headers itself. With none set, the headers are ignored."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+
 def _bind_extensions(app: Flask) -> None:
     from app.extensions import csrf, db, limiter, login_manager, mail, migrate
     from app.models import User
@@ -66,8 +81,16 @@ def _bind_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+        # "<id>.<generation>": a cookie from before the account's sessions were ended (sign-out,
+        # password change or reset, deactivation) names an old generation and opens nothing.
+        raw_id, _, raw_generation = user_id.partition(".")
+        if not (raw_id.isascii() and raw_id.isdigit() and raw_generation.isascii()
+                and raw_generation.isdigit()) or len(user_id) > 40:
+            return None
+        user = db.session.get(User, int(raw_id))
+        if user is None or not user.active or user.session_generation != int(raw_generation):
+            return None
+        return user
 
     # One Talisman per app: Talisman keeps its settings on itself, so a shared instance would
     # give every app the settings of the last one created (secure cookies, forced HTTPS).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -18,6 +19,14 @@ MODES = ("production", "demo", "test")
 
 # The demo's and tests' email backend: one .eml file per message in MAIL_OUTBOX_DIR.
 OUTBOX_BACKEND = "outbox"
+# Where the demo serves (`carefair demo`): the demo's and tests' PUBLIC_BASE_URL by default.
+DEMO_BASE_URL = "http://127.0.0.1:5000"
+
+
+def _trusted_hosts(public_base_url: str) -> list[str]:
+    hosts = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
+    own = urlsplit(public_base_url).hostname
+    return ([own] if own else []) + hosts
 
 
 class ConfigurationError(click.ClickException):
@@ -61,8 +70,9 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY: bool = True
     RATELIMIT_STORAGE_URI: str = "memory://"
     RATELIMIT_ENABLED: bool = True
-    SIGN_IN_RATE_LIMIT: str = "5 per minute"  # per email address typed, from anywhere
-    SIGN_IN_IP_RATE_LIMIT: str = "30 per minute"  # per client address, whatever the email
+    # Sign-in backoff per (email, address) pair: app.services.sign_in_limits.Limits; None is
+    # its defaults (tests pass their own).
+    SIGN_IN_LIMITS: object | None = None
     FORCE_HTTPS: bool = True
     INSTANCE_DIR: str = str(DEFAULT_INSTANCE_DIR)
     ASSETS_DIR: str = str(PROJECT_ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk")
@@ -80,8 +90,21 @@ class Config:
     MAIL_TIMEOUT: int = 10  # seconds: a slow server must not hold up a page for long
     # Try to send right after the action commits; when False only `carefair mail send-queued` sends.
     MAIL_SEND_AFTER_COMMIT: bool = True
-    # Where links in emails point when there is no request (digests, scheduled jobs).
-    PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
+    # Carefair's own address: every link in an email or given to Stripe is built from it
+    # (app.links), never from the request's Host header. Required in production.
+    PUBLIC_BASE_URL: str = ""
+    # Host names requests may carry (Flask refuses others with 400). Production: the host of
+    # PUBLIC_BASE_URL plus any in TRUSTED_HOSTS (comma-separated); None accepts any (tests).
+    TRUSTED_HOSTS: list[str] | None = None
+    # How many reverse proxies sit in front of Carefair (X-Forwarded-For/-Proto/-Host hops to
+    # believe). 0: none, the socket's address is the client's (ProxyFix is not applied).
+    TRUSTED_PROXIES: int = 0
+    # Largest request body read at all (413 before parsing); uploads have their own limit.
+    MAX_CONTENT_LENGTH: int = 12 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE: int = 1024 * 1024  # one non-file form field
+    MAX_FORM_PARTS: int = 200
+    # Routes that accept no file: any body larger than this is refused with 413 unread.
+    MAX_FORM_LENGTH: int = 256 * 1024
     COUNCIL: CouncilSettings = field(default_factory=CouncilSettings)
     # "whoosh" or "postgres"; empty means PostgreSQL search on a PostgreSQL database, else Whoosh.
     SEARCH_BACKEND: str = ""
@@ -120,7 +143,8 @@ class Config:
             MAIL_DEFAULT_SENDER=os.environ.get("MAIL_DEFAULT_SENDER", cls.MAIL_DEFAULT_SENDER),
             MAIL_TIMEOUT=_env_int("MAIL_TIMEOUT", 10),
             MAIL_SEND_AFTER_COMMIT=_env_bool("MAIL_SEND_AFTER_COMMIT", True),
-            PUBLIC_BASE_URL=os.environ.get("PUBLIC_BASE_URL", cls.PUBLIC_BASE_URL).rstrip("/"),
+            PUBLIC_BASE_URL=(os.environ.get("PUBLIC_BASE_URL") or "").strip().rstrip("/"),
+            TRUSTED_PROXIES=_env_int("TRUSTED_PROXIES", 0),
             STRIPE_SECRET_KEY=os.environ.get("STRIPE_SECRET_KEY"),
             STRIPE_WEBHOOK_SECRET=os.environ.get("STRIPE_WEBHOOK_SECRET"),
             STRIPE_CONNECT_WEBHOOK_SECRET=os.environ.get("STRIPE_CONNECT_WEBHOOK_SECRET"),
@@ -135,10 +159,14 @@ class Config:
             config.FORCE_HTTPS = False
             if not config.SECRET_KEY:
                 config.SECRET_KEY = f"carefair-{mode}-only-not-secret"
+            if not config.PUBLIC_BASE_URL:
+                config.PUBLIC_BASE_URL = DEMO_BASE_URL
         if mode == "test":
             config.TESTING = True
         for key, value in overrides.items():
             setattr(config, key, value)
+        if mode == "production" and "TRUSTED_HOSTS" not in overrides:
+            config.TRUSTED_HOSTS = _trusted_hosts(config.PUBLIC_BASE_URL)
         return config
 
     def check(self) -> None:
@@ -150,6 +178,22 @@ class Config:
                 "  export SECRET_KEY=\"$(python3 -c 'import secrets; print(secrets.token_hex(32))')\"\n"
                 "or run the demo with `carefair demo`."
             )
+        if self.MODE == "production" and not self.PUBLIC_BASE_URL:
+            raise ConfigurationError(
+                "PUBLIC_BASE_URL is not set. Carefair builds every link in an email, and every "
+                "address given to Stripe, from it (never from the Host a request claims). Set it "
+                "to the address people use, for example:\n"
+                "  export PUBLIC_BASE_URL=https://carefair.example-council.gov.uk"
+            )
+        if self.PUBLIC_BASE_URL:
+            parts = urlsplit(self.PUBLIC_BASE_URL)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+                raise ConfigurationError(
+                    f"PUBLIC_BASE_URL must be an http(s) address like https://carefair.example, "
+                    f"not {self.PUBLIC_BASE_URL!r}."
+                )
+        if self.TRUSTED_PROXIES < 0:
+            raise ConfigurationError("TRUSTED_PROXIES is how many proxies sit in front: 0 or more.")
         if self.MAIL_USE_TLS and self.MAIL_USE_SSL:
             raise ConfigurationError("Set MAIL_USE_TLS (STARTTLS, usually port 587) or MAIL_USE_SSL "
                                      "(usually port 465), not both.")

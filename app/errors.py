@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
+from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException
 
 # The hierarchy lives in the domain (plain Python, no Flask) so domain modules can raise it;
@@ -67,12 +68,18 @@ def register_error_handlers(app: Flask) -> None:
         title = _PLAIN_TITLES.get(status, err.name)
         if wants_json():
             return jsonify(error_body(status, err.name.lower().replace(" ", "_"), title)), status
+        if request_ctx.url_adapter is None:
+            # An untrusted Host header (TRUSTED_HOSTS): no page can be built for a host that is
+            # not Carefair's, so the answer is plain text naming nothing.
+            return Response(f"{status} {title}\n", status=status, mimetype="text/plain")
         template = _PAGE_FOR_STATUS.get(status, "errors/generic.html")
         message = None
         if status == 429:
             message = "You have tried too many times. Wait a minute, then try again."
         elif status == 413:
-            message = "The file you chose is too large. Choose a smaller file."
+            message = ("The file you chose is too large. Choose a smaller file."
+                       if getattr(err, "upload", False) else
+                       "What you sent is too large. Shorten it, or send it in parts.")
         response = render_template(template, title=title, message=message)
         return response, status
 

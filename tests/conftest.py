@@ -71,6 +71,7 @@ def app(database_url, tmp_path_factory) -> Iterator[Flask]:
         MAIL_OUTBOX_DIR=str(instance / "outbox"),
         WTF_CSRF_ENABLED=False,
         SERVER_NAME="carefair.localhost",
+        PUBLIC_BASE_URL="http://carefair.localhost",
     )
     application = create_app(config)
     from flask_migrate import upgrade
@@ -157,7 +158,7 @@ def login(client) -> Callable[[User], User]:
 
     def sign_in(user: User) -> User:
         with client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
+            session["_user_id"] = user.get_id()
             session["_fresh"] = True
             session.pop("acting_for_holder_id", None)
         return user

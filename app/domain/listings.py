@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+from app.domain.money import plain_pounds
 from app.domain.money_format import format_pence
 
 if TYPE_CHECKING:
@@ -116,18 +117,23 @@ class PriceError(ValueError):
     """The text typed is not a price we can accept; the message says why in plain English."""
 
 
-_MONEY_TEXT = re.compile(r"^\d+(\.\d{1,2})?$")
+_MONEY_TEXT = re.compile(r"^[0-9]+(\.[0-9]{1,2})?$", re.ASCII)
 
 
 def parse_pounds(raw: str | None) -> int:
     """'12.50', '£12.50', '1,200' -> integer pence. Never goes through a float."""
-    text = (raw or "").strip().replace("£", "").replace(",", "").strip()
+    if (raw or "").strip().lstrip("£").startswith("-"):
+        raise PriceError("Enter an amount of zero or more")
+    try:
+        text = plain_pounds(raw)
+    except ValueError as err:
+        raise PriceError(str(err)) from err
     if not text:
         raise PriceError("Enter an amount in pounds, like 16.50")
     if text.startswith("-"):
         raise PriceError("Enter an amount of zero or more")
     if not _MONEY_TEXT.match(text):
-        if re.match(r"^\d+\.\d{3,}$", text):
+        if re.match(r"^[0-9]+\.[0-9]{3,}$", text, re.ASCII):
             raise PriceError("Enter an amount with no more than 2 decimal places, like 16.50")
         raise PriceError("Enter an amount in pounds, like 16.50")
     try:

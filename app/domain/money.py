@@ -10,7 +10,28 @@ from app.domain.errors import InvalidInput
 # Nobody's care budget, instalment or payment is anywhere near this; above it is a typo.
 MAX_PENCE = 1_000_000 * 100
 
-_AMOUNT = re.compile(r"^(?P<whole>\d+)(?:\.(?P<part>\d*))?$")
+# ASCII digits only: Python's \d (and int()) also read Arabic-Indic, full-width and other
+# digits, which look like something else on a statement.
+_AMOUNT = re.compile(r"^(?P<whole>[0-9]+)(?:\.(?P<part>[0-9]*))?$", re.ASCII)
+# Commas only as thousands separators: "1,250.50" yes; "12,50" (a continental 12.50) no.
+_THOUSANDS = re.compile(r"^[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?$", re.ASCII)
+
+
+def plain_pounds(text: str | None) -> str:
+    """Typed pounds reduced to plain digits and an optional point ("1,250.50" -> "1250.50"),
+    with the £ and spaces dropped. Raises ValueError with a plain message for anything else:
+    a comma used as a decimal point, non-ASCII digits, letters. The one place money typed
+    by people is read (listings and budgets both use it)."""
+    raw = (text or "").strip().replace(" ", "")
+    if raw.startswith("£"):
+        raw = raw[1:]
+    if "," in raw:
+        if not _THOUSANDS.match(raw):
+            raise ValueError("Use a full stop between pounds and pence, like 12.50")
+        raw = raw.replace(",", "")
+    if raw and not raw.isascii():
+        raise ValueError("Type the amount using the digits 0 to 9, like 25.50")
+    return raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +72,12 @@ class Money:
 def parse_pounds(text: str | None, *, field: str = "amount", allow_zero: bool = False,
                  maximum_pence: int = MAX_PENCE, label: str = "an amount") -> int:
     """'1,234.5' or '£12' -> pence. Refuses floats' rounding by never using floats."""
-    raw = (text or "").strip().replace(",", "").replace(" ", "")
-    if raw.startswith("£"):
-        raw = raw[1:]
+    if (text or "").strip().startswith(("-", "−", "£-", "£−")):
+        raise InvalidInput("Enter an amount more than £0, without a minus sign", field=field)
+    try:
+        raw = plain_pounds(text)
+    except ValueError as err:
+        raise InvalidInput(str(err), field=field) from err
     if not raw:
         raise InvalidInput(f"Enter {label} in pounds, like 25.50", field=field)
     if raw.startswith("-") or raw.startswith("−"):

@@ -40,7 +40,7 @@ from app.models.search_document import (
     SearchPosting,
     SearchWord,
 )
-from app.models.user import HomeAddress, User
+from app.models.user import HomeAddress, SignInThrottle, User
 from app.models.vetting import VettingCheck
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "Delegation",
     "HolderPause",
     "HomeAddress",
+    "SignInThrottle",
     "Flag",
     "LedgerEntry",
     "LedgerTransaction",

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.ratings import MAX_COMMENT_CHARS, Criterion
@@ -173,6 +174,10 @@ class ReviewReport(Base):
             f"outcome IS NULL OR outcome IN ({REPORT_OUTCOME_VALUES})", name="outcome_known"
         ),
         Index("ix_review_reports_open", "closed_at", "created_at"),
+        # One open report per person and review, also when the same report is sent twice at once.
+        Index("uq_review_reports_open_reporter", "review_id", "reporter_id", unique=True,
+              postgresql_where=sql_text("closed_at IS NULL"),
+              sqlite_where=sql_text("closed_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -11,11 +11,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.domain.access import Role
 from app.domain.passwords import password_problem
-from app.errors import Conflict, InvalidInput, NotPermitted
+from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
 from app.models import User
 from app.services import audit
@@ -74,7 +75,14 @@ def _new_user(email: str, name: str, role: Role, password: str | None,
     user = User(email=email, name=name, role=role.value, password_hash=password_hash,
                 password_changed_at=datetime.now(UTC) if password else None)
     db.session.add(user)
-    db.session.flush()
+    try:
+        # The unique email is the claim: of two sign-ups (or two uses of one sign-up link) at
+        # once, the second is refused here rather than with a 500.
+        db.session.flush()
+    except IntegrityError as err:
+        db.session.rollback()
+        raise Conflict("An account with this email address already exists. Sign in, or reset "
+                       "your password.", field="email") from err
     return user
 
 
@@ -180,6 +188,43 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def _end_sessions(user: User) -> None:
+    """Make every session and remember-me cookie of this account worthless (joins the caller's
+    transaction). A single UPDATE, so two at once both count."""
+    db.session.execute(
+        update(User).where(User.id == user.id)
+        .values(session_generation=User.session_generation + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(user, ["session_generation"])
+
+
+def sign_out(user: User) -> None:
+    """Signing out ends every session of the account, on every device, not only this one's."""
+    _end_sessions(user)
+    audit.record(user, "account.signed_out", "user", user.id)
+    db.session.commit()
+
+
+def deactivate(user_id: int, *, actor: User) -> User:
+    """A council admin closes a staff account: it can no longer sign in, and every session it
+    has open ends now. Raises NotFound, NotPermitted."""
+    if actor.role_enum is not Role.COUNCIL_ADMIN:
+        raise NotPermitted("Only a council admin can deactivate staff accounts.")
+    user = db.session.get(User, user_id, with_for_update=True)
+    if user is None or user.role_enum not in STAFF_ROLES:
+        raise NotFound("We could not find that staff account.")
+    if user.id == actor.id:
+        raise NotPermitted("You cannot deactivate your own account. Ask another council admin.")
+    if user.active:
+        user.active = False
+        _end_sessions(user)
+        audit.record(actor, "account.deactivated", "user", user.id,
+                     details={"role": user.role, "email": user.email})
+        db.session.commit()
+    return user
+
+
 def record_sign_in(user: User) -> None:
     audit.record(user, "account.signed_in", "user", user.id)
     db.session.commit()
@@ -194,6 +239,9 @@ def change_password(user: User, current: str, new: str) -> None:
     check_password_strength(new, field="new_password", email=user.email)
     user.password_hash = hash_password(new)
     user.password_changed_at = datetime.now(UTC)
+    # Every other session ends (a copied cookie, a forgotten shared computer); the view signs
+    # this one in again under the new generation.
+    _end_sessions(user)
     audit.record(user, "account.password_changed", "user", user.id)
     db.session.commit()
 
@@ -238,12 +286,26 @@ def reset_password(token: str, new: str) -> User:
         raise InvalidInput("This link has expired. Ask for a new one.") from err
     except BadSignature as err:
         raise InvalidInput("This link is not valid. Ask for a new one.") from err
-    user = db.session.get(User, data.get("uid"))
+    used = InvalidInput("This link has already been used. Ask for a new one.")
+    uid = data.get("uid")
+    user = db.session.get(User, uid) if isinstance(uid, int) else None
     if user is None or data.get("fp") != _password_fingerprint(user):
-        raise InvalidInput("This link has already been used. Ask for a new one.")
+        raise used
     check_password_strength(new, field="new_password", email=user.email)
-    user.password_hash = hash_password(new)
-    user.password_changed_at = datetime.now(UTC)
+    # Claimed atomically: the new password is written only where the old one is still there,
+    # so of two requests with the same link at once exactly one sets a password.
+    claimed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.password_hash.is_(None) if user.password_hash is None
+               else User.password_hash == user.password_hash)
+        .values(password_hash=hash_password(new), password_changed_at=datetime.now(UTC),
+                session_generation=User.session_generation + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise used
+    db.session.refresh(user)
     audit.record(user, "account.password_reset", "user", user.id)
     db.session.commit()
     return user

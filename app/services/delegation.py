@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from app.domain.access import DelegateKind, Grant, LegalBasis, Role, Share
 from app.domain.rules.safeguarding import provider_is_delegate
@@ -158,10 +158,20 @@ def accept(user: User, token: str) -> Delegation:
                            "the address it was sent to.")
     if user.id == delegation.holder_id:
         raise NotPermitted("You cannot act for yourself.")
-    delegation.delegate_id = user.id
-    delegation.status = STATUS_ACTIVE
-    delegation.accepted_at = datetime.now(UTC)
-    delegation.invite_token_hash = None
+    # Claimed atomically: only a still-invited row with this token changes, so the same link
+    # opened twice at once (or after a withdrawal) makes one delegation, not two acceptances.
+    claimed = db.session.execute(
+        update(Delegation)
+        .where(Delegation.id == delegation.id, Delegation.status == STATUS_INVITED,
+               Delegation.invite_token_hash == accounts.token_hash(token))
+        .values(delegate_id=user.id, status=STATUS_ACTIVE, accepted_at=datetime.now(UTC),
+                invite_token_hash=None)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise NotFound("This invitation is not valid, or has already been used or withdrawn.")
+    db.session.refresh(delegation)
     audit.record(user, "delegation.accepted", "delegation", delegation.id,
                  on_behalf_of=delegation.holder, details={"kind": delegation.kind})
     filed = _file_if_provider(delegation)

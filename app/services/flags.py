@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from sqlalchemy import case, func, or_, select
 
+from app import links
 from app.domain.access import Role
 from app.domain.flags import (
     EFFECTS,
@@ -47,9 +48,7 @@ class Filed:
 
 def path_for(endpoint: str, **values) -> str:
     """A path inside Carefair for a notification link, also outside a request (the scan job)."""
-    if has_request_context():
-        return url_for(endpoint, **values)
-    return current_app.url_map.bind("localhost").build(endpoint, values)
+    return links.path_for(endpoint, **values)
 
 
 def _profile_id(raw: object) -> int | None:

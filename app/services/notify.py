@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from functools import cache
 from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, request, url_for
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import func, select, update
 
+from app import links
 from app.config import PROJECT_ROOT
 from app.domain.access import DelegateKind, Role
 from app.domain.notifications import (
@@ -119,23 +119,15 @@ def _render_email(template: str, **values) -> tuple[str, str]:
 # ---- links -----------------------------------------------------------------------------------
 
 
-def _base_url() -> str:
-    if has_request_context():
-        return request.host_url.rstrip("/")
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-
-
 def absolute(link: str) -> str:
-    """An address to put in an email: Carefair's own address in front of a path."""
-    if urlsplit(link).scheme:
-        return link
-    return _base_url() + link
+    """An address to put in an email: Carefair's own address (PUBLIC_BASE_URL) before a path."""
+    return links.absolute(link)
 
 
 def _path_only(link: str) -> str:
     """Inbox items link inside Carefair only, so an item can never send someone elsewhere."""
     parts = urlsplit(link)
-    if has_request_context() and parts.netloc and parts.netloc != request.host:
+    if parts.netloc and parts.netloc != urlsplit(links.base_url()).netloc:
         raise ValueError("Notification links must point inside Carefair")
     path = parts.path or "/"
     if not path.startswith("/") or path.startswith("//"):
@@ -148,13 +140,7 @@ def _path_only(link: str) -> str:
 
 
 def _endpoint_url(endpoint: str, **values) -> str:
-    if has_request_context() or current_app.config.get("SERVER_NAME"):
-        return url_for(endpoint, _external=True, **values)
-    base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
-    adapter = current_app.url_map.bind(
-        base.netloc, url_scheme=base.scheme or "http", script_name=base.path or "/"
-    )
-    return adapter.build(endpoint, values, force_external=True)
+    return links.external(endpoint, **values)
 
 
 # ---- preferences -----------------------------------------------------------------------------

@@ -381,7 +381,13 @@ def report(user: User, review_id: int, reason: str) -> ReviewReport:
         raise Conflict("You have already reported this review. A broker will look at it.")
     row = ReviewReport(review_id=review.id, reporter_id=user.id, reason=reason)
     db.session.add(row)
-    db.session.flush()
+    try:
+        # The unique open (review, reporter) index is the claim when the same report is sent
+        # twice at once: the check above cannot see the other request's row yet.
+        db.session.flush()
+    except IntegrityError as err:
+        db.session.rollback()
+        raise Conflict("You have already reported this review. A broker will look at it.") from err
     audit.record(
         user,
         "review.reported",

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import links
 from app.domain.access import Permission, Role
 from app.errors import DomainError
 from app.extensions import db
@@ -38,7 +39,7 @@ def staff():
             attach_error(form, err)
         else:
             token = accounts.make_welcome_token(user)
-            notify.staff_welcome(user, url_for("auth.reset_password", token=token, _external=True))
+            notify.staff_welcome(user, links.external("auth.reset_password", token=token))
             flash(f"Account created for {user.email}. They have been emailed a link to set a password.",
                   "success")
             return redirect(url_for("admin.staff"))
@@ -46,6 +47,19 @@ def staff():
         select(User).where(User.role.in_([Role.BROKER.value, Role.COUNCIL_ADMIN.value])).order_by(User.name)
     ).all()
     return render_template("admin/staff.html", form=form, people=people, title="Staff accounts")
+
+
+@bp.post("/staff/<int:user_id>/deactivate")
+@requires(Permission.ADMIN_AREA)
+def deactivate_staff(user_id: int):
+    try:
+        user = accounts.deactivate(user_id, actor=current_user)
+    except DomainError as err:
+        flash(str(err), "error")
+    else:
+        flash(f"{user.name}'s account is closed and they have been signed out everywhere.",
+              "success")
+    return redirect(url_for("admin.staff"))
 
 
 @bp.get("/audit")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
+from app import links
 from app.domain.access import Permission, Role
 from app.errors import DomainError
 from app.extensions import limiter
-from app.services import accounts, notify
+from app.services import accounts, notify, sign_in_limits
 from app.web.context import public, requires, set_acting_for
 from app.web.forms import (
     ChangePasswordForm,
@@ -20,71 +19,43 @@ from app.web.forms import (
     SignInForm,
     SignUpForm,
 )
-from app.web.helpers import attach_error
+from app.web.helpers import attach_error, local_path
 
 bp = Blueprint("auth", __name__)
 
 SIGN_IN_FAILED = "Enter a correct email address and password. Both are case-sensitive except the email."
 
 
-def _sign_in_limit() -> str:
-    return current_app.config["SIGN_IN_RATE_LIMIT"]
-
-
-def _sign_in_ip_limit() -> str:
-    return current_app.config["SIGN_IN_IP_RATE_LIMIT"]
-
-
-def _sign_in_email_key() -> str:
-    # Two limits: per email typed, so one account cannot be hammered from many places, and per
-    # address (below), so one place cannot try many accounts.
-    email = (request.form.get("email") or "").strip().lower()
-    return f"email|{email}" if email else f"blank|{request.remote_addr}"
-
-
-def _sign_in_ip_key() -> str:
-    return f"ip|{request.remote_addr}"
-
-
-def _sign_in_failed(_response: Response) -> bool:
-    # Only wrong passwords use up the allowance: someone signing in and out all day (a PA
-    # between visits, a shared office) must never meet "Too many attempts".
-    return bool(g.get("sign_in_failed"))
-
-
-def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    # Browsers read "/\evil.example" as "//evil.example" and drop tabs and newlines, so any
-    # backslash or control character makes the target unsafe, not just a leading "//".
-    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
+def _wait_words(seconds: int) -> str:
+    minutes = -(-seconds // 60)
+    return "a minute" if minutes <= 1 else f"{minutes} minutes"
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
-@limiter.limit(_sign_in_limit, key_func=_sign_in_email_key, methods=["POST"],
-               error_message="Too many sign-in attempts", deduct_when=_sign_in_failed)
-@limiter.limit(_sign_in_ip_limit, key_func=_sign_in_ip_key, methods=["POST"],
-               error_message="Too many sign-in attempts", deduct_when=_sign_in_failed)
 def sign_in():
     if current_user.is_authenticated:
         return redirect(url_for("account.dashboard"))
     form = SignInForm()
     if form.validate_on_submit():
+        # Counted per (email, address) pair, so nobody elsewhere can lock this person out
+        # (app.services.sign_in_limits says how).
+        address = request.remote_addr or "unknown"
+        wait = sign_in_limits.wait_seconds(form.email.data, address)
+        if wait:
+            form.email.errors = [f"Too many attempts to sign in. Wait {_wait_words(wait)}, then "
+                                 f"try again, or reset your password."]
+            return render_template("auth/sign_in.html", form=form, title="Sign in"), 429
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
-            g.sign_in_failed = True
+            sign_in_limits.failed(form.email.data, address)
             form.email.errors = [SIGN_IN_FAILED]
         else:
+            sign_in_limits.succeeded(form.email.data, address)
             login_user(user)
             set_acting_for(None)
             accounts.record_sign_in(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("account.dashboard"))
+            return redirect(local_path(request.args.get("next")) or url_for("account.dashboard"))
     return render_template("auth/sign_in.html", form=form, title="Sign in")
 
 
@@ -104,7 +75,7 @@ def sign_up():
                 notify.sign_up_existing(owner)
             elif token is not None:
                 notify.sign_up_finish(accounts.normalise_email(form.email.data),
-                                      url_for("auth.finish_sign_up", token=token, _external=True))
+                                      links.external("auth.finish_sign_up", token=token))
             # The same answer whether or not the email has an account: no account enumeration.
             return render_template("auth/sign_up_sent.html", title="Check your email")
     return render_template("auth/sign_up.html", form=form, title="Create an account")
@@ -137,6 +108,7 @@ def finish_sign_up(token: str):
 @bp.post("/sign-out")
 @requires(Permission.SIGNED_IN)
 def sign_out():
+    accounts.sign_out(current_user)
     logout_user()
     set_acting_for(None)
     flash("You have signed out.", "success")
@@ -153,7 +125,10 @@ def change_password():
         except DomainError as err:
             attach_error(form, err)
         else:
-            flash("Your password has been changed.", "success")
+            # Every other session just ended; this one carries on under the new generation.
+            login_user(current_user._get_current_object())
+            flash("Your password has been changed. You have been signed out everywhere else.",
+                  "success")
             return redirect(url_for("account.dashboard"))
     return render_template("auth/change_password.html", form=form, title="Change your password")
 
@@ -167,7 +142,7 @@ def request_reset():
         found = accounts.request_password_reset(form.email.data)
         if found is not None:
             user, token = found
-            notify.password_reset(user, url_for("auth.reset_password", token=token, _external=True))
+            notify.password_reset(user, links.external("auth.reset_password", token=token))
         # The same answer whether or not the account exists: no account enumeration.
         return render_template("auth/reset_sent.html", title="Check your email")
     return render_template("auth/reset_request.html", form=form, title="Reset your password")

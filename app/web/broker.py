@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app import links
 from app.domain.access import LegalBasis, Permission, Role
 from app.errors import DomainError
 from app.extensions import db
@@ -75,7 +76,7 @@ def authorised_person(holder_id: int):
         except DomainError as err:
             attach_error(form, err)
         else:
-            link = url_for("auth.reset_password", token=token, _external=True) if token else None
+            link = links.external("auth.reset_password", token=token) if token else None
             notify.authorised_person_recorded(delegation.delegate, person, link)
             flash(f"{delegation.delegate.name} is now the authorised person for {person.name}.", "success")
             return redirect(url_for("broker.holder", holder_id=person.id))

@@ -1,4 +1,5 @@
-"""The base for every Carefair form: WTForms' built-in messages rewritten in plain English."""
+"""The base for every Carefair form: one input policy for every field, and WTForms' built-in
+messages rewritten in plain English."""
 
 from __future__ import annotations
 
@@ -7,7 +8,50 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from flask_wtf import FlaskForm
-from wtforms import Field
+from wtforms import Field, PasswordField, TextAreaField
+from wtforms.fields import DateField, DateTimeField, DecimalField, FloatField, IntegerField, TimeField
+
+# ---- the input policy ------------------------------------------------------------------------
+# Characters no field accepts: NUL and the other C0/C1 control characters (PostgreSQL refuses
+# NUL outright; CR/LF in a name broke every email about that person), and the bidirectional
+# overrides and isolates that make text display in a different order from how it is stored
+# ("Trojan Source" spoofing of names and amounts). Multi-line boxes keep tab and newlines.
+_BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_CONTROL = "".join(chr(c) for c in [*range(0, 32), 127, *range(0x80, 0xA0)])
+_REFUSED_ONE_LINE = re.compile(f"[{re.escape(_CONTROL + _BIDI)}]")
+_REFUSED_MULTI_LINE = re.compile(
+    f"[{re.escape(''.join(c for c in _CONTROL if c not in chr(9) + chr(10) + chr(13)) + _BIDI)}]"
+)
+# A form field is never longer than this, whatever its own Length says (a 10,000-character
+# name must be refused beside the field, not by the database).
+MAX_FIELD_CHARS = 20_000
+# Whole numbers typed into a form: well inside a 32-bit column, far beyond anything real.
+MAX_WHOLE_NUMBER = 2_000_000_000
+_NUMBER_FIELDS = (IntegerField, DecimalField, FloatField)
+_DATE_FIELDS = (DateField, DateTimeField, TimeField)
+
+
+def input_problem(field: Field) -> str | None:
+    """Why what was typed into `field` cannot be accepted at all, or None. Checked before any
+    other validator, so nothing hostile reaches a service or the database."""
+    raw_values = [v for v in (field.raw_data or []) if isinstance(v, str)]
+    label = _label(field)
+    refused = _REFUSED_MULTI_LINE if isinstance(field, TextAreaField) else _REFUSED_ONE_LINE
+    for value in raw_values:
+        if refused.search(value):
+            if isinstance(field, PasswordField):
+                return f"{label} must not contain control characters"
+            return (f"{label} must not contain hidden or control characters. Type it again "
+                    f"rather than pasting it")
+        if len(value) > MAX_FIELD_CHARS:
+            return f"{label} must be {MAX_FIELD_CHARS:,} characters or fewer"
+        if isinstance(field, _NUMBER_FIELDS + _DATE_FIELDS) and not value.isascii():
+            return f"{label} must be typed using the digits 0 to 9"
+    if isinstance(field, _NUMBER_FIELDS) and raw_values and raw_values[0].strip():
+        text = raw_values[0].strip()
+        if len(text) > 15:
+            return f"{label} is too large. Check for a typo"
+    return None
 
 # WTForms' own messages ("Not a valid integer value.") are written for developers. Forms give
 # their own messages where they can; these catch the rest, naming the field by its label.
@@ -85,7 +129,20 @@ class PlainForm(FlaskForm):
     plain_messages: ClassVar[dict[str, str]] = {}
 
     def validate(self, extra_validators=None) -> bool:
+        refused = {f.short_name: p for f in self if (p := input_problem(f)) is not None}
+        if refused:
+            # Nothing else runs (no validator, no service): a form with a hostile value is
+            # answered beside that field alone, and can never reach the database.
+            for field in self:
+                field.errors = [refused[field.short_name]] if field.short_name in refused else []
+            self._errors = None
+            return False
         valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field, IntegerField) and isinstance(field.data, int) \
+                    and abs(field.data) > MAX_WHOLE_NUMBER and not field.errors:
+                field.errors = [f"{_label(field)} is too large. Check for a typo"]
+                valid = False
         for field in self:
             if isinstance(field.errors, list) and field.errors:
                 override = self.plain_messages.get(field.short_name)

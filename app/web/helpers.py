@@ -1,11 +1,13 @@
-"""Small helpers shared by the blueprints: putting a service's refusal beside the right field."""
+"""Small helpers shared by the blueprints: a refusal beside the right field, safe local redirects."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
-from flask import flash
+from flask import flash, redirect, request
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
 from app.errors import DomainError
 
@@ -51,3 +53,31 @@ def booking_id_of_session(session_id: int) -> int | None:
     s = db.session.get(BookingSession, session_id)
     return s.booking_id if s is not None else None
 
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` if it is a path inside Carefair, else None (never another site).
+
+    A full address counts only when it is this request's own scheme and host (a Referer).
+    Browsers read "/\\evil.example" as "//evil.example" and drop tabs and newlines, so any
+    backslash or control character makes the target unsafe, not just a leading "//".
+    """
+    if not target:
+        return None
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        own = urlsplit(request.host_url)
+        if (parts.scheme, parts.netloc) != (own.scheme, own.netloc):
+            return None
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        parts = urlsplit(target)
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def back_or(fallback: str) -> Response:
+    """Redirect to the page the request came from when that page is Carefair's, else `fallback`."""
+    return redirect(local_path(request.referrer) or fallback)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from app import links
 from app.domain.access import DelegateKind, Permission, Share
 from app.errors import DomainError
 from app.services import delegation as delegation_service
@@ -47,7 +48,7 @@ def delegate_invite():
         except DomainError as err:
             attach_error(form, err)
         else:
-            link = url_for("account.invitation", token=token, _external=True)
+            link = links.external("account.invitation", token=token)
             notify.delegation_invited(delegation.invited_email, ctx.holder,
                                       delegation.kind_enum.label, link)
             flash(f"Invitation sent to {delegation.invited_email}.", "success")

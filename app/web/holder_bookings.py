@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 
 from app.domain.access import Permission
 from app.domain.bookings import ActorKind, allowed_events
@@ -12,7 +12,7 @@ from app.services import listings as listing_service
 from app.web.booking_forms import BookForm, DisputeForm, PauseForm, ReasonForm
 from app.web.booking_views import booking_input, on_form
 from app.web.context import acting, requires
-from app.web.helpers import attach_error, booking_id_of_session, session_actions
+from app.web.helpers import attach_error, back_or, booking_id_of_session, session_actions
 from app.web.holder import bp
 
 
@@ -168,7 +168,7 @@ def session_dispute(session_id: int):
         return _back(s.booking_id)
     except DomainError as err:
         flash(err.message, "error")
-    return redirect(request.referrer or url_for("holder.bookings_list"))
+    return back_or(url_for("holder.bookings_list"))
 
 
 @bp.post("/sessions/<int:session_id>/no-show")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
+from app import links
 from app.domain.access import Permission
 from app.domain.payments import NOT_SET_UP_MESSAGE
 from app.errors import DomainError
@@ -32,13 +33,13 @@ def card():
 def card_setup():
     ctx = acting()
     # Stripe fills in {CHECKOUT_SESSION_ID}; url_for would escape the braces, so it is appended.
-    done = url_for("holder.card_done", _external=True) + "?session_id={CHECKOUT_SESSION_ID}"
+    done = links.external("holder.card_done") + "?session_id={CHECKOUT_SESSION_ID}"
     try:
         url = card_payments.start_card_setup(
             ctx.user,
             ctx.holder,
             success_url=done,
-            cancel_url=url_for("holder.card", _external=True),
+            cancel_url=links.external("holder.card"),
         )
     except DomainError as err:
         flash(err.message, "error")

@@ -15,7 +15,7 @@ from app.services import delegation as delegation_service
 from app.services import notify, outbox
 from app.web.context import requires, set_acting_for
 from app.web.form_base import PlainForm
-from app.web.helpers import attach_error, parse_int
+from app.web.helpers import attach_error, back_or, parse_int
 from app.web.widgets import GovRadioInput
 
 bp = Blueprint("notifications", __name__)
@@ -87,7 +87,7 @@ def mark_read(notification_id: int):
         notify.mark_read(current_user, notification_id)
     except DomainError as err:
         flash(err.message, "error")
-    return redirect(request.referrer if _same_site(request.referrer) else url_for(".inbox"))
+    return back_or(url_for(".inbox"))
 
 
 @bp.post("/inbox/read-all")
@@ -96,10 +96,6 @@ def mark_all_read():
     count = notify.mark_all_read(current_user)
     flash(f"Marked {count} {'item' if count == 1 else 'items'} as read.", "success")
     return redirect(url_for(".inbox"))
-
-
-def _same_site(target: str | None) -> bool:
-    return target is not None and target.startswith(request.host_url)
 
 
 def _preferences_form(categories: tuple[Category, ...], current: dict[Category, Delivery]):

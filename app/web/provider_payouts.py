@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from app import links
 from app.domain.access import Permission
 from app.errors import DomainError
 from app.services import card_payments
@@ -33,8 +34,8 @@ def payouts_setup():
     try:
         url = card_payments.start_onboarding(
             current_user,
-            refresh_url=url_for("provider.payouts", _external=True),
-            return_url=url_for("provider.payouts_return", _external=True),
+            refresh_url=links.external("provider.payouts"),
+            return_url=links.external("provider.payouts_return"),
         )
     except DomainError as err:
         flash(err.message, "error")

@@ -13,6 +13,7 @@ from app.web.context import requires
 from app.web.helpers import attach_error
 from app.web.provider import bp
 from app.web.provider_forms import AvailabilityForm, AwayForm, PhotoForm, ProfileForm
+from app.web.request_limits import upload_limit
 
 
 def _split(text: str | None) -> list[str]:
@@ -57,11 +58,16 @@ def profile():
                            title="Your profile")
 
 
+def _photo_request_limit() -> int:
+    # Room for the form around the photo; the service gives the friendly size error for a
+    # photo just over the limit, and anything far larger is refused (413) unread.
+    return int(current_app.config["COUNCIL"].photo_max_bytes) * 3 // 2 + 64 * 1024
+
+
 @bp.post("/profile/photo")
+@upload_limit(_photo_request_limit)
 @requires(Permission.PROVIDER_AREA)
 def photo():
-    # Refuse absurd uploads before reading them; the service gives the friendly size error.
-    request.max_content_length = current_app.config["COUNCIL"].photo_max_bytes * 3
     existing = providers.profile_of(current_user)
     photo_form = PhotoForm()
     if photo_form.validate_on_submit():

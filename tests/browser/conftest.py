@@ -23,6 +23,7 @@ from flask import Flask
 from app import create_app
 from app.config import Config
 from app.extensions import db
+from app.services.sign_in_limits import Limits
 
 DEMO_PASSWORD = "carefair-demo"
 CHROMIUM_ARGS = [
@@ -77,8 +78,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         MAIL_OUTBOX_DIR=str(instance / "outbox"),
         # Journeys sign the same demo people in many times a minute; the limit itself is
         # tested in tests/web. (Per-app: the shared limiter reads this on each request.)
-        SIGN_IN_RATE_LIMIT="1000 per minute",
-        SIGN_IN_IP_RATE_LIMIT="1000 per minute",
+        SIGN_IN_LIMITS=Limits(free_failures=1000, spray_emails=1000),
     )
     application = create_app(config)
     with application.app_context():

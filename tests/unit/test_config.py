@@ -28,8 +28,9 @@ def test_production_is_the_default_mode(monkeypatch):
         config.check()
 
 
-def test_production_with_a_secret_key_is_accepted(monkeypatch):
+def test_production_with_a_secret_key_and_its_address_is_accepted(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://carefair.example")
     Config.from_env("production").check()
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 
+from app import links
 from app.domain import bookings as rules
 from app.domain.access import Role
 from app.domain.bookings import ActorKind, BookingState, Session
@@ -133,11 +134,10 @@ def _kind_of(actor: User | None, holder: User | None = None) -> ActorKind:
 
 
 def _link(booking: Booking, side: str = "holder") -> str:
-    return {
-        "holder": f"/my/bookings/{booking.id}",
-        "provider": f"/provider/bookings/{booking.id}",
-        "broker": f"/broker/bookings/{booking.id}",
-    }[side]
+    # Built from the routes (app.links), not by hand, so a moved page cannot leave dead links.
+    endpoint = {"holder": "holder.booking_detail", "provider": "provider.booking_detail",
+                "broker": "broker.booking_detail"}[side]
+    return links.path_for(endpoint, booking_id=booking.id)
 
 
 def _brokers() -> list[User]:
