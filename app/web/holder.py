@@ -8,7 +8,7 @@ from flask_login import current_user
 from app.domain.access import DelegateKind, Permission, Share
 from app.errors import DomainError
 from app.services import delegation as delegation_service
-from app.services import notify
+from app.services import notify, whats_next
 from app.web.context import acting, requires
 from app.web.forms import InviteDelegateForm, RevokeForm
 from app.web.helpers import attach_error
@@ -21,7 +21,8 @@ bp = Blueprint("holder", __name__, url_prefix="/my")
 def dashboard():
     ctx = acting()
     return render_template("holder/dashboard.html", title=f"{ctx.holder.name}'s home"
-                           if ctx.on_behalf else "Your home")
+                           if ctx.on_behalf else "Your home",
+                           next=whats_next.for_holder(ctx.holder))
 
 
 @bp.get("/people")
