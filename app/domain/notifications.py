@@ -137,6 +137,7 @@ class Event(StrEnum):
     BOOKING_ACCEPTED = "booking_accepted"
     BOOKING_DECLINED = "booking_declined"
     BOOKING_CANCELLED = "booking_cancelled"
+    SESSION_CANCELLED = "session_cancelled"  # one visit of a series; the rest go ahead
     BOOKING_NEEDS_APPROVAL = "booking_needs_approval"
     MONEY_HELD = "money_held"
     BOOKING_PAUSED = "booking_paused"
@@ -210,6 +211,13 @@ EVENTS: dict[Event, EventSpec] = {
         Category.BOOKINGS,
         "A booking for {starts} has been cancelled",
         ("{by} has cancelled the booking for {starts}.",),
+        "See the booking",
+        {"by": P, "starts": DT},
+    ),
+    Event.SESSION_CANCELLED: EventSpec(
+        Category.BOOKINGS,
+        "The visit on {starts} has been cancelled",
+        ("{by} has cancelled the visit on {starts}. The other visits in the booking go ahead.",),
         "See the booking",
         {"by": P, "starts": DT},
     ),

@@ -45,7 +45,9 @@ def register_blueprints(app: Flask) -> None:
         stripe_webhook,
     )
     from app.web.context import register_context
+    from app.web.responsive_tables import register as register_responsive_tables
 
     for module in (public, auth, account, holder, provider, broker, admin, api, notifications, search):
         app.register_blueprint(module.bp)
     register_context(app)
+    register_responsive_tables(app)

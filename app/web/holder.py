@@ -7,9 +7,9 @@ from flask_login import current_user
 
 from app import links
 from app.domain.access import DelegateKind, Permission, Share
-from app.errors import DomainError
+from app.errors import DomainError, NotFound
 from app.services import delegation as delegation_service
-from app.services import notify
+from app.services import notify, whats_next
 from app.web.context import acting, requires
 from app.web.forms import InviteDelegateForm, RevokeForm
 from app.web.helpers import attach_error
@@ -22,7 +22,8 @@ bp = Blueprint("holder", __name__, url_prefix="/my")
 def dashboard():
     ctx = acting()
     return render_template("holder/dashboard.html", title=f"{ctx.holder.name}'s home"
-                           if ctx.on_behalf else "Your home")
+                           if ctx.on_behalf else "Your home",
+                           next=whats_next.for_holder(ctx.holder))
 
 
 @bp.get("/people")
@@ -54,6 +55,22 @@ def delegate_invite():
             flash(f"Invitation sent to {delegation.invited_email}.", "success")
             return redirect(url_for("holder.delegates"))
     return render_template("holder/delegate_invite.html", form=form, title="Invite someone to help")
+
+
+@bp.get("/people/<int:delegation_id>/remove")
+@requires(Permission.HOLDER_VIEW_DASHBOARD)
+def delegate_remove_confirm(delegation_id: int):
+    """Are you sure? Removing someone (or stepping down) is asked before it is done."""
+    ctx = acting()
+    delegation = next((d for d in delegation_service.delegations_visible_to(current_user, ctx.grant)
+                       if d.id == delegation_id and d.status != "revoked"), None)
+    if delegation is None:
+        raise NotFound("We could not find that person.")
+    stepping_down = delegation.delegate_id == current_user.id
+    who = delegation.delegate.name if delegation.delegate else delegation.invited_email
+    title = f"Stop acting for {delegation.holder.name}?" if stepping_down else f"Remove {who}?"
+    return render_template("holder/delegate_remove.html", delegation=delegation,
+                           stepping_down=stepping_down, form=RevokeForm(), title=title)
 
 
 @bp.post("/people/<int:delegation_id>/revoke")

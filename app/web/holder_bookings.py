@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from datetime import UTC, datetime
+
+from flask import flash, redirect, render_template, request, url_for
 
 from app.domain.access import Permission
 from app.domain.bookings import ActorKind, allowed_events
-from app.errors import DomainError
+from app.errors import DomainError, NotFound
 from app.services import bookings, card_payments
 from app.services import listings as listing_service
 from app.web.booking_forms import BookForm, DisputeForm, PauseForm, ReasonForm
@@ -85,6 +87,11 @@ def booking_detail(booking_id: int):
         events=allowed_events(booking.state, kind),
         session_events=lambda s: session_actions(allowed_events(s.state, kind), s.start_at),
         backups=bookings.backup_offers(booking),
+        # One visit of a series can be cancelled on its own while it has not started.
+        cancellable={s.id for s, _ in bookings.cancellation_preview(booking, kind)
+                     if s.start_at > datetime.now(UTC)} if booking.kind == "recurring"
+                    and "cancel" in [e.value for e in allowed_events(booking.state, kind)]
+                    else set(),
         dispute_form=DisputeForm(),
         reason_form=ReasonForm(),
         title=f"Booking {booking.reference}",
@@ -106,6 +113,54 @@ def booking_cancel(booking_id: int):
     except DomainError as err:
         flash(err.message, "error")
     return _back(booking_id)
+
+
+@bp.get("/bookings/<int:booking_id>/cancel")
+@requires(Permission.HOLDER_SPEND)
+def booking_cancel_confirm(booking_id: int):
+    """Are you sure? What cancelling (or ending a series) would cancel and cost, before it does."""
+    ctx = acting()
+    booking = bookings.booking_for_holder(ctx.holder, booking_id)
+    return render_template(
+        "bookings/cancel_confirm.html", booking=booking, session=None,
+        preview=bookings.cancellation_preview(booking, _actor_kind(ctx)),
+        action=url_for("holder.booking_cancel", booking_id=booking.id),
+        back=url_for("holder.booking_detail", booking_id=booking.id), form=ReasonForm(),
+        title=("End this series of visits?" if booking.kind == "recurring"
+               else "Cancel this booking?"),
+    )
+
+
+@bp.route("/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
+@requires(Permission.HOLDER_SPEND)
+def session_cancel(session_id: int):
+    """Cancel one visit of a series, after a page that says what it costs."""
+    ctx = acting()
+    booking_id = booking_id_of_session(session_id)
+    if booking_id is None:
+        raise NotFound("We could not find that visit.")
+    booking = bookings.booking_for_holder(ctx.holder, booking_id)
+    form = ReasonForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            s = bookings.cancel_session(ctx.user, ctx.holder, session_id,
+                                        reason=form.reason.data or "")
+        except DomainError as err:
+            flash(err.message, "error")
+        else:
+            flash(f"The visit on {uk_datetime(s.start_at)} is cancelled. "
+                  "The other visits go ahead.", "success")
+        return _back(booking.id)
+    preview = bookings.cancellation_preview(booking, _actor_kind(ctx), session_id=session_id)
+    if not preview:
+        flash("That visit cannot be cancelled now.", "error")
+        return _back(booking.id)
+    return render_template(
+        "bookings/cancel_confirm.html", booking=booking, session=preview[0][0], preview=preview,
+        action=url_for("holder.session_cancel", session_id=session_id),
+        back=url_for("holder.booking_detail", booking_id=booking.id), form=form,
+        title="Cancel this visit?",
+    )
 
 
 @bp.post("/bookings/<int:booking_id>/retry")

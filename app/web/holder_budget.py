@@ -6,7 +6,7 @@ from flask import Response, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.domain.access import Permission
-from app.services import budgets
+from app.services import budgets, whats_next
 from app.services.ledger import current_plan
 from app.web.budget_forms import PlanForm
 from app.web.budget_views import (
@@ -31,6 +31,7 @@ def budget():
     if current is None:
         return render_template("holder/budget_none.html", title=f"{_whose(ctx)} budget")
     return render_template("holder/budget.html", title=f"{_whose(ctx)} budget",
+                           requested=whats_next.requested_not_held(ctx.holder.id),
                            **budget_page_context(current))
 
 

@@ -31,9 +31,14 @@ def results():
     user = acting().user
     result = search_service.search(query, user_id=user.id if user else None)
     shown = result.query  # what the results are for: the "did you mean" words if nothing matched
+    # On a phone the filters sit behind a "Filter" link; ?filters=open shows them (no JS).
+    filters_open = request.args.get("filters") == "open"
+    here = search_url(result.query)
     title = f"Search results for “{shown.text}”" if shown.text else "Find care and support"
     return render_template(
         "search/results.html", title=title, result=result, query=result.query,
         search_url=search_url, sorts=SORTS, price_units=PRICE_UNITS,
-        format_price_arg=format_price_arg,
+        format_price_arg=format_price_arg, filters_open=filters_open,
+        filters_open_url=here + ("&" if "?" in here else "?") + "filters=open#filters",
+        filters_closed_url=here,
     )

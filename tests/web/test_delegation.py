@@ -487,3 +487,24 @@ def test_circle_member_is_not_offered_booking_messaging_or_a_suggest_feature(
     login(holder)
     page = _page(client.get(f"/listings/{listing.id}"))
     assert 'id="book"' in page and "Message this provider" in page
+
+
+def test_removing_a_helper_asks_first_and_changes_nothing_until_confirmed(
+        client, make_user, login, db_session):
+    holder = make_user(Role.HOLDER)
+    helper = make_user(Role.SUPPORTER)
+    delegation = _delegate(db_session, holder, helper, "nominated")
+    login(holder)
+    people = _page(client.get("/my/people"))
+    # "Remove" is a link to a question, not a button that acts at once.
+    assert f'href="/my/people/{delegation.id}/remove"' in people
+    assert f'action="/my/people/{delegation.id}/revoke"' not in people
+    question = _page(client.get(f"/my/people/{delegation.id}/remove"))
+    assert f"Remove {helper.name}?" in question and "Yes, remove them" in question
+    assert f'action="/my/people/{delegation.id}/revoke"' in question
+    db_session.refresh(delegation)
+    assert delegation.status == "active"
+    client.post(f"/my/people/{delegation.id}/revoke", data={})
+    db_session.refresh(delegation)
+    assert delegation.status == "revoked"
+    assert client.get(f"/my/people/{delegation.id}/remove").status_code == 404

@@ -78,3 +78,21 @@ def test_pages_link_to_each_other(client, indexed):
     assert 'href="/search?sort=price&amp;page=2"' in html
     prices = re.findall(r"<strong>£([\d.,]+)</strong>", html)
     assert prices[0] == "0.00"
+
+
+def test_the_search_box_and_results_come_before_the_filters(client, indexed):
+    html = client.get("/search?q=dementia").get_data(as_text=True)
+    assert html.index('id="q"') < html.index('id="filters"')
+    # On a phone the filters are behind a plain link that opens them without JavaScript.
+    link = re.search(r'id="filter-link" href="([^"]+)"', html).group(1)
+    assert "carefair-filters--closed" in html
+    assert link == "/search?q=dementia&amp;filters=open#filters"
+    opened = client.get("/search?q=dementia&filters=open").get_data(as_text=True)
+    assert "carefair-filters--closed" not in opened
+    assert re.search(r'id="filter-link" href="/search\?q=dementia">Hide filters', opened)
+    assert sorted(_ids(opened)) == sorted(_ids(html))
+
+
+def test_the_filter_link_says_how_many_filters_are_on(client, indexed):
+    html = client.get("/search?category=transport&district=SY1").get_data(as_text=True)
+    assert re.search(r'id="filter-link"[^>]*>Filter \(\d+ applied\)', html)

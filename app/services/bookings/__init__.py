@@ -53,6 +53,8 @@ from app.services.bookings.cancelling import (
     _money_back,
     backup_offers,
     cancel_booking,
+    cancel_session,
+    cancellation_preview,
     report_no_show,
 )
 from app.services.bookings.delivery import (
@@ -117,7 +119,8 @@ __all__ = [
     "_require_provider", "_session", "_sessions_for", "_settings", "_settle", "_starts",
     "_terms", "accept", "approval_queue", "approve", "arrange_booking", "backup_offers",
     "booking_for_holder", "booking_for_provider", "bookings_of_holder",
-    "bookings_of_provider", "cancel_booking", "confirm_session", "cosign_queue",
+    "bookings_of_provider", "cancel_booking", "cancel_session", "cancellation_preview",
+    "confirm_session", "cosign_queue",
     "current_pause", "decide_pool", "decline", "dispute_session", "disputes", "get_booking",
     "join_pool", "local", "needs_cosign", "pause", "quote_booking", "record_delivery",
     "refuse_approval", "register_rule_checks", "remittance_files", "report_no_show",
