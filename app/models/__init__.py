@@ -5,6 +5,7 @@ from app.models.base import Base, utcnow
 from app.models.booking import Booking, BookingBackup, BookingSession, HolderPause, PoolParticipant
 from app.models.budget import Budget, PlanCategory, PlanReview, SupportPlanVersion
 from app.models.card_payment import BudgetCard, SessionCardPayment
+from app.models.council_api import ApiToken, ImportedRecord
 from app.models.delegation import Delegation
 from app.models.flag import Flag, ProviderRestriction, SafeguardingReferral
 from app.models.ledger import LedgerEntry, LedgerTransaction
@@ -35,6 +36,8 @@ from app.models.user import HomeAddress, User
 from app.models.vetting import VettingCheck
 
 __all__ = [
+    "ApiToken",
+    "ImportedRecord",
     "AuditEvent",
     "AvailabilityException",
     "AvailabilitySlot",
