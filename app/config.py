@@ -63,6 +63,7 @@ class Config:
     RATELIMIT_ENABLED: bool = True
     SIGN_IN_RATE_LIMIT: str = "5 per minute"  # per email address typed, from anywhere
     SIGN_IN_IP_RATE_LIMIT: str = "30 per minute"  # per client address, whatever the email
+    API_RATE_LIMIT: str = "600 per minute"  # per council API token (/api/v1)
     FORCE_HTTPS: bool = True
     INSTANCE_DIR: str = str(DEFAULT_INSTANCE_DIR)
     ASSETS_DIR: str = str(PROJECT_ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk")

@@ -8,6 +8,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web import (  # noqa: F401
         account,
         admin,
+        admin_api_tokens,
         admin_budget,
         admin_email,
         admin_remittance,
@@ -45,3 +46,7 @@ def register_blueprints(app: Flask) -> None:
     for module in (public, auth, account, holder, provider, broker, admin, api, notifications, search):
         app.register_blueprint(module.bp)
     register_context(app)
+
+    from app.web.api_v1 import register_council_api
+
+    register_council_api(app)
