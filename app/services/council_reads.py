@@ -65,7 +65,7 @@ def references(kind: str, ids: list[int]) -> dict[int, str]:
         return {}
     return dict(db.session.execute(select(ImportedRecord.subject_id, ImportedRecord.reference)
                                    .where(ImportedRecord.kind == kind,
-                                          ImportedRecord.subject_id.in_(ids))).tuples())
+                                          ImportedRecord.subject_id.in_(ids))).all())
 
 
 # ---------------------------------------------------------------- queries (filters from the API)
@@ -89,7 +89,7 @@ def live_counts(profile_ids: list[int]) -> dict[int, int]:
     return dict(db.session.execute(
         select(Listing.profile_id, func.count()).where(Listing.profile_id.in_(profile_ids),
                                                        Listing.is_live.is_(True))
-        .group_by(Listing.profile_id)).tuples())
+        .group_by(Listing.profile_id)).all())
 
 
 def listings_query(args: dict) -> Select:

@@ -97,7 +97,7 @@ def referenced(kind: str, references: list[str]) -> dict[str, int]:
         return {}
     return dict(db.session.execute(select(ImportedRecord.reference, ImportedRecord.subject_id)
                                    .where(ImportedRecord.kind == kind,
-                                          ImportedRecord.reference.in_(references))).tuples())
+                                          ImportedRecord.reference.in_(references))).all())
 
 
 def _check_pass(importer, path: Path, fmt: str, report: Report, on_error: OnError | None,

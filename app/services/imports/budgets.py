@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.domain.budget import Frequency, FundingMode, budget_end
-from app.domain.errors import Conflict, DomainError
+from app.domain.errors import DomainError
 from app.domain.money import parse_pounds
 from app.extensions import db
 from app.models import Budget, ImportedRecord, User
@@ -76,9 +76,9 @@ class Budgets:
             out.append(c)
         done = referenced(self.kind, [c.reference for c in out if c.reference])
         holders = referenced("holder", [c.clean["holder_reference"] for c in out if c.clean])
-        existing: dict[int, list[tuple[date, date]]] = {}
+        existing: dict[int, list[Budget]] = {}
         for b in db.session.scalars(select(Budget).where(Budget.holder_id.in_(list(holders.values())))):
-            existing.setdefault(b.holder_id, []).append((b.start_date, b.end_date))
+            existing.setdefault(b.holder_id, []).append(b)
         for c in out:
             if c.reference in done:
                 c.unchanged, c.errors = True, []
@@ -94,7 +94,13 @@ class Budgets:
             start = c.clean.get("start_date")
             if start and not c.errors:
                 end = budget_end(start)
-                if any(s <= end and start <= e for s, e in existing.get(holder_id, [])):
+                clash = [b for b in existing.get(holder_id, []) if b.start_date <= end and start <= b.end_date]
+                same = [b for b in clash if b.start_date == start and b.annual_pence == c.clean.get("annual_pence")
+                        and not referenced_id(b.id)]
+                if same:
+                    # A run cut off between the budget's commit and its reference's: adopt it.
+                    c.clean["adopt"] = same[0].id
+                elif clash:
                     c.fail("start_date", "This holder already has a budget overlapping these dates.")
                 latest = date.today() + timedelta(days=366)
                 if not budgets.EARLIEST_START <= start <= latest:
@@ -107,20 +113,16 @@ class Budgets:
         for c in rows:
             assert c.clean is not None and c.reference is not None
             v = c.clean
+            if v.get("adopt"):
+                db.session.add(ImportedRecord(kind=self.kind, reference=c.reference, subject_id=v["adopt"]))
+                db.session.commit()
+                result.append((c, None))
+                continue
             try:
                 budget = budgets.create_budget(
                     v["holder_id"], v["annual_pence"], v["start_date"], v["frequency"], v["funding_mode"],
                     contingency_weeks=v["contingency_weeks"], contingency_pence=v["contingency_pence"],
                     actor=actor)
-            except Conflict as err:
-                # A run cut off between the budget's commit and its reference's: adopt that budget.
-                earlier = db.session.scalar(select(Budget).where(
-                    Budget.holder_id == v["holder_id"], Budget.start_date == v["start_date"],
-                    Budget.annual_pence == v["annual_pence"]))
-                if earlier is None or referenced_id(earlier.id):
-                    result.append((c, err))
-                    continue
-                budget = earlier
             except DomainError as err:
                 result.append((c, err))
                 continue

@@ -86,8 +86,8 @@ class _People:
             try:
                 with db.session.begin_nested():
                     user = accounts._new_user(c.clean["email"], c.clean["name"], self.role, None)
-                    self.write_more(user, c.clean, actor)
-                    db.session.add(ImportedRecord(kind=self.kind, reference=c.reference, subject_id=user.id))
+                    subject_id = self.write_more(user, c.clean, actor)
+                    db.session.add(ImportedRecord(kind=self.kind, reference=c.reference, subject_id=subject_id))
                     audit.record(actor, f"{self.kind}.imported", "user", user.id, on_behalf_of=user,
                                  details={"reference": c.reference})
             except DomainError as err:
@@ -97,8 +97,9 @@ class _People:
         db.session.commit()
         return result
 
-    def write_more(self, user: User, clean: dict, actor: User) -> None:
-        pass
+    def write_more(self, user: User, clean: dict, actor: User) -> int:
+        """Write the rest of the row; returns the id its reference points at."""
+        return user.id
 
 
 class Holders(_People):
@@ -118,9 +119,10 @@ class Holders(_People):
                 c.fail("home_district", str(err))
         clean["at_risk"] = _flag(row, "at_risk", c)
 
-    def write_more(self, user: User, clean: dict, actor: User) -> None:
+    def write_more(self, user: User, clean: dict, actor: User) -> int:
         user.home_district = clean["home_district"]
         user.at_risk = clean["at_risk"]
+        return user.id
 
 
 class Providers(_People):
@@ -155,7 +157,8 @@ class Providers(_People):
         except InvalidInput as err:
             c.fail("listing_" + err.field if err.field else None, err.message)
 
-    def write_more(self, user: User, clean: dict, actor: User) -> None:
+    def write_more(self, user: User, clean: dict, actor: User) -> int:
+        """A provider's reference points at their profile (what bookings and the API name)."""
         values = dict(clean["values"])
         districts = values.pop("districts")
         profile = ProviderProfile(user_id=user.id, **values)
@@ -164,3 +167,4 @@ class Providers(_People):
         db.session.add(profile)
         db.session.flush()
         vetting.refresh_visibility(profile, actor=actor)
+        return profile.id
