@@ -199,8 +199,7 @@ def scan(query: Select, id_column: Any, batch: int = 1000) -> Iterator[list]:
         if not rows:
             return
         yield rows
-        after = rows[-1].id
-        db.session.expunge_all()  # keep memory flat however many rows there are
+        after = rows[-1].id  # earlier batches are dropped: the session holds them only weakly
         if len(rows) < batch:
             return
 

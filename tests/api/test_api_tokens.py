@@ -53,7 +53,7 @@ def test_every_council_api_route_is_in_the_scope_table(app):
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
         if rule.rule.startswith("/api/v1/") and hasattr(view, "api_scope"):
-            path = re.sub(r"<int:\w+>", "<id>", rule.rule)
+            path = re.sub(r"<int[^>]*>", "<id>", rule.rule)
             path = re.sub(r"<any\([^)]*\):\w+>", "holders", path)
             routes.add(path)
     assert routes - {p.replace("/bookings", "/holders") if p.startswith("/api/v1/exports") else p

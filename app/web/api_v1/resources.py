@@ -84,7 +84,7 @@ def list_providers(args):
     return {"items": provider_rows(rows), "next_cursor": encode_cursor(last)}
 
 
-@providers.route("/providers/<int:provider_id>")
+@providers.route("/providers/<int(max=2147483647):provider_id>")
 @scoped("providers:read")
 @providers.response(200, s.ProviderOut)
 def get_provider(provider_id: int):
@@ -114,7 +114,7 @@ def list_holders(args):
     return {"items": holder_rows(rows), "next_cursor": encode_cursor(last)}
 
 
-@holders.route("/holders/<int:holder_id>")
+@holders.route("/holders/<int(max=2147483647):holder_id>")
 @scoped("holders:read")
 @holders.response(200, s.HolderOut)
 def get_holder(holder_id: int):
@@ -148,14 +148,14 @@ def create_budget(data):
     return budget_rows([budget], with_balances=True)[0]
 
 
-@budgets.route("/budgets/<int:budget_id>")
+@budgets.route("/budgets/<int(max=2147483647):budget_id>")
 @scoped("budgets:read")
 @budgets.response(200, s.BudgetOut)
 def get_budget(budget_id: int):
     return budget_rows([budget_service.get_budget(budget_id)], with_balances=True)[0]
 
 
-@budgets.route("/budgets/<int:budget_id>/instalments")
+@budgets.route("/budgets/<int(max=2147483647):budget_id>/instalments")
 @scoped("budgets:read")
 @budgets.arguments(s.PageArgs, location="query")
 @budgets.response(200, s.page_of(s.InstalmentOut))
@@ -167,7 +167,7 @@ def list_instalments(args, budget_id: int):
     return {"items": rows, "next_cursor": encode_cursor(last)}
 
 
-@budgets.route("/budgets/<int:budget_id>/instalments", methods=["POST"])
+@budgets.route("/budgets/<int(max=2147483647):budget_id>/instalments", methods=["POST"])
 @scoped("budgets:write")
 @budgets.arguments(s.InstalmentIn)
 @budgets.response(201, s.InstalmentOut)
@@ -199,7 +199,7 @@ def list_bookings(args):
     return {"items": booking_rows(rows), "next_cursor": encode_cursor(last)}
 
 
-@bookings.route("/bookings/<int:booking_id>")
+@bookings.route("/bookings/<int(max=2147483647):booking_id>")
 @scoped("bookings:read")
 @bookings.response(200, s.BookingOut)
 def get_booking(booking_id: int):

@@ -30,7 +30,8 @@ class ErrorSchema(Schema):
 # ---------------------------------------------------------------- query arguments
 
 class PageArgs(Schema):
-    cursor = fields.Str(metadata={"description": "next_cursor from the previous page"})
+    cursor = fields.Str(validate=validate.Regexp(r"^[0-9]{1,9}$"),
+                        metadata={"description": "next_cursor from the previous page, passed back unchanged"})
     limit = fields.Int(load_default=100, validate=validate.Range(1, MAX_PAGE))
 
 
