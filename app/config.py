@@ -73,6 +73,7 @@ class Config:
     # Sign-in backoff per (email, address) pair: app.services.sign_in_limits.Limits; None is
     # its defaults (tests pass their own).
     SIGN_IN_LIMITS: object | None = None
+    API_RATE_LIMIT: str = "600 per minute"  # per council API token (/api/v1)
     FORCE_HTTPS: bool = True
     INSTANCE_DIR: str = str(DEFAULT_INSTANCE_DIR)
     ASSETS_DIR: str = str(PROJECT_ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk")

@@ -47,6 +47,26 @@ def error_body(status: int, code: str, message: str, field: str | None = None) -
     return {"error": {"status": status, "code": code, "message": message, "field": field}}
 
 
+def _validation_problem(err: HTTPException) -> tuple[str, str | None] | None:
+    """(message, field) for the first problem in a schema refusal, whose `data` holds webargs'
+    messages like {"query": {"limit": ["Must be ..."]}}; None for any other HTTP error."""
+    messages = (getattr(err, "data", None) or {}).get("messages")
+    if not isinstance(messages, dict):
+        return None
+    path: list[str] = []
+    node: object = messages
+    while isinstance(node, dict) and node:
+        key = next(iter(node))
+        path.append(str(key))
+        node = node[key]
+    while isinstance(node, list) and node:
+        node = node[0]
+    fields = [p for p in path[1:] if not p.isdigit()] or path[:1]
+    field = ".".join(fields) if fields else None
+    text = str(node) if node else "This request is not valid."
+    return (f"{field}: {text}" if field else text), field
+
+
 def register_error_handlers(app: Flask) -> None:
     from app.extensions import db
 
@@ -67,6 +87,9 @@ def register_error_handlers(app: Flask) -> None:
         status = err.code or 500
         title = _PLAIN_TITLES.get(status, err.name)
         if wants_json():
+            problem = _validation_problem(err)
+            if problem is not None:  # a request the API's schemas refused (webargs / flask-smorest)
+                return jsonify(error_body(status, "invalid_input", *problem)), status
             return jsonify(error_body(status, err.name.lower().replace(" ", "_"), title)), status
         if request_ctx.url_adapter is None:
             # An untrusted Host header (TRUSTED_HOSTS): no page can be built for a host that is

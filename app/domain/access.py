@@ -93,6 +93,8 @@ class Permission(Enum):
     """Every route names exactly one of these. Value: (area, what it covers, circle share)."""
 
     PUBLIC = (Area.PUBLIC, "anyone, signed in or not", None)
+    # The council API: no session at all; each route checks a bearer token and its scope.
+    COUNCIL_API = (Area.PUBLIC, "council systems with an API token (scope checked per route)", None)
     SIGNED_IN = (Area.ACCOUNT, "any signed-in user, for their own account", None)
     HOLDER_VIEW_DASHBOARD = (Area.HOLDER, "see the holder's home page", None)
     HOLDER_VIEW_BUDGET = (Area.HOLDER, "see the budget and ledger statement", Share.BUDGET)

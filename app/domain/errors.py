@@ -41,3 +41,11 @@ class InsufficientFunds(Conflict):
 
 class NeedsApproval(Conflict):
     code = "needs_approval"
+
+
+class NotAuthenticated(DomainError):
+    """No credentials, or ones that are not (or no longer) valid: an API token missing, unknown,
+    expired or revoked. The same code as a plain 401, so API clients see one refusal."""
+
+    status_code = 401
+    code = "unauthorized"

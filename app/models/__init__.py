@@ -5,6 +5,7 @@ from app.models.base import Base, utcnow
 from app.models.booking import Booking, BookingBackup, BookingSession, HolderPause, PoolParticipant
 from app.models.budget import Budget, PlanCategory, PlanReview, SupportPlanVersion
 from app.models.card_payment import BudgetCard, SessionCardPayment
+from app.models.council_api import ApiToken, ImportedRecord
 from app.models.delegation import Delegation
 from app.models.flag import Flag, ProviderRestriction, SafeguardingReferral
 from app.models.jobs import (
@@ -45,6 +46,8 @@ from app.models.vetting import VettingCheck
 
 __all__ = [
     "AgreementBooking",
+    "ApiToken",
+    "ImportedRecord",
     "AuditEvent",
     "AvailabilityException",
     "AvailabilitySlot",

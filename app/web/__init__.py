@@ -8,6 +8,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web import (  # noqa: F401
         account,
         admin,
+        admin_api_tokens,
         admin_budget,
         admin_email,
         admin_remittance,
@@ -51,3 +52,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     register_context(app)
     register_responsive_tables(app)
+
+    from app.web.api_v1 import register_council_api
+
+    register_council_api(app)

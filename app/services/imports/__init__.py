@@ -1,0 +1,214 @@
+"""Bulk import of a council's providers, holders, budgets and historical bookings from CSV or JSON Lines.
+
+How it works (each kind is a module with `check` and `write`):
+- The file is read row by row, in batches, twice at most: a first pass checks every row and
+  reports each bad one with its line number and a plain reason. A dry run stops there, and so
+  does a real run whose file has any bad row: nothing is written unless every row is good.
+- The second pass writes, through the same services and rules as the screens (account rules,
+  provider profile and listing rules with vetting deciding visibility, budget rules, the audit
+  log). Each row is written with its council reference (imported_records) in the same commit,
+  so a row is either wholly there or not at all.
+- Idempotent by the council's own reference: a row whose reference was imported before is
+  "unchanged" and skipped. Running a file twice changes nothing; a run cut off midway (a
+  crash, a lost connection) is finished by running the same file again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, text
+
+from app.domain.errors import DomainError, InvalidInput
+from app.extensions import db
+from app.models import ImportedRecord, User
+from app.services.imports import reader
+
+KINDS = ("providers", "holders", "budgets", "bookings")
+MAX_KEPT_ERRORS = 10_000  # a report keeps this many; the count goes on (the CLI prints them all)
+MAX_REFERENCE = 80
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    reference: str | None
+    field: str | None
+    message: str
+
+
+@dataclass
+class Checked:
+    """One row after checking: `clean` values to write, or the reasons it cannot be."""
+
+    line: int
+    reference: str | None
+    clean: dict[str, Any] | None = None
+    errors: list[tuple[str | None, str]] = field(default_factory=list)
+    unchanged: bool = False
+
+    def fail(self, field_name: str | None, message: str) -> None:
+        self.errors.append((field_name, message))
+
+
+@dataclass
+class Report:
+    kind: str
+    dry_run: bool
+    rows: int = 0
+    imported: int = 0  # in a dry run: rows that would be imported
+    unchanged: int = 0
+    error_count: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    def add(self, error: RowError) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_KEPT_ERRORS:
+            self.errors.append(error)
+
+
+Progress = Callable[[str, int, int | None], None]  # (phase, rows done, rows in all if known)
+OnError = Callable[[RowError], None]
+
+
+def _importer(kind: str):
+    from app.services.imports import budgets, history, people
+
+    table = {"providers": people.Providers, "holders": people.Holders, "budgets": budgets.Budgets,
+             "bookings": history.HistoricalBookings}
+    if kind not in table:
+        raise InvalidInput(f"Choose what to import: {', '.join(KINDS)}.", field="kind")
+    return table[kind]()
+
+
+def _batches(path: Path, fmt: str, size: int) -> Iterator[list[tuple[int, dict | None, str | None]]]:
+    it = reader.rows(path, fmt)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def referenced(kind: str, references: list[str]) -> dict[str, int]:
+    """{council reference: our id} for those references already imported as `kind`."""
+    if not references:
+        return {}
+    return dict(db.session.execute(select(ImportedRecord.reference, ImportedRecord.subject_id)
+                                   .where(ImportedRecord.kind == kind,
+                                          ImportedRecord.reference.in_(references))).all())
+
+
+def _check_pass(importer, path: Path, fmt: str, report: Report, on_error: OnError | None,
+                progress: Progress | None, *, writing: bool, actor: User) -> None:
+    seen: set[str] = set()
+    importer.start_pass()
+    done = 0
+    for raw in _batches(path, fmt, importer.batch_size):
+        rows: list[tuple[int, dict]] = []
+        problems: list[Checked] = []
+        for line, row, problem in raw:
+            if problem is not None or row is None:
+                problems.append(Checked(line, None, errors=[(None, problem or "Unreadable line")]))
+            else:
+                rows.append((line, row))
+        checked = problems + importer.check(rows)
+        for c in checked:
+            ref = c.reference
+            if ref is not None and not c.errors:
+                if ref in seen:
+                    c.fail("reference", f"The reference {ref} is used on an earlier line of this file.")
+                seen.add(ref)
+        checked.sort(key=lambda c: c.line)
+        good = []
+        for c in checked:
+            if not writing:
+                report.rows += 1
+            if c.errors:
+                for field_name, message in c.errors:
+                    error = RowError(c.line, c.reference, field_name, message)
+                    report.add(error)
+                    if on_error:
+                        on_error(error)
+            elif c.unchanged:
+                if not writing:
+                    report.unchanged += 1
+            else:
+                good.append(c)
+                if not writing and report.dry_run:
+                    report.imported += 1
+        if writing:
+            # Rows refused only now (a race, or a clash between two rows of this file) are
+            # reported the same way; the rest of the batch is written.
+            written = importer.write(good, actor) if good else []
+            for c, problem in written:
+                if problem is None:
+                    report.imported += 1
+                else:
+                    error = RowError(c.line, c.reference, problem.field, problem.message)
+                    report.add(error)
+                    if on_error:
+                        on_error(error)
+        done += len(raw)
+        if progress:
+            progress("writing" if writing else "checking", done, report.rows if writing else None)
+        # Nothing piles up: the session holds committed rows only by weak reference.
+
+
+def run(kind: str, path: str | Path, fmt: str | None = None, *, actor: User, dry_run: bool,
+        progress: Progress | None = None, on_error: OnError | None = None) -> Report:
+    """Import `path` as `kind`. Returns the report; writes only if every row is good.
+
+    Raises InvalidInput (unknown kind or format, missing columns), NotPermitted (not a council admin).
+    """
+    from app.domain.access import Role
+    from app.domain.errors import NotPermitted
+
+    if actor.role_enum is not Role.COUNCIL_ADMIN:
+        raise NotPermitted("Only council admins can import data.")
+    actor_id = actor.id
+    path = Path(path)
+    fmt = reader.format_of(path, fmt)
+    importer = _importer(kind)
+    report = Report(kind=kind, dry_run=dry_run)
+    _check_pass(importer, path, fmt, report, on_error, progress, writing=False, actor=actor)
+    db.session.rollback()  # checking reads only; end its transaction before writing
+    if dry_run or report.error_count:
+        return report
+    if db.engine.dialect.name == "postgresql":
+        # Safe to trade durability of the last few commits for speed here: a run cut off is
+        # finished by running the file again (every row carries its reference).
+        db.session.execute(text("SET synchronous_commit TO off"))
+    try:
+        again = db.session.get(User, actor_id)
+        assert again is not None
+        _check_pass(importer, path, fmt, report, on_error, progress, writing=True, actor=again)
+    finally:
+        if db.engine.dialect.name == "postgresql":
+            db.session.rollback()
+            db.session.execute(text("SET synchronous_commit TO DEFAULT"))
+            db.session.commit()
+    return report
+
+
+def require_columns(row: dict, columns: tuple[str, ...], c: Checked) -> bool:
+    missing = [name for name in columns if not (row.get(name) or "").strip()]
+    for name in missing:
+        c.fail(name, f"Enter {name.replace('_', ' ')}.")
+    return not missing
+
+
+def reference_of(row: dict, c: Checked) -> str | None:
+    ref = (row.get("reference") or "").strip()
+    if not ref:
+        c.fail("reference", "Enter the council's reference for this row.")
+        return None
+    if len(ref) > MAX_REFERENCE:
+        c.fail("reference", f"The reference must be {MAX_REFERENCE} characters or fewer.")
+        return None
+    c.reference = ref
+    return ref
+
+
+Written = list[tuple[Checked, DomainError | None]]  # what `write` returns: each row, refused or not

@@ -1,0 +1,246 @@
+"""Bulk import: every bad row reported with its line and nothing written; twice changes nothing; a cut run finishes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.domain.access import Role
+from app.models import AuditEvent, Booking, BookingSession, Budget, ImportedRecord, LedgerEntry, Listing, User
+from app.services import budgets, imports
+
+pytestmark = pytest.mark.database
+
+HOLDERS = """reference,email,name,home_district,at_risk
+H1,ann@example.org,Ann Ash,LS6,no
+H2,bob@example.org,Bob Birch,ls7,yes
+H3,cat@example.org,Cat Cedar,,
+"""
+PROVIDERS = ("reference,email,name,provider_type,districts,listing_category,listing_title,listing_price,"
+             "listing_unit\n"
+             "P1,pa@example.org,Pat Able,self_employed_pa,LS6 LS7,personal_care,Morning help,16.00,hour\n"
+             "P2,agency@example.org,Acme Care,home_care_agency,LS6,help_at_home,Home help,24.00,hour\n")
+YEAR_START = date(date.today().year - 1, 4, 1)
+BUDGETS = ("reference,holder_reference,annual_amount,start_date,frequency,funding_mode,contingency_weeks\n"
+           f"B1,H1,12000.00,{YEAR_START},four_weekly,council_managed,4\n"
+           f"B2,H2,\"8,000\",{YEAR_START},monthly,direct_payment,\n")
+
+
+def _write(tmp_path, name: str, text: str):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _count(model) -> int:
+    from app.extensions import db
+
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.fixture
+def importer(app_ctx, make_user):
+    admin = make_user(Role.COUNCIL_ADMIN)
+
+    def run(kind: str, path, *, dry_run: bool = False):
+        return imports.run(kind, path, actor=admin, dry_run=dry_run)
+
+    run.admin = admin
+    return run
+
+
+def test_holders_import_through_account_rules_with_references(importer, tmp_path):
+    report = importer("holders", _write(tmp_path, "holders.csv", HOLDERS))
+    assert (report.rows, report.imported, report.unchanged, report.error_count) == (3, 3, 0, 0)
+    bob = imports.referenced("holder", ["H2"])["H2"]
+    from app.extensions import db
+
+    user = db.session.get(User, bob)
+    assert (user.email, user.role, user.home_district, user.at_risk, user.password_hash) == (
+        "bob@example.org", "holder", "LS7", True, None)
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "holder.imported")) == 3
+
+
+def test_a_file_of_bad_rows_is_reported_line_by_line_and_nothing_is_written(importer, tmp_path, make_user):
+    make_user(Role.HOLDER, email="taken@example.org")
+    users_before = _count(User)
+    text = ("reference,email,name,home_district,at_risk\n"
+            "G1,good@example.org,Good Person,LS6,no\n"          # line 2: fine
+            ",nobody@example.org,No Ref,LS6,no\n"               # 3: no reference
+            "G3,not-an-email,Bad Email,LS6,no\n"                # 4: email
+            "G4,taken@example.org,Taken,LS6,no\n"               # 5: email already has an account
+            "G5,dup@example.org,Dup One,LS6,no\n"               # 6: fine
+            "G6,dup@example.org,Dup Two,LS6,no\n"               # 7: email earlier in the file
+            "G1,other@example.org,Same Ref,LS6,no\n"            # 8: reference earlier in the file
+            "G8,eight@example.org,Bad District,LS6 1AA,no\n"    # 9: full postcode, not a district
+            "G9,nine@example.org,Bad Flag,LS6,perhaps\n"        # 10: at_risk
+            "G10,ten@example.org,,LS6,no\n"                     # 11: no name
+            "G11,x@example.org,Too,Many,Values,Here\n")          # 12: more values than columns
+    path = _write(tmp_path, "bad.csv", text)
+    for dry_run in (True, False):
+        report = importer("holders", path, dry_run=dry_run)
+        found = [(e.line, e.field) for e in report.errors]
+        assert found == [(3, "reference"), (4, "email"), (5, "email"), (7, "email"), (8, "reference"),
+                         (9, "home_district"), (10, "at_risk"), (11, "name"), (12, None)], report.errors
+        assert report.rows == 11 and report.error_count == 9 and report.imported == (2 if dry_run else 0)
+        assert all(e.message and "Traceback" not in e.message for e in report.errors)
+        assert _count(User) == users_before  # neither run wrote anything
+        assert _count(ImportedRecord) == 0
+
+
+def test_json_lines_bad_lines_are_reported_too(importer, tmp_path):
+    text = ('{"reference": "J1", "email": "j1@example.org", "name": "Jay One"}\n'
+            "not json\n"
+            "\n"
+            '["a", "list"]\n'
+            '{"reference": "J2", "email": "j2@example.org", "name": "Jay Two", "at_risk": true}\n')
+    report = importer("holders", _write(tmp_path, "h.jsonl", text), dry_run=True)
+    assert [(e.line, e.field) for e in report.errors] == [(2, None), (4, None)]
+    assert report.imported == 2
+
+
+def test_the_same_file_twice_changes_nothing_the_second_time(importer, tmp_path):
+    holders, providers, budget_file = (_write(tmp_path, "h.csv", HOLDERS), _write(tmp_path, "p.csv", PROVIDERS),
+                                       _write(tmp_path, "b.csv", BUDGETS))
+    first = [importer(k, p) for k, p in (("holders", holders), ("providers", providers), ("budgets", budget_file))]
+    assert [r.imported for r in first] == [3, 2, 2]
+    counts = [_count(m) for m in (User, Listing, Budget, AuditEvent, ImportedRecord)]
+    second = [importer(k, p) for k, p in (("holders", holders), ("providers", providers), ("budgets", budget_file))]
+    assert [(r.imported, r.unchanged, r.error_count) for r in second] == [(0, 3, 0), (0, 2, 0), (0, 2, 0)]
+    assert [_count(m) for m in (User, Listing, Budget, AuditEvent, ImportedRecord)] == counts
+
+
+def test_imported_listings_wait_for_vetting_like_any_other(importer, tmp_path):
+    importer("providers", _write(tmp_path, "p.csv", PROVIDERS))
+    from app.extensions import db
+
+    listings = db.session.scalars(select(Listing)).all()
+    assert len(listings) == 2 and not any(li.is_live for li in listings)
+
+
+def test_an_import_cut_off_midway_finishes_when_run_again(importer, tmp_path):
+    lines = HOLDERS.strip().split("\n")
+    # The process died after committing the first two rows: the same as a file of those rows.
+    importer("holders", _write(tmp_path, "part.csv", "\n".join(lines[:3]) + "\n"))
+    report = importer("holders", _write(tmp_path, "all.csv", HOLDERS))
+    assert (report.imported, report.unchanged) == (1, 2)
+    assert _count(User) - 1 == 3  # three holders and the admin: nothing doubled
+
+    # A budget committed by the service just before its reference was: adopted, not doubled.
+    importer("holders", _write(tmp_path, "all.csv", HOLDERS))
+    h1 = imports.referenced("holder", ["H1"])["H1"]
+    budgets.create_budget(h1, 1_200_000, YEAR_START, "four_weekly", "council_managed",
+                          contingency_weeks=4, actor=importer.admin)
+    report = importer("budgets", _write(tmp_path, "b.csv", BUDGETS))
+    assert (report.imported, report.error_count) == (2, 0)
+    assert _count(Budget) == 2
+
+
+def test_budget_rows_follow_the_budget_rules(importer, tmp_path):
+    importer("holders", _write(tmp_path, "h.csv", HOLDERS))
+    text = ("reference,holder_reference,annual_amount,start_date,frequency,funding_mode,contingency_weeks,"
+            "contingency_amount\n"
+            f"B1,H9,100,{YEAR_START},monthly,council_managed,,\n"          # unknown holder
+            f"B2,H1,-5,{YEAR_START},monthly,council_managed,,\n"           # amount
+            f"B3,H1,100,2025-13-01,monthly,council_managed,,\n"           # date
+            f"B4,H1,100,{YEAR_START},weekly,council_managed,,\n"           # frequency
+            f"B5,H1,100,{YEAR_START},monthly,cash,,\n"                     # funding mode
+            f"B6,H1,100,{YEAR_START},monthly,council_managed,30,\n"        # weeks
+            f"B7,H1,100,{YEAR_START},monthly,council_managed,2,50\n")      # both
+    report = importer("budgets", _write(tmp_path, "b.csv", text), dry_run=True)
+    assert [(e.line, e.field) for e in report.errors] == [
+        (2, "holder_reference"), (3, "annual_amount"), (4, "start_date"), (5, "frequency"),
+        (6, "funding_mode"), (7, "contingency_weeks"), (8, "contingency_weeks")]
+
+
+def _history_setup(importer, tmp_path):
+    importer("holders", _write(tmp_path, "h.csv", HOLDERS))
+    importer("providers", _write(tmp_path, "p.csv", PROVIDERS))
+    importer("budgets", _write(tmp_path, "b.csv", BUDGETS))
+
+
+def test_historical_bookings_are_settled_history_that_moves_no_money(importer, tmp_path, app):
+    _history_setup(importer, tmp_path)
+    day = YEAR_START + timedelta(days=10)
+    text = ("reference,holder_reference,provider_reference,start,end,amount,category\n"
+            f"X1,H1,P1,{day}T09:00,{day}T11:00,32.00,personal_care\n"
+            f"X2,H2,P2,{day}T09:00,{day}T10:00,24.00,\n"
+            f"X3,H1,P2,{day + timedelta(days=1)}T09:00:00+00:00,{day + timedelta(days=1)}T10:00:00+00:00,24.00,\n")
+    path = _write(tmp_path, "bookings.csv", text)
+    ledger_before = _count(LedgerEntry)
+    report = importer("bookings", path)
+    assert (report.imported, report.error_count) == (3, 0)
+    from app.extensions import db
+
+    sessions = db.session.scalars(select(BookingSession).order_by(BookingSession.id)).all()
+    assert [(s.state, s.charge_pence, s.settled_on) for s in sessions] == [
+        ("settled", 3200, None), ("settled", 2400, None), ("settled", 2400, None)]
+    assert sessions[0].start_at == datetime.combine(day, datetime.min.time().replace(hour=9),
+                                                    tzinfo=imports.history.UK).astimezone(UTC)
+    assert {b.state for b in db.session.scalars(select(Booking))} == {"settled"}
+    assert _count(LedgerEntry) == ledger_before  # no money moved
+    from app.services import bookings as booking_service
+
+    assert booking_service.remittance_files(day.year, day.month) == []  # paid long ago, elsewhere
+    assert importer("bookings", path).unchanged == 3  # twice: nothing doubled
+    assert _count(Booking) == 3
+
+
+def test_bad_history_rows_are_reported(importer, tmp_path):
+    _history_setup(importer, tmp_path)
+    day = YEAR_START + timedelta(days=20)
+    future = date.today() + timedelta(days=3)
+    text = ("reference,holder_reference,provider_reference,start,end,amount,category\n"
+            f"Y1,H1,P1,{day}T09:00,{day}T11:00,32.00,\n"                  # 2 fine
+            f"Y2,H2,P1,{day}T10:00,{day}T12:00,32.00,\n"                  # 3 provider busy (clash with Y1)
+            f"Y3,H9,P1,{day}T13:00,{day}T14:00,16.00,\n"                  # 4 unknown holder
+            f"Y4,H1,P9,{day}T13:00,{day}T14:00,16.00,\n"                  # 5 unknown provider
+            f"Y5,H1,P1,{future}T09:00,{future}T10:00,16.00,\n"           # 6 not yet happened
+            f"Y6,H1,P1,{day}T15:00,{day}T14:00,16.00,\n"                  # 7 ends before it starts
+            f"Y7,H3,P1,{day}T16:00,{day}T17:00,16.00,\n"                  # 8 no budget covers it
+            f"Y8,H1,P1,{day}T18:00,{day}T19:00,16.00,transport\n"         # 9 no listing in that category
+            f"Y9,H1,P1,yesterday,{day}T19:00,16.00,\n"                    # 10 start unreadable
+            f"Y10,H1,P1,{day}T20:00,{day}T21:00,nothing,\n")              # 11 amount
+    report = importer("bookings", _write(tmp_path, "y.csv", text))
+    assert [(e.line, e.field) for e in report.errors] == [
+        (3, "start"), (4, "holder_reference"), (5, "provider_reference"), (6, "end"), (7, "end"),
+        (8, "budget_reference"), (9, "category"), (10, "start"), (11, "amount")], report.errors
+    assert _count(Booking) == 0
+
+
+def test_import_through_the_api_upload(client, make_token, tmp_path, db_session):
+    _, headers = make_token(["imports:write"])
+    data = {"file": (__import__("io").BytesIO(HOLDERS.encode()), "holders.csv")}
+    dry = client.post("/api/v1/imports/holders?dry_run=true", headers=headers, data=data,
+                      content_type="multipart/form-data")
+    assert dry.status_code == 200, dry.get_data(as_text=True)
+    assert dry.get_json() | {"errors": []} == {"kind": "holders", "dry_run": True, "rows": 3, "imported": 3,
+                                                "unchanged": 0, "error_count": 0, "errors": []}
+    assert db_session.scalar(select(func.count()).select_from(ImportedRecord)) == 0
+    bad = client.post("/api/v1/imports/holders", headers=headers, content_type="multipart/form-data",
+                      data={"file": (__import__("io").BytesIO(b"reference,email,name\nR1,nope,Name\n"), "h.csv")})
+    assert bad.get_json()["errors"] == [{"line": 2, "reference": "R1", "field": "email",
+                                         "message": bad.get_json()["errors"][0]["message"]}]
+    real = client.post("/api/v1/imports/holders", headers=headers, content_type="multipart/form-data",
+                       data={"file": (__import__("io").BytesIO(HOLDERS.encode()), "holders.csv")})
+    assert real.get_json()["imported"] == 3
+
+
+def test_cli_import_reports_and_exports(app, importer, tmp_path):
+    runner = app.test_cli_runner()
+    path = _write(tmp_path, "h.csv", HOLDERS)
+    result = runner.invoke(args=["import", "holders", str(path), "--as", importer.admin.email, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "would import 3" in result.output
+    bad = _write(tmp_path, "bad.csv", "reference,email,name\nR1,nope,Name\n")
+    result = runner.invoke(args=["import", "holders", str(bad), "--as", importer.admin.email])
+    assert result.exit_code == 1 and "line 2 (R1): email:" in result.output
+    result = runner.invoke(args=["import", "holders", str(path), "--as", importer.admin.email])
+    assert result.exit_code == 0 and "imported 3" in result.output
+    out = tmp_path / "holders.jsonl"
+    runner.invoke(args=["export", "holders", "--format", "jsonl", "-o", str(out)])
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(r["reference"] for r in rows) == ["H1", "H2", "H3"]
