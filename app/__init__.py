@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from flask import Flask
-from flask_talisman import Talisman
+if TYPE_CHECKING:  # Flask is imported inside create_app, so `import app.domain` stays Flask-free
+    from flask import Flask
 
-from app.config import PROJECT_ROOT, Config
+    from app.config import Config
 
 
 def create_app(config: Config | None = None) -> Flask:
+    from flask import Flask
+
+    from app.config import PROJECT_ROOT, Config
+
     config = config or Config.from_env()
     config.check()
     app = Flask(
@@ -38,10 +43,17 @@ def create_app(config: Config | None = None) -> Flask:
     from app.cli import register_cli
 
     register_cli(app)
+
+    from app.services.booking_checks import register_booking_checks
+
+    register_booking_checks(app)  # the cheap rules that run when a booking is requested
     return app
 
 
 def _bind_extensions(app: Flask) -> None:
+    from flask_talisman import Talisman
+
+    from app.config import PROJECT_ROOT
     from app.extensions import csrf, db, limiter, login_manager, mail, migrate
     from app.models import User
 
@@ -91,6 +103,8 @@ def _bind_extensions(app: Flask) -> None:
 
 
 def _configure_templates(app: Flask) -> None:
+    from app.config import PROJECT_ROOT
+
     from govuk_frontend_wtf.main import WTFormsHelpers
     from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
