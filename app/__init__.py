@@ -103,8 +103,6 @@ def _bind_extensions(app: Flask) -> None:
 
 
 def _configure_templates(app: Flask) -> None:
-    from app.config import PROJECT_ROOT
-
     from govuk_frontend_wtf.main import WTFormsHelpers
     from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 

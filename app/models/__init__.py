@@ -9,6 +9,14 @@ from app.models.delegation import Delegation
 from app.models.flag import Flag, ProviderRestriction, SafeguardingReferral
 from app.models.ledger import LedgerEntry, LedgerTransaction
 from app.models.listing import Listing
+from app.models.market import (
+    ConflictDeclaration,
+    CouncilSettingOverride,
+    MarketFigureRecord,
+    MarketRun,
+    MarketShareRecord,
+    SteeringRecord,
+)
 from app.models.messaging import Conversation, Message
 from app.models.notification import Notification, NotificationPreference, OutboundEmail
 from app.models.payments import (
@@ -43,7 +51,9 @@ __all__ = [
     "BookingBackup",
     "BookingSession",
     "Budget",
+    "ConflictDeclaration",
     "Conversation",
+    "CouncilSettingOverride",
     "BudgetCard",
     "Delegation",
     "HolderPause",
@@ -52,7 +62,11 @@ __all__ = [
     "LedgerEntry",
     "LedgerTransaction",
     "Listing",
+    "MarketFigureRecord",
+    "MarketRun",
+    "MarketShareRecord",
     "Message",
+    "SteeringRecord",
     "Notification",
     "NotificationPreference",
     "OutboundEmail",
