@@ -4,6 +4,8 @@ registered in create_app, and what they say to the holder (or why a booking wait
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from flask import Flask, current_app
 from sqlalchemy import select
 
@@ -108,22 +110,29 @@ def facts_for(holder: User, listing: Listing) -> BookingRequestFacts:
         alternatives=_alternatives(listing, district, shares) if share else ())
 
 
-def findings_for(holder: User, listing: Listing) -> list[tuple[Finding, Action]]:
-    """Each registered check's findings for this request, with what the council says follows."""
+@dataclass(frozen=True)
+class BookingAdvice:
+    items: list[tuple[Finding, Action]] = field(default_factory=list)
+    alternatives: tuple[Alternative, ...] = ()  # shown when a finding is about the market
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def advice_for(holder: User, listing: Listing) -> BookingAdvice:
+    """Each registered check's findings for this request, with what the council says follows:
+    shown to the holder on the booking form before they send."""
     checks = current_app.extensions.get(_KEY, ())
     if not checks:
-        return []
+        return BookingAdvice()
     settings = council_settings.current()
     facts = facts_for(holder, listing)
-    return [(f, decide_action(f, settings)) for check in checks for f in check(facts, settings)]
-
-
-def advice_for(holder: User, listing: Listing) -> list[tuple[Finding, Action]]:
-    """What to show the holder on the booking form before they send."""
-    return findings_for(holder, listing)
+    items = [(f, decide_action(f, settings)) for check in checks for f in check(facts, settings)]
+    about_market = any(f.rule == "provider_share_cap" for f, _ in items)
+    return BookingAdvice(items, facts.alternatives if about_market else ())
 
 
 def hold_reasons(holder: User, listing: Listing, total_pence: int) -> list[str]:
     """Why the council's settings make this request wait for a broker (bookings.RULE_CHECKS)."""
     return [f"A broker must look at this booking first: {finding.explanation}"
-            for finding, action in findings_for(holder, listing) if action in _HOLDING]
+            for finding, action in advice_for(holder, listing).items if action in _HOLDING]

@@ -254,8 +254,9 @@ def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
     (with at-risk marks), booked sessions (from bookings: agreed, delivered, charged, cancelled;
     see _sessions for the range), active delegations, recent messages and recent reviews.
     Left empty on purpose, with the reason:
-    * conflicts, household_links, concerns: Carefair does not record declared conflicts of
-      interest, household relationships or safeguarding concerns yet.
+    * household_links, concerns: Carefair does not record household relationships or
+      safeguarding concerns yet.
+    conflicts: brokers' declared conflicts of interest (declared_conflicts).
     * Holder.area: the provider-side postcode area means nothing for a holder; their market is
       Holder.district (their home district, see with_districts).
     market_facts: the markets' aggregates summed in SQL (see market_facts).
@@ -305,7 +306,7 @@ def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
             .order_by(Review.id)))
     return MarketSnapshot(
         as_of=as_of, providers=providers, listings=listings, holders=with_districts(holders),
-        market_facts=market_facts(as_of, settings),
+        market_facts=market_facts(as_of, settings), conflicts=declared_conflicts(),
         sessions=_sessions(session_window_start(as_of, settings), areas),
         delegations=delegations, messages=messages, reviews=reviews,
     )
@@ -388,3 +389,10 @@ def market_facts(as_of: datetime, settings: CouncilSettings) -> MarketFacts:
     return MarketFacts(window_days=days, current=ordered(spends[0]), previous=ordered(spends[1]),
                        current_totals=ordered(totals[0]), previous_totals=ordered(totals[1]),
                        arranged=ordered(arranged), unplaced_holders=int(unplaced or 0))
+
+
+def declared_conflicts() -> tuple[facts.ConflictOfInterest, ...]:
+    """Brokers' declared conflicts of interest (app.services.conflicts)."""
+    from app.services.conflicts import snapshot_conflicts
+
+    return snapshot_conflicts()

@@ -11,6 +11,7 @@ def register_blueprints(app: Flask) -> None:
         admin_budget,
         admin_email,
         admin_remittance,
+        admin_settings,
         api,
         auth,
         broker,
@@ -26,6 +27,8 @@ def register_blueprints(app: Flask) -> None:
         holder_card,
         holder_messages,
         holder_reviews,
+        market_people,
+        markets,
         notifications,
         provider,
         provider_bookings,
@@ -42,6 +45,7 @@ def register_blueprints(app: Flask) -> None:
     )
     from app.web.context import register_context
 
-    for module in (public, auth, account, holder, provider, broker, admin, api, notifications, search):
+    for module in (public, auth, account, holder, provider, broker, admin, api, notifications, search,
+                   markets):
         app.register_blueprint(module.bp)
     register_context(app)

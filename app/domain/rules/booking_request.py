@@ -86,7 +86,10 @@ def provider_share_in_market(facts: BookingRequestFacts,
     if share is None or share <= settings.provider_share_cap_percent or \
             facts.used_provider_before:
         return []
-    others = (" Other providers for people in your area include "
+    count = len(facts.alternatives)
+    others = (f" Here {'is' if count == 1 else 'are'} {count} other provider"
+              f"{'' if count == 1 else 's'} of this support for people in "
+              f"{facts.holder_district}: "
               + "; ".join(f"{a.provider_name} ({format_pence(a.price_pence)} {_per(a.unit)})"
                           for a in facts.alternatives) + "."
               if facts.alternatives else "")
