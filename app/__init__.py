@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from flask import Flask
-from flask_talisman import Talisman
+if TYPE_CHECKING:  # Flask is imported inside create_app, so `import app.domain` stays Flask-free
+    from flask import Flask
 
-from app.config import PROJECT_ROOT, Config
+    from app.config import Config
 
 
 def create_app(config: Config | None = None) -> Flask:
+    from flask import Flask
+
+    from app.config import PROJECT_ROOT, Config
+
     config = config or Config.from_env()
     config.check()
     app = Flask(
@@ -46,6 +51,10 @@ def create_app(config: Config | None = None) -> Flask:
     from app.cli import register_cli
 
     register_cli(app)
+
+    from app.services.booking_checks import register_booking_checks
+
+    register_booking_checks(app)  # the cheap rules that run when a booking is requested
     return app
 
 
@@ -61,6 +70,9 @@ def _trust_proxies(app: Flask) -> None:
 
 
 def _bind_extensions(app: Flask) -> None:
+    from flask_talisman import Talisman
+
+    from app.config import PROJECT_ROOT
     from app.extensions import csrf, db, limiter, login_manager, mail, migrate
     from app.models import User
 

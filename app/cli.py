@@ -53,8 +53,8 @@ def register_cli(app: Flask) -> None:
     from app import (
         cli_bookings,  # noqa: F401  (registers `carefair bookings auto-confirm`)
         cli_brokerage,  # noqa: F401  (registers `carefair brokerage scan`)
-        cli_jobs,  # noqa: F401  (registers `carefair jobs notify`)
         cli_council,  # noqa: F401  (registers `carefair import` and `carefair export`)
+        cli_jobs,  # noqa: F401  (registers `carefair jobs notify`)
         cli_mail,  # noqa: F401 - registers `carefair mail ...`
         cli_payments,  # noqa: F401  (registers `carefair payments pay-waiting`)
         cli_search,  # noqa: F401  (registers `carefair search`)

@@ -87,6 +87,7 @@ class Area(StrEnum):
     PROVIDER = "provider"
     BROKER = "broker"
     ADMIN = "admin"
+    MARKETS = "markets"  # the market view: brokers and council admins alike
 
 
 class Permission(Enum):
@@ -112,6 +113,8 @@ class Permission(Enum):
     PROVIDER_AREA = (Area.PROVIDER, "a provider's own profile, listings and bookings", None)
     BROKER_AREA = (Area.BROKER, "broker console: vetting, approvals, flags, authorised people", None)
     ADMIN_AREA = (Area.ADMIN, "council admin: budgets, staff, settings, audit, exports", None)
+    MARKET_VIEW = (Area.MARKETS, "the market view: concentration, share caps and broker "
+                   "steering, for brokers and council admins", None)
 
     @property
     def area(self) -> Area:
@@ -176,6 +179,8 @@ _HOLDER_POWERS: dict[DelegateKind | None, frozenset[Permission]] = {
     DelegateKind.CIRCLE: frozenset({Permission.HOLDER_VIEW_DASHBOARD, Permission.HOLDER_SUGGEST}),
 }
 
+# Brokers watch the market (design.md, who uses it); the council commissions it.
+_MARKET_ROLES = frozenset({Role.BROKER, Role.COUNCIL_ADMIN})
 _ROLE_AREAS = {
     Area.PROVIDER: Role.PROVIDER,
     Area.BROKER: Role.BROKER,
@@ -194,6 +199,8 @@ def decide(principal: Principal, permission: Permission, grant: Grant | None = N
         return Decision.ALLOW
     if area in _ROLE_AREAS:
         return Decision.ALLOW if principal.role is _ROLE_AREAS[area] else Decision.FORBIDDEN
+    if area is Area.MARKETS:
+        return Decision.ALLOW if principal.role in _MARKET_ROLES else Decision.FORBIDDEN
     # Holder area: needs a grant for the holder being acted for.
     if grant is None:
         return Decision.FORBIDDEN

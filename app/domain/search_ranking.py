@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from app.domain.listings import district_area
 from app.domain.search import (
     PAGE_SIZE,
     PRICE_UNITS,
@@ -37,8 +36,8 @@ MIN_DAMPING = 0.25
 _HASH_MULTIPLIER = 2654435761  # Knuth's multiplicative hash; the same formula runs in SQL
 _MASK = 0xFFFFFFFF
 
-# (provider_id, category, postcode area) -> that provider's percentage share of spend there: the
-# market of the brokerage rules' share cap (area and category; see rules.concentration).
+# (provider_id, category, holder district) -> that provider's percentage share of spend there:
+# the market of the brokerage rules' share cap (where holders live; see rules.markets).
 MarketShare = Mapping[tuple[int, str, str], float]
 
 
@@ -87,16 +86,15 @@ def rotation_key(listing_id: int, seed: int) -> int:
 
 def provider_share(doc: ListingDocument, query: SearchQuery,
                    shares: MarketShare) -> tuple[float, str]:
-    """The provider's share of spend for this category in the postcode area of the searched
-    district (or the highest share among the areas of the listing's districts when no district
-    was given), and that area ("SY" for SY1)."""
+    """The provider's share of spend for this category among holders living in the searched
+    district (search starts from the holder's own district), or the highest share among the
+    listing's districts when no district was given; and that district."""
     districts = [query.district] if query.district else list(doc.districts)
-    areas = list(dict.fromkeys(area for d in districts if (area := district_area(d))))
-    best, where = 0.0, (areas[0] if areas else "")
-    for area in areas:
-        share = float(shares.get((doc.provider_id, doc.category, area), 0.0))
+    best, where = 0.0, (districts[0] if districts else "")
+    for district in districts:
+        share = float(shares.get((doc.provider_id, doc.category, district), 0.0))
         if share > best:
-            best, where = share, area
+            best, where = share, district
     return best, where
 
 
@@ -158,7 +156,7 @@ def rank(candidates: Sequence[Candidate], query: SearchQuery, ctx: RankingContex
                 score *= max(MIN_DAMPING, ctx.share_cap_percent / share)
                 reasons.append(
                     f"This provider already receives {share:.0f}% of the spending on "
-                    f"{doc.category_label.lower()} in the {where} postcode area, more than the "
+                    f"{doc.category_label.lower()} by people living in {where}, more than the "
                     f"council's limit of {ctx.share_cap_percent}%, so it is shown lower to give "
                     "other providers a fair chance.")
             score = round(score, 4)

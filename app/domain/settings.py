@@ -46,9 +46,7 @@ class CouncilSettings:
     max_recurring_weeks: int = 52
     # Brokerage rules (app/domain/rules): every threshold a council may change.
     rule_window_days: int = 90  # the rolling window most rules look back over
-    concentration_min_bookings: int = 10  # too few bookings in a market says nothing about it
     hhi_rise_flag: int = 100  # with a provider at the share cap, this rise is presumptively harmful
-    steering_min_bookings: int = 5
     steering_min_share_percent: int = 50
     # A broker's share of mediated spend to one provider against that provider's market share.
     steering_share_multiple: int = 2
@@ -86,6 +84,23 @@ class CouncilSettings:
     rating_prior_mean_default: float = 3.0  # the scale's midpoint, while a category has no reviews
 
     # Markets and steering (issue 15: holder districts, market view, settings page).
+    # A market is a holder's postcode district x category, by spend over this rolling window;
+    # its trend compares it with the window before.
+    market_window_days: int = 90
+    # A market's figures mean something only with this much spend, this many holders choosing
+    # and this many providers: one provider alone is a thin market (the market view shows it),
+    # which a share cap cannot fix, so it is not a concentration finding.
+    market_min_spend_pence: int = 100_000
+    market_min_holders: int = 5
+    market_min_providers: int = 2
+    # Whether search shows providers above the share cap less prominently in that market.
+    share_cap_dampens_search: bool = True
+    # Steering counts people: a finding needs this many distinct holders the broker arranged
+    # support for in the market, and a one-sided binomial test below this significance level.
+    steering_min_holders: int = 5
+    steering_significance: float = 0.01
+    # How many past scans the market view's trend chart and table show.
+    market_history_runs: int = 12
 
     # Safeguarding (issue 16: concerns, households, price history, messages).
 

@@ -19,6 +19,14 @@ from app.models.jobs import (
 )
 from app.models.ledger import LedgerEntry, LedgerTransaction
 from app.models.listing import Listing
+from app.models.market import (
+    ConflictDeclaration,
+    CouncilSettingOverride,
+    MarketFigureRecord,
+    MarketRun,
+    MarketShareRecord,
+    SteeringRecord,
+)
 from app.models.messaging import Conversation, Message
 from app.models.notification import Notification, NotificationPreference, OutboundEmail
 from app.models.payments import (
@@ -56,7 +64,9 @@ __all__ = [
     "BookingBackup",
     "BookingSession",
     "Budget",
+    "ConflictDeclaration",
     "Conversation",
+    "CouncilSettingOverride",
     "BudgetCard",
     "Delegation",
     "HolderPause",
@@ -72,7 +82,11 @@ __all__ = [
     "ServiceAgreement",
     "ServiceAgreementVersion",
     "ShortlistEntry",
+    "MarketFigureRecord",
+    "MarketRun",
+    "MarketShareRecord",
     "Message",
+    "SteeringRecord",
     "Notification",
     "NotificationPreference",
     "OutboundEmail",

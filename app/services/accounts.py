@@ -15,6 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.access import Role
+from app.domain.districts import parse_home_district
+from app.domain.listings import DistrictError
 from app.domain.passwords import password_problem
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
@@ -107,7 +109,8 @@ def _sign_up_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="carefair-sign-up")
 
 
-def start_sign_up(email: str, name: str, role: Role) -> tuple[str | None, User | None]:
+def start_sign_up(email: str, name: str, role: Role, *,
+                  home_district: str = "") -> tuple[str | None, User | None]:
     """Check a sign-up and return (token, None) for a new email or (None, owner) for a taken one.
 
     Nothing is created: the account is made only when someone opens the emailed link and
@@ -124,12 +127,19 @@ def start_sign_up(email: str, name: str, role: Role) -> tuple[str | None, User |
         raise InvalidInput("Enter your name", field="name")
     if len(name) > 120:
         raise InvalidInput("Name must be 120 characters or fewer", field="name")
+    district = ""
+    if role is Role.HOLDER and home_district.strip():
+        try:
+            district = parse_home_district(home_district)
+        except DistrictError as err:
+            raise InvalidInput(str(err), field="home_district") from None
     owner = find_by_email(email)
     if owner is not None:
         audit.record(None, "account.sign_up_for_existing_email", "user", owner.id)
         db.session.commit()
         return None, owner
-    token = _sign_up_serializer().dumps({"email": email, "name": name, "role": role.value})
+    token = _sign_up_serializer().dumps({"email": email, "name": name, "role": role.value,
+                                         "district": district})
     return token, None
 
 
@@ -141,7 +151,8 @@ def sign_up_details(token: str) -> dict[str, str]:
         raise InvalidInput("This link has expired. Create your account again.") from err
     except BadSignature as err:
         raise InvalidInput("This link is not valid. Create your account again.") from err
-    return {"email": data["email"], "name": data["name"], "role": data["role"]}
+    return {"email": data["email"], "name": data["name"], "role": data["role"],
+            "district": data.get("district", "")}
 
 
 def finish_sign_up(token: str, password: str) -> User:
@@ -155,6 +166,10 @@ def finish_sign_up(token: str, password: str) -> User:
     check_password_strength(password, "new_password", email=details["email"])
     user = _new_user(details["email"], details["name"], Role(details["role"]), password)
     audit.record(user, "account.signed_up", "user", user.id, details={"role": user.role})
+    if details["district"] and user.role_enum is Role.HOLDER:
+        user.home_district = details["district"]
+        audit.record(user, "holder.home_district_changed", "user", user.id,
+                     details={"old": None, "new": user.home_district})
     db.session.commit()
     return user
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
-
 from app.domain.rules import evaluate
+from app.domain.rules.concentration import market_facts
+from app.domain.rules.markets import figures_for
 from app.extensions import db
-from app.services import flags
+from app.services import council_settings, flags, market_view
 from app.services.market_snapshot import build_snapshot
 
 
@@ -19,14 +19,21 @@ class ScanResult:
     filed: int
     advice_only: int
     already_on_file: int
+    market_run_id: int = 0
 
 
 def scan(as_of: datetime | None = None) -> ScanResult:
-    """One transaction: build the snapshot, run the rules, file what is new (cron-ready)."""
+    """One transaction: build the snapshot, run the rules, file what is new and store the
+    markets' figures for the market view (cron-ready)."""
     snapshot = build_snapshot(as_of)
-    findings = evaluate(snapshot, current_app.config["COUNCIL"])
+    settings = council_settings.current()
+    findings = evaluate(snapshot, settings)
     filed = flags.file_findings(findings)
+    facts = market_facts(snapshot, settings)
+    markets, steering = figures_for(facts, settings)
+    run = market_view.record_run(snapshot.as_of, facts, markets, steering, settings)
     db.session.commit()
     flags.after_filing(filed)
     return ScanResult(findings=len(findings), filed=len(filed.flags),
-                      advice_only=filed.advice_only, already_on_file=filed.already_on_file)
+                      advice_only=filed.advice_only, already_on_file=filed.already_on_file,
+                      market_run_id=run.id)

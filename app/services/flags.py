@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from flask import current_app
 from sqlalchemy import case, func, or_, select
 
 from app import links
@@ -91,7 +90,9 @@ def _parties(finding: Finding) -> tuple[int | None, int | None]:
 def file_findings(findings: list[Finding]) -> Filed:
     """File each finding as an open flag unless it is on file already. Joins the caller's
     transaction; the caller commits, then calls `after_filing` to tell brokers and search."""
-    settings = current_app.config["COUNCIL"]
+    from app.services.council_settings import current
+
+    settings = current()
     result = Filed()
     for finding in findings:
         action = decide_action(finding, settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -13,6 +14,8 @@ from app.domain.bookings import BookingState, CancellationPolicy
 from app.domain.listings import postcode_area
 from app.domain.rules import MarketSnapshot
 from app.domain.rules import model as facts
+from app.domain.rules.markets import Arranged, MarketFacts, MarketTotal, ProviderSpend
+from app.domain.rules.markets import windows as market_windows
 from app.domain.settings import CouncilSettings
 from app.domain.vetting import ProviderType
 from app.extensions import db
@@ -31,9 +34,11 @@ from app.models import (
     User,
 )
 from app.models.delegation import STATUS_ACTIVE
+from app.services import council_settings
 
-__all__ = ["build_snapshot", "delegation_snapshot", "postcode_area", "provider_areas", "session_window_start",
-           "spend_by_provider_and_category"]
+__all__ = ["build_snapshot", "delegation_snapshot", "holder_districts", "market_facts",
+           "postcode_area", "provider_areas", "session_window_start",
+           "spend_by_provider_and_category", "with_districts"]
 
 KIND_OF_TYPE = {
     ProviderType.SELF_EMPLOYED_PA: facts.ProviderKind.PA_SELF_EMPLOYED,
@@ -249,12 +254,15 @@ def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
     (with at-risk marks), booked sessions (from bookings: agreed, delivered, charged, cancelled;
     see _sessions for the range), active delegations, recent messages and recent reviews.
     Left empty on purpose, with the reason:
-    * conflicts, household_links, concerns: Carefair does not record declared conflicts of
-      interest, household relationships or safeguarding concerns yet.
-    * Holder.area: holders have no address yet (no rule reads it so far).
+    * household_links, concerns: Carefair does not record household relationships or
+      safeguarding concerns yet.
+    conflicts: brokers' declared conflicts of interest (declared_conflicts).
+    * Holder.area: the provider-side postcode area means nothing for a holder; their market is
+      Holder.district (their home district, see with_districts).
+    market_facts: the markets' aggregates summed in SQL (see market_facts).
     """
     as_of = as_of or datetime.now(UTC)
-    settings = current_app.config["COUNCIL"]
+    settings = council_settings.current()
     # Plain column queries, not ORM objects: a council has thousands of each, read once.
     providers = _providers()
     areas = provider_areas()
@@ -297,7 +305,8 @@ def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
             .where(Review.created_at >= review_since, Review.created_at < as_of)
             .order_by(Review.id)))
     return MarketSnapshot(
-        as_of=as_of, providers=providers, listings=listings, holders=holders,
+        as_of=as_of, providers=providers, listings=listings, holders=with_districts(holders),
+        market_facts=market_facts(as_of, settings), conflicts=declared_conflicts(),
         sessions=_sessions(session_window_start(as_of, settings), areas),
         delegations=delegations, messages=messages, reviews=reviews,
         agreement_versions=agreement_version_facts(),
@@ -319,3 +328,87 @@ def agreement_version_facts() -> tuple[facts.AgreementVersion, ...]:
                                accepted_at=v.decided_at if v.status in ("accepted", "superseded") else None,
                                effective_from=v.effective_from)
         for v, holder_id, profile_id in rows)
+# ---------------------------------------------------------------- markets (issue 15)
+
+def holder_districts() -> dict[int, str]:
+    """Each holder's home district, where one is recorded (a holder's market; design.md)."""
+    return {uid: district for uid, district in db.session.execute(
+        select(User.id, User.home_district).where(User.role == Role.HOLDER.value,
+                                                  User.home_district.is_not(None)))}
+
+
+def with_districts(holders: tuple[facts.Holder, ...]) -> tuple[facts.Holder, ...]:
+    """The holders with their home districts filled in (build_snapshot's holders)."""
+    districts = holder_districts()
+    return tuple(replace(h, district=districts.get(h.id, "")) for h in holders)
+
+
+def market_facts(as_of: datetime, settings: CouncilSettings) -> MarketFacts:
+    """rules.markets.facts_from_sessions in SQL: GROUP BY queries over the two windows instead
+    of loading every session (a council's year is a million sessions). The same sessions count:
+    agreed ones with spend (BookedSession.spend_pence > 0), by the holder's home district."""
+    days = settings.market_window_days
+    (cur_start, cur_end), (prev_start, _) = market_windows(as_of, days)
+    refunds = _refunds()
+    spend = _spend(refunds)
+    which = case((BookingSession.start_at >= cur_start, 0), else_=1).label("which")
+    district = User.home_district
+
+    def base(*columns):
+        return (select(*columns)
+                .select_from(BookingSession)
+                .join(Booking, Booking.id == BookingSession.booking_id)
+                .join(Listing, Listing.id == Booking.listing_id)
+                .join(User, User.id == Booking.holder_id)
+                .outerjoin(refunds, refunds.c.capture_id == BookingSession.capture_id)
+                .where(BookingSession.start_at >= prev_start, BookingSession.start_at < cur_end,
+                       BookingSession.state.not_in(_NEVER_AGREED), spend > 0))
+
+    placed = district.is_not(None)
+    rows = db.session.execute(
+        base(which, district, Listing.category, BookingSession.provider_profile_id,
+             func.sum(spend), func.count(BookingSession.id),
+             func.count(func.distinct(Booking.holder_id)))
+        .where(placed)
+        .group_by(which, district, Listing.category, BookingSession.provider_profile_id))
+    spends: tuple[list[ProviderSpend], list[ProviderSpend]] = ([], [])
+    for w, d, category, pid, pence, n, people in rows:
+        spends[w].append(ProviderSpend(d, category, pid, int(pence), int(n), int(people)))
+    totals: tuple[list[MarketTotal], list[MarketTotal]] = ([], [])
+    for w, d, category, people in db.session.execute(
+            base(which, district, Listing.category, func.count(func.distinct(Booking.holder_id)))
+            .where(placed).group_by(which, district, Listing.category)):
+        totals[w].append(MarketTotal(d, category, int(people)))
+    current = BookingSession.start_at >= cur_start
+    arranged = [
+        Arranged(broker, d, category, pid, int(people))
+        for broker, d, category, pid, people in db.session.execute(
+            base(Booking.arranged_by_id, district, Listing.category,
+                 BookingSession.provider_profile_id, func.count(func.distinct(Booking.holder_id)))
+            .where(placed, current, Booking.arranged_by_id.is_not(None))
+            .group_by(Booking.arranged_by_id, district, Listing.category,
+                      BookingSession.provider_profile_id))]
+    arranged += [
+        Arranged(broker, d, category, None, int(people))
+        for broker, d, category, people in db.session.execute(
+            base(Booking.arranged_by_id, district, Listing.category,
+                 func.count(func.distinct(Booking.holder_id)))
+            .where(placed, current, Booking.arranged_by_id.is_not(None))
+            .group_by(Booking.arranged_by_id, district, Listing.category))]
+    unplaced = db.session.scalar(
+        base(func.count(func.distinct(Booking.holder_id))).where(district.is_(None), current))
+
+    def ordered(items):
+        return tuple(sorted(items, key=lambda r: tuple(
+            (v if v is not None else 0) for v in (getattr(r, f) for f in r.__slots__))))
+
+    return MarketFacts(window_days=days, current=ordered(spends[0]), previous=ordered(spends[1]),
+                       current_totals=ordered(totals[0]), previous_totals=ordered(totals[1]),
+                       arranged=ordered(arranged), unplaced_holders=int(unplaced or 0))
+
+
+def declared_conflicts() -> tuple[facts.ConflictOfInterest, ...]:
+    """Brokers' declared conflicts of interest (app.services.conflicts)."""
+    from app.services.conflicts import snapshot_conflicts
+
+    return snapshot_conflicts()

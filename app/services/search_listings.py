@@ -9,9 +9,8 @@ so that every commit that creates, edits or hides a listing re-indexes it straig
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from time import monotonic
 from types import MappingProxyType
 
@@ -20,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.domain.ratings import RatingSummary
-from app.domain.rules.concentration import Market, market_shares
+from app.domain.rules.markets import market_figures, search_shares
 from app.domain.search import ListingDocument, gender_slug, language_slug
 from app.domain.search_ranking import MarketShare
 from app.domain.vetting import CheckStatus
 from app.extensions import db
 from app.models import Listing, ProviderProfile, VettingCheck
-from app.services import market_snapshot, ratings
+from app.services import council_settings, market_snapshot, ratings
 from app.services import search as search_service
 from app.signals import listing_changed
 
@@ -119,14 +118,13 @@ _SHARE_CACHE = "carefair.market_share"
 
 
 def market_share(as_of: datetime | None = None) -> MarketShare:
-    """(provider profile id, listing category, postcode area) -> the provider's % of spend in
-    that market over the council's rule window: search's MARKET_SHARE_SOURCE.
+    """(provider profile id, listing category, holder district) -> the provider's % of spend in
+    that market over the council's market window: search's MARKET_SHARE_SOURCE.
 
-    The same market as the provider_share_cap rule, by construction: the same spend per session
-    (market_snapshot's SQL of BookedSession.spend_pence), the same window [as_of - rule window,
-    as_of), the same areas (the provider's postcode area) and the same shares and minimum number
-    of bookings (concentration.market_shares). So when the rule tells a broker "Search will show
-    them less prominently", search does. One GROUP BY query rather than a whole snapshot.
+    The same markets as the provider_share_cap rule, by construction: the same SQL aggregates
+    (market_snapshot.market_facts) and the same figures (rules.markets.market_figures), so when
+    the rule tells a broker "Search there will show them less prominently", search does. Only
+    markets that meet the council's minimums count; none when the council turned dampening off.
 
     Cached per app for MARKET_SHARE_TTL_SECONDS: every search page asks for it, the answer is a
     sum over 90 days of bookings that a minute cannot move much, and recomputing it per request
@@ -145,25 +143,17 @@ def market_share(as_of: datetime | None = None) -> MarketShare:
 
 
 def forget_market_share(app: Flask) -> None:
-    """Drop the cached shares (tests roll their data back; the next search recomputes)."""
+    """Drop the cached shares (tests roll their data back; settings change; the next search
+    recomputes)."""
     app.extensions.pop(_SHARE_CACHE, None)
 
 
 def _market_share(as_of: datetime) -> MarketShare:
-    settings = current_app.config["COUNCIL"]
-    start = as_of - timedelta(days=settings.rule_window_days)
-    areas = market_snapshot.provider_areas()
-    spend: dict[Market, dict[int, int]] = defaultdict(dict)
-    counts: Counter[Market] = Counter()
-    for provider_id, category, pence, sessions in \
-            market_snapshot.spend_by_provider_and_category(start, as_of):
-        market = (areas.get(provider_id, ""), category)
-        spend[market][provider_id] = spend[market].get(provider_id, 0) + pence
-        counts[market] += sessions
-    return MappingProxyType({
-        (provider_id, category, area): share
-        for (area, category), shares in market_shares(spend, counts, settings).items()
-        for provider_id, share in shares.items()})
+    settings = council_settings.current()
+    if not settings.share_cap_dampens_search:
+        return MappingProxyType({})
+    facts = market_snapshot.market_facts(as_of, settings)
+    return MappingProxyType(search_shares(market_figures(facts, settings)))
 
 
 def not_live(listing_ids: list[int]) -> set[int]:

@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
         admin_budget,
         admin_email,
         admin_remittance,
+        admin_settings,
         agreement_views,
         api,
         auth,
@@ -30,6 +31,8 @@ def register_blueprints(app: Flask) -> None:
         holder_jobs,
         holder_messages,
         holder_reviews,
+        market_people,
+        markets,
         notifications,
         provider,
         provider_bookings,
@@ -48,7 +51,8 @@ def register_blueprints(app: Flask) -> None:
     from app.web.context import register_context
     from app.web.responsive_tables import register as register_responsive_tables
 
-    for module in (public, auth, account, holder, provider, broker, admin, api, notifications, search):
+    for module in (public, auth, account, holder, provider, broker, admin, api, notifications, search,
+                   markets):
         app.register_blueprint(module.bp)
     register_context(app)
     register_responsive_tables(app)

@@ -67,7 +67,8 @@ def sign_up():
     if form.validate_on_submit():
         try:
             token, owner = accounts.start_sign_up(form.email.data, form.name.data,
-                                                  Role(form.role.data))
+                                                  Role(form.role.data),
+                                                  home_district=form.home_district.data or "")
         except DomainError as err:
             attach_error(form, err)
         else:

@@ -75,6 +75,12 @@ class SignUpForm(PlainForm):
                                    Length(max=120, message="Name must be 120 characters or fewer")])
     email = EmailField("Email address", widget=GovTextInput(),
                        validators=[EMAIL_REQUIRED, EMAIL_FORMAT, Length(max=254)])
+    # Where a holder lives decides their market and where search starts (design.md, Markets).
+    home_district = StringField(
+        "If you have a personal budget: the first part of your postcode (optional)",
+        description="For example LS6 or SY1. Search starts from there. Your full address is "
+                    "never shown here. You can add or change it later.",
+        widget=GovTextInput(), validators=[Optional(), Length(max=10)])
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
 

@@ -9,7 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from app.domain.access import Permission
 from app.domain.bookings import ActorKind, allowed_events
 from app.errors import DomainError, NotFound
-from app.services import bookings, card_payments
+from app.services import booking_checks, bookings, card_payments
 from app.services import listings as listing_service
 from app.web.booking_forms import BookForm, DisputeForm, PauseForm, ReasonForm
 from app.web.booking_views import booking_input, on_form
@@ -51,10 +51,12 @@ def book(listing_id: int):
                 card_error = err.message  # shown in the card box, which links to the card page
             else:
                 attach_error(form, on_form(err), default_field="day")
+    advice = booking_checks.advice_for(ctx.holder, listing)  # shown before they send
     return render_template(
         "bookings/book.html",
         form=form,
         listing=listing,
+        advice=advice,
         quote=quote,
         card_problem=card_problem,
         card_error=card_error,

@@ -27,7 +27,14 @@ def search_url(query: SearchQuery, **overrides) -> str:
 @bp.get("/search")
 @public
 def results():
-    query = parse_query(request.args)
+    args = request.args
+    holder = acting().holder
+    if "district" not in args and holder is not None and holder.home_district:
+        # Search starts where the holder lives (their market); clearing the box searches
+        # everywhere, because the empty district is then in the query.
+        args = args.copy()
+        args["district"] = holder.home_district
+    query = parse_query(args)
     user = acting().user
     result = search_service.search(query, user_id=user.id if user else None)
     shown = result.query  # what the results are for: the "did you mean" words if nothing matched

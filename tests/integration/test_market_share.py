@@ -10,6 +10,7 @@ from app.domain.access import Role
 from app.domain.bookings import WeeklyPattern
 from app.domain.rules import evaluate
 from app.domain.rules.concentration import provider_share_cap
+from app.domain.rules.markets import MarketTotal, facts_from_sessions
 from app.domain.search import parse_query
 from app.extensions import db
 from app.models import Booking, BookingSession
@@ -49,18 +50,33 @@ def _deliver_and_confirm(provider, holder, session):
     return bookings.confirm_session(holder, holder, session.id)
 
 
+def _small_markets_count(app, monkeypatch):
+    """One holder's bookings make a market: the default minimums need five people and £1,000."""
+    settings = replace(app.config["COUNCIL"], market_min_spend_pence=0, market_min_holders=1)
+    monkeypatch.setitem(app.config, "COUNCIL", settings)
+    return settings
+
+
+def _living_in(holder, district):
+    holder.home_district = district
+    db.session.commit()
+    return holder
+
+
 def _dominant_market(make_user):
-    """Two PAs in the SY area doing personal care: one has ten sessions, the other one."""
+    """Two PAs doing personal care for a holder living in SY2: one has ten sessions, the other
+    one."""
     big, big_listing = live_listing(make_user)
     small, small_listing = live_listing(make_user)
-    holder, _ = holder_with_budget(make_user)
+    holder = _living_in(holder_with_budget(make_user)[0], "SY2")
     _past_weekly(big, big_listing, holder, weeks_ago=11, count=10)
     _past_one_off(small, small_listing, holder, weeks_ago=3)
     return big_listing, small_listing
 
 
 def test_a_provider_with_most_of_a_markets_spend_is_found_and_shown_lower_in_search(
-        app, app_ctx, make_user, db_session):
+        app, app_ctx, make_user, db_session, monkeypatch):
+    _small_markets_count(app, monkeypatch)
     big, small = _dominant_market(make_user)
 
     # What `carefair brokerage scan` evaluates: the share cap is advice (LOW), not a flag.
@@ -68,28 +84,29 @@ def test_a_provider_with_most_of_a_markets_spend_is_found_and_shown_lower_in_sea
              if f.rule == "provider_share_cap"]
     assert [(f.subject.kind, f.subject.id) for f in found] == [("provider", big.profile_id)]
     assert found[0].numbers["share_percent"] == 90.9  # 10 x £33.00 of £363.00
-    assert found[0].numbers["market"] == "SY/personal_care"
-    assert "Search will show them less prominently" in found[0].explanation
+    assert found[0].numbers["market"] == "SY2/personal_care"
+    assert "Search there will show them less prominently" in found[0].explanation
     assert brokerage.scan().advice_only >= 1
 
     search_service.reindex()
+    forget_market_share(app)  # booking the sessions above cached the empty market for a minute
     for user_id in (1, 2, 3):  # whatever the day's rotation of equal matches
         hits = search_service.search(parse_query({"district": "SY2"}), user_id=user_id).hits
         assert [h.document.listing_id for h in hits] == [small.id, big.id]
         why = " ".join(hits[1].explanation)
-        assert "91% of the spending on personal care in the SY postcode area" in why
+        assert "91% of the spending on personal care by people living in SY2" in why
         assert "shown lower to give other providers a fair chance" in why
         assert "shown lower" not in " ".join(hits[0].explanation)
 
 
-def test_a_market_with_too_few_bookings_dampens_nobody(app, app_ctx, make_user, db_session):
+def test_a_market_with_too_few_people_dampens_nobody(app, app_ctx, make_user, db_session):
     big, big_listing = live_listing(make_user)
     small, small_listing = live_listing(make_user)
-    holder, _ = holder_with_budget(make_user)
+    holder = _living_in(holder_with_budget(make_user)[0], "SY1")
     _past_weekly(big, big_listing, holder, weeks_ago=6, count=5)
     _past_one_off(small, small_listing, holder, weeks_ago=3)
 
-    assert market_share() == {}  # 6 sessions, fewer than the council's minimum of 10
+    assert market_share() == {}  # one person, fewer than the council's minimum of five
     assert not [f for f in evaluate(build_snapshot(), app.config["COUNCIL"])
                 if f.rule == "provider_share_cap"]
     search_service.reindex()
@@ -97,23 +114,34 @@ def test_a_market_with_too_few_bookings_dampens_nobody(app, app_ctx, make_user, 
     assert not any("shown lower" in " ".join(h.explanation) for h in hits)
 
 
-def test_search_reuses_market_shares_for_a_minute(app, app_ctx, make_user, db_session):
+def test_search_reuses_market_shares_for_a_minute(app, app_ctx, make_user, db_session,
+                                                 monkeypatch):
+    _small_markets_count(app, monkeypatch)
     assert market_share() == {}
     big, small = _dominant_market(make_user)
     assert market_share() == {}  # computed a moment ago: searches reuse it for 60 seconds
     forget_market_share(app)
-    assert market_share() == {(big.profile_id, "personal_care", "SY"): pytest.approx(1000 / 11),
-                              (small.profile_id, "personal_care", "SY"): pytest.approx(100 / 11)}
+    assert market_share() == {(big.profile_id, "personal_care", "SY2"): pytest.approx(1000 / 11),
+                              (small.profile_id, "personal_care", "SY2"): pytest.approx(100 / 11)}
+
+
+def test_the_council_can_turn_search_dampening_off(app, app_ctx, make_user, db_session,
+                                                   monkeypatch):
+    settings = _small_markets_count(app, monkeypatch)
+    _dominant_market(make_user)
+    monkeypatch.setitem(app.config, "COUNCIL", replace(settings, share_cap_dampens_search=False))
+    assert market_share(datetime.now(UTC)) == {}
 
 
 def test_market_share_agrees_with_the_share_cap_rule(app, app_ctx, make_user, db_session,
                                                      monkeypatch):
-    """Sessions in every money state, two areas: the rule and search see the same shares."""
-    settings = replace(app.config["COUNCIL"], concentration_min_bookings=3,
+    """Sessions in every money state, two districts: the rule and search see the same shares."""
+    settings = replace(app.config["COUNCIL"], market_min_spend_pence=0, market_min_holders=1,
                        provider_share_cap_percent=20)
     monkeypatch.setitem(app.config, "COUNCIL", settings)
     broker = make_user(Role.BROKER)
-    holder, _ = holder_with_budget(make_user, funded=300_000)
+    holder = _living_in(holder_with_budget(make_user, funded=300_000)[0], "SY3")
+    elsewhere = _living_in(holder_with_budget(make_user, funded=300_000)[0], "TF1")
     a, a_listing = live_listing(make_user, broker)
     b, b_listing = live_listing(make_user, broker, charge="10.00", notice=48)
     c, c_listing = live_listing(make_user, broker, price="20.00")
@@ -142,22 +170,28 @@ def test_market_share_agrees_with_the_share_cap_rule(app, app_ctx, make_user, db
                              now=d.end_at + timedelta(minutes=5))
     bookings.dispute_session(holder, holder, d.id, reason="Left early")
     bookings.resolve_dispute(broker, d.id, outcome="partial_refund", refund_pence=2000)
-    # TF: one provider alone, but too few sessions to be a market.
-    _past_one_off(far, far_listing, holder, weeks_ago=2, weekday=4)
+    # TF1: one provider alone is a thin market, not one to judge shares in.
+    _past_one_off(far, far_listing, elsewhere, weeks_ago=2, weekday=4)
 
     as_of = datetime.now(UTC)
     shares = market_share(as_of)
-    # SY personal care: A 4 x 3300, B 600 + 1000, C 4000; 7 sessions with spend.
+    # SY3 personal care: A 4 x 3300, B 600 + 1000, C 4000; 7 sessions with spend.
     total = 4 * 3300 + 600 + 1000 + 4000
     assert shares == {
-        (a_listing.profile_id, "personal_care", "SY"): pytest.approx(100 * 13200 / total),
-        (b_listing.profile_id, "personal_care", "SY"): pytest.approx(100 * 1600 / total),
-        (c_listing.profile_id, "personal_care", "SY"): pytest.approx(100 * 4000 / total),
+        (a_listing.profile_id, "personal_care", "SY3"): pytest.approx(100 * 13200 / total),
+        (b_listing.profile_id, "personal_care", "SY3"): pytest.approx(100 * 1600 / total),
+        (c_listing.profile_id, "personal_care", "SY3"): pytest.approx(100 * 4000 / total),
     }
     findings = provider_share_cap(build_snapshot(as_of), settings)
     assert {f.subject.id: f.numbers["share_percent"] for f in findings} == {
         pid: round(share, 1) for (pid, _, _), share in shares.items() if share > 20}
     assert {f.subject.id for f in findings} == {a_listing.profile_id, c_listing.profile_id}
+    # The database's sums are exactly what summing the snapshot's sessions in Python gives.
+    snap = build_snapshot(as_of)
+    assert snap.market_facts == facts_from_sessions(snap.sessions, snap.holders, as_of,
+                                                    settings.market_window_days)
+    assert snap.market_facts.current_totals == (MarketTotal("SY3", "personal_care", 1),
+                                                MarketTotal("TF1", "personal_care", 1))
 
 
 def test_snapshot_sessions_carry_what_was_agreed_delivered_charged_and_cancelled(

@@ -1,155 +1,148 @@
-"""Anti-monopoly rules: concentration per market, share caps, broker steering and conflicts."""
+"""Anti-monopoly rules: concentration per holder market, share caps, broker steering, conflicts."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
 
 from app.domain.money_format import format_pence
+from app.domain.rules.markets import (
+    MarketFacts,
+    MarketFigure,
+    facts_from_sessions,
+    market_figures,
+    steering_figures,
+)
 from app.domain.rules.model import BookedSession, Finding, MarketSnapshot, Severity, Subject
-from app.domain.rules.stats import hhi, spend_shares
 from app.domain.settings import CouncilSettings
 
-Market = tuple[str, str]  # (area, category): "like-for-like" for concentration
+Market = tuple[str, str]  # (holder district, category): where people choose (markets.py)
 
 
-def _by_market(sessions: Iterable[BookedSession]) -> tuple[dict[Market, dict[int, int]],
-                                                            Counter[Market]]:
-    spend: dict[Market, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    counts: Counter[Market] = Counter()
-    for s in sessions:
-        if s.spend_pence > 0:
-            spend[(s.area, s.category)][s.provider_id] += s.spend_pence
-            counts[(s.area, s.category)] += 1
-    return spend, counts
+def market_facts(snapshot: MarketSnapshot, settings: CouncilSettings) -> MarketFacts:
+    """The snapshot's market aggregates: summed by the database when the builder supplied them
+    for this window, else summed here from the sessions (hand-made snapshots). Cached on the
+    snapshot, which every rule of one evaluation shares."""
+    days = settings.market_window_days
+    given = snapshot.market_facts
+    if given is not None and given.window_days == days:
+        return given
+    cache = snapshot.__dict__.setdefault("_market_facts", {})
+    if days not in cache:
+        cache[days] = facts_from_sessions(snapshot.sessions, snapshot.holders, snapshot.as_of, days)
+    return cache[days]
 
 
-def market_shares(spend: Mapping[Market, Mapping[int, int]], counts: Mapping[Market, int],
-                  settings: CouncilSettings) -> dict[Market, dict[int, float]]:
-    """Each provider's percentage of spend in every market with enough bookings to judge.
-
-    The one definition of "share of a market" for the share-cap rule and for search's fair
-    ranking (app.services.search_listings.market_share), so the two cannot disagree.
-    """
-    return {market: spend_shares(by_provider) for market, by_provider in spend.items()
-            if counts.get(market, 0) >= settings.concentration_min_bookings}
+def figures(snapshot: MarketSnapshot, settings: CouncilSettings) -> list[MarketFigure]:
+    """Every market's figures for this snapshot and these settings (cached like market_facts)."""
+    cache = snapshot.__dict__.setdefault("_market_figures", {})
+    key = id(settings)  # settings hold dicts, so they cannot be a key themselves
+    if key not in cache:
+        cache[key] = (settings, market_figures(market_facts(snapshot, settings), settings))
+    return cache[key][1]
 
 
 def _market_subject(market: Market) -> Subject:
     return Subject("market", f"{market[0]}/{market[1]}")
 
 
-def _current_and_previous(snapshot: MarketSnapshot, settings: CouncilSettings):
-    days = settings.rule_window_days
-    current = _by_market(snapshot.sessions_between(*snapshot.window(days)))
-    previous = _by_market(snapshot.sessions_between(*snapshot.window(days, offset_days=days)))
-    return current, previous
+def _label(category: str) -> str:
+    return category.replace("_", " ")
 
 
 def market_concentration(snapshot: MarketSnapshot, settings: CouncilSettings) -> list[Finding]:
-    """HHI by spend per area and category over the window; above 1,800 is highly concentrated."""
-    (spend, counts), _ = _current_and_previous(snapshot, settings)
+    """HHI by spend per holder district and category; above 1,800 is highly concentrated."""
     findings = []
-    for market, by_provider in sorted(spend.items()):
-        if counts[market] < settings.concentration_min_bookings:
-            continue  # too few bookings to say anything about a market
-        shares = spend_shares(by_provider)
-        index = hhi(shares.values())
-        if index > settings.hhi_highly_concentrated:
-            area, category = market
+    for f in figures(snapshot, settings):
+        if f.meets_minimums and f.hhi > settings.hhi_highly_concentrated:
             findings.append(Finding(
-                "market_concentration", Severity.MEDIUM, _market_subject(market),
-                f"Spending on {category} in {area} is highly concentrated: "
-                f"{len(by_provider)} providers share it, and the concentration index is "
-                f"{index:,.0f} (above {settings.hhi_highly_concentrated:,} is highly "
-                "concentrated). People there have little real choice.",
-                {"hhi": round(index, 1), "providers": len(by_provider),
-                 "total_spend_pence": sum(by_provider.values()),
-                 "top_share_percent": round(max(shares.values()), 1)}))
+                "market_concentration", Severity.MEDIUM, _market_subject(f.key),
+                f"Spending on {_label(f.category)} by people living in {f.district} is highly "
+                f"concentrated: {f.providers} providers share it, "
+                f"{snapshot.provider_name(f.shares[0].provider_id)} has "
+                f"{f.top_share_percent:.0f}%, and the concentration index is {f.hhi:,.0f} "
+                f"(above {settings.hhi_highly_concentrated:,} is highly concentrated). People "
+                "there have little real choice.",
+                {"hhi": f.hhi, "providers": f.providers, "holders": f.holders,
+                 "total_spend_pence": f.spend_pence, "top_share_percent": f.top_share_percent,
+                 "top_provider_id": f.shares[0].provider_id, "district": f.district,
+                 "category": f.category}))
     return findings
 
 
 def provider_share_cap(snapshot: MarketSnapshot, settings: CouncilSettings) -> list[Finding]:
     """A provider taking more than the council's share cap of a market's spend."""
-    (spend, counts), _ = _current_and_previous(snapshot, settings)
     findings = []
-    for market, shares in sorted(market_shares(spend, counts, settings).items()):
-        by_provider = spend[market]
-        for provider_id, share in sorted(shares.items()):
-            if share > settings.provider_share_cap_percent:
-                area, category = market
-                findings.append(Finding(
-                    "provider_share_cap", Severity.LOW, Subject("provider", provider_id),
-                    f"{snapshot.provider_name(provider_id)} has {share:.0f}% of spending on "
-                    f"{category} in {area}, above the council's cap of "
-                    f"{settings.provider_share_cap_percent}%. Search will show them less "
-                    "prominently so others get a fair chance.",
-                    {"share_percent": round(share, 1), "market": f"{area}/{category}",
-                     "provider_spend_pence": by_provider[provider_id]}))
+    for f in figures(snapshot, settings):
+        for share in f.shares:
+            if share.provider_id not in f.above_cap:
+                continue
+            findings.append(Finding(
+                "provider_share_cap", Severity.LOW, Subject("provider", share.provider_id),
+                f"{snapshot.provider_name(share.provider_id)} has "
+                f"{share.share_percent:.0f}% of spending on {_label(f.category)} by people "
+                f"living in {f.district}, above the council's cap of "
+                f"{settings.provider_share_cap_percent}%. Search there will show them less "
+                "prominently, and people choosing there are shown the alternatives.",
+                {"share_percent": round(share.share_percent, 1),
+                 "market": f"{f.district}/{f.category}", "district": f.district,
+                 "category": f.category, "provider_spend_pence": share.spend_pence,
+                 "holders": share.holders}))
     return findings
 
 
 def concentration_rising(snapshot: MarketSnapshot, settings: CouncilSettings) -> list[Finding]:
-    """A provider at or above the share cap while the market's HHI rose by more than 100."""
-    (spend, counts), (prev_spend, prev_counts) = _current_and_previous(snapshot, settings)
+    """A provider at or above the share cap while the market's HHI rose by more than 100
+    against the window before (both windows must meet the market minimums)."""
     findings = []
-    for market, by_provider in sorted(spend.items()):
-        if (counts[market] < settings.concentration_min_bookings
-                or prev_counts[market] < settings.concentration_min_bookings):
-            continue  # a rise needs a real market in both windows
-        shares = spend_shares(by_provider)
-        now_index = hhi(shares.values())
-        before = hhi(spend_shares(prev_spend[market]).values())
-        top_id, top_share = max(shares.items(), key=lambda kv: (kv[1], -kv[0]))
-        if top_share >= settings.provider_share_cap_percent and \
-                now_index - before > settings.hhi_rise_flag:
-            area, category = market
+    for f in figures(snapshot, settings):
+        rise = f.rise
+        if not f.meets_minimums or rise is None or not f.shares:
+            continue
+        top = f.shares[0]
+        if top.share_percent >= settings.provider_share_cap_percent and \
+                rise > settings.hhi_rise_flag:
             findings.append(Finding(
-                "concentration_rising", Severity.MEDIUM, _market_subject(market),
-                f"{snapshot.provider_name(top_id)} now has {top_share:.0f}% of spending on "
-                f"{category} in {area}, and the market became more concentrated "
-                f"(index up {now_index - before:,.0f} to {now_index:,.0f}). Competition "
-                "there is shrinking.",
-                {"hhi": round(now_index, 1), "previous_hhi": round(before, 1),
-                 "rise": round(now_index - before, 1), "top_provider_id": top_id,
-                 "top_share_percent": round(top_share, 1)}))
+                "concentration_rising", Severity.MEDIUM, _market_subject(f.key),
+                f"{snapshot.provider_name(top.provider_id)} now has "
+                f"{top.share_percent:.0f}% of spending on {_label(f.category)} by people "
+                f"living in {f.district}, and the market became more concentrated (index up "
+                f"{rise:,.0f} to {f.hhi:,.0f} since the {settings.market_window_days} days "
+                "before). Competition there is shrinking.",
+                {"hhi": f.hhi, "previous_hhi": f.previous_hhi or 0.0, "rise": round(rise, 1),
+                 "top_provider_id": top.provider_id,
+                 "top_share_percent": round(top.share_percent, 1), "district": f.district,
+                 "category": f.category}))
     return findings
 
 
 def broker_steering(snapshot: MarketSnapshot, settings: CouncilSettings) -> list[Finding]:
-    """A broker sending far more of their bookings to one provider than everyone else does."""
-    start, end = snapshot.window(settings.rule_window_days)
-    window = [s for s in snapshot.sessions_between(start, end) if s.spend_pence > 0]
-    by_broker: dict[tuple[int, Market], dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    counts: Counter[tuple[int, Market]] = Counter()
-    for s in window:
-        if s.brokered_by is not None:
-            by_broker[(s.brokered_by, (s.area, s.category))][s.provider_id] += s.spend_pence
-            counts[(s.brokered_by, (s.area, s.category))] += 1
-    whole, _ = _by_market(window)
+    """A broker sending far more of the people they support to one provider than the markets
+    those people live in would: counted in distinct holders, with an exact one-sided test."""
     findings = []
-    for (broker_id, market), spend in sorted(by_broker.items()):
-        if counts[(broker_id, market)] < settings.steering_min_bookings:
+    for s in steering_figures(market_facts(snapshot, settings), settings):
+        if not s.finding:
             continue
-        # Compare with the rest of the market: the broker's own bookings would mask the effect.
-        rest = {p: total - spend.get(p, 0) for p, total in whole[market].items()}
-        rest_shares = spend_shares(rest)
-        if not rest_shares:
-            continue
-        for provider_id, share in sorted(spend_shares(spend).items()):
-            market_share = rest_shares.get(provider_id, 0.0)
-            if share >= settings.steering_min_share_percent and \
-                    share >= settings.steering_share_multiple * market_share:
-                area, category = market
-                findings.append(Finding(
-                    "broker_steering", Severity.MEDIUM, Subject("broker", broker_id),
-                    f"{share:.0f}% of the {category} bookings this broker arranged in {area} went "
-                    f"to {snapshot.provider_name(provider_id)}, who has {market_share:.0f}% of "
-                    "the rest of that market. Check that people were offered a real choice.",
-                    {"broker_share_percent": round(share, 1),
-                     "market_share_percent": round(market_share, 1),
-                     "provider_id": provider_id, "bookings": counts[(broker_id, market)]}))
+        findings.append(Finding(
+            "broker_steering", Severity.MEDIUM, Subject("broker", s.broker_id),
+            f"This broker arranged {_label(s.category)} for {s.holders_arranged} people, and "
+            f"{s.holders_to_provider} of them ({s.broker_share_percent:.0f}%) went to "
+            f"{snapshot.provider_name(s.provider_id)}. Following the markets those people live "
+            f"in ({', '.join(s.districts)}) would give about {s.expected_percent:.0f}%; a "
+            f"difference this large happens by chance less than "
+            f"{_chance(s.p_value)}. Check that people were offered a real choice.",
+            {"broker_share_percent": round(s.broker_share_percent, 1),
+             "market_share_percent": s.expected_percent, "provider_id": s.provider_id,
+             "holders": s.holders_arranged, "holders_to_provider": s.holders_to_provider,
+             "p_value": float(f"{s.p_value:.3g}"), "category": s.category}))
     return findings
+
+
+def _chance(p_value: float) -> str:
+    """'1 time in 1,000' for people; the exact p-value is in the numbers."""
+    for n in (1_000_000, 100_000, 10_000, 1_000, 100):
+        if p_value < 1 / n:
+            return f"1 time in {n:,}"
+    return "1 time in 100"
 
 
 def conflict_of_interest(snapshot: MarketSnapshot, settings: CouncilSettings) -> list[Finding]:

@@ -7,8 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from app.domain.booking_price import CancellationPolicy
+
+if TYPE_CHECKING:
+    from app.domain.rules.markets import MarketFacts
 
 
 class ProviderKind(StrEnum):
@@ -293,6 +297,8 @@ class MarketSnapshot:
     relationships: tuple[Relationship, ...] = ()
     alternatives_offered: tuple[AlternativesOffered, ...] = ()
     agreement_versions: tuple[AgreementVersion, ...] = ()
+    # Markets by holder district, summed by the database (rules.markets); None: from sessions.
+    market_facts: MarketFacts | None = None
 
     # Lookups are built once per snapshot; cached_property writes past the frozen guard.
     @cached_property

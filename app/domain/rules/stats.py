@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from math import comb
 from statistics import median
 
 
@@ -29,3 +30,32 @@ def modified_z(value: float, values: Sequence[float],
     mid = median(values)
     mad = max(median(abs(v - mid) for v in values), mad_floor)
     return 0.6745 * (value - mid) / mad, mid, mad
+
+
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p), exactly (a one-sided test with no scipy)."""
+    if k <= 0:
+        return 1.0
+    if k > n:
+        return 0.0
+    return min(1.0, sum(comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1)))
+
+
+def poisson_binomial_tail(k: int, probabilities: Sequence[float]) -> float:
+    """P(at least k successes) among independent trials with these probabilities, exactly.
+
+    The binomial test when every trial has its own chance (each holder their own market). A
+    dynamic programme over the count, capped at k (counts of k or more are one state): O(n k).
+    """
+    if k <= 0:
+        return 1.0
+    if k > len(probabilities):
+        return 0.0
+    below = [1.0] + [0.0] * k  # below[j]: P(exactly j so far) for j < k; below[k]: P(>= k)
+    for p in probabilities:
+        q = 1 - p
+        below[k] = below[k] + below[k - 1] * p
+        for j in range(k - 1, 0, -1):
+            below[j] = below[j] * q + below[j - 1] * p
+        below[0] *= q
+    return min(1.0, max(0.0, below[k]))

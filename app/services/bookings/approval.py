@@ -15,7 +15,7 @@ from app.models import (
     Booking,
     User,
 )
-from app.services import audit, notify
+from app.services import audit, conflicts, notify
 from app.services.bookings._common import (
     S,
     _link,
@@ -52,6 +52,9 @@ def refuse_approval(broker: User, booking_id: int, *, note: str) -> Booking:
 def _decide_approval(broker: User, booking_id: int, event: Event, note: str) -> Booking:
     _require_broker(broker)
     booking = _lock_booking(booking_id)
+    # A declared conflict of interest takes the decision out of this broker's hands.
+    conflicts.refuse_if_conflicted(broker, booking.provider_profile_id,
+                                   "decide on this booking")
     state = rules.transition(booking.state, event, ActorKind.BROKER)
     booking.state = state.value
     booking.approved_by_id = broker.id

@@ -33,7 +33,7 @@ from app.models import (
     User,
 )
 from app.models.booking import NON_BLOCKING_STATES
-from app.services import audit, budgets, card_payments, ledger, notify
+from app.services import audit, budgets, card_payments, conflicts, ledger, notify
 from app.services.bookings._common import (
     KINDS,
     MEET_AND_GREET_MAX_MINUTES,
@@ -389,6 +389,9 @@ def arrange_booking(
         raise InvalidInput(
             "Say what other options were offered and why this one was chosen.", field="options_note"
         )
+    listing = db.session.get(Listing, data.listing_id)
+    if listing is not None:
+        conflicts.refuse_if_conflicted(broker, listing.profile_id, "arrange bookings with them")
     booking = request_booking(
         broker,
         holder,
