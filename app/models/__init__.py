@@ -5,12 +5,15 @@ from app.models.base import Base, utcnow
 from app.models.booking import Booking, BookingBackup, BookingSession, HolderPause, PoolParticipant
 from app.models.budget import Budget, PlanCategory, PlanReview, SupportPlanVersion
 from app.models.card_payment import BudgetCard, SessionCardPayment
+from app.models.concern import Concern
 from app.models.delegation import Delegation
 from app.models.flag import Flag, ProviderRestriction, SafeguardingReferral
+from app.models.household import HouseholdMember
 from app.models.ledger import LedgerEntry, LedgerTransaction
 from app.models.listing import Listing
 from app.models.messaging import Conversation, Message
 from app.models.notification import Notification, NotificationPreference, OutboundEmail
+from app.models.price_change import PriceChange
 from app.models.payments import (
     Payment,
     PaymentOperation,
@@ -43,11 +46,13 @@ __all__ = [
     "BookingBackup",
     "BookingSession",
     "Budget",
+    "Concern",
     "Conversation",
     "BudgetCard",
     "Delegation",
     "HolderPause",
     "HomeAddress",
+    "HouseholdMember",
     "Flag",
     "LedgerEntry",
     "LedgerTransaction",
@@ -60,6 +65,7 @@ __all__ = [
     "PaymentOperation",
     "PlanCategory",
     "PoolParticipant",
+    "PriceChange",
     "ProcessedWebhookEvent",
     "ProviderDistrict",
     "ProviderPaymentAccount",
