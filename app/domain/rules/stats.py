@@ -1,7 +1,8 @@
-"""Small statistics the rules share: medians, shares of spend and the HHI."""
+"""Small statistics the rules share: medians, shares of spend, the HHI and a binomial tail."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from statistics import median
 
@@ -29,3 +30,21 @@ def modified_z(value: float, values: Sequence[float],
     mid = median(values)
     mad = max(median(abs(v - mid) for v in values), mad_floor)
     return 0.6745 * (value - mid) / mad, mid, mad
+
+
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p): how likely at least k of n are at risk by chance alone
+    when a share p of the market is. Summed in log space so large n does not overflow."""
+    if k <= 0:
+        return 1.0
+    if k > n or p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+    total = 0.0
+    for i in range(k, n + 1):
+        log_term = (math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+                    + i * log_p + (n - i) * log_q)
+        total += math.exp(log_term)
+    return min(total, 1.0)
