@@ -13,13 +13,13 @@ from app.models.ledger import LedgerEntry, LedgerTransaction
 from app.models.listing import Listing
 from app.models.messaging import Conversation, Message
 from app.models.notification import Notification, NotificationPreference, OutboundEmail
-from app.models.price_change import PriceChange
 from app.models.payments import (
     Payment,
     PaymentOperation,
     ProcessedWebhookEvent,
     ProviderPaymentAccount,
 )
+from app.models.price_change import PriceChange
 from app.models.provider import (
     AvailabilityException,
     AvailabilitySlot,

@@ -183,8 +183,9 @@ def paid_relative_in_household(snapshot: MarketSnapshot,
             findings.append(Finding(
                 "paid_relative_in_household", Severity.HIGH, Subject("holder", link.holder_id),
                 f"{snapshot.provider_name(link.provider_id)} is a close relative "
-                f"({link.relationship.replace('_', ' ')}) living in the same household. A direct payment should not normally pay them unless the "
-                "council agrees, and it has not recorded that it does.",
+                f"({link.relationship.replace('_', ' ') or 'relative'}) living in the same "
+                "household. A direct payment should not normally pay them unless the council "
+                "agrees, and it has not recorded that it does.",
                 {"provider_id": link.provider_id, "sessions": len(paid),
                  "spend_pence": sum(s.spend_pence for s in paid)}))
     return findings
