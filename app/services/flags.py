@@ -277,6 +277,19 @@ def record_upholding(broker: User, flag: Flag, chosen: Outcome, *,
     return hidden, referral
 
 
+def refer_reviewed(broker: User, flag: Flag, reason: str) -> SafeguardingReferral:
+    """Refer a flag that was already reviewed (a concern triaged after its flag): the referral
+    only, audited. Joins the caller's transaction."""
+    referral = SafeguardingReferral(
+        flag_id=flag.id, provider_profile_id=flag.provider_profile_id, holder_id=flag.holder_id,
+        referred_by_id=broker.id, summary=reason)
+    db.session.add(referral)
+    db.session.flush()
+    audit.record(broker, "safeguarding.referred", "safeguarding_referral", referral.id,
+                 details={"flag": flag.reference})
+    return referral
+
+
 def _release_held_message(flag: Flag) -> None:
     """A dismissed flag about a held message lets it through to the holder's side now."""
     if flag.subject_kind != "message":

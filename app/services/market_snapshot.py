@@ -362,7 +362,7 @@ def _household_links() -> tuple[facts.HouseholdLink, ...]:
                HouseholdMember.lives_with_holder, HouseholdMember.council_agreed_at,
                HouseholdMember.relation)
         .where(HouseholdMember.provider_profile_id.is_not(None)).order_by(HouseholdMember.id))
-    return tuple(facts.HouseholdLink(holder_id=h, provider_id=p, same_household=bool(lives),
+    return tuple(facts.HouseholdLink(holder_id=h, provider_id=p or 0, same_household=bool(lives),
                                      council_agreed=agreed is not None, relationship=rel)
                  for h, p, lives, agreed, rel in rows)
 
