@@ -8,7 +8,7 @@ from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.domain.access import Permission
-from app.errors import DomainError
+from app.errors import InvalidInput
 from app.extensions import limiter
 from app.services import concerns as concern_service
 from app.web.account import bp as account_bp
@@ -51,7 +51,7 @@ def raise_concern(profile_id: int):
                 reporter_name=form.reporter_name.data or "",
                 reporter_email=form.reporter_email.data or "",
                 reporter_phone=form.reporter_phone.data or ""))
-        except DomainError as err:
+        except InvalidInput as err:
             attach_error(form, err)
         else:
             if actor is None:
