@@ -47,7 +47,7 @@ SETTINGS = CouncilSettings()
     ("I need a small loan for my car repairs", "loan"),
     ("Can I borrow 100 quid?", "loan"),
     ("Can you buy me a new phone?", "gift"),
-    ("You could leave me in your will, I'm like family", "gift"),
+    ("You could leave me in your will, I'm like family", "will_property"),
     ("What's the long number on your card?", "card_details"),
     ("I just need your card details to book the taxi", "card_details"),
     ("What's your PIN so I can get the shopping?", "card_details"),
@@ -99,7 +99,8 @@ def test_provider_asking_for_card_details_is_high_severity():
     assert len(found) == 1 and str(found[0].subject) == "message:7"
     assert found[0].severity == "high"
     assert found[0].numbers["categories"] == "card_details,secrecy"
-    assert "asks for card or bank details; asks for secrecy" in found[0].explanation
+    assert "asks for card details, a PIN or online banking; asks for secrecy" in \
+        found[0].explanation
 
 
 def test_one_request_for_cash_is_medium():
@@ -298,3 +299,36 @@ def test_at_risk_share_that_chance_explains_is_quiet():
                           sessions=sessions)
     assert at_risk_concentration(snap, SETTINGS) == []
     assert at_risk_clients_high_prices(snap, SETTINGS) == []
+
+
+def test_the_labelled_corpus_is_big_enough_and_the_matcher_meets_its_bar():
+    """At least 200 concerning and 200 innocent sentences; on all of them the matcher keeps
+    precision at 0.95 and recall at 0.9, and on the held-out part (never tuned on) recall
+    stays above 0.75 (bench/phrases.py prints the figures)."""
+    from bench.phrases import load, score
+
+    rows = load()
+    overall = score(rows)
+    assert overall["concerning"] >= 200 and overall["innocent"] >= 200
+    assert overall["precision"] >= 0.95 and overall["recall"] >= 0.9
+    holdout = score([r for r in rows if r["set"] == "holdout"])
+    assert holdout["concerning"] >= 40 and holdout["recall"] >= 0.75
+    assert holdout["precision"] >= 0.95
+
+
+@pytest.mark.parametrize("text", [
+    "I would never ask for your PIN.",
+    "You don't need to bring any cash on Saturday.",
+    "I'm not allowed to take money from clients.",
+    "Please don't give anyone your bank details over the phone.",
+])
+def test_negated_requests_are_not_requests(text):
+    assert match_phrases(text) == {}
+
+
+@pytest.mark.parametrize("text", [
+    "Why don't you lend me twenty quid?",
+    "Can't you just pay me in cash this once?",
+])
+def test_questions_with_a_negative_are_still_requests(text):
+    assert match_phrases(text) != {}

@@ -8,7 +8,7 @@ from statistics import median
 
 from app.domain.money_format import format_pence
 from app.domain.rules.model import Finding, MarketSnapshot, Provider, Severity, Subject
-from app.domain.rules.phrases import LABELS, match_phrases
+from app.domain.rules.phrases import LABELS, is_serious, match_phrases
 from app.domain.rules.pricing import peer_groups
 from app.domain.rules.stats import binomial_tail
 from app.domain.settings import CouncilSettings
@@ -154,13 +154,15 @@ def suspicious_messages(snapshot: MarketSnapshot, settings: CouncilSettings) -> 
         found = match_phrases(m.text)
         if not found:
             continue
-        serious = "card_details" in found or "secrecy" in found or len(found) > 1
+        serious = is_serious(found)
         what = "; ".join(LABELS[c] for c in found)
         findings.append(Finding(
             "suspicious_messages", Severity.HIGH if serious else Severity.MEDIUM,
             Subject("message", m.id),
             f"A message from {snapshot.provider_name(m.provider_id)} {what}. Carefair "
-            "payments never need cash, transfers, card details or secrecy.",
+            "payments never need cash, transfers, loans, gifts, card details or secrecy"
+            + (", so it is held from the person until a broker has looked at it."
+               if serious else "."),
             {"provider_id": m.provider_id, "holder_id": m.holder_id,
              "categories": ",".join(found), "phrases": " | ".join(p for ps in found.values()
                                                                for p in ps)}))
