@@ -28,6 +28,7 @@ def register_blueprints(app: Flask) -> None:
         holder_card,
         holder_messages,
         holder_reviews,
+        households,
         notifications,
         provider,
         provider_bookings,
