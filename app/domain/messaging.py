@@ -14,7 +14,7 @@ from app.domain.rules.model import (
     Severity,
     Subject,
 )
-from app.domain.rules.phrases import LABELS, match_phrases
+from app.domain.rules.phrases import LABELS, is_serious, match_phrases
 from app.domain.rules.safeguarding import suspicious_messages
 from app.domain.settings import CouncilSettings
 
@@ -23,9 +23,18 @@ MAX_BODY_LENGTH = 2000
 # Shown to the holder's side beside a message the phrase matcher caught.
 HOLDER_WARNING = (
     "Carefair never asks you to pay in cash, by bank transfer or outside Carefair, to lend or "
-    "give money or gifts, to share card or bank details, or to keep things secret. Do not pay "
-    "or share anything. If you are worried, talk to your broker."
+    "give money or gifts, to buy things for someone, to share card details, PINs or online "
+    "banking, to change your will, or to keep things secret. Do not pay or share anything. If "
+    "you are worried, talk to your broker."
 )
+
+
+def should_hold(message: Message, finding: Finding | None) -> bool:
+    """A provider's message that asks for card details, secrecy, a will or property, or for
+    more than one kind of thing waits for a broker before the holder's side sees it. The
+    sender is never told: they see it as sent, so a would-be abuser learns nothing."""
+    return message.from_provider and finding is not None and finding.severity in (
+        Severity.HIGH, Severity.CRITICAL)
 
 
 def clean_body(text: str | None) -> str:
@@ -60,7 +69,7 @@ def message_finding(message: Message, provider_name: str, author_name: str,
                                 provider_name),))
         findings = suspicious_messages(snapshot, settings)
         return findings[0] if findings else None
-    serious = "card_details" in found or "secrecy" in found or len(found) > 1
+    serious = is_serious(found)
     what = "; ".join(LABELS[c] for c in found)
     return Finding(
         "suspicious_messages", Severity.HIGH if serious else Severity.MEDIUM,

@@ -173,6 +173,13 @@ class Event(StrEnum):
     PLAN_CHANGES_WAITING = "plan_changes_waiting"
     AGREEMENT_OFFERED = "agreement_offered"
     AGREEMENT_ANSWERED = "agreement_answered"
+    # Concerns (issue 16): the reporter is acknowledged and told the outcome they may know;
+    # brokers hear of each concern; existing clients hear of a price rise before it applies.
+    CONCERN_RECEIVED = "concern_received"
+    CONCERN_REFERRED = "concern_referred"
+    CONCERN_CLOSED = "concern_closed"
+    CONCERN_RAISED = "concern_raised"
+    PRICE_RISE_NOTICE = "price_rise_notice"
 
     @property
     def spec(self) -> EventSpec:
@@ -538,6 +545,48 @@ EVENTS: dict[Event, EventSpec] = {
         ("{client} has accepted agreement {reference} or asked for changes.",),
         "See the agreement",
         {"client": P, "reference": REF},
+    ),
+    Event.CONCERN_RECEIVED: EventSpec(
+        Category.SAFEGUARDING,
+        "We have received your concern ({reference})",
+        ("Thank you for telling us. Your concern has the reference {reference}.",
+         "A broker will look at it. The provider is not told who raised it.",
+         "If someone is in immediate danger, call 999."),
+        "See your concern",
+        {"reference": REF},
+    ),
+    Event.CONCERN_REFERRED: EventSpec(
+        Category.SAFEGUARDING,
+        "Your concern {reference} has been passed to the council",
+        ("A broker has looked at your concern {reference} and passed it to the council's "
+         "safeguarding team, who will decide what happens next.",),
+        "See your concern",
+        {"reference": REF},
+    ),
+    Event.CONCERN_CLOSED: EventSpec(
+        Category.SAFEGUARDING,
+        "A broker has looked at your concern {reference}",
+        ("A broker has looked at your concern {reference} and closed it.",
+         "If you are still worried, you can raise a new concern at any time."),
+        "See your concern",
+        {"reference": REF},
+    ),
+    Event.CONCERN_RAISED: EventSpec(
+        Category.SAFEGUARDING,
+        "A concern about a provider needs triage ({reference})",
+        ("Concern {reference} has been raised about a provider and is waiting for a broker.",),
+        "See the concern",
+        {"reference": REF},
+    ),
+    Event.PRICE_RISE_NOTICE: EventSpec(
+        Category.BOOKINGS,
+        "A provider you use is changing their price",
+        ("{provider} has told Carefair that their price for a service you use will change "
+         "from {effective}.",
+         "Your bookings made before then keep the price you agreed. You can talk to them, or "
+         "to your broker, about what this means for you."),
+        "See the listing",
+        {"provider": P, "effective": D},
     ),
 }
 

@@ -52,7 +52,9 @@ class CouncilSettings:
     steering_share_multiple: int = 2
     price_outlier_min_peers: int = 5
     # A floor on the MAD (percent of the peer median): a tight group must not flag normal prices.
-    price_mad_floor_percent: int = 5
+    # Set from published rates (app/domain/rules/rate_evidence.py): 7% keeps the Homecare
+    # Association's Minimum Price and weekend PA rates from flagging against ordinary ones.
+    price_mad_floor_percent: int = 7
     price_mad_floor_pence: int = 50
     rate_rise_flag_percent: int = 10
     billing_tolerance_minutes: int = 15
@@ -103,6 +105,21 @@ class CouncilSettings:
     market_history_runs: int = 12
 
     # Safeguarding (issue 16: concerns, households, price history, messages).
+    # Complaints about one provider from this many different holders within the window flag it.
+    repeated_complaints_min_holders: int = 3
+    complaint_window_days: int = 180
+    # A new authorised or nominated person: how far back the scan looks for one, and how long
+    # after they started their new spending still counts as following it (look-back to cause).
+    new_delegate_lookback_days: int = 180
+    new_delegate_follow_days: int = 120
+    # At-risk concentration: one-sided binomial test of a provider's at-risk clients against the
+    # market's share; below this p-value the share is "far beyond" chance (1 in 100).
+    at_risk_significance: float = 0.01
+    # A rise for existing clients needs at least this much notice (days), told to them first.
+    price_rise_notice_days: int = 28
+    # A holder's spending rise is explained by an agreed plan increase when it stays within the
+    # increase (pro rata for the period) plus this margin.
+    plan_increase_margin_percent: int = 10
 
     # Time (issue 20: expiry, reminders, bank holidays, hour caps).
 

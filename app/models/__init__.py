@@ -5,9 +5,11 @@ from app.models.base import Base, utcnow
 from app.models.booking import Booking, BookingBackup, BookingSession, HolderPause, PoolParticipant
 from app.models.budget import Budget, PlanCategory, PlanReview, SupportPlanVersion
 from app.models.card_payment import BudgetCard, SessionCardPayment
+from app.models.concern import Concern
 from app.models.council_api import ApiToken, ImportedRecord
 from app.models.delegation import Delegation
 from app.models.flag import Flag, ProviderRestriction, SafeguardingReferral
+from app.models.household import HouseholdMember
 from app.models.jobs import (
     AgreementBooking,
     JobNotice,
@@ -35,6 +37,7 @@ from app.models.payments import (
     ProcessedWebhookEvent,
     ProviderPaymentAccount,
 )
+from app.models.price_change import PriceChange
 from app.models.provider import (
     AvailabilityException,
     AvailabilitySlot,
@@ -65,6 +68,7 @@ __all__ = [
     "BookingSession",
     "Budget",
     "ConflictDeclaration",
+    "Concern",
     "Conversation",
     "CouncilSettingOverride",
     "BudgetCard",
@@ -72,6 +76,7 @@ __all__ = [
     "HolderPause",
     "HomeAddress",
     "SignInThrottle",
+    "HouseholdMember",
     "Flag",
     "LedgerEntry",
     "LedgerTransaction",
@@ -94,6 +99,7 @@ __all__ = [
     "PaymentOperation",
     "PlanCategory",
     "PoolParticipant",
+    "PriceChange",
     "ProcessedWebhookEvent",
     "ProviderDistrict",
     "ProviderPaymentAccount",

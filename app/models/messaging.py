@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.messaging import MAX_BODY_LENGTH
@@ -59,6 +59,9 @@ class Message(Base):
     read_by_provider_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What the phrase matcher found (categories such as "cash"), so pages can warn the holder.
     flagged_categories: Mapped[list] = mapped_column(JSON, default=list)
+    # A provider's message that asks for money, card details or secrecy waits for a broker
+    # before the holder's side sees it. The sender sees it as sent and is never told why.
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     author: Mapped[User] = relationship(foreign_keys=[author_id])

@@ -84,6 +84,7 @@ def _parties(finding: Finding) -> tuple[int | None, int | None]:
             holder_id = message.conversation.holder_id
     elif kind == "holder":
         holder_id = _holder_id(ident)
+    # A concern's flag names its provider and holder in its numbers (handled above).
     return provider_id, holder_id
 
 
@@ -202,15 +203,20 @@ def _reason(reason: str, message: str) -> str:
 def dismiss(broker: User, flag_id: int, *, reason: str) -> Flag:
     """Close a flag as not a concern. Raises NotPermitted, NotFound, Conflict, InvalidInput."""
     flag = _open_flag_for(broker, flag_id)
-    reason = _reason(reason, "Enter why this is not a concern")
+    record_dismissal(broker, flag, reason=_reason(reason, "Enter why this is not a concern"))
+    db.session.commit()
+    return flag
+
+
+def record_dismissal(broker: User, flag: Flag, *, reason: str) -> None:
+    """Mark an open flag dismissed, audited. Joins the caller's transaction."""
     flag.status = FlagStatus.DISMISSED.value
     flag.reason = reason
     flag.reviewed_by_id = broker.id
     flag.reviewed_at = datetime.now(UTC)
     audit.record(broker, "flag.dismissed", "flag", flag.id,
                  details={"rule": flag.rule, "reason": reason})
-    db.session.commit()
-    return flag
+    _release_held_message(flag)
 
 
 def uphold(broker: User, flag_id: int, *, outcome: str, reason: str) -> Flag:
@@ -225,6 +231,16 @@ def uphold(broker: User, flag_id: int, *, outcome: str, reason: str) -> Flag:
     except ValueError:
         raise InvalidInput("Select what should happen", field="outcome") from None
     reason = _reason(reason, "Enter what you found, in words the provider will understand")
+    hidden, _ = record_upholding(broker, flag, chosen, reason=reason)
+    db.session.commit()
+    send_listing_changed(hidden)
+    return flag
+
+
+def record_upholding(broker: User, flag: Flag, chosen: Outcome, *,
+                     reason: str) -> tuple[list[int], SafeguardingReferral | None]:
+    """Uphold an open flag, apply its effects and refer it where chosen. Joins the caller's
+    transaction; returns the listing ids hidden (to signal after commit) and any referral."""
     effects = EFFECTS[chosen]
     provider = flag.provider
     if provider is None and (effects.suspend_listings or effects.hold_payouts) \
@@ -243,6 +259,7 @@ def uphold(broker: User, flag_id: int, *, outcome: str, reason: str) -> Flag:
         hidden = apply_restriction(provider, effects, actor=broker, flag=flag)
         notify.send(notify.Event.FLAG_UPHELD, provider.user, link=path_for("provider.flags"),
                     context={"reference": flag.reference})
+    referral = None
     if effects.refer_safeguarding:
         referral = SafeguardingReferral(
             flag_id=flag.id, provider_profile_id=flag.provider_profile_id,
@@ -257,9 +274,43 @@ def uphold(broker: User, flag_id: int, *, outcome: str, reason: str) -> Flag:
             notify.send(notify.Event.SAFEGUARDING, admin,
                         link=path_for("broker.flag", flag_id=flag.id),
                         context={"reference": referral.reference})
-    db.session.commit()
-    send_listing_changed(hidden)
-    return flag
+    return hidden, referral
+
+
+def refer_reviewed(broker: User, flag: Flag, reason: str) -> SafeguardingReferral:
+    """Refer a flag that was already reviewed (a concern triaged after its flag): the referral
+    only, audited. Joins the caller's transaction."""
+    referral = SafeguardingReferral(
+        flag_id=flag.id, provider_profile_id=flag.provider_profile_id, holder_id=flag.holder_id,
+        referred_by_id=broker.id, summary=reason)
+    db.session.add(referral)
+    db.session.flush()
+    audit.record(broker, "safeguarding.referred", "safeguarding_referral", referral.id,
+                 details={"flag": flag.reference})
+    return referral
+
+
+def _release_held_message(flag: Flag) -> None:
+    """A dismissed flag about a held message lets it through to the holder's side now."""
+    if flag.subject_kind != "message":
+        return
+    message = db.session.get(Message, int(flag.subject_id))
+    if message is None or not message.held:
+        return
+    message.held = False
+    audit.record(None, "message.released", "message", message.id,
+                 details={"flag": flag.reference})
+    holder = message.conversation.holder
+    notify.send(notify.Event.MESSAGE_RECEIVED, holder, about_holder=holder,
+                link=path_for("holder.conversation", conversation_id=message.conversation_id),
+                context={"sender": _Named(message.conversation.provider.display_name)})
+
+
+@dataclass(frozen=True)
+class _Named:
+    """A name for a notification's PERSON field: a provider's public (maybe business) name."""
+
+    name: str
 
 
 # The provider's side ------------------------------------------------------------------------
@@ -322,5 +373,24 @@ def booking_hold_reasons(holder: User, listing: Listing, total_pence: int) -> li
             or_(Flag.provider_profile_id == listing.profile_id, Flag.holder_id == holder.id),
         ).order_by(Flag.id)
     ).all()
-    return [f"A broker is looking into a concern ({flag.reference}) and must approve this booking first."
-            for flag in open_flags]
+    reasons = [f"A broker is looking into a concern ({flag.reference}) and must approve this "
+               "booking first." for flag in open_flags]
+    return reasons + household_hold_reasons(holder.id, listing.profile_id)
+
+
+def household_hold_reasons(holder_id: int, profile_id: int) -> list[str]:
+    """A close relative who lives with the holder is paid only with the council's recorded
+    agreement (Care and Support (Direct Payments) Regulations 2014, reg. 3): until then a
+    booking with them waits for a broker."""
+    from app.domain.households import needs_council_agreement
+    from app.models import HouseholdMember
+
+    members = db.session.scalars(select(HouseholdMember).where(
+        HouseholdMember.holder_id == holder_id,
+        HouseholdMember.provider_profile_id == profile_id).order_by(HouseholdMember.id)).all()
+    return [f"{m.name} is recorded as the person's {m.relationship_enum.label.lower()} and lives "
+            "with them; the council must agree before a direct payment pays them, and no "
+            "agreement is recorded."
+            for m in members
+            if needs_council_agreement(m.relation, m.lives_with_holder,
+                                       m.council_agreed_at is not None)]

@@ -7,11 +7,13 @@ with the listing id (search subscribes to it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app import clock
 from app.domain.listings import (
     Category,
     FundingMode,
@@ -29,8 +31,9 @@ from app.services import audit
 from app.services.providers import require_profile
 from app.signals import listing_changed, send_listing_changed
 
-__all__ = ["ListingInput", "create_listing", "guidance", "listing_changed", "listing_for",
-           "listings_of", "live_listings_of", "public_listing", "update_listing"]
+__all__ = ["ListingInput", "apply_due_price_changes", "create_listing", "existing_clients",
+           "guidance", "listing_changed", "listing_for", "listings_of", "live_listings_of",
+           "price_history", "public_listing", "update_listing"]
 
 MAX_NOTICE_HOURS = 24 * 14
 MAX_MINIMUM_UNITS = 100
@@ -51,6 +54,10 @@ class ListingInput:
     cancellation_charge: str = "0"
     funding_modes: list[str] = field(default_factory=list)
     published: bool = True
+    # A change of price: the day it takes effect (None: today) and whether it applies to
+    # people who already use the listing (they are told first, with notice for a rise).
+    price_effective: date | None = None
+    price_applies_to_existing: bool = True
 
 
 def _pence(raw: str, field_name: str, *, allow_zero: bool) -> int:
@@ -143,13 +150,23 @@ def create_listing(actor: User, data: ListingInput) -> Listing:
 
 
 def update_listing(actor: User, listing_id: int, data: ListingInput) -> Listing:
-    """Raises NotFound (not theirs), InvalidInput (field named)."""
+    """Raises NotFound (not theirs), InvalidInput (field named).
+
+    A change of price is recorded in the listing's price history. A rise that applies to
+    people already using the listing needs the council's notice period; they are told now,
+    and the listing keeps its old price until the day the new one takes effect.
+    """
     from app.services.vetting import refresh_visibility
 
     listing = listing_for(actor, listing_id)
     values = _clean(data)
     profile = listing.profile
     before = {k: getattr(listing, k) for k in values if k != "description"}
+    change = None
+    if values["price_pence"] != listing.price_pence:
+        change, keep_old = _price_change(actor, listing, values["price_pence"], data)
+        if keep_old:
+            values["price_pence"] = listing.price_pence
     # No autoflush until is_live is recomputed: withdrawn-but-live would break a constraint.
     with db.session.no_autoflush:
         for key, value in values.items():
@@ -160,6 +177,103 @@ def update_listing(actor: User, listing_id: int, data: ListingInput) -> Listing:
     db.session.commit()
     send_listing_changed([listing.id])
     return listing
+
+
+@dataclass(frozen=True)
+class _Named:
+    """A provider's public name for a notification's PERSON field."""
+
+    name: str
+
+
+def existing_clients(listing: Listing) -> list[User]:
+    """Holders with a booking on the listing that was agreed or is being asked for."""
+    from app.models import Booking
+
+    ids = db.session.scalars(select(Booking.holder_id).where(
+        Booking.listing_id == listing.id,
+        Booking.state.not_in(("declined", "not_approved", "enquiry"))).distinct()).all()
+    return [u for u in (db.session.get(User, i) for i in sorted(ids)) if u is not None]
+
+
+def _price_change(actor: User, listing: Listing, new_pence: int,
+                  data: ListingInput) -> tuple[object, bool]:
+    """Record the change in the price history, tell existing clients of a rise that applies
+    to them, and say whether the listing keeps its old price until the change takes effect."""
+    from app.domain.notifications import UK
+    from app.models import PriceChange
+    from app.services import notify
+
+    settings = current_app.config["COUNCIL"]
+    now = clock.now()
+    today = now.astimezone(UK).date()
+    effective_day = data.price_effective or today
+    if effective_day < today:
+        raise InvalidInput("The new price cannot start in the past", field="price_effective")
+    clients = existing_clients(listing)
+    rise = new_pence > listing.price_pence
+    applies = bool(data.price_applies_to_existing)
+    notice = (effective_day - today).days
+    if rise and applies and clients and notice < settings.price_rise_notice_days:
+        earliest = today + timedelta(days=settings.price_rise_notice_days)
+        raise InvalidInput(
+            f"People already use this service, so give them at least "
+            f"{settings.price_rise_notice_days} days' notice of a rise: choose "
+            f"{earliest.day} {earliest:%B %Y} or later, or keep their current price",
+            field="price_effective")
+    effective_at = now if effective_day == today else \
+        datetime.combine(effective_day, time(0, 0), tzinfo=UK).astimezone(now.tzinfo)
+    told = clients if rise and applies else []
+    row = PriceChange(listing_id=listing.id, provider_profile_id=listing.profile_id,
+                      old_rate_pence=listing.price_pence, new_rate_pence=new_pence,
+                      unit=listing.price_unit, announced_at=now, effective_at=effective_at,
+                      applies_to_existing=applies, notice_days=notice,
+                      existing_clients_told=len(told), recorded_by_id=actor.id)
+    db.session.add(row)
+    db.session.flush()
+    audit.record(actor, "listing.price_change_recorded", "listing", listing.id,
+                 details={"old_pence": row.old_rate_pence, "new_pence": new_pence,
+                          "effective": effective_day.isoformat(), "applies_to_existing": applies,
+                          "existing_clients_told": len(told)})
+    for holder in told:
+        notify.send(notify.Event.PRICE_RISE_NOTICE, holder, about_holder=holder,
+                    link=f"/listings/{listing.id}",
+                    context={"provider": _Named(listing.profile.display_name),
+                             "effective": effective_day})
+    return row, effective_at > now
+
+
+def apply_due_price_changes() -> list[int]:
+    """Put announced prices into effect on their day (cron, with the brokerage scan): one
+    transaction. Returns the listing ids changed (search is told after the commit)."""
+    from app.models import PriceChange
+
+    now = clock.now()
+    due = db.session.scalars(select(PriceChange).where(
+        PriceChange.effective_at <= now, PriceChange.announced_at < PriceChange.effective_at)
+        .order_by(PriceChange.effective_at, PriceChange.id)).all()
+    changed = []
+    for change in due:
+        listing = change.listing
+        latest = db.session.scalar(select(PriceChange).where(
+            PriceChange.listing_id == listing.id).order_by(PriceChange.id.desc()).limit(1))
+        if latest is not change or listing.price_pence == change.new_rate_pence:
+            continue  # a later change replaced it, or it is already in effect
+        audit.record(None, "listing.price_change_applied", "listing", listing.id,
+                     details={"old_pence": listing.price_pence,
+                              "new_pence": change.new_rate_pence})
+        listing.price_pence = change.new_rate_pence
+        changed.append(listing.id)
+    db.session.commit()
+    send_listing_changed(changed)
+    return changed
+
+
+def price_history(listing: Listing) -> list:
+    from app.models import PriceChange
+
+    return list(db.session.scalars(select(PriceChange).where(
+        PriceChange.listing_id == listing.id).order_by(PriceChange.id.desc())))
 
 
 def guidance(profile: ProviderProfile, category: str | None, unit: str | None,

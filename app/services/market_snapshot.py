@@ -37,7 +37,7 @@ from app.models.delegation import STATUS_ACTIVE
 from app.services import council_settings
 
 __all__ = ["build_snapshot", "delegation_snapshot", "holder_districts", "market_facts",
-           "postcode_area", "provider_areas", "session_window_start",
+           "postcode_area", "provider_areas", "safeguarding_facts", "session_window_start",
            "spend_by_provider_and_category", "with_districts"]
 
 KIND_OF_TYPE = {
@@ -155,7 +155,7 @@ def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None =
                BookingSession.price_pence, _charged(refunds), BookingSession.actual_start_at,
                BookingSession.actual_end_at, Booking.arranged_by_id, BookingSession.no_show_by,
                Listing.cancellation_notice_hours, Listing.cancellation_charge_pence,
-               cancel.c.occurred_at, cancel.c.details)
+               cancel.c.occurred_at, cancel.c.details, Booking.created_by_id)
         .join(Booking, Booking.id == BookingSession.booking_id)
         .join(Listing, Listing.id == Booking.listing_id)
         .outerjoin(refunds, refunds.c.capture_id == BookingSession.capture_id)
@@ -167,9 +167,13 @@ def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None =
                  if provider_ids is not None else []))
         .order_by(BookingSession.id, cancel.c.occurred_at))
     sessions: dict[int, facts.BookedSession] = {}
+    roles = _roles()
+    booking_ids = dict(db.session.execute(
+        select(BookingSession.id, BookingSession.booking_id)
+        .where(BookingSession.start_at >= since)).all())
     for (sid, holder_id, pid, listing_id, category, unit, rate, start, end, state, price, charged,
          actual_start, actual_end, arranged_by, no_show_by, notice_hours, fee, cancelled_at,
-         details) in rows:
+         details, created_by) in rows:
         if sid in sessions:
             continue  # a second cancellation record cannot happen; keep the first if it did
         cancelled_by = (details or {}).get("by") if cancelled_at is not None else None
@@ -196,6 +200,9 @@ def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None =
             # The listing's policy now (as bookings._policy applies it at cancellation); a
             # provider who changed it since is judged by the new one.
             policy=CancellationPolicy(notice_hours=notice_hours, charge_pence=fee or None),
+            booking_id=booking_ids.get(sid, 0),
+            booked_by_user_id=created_by,
+            booked_by_kind=_booked_by_kind(created_by, holder_id, arranged_by, roles),
         )
     return tuple(sessions.values())
 
@@ -251,15 +258,16 @@ def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
     """Everything the rules can see today. Read-only: no commit.
 
     Filled here: providers (and their user accounts), published listings and prices, holders
-    (with at-risk marks), booked sessions (from bookings: agreed, delivered, charged, cancelled;
-    see _sessions for the range), active delegations, recent messages and recent reviews.
-    Left empty on purpose, with the reason:
-    * household_links, concerns: Carefair does not record household relationships or
-      safeguarding concerns yet.
-    conflicts: brokers' declared conflicts of interest (declared_conflicts).
-    * Holder.area: the provider-side postcode area means nothing for a holder; their market is
-      Holder.district (their home district, see with_districts).
-    market_facts: the markets' aggregates summed in SQL (see market_facts).
+    (with at-risk marks), booked sessions (from bookings: agreed, delivered, charged, cancelled,
+    and who booked them; see _sessions for the range), active delegations, recent messages and
+    recent reviews; and, from the safeguarding records (safeguarding_facts): concerns and
+    complaints with their kinds and reporters, household links and the council's agreements,
+    private address keys, listing price history, agreed support-plan changes, when each
+    holder's relationship with each provider began, and the alternatives a broker offered.
+    Markets (issue 15): brokers' declared conflicts of interest (declared_conflicts), each
+    holder's home district (Holder.district, see with_districts; Holder.area, the provider-side
+    postcode area, means nothing for a holder) and the markets' aggregates summed in SQL
+    (market_facts).
     """
     as_of = as_of or datetime.now(UTC)
     settings = council_settings.current()
@@ -275,7 +283,7 @@ def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
                    Listing.price_pence)
             .where(Listing.published.is_(True)).order_by(Listing.id)))
     holders = tuple(
-        facts.Holder(id=uid, area="", at_risk=bool(at_risk))  # no holder address is recorded
+        facts.Holder(id=uid, area="", at_risk=bool(at_risk))
         for uid, at_risk in db.session.execute(
             select(User.id, User.at_risk).where(User.role == Role.HOLDER.value)
             .order_by(User.id)))
@@ -304,13 +312,14 @@ def build_snapshot(as_of: datetime | None = None) -> MarketSnapshot:
                    Review.respect_dignity)
             .where(Review.created_at >= review_since, Review.created_at < as_of)
             .order_by(Review.id)))
-    return MarketSnapshot(
+    snapshot = MarketSnapshot(
         as_of=as_of, providers=providers, listings=listings, holders=with_districts(holders),
         market_facts=market_facts(as_of, settings), conflicts=declared_conflicts(),
         sessions=_sessions(session_window_start(as_of, settings), areas),
         delegations=delegations, messages=messages, reviews=reviews,
         agreement_versions=agreement_version_facts(),
     )
+    return safeguarding_facts(snapshot, settings)
 
 
 def agreement_version_facts() -> tuple[facts.AgreementVersion, ...]:
@@ -328,6 +337,8 @@ def agreement_version_facts() -> tuple[facts.AgreementVersion, ...]:
                                accepted_at=v.decided_at if v.status in ("accepted", "superseded") else None,
                                effective_from=v.effective_from)
         for v, holder_id, profile_id in rows)
+
+
 # ---------------------------------------------------------------- markets (issue 15)
 
 def holder_districts() -> dict[int, str]:
@@ -412,3 +423,177 @@ def declared_conflicts() -> tuple[facts.ConflictOfInterest, ...]:
     from app.services.conflicts import snapshot_conflicts
 
     return snapshot_conflicts()
+
+
+# Safeguarding facts (issue 16) ---------------------------------------------------------------
+
+def _roles() -> dict[int, str]:
+    """Each staff or supporter account's role, to tell who booked (holders are the holder)."""
+    return dict(db.session.execute(
+        select(User.id, User.role).where(User.role != Role.HOLDER.value)).all())
+
+
+def _booked_by_kind(created_by: int | None, holder_id: int, arranged_by: int | None,
+                    roles: dict[int, str]) -> str | None:
+    if created_by is None:
+        return None
+    if created_by == holder_id:
+        return "holder"
+    if arranged_by is not None or roles.get(created_by) in (Role.BROKER.value,
+                                                             Role.COUNCIL_ADMIN.value):
+        return "broker"
+    return "delegate"
+
+
+def _concerns(as_of: datetime) -> tuple[facts.SafeguardingConcern, ...]:
+    """Every concern raised up to as_of: open ones drive safeguarding_concern, all of them the
+    complaint counts. The summary is the kind of harm only (never the reporter's words)."""
+    from app.domain.concerns import ConcernStatus, Harm
+    from app.models import Concern
+
+    rows = db.session.execute(
+        select(Concern.id, Concern.provider_profile_id, Concern.created_at, Concern.kind,
+               Concern.harm, Concern.status, Concern.holder_id, Concern.reporter_user_id,
+               Concern.reporter_kind)
+        .where(Concern.created_at <= as_of).order_by(Concern.id))
+    return tuple(
+        facts.SafeguardingConcern(
+            id=cid, provider_id=pid, raised_at=raised, kind=kind,
+            summary=Harm(harm).label.split(" (")[0] if harm else "",
+            open=status == ConcernStatus.OPEN.value, holder_id=holder_id,
+            reporter_user_id=reporter, reporter_kind=reporter_kind)
+        for cid, pid, raised, kind, harm, status, holder_id, reporter, reporter_kind in rows)
+
+
+def _household_links() -> tuple[facts.HouseholdLink, ...]:
+    """Household members recorded as providers on Carefair: who, how related, whether the
+    council has agreed to their being paid."""
+    from app.models import HouseholdMember
+
+    rows = db.session.execute(
+        select(HouseholdMember.holder_id, HouseholdMember.provider_profile_id,
+               HouseholdMember.lives_with_holder, HouseholdMember.council_agreed_at,
+               HouseholdMember.relation)
+        .where(HouseholdMember.provider_profile_id.is_not(None)).order_by(HouseholdMember.id))
+    return tuple(facts.HouseholdLink(holder_id=h, provider_id=p or 0, same_household=bool(lives),
+                                     council_agreed=agreed is not None, relationship=rel)
+                 for h, p, lives, agreed, rel in rows)
+
+
+def _address_keys() -> dict[int, str]:
+    """Each user's private address key (postcode and first line, normalised)."""
+    from app.domain.households import address_key
+    from app.models import HomeAddress
+
+    keys = {}
+    for user_id, line1, postcode in db.session.execute(
+            select(HomeAddress.user_id, HomeAddress.line1, HomeAddress.postcode)):
+        key = address_key(line1, postcode)
+        if key:
+            keys[user_id] = key
+    return keys
+
+
+def _price_changes(since: datetime, as_of: datetime) -> tuple[facts.PriceChange, ...]:
+    """Price changes announced before as_of and taking effect since `since` (announced maybe
+    long before: the rise is charged inside the window)."""
+    from app.models import PriceChange
+
+    rows = db.session.execute(
+        select(PriceChange.listing_id, PriceChange.provider_profile_id, PriceChange.old_rate_pence,
+               PriceChange.new_rate_pence, PriceChange.announced_at, PriceChange.effective_at,
+               PriceChange.applies_to_existing)
+        .where(PriceChange.effective_at >= since, PriceChange.announced_at <= as_of)
+        .order_by(PriceChange.id))
+    return tuple(facts.PriceChange(listing_id=lid, provider_id=pid, old_rate_pence=old,
+                                   new_rate_pence=new, announced_at=announced,
+                                   effective_at=effective, applies_to_existing=bool(existing))
+                 for lid, pid, old, new, announced, effective, existing in rows)
+
+
+def _plan_changes(since: datetime, as_of: datetime) -> tuple[facts.PlanChange, ...]:
+    """Agreed support-plan versions since `since`, each category's amount against the holder's
+    previous agreed version (a version waiting for a broker, declined or superseded is not an
+    agreed change)."""
+    from app.models import PlanCategory, PlanReview, SupportPlanVersion
+    from app.models.budget import REVIEW_AGREED
+
+    rows = db.session.execute(
+        select(SupportPlanVersion.holder_id, SupportPlanVersion.id, SupportPlanVersion.created_at,
+               PlanReview.status, PlanReview.decided_at, PlanCategory.code,
+               PlanCategory.annual_pence)
+        .outerjoin(PlanReview, PlanReview.plan_id == SupportPlanVersion.id)
+        .outerjoin(PlanCategory, PlanCategory.plan_id == SupportPlanVersion.id)
+        .where(SupportPlanVersion.created_at <= as_of)
+        .order_by(SupportPlanVersion.holder_id, SupportPlanVersion.version, PlanCategory.id))
+    versions: dict[int, list[tuple[datetime, dict[str, int]]]] = defaultdict(list)
+    seen: dict[int, tuple[datetime, dict[str, int]]] = {}
+    for holder_id, plan_id, created, status, decided, code, pence in rows:
+        if status is not None and status != REVIEW_AGREED:
+            continue
+        if plan_id not in seen:
+            seen[plan_id] = (decided or created, {})
+            versions[holder_id].append(seen[plan_id])
+        if code is not None:
+            seen[plan_id][1][code] = int(pence)
+    changes = []
+    for holder_id, agreed in versions.items():
+        for (_, before), (at, after) in zip(agreed, agreed[1:], strict=False):
+            if at < since:
+                continue
+            for code in sorted(set(before) | set(after)):
+                old, new = before.get(code, 0), after.get(code, 0)
+                if old != new:
+                    changes.append(facts.PlanChange(holder_id=holder_id, category=code,
+                                                    old_amount_pence=old, new_amount_pence=new,
+                                                    agreed_at=at))
+    return tuple(changes)
+
+
+def _relationships(as_of: datetime) -> tuple[facts.Relationship, ...]:
+    """When each holder began with each provider: their first agreed session, however long ago
+    (the snapshot's sessions only go back so far)."""
+    rows = db.session.execute(
+        select(Booking.holder_id, BookingSession.provider_profile_id,
+               func.min(BookingSession.start_at))
+        .join(Booking, Booking.id == BookingSession.booking_id)
+        .where(BookingSession.state.not_in(_NEVER_AGREED), BookingSession.start_at <= as_of)
+        .group_by(Booking.holder_id, BookingSession.provider_profile_id)
+        .order_by(Booking.holder_id, BookingSession.provider_profile_id))
+    return tuple(facts.Relationship(holder_id=h, provider_id=p, began_at=began)
+                 for h, p, began in rows)
+
+
+def _alternatives_offered(since: datetime) -> tuple[facts.AlternativesOffered, ...]:
+    """The listings a broker offered before arranging a booking, as providers."""
+    rows = db.session.execute(
+        select(Booking.id, Booking.arranged_by_id, Booking.options_offered)
+        .where(Booking.arranged_by_id.is_not(None), Booking.created_at >= since)
+        .order_by(Booking.id)).all()
+    listing_ids = {int(x) for _, _, offered in rows for x in (offered or [])}
+    provider_of = dict(db.session.execute(
+        select(Listing.id, Listing.profile_id).where(Listing.id.in_(listing_ids))).all()) \
+        if listing_ids else {}
+    return tuple(
+        facts.AlternativesOffered(
+            booking_id=bid, broker_id=broker,
+            provider_ids=tuple(dict.fromkeys(provider_of[int(x)] for x in (offered or [])
+                                             if int(x) in provider_of)))
+        for bid, broker, offered in rows)
+
+
+def safeguarding_facts(snapshot: MarketSnapshot, settings: CouncilSettings) -> MarketSnapshot:
+    """The snapshot with what the safeguarding rules need from the safeguarding records."""
+    as_of = snapshot.as_of
+    since = session_window_start(as_of, settings)
+    keys = _address_keys()
+    holders = tuple(replace(h, address_key=keys.get(h.id)) for h in snapshot.holders)
+    owner = dict(db.session.execute(select(ProviderProfile.id, ProviderProfile.user_id)).all())
+    providers = tuple(replace(p, address_key=keys.get(owner.get(p.id, 0)))
+                      for p in snapshot.providers)
+    return replace(
+        snapshot, holders=holders, providers=providers, concerns=_concerns(as_of),
+        household_links=_household_links(),
+        price_changes=_price_changes(as_of - timedelta(days=settings.rule_window_days), as_of),
+        plan_changes=_plan_changes(since, as_of), relationships=_relationships(as_of),
+        alternatives_offered=_alternatives_offered(since))

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.domain.access import Decision, Grant, Permission, Principal, decide, may_send_messages
-from app.domain.messaging import clean_body, message_finding
+from app.domain.messaging import clean_body, message_finding, should_hold
 from app.domain.rules.model import Message as MessageFact
 from app.domain.rules.phrases import match_phrases
 from app.errors import NotFound, NotPermitted
@@ -57,7 +57,8 @@ def conversations_for_holder(actor: User, holder_id: int) -> list[tuple[Conversa
     """The holder's conversations, latest first, each with its count of unread provider messages."""
     _holder_grant(actor, holder_id)
     unread = (select(Message.conversation_id, func.count().label("n"))
-              .where(Message.from_provider.is_(True), Message.read_by_holder_at.is_(None))
+              .where(Message.from_provider.is_(True), Message.read_by_holder_at.is_(None),
+                     Message.held.is_(False))
               .group_by(Message.conversation_id).subquery())
     rows = db.session.execute(
         select(Conversation, func.coalesce(unread.c.n, 0))
@@ -86,7 +87,7 @@ def mark_read_by_holder(actor: User, conversation: Conversation) -> None:
     now = datetime.now(UTC)
     changed = False
     for message in conversation.messages:
-        if message.from_provider and message.read_by_holder_at is None:
+        if message.from_provider and message.read_by_holder_at is None and not message.held:
             message.read_by_holder_at = now
             changed = True
     if changed:
@@ -204,6 +205,13 @@ def _post(conversation: Conversation, author: User, text: str, *,
                                   current_app.config["COUNCIL"])
         if finding is not None:
             filed = flags.file_findings([finding])
+        if should_hold(fact, finding):
+            # Held for a broker: the holder's side neither sees it nor hears of it, and the
+            # sender's page shows it as sent (they are never told why, or that it is held).
+            message.held = True
+            audit.record(None, "message.held", "message", message.id,
+                         details={"flagged": sorted(found)})
+            return message, filed
     if from_provider:
         notify.send(notify.Event.MESSAGE_RECEIVED, holder, about_holder=holder,
                     link=flags.path_for("holder.conversation",

@@ -72,8 +72,6 @@ def lift(broker: User, profile_id: int, *, reason: str) -> ProviderRestriction:
 
     Raises NotPermitted (not a broker), NotFound (no restriction), InvalidInput (no reason).
     """
-    from app.services.vetting import refresh_visibility
-
     if broker.role_enum is not Role.BROKER:
         raise NotPermitted("Only a broker can lift a restriction.")
     restriction = restriction_of(profile_id)
@@ -84,6 +82,20 @@ def lift(broker: User, profile_id: int, *, reason: str) -> ProviderRestriction:
         raise InvalidInput("Enter why the restriction can be lifted", field="lift_reason")
     if len(reason) > 2000:
         raise InvalidInput("Enter 2,000 characters or fewer", field="lift_reason")
+    changed = lift_in_transaction(broker, profile_id, reason=reason)
+    db.session.commit()
+    send_listing_changed(changed)
+    return restriction
+
+
+def lift_in_transaction(broker: User, profile_id: int, *, reason: str) -> list[int]:
+    """Lift any suspension and payout hold, audited; nothing to do when there is none. Joins the
+    caller's transaction; returns the listing ids shown again (signal them after commit)."""
+    from app.services.vetting import refresh_visibility
+
+    restriction = restriction_of(profile_id)
+    if restriction is None or not (restriction.listings_suspended or restriction.payouts_held):
+        return []
     was = {"listings_suspended": restriction.listings_suspended,
            "payouts_held": restriction.payouts_held}
     restriction.listings_suspended = False
@@ -91,7 +103,4 @@ def lift(broker: User, profile_id: int, *, reason: str) -> ProviderRestriction:
     audit.record(broker, "provider.restriction_lifted", "provider_profile", profile_id,
                  details={**was, "reason": reason})
     db.session.flush()
-    changed = refresh_visibility(restriction.provider, actor=broker)
-    db.session.commit()
-    send_listing_changed(changed)
-    return restriction
+    return refresh_visibility(restriction.provider, actor=broker)

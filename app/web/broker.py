@@ -10,6 +10,7 @@ from app.domain.access import LegalBasis, Permission, Role
 from app.errors import DomainError
 from app.extensions import db
 from app.models import User
+from app.services import concerns as concern_service
 from app.services import delegation as delegation_service
 from app.services import notify
 from app.web.context import requires
@@ -38,6 +39,7 @@ def dashboard():
         "bookings": len(bookings.approval_queue()) + len(bookings.disputes())
         + len(bookings.cosign_queue()),
         "plans": len(budgets.proposals_waiting()),
+        "concerns": concern_service.open_count(),
         "flags": flags.flags_matching(FlagStatus.OPEN, None)[1],
         "reviews": len(ratings.open_reports()),
         "payouts": len(card_payments.waiting_payouts()) + len(card_payments.waiting_takebacks()),

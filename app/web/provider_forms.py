@@ -123,6 +123,17 @@ class ListingForm(PlainForm):
         validators=[DataRequired(message="Select at least one way people can pay")])
     published = BooleanField("Offer this listing (untick to withdraw it)", widget=GovCheckboxInput(),
                              default=True)
+    # Only when changing a listing's price: when it starts and whether it applies to people
+    # who already use the service (a rise for them needs the council's notice period).
+    price_effective = GovDateField("If you change the price, when does the new price start?",
+                                   description="Leave blank for today. For example, 27 3 2027",
+                                   validators=[Optional()])
+    price_applies_to_existing = RadioField(
+        "Does the new price apply to people who already use this service?",
+        widget=GovRadioInput(), default="yes",
+        choices=[("yes", "Yes, after they have been told (a rise needs at least 28 days' notice)"),
+                 ("no", "No, only to new clients")],
+        validators=[Optional()])
     submit = SubmitField("Save listing", widget=GovSubmitInput())
 
 

@@ -27,7 +27,9 @@ def _input(form: ListingForm) -> listing_service.ListingInput:
         travel_charge=form.travel_charge.data or "",
         cancellation_notice_hours=form.cancellation_notice_hours.data,
         cancellation_charge=form.cancellation_charge.data or "",
-        funding_modes=form.funding_modes.data or [], published=bool(form.published.data))
+        funding_modes=form.funding_modes.data or [], published=bool(form.published.data),
+        price_effective=form.price_effective.data,
+        price_applies_to_existing=form.price_applies_to_existing.data != "no")
 
 
 def _guidance(profile, form: ListingForm):
@@ -100,6 +102,7 @@ def edit_listing(listing_id: int):
             return redirect(url_for("provider.listings"))
     return render_template("provider/listing_form.html", form=form, profile=listing.profile,
                            listing=listing, guidance=_guidance(listing.profile, form),
+                           price_history=listing_service.price_history(listing),
                            title=f"Change “{listing.title}”")
 
 

@@ -10,7 +10,7 @@ from app.domain.rules.delivery import (
     spending_spike,
     two_places_at_once,
 )
-from app.domain.rules.model import MarketSnapshot, ProviderKind
+from app.domain.rules.model import MarketSnapshot, PlanChange, ProviderKind, Relationship
 from app.domain.settings import CouncilSettings
 from tests.unit.market import AS_OF, days_ago, provider, session
 
@@ -108,13 +108,43 @@ def monthly(provider_id, holder_id, amounts_by_days_ago):
 def test_spending_suddenly_far_above_the_persons_own_average_is_flagged():
     history = monthly(1, 5, [(40, 20_000), (70, 20_000), (100, 20_000)])
     recent = monthly(1, 5, [(5, 30_000), (12, 30_000)])
-    found = spending_spike(snap(*history, *recent), SETTINGS)
+    began = Relationship(5, 1, days_ago(400))
+    found = spending_spike(replace(snap(*history, *recent), relationships=(began,)), SETTINGS)
     assert len(found) == 1
-    assert found[0].numbers == {"recent_pence": 60_000, "average_pence": 20_000, "provider_id": 1}
+    # Three whole periods of history since they began, long ago.
+    assert found[0].numbers == {"recent_pence": 60_000, "average_pence": 20_000, "provider_id": 1,
+                                "periods_counted": 3.0, "plan_increase_allowance_pence": 0}
+
+
+def test_average_counts_only_the_time_since_the_holder_began_with_the_provider():
+    """Began 60 days ago (32 days before the recent period): the average is over those 32 days,
+    not over three periods of which two were before they met."""
+    began = Relationship(5, 1, days_ago(60))
+    history = monthly(1, 5, [(45, 20_000), (58, 20_000)])
+    recent = monthly(1, 5, [(5, 25_000), (12, 25_000)])
+    s = snap(*history, *recent)
+    assert spending_spike(replace(s, relationships=(began,)), SETTINGS) == []
+    # The nearest case that does fire: the same rise after three whole periods of lower spend.
+    old = monthly(1, 5, [(35, 10_000), (63, 10_000), (91, 10_000)])
+    assert len(spending_spike(snap(*old, *recent), SETTINGS)) == 1
+
+
+def test_an_agreed_plan_increase_explains_the_rise():
+    history = monthly(1, 5, [(40, 20_000), (70, 20_000), (110, 20_000)])
+    recent = monthly(1, 5, [(5, 30_000), (12, 30_000)])
+    s = snap(*history, *recent)
+    # Personal assistant budget up by £6,000 a year: £460 per 28 days, +10% = £506.
+    plan = PlanChange(5, "personal_assistant", 300_000, 900_000, days_ago(30))
+    assert spending_spike(replace(s, plan_changes=(plan,)), SETTINGS) == []
+    small = PlanChange(5, "personal_assistant", 300_000, 400_000, days_ago(30))
+    found = spending_spike(replace(s, plan_changes=(small,)), SETTINGS)
+    assert len(found) == 1 and found[0].numbers["plan_increase_allowance_pence"] == 8438
+    other = PlanChange(5, "transport", 300_000, 900_000, days_ago(30))  # another category
+    assert len(spending_spike(replace(s, plan_changes=(other,)), SETTINGS)) == 1
 
 
 def test_steady_spending_and_small_rises_are_not_flagged():
-    history = monthly(1, 5, [(40, 20_000), (70, 20_000), (100, 20_000)])
+    history = monthly(1, 5, [(40, 20_000), (70, 20_000), (110, 20_000)])
     assert spending_spike(snap(*history, *monthly(1, 5, [(5, 39_000)])), SETTINGS) == []
     small = monthly(1, 6, [(40, 1000), (70, 1000), (100, 1000), (5, 10_000)])
     assert spending_spike(snap(*small), SETTINGS) == []  # 10x, but under £200 more

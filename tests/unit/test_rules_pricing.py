@@ -104,3 +104,51 @@ def test_a_small_rise_or_a_new_client_at_a_higher_rate_is_not_flagged():
                 session(1, holder_id=7, ago=5, rate=2500, listing_id=10))
     assert rate_rise_for_existing_clients(
         MarketSnapshot(as_of=AS_OF, providers=(provider(1),), sessions=sessions), SETTINGS) == []
+
+
+def test_the_mad_floor_is_the_one_derived_from_published_rates():
+    from app.domain.rules.rate_evidence import derived_floor_percent
+
+    assert SETTINGS.price_mad_floor_percent == derived_floor_percent() == 7
+
+
+def test_ordinary_specialist_and_weekend_prices_do_not_flag_against_a_tight_group():
+    """Five agencies at the average council fee (£24.10) and one at the Homecare Association's
+    Minimum Price (£32.14); PAs at Wokingham's weekday rate and one at its weekend rate."""
+    assert price_outlier(peers([2410, 2410, 2410, 2410, 2410, 3214], AGENCY), SETTINGS) == []
+    assert price_outlier(peers([1186, 1186, 1186, 1186, 1498]), SETTINGS) == []
+    # Nearest case that does flag: 40% above a tight group (beyond the 36% the floor allows).
+    assert len(price_outlier(peers([2410, 2410, 2410, 2410, 2410, 3374], AGENCY), SETTINGS)) == 1
+
+
+def _history_market(change, client_ago=120):
+    from app.domain.rules.model import PriceChange
+
+    sessions = (session(1, 5, ago=client_ago, listing_id=10), session(1, 5, ago=5, listing_id=10))
+    return MarketSnapshot(as_of=AS_OF, providers=(provider(1),), sessions=sessions,
+                          price_changes=(PriceChange(10, 1, *change),) if change else ())
+
+
+def test_a_rise_announced_before_the_window_and_charged_inside_it_is_found():
+    from tests.unit.market import days_ago
+
+    # Announced 120 days ago (before the 90-day window), effective 20 days ago.
+    snap = _history_market((1600, 2000, days_ago(100), days_ago(20), True), client_ago=130)
+    found = rate_rise_for_existing_clients(snap, SETTINGS)
+    assert len(found) == 1 and str(found[0].subject) == "listing:10"
+    assert found[0].numbers["notice_days"] == 80 and found[0].numbers["rise_percent"] == 25.0
+    short = _history_market((1600, 2000, days_ago(30), days_ago(20), True), client_ago=130)
+    assert "less than the 28 days expected" in \
+        rate_rise_for_existing_clients(short, SETTINGS)[0].explanation
+
+
+def test_a_rise_for_new_clients_only_or_not_yet_effective_is_quiet():
+    from tests.unit.market import days_ago
+
+    new_only = _history_market((1600, 2000, days_ago(100), days_ago(20), False), client_ago=130)
+    assert rate_rise_for_existing_clients(new_only, SETTINGS) == []
+    ahead = _history_market((1600, 2000, days_ago(10), days_ago(-20), True), client_ago=130)
+    assert rate_rise_for_existing_clients(ahead, SETTINGS) == []
+    # Nobody was a client when it was announced.
+    nobody = _history_market((1600, 2000, days_ago(100), days_ago(20), True), client_ago=50)
+    assert rate_rise_for_existing_clients(nobody, SETTINGS) == []

@@ -1,5 +1,7 @@
 """Safeguarding rules and the message phrase matcher, including its known false positives."""
 
+from dataclasses import replace
+
 import pytest
 
 from app.domain.rules import Action, decide_action
@@ -9,16 +11,22 @@ from app.domain.rules.model import (
     HouseholdLink,
     MarketSnapshot,
     Message,
+    Provider,
+    ProviderKind,
+    Relationship,
     SafeguardingConcern,
 )
 from app.domain.rules.phrases import match_phrases
 from app.domain.rules.safeguarding import (
     at_risk_clients_high_prices,
+    at_risk_concentration,
     new_delegate_then_spending,
     paid_relative_in_household,
     provider_is_delegate,
+    repeated_complaints,
     safeguarding_concern,
     suspicious_messages,
+    undeclared_shared_address,
 )
 from app.domain.settings import CouncilSettings
 from tests.unit.market import AS_OF, days_ago, listing, provider, session
@@ -39,7 +47,7 @@ SETTINGS = CouncilSettings()
     ("I need a small loan for my car repairs", "loan"),
     ("Can I borrow 100 quid?", "loan"),
     ("Can you buy me a new phone?", "gift"),
-    ("You could leave me in your will, I'm like family", "gift"),
+    ("You could leave me in your will, I'm like family", "will_property"),
     ("What's the long number on your card?", "card_details"),
     ("I just need your card details to book the taxi", "card_details"),
     ("What's your PIN so I can get the shopping?", "card_details"),
@@ -91,7 +99,8 @@ def test_provider_asking_for_card_details_is_high_severity():
     assert len(found) == 1 and str(found[0].subject) == "message:7"
     assert found[0].severity == "high"
     assert found[0].numbers["categories"] == "card_details,secrecy"
-    assert "asks for card or bank details; asks for secrecy" in found[0].explanation
+    assert "asks for card details, a PIN or online banking; asks for secrecy" in \
+        found[0].explanation
 
 
 def test_one_request_for_cash_is_medium():
@@ -113,7 +122,25 @@ def test_new_authorised_person_followed_by_new_spending_is_flagged():
     found = new_delegate_then_spending(snap, SETTINGS)
     assert len(found) == 1 and str(found[0].subject) == "holder:5"
     assert found[0].numbers == {"delegate_user_id": 99, "new_spend_pence": 16000,
-                                "provider_ids": "2"}
+                                "provider_ids": "2", "sessions_booked_by_delegate": 0,
+                                "days_from_delegation_to_spending": 10}
+
+
+def test_look_back_finds_the_delegation_behind_spending_that_began_weeks_later():
+    """Added 100 days ago (beyond the 60-day watch), spending from 30 days ago, booked by them."""
+    spend = tuple(session(2, 5, ago=ago, amount=8000, booked_by_user_id=99) for ago in (30, 20))
+    snap = MarketSnapshot(as_of=AS_OF, providers=(provider(2),), sessions=spend,
+                          delegations=(Delegation(5, 99, "nominated", days_ago(100)),))
+    found = new_delegate_then_spending(snap, SETTINGS)
+    assert len(found) == 1
+    assert found[0].numbers["days_from_delegation_to_spending"] == 70
+    assert found[0].numbers["sessions_booked_by_delegate"] == 2
+    # Nearest innocent: the same spending long after the delegate began (beyond the follow-on).
+    late = replace(snap, delegations=(Delegation(5, 99, "nominated", days_ago(170)),))
+    assert new_delegate_then_spending(late, SETTINGS) == []
+    # Or with a provider the holder began with before the delegate, seen in the relationships.
+    known = replace(snap, relationships=(Relationship(5, 2, days_ago(400)),))
+    assert new_delegate_then_spending(known, SETTINGS) == []
 
 
 def test_continuing_with_known_providers_or_a_circle_member_is_not_flagged():
@@ -188,5 +215,120 @@ def test_safeguarding_concern_suspends_listings_and_holds_payouts_at_once():
         SafeguardingConcern(1, 3, days_ago(0), "Bruising reported by a district nurse."),
         SafeguardingConcern(2, 3, days_ago(30), "Closed after review.", open=False)))
     found = safeguarding_concern(snap, SETTINGS)
-    assert len(found) == 1 and found[0].numbers == {"concern_id": 1}
+    assert len(found) == 1
+    assert found[0].numbers == {"concern_id": 1, "provider_id": 3, "kind": "safeguarding"}
+    assert str(found[0].subject) == "concern:1"
     assert decide_action(found[0], SETTINGS) is Action.SUSPEND
+
+
+def test_each_kind_of_concern_has_its_severity_and_never_names_the_reporter():
+    concerns = (
+        SafeguardingConcern(1, 3, days_ago(0), "Neglect", kind="safeguarding", holder_id=5,
+                            reporter_user_id=5, reporter_kind="holder"),
+        SafeguardingConcern(2, 3, days_ago(0), "", kind="fraud", reporter_user_id=77,
+                            reporter_kind="provider"),
+        SafeguardingConcern(3, 3, days_ago(0), "", kind="complaint", holder_id=6,
+                            reporter_user_id=6, reporter_kind="holder"))
+    snap = MarketSnapshot(as_of=AS_OF, providers=(provider(3),), concerns=concerns)
+    found = safeguarding_concern(snap, SETTINGS)
+    assert [(f.severity, decide_action(f, SETTINGS)) for f in found] == [
+        ("critical", Action.SUSPEND), ("high", Action.HOLD), ("medium", Action.FLAG)]
+    assert found[0].numbers["holder_id"] == 5
+    for f in found:
+        assert "77" not in f.explanation and "reporter" not in str(f.numbers)
+
+
+def test_complaints_from_three_different_holders_are_flagged():
+    def complaint(cid, holder, ago=10):
+        return SafeguardingConcern(cid, 3, days_ago(ago), "", kind="complaint", holder_id=holder,
+                                   reporter_user_id=holder, reporter_kind="holder", open=False)
+    snap = MarketSnapshot(as_of=AS_OF, providers=(provider(3),),
+                          concerns=(complaint(1, 5), complaint(2, 6), complaint(3, 7)))
+    found = repeated_complaints(snap, SETTINGS)
+    assert [(str(f.subject), f.numbers) for f in found] == [
+        ("provider:3", {"holders": 3, "complaints": 3})]
+    # Nearest innocent: three complaints from one unhappy person, or one that is too old.
+    same = replace(snap, concerns=(complaint(1, 5), complaint(2, 5), complaint(3, 5)))
+    assert repeated_complaints(same, SETTINGS) == []
+    old = replace(snap, concerns=(complaint(1, 5), complaint(2, 6), complaint(3, 7, ago=200)))
+    assert repeated_complaints(old, SETTINGS) == []
+
+
+def test_a_shared_address_nobody_declared_is_flagged():
+    holders = (Holder(5, "north", address_key="SY11AA|12 high st"),)
+    providers = (Provider(3, ProviderKind.PA_SELF_EMPLOYED, "Sam", address_key="SY11AA|12 high st"),)
+    snap = MarketSnapshot(as_of=AS_OF, holders=holders, providers=providers,
+                          sessions=(session(3, 5, ago=5),))
+    found = undeclared_shared_address(snap, SETTINGS)
+    assert [(str(f.subject), f.numbers["provider_id"]) for f in found] == [("holder:5", 3)]
+    declared = replace(snap, household_links=(HouseholdLink(5, 3, True, relationship="friend"),))
+    assert undeclared_shared_address(declared, SETTINGS) == []
+    next_door = replace(snap, providers=(replace(providers[0], address_key="SY11AA|14 high st"),))
+    assert undeclared_shared_address(next_door, SETTINGS) == []
+
+
+def test_a_friend_in_the_household_is_not_a_close_relative():
+    link = HouseholdLink(5, 3, same_household=True, relationship="friend")
+    snap = MarketSnapshot(as_of=AS_OF, providers=(provider(3),), sessions=(session(3, 5, ago=5),),
+                          household_links=(link,))
+    assert paid_relative_in_household(snap, SETTINGS) == []
+    sister = replace(snap, household_links=(replace(link, relationship="sibling"),))
+    assert len(paid_relative_in_household(sister, SETTINGS)) == 1
+    # A booking ahead counts too: the money is committed.
+    ahead = replace(sister, sessions=(session(3, 5, ago=-7),))
+    assert len(paid_relative_in_household(ahead, SETTINGS)) == 1
+
+
+def test_at_risk_concentration_at_ordinary_prices_goes_to_a_broker():
+    snap = at_risk_market(1650)
+    found = at_risk_concentration(snap, SETTINGS)
+    assert [(str(f.subject), f.severity) for f in found] == [("provider:1", "medium")]
+    assert found[0].numbers["p_value"] < SETTINGS.at_risk_significance
+    assert at_risk_clients_high_prices(at_risk_market(2400), SETTINGS) != [] and \
+        at_risk_concentration(at_risk_market(2400), SETTINGS) == []
+
+
+def test_at_risk_share_that_chance_explains_is_quiet():
+    """3 of 4 clients at risk where 15% of the market is: 75%, but p = 0.012 (not < 0.01)."""
+    holders = tuple(Holder(h, "north", at_risk=h in (1, 2, 3)) for h in range(1, 21))
+    providers = tuple(provider(p) for p in range(1, 7))
+    listings = tuple(listing(p, p, 1600) for p in range(1, 7))
+    sessions = tuple(session(1, h) for h in (1, 2, 3, 4)) + tuple(
+        session(2 + h % 5, h) for h in range(5, 21))
+    snap = MarketSnapshot(as_of=AS_OF, holders=holders, providers=providers, listings=listings,
+                          sessions=sessions)
+    assert at_risk_concentration(snap, SETTINGS) == []
+    assert at_risk_clients_high_prices(snap, SETTINGS) == []
+
+
+def test_the_labelled_corpus_is_big_enough_and_the_matcher_meets_its_bar():
+    """At least 200 concerning and 200 innocent sentences; on all of them the matcher keeps
+    precision at 0.95 and recall at 0.9, and on the held-out part (never tuned on) recall
+    stays above 0.75 (bench/phrases.py prints the figures)."""
+    from bench.phrases import load, score
+
+    rows = load()
+    overall = score(rows)
+    assert overall["concerning"] >= 200 and overall["innocent"] >= 200
+    assert overall["precision"] >= 0.95 and overall["recall"] >= 0.9
+    holdout = score([r for r in rows if r["set"] == "holdout"])
+    assert holdout["concerning"] >= 40 and holdout["recall"] >= 0.75
+    assert holdout["precision"] >= 0.95
+
+
+@pytest.mark.parametrize("text", [
+    "I would never ask for your PIN.",
+    "You don't need to bring any cash on Saturday.",
+    "I'm not allowed to take money from clients.",
+    "Please don't give anyone your bank details over the phone.",
+])
+def test_negated_requests_are_not_requests(text):
+    assert match_phrases(text) == {}
+
+
+@pytest.mark.parametrize("text", [
+    "Why don't you lend me twenty quid?",
+    "Can't you just pay me in cash this once?",
+])
+def test_questions_with_a_negative_are_still_requests(text):
+    assert match_phrases(text) != {}

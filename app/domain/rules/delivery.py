@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from app.domain.booking_categories import plan_category_for
 from app.domain.booking_price import cancellation_charge
 from app.domain.money_format import format_pence
 from app.domain.rules.model import (
@@ -97,30 +98,72 @@ def cancellation_beyond_policy(snapshot: MarketSnapshot,
     return findings
 
 
+def _plan_category(snapshot: MarketSnapshot, s: BookedSession) -> str:
+    provider = snapshot.provider_by_id.get(s.provider_id)
+    ptype = "self_employed_pa" if provider is not None and provider.kind.is_one_person \
+        else "agency"
+    return plan_category_for(s.category, ptype)
+
+
 def spending_spike(snapshot: MarketSnapshot, settings: CouncilSettings) -> list[Finding]:
-    """A holder's spending with one provider suddenly far above their own trailing average."""
+    """A holder's spending with one provider suddenly far above their own trailing average.
+
+    Quieter where it should be: the average is over the periods since the holder began with the
+    provider (their first agreed booking), not over months before they met, which would count
+    as zero; and a rise that an agreed support-plan increase covers (pro rata for the period,
+    plus a margin) is what the council agreed, not a spike.
+    """
     days, periods = settings.spend_spike_period_days, settings.spend_spike_history_periods
     recent_start, _ = snapshot.window(days)
     history_start, _ = snapshot.window(days * (periods + 1))
+    began = {(r.holder_id, r.provider_id): r.began_at for r in snapshot.relationships}
     recent: dict[tuple[int, int], int] = defaultdict(int)
     history: dict[tuple[int, int], int] = defaultdict(int)
-    for s in snapshot.sessions_between(history_start, snapshot.as_of):
+    first_seen: dict[tuple[int, int], object] = {}
+    categories: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for s in sorted(snapshot.sessions, key=lambda s: s.start):
+        key = (s.holder_id, s.provider_id)
+        if s.spend_pence > 0:
+            first_seen.setdefault(key, s.start)
+        if not history_start <= s.start < snapshot.as_of:
+            continue
         bucket = recent if s.start >= recent_start else history
-        bucket[(s.holder_id, s.provider_id)] += s.spend_pence
+        bucket[key] += s.spend_pence
+        if bucket is recent:
+            categories[key].add(_plan_category(snapshot, s))
     findings = []
     for (holder_id, provider_id), now in sorted(recent.items()):
-        before = history.get((holder_id, provider_id), 0)
-        if before <= 0:
+        key = (holder_id, provider_id)
+        before = history.get(key, 0)
+        since = began.get(key, first_seen.get(key))
+        if before <= 0 or since is None:
             continue  # a new relationship has no average to compare with
-        average = before // periods
-        if now * periods > settings.spend_spike_multiple * before and \
-                now - average >= settings.spend_spike_min_increase_pence:
-            findings.append(Finding(
-                "spending_spike", Severity.MEDIUM, Subject("holder", holder_id),
-                f"In the last {days} days this person spent {format_pence(now)} with "
-                f"{snapshot.provider_name(provider_id)}, against an average of "
-                f"{format_pence(average)} over the {periods} periods before.",
-                {"recent_pence": now, "average_pence": average, "provider_id": provider_id}))
+        # The history since they began, in periods (at most `periods`); at least one whole
+        # period, or there is no average yet.
+        known_days = (recent_start - since).total_seconds() / 86400  # type: ignore[operator]
+        counted = min(float(periods), known_days / days)
+        if counted < 1:
+            continue
+        average = round(before / counted)
+        if not (now > settings.spend_spike_multiple * average and
+                now - average >= settings.spend_spike_min_increase_pence):
+            continue
+        agreed = sum(
+            max(0, c.new_amount_pence - c.old_amount_pence) for c in snapshot.plan_changes
+            if c.holder_id == holder_id and history_start <= c.agreed_at <= snapshot.as_of
+            and c.category in categories[key])
+        allowance = agreed * days // 365 * (100 + settings.plan_increase_margin_percent) // 100
+        if agreed and now - average <= allowance:
+            continue  # the rise is what an agreed plan increase pays for
+        findings.append(Finding(
+            "spending_spike", Severity.MEDIUM, Subject("holder", holder_id),
+            f"In the last {days} days this person spent {format_pence(now)} with "
+            f"{snapshot.provider_name(provider_id)}, against an average of "
+            f"{format_pence(average)} over the {counted} period(s) before"
+            + (f"; an agreed plan increase covers {format_pence(allowance)} of the rise."
+               if agreed else "."),
+            {"recent_pence": now, "average_pence": average, "provider_id": provider_id,
+             "periods_counted": round(counted, 2), "plan_increase_allowance_pence": allowance}))
     return findings
 
 

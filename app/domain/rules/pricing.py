@@ -76,10 +76,44 @@ def above_council_rate(snapshot: MarketSnapshot, settings: CouncilSettings) -> l
     return findings
 
 
+def _rises_from_history(snapshot: MarketSnapshot,
+                        settings: CouncilSettings) -> dict[int, dict[str, int | float | str]]:
+    """Rises recorded in the listings' price history that apply to existing clients and that
+    they are paying now (or start paying inside the window). Look-back: the announcement may
+    be long before the window; what matters is that the rise is charged inside it."""
+    start, _ = snapshot.window(settings.rule_window_days)
+    found: dict[int, dict[str, int | float | str]] = {}
+    for change in sorted(snapshot.price_changes, key=lambda c: (c.listing_id, c.effective_at)):
+        if not change.applies_to_existing or change.old_rate_pence <= 0:
+            continue
+        if (change.new_rate_pence - change.old_rate_pence) * 100 <= \
+                settings.rate_rise_flag_percent * change.old_rate_pence:
+            continue
+        if not start <= change.effective_at <= snapshot.as_of:
+            # Announced but not yet charged, or charged long ago: a later scan sees it.
+            continue
+        sessions = [s for s in snapshot.sessions if s.listing_id == change.listing_id]
+        existing = {s.holder_id for s in sessions if s.start < change.announced_at}
+        if not existing:
+            continue  # nobody was a client when it was announced: a price for new clients
+        notice = (change.effective_at - change.announced_at).days
+        found[change.listing_id] = {
+            "clients": len(existing), "old_rate_pence": change.old_rate_pence,
+            "new_rate_pence": change.new_rate_pence,
+            "rise_percent": round(100 * (change.new_rate_pence - change.old_rate_pence)
+                                  / change.old_rate_pence, 1),
+            "notice_days": notice, "provider_id": change.provider_id,
+            "announced": f"{change.announced_at:%Y-%m-%d}",
+            "effective": f"{change.effective_at:%Y-%m-%d}"}
+    return found
+
+
 def rate_rise_for_existing_clients(snapshot: MarketSnapshot,
                                    settings: CouncilSettings) -> list[Finding]:
-    """A listing whose rate for the same holder rose by more than the threshold in the window."""
+    """A rise of more than the threshold for people already using a listing: from the price
+    history (with the notice given), else from what the same holder was charged per unit."""
     start, _ = snapshot.window(settings.rule_window_days)
+    history = _rises_from_history(snapshot, settings)
     by_pair = defaultdict(list)
     provider_of: dict[int, int] = {}
     for s in snapshot.sessions:
@@ -87,6 +121,8 @@ def rate_rise_for_existing_clients(snapshot: MarketSnapshot,
         provider_of[s.listing_id] = s.provider_id
     rises: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
     for (listing_id, holder_id), sessions in by_pair.items():
+        if listing_id in history:
+            continue
         sessions.sort(key=lambda s: s.start)
         for before, after in zip(sessions, sessions[1:], strict=False):
             if after.start >= start and before.rate_pence > 0 and \
@@ -95,6 +131,19 @@ def rate_rise_for_existing_clients(snapshot: MarketSnapshot,
                 rises[listing_id].append((holder_id, before.rate_pence, after.rate_pence))
                 break
     findings = []
+    for listing_id, numbers in sorted(history.items()):
+        notice = int(numbers["notice_days"])
+        short = notice < settings.price_rise_notice_days
+        findings.append(Finding(
+            "rate_rise_for_existing_clients", Severity.MEDIUM, Subject("listing", listing_id),
+            f"{snapshot.provider_name(int(numbers['provider_id']))} raised the price for "
+            f"{numbers['clients']} existing client(s) from "
+            f"{format_pence(int(numbers['old_rate_pence']))} to "
+            f"{format_pence(int(numbers['new_rate_pence']))} (more than "
+            f"{settings.rate_rise_flag_percent}%), from {numbers['effective']}, with {notice} "
+            f"days' notice" + (f" (less than the {settings.price_rise_notice_days} days "
+                               "expected)." if short else "."),
+            numbers))
     for listing_id, changes in sorted(rises.items()):
         old = min(c[1] for c in changes)
         new = max(c[2] for c in changes)

@@ -1,9 +1,9 @@
-"""Small statistics the rules share: medians, shares of spend and the HHI."""
+"""Small statistics the rules share: medians, shares of spend, the HHI and a binomial tail."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
-from math import comb
 from statistics import median
 
 
@@ -33,12 +33,21 @@ def modified_z(value: float, values: Sequence[float],
 
 
 def binomial_tail(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p), exactly (a one-sided test with no scipy)."""
+    """P(X >= k) for X ~ Binomial(n, p): how likely at least k of n are at risk by chance alone
+    when a share p of the market is. Summed in log space so large n does not overflow."""
     if k <= 0:
         return 1.0
-    if k > n:
+    if k > n or p <= 0.0:
         return 0.0
-    return min(1.0, sum(comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1)))
+    if p >= 1.0:
+        return 1.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+    total = 0.0
+    for i in range(k, n + 1):
+        log_term = (math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+                    + i * log_p + (n - i) * log_q)
+        total += math.exp(log_term)
+    return min(total, 1.0)
 
 
 def poisson_binomial_tail(k: int, probabilities: Sequence[float]) -> float:
