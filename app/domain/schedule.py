@@ -9,7 +9,7 @@ because that is how providers describe their week.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -106,11 +106,15 @@ class WeeklyPattern:
 
 
 def expand_weekly(pattern: WeeklyPattern, now: datetime, *, max_sessions: int,
-                  max_weeks: int) -> list[Session]:
+                  max_weeks: int, skip_days: Collection[date] = frozenset()) -> list[Session]:
     """The sessions of a repeating booking, or InvalidInput naming what is wrong.
 
     A pattern must end (a last date or a number of sessions, not both) within `max_weeks`
     and `max_sessions` (council settings): an endless booking would hold money forever.
+    Each session starts at the pattern's local wall-clock time on its own date (10am stays
+    10am after the clocks change) and lasts its duration in real time. `skip_days` are local
+    dates with no session (a group that does not meet on bank holidays); a count still counts
+    sessions that happen.
     """
     if pattern.until is None and pattern.count is None:
         raise InvalidInput("A repeating booking needs an end: a last date or a number of sessions.",
@@ -138,7 +142,7 @@ def expand_weekly(pattern: WeeklyPattern, now: datetime, *, max_sessions: int,
     while day <= (pattern.until or last_allowed):
         if pattern.count is not None and len(sessions) == pattern.count:
             break
-        if day.weekday() in pattern.weekdays:
+        if day.weekday() in pattern.weekdays and day not in skip_days:
             # Add the duration in UTC so a session across the clocks changing keeps its length.
             start = datetime.combine(day, pattern.start_time, tzinfo=zone).astimezone(UTC)
             end = start + timedelta(minutes=pattern.duration_minutes)

@@ -35,7 +35,7 @@ STATE_VALUES = ", ".join(f"'{s.value}'" for s in BookingState)
 KINDS = ("one_off", "recurring", "meet_and_greet", "pooled")
 KIND_VALUES = ", ".join(f"'{k}'" for k in KINDS)
 # Sessions in these states no longer reserve the provider's time.
-NON_BLOCKING_STATES = ("cancelled", "declined", "not_approved")
+NON_BLOCKING_STATES = ("cancelled", "declined", "not_approved", "expired")
 NON_BLOCKING_SQL = ", ".join(f"'{s}'" for s in NON_BLOCKING_STATES)
 
 
