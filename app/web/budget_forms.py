@@ -109,6 +109,10 @@ def plan_form_class():
         setattr(PlanForm, f"amount_{code}",
                 StringField(f"{label}: amount a year, in pounds", widget=GovTextInput(),
                             validators=[Optional(), Length(max=20)]))
+        setattr(PlanForm, f"hours_{code}",
+                StringField(f"{label}: most hours a week (optional)", widget=GovTextInput(),
+                            description="Leave empty for no weekly limit",
+                            validators=[Optional(), Length(max=10)]))
     return PlanForm
 
 

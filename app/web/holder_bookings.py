@@ -85,6 +85,9 @@ def booking_detail(booking_id: int):
         events=allowed_events(booking.state, kind),
         session_events=lambda s: session_actions(allowed_events(s.state, kind), s.start_at),
         backups=bookings.backup_offers(booking),
+        respond_by=(bookings.request_deadline(booking)
+                    if booking.state in ("requested", "awaiting_approval") else None),
+        alternatives=bookings.expired_alternatives(booking),
         dispute_form=DisputeForm(),
         reason_form=ReasonForm(),
         title=f"Booking {booking.reference}",
@@ -228,3 +231,11 @@ def uk_datetime(moment) -> str:
 @bp.app_template_filter("uk_time")
 def uk_time(moment) -> str:
     return "" if moment is None else f"{moment.astimezone(bookings.UK):%H:%M}"
+
+
+@bp.app_template_filter("weekly_hours")
+def weekly_hours(minutes: int) -> str:
+    """Minutes a week in words: "10 hours", "7 hours 30 minutes"."""
+    from app.domain.hour_caps import hours_text
+
+    return hours_text(minutes)
