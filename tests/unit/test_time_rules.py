@@ -20,6 +20,7 @@ from app.domain.bookings import (
     may_auto_confirm,
     transition,
 )
+from app.domain.errors import InvalidInput
 from app.domain.schedule import Session, WeeklyPattern, expand_weekly
 from app.domain.settings import CouncilSettings
 
@@ -65,6 +66,19 @@ def test_sleep_in_across_a_change_lasts_and_is_charged_its_real_length(night_bef
     assert q.support_pence == 1200 * hours
 
 
+@pytest.mark.parametrize(("change", "hours"), [
+    (SPRING_2026, 7), (AUTUMN_2026, 9), (SPRING_2027, 7), (AUTUMN_2027, 9)])
+def test_weekly_sleep_in_ends_at_its_wall_clock_time_and_lasts_7_or_9_hours(change, hours):
+    saturday = change - timedelta(days=1)
+    pattern = WeeklyPattern(frozenset({5}), time(23), 8 * 60, saturday - timedelta(days=7),
+                            count=3, end_time=time(7))
+    sessions = expand_weekly(pattern, uk(saturday, 0) - timedelta(days=30),
+                             max_sessions=200, max_weeks=52)
+    assert [s.minutes for s in sessions] == [8 * 60, hours * 60, 8 * 60]
+    assert {s.end.astimezone(UK).time() for s in sessions} == {time(7)}
+    assert {s.start.astimezone(UK).time() for s in sessions} == {time(23)}
+
+
 @pytest.mark.parametrize("change", CHANGE_DAYS)
 def test_auto_confirm_is_72_real_hours_across_a_change(change):
     delivered = uk(change - timedelta(days=1), 12)
@@ -108,8 +122,13 @@ def test_a_time_the_spring_change_skips_is_taken_as_the_hour_after():
 def test_series_expansion_property(first, days, start, duration, count):
     start = start.replace(second=0, microsecond=0, tzinfo=None)
     pattern = WeeklyPattern(days, start, duration, first, count=count)
-    sessions = expand_weekly(pattern, uk(first, 0) - timedelta(days=1),
-                             max_sessions=200, max_weeks=60)
+    try:
+        sessions = expand_weekly(pattern, uk(first, 0) - timedelta(days=1),
+                                 max_sessions=200, max_weeks=60)
+    except InvalidInput as err:
+        # Sessions on consecutive days longer than the 23-hour spring day overlap: refused.
+        assert "overlap" in err.message and duration > 23 * 60
+        return
     assert len(sessions) == count
     for s in sessions:
         local = s.start.astimezone(UK)
@@ -127,6 +146,45 @@ def test_series_expansion_property(first, days, start, duration, count):
     assert starts == sorted(starts)
     local_dates = [s.start.astimezone(UK).date() for s in sessions]
     assert len(set(local_dates)) == len(local_dates)  # never two on a day, never a day lost
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    first=st.dates(min_value=date(2025, 1, 1), max_value=date(2030, 12, 31)),
+    days=st.frozensets(st.integers(0, 6), min_size=1),
+    start=st.times(),
+    end=st.times(),
+    count=st.integers(1, 60),
+)
+def test_series_with_an_end_time_keeps_both_wall_clock_times(first, days, start, end, count):
+    start = start.replace(second=0, microsecond=0, tzinfo=None)
+    end = end.replace(second=0, microsecond=0, tzinfo=None)
+    wall = (datetime.combine(date(2001, 1, 1) + timedelta(days=end <= start), end)
+            - datetime.combine(date(2001, 1, 1), start)) // timedelta(minutes=1)
+    pattern = WeeklyPattern(days, start, wall, first, count=count, end_time=end)
+    try:
+        sessions = expand_weekly(pattern, uk(first, 0) - timedelta(days=1),
+                                 max_sessions=200, max_weeks=60)
+    except InvalidInput as err:
+        # A session wholly inside the hour the spring change skips comes out empty, and
+        # day-long sessions on consecutive days overlap on the 25-hour autumn day.
+        assert (wall <= 60 and "after the start" in err.message) or (
+            "overlap" in err.message and wall > 22 * 60)
+        return
+    assert len(sessions) == count
+    for s in sessions:
+        # The real length differs from the wall-clock length by at most the hour that changed.
+        assert abs(s.minutes - wall) <= 60
+        local_start, local_end = s.start.astimezone(UK), s.end.astimezone(UK)
+        assert local_start.time() == start or _skipped(local_start.date(), start)
+        end_day = local_start.date() + timedelta(days=end <= start)
+        assert local_end.time() == end or _skipped(end_day, end)
+
+
+def _skipped(day: date, at: time) -> bool:
+    """Whether that wall-clock time does not exist on that day (the spring change)."""
+    asked = datetime.combine(day, at, tzinfo=UK)
+    return asked.astimezone(UTC).astimezone(UK).time() != at
 
 
 # ------------------------------------------------------------- expiry and reminders

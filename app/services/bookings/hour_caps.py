@@ -8,7 +8,7 @@ that would go past it in any week is refused with the hours left that week
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -46,8 +46,8 @@ def check_hour_cap(holder_id: int, plan: SupportPlanVersion, code: str,
         return
     first_week, after_last = _week_bounds(sessions)
     # A local week starts at most an hour either side of its UTC midnight: widen by a day.
-    lo = datetime.combine(first_week - timedelta(days=1), datetime.min.time())
-    hi = datetime.combine(after_last + timedelta(days=1), datetime.min.time())
+    lo = datetime.combine(first_week - timedelta(days=1), time(0), tzinfo=UTC)
+    hi = datetime.combine(after_last + timedelta(days=1), time(0), tzinfo=UTC)
     query = (select(BookingSession).join(Booking, Booking.id == BookingSession.booking_id)
              .where(Booking.holder_id == holder_id, Booking.plan_category == code,
                     BookingSession.state.not_in(_NOT_COUNTED),
