@@ -87,16 +87,21 @@ def hours_plain(minutes: int) -> str:
 
 
 def _parse_hours(raw: str, code: str) -> int:
-    """'10' or '7.5' hours a week as whole minutes, or InvalidInput beside the field."""
-    message = (f"Enter the most hours a week for {category_label(code)} as a number from 1 to "
-               "168, like 10 or 7.5")
+    return parse_hours(raw, f"hours_{code}", f"the most hours a week for {category_label(code)}")
+
+
+def parse_hours(raw: str, field: str, what: str = "the hours") -> int:
+    """'10' or '7.5' hours (up to a week's 168) as whole minutes, or InvalidInput beside the field."""
+    message = f"Enter {what} as a number from 1 to 168, like 10 or 7.5"
     try:
-        hours = Decimal(raw)
+        hours = Decimal(raw.strip())
     except InvalidOperation:
-        raise InvalidInput(message, field=f"hours_{code}") from None
+        raise InvalidInput(message, field=field) from None
+    if not hours.is_finite():
+        raise InvalidInput(message, field=field)
     minutes = hours * 60
-    if not hours.is_finite() or minutes != minutes.to_integral_value() or not 0 < hours <= 168:
-        raise InvalidInput(message, field=f"hours_{code}")
+    if minutes != minutes.to_integral_value() or not 0 < hours <= 168:
+        raise InvalidInput(message, field=field)
     return int(minutes)
 
 

@@ -239,3 +239,19 @@ def weekly_hours(minutes: int) -> str:
     from app.domain.hour_caps import hours_text
 
     return hours_text(minutes)
+
+
+@bp.app_template_global("upcoming_bank_holidays")
+def upcoming_bank_holidays(weeks: int = 26) -> list[tuple]:
+    """The council's bank holidays from today for `weeks` weeks: (date, name), for pages that
+    show availability and prices."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from app import clock
+    from app.domain.bank_holidays import bank_holidays
+
+    today = clock.now().astimezone(bookings.UK).date()
+    region = current_app.config["COUNCIL"].bank_holiday_region
+    return list(bank_holidays(region, today, today + timedelta(weeks=weeks)).items())
