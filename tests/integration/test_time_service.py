@@ -417,3 +417,18 @@ def test_a_holder_changing_the_weekly_cap_is_a_proposal_for_a_broker(market, mak
     caps = {c.code: c.max_minutes_per_week for c in agreed.categories}
     assert caps["personal_assistant"] == 6 * 60  # money decisions still read the agreed cap
 
+
+
+def test_carefair_bookings_run_due_is_the_one_cron_job(app, market):
+    _, listing, _, _, holder, _, _ = market
+    booking = bookings.request_booking(holder, holder, one_off(listing),
+                                       now=clock.now() - 80 * H)
+    runner = app.test_cli_runner()
+    with clock.frozen(clock.now()):
+        result = runner.invoke(args=["bookings", "run-due"])
+        assert result.exit_code == 0, result.output
+        assert "Requests expired: 1." in result.output
+        again = runner.invoke(args=["bookings", "run-due"])
+    assert "Requests expired: 0." in again.output and "Visit reminders: 0." in again.output
+    db.session.refresh(booking)
+    assert booking.state == "expired"

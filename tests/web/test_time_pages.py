@@ -131,3 +131,12 @@ def test_broker_agrees_extra_hours_for_a_week(app, client, login, market):
             AuditEvent.action == "hour_cap.exception_agreed")) is not None
     login(holder)
     assert client.get(url).status_code in (403, 404)
+
+
+def test_provider_sees_when_a_request_must_be_answered(app, client, login, market):
+    provider, listing, _, holder, _ = market
+    with app.app_context():
+        booking_id = bookings.request_booking(holder, holder, one_off(listing)).id
+    login(provider)
+    page = client.get(f"/provider/bookings/{booking_id}").get_data(as_text=True)
+    assert 'id="respond-by"' in page and "Please accept or decline by" in page
