@@ -8,12 +8,14 @@ for 30 minutes is 0.5p -> 1p). No floats anywhere: travel miles may be a Decimal
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
+from app.domain.bank_holidays import holiday_name, minutes_on_holidays
 from app.domain.errors import InvalidInput
-from app.domain.schedule import minutes_between
+from app.domain.schedule import DEFAULT_TZ, minutes_between
 
 MINUTES_PER_DAY = 24 * 60
 
@@ -33,10 +35,14 @@ class ListingTerms:
     minimum_minutes: int = 0
     travel_flat_pence: int = 0  # per visit
     travel_pence_per_mile: int = 0
+    bank_holiday_rate_pence: int | None = None  # None: the ordinary rate applies on bank holidays
 
     def __post_init__(self) -> None:
-        for name in ("rate_pence", "minimum_minutes", "travel_flat_pence", "travel_pence_per_mile"):
+        for name in ("rate_pence", "minimum_minutes", "travel_flat_pence", "travel_pence_per_mile",
+                     "bank_holiday_rate_pence"):
             value = getattr(self, name)
+            if value is None and name == "bank_holiday_rate_pence":
+                continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InvalidInput(f"{name.replace('_', ' ')} must be a whole number, 0 or more.",
                                    field=name)
@@ -51,6 +57,12 @@ class Quote:
     units: int  # sessions or days charged (hourly: 0, the minutes carry it)
     support_pence: int
     travel_pence: int
+    bank_holiday_minutes: int = 0  # hourly: minutes charged at the bank-holiday rate
+    bank_holiday_units: int = 0  # per session or day: units charged at the bank-holiday rate
+
+    @property
+    def on_bank_holiday(self) -> bool:
+        return bool(self.bank_holiday_minutes or self.bank_holiday_units)
 
     @property
     def total_pence(self) -> int:
@@ -78,29 +90,62 @@ def _travel_pence(terms: ListingTerms, travel_miles: int | Decimal) -> int:
 
 
 def quote_breakdown(terms: ListingTerms, start: datetime, end: datetime,
-                    travel_miles: int | Decimal = 0) -> Quote:
+                    travel_miles: int | Decimal = 0, *,
+                    bank_holiday_region: str | None = None) -> Quote:
     """Price one session: hourly (with the minimum), per session, or per started day, plus travel.
 
     Day rate: each started 24 hours is a day (9:00 to 17:00 is one day; Monday 10:00 to
-    Wednesday 10:00 is two). Raises InvalidInput when the end is not after the start.
+    Wednesday 10:00 is two). With `bank_holiday_region` and a bank-holiday rate on the terms,
+    time on bank holidays is charged at that rate (see the module docstring).
+    Raises InvalidInput when the end is not after the start.
     """
     minutes = minutes_between(start, end)
     if minutes <= 0:
         raise InvalidInput("The end time must be after the start time.", field="end")
     travel = _travel_pence(terms, travel_miles)
+    holiday_rate = terms.bank_holiday_rate_pence
+    region = bank_holiday_region if holiday_rate is not None else None
+
+    def starts_on_holiday(moment: datetime) -> bool:
+        local = _utc(moment).astimezone(ZoneInfo(DEFAULT_TZ)).date()
+        return region is not None and holiday_name(region, local) is not None
+
     if terms.unit is Unit.HOUR:
         billable = max(minutes, terms.minimum_minutes)
-        return Quote(billable, 0, pence_for_minutes(terms.rate_pence, billable), travel)
+        on_holiday = minutes_on_holidays(start, end, region) if region is not None else 0
+        if holiday_rate is None or on_holiday == 0:
+            return Quote(billable, 0, pence_for_minutes(terms.rate_pence, billable), travel)
+        # The minimum's top-up is charged at the rate of the day the session starts.
+        top_up = billable - minutes
+        if starts_on_holiday(start):
+            on_holiday += top_up
+        ordinary = billable - on_holiday
+        # One rounding for the whole session: sum the exact pence-minutes, then divide.
+        whole, rest = divmod(holiday_rate * on_holiday + terms.rate_pence * ordinary, 60)
+        support = whole + (1 if rest * 2 >= 60 else 0)
+        return Quote(billable, 0, support, travel, bank_holiday_minutes=on_holiday)
     if terms.unit is Unit.SESSION:
+        if holiday_rate is not None and starts_on_holiday(start):
+            return Quote(minutes, 1, holiday_rate, travel, bank_holiday_units=1)
         return Quote(minutes, 1, terms.rate_pence, travel)
     days = -(-minutes // MINUTES_PER_DAY)
-    return Quote(minutes, days, terms.rate_pence * days, travel)
+    holiday_days = 0
+    if holiday_rate is not None:
+        holiday_days = sum(1 for i in range(days)
+                           if starts_on_holiday(_utc(start) + timedelta(days=i)))
+    support = terms.rate_pence * (days - holiday_days) + (holiday_rate or 0) * holiday_days
+    return Quote(minutes, days, support, travel, bank_holiday_units=holiday_days)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def quote(terms: ListingTerms, start: datetime, end: datetime,
-          travel_miles: int | Decimal = 0) -> int:
+          travel_miles: int | Decimal = 0, *, bank_holiday_region: str | None = None) -> int:
     """The total price of one session in integer pence (see quote_breakdown)."""
-    return quote_breakdown(terms, start, end, travel_miles).total_pence
+    return quote_breakdown(terms, start, end, travel_miles,
+                           bank_holiday_region=bank_holiday_region).total_pence
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +198,8 @@ def cancellation_charge(policy: CancellationPolicy, price_pence: int, session_st
     if holder_paused and policy.waive_when_paused:
         return CancellationOutcome(0, price_pence, "Support is paused: the cancellation charge is "
                                                    "waived.")
-    notice = session_start - cancelled_at
+    # Real elapsed time: subtracting two Europe/London datetimes would use the wall clock.
+    notice = _utc(session_start) - _utc(cancelled_at)
     if notice >= timedelta(hours=policy.notice_hours):
         return CancellationOutcome(0, price_pence, f"Cancelled with at least {policy.notice_hours} "
                                                    "hours' notice: nothing to pay.")

@@ -5,7 +5,8 @@ A booking (or one session of a recurring booking) moves through design.md's life
     enquiry -> requested -> [awaiting_approval ->] requested -> accepted | declined
     accepted -> funds_held (or payment_failed, retried) -> delivered -> confirmed | disputed
     confirmed -> settled;  disputed -> settled (a broker decides full, partial or no refund)
-    cancelled, no_show, not_approved, declined and settled are final; paused resumes to accepted.
+    cancelled, no_show, not_approved, declined, expired and settled are final; paused resumes
+    to accepted. A request nobody answered in time (provider or broker) expires (app.domain.waits).
 
 `transition(state, event, actor)` is the one place that says which moves exist and who may
 make them. It is pure: the service loads the booking, asks for the new state, and saves it.
@@ -46,6 +47,7 @@ from app.domain.schedule import (
     validate_sessions,
 )
 from app.domain.settings import CouncilSettings
+from app.domain.waits import after_real_hours, utc
 
 __all__ = [
     "ActorKind", "ApprovalRequest", "BookingState", "CancellationOutcome", "CancellationPolicy",
@@ -74,6 +76,7 @@ class BookingState(StrEnum):
     CANCELLED = "cancelled"
     NO_SHOW = "no_show"
     PAUSED = "paused"
+    EXPIRED = "expired"  # nobody answered the request in time: the slot is free again
 
     @property
     def label(self) -> str:
@@ -100,11 +103,12 @@ _STATE_LABELS = {
     BookingState.CANCELLED: "Cancelled",
     BookingState.NO_SHOW: "Did not happen (no-show)",
     BookingState.PAUSED: "Paused",
+    BookingState.EXPIRED: "Expired: not answered in time",
 }
 
 FINAL_STATES = frozenset({
     BookingState.NOT_APPROVED, BookingState.DECLINED, BookingState.SETTLED,
-    BookingState.CANCELLED, BookingState.NO_SHOW,
+    BookingState.CANCELLED, BookingState.NO_SHOW, BookingState.EXPIRED,
 })
 
 # States where money is held for the booking: leaving them to a final state must release it.
@@ -131,6 +135,7 @@ class Event(StrEnum):
     REPORT_NO_SHOW = "report_no_show"
     PAUSE = "pause"
     RESUME = "resume"
+    EXPIRE = "expire"
 
     @property
     def label(self) -> str:
@@ -208,6 +213,8 @@ _MOVES: dict[Event, tuple[frozenset[BookingState], BookingState, frozenset[Actor
     E.PAUSE: (frozenset({S.ACCEPTED, S.FUNDS_HELD, S.PAYMENT_FAILED}), S.PAUSED, _HOLDER_OR_BROKER),
     # Holds were released on pause, so resuming goes back to accepted and funds are held again.
     E.RESUME: (frozenset({S.PAUSED}), S.ACCEPTED, _HOLDER_OR_BROKER),
+    # Only the scheduled job expires a request, when its deadline has passed (app.domain.waits).
+    E.EXPIRE: (frozenset({S.REQUESTED, S.AWAITING_APPROVAL}), S.EXPIRED, frozenset({A.SYSTEM})),
 }
 
 
@@ -255,9 +262,11 @@ def confirmation_plan(delivered_at: datetime, holder_at_risk: bool,
     """design.md: holders at risk never auto-confirm (a broker co-signs); others after 72 hours."""
     if holder_at_risk:
         return ConfirmationPlan(needs_broker_cosign=True, auto_confirm_at=None, notice_at=None)
-    auto_at = delivered_at + timedelta(hours=settings.auto_confirm_hours)
+    # In UTC: 72 hours means 72 real hours, also across a clock change (wall-clock arithmetic on
+    # a Europe/London datetime would give 71 or 73).
+    auto_at = after_real_hours(delivered_at, settings.auto_confirm_hours)
     # Never send the notice before the delivery itself, whatever the settings say.
-    notice_at = max(delivered_at, auto_at - timedelta(hours=settings.auto_confirm_notice_hours))
+    notice_at = max(utc(delivered_at), auto_at - timedelta(hours=settings.auto_confirm_notice_hours))
     return ConfirmationPlan(needs_broker_cosign=False, auto_confirm_at=auto_at, notice_at=notice_at)
 
 
@@ -268,4 +277,4 @@ def may_auto_confirm(now: datetime, delivered_at: datetime, holder_at_risk: bool
     if plan.auto_confirm_at is None:
         return False
     # Without the notice the holder had no chance to dispute: wait until it has been sent.
-    return notice_sent and now >= plan.auto_confirm_at
+    return notice_sent and utc(now) >= plan.auto_confirm_at

@@ -180,6 +180,15 @@ class Event(StrEnum):
     CONCERN_CLOSED = "concern_closed"
     CONCERN_RAISED = "concern_raised"
     PRICE_RISE_NOTICE = "price_rise_notice"
+    # Time (issue 20): timed exits and reminders before visits.
+    REQUEST_EXPIRES_SOON = "request_expires_soon"
+    BOOKING_EXPIRED = "booking_expired"
+    REQUEST_EXPIRED_PROVIDER = "request_expired_provider"
+    APPROVAL_WAITING = "approval_waiting"
+    APPROVAL_ESCALATED = "approval_escalated"
+    VISIT_REMINDER = "visit_reminder"
+    VISIT_REMINDER_PROVIDER = "visit_reminder_provider"
+    HOURS_TO_RECORD = "hours_to_record"
 
     @property
     def spec(self) -> EventSpec:
@@ -589,6 +598,77 @@ EVENTS: dict[Event, EventSpec] = {
         {"provider": P, "effective": D},
     ),
 }
+
+# Time (issue 20): the wording says when and who, never what the support is for.
+EVENTS.update({
+    Event.REQUEST_EXPIRES_SOON: EventSpec(
+        Category.BOOKINGS,
+        "Please answer {client}'s booking request by {deadline}",
+        ("{client} has asked to book you for {starts}.",
+         "If you do not accept or decline it by {deadline}, the request will expire and "
+         "{client} will be offered other providers."),
+        "Answer the request",
+        {"client": P, "starts": DT, "deadline": DT},
+    ),
+    Event.BOOKING_EXPIRED: EventSpec(
+        Category.BOOKINGS,
+        "Your booking request with {provider} has expired",
+        ("The request for {starts} was not answered in time, so it has expired. Nothing is "
+         "booked and no money has been taken.",
+         "Other providers offer similar support: see the booking to look at them."),
+        "See other providers",
+        {"provider": P, "starts": DT},
+    ),
+    Event.REQUEST_EXPIRED_PROVIDER: EventSpec(
+        Category.BOOKINGS,
+        "The booking request from {client} has expired",
+        ("The request from {client} for {starts} was not answered in time, so it has expired "
+         "and that time is free again.",),
+        "See the request",
+        {"client": P, "starts": DT},
+    ),
+    Event.APPROVAL_WAITING: EventSpec(
+        Category.APPROVALS,
+        "A booking for {client} is still waiting for approval",
+        ("A booking for {client} has been waiting since {since} for a broker to approve it.",
+         "If nobody decides, it expires on {deadline}."),
+        "Review the booking",
+        {"client": P, "since": DT, "deadline": DT},
+    ),
+    Event.APPROVAL_ESCALATED: EventSpec(
+        Category.APPROVALS,
+        "A booking for {client} has waited too long for a broker",
+        ("A booking for {client} has been waiting since {since} for a broker to approve it, "
+         "and the brokers have been reminded.",
+         "Please make sure someone decides before it expires on {deadline}."),
+        "See the booking",
+        {"client": P, "since": DT, "deadline": DT},
+    ),
+    Event.VISIT_REMINDER: EventSpec(
+        Category.BOOKINGS,
+        "Reminder: {provider} is booked for {starts}",
+        ("This is a reminder that {provider} is booked for {starts}.",
+         "If you need to change or cancel it, sign in to Carefair."),
+        "See the booking",
+        {"provider": P, "starts": DT},
+    ),
+    Event.VISIT_REMINDER_PROVIDER: EventSpec(
+        Category.BOOKINGS,
+        "Reminder: your session with {client} on {starts}",
+        ("This is a reminder that you are booked with {client} for {starts}.",),
+        "See the booking",
+        {"client": P, "starts": DT},
+    ),
+    Event.HOURS_TO_RECORD: EventSpec(
+        Category.BOOKINGS,
+        "Please record the session with {client} on {starts}",
+        ("The session with {client} on {starts} has ended, but its times have not been "
+         "recorded yet.",
+         "Record them so that {client} can confirm them and you can be paid."),
+        "Record the session",
+        {"client": P, "starts": DT},
+    ),
+})
 
 assert set(EVENTS) == set(Event), "every Event needs an EventSpec"
 

@@ -9,7 +9,7 @@ because that is how providers describe their week.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -103,14 +103,23 @@ class WeeklyPattern:
     until: date | None = None
     count: int | None = None
     tz: str = DEFAULT_TZ
+    # With an end time, each session ends at that local wall-clock time (the next day when it
+    # is not after the start), so a sleep-in from 11pm to 7am lasts 7 or 9 real hours on the
+    # nights the clocks change; without one, each lasts duration_minutes of real time.
+    end_time: time | None = None
 
 
 def expand_weekly(pattern: WeeklyPattern, now: datetime, *, max_sessions: int,
-                  max_weeks: int) -> list[Session]:
+                  max_weeks: int, skip_days: Collection[date] = frozenset()) -> list[Session]:
     """The sessions of a repeating booking, or InvalidInput naming what is wrong.
 
     A pattern must end (a last date or a number of sessions, not both) within `max_weeks`
     and `max_sessions` (council settings): an endless booking would hold money forever.
+    Each session starts at the pattern's local wall-clock time on its own date (10am stays
+    10am after the clocks change) and ends at its end time on the wall clock, or lasts its
+    duration in real time when it has none. `skip_days` are local
+    dates with no session (a group that does not meet on bank holidays); a count still counts
+    sessions that happen.
     """
     if pattern.until is None and pattern.count is None:
         raise InvalidInput("A repeating booking needs an end: a last date or a number of sessions.",
@@ -138,10 +147,14 @@ def expand_weekly(pattern: WeeklyPattern, now: datetime, *, max_sessions: int,
     while day <= (pattern.until or last_allowed):
         if pattern.count is not None and len(sessions) == pattern.count:
             break
-        if day.weekday() in pattern.weekdays:
-            # Add the duration in UTC so a session across the clocks changing keeps its length.
+        if day.weekday() in pattern.weekdays and day not in skip_days:
+            # Times are turned into UTC so lengths are real elapsed time across clock changes.
             start = datetime.combine(day, pattern.start_time, tzinfo=zone).astimezone(UTC)
-            end = start + timedelta(minutes=pattern.duration_minutes)
+            if pattern.end_time is not None:
+                end_day = day if pattern.end_time > pattern.start_time else day + timedelta(days=1)
+                end = datetime.combine(end_day, pattern.end_time, tzinfo=zone).astimezone(UTC)
+            else:
+                end = start + timedelta(minutes=pattern.duration_minutes)
             sessions.append(Session(start.astimezone(zone), end.astimezone(zone)))
             if len(sessions) > max_sessions:
                 raise InvalidInput(f"That pattern makes more than {max_sessions} sessions. "

@@ -122,6 +122,27 @@ class CouncilSettings:
     plan_increase_margin_percent: int = 10
 
     # Time (issue 20: expiry, reminders, bank holidays, hour caps).
+    # All periods are real elapsed hours (UTC), so a clock change never adds or loses an hour.
+    # A request the provider has not answered expires this many days after it was made ...
+    request_expiry_days: int = 3
+    # ... or this many hours before its first session, whichever comes first: a provider who
+    # accepts at the last minute leaves the holder no time to arrange anyone else.
+    request_expiry_before_start_hours: int = 12
+    # The provider is reminded this long before the request expires ("a day before").
+    request_reminder_hours_before_expiry: int = 24
+    # A booking waiting for a broker: brokers are reminded after this long, and a council admin
+    # is told after this long (it still expires before its first session, like any request).
+    approval_reminder_hours: int = 24
+    approval_escalation_hours: int = 72
+    # Reminders before a visit go out this long before it starts (the day before).
+    visit_reminder_hours: int = 24
+    # A provider who has not recorded a session this long after it ended is reminded (once).
+    record_reminder_hours: int = 24
+    # Bank holidays: which nation's list applies (the `holidays` package's UK subdivision:
+    # ENG and WLS share England and Wales's list; SCT is Scotland, NIR Northern Ireland).
+    bank_holiday_region: str = "ENG"
+    # How many similar providers the holder is offered when a request expires.
+    expiry_alternatives: int = 3
 
     # Agreements, job posts, cover and the funding horizon (issue 18).
     job_notice_batch: int = 10  # matching providers told about a job per turn

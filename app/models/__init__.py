@@ -3,7 +3,13 @@
 from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.models.booking import Booking, BookingBackup, BookingSession, HolderPause, PoolParticipant
-from app.models.budget import Budget, PlanCategory, PlanReview, SupportPlanVersion
+from app.models.budget import (
+    Budget,
+    HourCapException,
+    PlanCategory,
+    PlanReview,
+    SupportPlanVersion,
+)
 from app.models.card_payment import BudgetCard, SessionCardPayment
 from app.models.concern import Concern
 from app.models.council_api import ApiToken, ImportedRecord
@@ -98,6 +104,7 @@ __all__ = [
     "Payment",
     "PaymentOperation",
     "PlanCategory",
+    "HourCapException",
     "PoolParticipant",
     "PriceChange",
     "ProcessedWebhookEvent",

@@ -35,7 +35,7 @@ STATE_VALUES = ", ".join(f"'{s.value}'" for s in BookingState)
 KINDS = ("one_off", "recurring", "meet_and_greet", "pooled")
 KIND_VALUES = ", ".join(f"'{k}'" for k in KINDS)
 # Sessions in these states no longer reserve the provider's time.
-NON_BLOCKING_STATES = ("cancelled", "declined", "not_approved")
+NON_BLOCKING_STATES = ("cancelled", "declined", "not_approved", "expired")
 NON_BLOCKING_SQL = ", ".join(f"'{s}'" for s in NON_BLOCKING_STATES)
 
 
@@ -87,6 +87,15 @@ class Booking(Base):
     pool_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    # Timed exits (app.domain.waits): when the current wait began (the request, or a broker's
+    # approval), and each step the scheduled job took, recorded so it happens once.
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    brokers_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Similar live listings offered to the holder's side when the request expired.
+    alternatives_offered: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -165,6 +174,9 @@ class BookingSession(Base):
     outcome_note: Mapped[str | None] = mapped_column(String(500))
     no_show_by: Mapped[str | None] = mapped_column(String(20))  # which side did not turn up
     settled_on: Mapped[date | None] = mapped_column(Date)
+    # Reminders sent once each (app.services.bookings.reminders).
+    visit_reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    record_reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     booking: Mapped[Booking] = relationship(back_populates="sessions")
 

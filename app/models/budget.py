@@ -101,12 +101,17 @@ class PlanCategory(Base):
     __table_args__ = (
         UniqueConstraint("plan_id", "code", name="uq_plan_categories_plan_code"),
         CheckConstraint("annual_pence >= 0", name="amount_not_negative"),
+        CheckConstraint("max_minutes_per_week IS NULL OR "
+                        "(max_minutes_per_week > 0 AND max_minutes_per_week <= 10080)",
+                        name="weekly_cap_in_a_week"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("support_plan_versions.id"), index=True)
     code: Mapped[str] = mapped_column(String(40))
     annual_pence: Mapped[int] = mapped_column(Integer)
+    # The most support a week in this category (app.domain.hour_caps); None: no weekly limit.
+    max_minutes_per_week: Mapped[int | None] = mapped_column(Integer)
 
     plan: Mapped[SupportPlanVersion] = relationship(back_populates="categories")
 
@@ -149,3 +154,22 @@ class PlanReview(Base):
 
 # Plans keep every version: a change is a new version, never an edit.
 APPEND_ONLY_MODELS.update({SupportPlanVersion, PlanCategory})
+
+
+class HourCapException(Base):
+    """A broker's agreement to more hours than the plan's weekly cap, for one category and week."""
+
+    __tablename__ = "hour_cap_exceptions"
+    __table_args__ = (
+        UniqueConstraint("holder_id", "code", "week_start", name="uq_hour_cap_exceptions_week"),
+        CheckConstraint("extra_minutes > 0", name="extra_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    week_start: Mapped[date] = mapped_column(Date)  # a Monday
+    extra_minutes: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500))
+    agreed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -25,6 +25,8 @@ class Listing(Base):
         CheckConstraint("cancellation_charge_pence >= 0", name="cancellation_not_negative"),
         CheckConstraint("cancellation_notice_hours >= 0", name="notice_not_negative"),
         CheckConstraint("minimum_units >= 1", name="minimum_at_least_one"),
+        CheckConstraint("bank_holiday_price_pence IS NULL OR bank_holiday_price_pence > 0",
+                        name="bank_holiday_price_positive"),
         # Only a published listing can be live; the vetting service maintains is_live.
         CheckConstraint("published OR NOT is_live", name="live_only_if_published"),
     )
@@ -41,6 +43,10 @@ class Listing(Base):
     travel_charge_pence: Mapped[int] = mapped_column(Integer, default=0)  # per visit
     cancellation_notice_hours: Mapped[int] = mapped_column(Integer, default=24)
     cancellation_charge_pence: Mapped[int] = mapped_column(Integer, default=0)
+    # The price per unit on bank holidays (app.domain.bank_holidays); None: the usual price.
+    bank_holiday_price_pence: Mapped[int | None] = mapped_column(Integer)
+    # Group sessions do not meet on bank holidays unless the provider says they do.
+    meets_on_bank_holidays: Mapped[bool] = mapped_column(Boolean, default=False)
     funding_modes: Mapped[list] = mapped_column(JSON, default=list)
     # The provider's choice to offer it; withdrawing hides it whatever the vetting says.
     published: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -140,8 +140,11 @@ def next_instalment(budget: Budget) -> tuple[date, int]:
 
 def save_plan(holder_id: int, what_matters: str, outcomes: str, categories: dict[str, int], *,
               actor: User | None, on_behalf_of: User | None = None,
-              change_note: str | None = None) -> SupportPlanVersion:
+              change_note: str | None = None,
+              weekly_minutes: dict[str, int] | None = None) -> SupportPlanVersion:
     """Add a new version of the holder's support plan (earlier versions are kept as they were).
+
+    `weekly_minutes` sets the most support a week in some categories (app.domain.hour_caps).
 
     The council agrees a support plan, so a version from the holder's side (the holder or
     someone acting for them) whose spending categories or amounts differ from the agreed plan
@@ -170,16 +173,28 @@ def save_plan(holder_id: int, what_matters: str, outcomes: str, categories: dict
         if not isinstance(pence, int) or not 0 < pence <= MAX_PENCE:
             raise InvalidInput(f"Enter an amount for {category_label(code)} between £0.01 and "
                                f"{Money(MAX_PENCE)}", field=f"amount_{code}")
+    caps = dict(weekly_minutes or {})
+    for code, minutes in caps.items():
+        if code not in categories:
+            raise InvalidInput(f"Give {category_label(code)} a yearly amount, or leave its weekly "
+                               "hours empty", field=f"hours_{code}")
+        if not isinstance(minutes, int) or not 0 < minutes <= 7 * 24 * 60:
+            raise InvalidInput(f"Enter the most hours a week for {category_label(code)} as a "
+                               "number from 1 to 168", field=f"hours_{code}")
     agreed = current_plan(holder.id)
     council_side = actor is None or actor.role_enum in (Role.BROKER, Role.COUNCIL_ADMIN)
-    proposal = not council_side and (agreed is None or agreed.amounts != categories)
+    agreed_caps = ({c.code: c.max_minutes_per_week for c in agreed.categories
+                    if c.max_minutes_per_week is not None} if agreed else {})
+    proposal = not council_side and (agreed is None or agreed.amounts != categories
+                                     or agreed_caps != caps)
     latest = db.session.scalar(select(func.max(SupportPlanVersion.version))
                                .where(SupportPlanVersion.holder_id == holder.id)) or 0
     plan = SupportPlanVersion(
         holder_id=holder.id, version=latest + 1,
         what_matters=what_matters, outcomes=outcomes,
         change_note=(change_note or "").strip()[:500] or None, created_by_id=actor.id if actor else None,
-        categories=[PlanCategory(code=code, annual_pence=pence) for code, pence in categories.items()],
+        categories=[PlanCategory(code=code, annual_pence=pence, max_minutes_per_week=caps.get(code))
+                    for code, pence in categories.items()],
     )
     db.session.add(plan)
     db.session.flush()
@@ -194,6 +209,7 @@ def save_plan(holder_id: int, what_matters: str, outcomes: str, categories: dict
         db.session.add(PlanReview(plan_id=plan.id, holder_id=holder.id, status=REVIEW_WAITING))
         audit.record(actor, "plan.proposed", "support_plan", plan.id, on_behalf_of=on_behalf_of or holder,
                      details={"version": plan.version, "categories": categories,
+                              "weekly_minutes": caps,
                               "agreed_version": agreed.version if agreed else None,
                               "agreed_categories": agreed.amounts if agreed else {}})
         # Every active broker hears that a proposal waits (the console also counts it), so a
@@ -205,7 +221,8 @@ def save_plan(holder_id: int, what_matters: str, outcomes: str, categories: dict
                         context={"client": holder, "by": actor or holder})
     else:
         audit.record(actor, "plan.saved", "support_plan", plan.id, on_behalf_of=on_behalf_of or holder,
-                     details={"version": plan.version, "categories": categories})
+                     details={"version": plan.version, "categories": categories,
+                              "weekly_minutes": caps})
         if actor is not None and council_side:
             notify.send(Notice.PLAN_CHANGED, holder, about_holder=holder, link=PLAN_LINK,
                         context={"by": actor})

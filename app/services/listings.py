@@ -58,6 +58,8 @@ class ListingInput:
     # people who already use the listing (they are told first, with notice for a rise).
     price_effective: date | None = None
     price_applies_to_existing: bool = True
+    bank_holiday_price: str = ""  # empty: the usual price applies on bank holidays
+    meets_on_bank_holidays: bool = False  # group sessions: whether they meet on bank holidays
 
 
 def _pence(raw: str, field_name: str, *, allow_zero: bool) -> int:
@@ -104,6 +106,12 @@ def _clean(data: ListingInput) -> dict:
     if charge > price * data.minimum_units:
         raise InvalidInput("The cancellation charge cannot be more than the cost of the minimum "
                            "booking", field="cancellation_charge")
+    holiday_price = None
+    if (data.bank_holiday_price or "").strip():
+        holiday_price = _pence(data.bank_holiday_price, "bank_holiday_price", allow_zero=False)
+        problem = price_problem(holiday_price, unit, settings)
+        if problem:
+            raise InvalidInput(problem, field="bank_holiday_price")
     known = {m.value for m in FundingMode}
     modes = [m for m in data.funding_modes if m in known]
     if not modes or len(modes) != len(set(data.funding_modes)):
@@ -115,6 +123,8 @@ def _clean(data: ListingInput) -> dict:
         "cancellation_charge_pence": charge,
         "funding_modes": [m.value for m in FundingMode if m.value in modes],
         "published": bool(data.published),
+        "bank_holiday_price_pence": holiday_price,
+        "meets_on_bank_holidays": bool(data.meets_on_bank_holidays),
     }
 
 

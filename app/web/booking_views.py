@@ -42,6 +42,7 @@ def booking_input(form: BookForm, listing_id: int) -> bookings.BookingInput:
             day,
             until=form.until.data,
             count=form.count.data,
+            end_time=end,  # each session ends at this wall-clock time, also after clock changes
         )
         return bookings.BookingInput(
             listing_id,

@@ -90,3 +90,28 @@ def decline_plan(plan_id: int):
                   "success")
             return redirect(url_for("broker.plan_proposals"))
     return _proposal_page(plan_id, decline_form=form, status=400)
+
+
+@bp.route("/holders/<int:holder_id>/extra-hours", methods=["GET", "POST"])
+@requires(Permission.BROKER_AREA)
+def hour_cap_exception(holder_id: int):
+    """Agree more hours than the plan's weekly cap for one week (audited)."""
+    from app.services import bookings
+    from app.web.budget_forms import HourCapExceptionForm
+    from app.web.budget_views import parse_hours
+
+    person = _holder_or_404(holder_id)
+    form = HourCapExceptionForm()
+    plan = current_plan(person.id)
+    if form.validate_on_submit():
+        try:
+            minutes = parse_hours(form.extra_hours.data or "", "extra_hours")
+            row = bookings.agree_exception(current_user, person, form.category.data,
+                                           form.week_of.data, minutes, form.reason.data or "")
+            flash(f"Agreed: {person.name} can book more hours in the week beginning "
+                  f"{row.week_start:%A} {row.week_start.day} {row.week_start:%B %Y}.", "success")
+            return redirect(url_for("broker.holder", holder_id=person.id))
+        except DomainError as err:
+            attach_error(form, err, default_field="extra_hours")
+    return render_template("broker/hour_cap_exception.html", form=form, holder=person, plan=plan,
+                           title=f"Agree more hours for {person.name}")

@@ -109,6 +109,10 @@ def plan_form_class():
         setattr(PlanForm, f"amount_{code}",
                 StringField(f"{label}: amount a year, in pounds", widget=GovTextInput(),
                             validators=[Optional(), Length(max=20)]))
+        setattr(PlanForm, f"hours_{code}",
+                StringField(f"{label}: most hours a week (optional)", widget=GovTextInput(),
+                            description="Leave empty for no weekly limit",
+                            validators=[Optional(), Length(max=10)]))
     return PlanForm
 
 
@@ -125,3 +129,23 @@ class DeclinePlanForm(PlainForm):
                            validators=[DataRequired(message="Say why the changes are not agreed"),
                                        Length(max=1000)])
     submit = SubmitField("Do not agree the changes", widget=GovSubmitInput())
+
+
+class HourCapExceptionForm(PlainForm):
+    """A broker agrees more hours than the plan's weekly cap, for one week."""
+
+    category = SelectField("Spending category", widget=GovSelect(),
+                           choices=[("", "Choose a category")] + list(CATEGORIES.items()),
+                           validators=[DataRequired(message="Select a spending category")])
+    week_of = GovDateField("A day in the week", description="For example, 14 6 2027. The week "
+                           "runs from Monday to Sunday.",
+                           validators=[DataRequired(message="Enter a date in the week")])
+    extra_hours = StringField("Extra hours that week", widget=GovTextInput(),
+                              description="On top of the plan's most hours a week, like 4 or 2.5",
+                              validators=[DataRequired(message="Enter the extra hours"),
+                                          Length(max=10)])
+    reason = TextAreaField("Why more hours are needed", widget=GovTextArea(),
+                           description="Kept in the audit log",
+                           validators=[DataRequired(message="Say why more hours are needed"),
+                                       Length(max=500)])
+    submit = SubmitField("Agree the extra hours", widget=GovSubmitInput())

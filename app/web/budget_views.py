@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from flask import Response
 
-from app.domain.budget import CATEGORIES
+from app.domain.budget import CATEGORIES, category_label
 from app.domain.money import parse_pounds
 from app.errors import DomainError, InvalidInput
 from app.models import Budget, SupportPlanVersion, User
@@ -74,22 +75,54 @@ def plan_form_defaults(form, plan: SupportPlanVersion | None) -> None:
     form.outcomes.data = plan.outcomes
     for category in plan.categories:
         getattr(form, f"amount_{category.code}").data = pounds_plain(category.annual_pence)
+        if category.max_minutes_per_week is not None:
+            getattr(form, f"hours_{category.code}").data = hours_plain(
+                category.max_minutes_per_week)
+
+
+def hours_plain(minutes: int) -> str:
+    """Minutes as hours for a form: 600 -> '10', 450 -> '7.5'."""
+    whole, rest = divmod(minutes, 60)
+    return str(whole) if not rest else f"{Decimal(minutes) / 60:.2f}".rstrip("0")
+
+
+def _parse_hours(raw: str, code: str) -> int:
+    return parse_hours(raw, f"hours_{code}", f"the most hours a week for {category_label(code)}")
+
+
+def parse_hours(raw: str, field: str, what: str = "the hours") -> int:
+    """'10' or '7.5' hours (up to a week's 168) as whole minutes, or InvalidInput beside the field."""
+    message = f"Enter {what} as a number from 1 to 168, like 10 or 7.5"
+    try:
+        hours = Decimal(raw.strip())
+    except InvalidOperation:
+        raise InvalidInput(message, field=field) from None
+    if not hours.is_finite():
+        raise InvalidInput(message, field=field)
+    minutes = hours * 60
+    if minutes != minutes.to_integral_value() or not 0 < hours <= 168:
+        raise InvalidInput(message, field=field)
+    return int(minutes)
 
 
 def save_plan_from_form(form, holder: User, actor: User, on_behalf_of: User | None):
     """Parse the plan form and save a new version; errors go beside their field. None on error."""
     try:
         amounts = {}
+        weekly: dict[str, int] = {}
         for code in CATEGORIES:
             raw = (getattr(form, f"amount_{code}").data or "").strip()
             if raw:
                 amounts[code] = parse_pounds(raw, field=f"amount_{code}")
+            raw_hours = (getattr(form, f"hours_{code}").data or "").strip()
+            if raw_hours:
+                weekly[code] = _parse_hours(raw_hours, code)
         if not amounts:
             raise InvalidInput("Enter a yearly amount for at least one category",
                                field=f"amount_{next(iter(CATEGORIES))}")
         return budgets.save_plan(holder.id, form.what_matters.data, form.outcomes.data, amounts,
                                  actor=actor, on_behalf_of=on_behalf_of,
-                                 change_note=form.change_note.data)
+                                 change_note=form.change_note.data, weekly_minutes=weekly)
     except DomainError as err:
         attach_error(form, err)
         return None

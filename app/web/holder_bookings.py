@@ -94,6 +94,9 @@ def booking_detail(booking_id: int):
                      if s.start_at > datetime.now(UTC)} if booking.kind == "recurring"
                     and "cancel" in [e.value for e in allowed_events(booking.state, kind)]
                     else set(),
+        respond_by=(bookings.request_deadline(booking)
+                    if booking.state in ("requested", "awaiting_approval") else None),
+        alternatives=bookings.expired_alternatives(booking),
         dispute_form=DisputeForm(),
         reason_form=ReasonForm(),
         title=f"Booking {booking.reference}",
@@ -285,3 +288,27 @@ def uk_datetime(moment) -> str:
 @bp.app_template_filter("uk_time")
 def uk_time(moment) -> str:
     return "" if moment is None else f"{moment.astimezone(bookings.UK):%H:%M}"
+
+
+@bp.app_template_filter("weekly_hours")
+def weekly_hours(minutes: int) -> str:
+    """Minutes a week in words: "10 hours", "7 hours 30 minutes"."""
+    from app.domain.hour_caps import hours_text
+
+    return hours_text(minutes)
+
+
+@bp.app_template_global("upcoming_bank_holidays")
+def upcoming_bank_holidays(weeks: int = 26) -> list[tuple]:
+    """The council's bank holidays from today for `weeks` weeks: (date, name), for pages that
+    show availability and prices."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from app import clock
+    from app.domain.bank_holidays import bank_holidays
+
+    today = clock.now().astimezone(bookings.UK).date()
+    region = current_app.config["COUNCIL"].bank_holiday_region
+    return list(bank_holidays(region, today, today + timedelta(weeks=weeks)).items())

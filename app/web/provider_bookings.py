@@ -39,6 +39,8 @@ def booking_detail(booking_id: int):
         session_events=lambda s: session_actions(allowed_events(s.state, ActorKind.PROVIDER),
                                                  s.start_at),
         reason_form=ReasonForm(),
+        respond_by=(bookings.request_deadline(booking)
+                    if booking.state == "requested" else None),
         title=f"Booking {booking.reference}",
     )
 

@@ -117,6 +117,13 @@ class ListingForm(PlainForm):
     cancellation_charge = StringField("Charge for cancelling with less notice, in pounds",
                                       widget=GovTextInput(),
                                       validators=[Optional(), Length(max=20)])
+    bank_holiday_price = StringField(
+        "Price on bank holidays, in pounds (optional)", widget=GovTextInput(),
+        description="Per hour, session or day, as above. Leave empty to charge the usual price.",
+        validators=[Optional(), Length(max=20)])
+    meets_on_bank_holidays = BooleanField(
+        "Group sessions go ahead on bank holidays", widget=GovCheckboxInput(), default=False,
+        description="If not ticked, a weekly group does not meet on bank holidays.")
     funding_modes = SelectMultipleField(
         "Ways people can pay you", widget=GovCheckboxesInput(),
         choices=[(m.value, m.label) for m in FundingMode],

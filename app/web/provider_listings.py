@@ -29,7 +29,9 @@ def _input(form: ListingForm) -> listing_service.ListingInput:
         cancellation_charge=form.cancellation_charge.data or "",
         funding_modes=form.funding_modes.data or [], published=bool(form.published.data),
         price_effective=form.price_effective.data,
-        price_applies_to_existing=form.price_applies_to_existing.data != "no")
+        price_applies_to_existing=form.price_applies_to_existing.data != "no",
+        bank_holiday_price=form.bank_holiday_price.data or "",
+        meets_on_bank_holidays=bool(form.meets_on_bank_holidays.data))
 
 
 def _guidance(profile, form: ListingForm):
@@ -92,6 +94,10 @@ def edit_listing(listing_id: int):
         form.cancellation_charge.data = format_pence(listing.cancellation_charge_pence).lstrip("£")
         form.funding_modes.data = list(listing.funding_modes)
         form.published.data = listing.published
+        if listing.bank_holiday_price_pence is not None:
+            form.bank_holiday_price.data = format_pence(
+                listing.bank_holiday_price_pence).lstrip("£").replace(",", "")
+        form.meets_on_bank_holidays.data = listing.meets_on_bank_holidays
     if form.validate_on_submit():
         try:
             listing = listing_service.update_listing(current_user, listing.id, _input(form))

@@ -75,6 +75,7 @@ from app.services.bookings.funding import (
     decline,
     retry_funding,
 )
+from app.services.bookings.hour_caps import OverHourCap, agree_exception, check_hour_cap
 from app.services.bookings.jobs import JobReport, run_due
 from app.services.bookings.pauses import current_pause, pause, resume
 from app.services.bookings.pools import (
@@ -106,6 +107,15 @@ from app.services.bookings.requests import (
     quote_booking,
     request_booking,
 )
+from app.services.bookings.timers import (
+    LAPSE_STEPS,
+    TimerReport,
+    expired_alternatives,
+    register_lapse,
+    request_deadline,
+    run_timers,
+    similar_listings,
+)
 
 __all__ = [
     "DISPUTE_OUTCOMES", "KINDS", "MEET_AND_GREET_MAX_MINUTES", "OPEN_SESSION_STATES",
@@ -126,4 +136,7 @@ __all__ = [
     "refuse_approval", "register_rule_checks", "remittance_files", "report_no_show",
     "request_booking", "resolve_dispute", "resume", "retry_funding", "run_due",
     "settled_sessions",
+    # Time (issue 20): timed exits, reminders, hour caps.
+    "LAPSE_STEPS", "OverHourCap", "TimerReport", "agree_exception", "check_hour_cap", "expired_alternatives",
+    "register_lapse", "request_deadline", "run_timers", "similar_listings",
 ]

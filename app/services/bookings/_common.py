@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
 
-from app import links
+from app import clock, links
 from app.domain import bookings as rules
 from app.domain.access import Role
 from app.domain.bookings import ActorKind, BookingState, Session
@@ -92,6 +92,9 @@ class BookingQuote:
     funding_mode: str | None
     hold_now_pence: int  # for a pooled booking, the holder's share held now
     contingency_pence: int = 0  # of available_pence, the contingency (a broker agrees its use)
+    # Sessions charged at the listing's bank-holiday rate: (session start, holiday name).
+    bank_holiday_sessions: tuple[tuple[datetime, str], ...] = ()
+    bank_holiday_rate_pence: int | None = None
 
     @property
     def needs_approval(self) -> bool:
@@ -113,7 +116,7 @@ class BookingQuote:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()  # the one clock (convention 18): tests set it instead of waiting
 
 
 def _settings():
@@ -228,6 +231,7 @@ def _terms(listing: Listing) -> rules.ListingTerms:
         rate_pence=listing.price_pence,
         minimum_minutes=minimum,
         travel_flat_pence=listing.travel_charge_pence,
+        bank_holiday_rate_pence=listing.bank_holiday_price_pence,
     )
 
 

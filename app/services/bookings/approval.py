@@ -20,6 +20,7 @@ from app.services.bookings._common import (
     S,
     _link,
     _lock_booking,
+    _now,
     _require_broker,
     _starts,
 )
@@ -59,6 +60,9 @@ def _decide_approval(broker: User, booking_id: int, event: Event, note: str) -> 
     booking.state = state.value
     booking.approved_by_id = broker.id
     booking.approval_note = (note or "").strip()[:500] or None
+    if state is S.REQUESTED:
+        # The provider's time to answer starts now, not when the broker's queue began.
+        booking.waiting_since = _now()
     for s in booking.sessions:
         if s.state == S.AWAITING_APPROVAL.value:
             s.state = state.value

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import bookings as rules
 from app.domain.access import Role
+from app.domain.bank_holidays import bank_holidays, holidays_touched
 from app.domain.booking_categories import plan_category_for
 from app.domain.bookings import ActorKind, Event, Session
 from app.domain.budget import category_label
 from app.domain.ledger import Account
 from app.domain.notifications import Event as Notice
+from app.domain.vetting import ProviderType
 from app.errors import (
     Conflict,
     InsufficientFunds,
@@ -51,10 +53,21 @@ from app.services.bookings._common import (
     _terms,
 )
 from app.services.bookings.approval import approve
+from app.services.bookings.hour_caps import check_hour_cap
 from app.services.bookings.pools import _hold_pool_share, _join_pool_hold_pending
 
 
-def _sessions_for(data: BookingInput, now: datetime) -> list[Session]:
+def _is_group(listing: Listing, kind: str) -> bool:
+    return kind == "pooled" or listing.profile.provider_type == ProviderType.GROUP_ACTIVITY.value
+
+
+def _sessions_for(data: BookingInput, now: datetime, listing: Listing | None = None
+                  ) -> list[Session]:
+    """The sessions asked for. A group that does not meet on bank holidays skips them in a
+    series, and a single group session on one is refused (design.md, bank holidays)."""
+    region = _settings().bank_holiday_region
+    no_holidays = (listing is not None and _is_group(listing, data.kind)
+                   and not listing.meets_on_bank_holidays)
     if data.kind not in KINDS:
         raise InvalidInput("Choose what kind of booking this is.", field="kind")
     if data.kind == "recurring":
@@ -63,11 +76,16 @@ def _sessions_for(data: BookingInput, now: datetime) -> list[Session]:
                 "A repeating booking needs a last date or a number of sessions.", field="until"
             )
         settings = _settings()
+        skip: frozenset[date] = frozenset()
+        if no_holidays:
+            last = data.pattern.first_date + timedelta(weeks=settings.max_recurring_weeks)
+            skip = frozenset(bank_holidays(region, data.pattern.first_date, last))
         return rules.expand_weekly(
             data.pattern,
             now,
             max_sessions=settings.max_recurring_sessions,
             max_weeks=settings.max_recurring_weeks,
+            skip_days=skip,
         )
     if data.start is None:
         raise InvalidInput("Enter when the session starts.", field="start")
@@ -75,6 +93,13 @@ def _sessions_for(data: BookingInput, now: datetime) -> list[Session]:
         raise InvalidInput("Enter when the session ends.", field="end")
     session = Session(data.start, data.end)
     rules.validate_sessions([session], now)
+    if no_holidays:
+        touched = holidays_touched(session.start, session.end, region)
+        if touched:
+            day, name = next(iter(touched.items()))
+            raise InvalidInput(
+                f"This group does not meet on bank holidays, and {day:%A} {day.day} "
+                f"{day:%B %Y} is {name}. Choose another day.", field="start")
     if data.kind == "meet_and_greet" and session.minutes > MEET_AND_GREET_MAX_MINUTES:
         raise InvalidInput(
             f"A free meet-and-greet lasts at most {MEET_AND_GREET_MAX_MINUTES} minutes.",
@@ -141,12 +166,18 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
     """
     now = now or _now()
     listing = _bookable_listing(data.listing_id)
-    sessions = _sessions_for(data, now)
+    sessions = _sessions_for(data, now, listing)
     _check_availability(listing.profile, sessions)
     _clashes(listing.profile_id, sessions)
     free = data.kind == "meet_and_greet"
     terms = _terms(listing)
-    prices = [0 if free else rules.quote(terms, s.start, s.end) for s in sessions]
+    region = _settings().bank_holiday_region
+    breakdowns = [rules.quote_breakdown(terms, s.start, s.end, bank_holiday_region=region)
+                  for s in sessions]
+    prices = [0 if free else q.total_pence for q in breakdowns]
+    on_holidays = tuple(
+        (s.start, ", ".join(holidays_touched(s.start, s.end, region).values()))
+        for s, q in zip(sessions, breakdowns, strict=True) if q.on_bank_holiday and not free)
     total = sum(prices)
     if data.expected_total_pence is not None and data.expected_total_pence != total:
         raise InvalidInput(
@@ -183,6 +214,8 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
                 field="start",
             )
         plan = ledger.current_plan(holder.id)
+        if plan is not None and category is not None:
+            check_hour_cap(holder.id, plan, category, sessions)
         first, last = sessions[0].start, sessions[-1].start
         request = rules.ApprovalRequest(
             total_pence=hold_now,
@@ -208,6 +241,8 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
         budget.funding_mode if budget else None,
         hold_now,
         contingency,
+        on_holidays,
+        listing.bank_holiday_price_pence if on_holidays else None,
     )
 
 
@@ -286,6 +321,7 @@ def request_booking(
         funding_mode=quote.funding_mode,
         notes=(data.notes or "").strip()[:2000],
         created_by_id=actor.id,
+        waiting_since=now,  # the request's timed exit counts from here (app.domain.waits)
         approval_reasons=quote.approval_reasons,
         from_contingency=any("contingency" in r for r in quote.approval_reasons),
         arranged_by_id=arranged_by.id if arranged_by else None,
