@@ -1,7 +1,7 @@
 """api: council API tokens (hashed, scoped, expiring) and the council's references for imported rows
 
 Revision ID: 0019_api
-Revises: 0015_homes
+Revises: 0018_hardening
 Create Date: 2026-12-06 02:37:56.574626
 
 """
@@ -13,7 +13,7 @@ import app.models.base  # noqa: F401  (custom column types)
 
 # revision identifiers, used by Alembic.
 revision = '0019_api'
-down_revision = '0015_homes'
+down_revision = '0018_hardening'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """markets: council setting overrides, brokers' declared conflicts, and each scan's market figures
 
 Revision ID: 0020_markets
-Revises: 0015_homes
+Revises: 0019_api
 Create Date: 2026-12-06 02:43:56.167438
 
 """
@@ -13,7 +13,7 @@ import app.models.base  # noqa: F401  (custom column types)
 
 # revision identifiers, used by Alembic.
 revision = '0020_markets'
-down_revision = '0015_homes'
+down_revision = '0019_api'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """safeguarding: concerns about providers, household members, listing price history, held messages
 
 Revision ID: 0021_safeguarding
-Revises: 0015_homes
+Revises: 0020_markets
 Create Date: 2026-12-06 02:38:24.131605
 
 """
@@ -13,7 +13,7 @@ import app.models.base  # noqa: F401  (custom column types)
 
 # revision identifiers, used by Alembic.
 revision = '0021_safeguarding'
-down_revision = '0015_homes'
+down_revision = '0020_markets'
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ PostgreSQL the no-double-booking exclusion constraint is rebuilt so an expired r
 longer blocks the provider's time.
 
 Revision ID: 0023_time
-Revises: 0015_homes
+Revises: 0021_safeguarding
 Create Date: 2026-12-06 02:38:58.134087
 
 """
@@ -18,7 +18,7 @@ import app.models.base  # noqa: F401  (custom column types)
 
 # revision identifiers, used by Alembic.
 revision = '0023_time'
-down_revision = '0015_homes'
+down_revision = '0021_safeguarding'
 branch_labels = None
 depends_on = None
 

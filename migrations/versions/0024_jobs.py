@@ -1,7 +1,7 @@
 """jobs: shortlists, job posts with fair turns of notices and replies, and service agreements with kept versions
 
 Revision ID: 0024_jobs
-Revises: 0015_homes
+Revises: 0023_time
 Create Date: 2026-12-06 03:07:49.620488
 
 """
@@ -13,7 +13,7 @@ import app.models.base  # noqa: F401  (custom column types)
 
 # revision identifiers, used by Alembic.
 revision = '0024_jobs'
-down_revision = '0015_homes'
+down_revision = '0023_time'
 branch_labels = None
 depends_on = None
 
