@@ -52,6 +52,7 @@ def register_council_api(app: Flask) -> None:
     api = CouncilApi(app)  # OPENAPI_URL_PREFIX unset: the spec is served by `docs` above
     app.extensions["council_api"] = api
     for blp in (*resources.BLUEPRINTS, *files.BLUEPRINTS):
-        api.register_blueprint(blp, url_prefix=PREFIX)
+        # Registered as api_v1_<name>: the screens have blueprints of the same names (markets).
+        api.register_blueprint(blp, url_prefix=PREFIX, name=f"api_v1_{blp.name}")
     app.register_blueprint(docs)
     register_audit(app)
