@@ -176,13 +176,18 @@ def _require_holder_side(actor: User, holder_id: int) -> None:
         raise NotFound("We could not find that agreement.")
 
 
-def for_holder(actor: User, holder: User, agreement_id: int) -> ServiceAgreement:
-    """An agreement of the holder's, for the holder or someone who acts for them (circle members
-    with the bookings share may read it)."""
+def _require_reader(actor: User, holder: User) -> None:
+    """The holder, people who act for them, and circle members shown their bookings may read."""
     grant = delegation_service.grant_for(actor, holder.id)
     if grant is None or decide(Principal(actor.id, actor.role_enum), Permission.HOLDER_VIEW_BOOKINGS, grant) \
             is not Decision.ALLOW:
         raise NotFound("We could not find that agreement.")
+
+
+def for_holder(actor: User, holder: User, agreement_id: int) -> ServiceAgreement:
+    """An agreement of the holder's, for the holder or someone who acts for them (circle members
+    with the bookings share may read it)."""
+    _require_reader(actor, holder)
     found = db.session.get(ServiceAgreement, agreement_id)
     if found is None or found.holder_id != holder.id:
         raise NotFound("We could not find that agreement.")
@@ -190,10 +195,7 @@ def for_holder(actor: User, holder: User, agreement_id: int) -> ServiceAgreement
 
 
 def of_holder(actor: User, holder: User) -> list[ServiceAgreement]:
-    grant = delegation_service.grant_for(actor, holder.id)
-    if grant is None or decide(Principal(actor.id, actor.role_enum), Permission.HOLDER_VIEW_BOOKINGS, grant) \
-            is not Decision.ALLOW:
-        raise NotFound("We could not find those agreements.")
+    _require_reader(actor, holder)
     return list(db.session.scalars(select(ServiceAgreement).where(ServiceAgreement.holder_id == holder.id)
                                    .order_by(ServiceAgreement.created_at.desc())))
 

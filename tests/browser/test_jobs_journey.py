@@ -1,0 +1,94 @@
+"""Job posts, shortlists and agreements in Chromium, keyboard and mouse, axe on every page: a
+holder posts a job, two providers reply, the holder compares, shortlists one and messages them;
+the provider offers a written agreement and the holder accepts it."""
+
+from __future__ import annotations
+
+from tests.browser.conftest import assert_accessible, sign_in
+
+MARIA = "provider@carefair.example"  # personal care in SY1 at £16.50 an hour
+VICKY = "vicky.hughes@carefair.example"  # personal care in SY1 at £14.00 an hour
+
+
+def _reply(page, email: str, message: str) -> None:
+    sign_in(page, email)
+    page.goto("/provider/jobs")
+    assert_accessible(page)
+    page.get_by_role("link", name="Help getting up in the morning").first.click()
+    assert_accessible(page)
+    page.get_by_label("Your message to the person").fill(message)
+    page.get_by_role("button", name="Say I am interested").click()
+    assert "Your reply has been sent" in page.content()
+    page.get_by_role("button", name="Sign out").click()
+
+
+def test_holder_posts_a_job_compares_replies_shortlists_and_messages(page, live_server):
+    sign_in(page, "holder@carefair.example")
+    page.goto("/my/jobs")
+    assert_accessible(page)
+    page.get_by_role("link", name="Post a job").click()
+    # Errors first: nothing typed in the rate, and a full postcode in the district.
+    page.get_by_role("radio", name="Personal care").check()
+    page.get_by_label("Describe the help in a few words").fill("Help getting up in the morning")
+    page.get_by_label("When is the support needed?").fill("Weekday mornings from January")
+    page.get_by_label("About how many hours a week?").fill("6")
+    page.get_by_label("Postcode district where the support happens").fill("SY1 2AB")
+    page.get_by_role("button", name="Post the job").click()
+    assert "There is a problem" in page.content()
+    assert_accessible(page)
+    assert page.get_by_label("Describe the help in a few words").input_value() == "Help getting up in the morning"
+    page.get_by_label("Postcode district where the support happens").fill("SY1")
+    page.get_by_label("The most the budget allows an hour").fill("17.00")
+    page.get_by_role("button", name="Post the job").click()
+    assert "is posted" in page.content()
+    assert_accessible(page)
+    page.get_by_role("button", name="Sign out").click()
+
+    _reply(page, MARIA, "I work in Shrewsbury and can do weekday mornings.")
+    _reply(page, VICKY, "I have supported people to get up and dressed for six years.")
+
+    sign_in(page, "holder@carefair.example")
+    page.goto("/my/jobs")
+    page.get_by_role("link", name="Help getting up in the morning").first.click()
+    replies = page.locator("#replies")
+    assert "Maria Santos" in replies.inner_text() and "six years" in replies.inner_text()
+    assert_accessible(page)
+    maria_card = page.locator("#replies .govuk-grid-column-one-third", has_text="Maria Santos")
+    maria_card.get_by_role("button", name="Add to shortlist").click()
+    assert "Maria Santos is on the shortlist" in page.content()
+    page.goto("/my/shortlist")
+    assert "Works in SY1" in page.locator("#comparison").inner_text()
+    assert_accessible(page)
+    page.goto("/my/jobs")
+    page.get_by_role("link", name="Help getting up in the morning").first.click()
+    page.locator("#replies .govuk-grid-column-one-third", has_text="Maria Santos") \
+        .get_by_role("link", name="Message").click()
+    page.get_by_label("Your message").fill("Could we meet next week?")
+    page.get_by_role("button", name="Send message").click()
+    assert "Message sent" in page.content()
+    assert_accessible(page)
+
+
+def test_provider_offers_an_agreement_and_the_holder_accepts_it(page, live_server):
+    sign_in(page, MARIA)
+    page.goto("/provider/bookings")
+    page.locator("tr", has_text="Alex Morgan").get_by_role("link").first.click()
+    page.get_by_role("link", name="Offer a written agreement").click()
+    assert_accessible(page)
+    page.get_by_label("Days' notice to end the agreement").fill("90")
+    page.get_by_role("button", name="Offer the agreement").click()
+    assert "at most 28 days" in page.content()
+    assert_accessible(page)
+    page.get_by_label("Days' notice to end the agreement").fill("14")
+    page.get_by_role("button", name="Offer the agreement").click()
+    assert "is offered" in page.content()
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in(page, "holder@carefair.example")
+    page.goto("/my/agreements")
+    assert_accessible(page)
+    page.get_by_role("link", name="with Maria Santos").first.click()
+    assert_accessible(page)
+    page.get_by_role("button", name="Accept these terms").click()
+    assert "Agreement accepted" in page.content()
+    assert page.locator("#agreement-status").inner_text() == "Accepted"
