@@ -41,3 +41,11 @@ class InsufficientFunds(Conflict):
 
 class NeedsApproval(Conflict):
     code = "needs_approval"
+
+
+class InvariantBroken(RuntimeError):
+    """Something the code relies on is not true (a bug or a damaged row), never bad input.
+
+    Raised instead of `assert`, which `python -O` removes: money code must stop, roll back and
+    be logged (a 500) rather than carry on with a missing budget or amount.
+    """

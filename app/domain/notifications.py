@@ -17,6 +17,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from app.domain.access import DelegateKind, Share
+from app.domain.errors import InvariantBroken
 
 UK = ZoneInfo("Europe/London")
 
@@ -478,7 +479,8 @@ EVENTS: dict[Event, EventSpec] = {
     ),
 }
 
-assert set(EVENTS) == set(Event), "every Event needs an EventSpec"
+if not (set(EVENTS) == set(Event)):
+    raise InvariantBroken("every Event needs an EventSpec")
 
 # Which circle-of-support share lets a circle member hear about a category.
 CATEGORY_SHARE: dict[Category, Share] = {

@@ -7,6 +7,7 @@ from app.models.budget import Budget, PlanCategory, PlanReview, SupportPlanVersi
 from app.models.card_payment import BudgetCard, SessionCardPayment
 from app.models.delegation import Delegation
 from app.models.flag import Flag, ProviderRestriction, SafeguardingReferral
+from app.models.job_run import ScheduledJobRun
 from app.models.ledger import LedgerEntry, LedgerTransaction
 from app.models.listing import Listing
 from app.models.messaging import Conversation, Message
@@ -48,6 +49,7 @@ __all__ = [
     "Delegation",
     "HolderPause",
     "HomeAddress",
+    "ScheduledJobRun",
     "SignInThrottle",
     "Flag",
     "LedgerEntry",
