@@ -159,11 +159,11 @@ class Event(StrEnum):
     DELEGATION_INVITED = "delegation_invited"
     DELEGATION_ACCEPTED = "delegation_accepted"
     AUTHORISED_PERSON_RECORDED = "authorised_person_recorded"
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET = "password_reset"  # nosec B105
     SIGN_UP_FINISH = "sign_up_finish"
     SIGN_UP_EXISTING = "sign_up_existing"
     STAFF_WELCOME = "staff_welcome"
-    PASSWORD_CHANGED = "password_changed"
+    PASSWORD_CHANGED = "password_changed"  # nosec B105
     SECURITY = "security"
     SAFEGUARDING = "safeguarding"
 

@@ -56,7 +56,7 @@ def pg_schema(app):
     with engine.connect() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
         conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
-    url = f"{PG_URL}?options=-csearch_path%3D{SCHEMA}"
+    url = f"{PG_URL}?options=-csearch_path%3D{SCHEMA}%2Cpublic"
     try:
         yield url
     finally:
