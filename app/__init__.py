@@ -80,7 +80,7 @@ def _bind_extensions(app: Flask) -> None:
     with app.app_context():
         from app.models.base import configure_sqlite
 
-        configure_sqlite(db.engine)
+        configure_sqlite(db.engine, begin_immediate=app.config["SQLITE_BEGIN_IMMEDIATE"])
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     mail.init_app(app)

@@ -122,3 +122,14 @@ def demo_command(port: int, no_serve: bool) -> None:
 
 # Jobs that `carefair demo` runs after seeding, inside the app context (e.g. vetting expiry).
 DEMO_START_HOOKS: list = []
+
+
+def _add_production_commands() -> None:
+    # `carefair serve` and `carefair scheduler` make their own app, like `carefair demo`.
+    from app.cli_serve import scheduler_command, serve_command
+
+    main.add_command(serve_command)
+    main.add_command(scheduler_command)
+
+
+_add_production_commands()

@@ -109,6 +109,10 @@ class Config:
     COUNCIL: CouncilSettings = field(default_factory=CouncilSettings)
     # "whoosh" or "postgres"; empty means PostgreSQL search on a PostgreSQL database, else Whoosh.
     SEARCH_BACKEND: str = ""
+    # SQLite only: start every transaction holding the write lock, so concurrent writers queue
+    # instead of failing with "database is locked" (app.models.base.configure_sqlite). The
+    # test suite turns it off: each test holds one transaction open and reads beside it.
+    SQLITE_BEGIN_IMMEDIATE: bool = True
     TESTING: bool = False
     # Stripe (card payments for direct_payment budgets; council_managed budgets need none).
     # The API bases can point at a local server (localstripe, a Connect stub) in tests.

@@ -72,6 +72,7 @@ def app(database_url, tmp_path_factory) -> Iterator[Flask]:
         WTF_CSRF_ENABLED=False,
         SERVER_NAME="carefair.localhost",
         PUBLIC_BASE_URL="http://carefair.localhost",
+        SQLITE_BEGIN_IMMEDIATE=False,
     )
     application = create_app(config)
     from flask_migrate import upgrade

@@ -30,7 +30,7 @@ class OutboxBackend(BaseEmailBackend):
         for message in email_messages:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
             to = "_".join(message.to).replace("@", "_at_")
-            path = outbox / f"{stamp}-{random.randrange(10**6):06d}-{to}.eml"
+            path = outbox / f"{stamp}-{random.randrange(10**6):06d}-{to}.eml"  # nosec B311
             path.write_bytes(message.message().as_bytes())
             log.info("Email to %s (%s) written to %s", message.to, message.subject, path)
         return len(email_messages)

@@ -49,3 +49,9 @@ class NotAuthenticated(DomainError):
 
     status_code = 401
     code = "unauthorized"
+class InvariantBroken(RuntimeError):
+    """Something the code relies on is not true (a bug or a damaged row), never bad input.
+
+    Raised instead of `assert`, which `python -O` removes: money code must stop, roll back and
+    be logged (a 500) rather than carry on with a missing budget or amount.
+    """

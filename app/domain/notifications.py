@@ -17,6 +17,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from app.domain.access import DelegateKind, Share
+from app.domain.errors import InvariantBroken
 
 UK = ZoneInfo("Europe/London")
 
@@ -159,11 +160,11 @@ class Event(StrEnum):
     DELEGATION_INVITED = "delegation_invited"
     DELEGATION_ACCEPTED = "delegation_accepted"
     AUTHORISED_PERSON_RECORDED = "authorised_person_recorded"
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET = "password_reset"  # nosec B105
     SIGN_UP_FINISH = "sign_up_finish"
     SIGN_UP_EXISTING = "sign_up_existing"
     STAFF_WELCOME = "staff_welcome"
-    PASSWORD_CHANGED = "password_changed"
+    PASSWORD_CHANGED = "password_changed"  # nosec B105
     SECURITY = "security"
     SAFEGUARDING = "safeguarding"
     # Job posts and plan changes (issue 18).
@@ -670,7 +671,8 @@ EVENTS.update({
     ),
 })
 
-assert set(EVENTS) == set(Event), "every Event needs an EventSpec"
+if not (set(EVENTS) == set(Event)):
+    raise InvariantBroken("every Event needs an EventSpec")
 
 # Which circle-of-support share lets a circle member hear about a category.
 CATEGORY_SHARE: dict[Category, Share] = {

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 
+from app.domain.errors import InvariantBroken
 from app.domain.listings import Category, FundingMode, PriceUnit, Specialism
 from app.domain.vetting import ProviderType
 
@@ -24,7 +25,8 @@ from app.domain.vetting import ProviderType
 CATEGORIES: dict[str, str] = {c.value: c.label for c in Category}
 SPECIALISMS: dict[str, str] = {s.value: s.label for s in Specialism}
 PRICE_UNITS = {"hour": "an hour", "session": "a session", "day": "a day"}
-assert set(PRICE_UNITS) == {u.value for u in PriceUnit}
+if not (set(PRICE_UNITS) == {u.value for u in PriceUnit}):
+    raise InvariantBroken("expected: set(PRICE_UNITS) == {u.value for u in PriceUnit}")
 PROVIDER_TYPES = {t.value: t.label for t in ProviderType}
 WEEKDAYS = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
             "fri": "Friday", "sat": "Saturday", "sun": "Sunday"}
@@ -231,7 +233,8 @@ class ListingDocument:
 _DOC_FIELDS = tuple(f.name for f in fields(ListingDocument))
 _VETTED_AT = _DOC_FIELDS.index("provider_vetted_at")
 _DEFAULTS = {f.name: f.default for f in fields(ListingDocument)}
-assert len(_DOC_FIELDS) == 19, "from_json unpacks every field by position: update it too"
+if not (len(_DOC_FIELDS) == 19):
+    raise InvariantBroken("from_json unpacks every field by position: update it too")
 
 
 @dataclass(frozen=True, slots=True)
@@ -605,4 +608,5 @@ FACET_PREFIXES: dict[str, tuple[str, ...]] = {
     "rating": ("rating:",), "specialism": ("spec:",), "language": ("lang:",),
     "gender": ("gender:",), "funding": ("fund:",),
 }
-assert set(FACET_PREFIXES) == set(COUNTED_FACETS)
+if not (set(FACET_PREFIXES) == set(COUNTED_FACETS)):
+    raise InvariantBroken("expected: set(FACET_PREFIXES) == set(COUNTED_FACETS)")

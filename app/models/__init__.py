@@ -16,6 +16,7 @@ from app.models.council_api import ApiToken, ImportedRecord
 from app.models.delegation import Delegation
 from app.models.flag import Flag, ProviderRestriction, SafeguardingReferral
 from app.models.household import HouseholdMember
+from app.models.job_run import ScheduledJobRun
 from app.models.jobs import (
     AgreementBooking,
     JobNotice,
@@ -81,6 +82,7 @@ __all__ = [
     "Delegation",
     "HolderPause",
     "HomeAddress",
+    "ScheduledJobRun",
     "SignInThrottle",
     "HouseholdMember",
     "Flag",

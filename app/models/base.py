@@ -43,7 +43,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def configure_sqlite(engine) -> None:
+def configure_sqlite(engine, *, begin_immediate: bool = True) -> None:
     """Make SQLite behave: foreign keys on, and real transactions with SAVEPOINT support.
 
     pysqlite otherwise starts transactions lazily on its own and breaks savepoints (SQLAlchemy
@@ -54,14 +54,28 @@ def configure_sqlite(engine) -> None:
     if engine.dialect.name != "sqlite":
         return
 
+    in_memory = engine.url.database in (None, "", ":memory:")
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        # Wait for another writer instead of failing at once with "database is locked".
+        cursor.execute("PRAGMA busy_timeout=15000")
+        if not in_memory:
+            # Readers never wait for a writer, and a writer never waits for readers.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        if not begin_immediate:
+            # The test suite holds one transaction open for a whole test and reads beside it.
+            conn.exec_driver_sql("BEGIN")
+            return
+        # IMMEDIATE takes the write lock at the start: a deferred transaction that read first
+        # and then writes cannot wait for the lock (SQLite would deadlock), so it fails at once
+        # with "database is locked" whatever the busy timeout. Writers now queue instead.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

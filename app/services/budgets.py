@@ -22,6 +22,7 @@ from app.domain.budget import (
     instalment_amounts,
     instalment_dates,
 )
+from app.domain.errors import InvariantBroken
 from app.domain.ledger import Account, Operation
 from app.domain.money import MAX_PENCE, Money
 from app.domain.notifications import Event as Notice
@@ -300,7 +301,8 @@ def _proposal(plan: SupportPlanVersion) -> Proposal:
     codes = [c for c in CATEGORIES if c in before or c in after]
     budget = current_budget(plan.holder_id)
     holder = db.session.get(User, plan.holder_id)
-    assert holder is not None  # a foreign key
+    if not (holder is not None):
+        raise InvariantBroken("a foreign key")
     return Proposal(plan, holder, agreed, [PlanChange(c, category_label(c), before.get(c), after.get(c))
                                    for c in codes],
                     budget.annual_pence if budget else None)

@@ -36,6 +36,7 @@ from app.adapters.stripe_gateway import (
     transfers_of,
 )
 from app.domain import payments as rules
+from app.domain.errors import InvariantBroken
 from app.domain.payments import NOT_SET_UP_MESSAGE, CardPaymentsNotSetUp, PaymentError
 from app.errors import DomainError, InvalidInput, NotFound
 from app.extensions import db
@@ -187,7 +188,8 @@ def _customer(gw: PaymentGateway, actor: User, holder: User, budget) -> BudgetCa
         customer_id = earlier.stripe_customer_id  # one Stripe customer per person
     else:
         customer = gw.create_customer(user=holder, idempotency_key=f"holder{holder.id}-customer")
-        assert customer.stripe_id is not None  # a customer Stripe created always has its cus_ id
+        if not (customer.stripe_id is not None):
+            raise InvariantBroken("a customer Stripe created always has its cus_ id")
         customer_id = customer.stripe_id
     row = BudgetCard(
         budget_id=budget.id,
@@ -203,7 +205,8 @@ def _customer(gw: PaymentGateway, actor: User, holder: User, budget) -> BudgetCa
 def _save_card(actor: User, holder: User, row: BudgetCard, details) -> BudgetCard:
     fresh = db.session.get(BudgetCard, row.id)
     # Committed by _customer() just before, and card rows are never deleted.
-    assert fresh is not None
+    if not (fresh is not None):
+        raise InvariantBroken("expected: fresh is not None")
     row = fresh
     row.stripe_payment_method_id = details.payment_method_id
     row.brand, row.last4 = details.brand, details.last4
@@ -672,7 +675,8 @@ def _provider_name(provider_id: int | None) -> str:
     if not provider_id:
         return ""
     provider = db.session.get(User, provider_id)
-    assert provider is not None  # payments.provider_id is a foreign key to users
+    if not (provider is not None):
+        raise InvariantBroken("payments.provider_id is a foreign key to users")
     return provider.name
 
 
@@ -695,7 +699,8 @@ def waiting_takebacks() -> list[Payout]:
 def _session_of(payment: Payment) -> int:
     session_id = db.session.scalar(select(SessionCardPayment.session_id).where(
         SessionCardPayment.payment_id == payment.id))
-    assert session_id is not None  # waiting_takebacks joins on SessionCardPayment
+    if not (session_id is not None):
+        raise InvariantBroken("waiting_takebacks joins on SessionCardPayment")
     return session_id
 
 
@@ -712,7 +717,8 @@ def pay_waiting(provider_id: int | None = None, actor: User | None = None) -> in
                 SessionCardPayment.payment_id == payout.payment.id
             )
         )
-        assert session_id is not None  # waiting_payouts only lists payments linked to a session
+        if not (session_id is not None):
+            raise InvariantBroken("waiting_payouts only lists payments linked to a session")
         paid += pay_provider(session_id, actor) == "paid"
     return paid
 

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 
 from app.domain.access import DelegateKind, Grant, LegalBasis, Role, Share
+from app.domain.errors import InvariantBroken
 from app.domain.rules.safeguarding import provider_is_delegate
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
@@ -85,7 +86,8 @@ def _file_if_provider(delegation: Delegation) -> flags.Filed:
     """File provider_is_delegate for this delegation in the caller's transaction (the caller
     commits, then calls flags.after_filing). Reuses the scan's rule over a narrow snapshot."""
     db.session.flush()
-    assert delegation.delegate_id is not None
+    if not (delegation.delegate_id is not None):
+        raise InvariantBroken("expected: delegation.delegate_id is not None")
     snapshot = market_snapshot.delegation_snapshot(delegation.holder_id, delegation.delegate_id)
     if not snapshot.providers:
         return flags.Filed()

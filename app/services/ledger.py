@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from app.domain import ledger as rules
 from app.domain.access import Role
 from app.domain.budget import CATEGORIES, category_label, contingency_share, contingency_target
+from app.domain.errors import InvariantBroken
 from app.domain.ledger import Account, Operation
 from app.domain.money import MAX_PENCE, Money
 from app.errors import (
@@ -112,7 +113,8 @@ def _lock_transaction(tx_id: int, operation: Operation, what: str) -> tuple[Ledg
 def _category(tx: LedgerTransaction) -> str:
     """The spending category of a hold or capture, which release, capture and refund post under."""
     # Holds are only made by hold(), which refuses a missing category; captures copy their hold's.
-    assert tx.category is not None
+    if not (tx.category is not None):
+        raise InvariantBroken("expected: tx.category is not None")
     return tx.category
 
 

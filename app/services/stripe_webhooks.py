@@ -16,6 +16,8 @@ repeated delivery of a processed event does nothing.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -26,6 +28,8 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import DomainError
 from app.extensions import db
 from app.models import ProcessedWebhookEvent
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[stripe.Event], None]
 
@@ -48,6 +52,29 @@ _HANDLERS: dict[str, list[Handler]] = defaultdict(list)
 class InvalidWebhook(DomainError):
     status_code = 400
     code = "invalid_signature"
+
+
+class MalformedEvent(InvalidWebhook):
+    """Signed, but not shaped like a Stripe event (or its object not like the type it names)."""
+
+    code = "malformed_event"
+
+
+def _check_shape(payload: bytes) -> None:
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        event = None
+    if not isinstance(event, dict):
+        raise MalformedEvent("The webhook body is not a Stripe event.")
+    event_id, event_type = event.get("id"), event.get("type")
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not (isinstance(event_id, str) and 0 < len(event_id) <= 255
+            and isinstance(event_type, str) and 0 < len(event_type) <= 100
+            and isinstance(obj, dict)):
+        raise MalformedEvent("The webhook body is signed but is not a Stripe event "
+                             "(it needs an id, a type and a data object).")
 
 
 def register(event_type: str, handler: Handler) -> Handler:
@@ -77,11 +104,13 @@ def verify(payload: bytes, signature_header: str | None, secret: str) -> stripe.
     if not signature_header:
         raise InvalidWebhook("The Stripe-Signature header is missing.")
     try:
-        return stripe.Webhook.construct_event(payload, signature_header, secret)
+        event = stripe.Webhook.construct_event(payload, signature_header, secret)
     except stripe.SignatureVerificationError:
         raise InvalidWebhook("The webhook signature could not be verified.") from None
-    except ValueError:
-        raise InvalidWebhook("The webhook body is not a Stripe event.") from None
+    except (ValueError, TypeError, AttributeError):
+        raise MalformedEvent("The webhook body is not a Stripe event.") from None
+    _check_shape(payload)
+    return event
 
 
 def process(event: stripe.Event) -> bool:
@@ -115,6 +144,13 @@ def process(event: stripe.Event) -> bool:
     except IntegrityError:
         session.rollback()
         return False
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        # A signed event whose object lacks what its type promises: refused (400, nothing
+        # written) so Stripe's dashboard shows the failure, instead of a 500.
+        session.rollback()
+        log.warning("Stripe event %s (%s) is malformed: %r", event.id, event.type, err)
+        raise MalformedEvent(f"The {event.type} event's object is not in the shape Stripe "
+                             f"sends.") from err
     except Exception:
         session.rollback()
         raise

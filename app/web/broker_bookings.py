@@ -54,6 +54,10 @@ def _back(booking_id: int):
 @requires(Permission.BROKER_AREA)
 def booking_approve(booking_id: int):
     form = ReasonForm()
+    problem = form.input_refusal()
+    if problem is not None:
+        flash(problem, "error")
+        return _back(booking_id)
     try:
         bookings.approve(current_user, booking_id, note=form.reason.data or "")
         flash("Approved. The provider has been asked.", "success")
@@ -66,6 +70,10 @@ def booking_approve(booking_id: int):
 @requires(Permission.BROKER_AREA)
 def booking_refuse(booking_id: int):
     form = ReasonForm()
+    problem = form.input_refusal()
+    if problem is not None:
+        flash(problem, "error")
+        return _back(booking_id)
     try:
         bookings.refuse_approval(current_user, booking_id, note=form.reason.data or "")
         flash("Not approved. The holder has been told.", "success")

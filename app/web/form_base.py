@@ -128,6 +128,15 @@ class PlainForm(FlaskForm):
 
     plain_messages: ClassVar[dict[str, str]] = {}
 
+    def input_refusal(self) -> str | None:
+        """The first input-policy problem in this form, for action buttons that post a note and
+        redirect (cancel, decline ...) without a full validate; None when the input is fine."""
+        for field in self:
+            problem = input_problem(field)
+            if problem is not None:
+                return problem
+        return None
+
     def validate(self, extra_validators=None) -> bool:
         refused = {f.short_name: p for f in self if (p := input_problem(f)) is not None}
         if refused:

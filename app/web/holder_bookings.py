@@ -112,6 +112,10 @@ def _back(booking_id: int):
 def booking_cancel(booking_id: int):
     ctx = acting()
     form = ReasonForm()
+    problem = form.input_refusal()
+    if problem is not None:
+        flash(problem, "error")
+        return _back(booking_id)
     try:
         bookings.cancel_booking(ctx.user, ctx.holder, booking_id, reason=form.reason.data or "")
         flash("The booking is cancelled.", "success")

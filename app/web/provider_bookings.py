@@ -68,6 +68,10 @@ def booking_accept(booking_id: int):
 @requires(Permission.PROVIDER_AREA)
 def booking_decline(booking_id: int):
     form = ReasonForm()
+    problem = form.input_refusal()
+    if problem is not None:
+        flash(problem, "error")
+        return _back(booking_id)
     try:
         bookings.decline(current_user, booking_id, reason=form.reason.data or "")
         flash("Declined. The client has been told.", "success")
@@ -80,6 +84,10 @@ def booking_decline(booking_id: int):
 @requires(Permission.PROVIDER_AREA)
 def booking_cancel(booking_id: int):
     form = ReasonForm()
+    problem = form.input_refusal()
+    if problem is not None:
+        flash(problem, "error")
+        return _back(booking_id)
     try:
         bookings.cancel_booking(current_user, None, booking_id, reason=form.reason.data or "")
         flash("The booking is cancelled. The client has been told and pays nothing.", "success")

@@ -1,5 +1,6 @@
 """hardening: a session generation on users (ends old cookies), sign-in throttles per (email,
-address) pair, and one open review report per person and review
+address) pair, one open review report per person and review, and scheduled job runs (the claim
+that stops two schedulers running a job twice)
 
 Revision ID: 0018_hardening
 Revises: 0015_homes
@@ -20,6 +21,18 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table('scheduled_job_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job', sa.String(length=60), nullable=False),
+    sa.Column('due_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ok', sa.Boolean(), nullable=True),
+    sa.Column('outcome', sa.String(length=500), nullable=True),
+    sa.Column('host', sa.String(length=100), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scheduled_job_runs')),
+    sa.UniqueConstraint('job', 'due_at', name='uq_scheduled_job_runs_job_due')
+    )
     op.create_table('sign_in_throttles',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email_key', sa.String(length=64), nullable=False),
@@ -61,3 +74,4 @@ def downgrade():
         batch_op.drop_index('ix_sign_in_throttles_address')
 
     op.drop_table('sign_in_throttles')
+    op.drop_table('scheduled_job_runs')

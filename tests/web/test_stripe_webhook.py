@@ -216,3 +216,31 @@ def test_connected_account_events_come_to_their_own_endpoint_with_their_own_secr
                           headers={"Content-Type": "application/json", "Stripe-Signature": signature})
     assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "invalid_signature"
     assert seen == ["evt_connect_1"]
+
+
+@pytest.mark.parametrize("payload", [
+    [], "an event", 12, {"type": "charge.refunded"}, {"id": "evt_x", "type": "charge.refunded"},
+    {"id": "evt_x", "type": "charge.refunded", "data": {"object": "ch_1"}},
+    {"id": ["evt_x"], "type": "charge.refunded", "data": {"object": {}}},
+])
+def test_a_signed_body_that_is_not_a_stripe_event_is_a_400_not_a_500(client, db_session,
+                                                                      configured, payload):
+    body, signature = signed(payload)  # type: ignore[arg-type]
+    response = post(client, body, signature)
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "malformed_event"
+    assert processed(db_session) == 0
+
+
+@pytest.mark.parametrize("event_type", ["payment_intent.succeeded", "payment_intent.payment_failed",
+                                        "payment_intent.canceled", "charge.refunded",
+                                        "account.updated"])
+def test_a_signed_event_whose_object_is_malformed_is_a_400_and_writes_nothing(
+        client, db_session, configured, event_type):
+    payload = event(f"evt_bad_{event_type}", event_type)
+    payload["data"] = {"object": {"id": 7, "metadata": "nope", "amount": "lots", "status": None}}
+    response = post(client, *signed(payload))
+    assert response.status_code in (200, 400)  # 200 only when the handler ignores the object
+    if response.status_code == 400:
+        assert response.json["error"]["code"] == "malformed_event"
+        assert processed(db_session) == 0

