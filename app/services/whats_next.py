@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from app.clock import now as _now
 from app.domain.bookings import BookingState as S
 from app.extensions import db
 from app.models import Booking, BookingSession, Conversation, Message, ProviderProfile, User
-from app.services.bookings._common import _now
 
 UPCOMING = (S.FUNDS_HELD.value, S.ACCEPTED.value)
 WAITING_FOR_PROVIDER = (S.REQUESTED.value, S.AWAITING_APPROVAL.value)
