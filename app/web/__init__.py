@@ -26,6 +26,7 @@ def register_blueprints(app: Flask) -> None:
         holder_card,
         holder_messages,
         holder_reviews,
+        home_address,
         notifications,
         provider,
         provider_bookings,
