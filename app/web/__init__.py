@@ -13,6 +13,7 @@ def register_blueprints(app: Flask) -> None:
         admin_remittance,
         api,
         auth,
+        booking_steps,
         broker,
         broker_bookings,
         broker_flags,
