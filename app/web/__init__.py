@@ -13,6 +13,7 @@ def register_blueprints(app: Flask) -> None:
         admin_remittance,
         api,
         auth,
+        availability_grid,
         booking_steps,
         broker,
         broker_bookings,
