@@ -23,8 +23,17 @@ def app_command(command: click.Command) -> click.Command:
 @with_appcontext
 def seed_command() -> None:
     """Load the demo data from seed/ (idempotent: running it twice changes nothing)."""
+    from flask import current_app
+    from sqlalchemy import inspect
+
+    from app.extensions import db
     from app.services import demo_seed
 
+    # An empty database would fail on the first query with an SQL traceback: build it first.
+    if not inspect(db.engine).has_table("users"):
+        click.echo("The database has no tables yet, so it is migrated first "
+                   "(the same as `flask --app app db upgrade`).")
+        upgrade_database(current_app._get_current_object())  # type: ignore[attr-defined]
     demo_seed.seed_all()
     click.echo("Demo data loaded.")
 
@@ -49,7 +58,7 @@ def create_staff_command(email: str, name: str, role: str, password: str) -> Non
     click.echo(f"Created {user.role_enum.label.lower()} {user.email}.")
 
 
-def register_cli(app: Flask) -> None:
+def _import_commands() -> None:
     from app import (
         cli_bookings,  # noqa: F401  (registers `carefair bookings auto-confirm`)
         cli_brokerage,  # noqa: F401  (registers `carefair brokerage scan`)
@@ -61,6 +70,9 @@ def register_cli(app: Flask) -> None:
         vetting_cli,  # noqa: F401  (registers `carefair vetting expire`)
     )
 
+
+def register_cli(app: Flask) -> None:
+    _import_commands()
     for command in APP_COMMANDS:
         app.cli.add_command(command)
 
@@ -82,7 +94,39 @@ def _create_for_cli() -> Flask:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_for_cli, load_dotenv=False, add_version_option=False)
+class _CarefairGroup(FlaskGroup):
+    """`carefair --help` lists the commands even when the app cannot start (no SECRET_KEY
+    outside demo and test): one plain note instead of Flask's traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from flask.cli import ScriptInfo
+
+        from app.config import ConfigurationError
+
+        try:
+            ctx.ensure_object(ScriptInfo).load_app()
+        except ConfigurationError as err:
+            first_sentence = err.format_message().split(".")[0]
+            click.secho(f"Note: {first_sentence}, so the commands that use the app will say how "
+                        "to set it when run.\n", err=True)
+            _import_commands()
+            names = set(click.Group.list_commands(self, ctx)) | {c.name for c in APP_COMMANDS}
+            return sorted(n for n in names if n)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        from app.config import ConfigurationError
+
+        try:
+            return super().get_command(ctx, name)
+        except ConfigurationError:
+            # For the help listing; run, the command loads the app and says what is missing.
+            _import_commands()
+            return next((c for c in APP_COMMANDS if c.name == name), None)
+
+
+@click.group(cls=_CarefairGroup, create_app=_create_for_cli, load_dotenv=False,
+             add_version_option=False)
 def main() -> None:
     """Carefair: care and support paid for with a personal budget."""
 

@@ -156,3 +156,10 @@ class CouncilSettings:
     agreement_offer_lapse_days: int = 14  # an offered agreement nobody answers lapses
 
     # Payments and the ledger (issue 13: outbox, reconciliation).
+
+    # Journeys (issue 17: free slots to book from, the home address for a home visit).
+    free_slot_min_notice_hours: int = 24  # the earliest free slot offered starts this far ahead
+    free_slot_days_ahead: int = 28  # how far ahead free slots are offered
+    free_slot_travel_buffer_minutes: int = 30  # kept clear either side of a booked visit
+    free_slot_step_minutes: int = 30  # slots start on the hour and half hour
+    address_visible_hours_after: int = 12  # the provider still sees it this long after the last visit

@@ -1,4 +1,4 @@
-"""What is next for a holder or a provider: the figures and links their home pages lead with."""
+"""What is next for a holder or a provider: what their home pages lead with, where a search starts."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from app.clock import now as _now
 from app.domain.bookings import BookingState as S
 from app.extensions import db
 from app.models import Booking, BookingSession, Conversation, Message, ProviderProfile, User
-from app.services.bookings._common import _now
 
 UPCOMING = (S.FUNDS_HELD.value, S.ACCEPTED.value)
 WAITING_FOR_PROVIDER = (S.REQUESTED.value, S.AWAITING_APPROVAL.value)
@@ -104,3 +104,17 @@ def requested_not_held(holder_id: int) -> list[Booking]:
                               Booking.state.in_(WAITING_FOR_PROVIDER))
         .options(selectinload(Booking.listing), selectinload(Booking.sessions))
         .order_by(Booking.created_at)))
+
+
+def search_start(holder: User) -> dict[str, str]:
+    """Where a holder's search starts: listings that take their kind of budget, in their
+    district (each a filter they can see and change)."""
+    from app.services import budgets
+
+    start: dict[str, str] = {}
+    budget = budgets.current_budget(holder.id)
+    if budget is not None and budget.funding_mode:
+        start["funding"] = budget.funding_mode
+    if holder.home_district:
+        start["district"] = holder.home_district
+    return start

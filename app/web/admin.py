@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app import links
 from app.domain.access import Permission, Role
+from app.domain.audit_text import action_label, readable_details
 from app.errors import DomainError
 from app.extensions import db
 from app.models import User
@@ -83,3 +84,13 @@ def audit_log():
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("admin/audit.html", form=form, events=events, total=total, page=page,
                            pages=pages, args=args, title="Audit log")
+
+
+@bp.app_template_filter("audit_action")
+def audit_action(action: str) -> str:
+    return action_label(action)
+
+
+@bp.app_template_filter("audit_details")
+def audit_details(details: dict | None) -> list[tuple[str, str]]:
+    return readable_details(details)

@@ -82,7 +82,7 @@ def _detail(budget_id: int, *, form=None, instalment=None, adjust=None, clawback
     return render_template(
         "admin/budget_detail.html", form=form, instalment_form=instalment,
         adjust_form=adjust or AdjustForm(formdata=None), clawback_form=clawback, unspent=unspent,
-        title=f"Budget for {budget.holder.name}", **budget_page_context(budget)), status
+        title=f"Budget for {budget.holder.name}", **budget_page_context(budget, staff=True)), status
 
 
 def _done(tx, what: str, budget_id: int):

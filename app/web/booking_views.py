@@ -13,6 +13,7 @@ from app.domain.access import Role
 from app.domain.approval import reasons_for
 from app.domain.bookings import WeeklyPattern
 from app.domain.schedule import minutes_between
+from app.domain.wording import for_staff
 from app.errors import InvalidInput
 from app.services import bookings
 from app.web.booking_forms import BookForm, parse_clock
@@ -100,4 +101,4 @@ def approval_reasons_for_viewer(reasons: list[str]) -> list[Markup]:
         href = url_for("broker.flag", flag_id=int(match.group(1)))
         return f'<a class="govuk-link" href="{escape(href)}">{match.group(0)}</a>'
 
-    return [Markup(_FLAG_REFERENCE.sub(link, str(escape(r)))) for r in shown]  # nosec B704
+    return [Markup(_FLAG_REFERENCE.sub(link, str(escape(for_staff(r))))) for r in shown]  # nosec B704

@@ -10,9 +10,10 @@ from app.domain.access import LegalBasis, Permission, Role
 from app.errors import DomainError
 from app.extensions import db
 from app.models import User
+from app.services import budgets, notify
 from app.services import concerns as concern_service
 from app.services import delegation as delegation_service
-from app.services import notify
+from app.web.budget_views import budget_page_context
 from app.web.context import requires
 from app.web.forms import AuthorisedPersonForm, RevokeForm
 from app.web.helpers import attach_error
@@ -59,9 +60,12 @@ def holders():
 @requires(Permission.BROKER_AREA)
 def holder(holder_id: int):
     person = _holder_or_404(holder_id)
+    current = budgets.current_budget(person.id)
+    money = budget_page_context(current, staff=True) if current is not None else {}
     return render_template("broker/holder.html", holder=person,
                            delegations=delegation_service.delegations_of(person.id),
-                           revoke_form=RevokeForm(), title=person.name)
+                           revoke_form=RevokeForm(), title=person.name, has_budget=bool(money),
+                           **money)
 
 
 @bp.route("/holders/<int:holder_id>/authorised-person", methods=["GET", "POST"])

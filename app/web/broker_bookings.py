@@ -11,7 +11,7 @@ from app.domain.money import parse_pounds
 from app.errors import DomainError, InvalidInput
 from app.extensions import db
 from app.models import User
-from app.services import bookings
+from app.services import bookings, staff_views
 from app.services import listings as listing_service
 from app.web.booking_forms import ArrangeForm, ReasonForm, ResolveForm
 from app.web.booking_views import booking_input, on_form
@@ -40,6 +40,8 @@ def booking_detail(booking_id: int):
         "bookings/broker_detail.html",
         booking=booking,
         needs_cosign=bookings.needs_cosign(booking),
+        booked_by=staff_views.booked_by(booking),
+        money=staff_views.money_at_a_glance(booking),
         reason_form=ReasonForm(),
         resolve_form=ResolveForm(),
         title=f"Booking {booking.reference}",

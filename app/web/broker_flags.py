@@ -10,7 +10,7 @@ from app.domain.flags import FlagStatus, Outcome
 from app.domain.rules.model import Severity
 from app.errors import DomainError
 from app.services import flags as flag_service
-from app.services import restrictions
+from app.services import restrictions, staff_views
 from app.web.broker import bp
 from app.web.context import requires
 from app.web.helpers import attach_error, parse_int
@@ -71,6 +71,7 @@ def _render_flag(flag, dismiss_form=None, uphold_form=None, lift_form=None, stat
                            uphold_form=uphold_form or UpholdForm(prefix="uphold"),
                            lift_form=lift_form or LiftForm(prefix="lift"),
                            restriction=restriction, referrals=flag_service.referrals_of(flag),
+                           message=staff_views.message_behind(flag),
                            outcomes=list(Outcome), evidence_names=_evidence_names(flag.evidence or {}),
                            title=f"Flag {flag.reference}"), status
 

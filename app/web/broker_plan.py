@@ -33,6 +33,10 @@ def plan_edit(holder_id: int):
     if waiting is not None:
         flash(f"{person.name}'s side has proposed changes (version {waiting.version}) that are "
               "waiting for a broker. Saving here replaces them.", "info")
+    # The form is the holder's own ("What matters to me"); a broker reads it about them.
+    form.what_matters.label.text = f"What matters to {person.name}"
+    form.what_matters.description = "In their own words"
+    form.outcomes.label.text = f"What {person.name} wants their support to help them do"
     return render_template("holder/plan_edit.html", form=form, holder=person,
                            cancel_url=url_for("broker.holder", holder_id=person.id),
                            title=f"Change {person.name}'s support plan")

@@ -11,6 +11,7 @@ from flask import Response
 
 from app.domain.budget import CATEGORIES, category_label
 from app.domain.money import parse_pounds
+from app.domain.wording import for_staff
 from app.errors import DomainError, InvalidInput
 from app.models import Budget, SupportPlanVersion, User
 from app.services import budgets
@@ -59,12 +60,15 @@ def statement_csv(budget: Budget) -> Response:
                          "amount_pounds", "reference"], rows)
 
 
-def budget_page_context(budget: Budget, today: date | None = None) -> dict:
+def budget_page_context(budget: Budget, today: date | None = None, *, staff: bool = False) -> dict:
+    """What the budget summary shows; `staff` words it about the holder, not to them."""
     today = today or date.today()
     summary = budgets.summary(budget, today)
     points = spend_points(budget.annual_pence, budget.start_date, budget.end_date,
                           summary.spend_by_day, today)
+    messages = summary.forecast.messages
     return {"budget": budget, "summary": summary, "points": points,
+            "forecast_messages": [for_staff(m) for m in messages] if staff else messages,
             "chart": spend_chart(budget.annual_pence, budget.start_date, budget.end_date, points)}
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import flash, redirect, render_template, request, url_for
 
+from app import clock
 from app.domain.access import Permission
 from app.domain.bookings import ActorKind, allowed_events
 from app.errors import DomainError, NotFound
@@ -91,7 +90,7 @@ def booking_detail(booking_id: int):
         backups=bookings.backup_offers(booking),
         # One visit of a series can be cancelled on its own while it has not started.
         cancellable={s.id for s, _ in bookings.cancellation_preview(booking, kind)
-                     if s.start_at > datetime.now(UTC)} if booking.kind == "recurring"
+                     if s.start_at > clock.now()} if booking.kind == "recurring"
                     and "cancel" in [e.value for e in allowed_events(booking.state, kind)]
                     else set(),
         respond_by=(bookings.request_deadline(booking)

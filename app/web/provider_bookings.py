@@ -11,7 +11,7 @@ from app.domain.access import Permission
 from app.domain.bookings import ActorKind, allowed_events
 from app.domain.payments import provider_failure_message
 from app.errors import DomainError
-from app.services import bookings, card_payments
+from app.services import bookings, card_payments, home_address
 from app.web.booking_forms import DeliveryForm, ReasonForm, parse_clock
 from app.web.context import requires
 from app.web.helpers import attach_error, booking_id_of_session, session_actions
@@ -41,6 +41,7 @@ def booking_detail(booking_id: int):
         reason_form=ReasonForm(),
         respond_by=(bookings.request_deadline(booking)
                     if booking.state == "requested" else None),
+        may_see_address=home_address.provider_may_see(current_user, booking),
         title=f"Booking {booking.reference}",
     )
 

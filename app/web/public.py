@@ -47,3 +47,11 @@ def assets(filename: str):
 @public
 def static(filename: str):
     return send_from_directory(PROJECT_ROOT / "static", filename, max_age=3600)
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon():
+    """Browsers ask for this whatever the page says; a 404 here fills logs with noise."""
+    return send_from_directory(PROJECT_ROOT / "static", "favicon.ico", max_age=86400,
+                               mimetype="image/vnd.microsoft.icon")

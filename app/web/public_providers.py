@@ -7,8 +7,8 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import ProviderProfile
+from app.services import free_time, providers
 from app.services import listings as listing_service
-from app.services import providers
 from app.web.context import public
 from app.web.public import bp
 
@@ -45,7 +45,8 @@ def provider_photo(profile_id: int):
 def listing_page(listing_id: int):
     listing = listing_service.public_listing(listing_id)
     return render_template("public/listing.html", listing=listing, profile=listing.profile,
-                           title=listing.title)
+                           free=free_time.next_free(listing, limit=6),
+                           visit_minutes=free_time.visit_minutes(listing), title=listing.title)
 
 
 @bp.app_template_global()

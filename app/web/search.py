@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, render_template, request, url_for
 
 from app.domain.search import (
+    FUNDING_MODES,
     PRICE_UNITS,
     SORTS,
     SearchQuery,
@@ -14,6 +15,7 @@ from app.domain.search import (
     parse_query,
 )
 from app.services import search as search_service
+from app.services import whats_next
 from app.web.context import acting, public
 
 bp = Blueprint("search", __name__)
@@ -27,15 +29,18 @@ def search_url(query: SearchQuery, **overrides) -> str:
 @bp.get("/search")
 @public
 def results():
-    args = request.args
-    holder = acting().holder
-    if "district" not in args and holder is not None and holder.home_district:
-        # Search starts where the holder lives (their market); clearing the box searches
-        # everywhere, because the empty district is then in the query.
-        args = args.copy()
-        args["district"] = holder.home_district
+    ctx = acting()
+    args = request.args.copy()
+    # A holder's search starts with listings that take their kind of budget, in their district:
+    # said above the results, changeable in the filters, and ?all=1 starts from everything.
+    started_from: dict[str, str] = {}
+    if ctx.holder is not None and "all" not in args:
+        for key, value in whats_next.search_start(ctx.holder).items():
+            if not args.getlist(key):
+                args[key] = value
+                started_from[key] = value
     query = parse_query(args)
-    user = acting().user
+    user = ctx.user
     result = search_service.search(query, user_id=user.id if user else None)
     shown = result.query  # what the results are for: the "did you mean" words if nothing matched
     # On a phone the filters sit behind a "Filter" link; ?filters=open shows them (no JS).
@@ -47,5 +52,7 @@ def results():
         search_url=search_url, sorts=SORTS, price_units=PRICE_UNITS,
         format_price_arg=format_price_arg, filters_open=filters_open,
         filters_open_url=here + ("&" if "?" in here else "?") + "filters=open#filters",
-        filters_closed_url=here,
+        filters_closed_url=here, started_from=started_from,
+        funding_labels=FUNDING_MODES,
+        everything_url=url_for("search.results", all="1", q=query.text or None),
     )

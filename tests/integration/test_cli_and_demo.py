@@ -104,3 +104,26 @@ def test_demo_holders_bookings_all_go_through_without_a_stripe_key(app, app_ctx,
     rob = accounts.find_by_email("card.holder@carefair.example")
     problem = card_payments.holder_card_problem(rob.id)
     assert problem is not None and problem.code == "payments_not_set_up"
+
+
+def test_carefair_help_works_without_secret_key(tmp_path):
+    result = subprocess.run([CAREFAIR, "--help"], env=_env(tmp_path, CAREFAIR_MODE="production"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr + result.stdout
+    for command in ("demo", "seed", "create-staff", "search"):
+        assert f"  {command} " in result.stdout
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_seed_on_an_empty_database_migrates_it_first(tmp_path):
+    database = tmp_path / "empty.db"
+    result = subprocess.run([CAREFAIR, "seed"],
+                            env=_env(tmp_path, CAREFAIR_MODE="demo",
+                                     DATABASE_URL=f"sqlite:///{database}"),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "migrated first" in result.stdout and "Demo data loaded." in result.stdout
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("select count(*) from users").fetchone()[0] > 5

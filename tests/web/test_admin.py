@@ -204,3 +204,14 @@ def test_audit_log_to_date_before_from_date_is_explained_beside_the_field(client
     page = _page(client.get("/admin/audit", query_string=query))
     assert "The ‘To’ date must be the same as or after the ‘From’ date" in page
     assert 'id="on_or_before-error"' in page and 'href="#on_or_before"' in page
+
+
+def test_audit_details_read_in_words(client, login_as, db_session):
+    admin = login_as(Role.COUNCIL_ADMIN)
+    db_session.add(AuditEvent(actor_id=admin.id, action="booking.settled", subject_type="session",
+                              subject_id="7", details={"capture_id": 291, "how": "confirm"}))
+    db_session.commit()
+    page = _page(client.get("/admin/audit"))
+    assert "Booking: settled" in page
+    assert "Money taken (ledger transaction): 291<br>How: confirmed by the holder&#39;s side" in page
+    assert "capture_id: 291" not in page

@@ -95,3 +95,9 @@ def test_every_page_has_the_crisis_line_and_a_holder_has_the_budget_in_the_menu(
     html = client.get("/search").get_data(as_text=True)
     assert "116 123" in html
     assert 'class="govuk-service-navigation__link" href="/my/budget"' in html
+
+
+def test_there_is_a_favicon(client):
+    with client.get("/favicon.ico") as response:
+        assert response.status_code == 200 and response.data[:4] == b"\x00\x00\x01\x00"
+    assert 'rel="icon" href="/favicon.ico"' in client.get("/").get_data(as_text=True)

@@ -253,3 +253,24 @@ def test_checklist_warns_about_a_check_that_runs_out_soon(app, client, login, ma
     ends = (date.today() + timedelta(days=12)).strftime("%-d %B %Y")
     assert f"Public liability insurance: yours runs out on {ends} (in 12 days)" in page
     assert "/provider/vetting/new?kind=insurance" in page
+
+
+def test_a_provider_sets_their_week_on_the_grid_without_javascript(app, client, login_as,
+                                                                   db_session):
+    from app.models import AuditEvent
+
+    user = _with_profile(app, client, login_as)
+    client.post("/provider/availability", data={"slots": "Saturday 00:00 to 08:00"})
+    ticked = ["0-9", "0-10", "0-11", "2-14", "5-6", "5-7"]
+    response = client.post("/provider/availability/grid", data={"cell": ticked})
+    assert response.status_code == 302
+    page = client.get("/provider/availability").get_data(as_text=True)
+    for cell in ticked:
+        assert f'value="{cell}" checked' in page
+    assert 'value="0-12" checked' not in page
+    # The night before the grid's first hour is kept, joined to the ticked morning.
+    assert "Saturday 00:00 to 08:00" in page and "Monday 09:00 to 12:00" in page
+    event = db_session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "provider.availability_set",
+        AuditEvent.actor_id == user.id).order_by(AuditEvent.id.desc())).first()
+    assert "Wednesday 14:00 to 15:00" in event.details["slots"]

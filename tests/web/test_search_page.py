@@ -96,3 +96,23 @@ def test_the_search_box_and_results_come_before_the_filters(client, indexed):
 def test_the_filter_link_says_how_many_filters_are_on(client, indexed):
     html = client.get("/search?category=transport&district=SY1").get_data(as_text=True)
     assert re.search(r'id="filter-link"[^>]*>Filter \(\d+ applied\)', html)
+
+
+def test_a_holders_search_starts_with_listings_that_take_their_budget(
+        client, indexed, make_user, login, db_session):
+    from tests.ledger_helpers import funded_budget
+
+    holder, _, budget = funded_budget(make_user, funded=0)
+    budget.funding_mode = "council_managed"
+    db_session.commit()
+    everything = client.get("/search?all=1").get_data(as_text=True)
+    login(holder)
+    html = client.get("/search").get_data(as_text=True)
+    assert "Showing listings that take a council-managed budget" in html
+    assert re.search(r'value="council_managed" checked', html)  # the filter, visible and ticked
+    assert len(_ids(html)) <= len(_ids(everything))
+    # Sending the form (box unticked) is the person's own choice: no filter is put back.
+    assert 'name="all" value="1"' in html
+    unticked = client.get("/search?all=1").get_data(as_text=True)
+    assert "Showing listings that take" not in unticked
+    assert not re.search(r'value="council_managed" checked', unticked)

@@ -53,8 +53,6 @@ from app.services.bookings.cancelling import (
     _money_back,
     backup_offers,
     cancel_booking,
-    cancel_session,
-    cancellation_preview,
     report_no_show,
 )
 from app.services.bookings.delivery import (
@@ -116,6 +114,7 @@ from app.services.bookings.timers import (
     run_timers,
     similar_listings,
 )
+from app.services.bookings.visits import cancel_session, cancellation_preview
 
 __all__ = [
     "DISPUTE_OUTCOMES", "KINDS", "MEET_AND_GREET_MAX_MINUTES", "OPEN_SESSION_STATES",

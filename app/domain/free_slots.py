@@ -1,0 +1,79 @@
+"""Free time to book: a provider's weekly availability, less dates away and booked visits
+(widened by travel time), from the minimum notice up to a furthest day, as bookable starts.
+
+Candidates are laid on the local wall clock (how providers describe their week) and then
+checked with schedule.py's own availability test, so clock-change days are judged there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from app.domain.schedule import (
+    DEFAULT_TZ,
+    DatesOff,
+    Session,
+    WeeklySlot,
+    overlaps,
+    unavailable_sessions,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRules:
+    """How slots are offered (council settings, plus the listing's length of visit)."""
+
+    duration_minutes: int
+    min_notice: timedelta
+    days_ahead: int
+    travel_buffer_minutes: int = 0
+    step_minutes: int = 30
+    tz: str = DEFAULT_TZ
+
+
+def _candidates(slots: Sequence[WeeklySlot], first_day, last_day, rules: SlotRules):
+    zone = ZoneInfo(rules.tz)
+    day = first_day
+    while day <= last_day:
+        for slot in sorted((s for s in slots if s.weekday == day.weekday()),
+                           key=lambda s: s.start_minute):
+            minute = slot.start_minute
+            while minute + rules.duration_minutes <= slot.end_minute:
+                local = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone)
+                start = local.astimezone(UTC)
+                yield Session(start, start + timedelta(minutes=rules.duration_minutes))
+                minute += rules.step_minutes
+        day += timedelta(days=1)
+
+
+def free_slots(slots: Sequence[WeeklySlot], dates_off: Sequence[DatesOff],
+               busy: Sequence[Session], now: datetime, rules: SlotRules, *,
+               limit: int = 12) -> list[Session]:
+    """The first `limit` free starts, earliest first, each `rules.duration_minutes` long.
+
+    A start must be at least `min_notice` from now, inside the weekly availability, not on a
+    date away, and clear of every busy visit by the travel buffer on both sides.
+    """
+    if not slots or rules.duration_minutes <= 0:
+        return []
+    zone = ZoneInfo(rules.tz)
+    earliest = now.astimezone(UTC) + rules.min_notice
+    first_day = earliest.astimezone(zone).date()
+    last_day = now.astimezone(zone).date() + timedelta(days=rules.days_ahead)
+    pad = timedelta(minutes=rules.travel_buffer_minutes)
+    widened = [Session(b.start - pad, b.end + pad) for b in busy]
+    found: list[Session] = []
+    for candidate in _candidates(slots, first_day, last_day, rules):
+        if candidate.start < earliest:
+            continue
+        if unavailable_sessions([candidate], slots, dates_off, rules.tz):
+            continue
+        if overlaps(widened, [candidate]):
+            continue
+        found.append(candidate)
+        if len(found) == limit:
+            break
+    return found

@@ -1,0 +1,127 @@
+"""One visit of a series cancelled on its own, and what a cancellation would cost (asked first)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.clock import now as _now
+from app.domain import bookings as rules
+from app.domain.bookings import ActorKind, Event
+from app.domain.notifications import Event as Notice
+from app.errors import Conflict
+from app.extensions import db
+from app.models import Booking, BookingSession, User
+from app.services import audit, ledger, notify
+from app.services.bookings._common import (
+    OPEN_SESSION_STATES,
+    S,
+    _kind_of,
+    _link,
+    _lock_booking,
+    _policy,
+    _refuse_own_work,
+    _require_holder_side,
+    _session,
+)
+from app.services.bookings.cancelling import _money_back
+from app.services.bookings.delivery import _close_if_done
+
+
+def cancel_session(
+    actor: User,
+    holder: User | None,
+    session_id: int,
+    *,
+    reason: str = "",
+    now: datetime | None = None,
+) -> BookingSession:
+    """The holder's side cancels one visit of a booking; the other visits go ahead.
+
+    The listing's policy decides any charge, as for a whole booking. When no visit is left
+    open, the booking itself ends (cancelled, or settled if some were delivered and paid).
+    Raises NotFound, NotPermitted, IllegalTransition (the booking cannot be cancelled now),
+    Conflict (the visit has started, or is already over or cancelled).
+    """
+    now = now or _now()
+    target = _session(session_id, lock=False)
+    booking = _lock_booking(target.booking_id)
+    _refuse_own_work(booking, holder, actor, "cancel it")
+    _require_holder_side(booking, holder, actor)
+    kind = _kind_of(actor, booking.holder)
+    rules.transition(booking.state, Event.CANCEL, kind)
+    s = next(x for x in booking.sessions if x.id == session_id)
+    if s.state not in [x.value for x in OPEN_SESSION_STATES]:
+        raise Conflict("That visit cannot be cancelled: it is already "
+                       f"{S(s.state).label.lower()}.")
+    if s.start_at <= now:
+        raise Conflict("That visit has already started, so it cannot be cancelled. "
+                       "If it did not happen, say so once the provider records it.")
+    charge = 0
+    if s.hold_id is not None and ledger.held_remaining(s.hold_id) > 0:
+        out = rules.cancellation_charge(_policy(booking.listing), s.price_pence, s.start_at,
+                                        now, kind.value,
+                                        holder_paused=booking.state == S.PAUSED.value)
+        charge = out.charge_pence
+        s.outcome_note = out.reason
+    db.session.commit()
+    _money_back(s.id, charge, actor)
+    booking = _lock_booking(booking.id)
+    s = next(x for x in booking.sessions if x.id == session_id)
+    s.state = S.CANCELLED.value
+    s.charge_pence = charge
+    note = (reason or "").strip()[:500]
+    if note:
+        s.outcome_note = f"{s.outcome_note} {note}".strip() if s.outcome_note else note
+    still_open = [x for x in booking.sessions
+                  if x.state in [o.value for o in OPEN_SESSION_STATES]]
+    if not still_open:
+        remaining = {x.state for x in booking.sessions} - {S.CANCELLED.value}
+        if remaining:
+            _close_if_done(booking)
+        else:
+            booking.state = S.CANCELLED.value
+            booking.cancelled_by_id = actor.id
+            booking.cancel_reason = note or None
+    audit.record(
+        actor,
+        "booking.session_cancelled",
+        "booking",
+        booking.id,
+        on_behalf_of=booking.holder,
+        details={"session": s.id, "by": kind.value, "charge_pence": charge,
+                 "reason": note or None},
+    )
+    notify.send(
+        Notice.SESSION_CANCELLED,
+        booking.provider_profile.user,
+        link=_link(booking, "provider"),
+        context={"by": actor, "starts": s.start_at},
+    )
+    db.session.commit()
+    return s
+
+
+def cancellation_preview(
+    booking: Booking, kind: ActorKind, *, session_id: int | None = None,
+    now: datetime | None = None,
+) -> list[tuple[BookingSession, int]]:
+    """What cancelling now would cancel and charge, for the page that asks "are you sure?".
+
+    Each open session (or only `session_id`) with the charge the listing's policy would take;
+    reads only, so the answer can change by the time the person confirms.
+    """
+    now = now or _now()
+    paused = booking.state == S.PAUSED.value
+    preview = []
+    for s in booking.sessions:
+        if s.state not in [x.value for x in OPEN_SESSION_STATES]:
+            continue
+        if session_id is not None and s.id != session_id:
+            continue
+        charge = 0
+        if s.hold_id is not None:
+            charge = rules.cancellation_charge(_policy(booking.listing), s.price_pence,
+                                               s.start_at, now, kind.value,
+                                               holder_paused=paused).charge_pence
+        preview.append((s, charge))
+    return preview

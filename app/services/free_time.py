@@ -1,0 +1,55 @@
+"""A listing's next free times: the provider's week and dates away, less their booked visits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app import clock
+from app.domain.free_slots import SlotRules, free_slots
+from app.domain.schedule import DatesOff, Session, WeeklySlot
+from app.extensions import db
+from app.models import BookingSession, Listing
+from app.models.booking import NON_BLOCKING_STATES
+
+# How long one visit of a listing lasts when the holder has not said: its minimum.
+_DEFAULT_MINUTES = {"hour": 60, "session": 120, "day": 8 * 60}
+
+
+def visit_minutes(listing: Listing) -> int:
+    """The shortest visit the listing takes: its minimum hours, or a usual session or day."""
+    if listing.price_unit == "hour":
+        return max(listing.minimum_units, 1) * 60
+    return _DEFAULT_MINUTES.get(listing.price_unit, 120)
+
+
+def next_free(listing: Listing, *, minutes: int | None = None, limit: int = 8,
+              now: datetime | None = None) -> list[Session]:
+    """The listing's next free starts for a visit of `minutes` (default: its shortest visit).
+
+    Empty when the provider has not set weekly times (then they decide on each request).
+    """
+    now = now or clock.now()
+    settings = current_app.config["COUNCIL"]
+    profile = listing.profile
+    slots = [WeeklySlot(s.weekday, s.start_time.hour * 60 + s.start_time.minute,
+                        (s.end_time.hour * 60 + s.end_time.minute) or 24 * 60)
+             for s in profile.slots]
+    if not slots:
+        return []
+    off = [DatesOff(e.starts_on, e.ends_on) for e in profile.exceptions]
+    horizon = now + timedelta(days=settings.free_slot_days_ahead + 1)
+    busy = [Session(start, end) for start, end in db.session.execute(
+        select(BookingSession.start_at, BookingSession.end_at).where(
+            BookingSession.provider_profile_id == profile.id,
+            BookingSession.state.not_in(NON_BLOCKING_STATES),
+            BookingSession.end_at > now - timedelta(hours=1),
+            BookingSession.start_at < horizon))]
+    rules = SlotRules(duration_minutes=minutes or visit_minutes(listing),
+                      min_notice=timedelta(hours=settings.free_slot_min_notice_hours),
+                      days_ahead=settings.free_slot_days_ahead,
+                      travel_buffer_minutes=settings.free_slot_travel_buffer_minutes,
+                      step_minutes=settings.free_slot_step_minutes)
+    return free_slots(slots, off, busy, now, rules, limit=limit)

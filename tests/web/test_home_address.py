@@ -1,0 +1,100 @@
+"""A holder gives their address; the provider of an accepted home visit sees it while the
+booking runs, each look recorded; nobody else does, and bad input is said beside the field."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app import clock
+from app.domain.access import DelegateKind
+from app.models import AuditEvent, HomeAddress
+from app.services import bookings
+from tests.booking_helpers import holder_with_budget, live_listing, next_weekday, one_off
+from tests.messaging_helpers import delegate
+
+pytestmark = pytest.mark.database
+
+ADDRESS = {"line1": "12 Abbey Foregate", "line2": "", "town": "Shrewsbury",
+           "postcode": "sy2 6aa", "phone": "01743 123456"}
+
+
+@pytest.fixture
+def market(app, db_session, make_user):
+    with app.app_context():
+        provider, listing = live_listing(make_user)  # personal care: a visit at home
+        holder, _ = holder_with_budget(make_user)
+    return provider, listing, holder
+
+
+def test_a_holder_saves_their_address_and_mistakes_are_shown_beside_the_field(
+        client, login, market, db_session):
+    _, _, holder = market
+    login(holder)
+    page = client.post("/my/address", data={**ADDRESS, "postcode": "nowhere"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Enter a full postcode, like SY1 1AA" in html
+    assert 'value="12 Abbey Foregate"' in html  # what was typed is kept
+    assert db_session.scalar(select(HomeAddress)) is None
+    assert client.post("/my/address", data=ADDRESS).status_code == 302
+    saved = db_session.scalar(select(HomeAddress))
+    assert saved.user_id == holder.id and saved.postcode == "SY2 6AA"
+    event = db_session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "account.home_address_saved")).one()
+    assert event.details == {"changed": ["address", "phone"]}  # never the address itself
+    assert 'value="SY2 6AA"' in client.get("/my/address").get_data(as_text=True)
+
+
+def test_a_nominated_person_can_enter_it_and_a_circle_member_cannot(
+        client, login, market, make_user, db_session):
+    _, _, holder = market
+    nominated = delegate(make_user, holder, DelegateKind.NOMINATED)
+    login(nominated)
+    assert client.post("/my/address", data=ADDRESS).status_code == 302
+    event = db_session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "account.home_address_saved")).one()
+    assert event.actor_id == nominated.id and event.on_behalf_of_id == holder.id
+    circle = delegate(make_user, holder, DelegateKind.CIRCLE, "bookings")
+    login(circle)
+    assert client.get("/my/address").status_code == 403
+
+
+def test_the_provider_sees_where_to_go_only_once_accepted_and_it_is_recorded(
+        client, login, market, app, db_session):
+    provider, listing, holder = market
+    login(holder)
+    client.post("/my/address", data=ADDRESS)
+    with app.app_context():
+        booking = bookings.request_booking(holder, holder, one_off(listing, day=next_weekday(2)))
+    login(provider)
+    detail = client.get(f"/provider/bookings/{booking.id}").get_data(as_text=True)
+    assert 'id="where-to-go"' not in detail and "Abbey Foregate" not in detail
+    refused = client.get(f"/provider/bookings/{booking.id}/address", follow_redirects=True)
+    assert "Abbey Foregate" not in refused.get_data(as_text=True)
+    with app.app_context():
+        bookings.accept(provider, booking.id)
+    detail = client.get(f"/provider/bookings/{booking.id}").get_data(as_text=True)
+    assert f'href="/provider/bookings/{booking.id}/address"' in detail
+    html = client.get(f"/provider/bookings/{booking.id}/address").get_data(as_text=True)
+    assert "12 Abbey Foregate" in html and "SY2 6AA" in html and 'href="tel:01743123456"' in html
+    seen = db_session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "booking.address_seen")).all()
+    assert len(seen) == 1 and seen[0].actor_id == provider.id
+    # Once the booking is over (the clock moved on a day past the visit), it is not shown.
+    with clock.frozen(booking.sessions[-1].end_at + timedelta(days=1)):
+        detail = client.get(f"/provider/bookings/{booking.id}").get_data(as_text=True)
+        assert 'id="where-to-go"' not in detail
+        after = client.get(f"/provider/bookings/{booking.id}/address", follow_redirects=True)
+        assert "Abbey Foregate" not in after.get_data(as_text=True)
+
+
+def test_another_provider_never_sees_it(client, login, market, app, make_user):
+    provider, listing, holder = market
+    login(holder)
+    client.post("/my/address", data=ADDRESS)
+    with app.app_context():
+        booking = bookings.request_booking(holder, holder, one_off(listing, day=next_weekday(2)))
+        bookings.accept(provider, booking.id)
+        other, _ = live_listing(make_user)
+    login(other)
+    assert client.get(f"/provider/bookings/{booking.id}/address").status_code == 404
