@@ -9,7 +9,8 @@ in all and 500 MB of memory. WARNING: it empties the target database's public sc
 
 --quick imports 200 providers, 500 holders and 10,000 bookings; --scale 0.1 a tenth of the
 full run. Prints one figure a line: `<file>: N rows, R rows/s`, `bookings: N`, `total: S s`,
-`peak_memory: M MB` (the process's peak resident memory, app included).
+`peak_memory: M MB` (the process's peak resident memory, app included) and the load average.
+The full run's time depends on the machine's load: see the load average printed beside it.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="carefair-import-bench-"))
     paths = _write_files(folder, sizes)
     print(f"scale: {'quick' if args.quick else args.scale}")
+    print(f"load_average: {Path('/proc/loadavg').read_text().split()[0]} (1 min, at the start)")
 
     from app.cli_council import _Progress
     from app.domain.access import Role
@@ -133,6 +135,8 @@ def main() -> None:
     print(f"bookings: {bookings}")
     print(f"total: {total:.1f} s")
     print(f"peak_memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    # The machine is shared: figures taken under load are starved, so say what the load was.
+    print(f"load_average: {Path('/proc/loadavg').read_text().split()[0]} (1 min, at the end)")
 
 
 if __name__ == "__main__":
