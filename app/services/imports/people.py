@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from app.domain.access import Role
-from app.domain.errors import DomainError, InvalidInput
-from app.domain.listings import DistrictError, FundingMode, normalise_district
+from app.domain.errors import Conflict, DomainError, InvalidInput
+from app.domain.listings import Category, DistrictError, FundingMode, normalise_district
+from app.domain.vetting import ProviderType, listing_visibility
 from app.extensions import db
-from app.models import ImportedRecord, Listing, ProviderDistrict, ProviderProfile, User
+from app.models import AuditEvent, ImportedRecord, Listing, ProviderDistrict, ProviderProfile, User
 from app.services import accounts, audit, listings, providers, vetting
-from app.services.imports import Checked, Written, reference_of, referenced, require_columns
+from app.services.imports import Checked, Written, among, reference_of, referenced, require_columns, table
 
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0", ""}
@@ -62,7 +66,7 @@ class _People:
         refs = referenced(self.kind, [c.reference for c in out if c.reference])
         fresh = [c for c in out if c.reference not in refs and c.clean and c.clean["email"]]
         taken = set(db.session.scalars(select(User.email).where(
-            User.email.in_([c.clean["email"] for c in fresh if c.clean]))))
+            among(User.email, [c.clean["email"] for c in fresh if c.clean]))))
         for c in out:
             if c.reference in refs:
                 c.unchanged, c.errors = True, []
@@ -79,27 +83,36 @@ class _People:
         pass
 
     def write(self, rows: list[Checked], actor: User) -> Written:
-        """Each row in a savepoint (a refusal undoes only that row); one commit per batch."""
-        result: Written = []
-        for c in rows:
-            assert c.clean is not None and c.reference is not None
-            try:
-                with db.session.begin_nested():
-                    user = accounts._new_user(c.clean["email"], c.clean["name"], self.role, None)
-                    subject_id = self.write_more(user, c.clean, actor)
-                    db.session.add(ImportedRecord(kind=self.kind, reference=c.reference, subject_id=subject_id))
-                    audit.record(actor, f"{self.kind}.imported", "user", user.id, on_behalf_of=user,
-                                 details={"reference": c.reference})
-            except DomainError as err:
-                result.append((c, err))
-            else:
-                result.append((c, None))
+        """The batch in one transaction, a few statements for all its rows: the accounts, what
+        each kind adds, the references and the audit events. The rows were checked with the
+        account rules (normalise_email, names) and no email was taken when checked; should one
+        be taken since, the unique index refuses the batch and nothing of it is written."""
+        now = datetime.now(UTC)
+        users = [{"email": c.clean["email"], "name": c.clean["name"], "role": self.role.value,
+                  "password_hash": None, "active": True, "at_risk": bool(c.clean.get("at_risk")),
+                  "home_district": c.clean.get("home_district"), "created_at": now}
+                 for c in rows if c.clean]
+        try:
+            user_ids = list(db.session.scalars(
+                insert(table(User)).returning(table(User).c.id, sort_by_parameter_order=True), users))
+        except IntegrityError:
+            db.session.rollback()
+            return [(c, Conflict("An account with this email was created while the import ran. "
+                                 "Run the import again.", field="email")) for c in rows]
+        subjects = self.write_more(user_ids, rows, actor, now)
+        db.session.execute(insert(table(ImportedRecord)), [
+            {"kind": self.kind, "reference": c.reference, "subject_id": sid, "imported_at": now}
+            for c, sid in zip(rows, subjects, strict=True)])
+        db.session.execute(insert(table(AuditEvent)), [
+            {"occurred_at": now, "actor_id": actor.id, "on_behalf_of_id": uid, "action": f"{self.kind}.imported",
+             "subject_type": "user", "subject_id": str(uid), "details": {"reference": c.reference}}
+            for c, uid in zip(rows, user_ids, strict=True)])
         db.session.commit()
-        return result
+        return [(c, None) for c in rows]
 
-    def write_more(self, user: User, clean: dict, actor: User) -> int:
-        """Write the rest of the row; returns the id its reference points at."""
-        return user.id
+    def write_more(self, user_ids: list[int], rows: list[Checked], actor: User, now: datetime) -> list[int]:
+        """Write what the kind adds; returns the ids the references point at."""
+        return user_ids
 
 
 class Holders(_People):
@@ -118,11 +131,6 @@ class Holders(_People):
             except DistrictError as err:
                 c.fail("home_district", str(err))
         clean["at_risk"] = _flag(row, "at_risk", c)
-
-    def write_more(self, user: User, clean: dict, actor: User) -> int:
-        user.home_district = clean["home_district"]
-        user.at_risk = clean["at_risk"]
-        return user.id
 
 
 class Providers(_People):
@@ -157,14 +165,31 @@ class Providers(_People):
         except InvalidInput as err:
             c.fail("listing_" + err.field if err.field else None, err.message)
 
-    def write_more(self, user: User, clean: dict, actor: User) -> int:
-        """A provider's reference points at their profile (what bookings and the API name)."""
-        values = dict(clean["values"])
-        districts = values.pop("districts")
-        profile = ProviderProfile(user_id=user.id, **values)
-        profile.districts = [ProviderDistrict(district=d) for d in districts]
-        profile.listings = [Listing(**clean["listing_values"])]
-        db.session.add(profile)
-        db.session.flush()
-        vetting.refresh_visibility(profile, actor=actor)
-        return profile.id
+    def write_more(self, user_ids: list[int], rows: list[Checked], actor: User, now: datetime) -> list[int]:
+        """Profiles, districts and listings. A new provider has no vetting evidence yet, so each
+        listing's visibility is what the vetting rule (listing_visibility) says of no evidence:
+        hidden until a broker verifies the checks its category needs."""
+        profiles = table(ProviderProfile)
+        profile_ids = list(db.session.scalars(insert(profiles).returning(profiles.c.id, sort_by_parameter_order=True), [
+            {**{k: v for k, v in c.clean["values"].items() if k != "districts"}, "user_id": uid,
+             "created_at": now, "updated_at": now} for c, uid in zip(rows, user_ids, strict=True) if c.clean]))
+        db.session.execute(insert(table(ProviderDistrict)), [
+            {"profile_id": pid, "district": d}
+            for c, pid in zip(rows, profile_ids, strict=True) if c.clean for d in c.clean["values"]["districts"]])
+        settings, today = vetting._settings(), vetting.today()
+        listings_rows, shown = [], []
+        for c, pid in zip(rows, profile_ids, strict=True):
+            assert c.clean is not None
+            values = c.clean["listing_values"]
+            verdict = listing_visibility(ProviderType(c.clean["values"]["provider_type"]),
+                                         Category(values["category"]), [], today, settings)
+            live = bool(values["published"]) and verdict.live
+            listings_rows.append({**values, "profile_id": pid, "is_live": live, "created_at": now, "updated_at": now})
+            shown.append(live)
+        listings_table = table(Listing)
+        returning = insert(listings_table).returning(listings_table.c.id, sort_by_parameter_order=True)
+        listing_ids = list(db.session.scalars(returning, listings_rows))
+        for listing_id, live in zip(listing_ids, shown, strict=True):
+            if live:  # as refresh_visibility records a listing going live
+                audit.record(actor, "listing.shown", "listing", listing_id, details={"reasons": [], "published": True})
+        return profile_ids

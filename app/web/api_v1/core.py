@@ -37,7 +37,9 @@ def _rate_limit() -> str:
 
 
 def new_blueprint(name: str, description: str) -> Blueprint:
-    blp = Blueprint(name, __name__, description=description)
+    # Named api_v1_<name>: the web pages have blueprints of their own (such as "markets"), and
+    # the limiter keys its blueprint limits by this name, so it is final here.
+    blp = Blueprint(f"api_v1_{name}", __name__, description=description)
     csrf.exempt(blp)  # no cookies: a bearer token authenticates every call
     limiter.limit(_rate_limit, key_func=_token_key)(blp)
     return blp
