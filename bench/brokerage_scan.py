@@ -23,7 +23,6 @@ a broker, through the app). Targets: scan at most 60 s and 1 GB; market view at 
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import resource
 import statistics
