@@ -15,7 +15,6 @@ from app.models import Booking, BookingSession, Budget
 from app.services import providers
 from tests.provider_helpers import profile_input, verified_provider
 
-
 _slots: Counter[int] = Counter()
 
 

@@ -46,7 +46,9 @@ def load_markets(seed_dir: Path) -> None:
         profile = db.session.scalar(select(ProviderProfile).where(
             ProviderProfile.user_id == provider.id)) if provider else None
         listing = next((x for x in profile.listings if x.is_live), None) if profile else None
-        if holder is None or listing is None or db.session.scalar(select(Booking.id).where(
+        if holder is None or provider is None or profile is None or listing is None:
+            continue
+        if db.session.scalar(select(Booking.id).where(
                 Booking.holder_id == holder.id,
                 Booking.provider_profile_id == profile.id)) is not None:
             continue
