@@ -1,104 +1,242 @@
-"""Benchmark: building the market snapshot from the database and the whole brokerage scan,
-plus sending one message (phrase check and flag included).
+"""Benchmark: the brokerage scan at a council's scale on PostgreSQL, and the market view pages.
 
-Prints `name: value unit` lines. Uses a throw-away SQLite database (or BENCH_DATABASE_URL).
-One council's scale: a few thousand providers and listings, tens of thousands of holders.
+    .venv/bin/python bench/brokerage_scan.py            # 20,000 providers, 50,000 holders,
+                                                        # 1,000,000 booked sessions
+    .venv/bin/python bench/brokerage_scan.py --quick    # a tenth of that, in a minute or two
+
+PostgreSQL: BENCH_DATABASE_URL (or --database-url), by default the carefair_bench database on
+127.0.0.1 (created if missing); its public schema is dropped and migrated afresh. The data is
+made by SQL (generate_series) so the benchmark process holds only what the scan itself loads:
+providers serve two districts each, holders live in one of 200 districts (2% have none), and
+every booking is a weekly series of ten sessions with a provider serving the holder's district,
+skewed so that some districts have a dominant provider; a tenth are arranged by one of twenty
+brokers, one of whom sends most of their people to one provider. Sessions run over the last 26
+weeks, each provider's at their own times of the week (the no-double-booking constraint holds).
+
+Prints `sessions: N`, `snapshot: S s` (build_snapshot: everything the rules read, the markets
+summed in SQL), `scan: S s` (brokerage.scan: snapshot, every rule, filing flags, storing the
+market run), `peak_memory: M MB` (the process's peak resident set) and
+`market_view_p95: X ms` (the market list, a market's page and the steering page, signed in as
+a broker, through the app). Targets: scan at most 60 s and 1 GB; market view at most 200 ms.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import random
+import resource
+import statistics
+import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from app import create_app
-from app.config import Config
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-PROVIDERS = 3000
-HOLDERS = 20000
-CONVERSATIONS = 5000
-MESSAGES_EACH = 4
-BODIES = ["Are you free on Tuesday morning?", "Yes, I can come at 10am.",
-          "Thank you, see you then.", "Could you pay me in cash next time?"]
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from bench._db import DEFAULT_URL, ensure_database  # noqa: E402
+
+AREAS = ["LS", "SY", "TF", "BD", "HD", "WF", "YO", "M", "B", "S"]
+DISTRICTS = [f"{a}{n}" for a in AREAS for n in range(1, 21)]  # 200 districts
+CATEGORIES = ["personal_care", "help_at_home", "getting_out", "short_breaks", "peer_support"]
+BROKERS = 20
+SESSIONS_PER_BOOKING = 10
+
+
+def reset_and_migrate(url: str):
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.config import Config
+
+    instance = tempfile.mkdtemp(prefix="carefair-bench-")
+    app = create_app(Config.from_env("test", SQLALCHEMY_DATABASE_URI=url, INSTANCE_DIR=instance,
+                                     MAIL_OUTBOX_DIR=f"{instance}/outbox", WTF_CSRF_ENABLED=False,
+                                     SERVER_NAME="carefair.localhost"))
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def load(app, providers: int, holders: int, sessions: int) -> None:
+    """Everything in SQL: users, profiles, districts, listings, budgets, bookings, sessions."""
+    from app.extensions import db
+
+    bookings = sessions // SESSIONS_PER_BOOKING
+    d = len(DISTRICTS)
+    districts_sql = "ARRAY[" + ",".join(f"'{x}'" for x in DISTRICTS) + "]"
+    categories_sql = "ARRAY[" + ",".join(f"'{c}'" for c in CATEGORIES) + "]"
+    p0, h0, b0 = 1, providers + 1, providers + holders + 1  # first user id of each role
+    statements = [
+        "SELECT setseed(0.15)",
+        f"""INSERT INTO users (id, email, name, role, active, at_risk, created_at)
+            SELECT i, 'p' || i || '@bench.example', 'Provider ' || i, 'provider', true, false, now()
+            FROM generate_series({p0}, {providers}) i""",
+        f"""INSERT INTO users (id, email, name, role, active, at_risk, created_at, home_district)
+            SELECT i, 'h' || i || '@bench.example', 'Holder ' || i, 'holder', true,
+                   (i % 10 = 0),  now(),
+                   CASE WHEN i % 50 = 0 THEN NULL ELSE ({districts_sql})[1 + i % {d}] END
+            FROM generate_series({h0}, {h0 + holders - 1}) i""",
+        f"""INSERT INTO users (id, email, name, role, active, at_risk, created_at)
+            SELECT i, 'b' || i || '@bench.example', 'Broker ' || i, 'broker', true, false, now()
+            FROM generate_series({b0}, {b0 + BROKERS - 1}) i""",
+        f"""INSERT INTO provider_profiles (id, user_id, provider_type, display_name, about,
+                languages, specialisms, venue_accessibility, created_at, updated_at)
+            SELECT i, i, CASE WHEN i % 5 = 0 THEN 'home_care_agency' ELSE 'self_employed_pa' END,
+                   'Provider ' || i, '', '[]', '[]', '', now(), now()
+            FROM generate_series(1, {providers}) i""",
+        # Provider p serves district p % 200 (where its clients come from) and one more.
+        f"""INSERT INTO provider_districts (profile_id, district)
+            SELECT i, ({districts_sql})[1 + i % {d}] FROM generate_series(1, {providers}) i
+            UNION
+            SELECT i, ({districts_sql})[1 + (i * 7 + 3) % {d}]
+            FROM generate_series(1, {providers}) i""",
+        f"""INSERT INTO listings (id, profile_id, category, title, description, price_pence,
+                price_unit, minimum_units, travel_charge_pence, cancellation_notice_hours,
+                cancellation_charge_pence, funding_modes, published, is_live, created_at,
+                updated_at)
+            SELECT i, i, ({categories_sql})[1 + (i / {d}) % {len(CATEGORIES)}], 'Support', '',
+                   1500 + (i * 37) % 1500, 'hour', 1, 0, 24, 0, '["council_managed"]', true,
+                   true, now(), now()
+            FROM generate_series(1, {providers}) i""",
+        f"""INSERT INTO budgets (id, holder_id, annual_pence, start_date, frequency,
+                funding_mode, contingency_weeks, created_at)
+            SELECT i - {h0} + 1, i, 2000000, current_date - 200, 'monthly', 'council_managed',
+                   0, now()
+            FROM generate_series({h0}, {h0 + holders - 1}) i""",
+        # Each booking: a holder, and a provider whose first district is the holder's (a
+        # provider id congruent to the district's index). Skewed: in districts whose index is
+        # a multiple of 10 the first provider takes about half; elsewhere spread out.
+        f"""CREATE TEMP TABLE bench_bookings AS
+            SELECT b AS id, h AS holder_id,
+                   (h % {d}) + {d} * LEAST({providers // d - 1},
+                     CASE WHEN (h % {d}) % 10 = 0 AND random() < 0.5 THEN 0
+                          ELSE floor(random() * {providers // d})::int END) AS provider_id,
+                   floor(random() * 17)::int AS week,
+                   CASE WHEN random() < 0.1 THEN {b0} + floor(random() * {BROKERS})::int END
+                     AS broker_id
+            FROM (SELECT b, {h0} + (b * 7919) % {holders} AS h
+                  FROM generate_series(1, {bookings}) b) x""",
+        f"""UPDATE bench_bookings SET provider_id = (holder_id % {d})
+            WHERE broker_id = {b0} AND random() < 0.8""",
+        # Provider 0 of a district is id = district index (or 200 for index 0).
+        "UPDATE bench_bookings SET provider_id = provider_id + " + str(d) +
+        " WHERE provider_id = 0",
+        """CREATE TEMP TABLE bench_slots AS
+            SELECT id, row_number() OVER (PARTITION BY provider_id ORDER BY id) - 1 AS slot
+            FROM bench_bookings""",
+        # 336 half-hour slots a week per provider; a provider with more bookings than that
+        # keeps the first 336 (no double booking).
+        """DELETE FROM bench_bookings USING bench_slots
+            WHERE bench_slots.id = bench_bookings.id AND bench_slots.slot >= 336""",
+        f"""INSERT INTO bookings (id, holder_id, listing_id, provider_profile_id, budget_id,
+                kind, state, total_pence, notes, created_by_id, approval_reasons,
+                from_contingency, hold_round, options_offered, created_at, updated_at,
+                arranged_by_id)
+            SELECT bb.id, bb.holder_id, bb.provider_id, bb.provider_id, bb.holder_id - {h0} + 1,
+                   'recurring', 'settled', l.price_pence * {SESSIONS_PER_BOOKING}, '',
+                   COALESCE(bb.broker_id, bb.holder_id), '[]', false, 0, '[]', now(), now(),
+                   bb.broker_id
+            FROM bench_bookings bb JOIN listings l ON l.id = bb.provider_id""",
+        f"""INSERT INTO booking_sessions (booking_id, provider_profile_id, start_at, end_at,
+                state, price_pence)
+            SELECT bb.id, bb.provider_id, t.start_at, t.start_at + interval '30 minutes',
+                   CASE WHEN t.start_at > now() THEN 'funds_held' ELSE 'settled' END,
+                   l.price_pence
+            FROM bench_bookings bb
+            JOIN bench_slots s ON s.id = bb.id
+            JOIN listings l ON l.id = bb.provider_id
+            CROSS JOIN LATERAL (
+                SELECT date_trunc('week', now()) - interval '26 weeks'
+                       + (bb.week + n) * interval '7 days' + s.slot * interval '30 minutes'
+                       AS start_at
+                FROM generate_series(0, {SESSIONS_PER_BOOKING - 1}) n) t""",
+        "ANALYZE",
+    ]
+    with app.app_context():
+        conn = db.session.connection()
+        for sql in statements:
+            conn.execute(text(sql))
+        db.session.commit()
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
 
 
 def main() -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="carefair-bench-"))
-    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
-    app = create_app(Config.from_env("test", SQLALCHEMY_DATABASE_URI=url, INSTANCE_DIR=str(tmp),
-                                     MAIL_OUTBOX_DIR=str(tmp / "outbox"),
-                                     SERVER_NAME="carefair.localhost"))
-    from flask_migrate import upgrade
-    from sqlalchemy import insert
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--quick", action="store_true", help="a tenth of the data")
+    args = parser.parse_args()
+    ensure_database(args.database_url)
+    providers, holders, sessions = (2_000, 5_000, 100_000) if args.quick else \
+        (20_000, 50_000, 1_000_000)
+
+    app = reset_and_migrate(args.database_url)
+    began = time.perf_counter()
+    load(app, providers, holders, sessions)
+    print(f"load: {time.perf_counter() - began:.1f} s")
+
+    from sqlalchemy import func, select
 
     from app.extensions import db
-    from app.models import Conversation, Listing, Message, ProviderDistrict, ProviderProfile, User
-    from app.services import brokerage, messaging
+    from app.models import BookingSession, MarketFigureRecord, User
+    from app.services import brokerage
     from app.services.market_snapshot import build_snapshot
 
-    rng = random.Random(7)
-    now = datetime.now(UTC)
     with app.app_context():
-        upgrade()
-        users = [{"id": i + 1, "email": f"p{i}@example.org", "name": f"Provider {i}",
-                  "role": "provider", "active": True, "at_risk": False, "created_at": now}
-                 for i in range(PROVIDERS)]
-        users += [{"id": PROVIDERS + i + 1, "email": f"h{i}@example.org", "name": f"Holder {i}",
-                   "role": "holder", "active": True, "at_risk": i % 10 == 0, "created_at": now}
-                  for i in range(HOLDERS)]
-        db.session.execute(insert(User), users)
-        db.session.execute(insert(ProviderProfile), [
-            {"id": i + 1, "user_id": i + 1, "provider_type": "self_employed_pa",
-             "display_name": f"Provider {i}", "about": "", "languages": [], "specialisms": [],
-             "venue_accessibility": "", "created_at": now, "updated_at": now}
-            for i in range(PROVIDERS)])
-        db.session.execute(insert(ProviderDistrict), [
-            {"profile_id": i + 1, "district": f"SY{i % 9 + 1}"} for i in range(PROVIDERS)])
-        db.session.execute(insert(Listing), [
-            {"id": i + 1, "profile_id": i + 1, "category": "personal_care", "title": "Care",
-             "description": "", "price_pence": rng.randint(1500, 1800) if i % 200 else 6000,
-             "price_unit": "hour", "minimum_units": 1, "travel_charge_pence": 0,
-             "cancellation_notice_hours": 24, "cancellation_charge_pence": 0,
-             "funding_modes": ["direct_payment"], "published": True, "is_live": True,
-             "created_at": now, "updated_at": now} for i in range(PROVIDERS)])
-        db.session.execute(insert(Conversation), [
-            {"id": c + 1, "holder_id": PROVIDERS + 1 + c % HOLDERS,
-             "provider_profile_id": 1 + c % PROVIDERS, "listing_id": 1 + c % PROVIDERS,
-             "created_at": now, "last_message_at": now} for c in range(CONVERSATIONS)])
-        db.session.execute(insert(Message), [
-            {"conversation_id": c + 1, "author_id": 1 + c % PROVIDERS if m % 2 else
-             PROVIDERS + 1 + c % HOLDERS, "from_provider": bool(m % 2),
-             "body": BODIES[m] if c % 50 == 0 else BODIES[m % 3],
-             "sent_at": now - timedelta(days=rng.randint(1, 80)), "flagged_categories": []}
-            for c in range(CONVERSATIONS) for m in range(MESSAGES_EACH)])
-        db.session.commit()
-
-        start = time.perf_counter()
+        count = db.session.scalar(select(func.count()).select_from(BookingSession))
+        print(f"sessions: {count}")
+        print(f"providers: {providers}")
+        print(f"holders: {holders}")
+        began = time.perf_counter()
         snapshot = build_snapshot()
-        print(f"snapshot_build_{PROVIDERS}_providers_{CONVERSATIONS * MESSAGES_EACH}_messages: "
-              f"{(time.perf_counter() - start) * 1000:.0f} ms")
-        start = time.perf_counter()
+        print(f"snapshot: {time.perf_counter() - began:.1f} s "
+              f"({len(snapshot.sessions)} sessions in the snapshot)")
+        del snapshot
+        db.session.rollback()
+    with app.app_context():
+        began = time.perf_counter()
         result = brokerage.scan()
-        print(f"brokerage_scan_first: {(time.perf_counter() - start) * 1000:.0f} ms "
-              f"({result.filed} flags filed from {result.findings} findings)")
-        start = time.perf_counter()
-        result = brokerage.scan()
-        print(f"brokerage_scan_again: {(time.perf_counter() - start) * 1000:.0f} ms "
-              f"({result.filed} filed, {result.already_on_file} already on file)")
-        assert len(snapshot.listings) == PROVIDERS
+        print(f"scan: {time.perf_counter() - began:.1f} s ({result.findings} findings, "
+              f"{result.filed} flags filed)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+    print(f"peak_memory: {peak:.0f} MB")
 
-        provider = db.session.get(User, 1)
-        conversation = db.session.get(Conversation, 1)
-        runs = 50
-        with app.test_request_context():
-            start = time.perf_counter()
-            for n in range(runs):
-                messaging.reply_as_provider(provider, conversation.id,
-                                            f"See you at {n % 12 + 1}pm on Tuesday.")
-            print(f"message_send: {(time.perf_counter() - start) * 1000 / runs:.1f} ms/message")
+    with app.app_context():
+        broker = db.session.scalar(select(User.id).where(User.role == "broker").limit(1))
+        top = db.session.execute(
+            select(MarketFigureRecord.district, MarketFigureRecord.category)
+            .where(MarketFigureRecord.run_id == result.market_run_id)
+            .order_by(MarketFigureRecord.hhi.desc()).limit(1)).one()
+        markets = db.session.scalar(select(func.count()).select_from(MarketFigureRecord).where(
+            MarketFigureRecord.run_id == result.market_run_id))
+        print(f"markets: {markets}")
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(broker)
+        session["_fresh"] = True
+    pages = ["/markets/", f"/markets/{top[0]}/{top[1]}", "/markets/steering",
+             "/markets/?only=concentrated"]
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, (page, response.status_code)
+    timings = []
+    for _ in range(10 if args.quick else 25):
+        for page in pages:
+            t0 = time.perf_counter()
+            client.get(page)
+            timings.append((time.perf_counter() - t0) * 1000)
+    print(f"market_view_p50: {statistics.median(timings):.1f} ms")
+    print(f"market_view_p95: {percentile(timings, 95):.1f} ms")
 
 
 if __name__ == "__main__":

@@ -123,8 +123,8 @@ def generate(n_listings: int, n_providers: int, seed: int = 7):
                 provider_vetted_at=vetted,
             ))
             if big:
-                for d in covered:
-                    shares[(pid, cat, "".join(ch for ch in d if ch.isalpha()))] = rng.uniform(35, 70)
+                for d in covered:  # markets are holder district x category (rules.markets)
+                    shares[(pid, cat, d)] = rng.uniform(35, 70)
     return docs, shares, all_districts
 
 
@@ -290,12 +290,20 @@ def exposure_figures(backend, queries, shares) -> None:
     on: dict[int, float] = defaultdict(float)
     off: dict[int, float] = defaultdict(float)
     overlaps = []
+    ndcgs = []
     for i, q in enumerate(queries):
         q1 = q.with_page(1)
         fair = backend.search(q1, RankingContext(user_key=f"user:{i}", today=TODAY,
                                                  market_share=shares)).hits
         plain = backend.search(q1, RankingContext(user_key=f"user:{i}", today=TODAY,
                                                   fair=False)).hits
+        # Plain relevance of every candidate fair ranking chose from (its whole window).
+        window = backend.search(q1, RankingContext(user_key=f"user:{i}", today=TODAY,
+                                                   fair=False, page_size=WINDOW)).hits
+        ndcg = ndcg_at_10([h.document.listing_id for h in fair],
+                          {h.document.listing_id: h.score for h in window})
+        if ndcg is not None:
+            ndcgs.append(ndcg)
         for pos, h in enumerate(fair):
             on[h.document.provider_id] += 1 / math.log2(pos + 2)
         for pos, h in enumerate(plain):
@@ -310,6 +318,22 @@ def exposure_figures(backend, queries, shares) -> None:
     emit("exposure_gini_fair_on", gini([on.get(p, 0.0) for p in providers]))
     emit("exposure_gini_fair_off", gini([off.get(p, 0.0) for p in providers]))
     emit("top10_overlap_with_plain_relevance", 100 * statistics.mean(overlaps), "%")
+    # How much relevance fair ranking keeps on the first page (1 = the plain order's relevance):
+    # overlap says how much changed, NDCG how much it cost the person searching.
+    emit("fair_ndcg10", statistics.mean(ndcgs) if ndcgs else 1.0)
+    emit("fair_ndcg10_queries", len(ndcgs), "queries with words (relevance differs)")
+
+
+def ndcg_at_10(ranked: list[int], relevance: dict[int, float]) -> float | None:
+    """NDCG@10 of a ranking with graded relevance (gain = plain text relevance); None when
+    every candidate is equally relevant (any order is ideal: nothing to lose)."""
+    gains = sorted(relevance.values(), reverse=True)
+    if not gains or gains[0] == gains[-1]:
+        return None
+    ideal = sum(g / math.log2(pos + 2) for pos, g in enumerate(gains[:10]))
+    actual = sum(relevance.get(lid, 0.0) / math.log2(pos + 2)
+                 for pos, lid in enumerate(ranked[:10]))
+    return actual / ideal if ideal > 0 else None
 
 
 def main() -> None:

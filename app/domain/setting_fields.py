@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from app.domain.money_format import format_pence
 from app.domain.rules.model import Action
@@ -176,7 +177,7 @@ def check_stored(field: SettingField, value: object) -> object:
 
 def apply(settings: CouncilSettings, values: dict[str, object]) -> CouncilSettings:
     """The settings with these values (plain fields and per-rule actions) put in."""
-    plain = {k: v for k, v in values.items() if k in _SETTING_NAMES}
+    plain: dict[str, Any] = {k: v for k, v in values.items() if k in _SETTING_NAMES}
     rules = dict(settings.rule_action_overrides)
     for name, value in values.items():
         if name.startswith("rule_action:"):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,12 +25,27 @@ class ScanResult:
     market_run_id: int = 0
 
 
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """A snapshot is a million small frozen objects with no reference cycles; the cyclic
+    collector would walk the growing heap again and again while they are built (about 40% of
+    the build time at scale) and free nothing. Reference counting still frees everything."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def scan(as_of: datetime | None = None) -> ScanResult:
     """One transaction: build the snapshot, run the rules, file what is new and store the
     markets' figures for the market view (cron-ready)."""
-    snapshot = build_snapshot(as_of)
     settings = council_settings.current()
-    findings = evaluate(snapshot, settings)
+    with _without_cyclic_gc():
+        snapshot = build_snapshot(as_of)
+        findings = evaluate(snapshot, settings)
     filed = flags.file_findings(findings)
     facts = market_facts(snapshot, settings)
     markets, steering = figures_for(facts, settings)

@@ -135,3 +135,12 @@ def _register_review_loader() -> None:
 
 
 _register_review_loader()
+
+
+def _register_market_loader() -> None:
+    from app.services.market_seed import load_markets
+
+    LOADERS.append(load_markets)
+
+
+_register_market_loader()

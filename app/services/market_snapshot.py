@@ -343,7 +343,7 @@ def agreement_version_facts() -> tuple[facts.AgreementVersion, ...]:
 
 def holder_districts() -> dict[int, str]:
     """Each holder's home district, where one is recorded (a holder's market; design.md)."""
-    return {uid: district for uid, district in db.session.execute(
+    return {uid: district or "" for uid, district in db.session.execute(
         select(User.id, User.home_district).where(User.role == Role.HOLDER.value,
                                                   User.home_district.is_not(None)))}
 

@@ -65,7 +65,10 @@ def market_concentration(snapshot: MarketSnapshot, settings: CouncilSettings) ->
                 {"hhi": f.hhi, "providers": f.providers, "holders": f.holders,
                  "total_spend_pence": f.spend_pence, "top_share_percent": f.top_share_percent,
                  "top_provider_id": f.shares[0].provider_id, "district": f.district,
-                 "category": f.category}))
+                 "category": f.category,
+                 # The flag is filed against the dominant provider too, so it shows on
+                 # their page in the market view and they may respond once it is upheld.
+                 "provider_id": f.shares[0].provider_id}))
     return findings
 
 
@@ -111,7 +114,7 @@ def concentration_rising(snapshot: MarketSnapshot, settings: CouncilSettings) ->
                 {"hhi": f.hhi, "previous_hhi": f.previous_hhi or 0.0, "rise": round(rise, 1),
                  "top_provider_id": top.provider_id,
                  "top_share_percent": round(top.share_percent, 1), "district": f.district,
-                 "category": f.category}))
+                 "category": f.category, "provider_id": top.provider_id}))
     return findings
 
 
