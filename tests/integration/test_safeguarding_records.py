@@ -172,27 +172,28 @@ def test_a_price_for_new_clients_only_or_a_cut_applies_at_once(app_ctx, make_use
 
 def test_the_snapshot_carries_price_history_for_the_rate_rise_rule(app_ctx, make_user,
                                                                   db_session):
+    """A client with support before and after a rise that was announced with notice: the scan
+    after it takes effect finds it, however long before the window it was announced."""
+    from tests.booking_helpers import next_weekday
+
     provider, listing = live_listing(make_user)
     holder, _ = holder_with_budget(make_user)
-    booking = bookings.request_booking(holder, holder, one_off(listing))
-    bookings.accept(provider, booking.id)
-    effective = date.today() + timedelta(days=28)
+    for weeks in (1, 6):
+        booking = bookings.request_booking(holder, holder, one_off(
+            listing, day=next_weekday(1, weeks_ahead=weeks)))
+        bookings.accept(provider, booking.id)
     listings.update_listing(provider, listing.id, _listing_input(
-        listing, "21.00", price_effective=effective))
+        listing, "21.00", price_effective=date.today() + timedelta(days=28)))
     change = db_session.scalar(select(PriceChange))
-    # A scan on the day after it takes effect sees it; the client booked before it was
-    # announced (the booking's sessions start next week: client before announcement is
-    # judged by their sessions, so move the announcement after their first session).
-    change.announced_at = booking.sessions[0].start_at + timedelta(hours=3)
-    change.effective_at = change.announced_at + timedelta(days=28)
-    db_session.commit()
-    later = change.effective_at + timedelta(days=1)
-    snap = build_snapshot(later)
+    snap = build_snapshot(change.effective_at + timedelta(days=20))
     assert [(c.listing_id, c.old_rate_pence, c.new_rate_pence) for c in snap.price_changes] == [
         (listing.id, 1650, 2100)]
     found = [f for f in evaluate(snap, app_ctx_settings())
              if f.rule == "rate_rise_for_existing_clients"]
     assert len(found) == 1 and found[0].numbers["notice_days"] == 28
+    # Before it takes effect, nothing to flag yet.
+    assert not [f for f in evaluate(build_snapshot(), app_ctx_settings())
+                if f.rule == "rate_rise_for_existing_clients"]
 
 
 # Held messages ------------------------------------------------------------------------------
