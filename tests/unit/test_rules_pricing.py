@@ -149,6 +149,6 @@ def test_a_rise_for_new_clients_only_or_not_yet_effective_is_quiet():
     assert rate_rise_for_existing_clients(new_only, SETTINGS) == []
     ahead = _history_market((1600, 2000, days_ago(10), days_ago(-20), True), client_ago=130)
     assert rate_rise_for_existing_clients(ahead, SETTINGS) == []
-    # Nobody was a client when it was announced.
-    nobody = _history_market((1600, 2000, days_ago(100), days_ago(20), True), client_ago=50)
+    # Nobody carried on across the change (the client began after it took effect).
+    nobody = _history_market((1600, 2000, days_ago(100), days_ago(60), True), client_ago=50)
     assert rate_rise_for_existing_clients(nobody, SETTINGS) == []

@@ -93,10 +93,14 @@ def _rises_from_history(snapshot: MarketSnapshot,
             # Announced but not yet charged, or charged long ago: a later scan sees it.
             continue
         sessions = [s for s in snapshot.sessions if s.listing_id == change.listing_id]
-        existing = {s.holder_id for s in sessions if s.start < change.announced_at}
+        # Existing clients: people with support from the listing before the new price took
+        # effect, who then have sessions at or after it.
+        before = {s.holder_id for s in sessions if s.start < change.effective_at}
+        after = {s.holder_id for s in sessions if s.start >= change.effective_at}
+        existing = before & after
         if not existing:
-            continue  # nobody was a client when it was announced: a price for new clients
-        notice = (change.effective_at - change.announced_at).days
+            continue  # nobody carried on across the change: a price for new clients
+        notice = (change.effective_at.date() - change.announced_at.date()).days
         found[change.listing_id] = {
             "clients": len(existing), "old_rate_pence": change.old_rate_pence,
             "new_rate_pence": change.new_rate_pence,

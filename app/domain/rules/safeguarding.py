@@ -17,6 +17,15 @@ MONEY_DELEGATES = frozenset({"authorised", "nominated"})  # circle members canno
 # Close relatives in the sense of the Direct Payments Regulations 2014, reg. 3
 # (app.domain.households.CLOSE_RELATIVES); an empty relationship is taken as close, since a
 # broker recorded the link because it matters.
+# A booking on its way (asked for, waiting for a broker, accepted) is money about to be paid:
+# the household rules count it as well as live spending, so a held booking is flagged too.
+ON_ITS_WAY = frozenset({"requested", "awaiting_approval", "accepted"})
+
+
+def _paying(s) -> bool:
+    return s.spend_pence > 0 or (s.status in ON_ITS_WAY and s.amount_pence > 0)
+
+
 CLOSE_RELATIONSHIPS = frozenset({"", "partner", "parent", "child", "sibling", "grandparent",
                                  "aunt_uncle", "in_law", "step"})
 
@@ -180,7 +189,7 @@ def paid_relative_in_household(snapshot: MarketSnapshot,
             continue
         # Booked sessions ahead count too: the money is committed when the booking is made.
         paid = [s for s in snapshot.sessions_by_holder.get(link.holder_id, [])
-                if s.provider_id == link.provider_id and s.start >= start and s.spend_pence > 0]
+                if s.provider_id == link.provider_id and s.start >= start and _paying(s)]
         if paid:
             findings.append(Finding(
                 "paid_relative_in_household", Severity.HIGH, Subject("holder", link.holder_id),
@@ -294,7 +303,7 @@ def undeclared_shared_address(snapshot: MarketSnapshot,
             if (holder.id, provider_id) in declared:
                 continue
             paid = [s for s in snapshot.sessions_by_holder.get(holder.id, [])
-                    if s.provider_id == provider_id and s.start >= start and s.spend_pence > 0]
+                    if s.provider_id == provider_id and s.start >= start and _paying(s)]
             if paid:
                 findings.append(Finding(
                     "undeclared_shared_address", Severity.HIGH, Subject("holder", holder.id),

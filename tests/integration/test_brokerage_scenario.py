@@ -1,0 +1,212 @@
+"""A small market loaded through the services, with the safeguarding, price and delivery patterns
+of design.md planted among clean providers and holders: one scan flags every planted pattern and
+at most 2% of the clean providers and of the clean holders.
+
+Planted here: a safeguarding concern, possible fraud, complaints from three holders, a message
+asking for cash, a paid close relative at home without the council's agreement, a shared address
+nobody declared, a provider who is also the holder's authorised person, a new nominated person
+followed by new spending, a price far above like-for-like peers, a rate rise for existing clients
+(from the price history), hours billed beyond hours booked, one person in two places at once, a
+provider whose clients are mostly people at risk at high prices, and a holder's spending
+suddenly far above their own history. The market-structure patterns (concentration, steering,
+conflicts) belong to the markets work and are not planted here.
+"""
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from app.domain.access import DelegateKind, Role
+from app.extensions import db
+from app.models import Delegation, Flag
+from app.services import bookings, brokerage, concerns, households, listings, messaging
+from tests.booking_helpers import at, holder_with_budget, live_listing, next_weekday, one_off
+from tests.messaging_helpers import delegate
+
+CLEAN_PROVIDERS = 20
+CLEAN_HOLDERS = 40
+INNOCENT = ["My rate is £18 an hour, and Carefair takes care of the payment.",
+            "Are you free on the bank holiday Monday?",
+            "I would never ask for your PIN.",
+            "It's a surprise party for your granddaughter, so don't tell her!",
+            "Can I borrow your ladder to change the bulb?"]
+
+
+def _book(actor, holder, listing, provider, *, weeks, start=10, end=12, accept=True):
+    booking = bookings.request_booking(actor, holder, one_off(
+        listing, day=next_weekday(1, weeks_ahead=weeks), start=start, end=end))
+    if accept and booking.state == "requested":
+        booking = bookings.accept(provider, booking.id)
+    return booking
+
+
+def _listing_input(listing, price, **kw):
+    return listings.ListingInput(
+        category=listing.category, title=listing.title, description=listing.description,
+        price=price, price_unit=listing.price_unit, minimum_units=listing.minimum_units,
+        funding_modes=list(listing.funding_modes), **kw)
+
+
+def test_every_planted_pattern_is_flagged_and_clean_people_are_left_alone(app_ctx, make_user,
+                                                                          db_session):
+    broker = make_user(Role.BROKER)
+
+    def provider(price="16.50"):
+        return live_listing(make_user, broker, price=price)
+
+    def holder(**kw):
+        return holder_with_budget(make_user, funded=kw.pop("funded", 200_000), **kw)[0]
+
+    # The clean market: PAs at ordinary prices, holders (one in ten at risk) with a few
+    # bookings each in the rule window and everyday messages.
+    clean_providers = [provider(f"{15.50 + (i % 5) * 0.50:.2f}") for i in range(CLEAN_PROVIDERS)]
+    clean_holders = []
+    for i in range(CLEAN_HOLDERS):
+        person = holder(at_risk=i % 10 == 0)
+        clean_holders.append(person)
+        first = clean_providers[i % CLEAN_PROVIDERS]
+        second = clean_providers[(i + 7) % CLEAN_PROVIDERS]
+        hour = 8 + 2 * (i // CLEAN_PROVIDERS)
+        _book(person, person, first[1], first[0], weeks=10, start=hour, end=hour + 2)
+        _book(person, person, second[1], second[0], weeks=11, start=hour + 4, end=hour + 6)
+        if i % 4 == 0:
+            thread = messaging.start(person, person.id, first[1].id, INNOCENT[i % len(INNOCENT)])
+            messaging.reply_as_provider(first[0], thread.id, INNOCENT[(i + 1) % len(INNOCENT)])
+
+    expected: dict[str, object] = {}
+
+    # A safeguarding concern from a member of the public; possible fraud from another provider.
+    p_sg = provider()
+    concerns.raise_concern(None, p_sg[1].profile_id, concerns.ConcernInput(
+        kind="safeguarding", harm="neglect", details="Left without food all weekend."))
+    expected["safeguarding_concern (safeguarding)"] = ("provider", p_sg[1].profile_id, "critical")
+    p_fraud, p_out = provider(), provider("40.00")  # p_out: far above its peers, below
+    concerns.raise_concern(p_out[0], p_fraud[1].profile_id, concerns.ConcernInput(
+        kind="fraud", harm=None, details="Bills for visits that never happen."))
+    expected["safeguarding_concern (fraud)"] = ("provider", p_fraud[1].profile_id, "high")
+    expected["price_outlier"] = ("listing", p_out[1].id, None)
+
+    # Complaints about one provider from three different holders.
+    p_cmp = provider()
+    for _ in range(3):
+        person = holder()
+        _book(person, person, p_cmp[1], p_cmp[0], weeks=10, start=8 + 2 * _, end=10 + 2 * _)
+        concerns.raise_concern(person, p_cmp[1].profile_id, concerns.ConcernInput(
+            kind="complaint", harm=None, details="Late every time.", holder_id=person.id))
+    expected["repeated_complaints"] = ("provider", p_cmp[1].profile_id, None)
+
+    # A provider asking for cash in a message.
+    p_msg, h_msg = provider(), holder()
+    thread = messaging.start(h_msg, h_msg.id, p_msg[1].id, "Hello, are you free on Tuesdays?")
+    messaging.reply_as_provider(p_msg[0], thread.id, "Yes. Cash in hand is easier for me.")
+    expected["suspicious_messages"] = ("provider", p_msg[1].profile_id, None)
+
+    # Paying a daughter who lives at home, without the council's agreement.
+    p_rel, h_rel = provider(), holder()
+    messaging.start(h_rel, h_rel.id, p_rel[1].id, "Hi love")
+    households.add_member(h_rel, h_rel.id, name="Ann", relation="child", lives_with_holder=True,
+                          provider_profile_id=p_rel[1].profile_id)
+    waiting = _book(h_rel, h_rel, p_rel[1], p_rel[0], weeks=10)
+    assert waiting.state == "awaiting_approval"
+    expected["paid_relative_in_household"] = ("holder", h_rel.id, None)
+
+    # A holder and a provider at one address that nobody declared.
+    p_addr, h_addr = provider(), holder()
+    households.save_address(h_addr, line1="4 Mill Lane", line2="", town="Shrewsbury",
+                            postcode="SY3 8AB")
+    households.save_address(p_addr[0], line1="4, Mill Ln", line2="", town="Shrewsbury",
+                            postcode="SY38AB")
+    _book(h_addr, h_addr, p_addr[1], p_addr[0], weeks=10)
+    expected["undeclared_shared_address"] = ("holder", h_addr.id, None)
+
+    # A provider who is also the holder's authorised person (recorded as a delegation).
+    p_del, h_del = provider(), holder()
+    db.session.add(Delegation(holder_id=h_del.id, delegate_id=p_del[0].id, kind="authorised",
+                              status="active", invited_email=p_del[0].email, shares="",
+                              legal_basis="lpa", review_date=date(2030, 1, 1),
+                              created_by_id=broker.id))
+    db.session.commit()
+    _book(h_del, h_del, p_del[1], p_del[0], weeks=10)
+    expected["provider_is_delegate"] = ("holder", h_del.id, None)
+
+    # A new nominated person, then spending with providers the holder never used.
+    h_nd = holder(funded=300_000)
+    helper = delegate(make_user, h_nd, DelegateKind.NOMINATED)
+    for weeks, new in ((3, provider()), (4, provider())):
+        _book(helper, h_nd, new[1], new[0], weeks=weeks, start=8, end=16)
+    expected["new_delegate_then_spending"] = ("holder", h_nd.id, None)
+
+    # A rise for existing clients, announced with notice: charged inside the window.
+    p_rise, h_rise = provider(), holder()
+    for weeks in (1, 6, 11):
+        _book(h_rise, h_rise, p_rise[1], p_rise[0], weeks=weeks)
+    listings.update_listing(p_rise[0], p_rise[1].id, _listing_input(
+        p_rise[1], "20.00", price_effective=date.today() + timedelta(days=28)))
+    expected["rate_rise_for_existing_clients"] = ("listing", p_rise[1].id, None)
+
+    # Hours recorded beyond the hours booked; one person recorded with two people at once.
+    as_of = at(next_weekday(1, weeks_ahead=15), 12)
+    p_hours, h_hours = provider(), holder()
+    over = _book(h_hours, h_hours, p_hours[1], p_hours[0], weeks=10)
+    s = over.sessions[0]
+    bookings.record_delivery(p_hours[0], s.id, actual_start=s.start_at,
+                             actual_end=s.end_at + timedelta(hours=1), now=as_of)
+    expected["hours_beyond_booking"] = ("provider", p_hours[1].profile_id, None)
+    p_two, h_t1, h_t2 = provider(), holder(), holder()
+    one = _book(h_t1, h_t1, p_two[1], p_two[0], weeks=10, start=9, end=11)
+    two = _book(h_t2, h_t2, p_two[1], p_two[0], weeks=10, start=13, end=15)
+    for booking in (one, two):
+        first = booking.sessions[0]
+        bookings.record_delivery(p_two[0], first.id, actual_start=one.sessions[0].start_at,
+                                 actual_end=one.sessions[0].end_at, now=as_of)
+    expected["two_places_at_once"] = ("provider", p_two[1].profile_id, None)
+
+    # A provider whose clients are all people at risk, at prices above its peers.
+    p_ar = provider("20.50")
+    for n in range(6):
+        person = holder(at_risk=True)
+        _book(person, person, p_ar[1], p_ar[0], weeks=10 + n % 2, start=8 + 2 * (n // 2),
+              end=10 + 2 * (n // 2))
+    expected["at_risk_clients_high_prices"] = ("provider", p_ar[1].profile_id, None)
+
+    # Spending with one provider suddenly far above the holder's own history.
+    p_spk, h_spk = provider(), holder(funded=500_000)
+    for weeks in range(1, 13):
+        _book(h_spk, h_spk, p_spk[1], p_spk[0], weeks=weeks)
+    for weeks in (13, 14):
+        for day_offset in (0, 1):
+            day = next_weekday(1, weeks_ahead=weeks) + timedelta(days=day_offset)
+            booking = bookings.request_booking(h_spk, h_spk, bookings.BookingInput(
+                listing_id=p_spk[1].id, kind="one_off", start=at(day, 8), end=at(day, 16)))
+            bookings.accept(p_spk[0], booking.id)
+    expected["spending_spike"] = ("holder", h_spk.id, None)
+
+    # One scan of the whole market, as the daily job runs it.
+    brokerage.scan(as_of)
+    on_file = db_session.scalars(select(Flag)).all()
+
+    def flagged(rule, kind, ident, severity):
+        for flag in on_file:
+            if flag.rule != rule or (severity and flag.severity != severity):
+                continue
+            if kind == "provider" and flag.provider_profile_id == ident:
+                return True
+            if kind == "holder" and flag.holder_id == ident:
+                return True
+            if kind == "listing" and flag.subject_kind == "listing" and \
+                    flag.subject_id == str(ident):
+                return True
+        return False
+
+    missed = [name for name, (kind, ident, severity) in expected.items()
+              if not flagged(name.split(" ")[0], kind, ident, severity)]
+    assert missed == [], f"planted patterns not flagged: {missed}"
+
+    clean_provider_ids = {listing.profile_id for _, listing in clean_providers}
+    clean_holder_ids = {h.id for h in clean_holders}
+    providers_hit = {f.provider_profile_id for f in on_file} & clean_provider_ids
+    holders_hit = {f.holder_id for f in on_file} & clean_holder_ids
+    assert len(providers_hit) <= 0.02 * len(clean_provider_ids), [
+        (f.rule, f.explanation) for f in on_file if f.provider_profile_id in providers_hit]
+    assert len(holders_hit) <= 0.02 * len(clean_holder_ids), [
+        (f.rule, f.explanation) for f in on_file if f.holder_id in holders_hit]
