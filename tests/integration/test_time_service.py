@@ -432,3 +432,17 @@ def test_carefair_bookings_run_due_is_the_one_cron_job(app, market):
     assert "Requests expired: 0." in again.output and "Visit reminders: 0." in again.output
     db.session.refresh(booking)
     assert booking.state == "expired"
+
+
+def test_alternatives_covering_the_holders_district_come_first(market, make_user):
+    from app.models import ProviderDistrict
+
+    _, listing, _, alternative, holder, _, broker = market
+    _, nearer_price = live_listing(make_user, broker, price="16.00")
+    _, local = live_listing(make_user, broker, price="19.00")
+    db.session.add(ProviderDistrict(profile_id=local.profile_id, district="TF9"))
+    holder.home_district = "TF9"
+    db.session.commit()
+    booking = bookings.request_booking(holder, holder, one_off(listing), now=clock.now())
+    assert [x.id for x in bookings.similar_listings(booking, 3)] == [
+        local.id, alternative.id, nearer_price.id]

@@ -102,20 +102,20 @@ def request_deadline(booking: Booking) -> datetime:
 
 def similar_listings(booking: Booking, limit: int) -> list[Listing]:
     """Live listings in the same category from other providers, taking the holder's kind of
-    budget, nearest in price first (ties by id, so the offer is the same on every run)."""
+    budget: those covering the holder's postcode district first, then nearest in price (ties by
+    id, so the offer is the same on every run)."""
     query = select(Listing).where(
         Listing.is_live.is_(True),
         Listing.category == booking.listing.category,
         Listing.profile_id != booking.provider_profile_id,
     ).order_by(func.abs(Listing.price_pence - booking.listing.price_pence), Listing.id)
-    found = []
-    for listing in db.session.scalars(query.limit(limit * 4)):
-        if booking.funding_mode and booking.funding_mode not in (listing.funding_modes or []):
-            continue
-        found.append(listing)
-        if len(found) == limit:
-            break
-    return found
+    district = getattr(booking.holder, "home_district", None)
+    candidates = [listing for listing in db.session.scalars(query.limit(limit * 10))
+                  if not booking.funding_mode or booking.funding_mode in (listing.funding_modes or [])]
+    if district:
+        # A stable sort keeps the price order within each group.
+        candidates.sort(key=lambda listing: district not in listing.profile.district_codes)
+    return candidates[:limit]
 
 
 def expired_alternatives(booking: Booking) -> list[Listing]:
