@@ -446,3 +446,19 @@ def test_alternatives_covering_the_holders_district_come_first(market, make_user
     booking = bookings.request_booking(holder, holder, one_off(listing), now=clock.now())
     assert [x.id for x in bookings.similar_listings(booking, 3)] == [
         local.id, alternative.id, nearer_price.id]
+
+
+def test_everyone_in_a_group_session_is_reminded(app_ctx, make_user):
+    provider, listing = live_listing(make_user)
+    first, _ = holder_with_budget(make_user)
+    second, _ = holder_with_budget(make_user)
+    day = next_weekday(1, weeks_ahead=2)
+    data = one_off(listing, day=day, kind="pooled", min_participants=2, max_participants=4,
+                   join_deadline=at(day - timedelta(days=2), 12))
+    booking = bookings.request_booking(first, first, data)
+    bookings.join_pool(second, second, booking.id)
+    bookings.accept(provider, booking.id)
+    start = booking.sessions[0].start_at
+    assert bookings.run_timers(start - 20 * H).visit_reminders == 1
+    assert _notes(first, "visit_reminder") and _notes(second, "visit_reminder")
+    assert len(_notes(provider, "visit_reminder_provider")) == 1

@@ -219,9 +219,12 @@ def _visit_reminder(session_id: int, now: datetime, report: TimerReport) -> None
         return
     booking = s.booking
     s.visit_reminder_sent_at = now
-    notify.send(Notice.VISIT_REMINDER, booking.holder, about_holder=booking.holder,
-                link=_link(booking), context={"provider": booking.provider_profile.user,
-                                              "starts": s.start_at})
+    # Everyone in a group session is reminded, each with the people who act for them.
+    people = [booking.holder] + [p.holder for p in booking.participants
+                                 if p.holder_id != booking.holder_id and p.state != "released"]
+    for person in people:
+        notify.send(Notice.VISIT_REMINDER, person, about_holder=person, link=_link(booking),
+                    context={"provider": booking.provider_profile.user, "starts": s.start_at})
     notify.send(Notice.VISIT_REMINDER_PROVIDER, booking.provider_profile.user,
                 link=_link(booking, "provider"),
                 context={"client": booking.holder, "starts": s.start_at})
