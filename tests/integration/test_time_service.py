@@ -127,8 +127,13 @@ def test_expired_pooled_request_releases_the_share_it_held(app_ctx, make_user):
     data = one_off(listing, day=day, kind="pooled", min_participants=2, max_participants=4,
                    join_deadline=at(day - timedelta(days=2), 12))
     booking = bookings.request_booking(holder, holder, data, now=made)
+    joined, other_budget = holder_with_budget(make_user)
+    bookings.join_pool(joined, joined, booking.id, now=made + H)
     assert ledger.balances(budget.id)[Account.HELD] > 0
+    assert ledger.balances(other_budget.id)[Account.HELD] > 0
     assert bookings.run_timers(made + 72 * H).expired == 1
+    assert _notes(joined, "booking_expired")  # everyone in the group is told
+    assert ledger.balances(other_budget.id)[Account.HELD] == 0
     db.session.refresh(booking)
     assert booking.state == "expired"
     assert ledger.balances(budget.id)[Account.HELD] == 0

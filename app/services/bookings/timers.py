@@ -145,9 +145,12 @@ def _expire(booking: Booking, now: datetime) -> None:
                  details={"waited_for": waited_for, "waiting_since": _waiting_since(
                      booking).isoformat(), "alternatives_offered": booking.alternatives_offered})
     starts = _first_start(booking)
-    notify.send(Notice.BOOKING_EXPIRED, booking.holder, about_holder=booking.holder,
-                link=_link(booking), context={"provider": booking.provider_profile.user,
-                                              "starts": starts})
+    # The holder who asked, and anyone who joined the group session, with those acting for them.
+    people = [booking.holder] + [p.holder for p in booking.participants
+                                 if p.holder_id != booking.holder_id and p.state != "released"]
+    for person in people:
+        notify.send(Notice.BOOKING_EXPIRED, person, about_holder=person, link=_link(booking),
+                    context={"provider": booking.provider_profile.user, "starts": starts})
     if waited_for == "provider":
         notify.send(Notice.REQUEST_EXPIRED_PROVIDER, booking.provider_profile.user,
                     link=_link(booking, "provider"),
