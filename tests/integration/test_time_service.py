@@ -127,8 +127,13 @@ def test_expired_pooled_request_releases_the_share_it_held(app_ctx, make_user):
     data = one_off(listing, day=day, kind="pooled", min_participants=2, max_participants=4,
                    join_deadline=at(day - timedelta(days=2), 12))
     booking = bookings.request_booking(holder, holder, data, now=made)
+    joined, other_budget = holder_with_budget(make_user)
+    bookings.join_pool(joined, joined, booking.id, now=made + H)
     assert ledger.balances(budget.id)[Account.HELD] > 0
+    assert ledger.balances(other_budget.id)[Account.HELD] > 0
     assert bookings.run_timers(made + 72 * H).expired == 1
+    assert _notes(joined, "booking_expired")  # everyone in the group is told
+    assert ledger.balances(other_budget.id)[Account.HELD] == 0
     db.session.refresh(booking)
     assert booking.state == "expired"
     assert ledger.balances(budget.id)[Account.HELD] == 0
@@ -432,3 +437,33 @@ def test_carefair_bookings_run_due_is_the_one_cron_job(app, market):
     assert "Requests expired: 0." in again.output and "Visit reminders: 0." in again.output
     db.session.refresh(booking)
     assert booking.state == "expired"
+
+
+def test_alternatives_covering_the_holders_district_come_first(market, make_user):
+    from app.models import ProviderDistrict
+
+    _, listing, _, alternative, holder, _, broker = market
+    _, nearer_price = live_listing(make_user, broker, price="16.00")
+    _, local = live_listing(make_user, broker, price="19.00")
+    db.session.add(ProviderDistrict(profile_id=local.profile_id, district="TF9"))
+    holder.home_district = "TF9"
+    db.session.commit()
+    booking = bookings.request_booking(holder, holder, one_off(listing), now=clock.now())
+    assert [x.id for x in bookings.similar_listings(booking, 3)] == [
+        local.id, alternative.id, nearer_price.id]
+
+
+def test_everyone_in_a_group_session_is_reminded(app_ctx, make_user):
+    provider, listing = live_listing(make_user)
+    first, _ = holder_with_budget(make_user)
+    second, _ = holder_with_budget(make_user)
+    day = next_weekday(1, weeks_ahead=2)
+    data = one_off(listing, day=day, kind="pooled", min_participants=2, max_participants=4,
+                   join_deadline=at(day - timedelta(days=2), 12))
+    booking = bookings.request_booking(first, first, data)
+    bookings.join_pool(second, second, booking.id)
+    bookings.accept(provider, booking.id)
+    start = booking.sessions[0].start_at
+    assert bookings.run_timers(start - 20 * H).visit_reminders == 1
+    assert _notes(first, "visit_reminder") and _notes(second, "visit_reminder")
+    assert len(_notes(provider, "visit_reminder_provider")) == 1

@@ -102,20 +102,20 @@ def request_deadline(booking: Booking) -> datetime:
 
 def similar_listings(booking: Booking, limit: int) -> list[Listing]:
     """Live listings in the same category from other providers, taking the holder's kind of
-    budget, nearest in price first (ties by id, so the offer is the same on every run)."""
+    budget: those covering the holder's postcode district first, then nearest in price (ties by
+    id, so the offer is the same on every run)."""
     query = select(Listing).where(
         Listing.is_live.is_(True),
         Listing.category == booking.listing.category,
         Listing.profile_id != booking.provider_profile_id,
     ).order_by(func.abs(Listing.price_pence - booking.listing.price_pence), Listing.id)
-    found = []
-    for listing in db.session.scalars(query.limit(limit * 4)):
-        if booking.funding_mode and booking.funding_mode not in (listing.funding_modes or []):
-            continue
-        found.append(listing)
-        if len(found) == limit:
-            break
-    return found
+    district = getattr(booking.holder, "home_district", None)
+    candidates = [listing for listing in db.session.scalars(query.limit(limit * 10))
+                  if not booking.funding_mode or booking.funding_mode in (listing.funding_modes or [])]
+    if district:
+        # A stable sort keeps the price order within each group.
+        candidates.sort(key=lambda listing: district not in listing.profile.district_codes)
+    return candidates[:limit]
 
 
 def expired_alternatives(booking: Booking) -> list[Listing]:
@@ -145,9 +145,12 @@ def _expire(booking: Booking, now: datetime) -> None:
                  details={"waited_for": waited_for, "waiting_since": _waiting_since(
                      booking).isoformat(), "alternatives_offered": booking.alternatives_offered})
     starts = _first_start(booking)
-    notify.send(Notice.BOOKING_EXPIRED, booking.holder, about_holder=booking.holder,
-                link=_link(booking), context={"provider": booking.provider_profile.user,
-                                              "starts": starts})
+    # The holder who asked, and anyone who joined the group session, with those acting for them.
+    people = [booking.holder] + [p.holder for p in booking.participants
+                                 if p.holder_id != booking.holder_id and p.state != "released"]
+    for person in people:
+        notify.send(Notice.BOOKING_EXPIRED, person, about_holder=person, link=_link(booking),
+                    context={"provider": booking.provider_profile.user, "starts": starts})
     if waited_for == "provider":
         notify.send(Notice.REQUEST_EXPIRED_PROVIDER, booking.provider_profile.user,
                     link=_link(booking, "provider"),
@@ -219,9 +222,12 @@ def _visit_reminder(session_id: int, now: datetime, report: TimerReport) -> None
         return
     booking = s.booking
     s.visit_reminder_sent_at = now
-    notify.send(Notice.VISIT_REMINDER, booking.holder, about_holder=booking.holder,
-                link=_link(booking), context={"provider": booking.provider_profile.user,
-                                              "starts": s.start_at})
+    # Everyone in a group session is reminded, each with the people who act for them.
+    people = [booking.holder] + [p.holder for p in booking.participants
+                                 if p.holder_id != booking.holder_id and p.state != "released"]
+    for person in people:
+        notify.send(Notice.VISIT_REMINDER, person, about_holder=person, link=_link(booking),
+                    context={"provider": booking.provider_profile.user, "starts": s.start_at})
     notify.send(Notice.VISIT_REMINDER_PROVIDER, booking.provider_profile.user,
                 link=_link(booking, "provider"),
                 context={"client": booking.holder, "starts": s.start_at})
