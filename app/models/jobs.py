@@ -89,14 +89,17 @@ class JobNotice(Base):
     """A provider was told about a job, in a given round: who hears first is decided fairly."""
 
     __tablename__ = "job_notices"
-    __table_args__ = (UniqueConstraint("job_id", "profile_id", name="once_per_provider"),)
+    __table_args__ = (
+        UniqueConstraint("job_id", "profile_id", name="once_per_provider"),
+        # "When was this provider last told about any job?" is asked for every candidate.
+        Index("ix_job_notices_profile_sent", "profile_id", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("job_posts.id", ondelete="CASCADE"))
-    profile_id: Mapped[int] = mapped_column(ForeignKey("provider_profiles.id", ondelete="CASCADE"),
-                                            index=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("provider_profiles.id", ondelete="CASCADE"))
     round: Mapped[int] = mapped_column(Integer)
-    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class JobReply(Base):

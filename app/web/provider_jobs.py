@@ -29,9 +29,10 @@ def job(job_id: int):
     found, reply = jobs.job_for_provider(current_user, job_id)
     services = jobs.matching_listings(current_user, found)
     form = JobReplyForm()
-    form.listing_id.choices = [("", "Not one of my listed services")] + [
+    # Their matching service first, so the holder can book it from the reply straight away.
+    form.listing_id.choices = [
         (str(x.id), f"{x.title} ({format_pence(x.price_pence)} {PriceUnit(x.price_unit).label})")
-        for x in services]
+        for x in services] + [("", "Not one of my listed services")]
     if reply is None and found.status == "open" and form.validate_on_submit():
         listing_id = int(form.listing_id.data) if (form.listing_id.data or "").isdigit() else None
         try:

@@ -64,8 +64,7 @@ def upgrade():
     sa.UniqueConstraint('job_id', 'profile_id', name='once_per_provider')
     )
     with op.batch_alter_table('job_notices', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_job_notices_profile_id'), ['profile_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_job_notices_sent_at'), ['sent_at'], unique=False)
+        batch_op.create_index('ix_job_notices_profile_sent', ['profile_id', 'sent_at'], unique=False)
 
     op.create_table('job_replies',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -191,8 +190,7 @@ def downgrade():
 
     op.drop_table('job_replies')
     with op.batch_alter_table('job_notices', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_job_notices_sent_at'))
-        batch_op.drop_index(batch_op.f('ix_job_notices_profile_id'))
+        batch_op.drop_index('ix_job_notices_profile_sent')
 
     op.drop_table('job_notices')
     with op.batch_alter_table('job_posts', schema=None) as batch_op:
