@@ -159,14 +159,22 @@ def market(run: MarketRun, district: str, category: str, history_runs: int) -> M
         .where(MarketShareRecord.run_id == run.id, MarketShareRecord.district == district,
                MarketShareRecord.category == category)
         .order_by(MarketShareRecord.spend_pence.desc(), MarketShareRecord.provider_profile_id))]
-    steering = [row for row in steering_rows(run, category=category)
-                if district in (row.record.districts or [])]
+    # Brokers arranging support here with this market's largest providers (and those above
+    # the cap): a bounded set, filtered to the brokers active in this district.
+    steering = [row for row in steering_rows(
+        run, category=category,
+        provider_ids=[s.share.provider_profile_id for s in shares])
+        if district in (row.record.districts or [])]
     return MarketDetail(run, figure, [(r, by_run.get(r.id)) for r in past], shares, steering)
 
 
+STEERING_ROWS_SHOWN = 200
+
+
 def steering_rows(run: MarketRun, *, category: str = "", broker_id: int | None = None,
-                  findings_only: bool = False) -> list[SteeringRow]:
-    """One run's steering figures, findings first, then the most lopsided."""
+                  findings_only: bool = False, provider_ids: list[int] | None = None,
+                  limit: int = STEERING_ROWS_SHOWN) -> list[SteeringRow]:
+    """One run's steering figures, findings first, then the most lopsided (at most `limit`)."""
     broker = User.__table__.alias("broker")
     conditions = [SteeringRecord.run_id == run.id]
     if category:
@@ -175,13 +183,18 @@ def steering_rows(run: MarketRun, *, category: str = "", broker_id: int | None =
         conditions.append(SteeringRecord.broker_id == broker_id)
     if findings_only:
         conditions.append(SteeringRecord.finding.is_(True))
+    if provider_ids is not None:
+        conditions.append(SteeringRecord.provider_profile_id.in_(provider_ids))
     rows = db.session.execute(
         select(SteeringRecord, broker.c.name, ProviderProfile.display_name)
         .join(broker, broker.c.id == SteeringRecord.broker_id)
         .join(ProviderProfile, ProviderProfile.id == SteeringRecord.provider_profile_id)
         .where(*conditions)
         .order_by(SteeringRecord.finding.desc(), SteeringRecord.p_value,
-                  SteeringRecord.broker_id, SteeringRecord.provider_profile_id)).all()
+                  (SteeringRecord.expected_percent - 100.0 * SteeringRecord.holders_to_provider
+                   / SteeringRecord.holders_arranged),
+                  SteeringRecord.broker_id, SteeringRecord.provider_profile_id)
+        .limit(limit)).all()
     return [SteeringRow(r, b, p) for r, b, p in rows]
 
 

@@ -81,7 +81,8 @@ def steering():
     if run is None:
         abort(404)
     return render_template("markets/steering.html", run=run,
-                           rows=market_view.steering_rows(run), title="Broker steering")
+                           rows=market_view.steering_rows(run),
+                           limit=market_view.STEERING_ROWS_SHOWN, title="Broker steering")
 
 
 @bp.get("/providers/<int:provider_id>")

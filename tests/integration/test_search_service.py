@@ -55,8 +55,8 @@ def test_market_share_from_brokerage_dampens_a_dominant_provider(app_ctx, monkey
     before = search_service.search(query, user_id=1).hits
     assert before[0].document.provider_id == 1
     monkeypatch.setattr(search_service, "MARKET_SHARE_SOURCE",
-                        lambda: {(1, "wellbeing", "SY"): 80.0,
-                                 (1, "personal_care", "SY"): 80.0})
+                        lambda: {(1, "wellbeing", "SY1"): 80.0,
+                                 (1, "personal_care", "SY1"): 80.0})
     after = search_service.search(query, user_id=1).hits
     top = before[0].document.listing_id
     position = [h.document.listing_id for h in after].index(top)

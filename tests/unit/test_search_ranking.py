@@ -42,22 +42,22 @@ def test_a_provider_above_the_share_cap_is_shown_lower_and_told_why():
     plain = rank(candidates, query, RankingContext(today=TODAY))
     assert _ids(plain) == [1, 2]
     capped = rank(candidates, query, RankingContext(
-        today=TODAY, market_share={(1, "personal_care", "SY"): 60.0}, share_cap_percent=30))
+        today=TODAY, market_share={(1, "personal_care", "SY1"): 60.0}, share_cap_percent=30))
     assert _ids(capped) == [2, 1]
-    assert "60% of the spending on personal care in the SY postcode area" in " ".join(
+    assert "60% of the spending on personal care by people living in SY1" in " ".join(
         capped[1].explanation)
     assert "shown lower to give other providers a fair chance" in " ".join(capped[1].explanation)
 
 
-def test_share_is_of_the_searched_districts_postcode_area():
+def test_share_is_of_the_searched_district_where_holders_live():
     doc = _doc(1, 1, districts=("SY1", "TF2"))
-    shares = {(1, "personal_care", "SY"): 20.0, (1, "personal_care", "TF"): 50.0,
-              (1, "wellbeing", "SY"): 90.0}
-    assert provider_share(doc, parse_query({"district": "SY3"}), shares) == (20.0, "SY")
-    assert provider_share(doc, parse_query({"district": "LL11"}), shares) == (0.0, "LL")
-    # No district searched: the highest share among the areas the listing covers.
-    assert provider_share(doc, parse_query({}), shares) == (50.0, "TF")
-    assert provider_share(doc, parse_query({}), {}) == (0.0, "SY")
+    shares = {(1, "personal_care", "SY3"): 20.0, (1, "personal_care", "TF2"): 50.0,
+              (1, "wellbeing", "SY3"): 90.0}
+    assert provider_share(doc, parse_query({"district": "SY3"}), shares) == (20.0, "SY3")
+    assert provider_share(doc, parse_query({"district": "LL11"}), shares) == (0.0, "LL11")
+    # No district searched: the highest share among the districts the listing covers.
+    assert provider_share(doc, parse_query({}), shares) == (50.0, "TF2")
+    assert provider_share(doc, parse_query({}), {}) == (0.0, "SY1")
 
 
 def test_a_share_in_another_area_or_category_dampens_nothing():
@@ -65,8 +65,8 @@ def test_a_share_in_another_area_or_category_dampens_nothing():
                                                                      rating_count=10)
     candidates = [Candidate(big, 1.0), Candidate(small, 0.9)]
     hits = rank(candidates, parse_query({"q": "care", "district": "SY1"}), RankingContext(
-        today=TODAY, market_share={(1, "personal_care", "TF"): 90.0,
-                                   (1, "wellbeing", "SY"): 90.0}, share_cap_percent=30))
+        today=TODAY, market_share={(1, "personal_care", "TF2"): 90.0,
+                                   (1, "wellbeing", "SY1"): 90.0}, share_cap_percent=30))
     assert _ids(hits) == [1, 2]
     assert not any("fair chance" in " ".join(h.explanation) for h in hits)
 
