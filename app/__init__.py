@@ -55,6 +55,11 @@ def create_app(config: Config | None = None) -> Flask:
     from app.services.booking_checks import register_booking_checks
 
     register_booking_checks(app)  # the cheap rules that run when a booking is requested
+
+    from app.services.agreements import lapse_offers
+    from app.services.bookings import register_lapse
+
+    register_lapse("agreement_offers", lapse_offers)  # `carefair bookings run-due` lapses them
     return app
 
 
