@@ -117,3 +117,13 @@ def test_an_offer_nobody_answers_lapses_and_a_second_run_changes_nothing(booked,
     assert agreements.lapse_offers(clock.now() + timedelta(days=days + 1)) == 1
     assert agreements.lapse_offers(clock.now() + timedelta(days=days + 2)) == 0
     assert agreement.status == "lapsed" and agreement.versions[0].status == "lapsed"
+
+
+def test_the_hourly_job_lapses_unanswered_offers(booked, app):
+    provider, _, booking = booked
+    agreement = agreements.offer(provider, booking.id, agreements.suggested_terms(booking))
+    later = clock.now() + timedelta(days=app.config["COUNCIL"].agreement_offer_lapse_days + 1)
+    report = bookings.run_timers(later)
+    assert report.lapsed["agreement_offers"] == 1
+    assert agreement.status == "lapsed"
+    assert bookings.run_timers(later).lapsed["agreement_offers"] == 0
