@@ -66,12 +66,23 @@ def _digest() -> str:
     return f"queued {queued} daily summaries; sent {sent}, {failing} still waiting"
 
 
-def _auto_confirm() -> str:
+def _bookings_run_due() -> str:
+    """As `carefair bookings run-due`: confirmations and pools, then every timed exit and
+    reminder (expiries, broker reminders and escalations, visit reminders, lapsed offers)."""
     from app.services import bookings
 
     report = bookings.run_due()
+    timers = bookings.run_timers()
+    lapsed = sum(timers.lapsed.values())
     return (f"{report.notices_sent} notice(s), {report.auto_confirmed} confirmed, "
-            f"{len(report.errors)} problem(s)")
+            f"{timers.expired} expired, {timers.visit_reminders} visit reminder(s), {lapsed} lapsed, "
+            f"{len(report.errors) + len(timers.errors)} problem(s)")
+
+
+def _jobs_notify() -> str:
+    from app.services import jobs
+
+    return f"{jobs.run_due()} provider(s) told about jobs"
 
 
 def _pay_waiting() -> str:
@@ -99,7 +110,8 @@ def _brokerage_scan() -> str:
 # The same jobs, and the same times, as deploy/crontab.
 JOBS: list[Job] = [
     Job("mail.send-queued", _send_queued, every=timedelta(minutes=5)),
-    Job("bookings.auto-confirm", _auto_confirm, every=timedelta(hours=1)),
+    Job("bookings.run-due", _bookings_run_due, every=timedelta(hours=1)),
+    Job("jobs.notify", _jobs_notify, every=timedelta(hours=1)),
     Job("payments.pay-waiting", _pay_waiting, every=timedelta(hours=1)),
     Job("vetting.expire", _vetting_expire, daily_at=(2, 30)),
     Job("brokerage.scan", _brokerage_scan, daily_at=(3, 0)),
