@@ -11,11 +11,11 @@ How it fits together
   refusal) without calling Stripe; a replay with a different request raises
   `IdempotencyKeyReused`. A key whose last attempt was `pending` or `unavailable` is retried with
   the same key (real Stripe then deduplicates; localstripe ignores keys, hence this table).
-* Because each method commits, the booking layer calls the gateway BETWEEN its own
-  transactions, never in the middle of one (the gateway refuses if the session holds unflushed
-  changes): commit "booking awaiting payment + ledger hold", call `authorise`, then commit
-  "booking funded" or "hold released, payment declined". That is how a booking is never charged
-  but not booked, and never booked but not funded.
+* Because each method commits, booking use cases never call the gateway: they record a card
+  step (app.services.card_steps) in their one commit, and the card-step worker calls the
+  gateway after that commit, then applies the answer to the booking in a transaction of its
+  own (the gateway refuses if the session holds unflushed changes). That is how a booking is
+  never charged but not booked, and never booked but not funded.
 * Refunds never exceed what was captured minus what was refunded or is being refunded;
   transfers never exceed what was captured and not refunded or already paid out. localstripe
   enforces neither, so Carefair does (here, and in CHECK constraints on `payments`).
@@ -239,7 +239,7 @@ class PaymentGateway:
             return intent
 
         def succeeded(payment: Payment, intent) -> None:
-            payment.status = rules.AUTHORISED
+            payment.status = rules.move_payment(payment.status, rules.AUTHORISED)
             payment.authorised_pence = amount_pence
             payment.stripe_charge_id = _id_of(getattr(intent, "latest_charge", None))
             payment.last_error = None
@@ -257,10 +257,10 @@ class PaymentGateway:
             )
 
         def refused(payment: Payment, op: PaymentOperation, err: Exception | None) -> None:
-            payment.status = {
+            payment.status = rules.move_payment(payment.status, {
                 rules.OP_DECLINED: rules.DECLINED,
                 rules.OP_UNAVAILABLE: rules.UNAVAILABLE,
-            }.get(op.status, rules.FAILED)
+            }.get(op.status, rules.FAILED))
             payment.last_error = op.error_message
             intent_id = _payment_intent_from_error(err)
             if intent_id and not payment.stripe_payment_intent_id:
@@ -314,7 +314,7 @@ class PaymentGateway:
             )
 
         def succeeded(payment: Payment, intent) -> None:
-            payment.status = rules.CAPTURED
+            payment.status = rules.move_payment(payment.status, rules.CAPTURED)
             payment.captured_pence = amount
             payment.last_error = None
             audit.record(
@@ -356,7 +356,7 @@ class PaymentGateway:
             )
 
         def succeeded(payment: Payment, intent) -> None:
-            payment.status = rules.CANCELED
+            payment.status = rules.move_payment(payment.status, rules.CANCELED)
             payment.last_error = None
             audit.record(
                 actor,
@@ -426,7 +426,7 @@ class PaymentGateway:
             db.session.refresh(payment, with_for_update=True)
             payment.refunded_pence += amount
             if payment.refunded_pence == payment.captured_pence:
-                payment.status = rules.REFUNDED
+                payment.status = rules.move_payment(payment.status, rules.REFUNDED)
             audit.record(
                 actor,
                 "payment.refunded",

@@ -10,7 +10,7 @@ from app.models.budget import (
     PlanReview,
     SupportPlanVersion,
 )
-from app.models.card_payment import BudgetCard, SessionCardPayment
+from app.models.card_payment import BudgetCard, CardStep, SessionCardPayment
 from app.models.concern import Concern
 from app.models.council_api import ApiToken, ImportedRecord
 from app.models.delegation import Delegation
@@ -126,6 +126,7 @@ __all__ = [
     "SearchPosting",
     "SearchWord",
     "SessionCardPayment",
+    "CardStep",
     "PlanReview",
     "SupportPlanVersion",
     "User",

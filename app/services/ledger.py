@@ -1,10 +1,13 @@
 """The money service: allocate, hold, release, capture, refund, clawback and adjust.
 
-Each public function is one balanced, append-only ledger transaction in integer pence, one
-commit, audited, and idempotent: the same `idempotency_key` for the same operation returns the
-first result (with `.replayed` set) and posts nothing. The budget row is locked (SELECT ... FOR
-UPDATE on PostgreSQL) before balances are read, so concurrent requests on one budget queue up
-instead of both spending the same money; the database's deferred constraint trigger re-checks.
+Each public function posts one balanced, append-only ledger transaction in integer pence,
+audited, and idempotent: the same `idempotency_key` for the same operation returns the first
+result (with `.replayed` set) and posts nothing. None of them commits: they add to the caller's
+session, and the calling use case (a booking step, an admin's instalment in budgets.py) commits
+once with everything else it changed, through `transaction.commit`. The budget row is locked
+(SELECT ... FOR UPDATE on PostgreSQL) before balances are read and stays locked until that
+commit, so concurrent requests on one budget queue up instead of both spending the same money;
+the database's deferred constraint trigger re-checks at the caller's commit.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.domain import ledger as rules
 from app.domain.access import Role
@@ -95,12 +97,35 @@ def current_plan(holder_id: int) -> SupportPlanVersion | None:
 
 def _lock_budget(budget_id: int) -> Budget:
     budget = db.session.scalar(
-        select(Budget).where(Budget.id == budget_id).with_for_update().execution_options(
-            populate_existing=True)
+        # FOR NO KEY UPDATE: spenders queue here, while rows that merely refer to the budget
+        # (a new booking request) can still be written without waiting.
+        select(Budget).where(Budget.id == budget_id).with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
     if budget is None:
         raise NotFound("There is no such budget.", field="budget")
     return budget
+
+
+def lock_budget(budget_id: int) -> Budget:
+    """Lock a budget row for the caller's transaction (after any booking rows it locks)."""
+    return _lock_budget(budget_id)
+
+
+def check_can_hold(budget_id: int, amounts: Sequence[int], *, contingency_allowed: bool) -> None:
+    """Whether holds of `amounts` (in order) can all be made now, each from what is available
+    or, when a broker approved it, from the contingency: so a use case holding several
+    sessions refuses before it writes any. Raises InsufficientFunds as hold() would."""
+    have = balances(budget_id)
+    available, contingency = have[Account.AVAILABLE], have[Account.CONTINGENCY]
+    for amount in amounts:
+        if amount <= available:
+            available -= amount
+        elif contingency_allowed and amount <= contingency:
+            contingency -= amount
+        else:
+            raise InsufficientFunds(f"There is only {Money(available)} available, not enough for "
+                                    f"{Money(amount)}.", field="amount")
 
 
 def _lock_transaction(tx_id: int, operation: Operation, what: str) -> tuple[LedgerTransaction, Budget]:
@@ -181,28 +206,15 @@ def _post(budget: Budget, operation: Operation, key: str, legs: list[rules.Leg],
                              category=leg.category) for leg in legs],
         **fields,
     )
+    # No savepoint: the budget row is locked, so an identical retry waits for this one's commit
+    # and then finds it (_replayed). A savepoint would also look like a commit to after_commit
+    # listeners (the email outbox) before the use case has really committed.
     db.session.add(tx)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # Two identical retries raced past the look-up: the first one won; return it.
-        db.session.rollback()
-        again = _replayed(operation, key, budget.id, amount)
-        if again is None:
-            raise
-        return again
+    db.session.flush()
     details = {"amount_pence": amount, "transaction_id": tx.id, "occurred_on": occurred_on.isoformat()}
     details.update(audit_details or {})
     audit.record(actor, f"ledger.{operation.value}", "budget", budget.id,
                  on_behalf_of=on_behalf_of, details=details)
-    try:
-        db.session.commit()
-    except DBAPIError as err:  # the database's own check (PostgreSQL constraint trigger)
-        db.session.rollback()
-        if "carefair_ledger" in str(err):
-            raise InsufficientFunds("There is not enough money in this budget for that.",
-                                    field="amount") from err
-        raise
     return tx
 
 

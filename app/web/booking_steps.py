@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from flask import flash, redirect, render_template, request, url_for
 
 from app.domain.access import Permission
+from app.domain.errors import InvariantBroken
 from app.domain.schedule import Session, WeeklyPattern
 from app.errors import DomainError
 from app.services import bookings, card_payments, free_time
@@ -66,7 +67,8 @@ class Answers:
         return url_for(endpoint, listing_id=listing_id) + "?" + urlencode(self.args(**changes))
 
     def booking_input(self, listing_id: int, notes: str = "") -> bookings.BookingInput:
-        assert self.start is not None and self.minutes is not None
+        if not (self.start is not None and self.minutes is not None):
+            raise InvariantBroken("expected: self.start is not None and self.minutes is not None")
         start = self.start.astimezone(UK)
         end = start + timedelta(minutes=self.minutes)
         if self.often == "weekly" and self.weeks:

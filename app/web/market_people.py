@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.domain.access import Permission, Role
+from app.domain.errors import InvariantBroken
 from app.errors import DomainError
 from app.extensions import db
 from app.models import User
@@ -38,7 +39,8 @@ def _district_page(holder: User, back: str):
 @requires(Permission.HOLDER_SPEND)
 def home_district():
     holder = acting().holder
-    assert holder is not None  # HOLDER_SPEND needs a holder being acted for
+    if not (holder is not None):
+        raise InvariantBroken("expected: holder is not None")
     return _district_page(holder, url_for("holder.dashboard"))
 
 

@@ -95,6 +95,7 @@ class BookingQuote:
     # Sessions charged at the listing's bank-holiday rate: (session start, holiday name).
     bank_holiday_sessions: tuple[tuple[datetime, str], ...] = ()
     bank_holiday_rate_pence: int | None = None
+    approval_codes: tuple[str, ...] = ()  # the codes of approval_reasons: what decisions use
 
     @property
     def needs_approval(self) -> bool:
@@ -116,7 +117,13 @@ class BookingQuote:
 
 
 def _now() -> datetime:
-    return clock.now()  # the one clock (convention 18): tests set it instead of waiting
+    """The services' one clock (app.clock), which tests can set."""
+    return clock.now()
+
+
+def _today() -> date:
+    """Today in the UK, by the same clock."""
+    return clock.now().astimezone(UK).date()
 
 
 def _settings():
@@ -157,7 +164,7 @@ def _lock_booking(booking_id: int) -> Booking:
     booking = db.session.scalar(
         select(Booking)
         .where(Booking.id == booking_id)
-        .with_for_update()
+        .with_for_update(key_share=True)  # rows referring to the booking may still be added
         .execution_options(populate_existing=True)
     )
     if booking is None:
@@ -165,10 +172,46 @@ def _lock_booking(booking_id: int) -> Booking:
     return booking
 
 
+def _lock_session(session_id: int) -> BookingSession:
+    """Lock a session's booking, then the session: the same order as every booking use case
+    (booking rows before budget rows), so two use cases on one booking queue, never deadlock."""
+    booking_id = db.session.scalar(
+        select(BookingSession.booking_id).where(BookingSession.id == session_id)
+    )
+    if booking_id is None:
+        raise NotFound("We could not find that session.")
+    _lock_booking(booking_id)
+    return _session(session_id)
+
+
+def _lock_holder(holder_id: int) -> None:
+    """Serialise what changes a holder's whole support (pause, resume) with new requests."""
+    # FOR NO KEY UPDATE: other transactions may still insert rows that refer to the holder
+    # (ledger, audit, notices take KEY SHARE on users); a plain FOR UPDATE deadlocked an accept
+    # (booking locked, inserting a ledger row for the holder) against a pause (holder locked,
+    # waiting for that booking).
+    db.session.scalar(
+        select(User.id).where(User.id == holder_id).with_for_update(key_share=True)
+    )
+
+
+def require_provider_not_suspended(booking: Booking) -> None:
+    """A provider whose listings are suspended or payouts held (an upheld flag, a restriction)
+    cannot take on more work until a broker lifts it. Raises NotPermitted."""
+    from app.services import restrictions
+
+    restriction = restrictions.restriction_of(booking.provider_profile_id)
+    if restriction is not None and (restriction.listings_suspended or restriction.payouts_held):
+        raise NotPermitted(
+            "Your account is restricted while a broker looks into a concern, so you cannot "
+            "accept bookings now. A broker will contact you."
+        )
+
+
 def _session(session_id: int, *, lock: bool = True) -> BookingSession:
     query = select(BookingSession).where(BookingSession.id == session_id)
     if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     found = db.session.scalar(query)
     if found is None:
         raise NotFound("We could not find that session.")

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.domain import bookings as rules
 from app.domain.access import Role
+from app.domain.approval import ApprovalCode, approval_reasons
 from app.domain.bank_holidays import bank_holidays, holidays_touched
 from app.domain.booking_categories import plan_category_for
 from app.domain.bookings import ActorKind, Event, Session
@@ -36,7 +37,7 @@ from app.models import (
     User,
 )
 from app.models.booking import NON_BLOCKING_STATES
-from app.services import audit, budgets, card_payments, conflicts, ledger, notify
+from app.services import audit, budgets, card_payments, conflicts, ledger, notify, transaction
 from app.services.bookings._common import (
     KINDS,
     MEET_AND_GREET_MAX_MINUTES,
@@ -47,15 +48,17 @@ from app.services.bookings._common import (
     _brokers,
     _kind_of,
     _link,
+    _lock_holder,
     _now,
     _pounds,
     _require_broker,
     _settings,
     _terms,
 )
-from app.services.bookings.approval import approve
+from app.services.bookings.approval import _apply_decision
 from app.services.bookings.hour_caps import check_hour_cap
-from app.services.bookings.pools import _hold_pool_share, _join_pool_hold_pending
+from app.services.bookings.pauses import current_pause
+from app.services.bookings.pools import _join_pool_hold_pending
 
 
 def _is_group(listing: Listing, kind: str) -> bool:
@@ -194,6 +197,7 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
         )
     available = contingency = 0
     reasons: list[str] = []
+    codes: tuple[str, ...] = ()
     hold_now = total
     if budget is not None:
         balance = ledger.balances(budget.id)
@@ -230,7 +234,9 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
             rule_holds=tuple(r for check in RULE_CHECKS for r in check(holder, listing, total)),
             weeks_spanned=(last - first).days // 7 + 1,
         )
-        reasons = rules.needs_broker_approval(request, _settings())
+        coded = approval_reasons(request, _settings())
+        reasons = [r.text for r in coded]
+        codes = tuple(r.code.value for r in coded)
     return BookingQuote(
         sessions,
         prices,
@@ -245,6 +251,7 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
         contingency,
         on_holidays,
         listing.bank_holiday_price_pence if on_holidays else None,
+        codes,
     )
 
 
@@ -283,6 +290,7 @@ def _not_enough_now(budget: Budget, sessions: Sequence[Session], prices: Sequenc
             f"rest after the next payment into the budget, {when}.")
 
 
+@transaction.use_case
 def request_booking(
     actor: User,
     holder: User,
@@ -299,14 +307,51 @@ def request_booking(
     from the contingency, above the council threshold or held by a rule waits for a broker.
     Raises what quote_booking raises, and Conflict when a racing request took the slot.
     """
+    booking = _request(actor, holder, data, now=now, arranged_by=arranged_by,
+                       options_offered=options_offered, options_note=options_note)
+    _commit_request()
+    return booking
+
+
+def _commit_request() -> None:
+    try:
+        transaction.commit()
+    except IntegrityError as err:
+        db.session.rollback()
+        raise Conflict(
+            "The provider was booked for that time a moment ago. Choose another time.",
+            field="start",
+        ) from err
+
+
+def _request(
+    actor: User,
+    holder: User,
+    data: BookingInput,
+    *,
+    now: datetime | None = None,
+    arranged_by: User | None = None,
+    options_offered: Sequence[int] = (),
+    options_note: str | None = None,
+) -> Booking:
+    """request_booking's work, in the caller's transaction."""
     now = now or _now()
     if actor.role_enum is Role.PROVIDER:
         raise NotPermitted("Providers cannot book their own services.")
     listing = _bookable_listing(data.listing_id)
     # Lock the provider's profile row first: concurrent requests for this provider queue here.
     db.session.scalar(
-        select(ProviderProfile.id).where(ProviderProfile.id == listing.profile_id).with_for_update()
+        select(ProviderProfile.id)
+        .where(ProviderProfile.id == listing.profile_id)
+        .with_for_update(key_share=True)
     )
+    # Then the holder: a pause in progress finishes first, and a paused holder books nothing.
+    _lock_holder(holder.id)
+    if current_pause(holder.id) is not None:
+        raise Conflict(
+            "Support is paused, so no new bookings can be made. Resume support first.",
+            field="listing_id",
+        )
     quote = quote_booking(holder, data, now=now)
     budget = budgets.current_budget(holder.id) if quote.plan_category else None
     # A card that cannot be charged would only fail after the provider accepts: say so now.
@@ -325,7 +370,7 @@ def request_booking(
         created_by_id=actor.id,
         waiting_since=now,  # the request's timed exit counts from here (app.domain.waits)
         approval_reasons=quote.approval_reasons,
-        from_contingency=any("contingency" in r for r in quote.approval_reasons),
+        from_contingency=ApprovalCode.CONTINGENCY.value in quote.approval_codes,
         arranged_by_id=arranged_by.id if arranged_by else None,
         options_offered=list(options_offered),
         options_note=options_note,
@@ -375,12 +420,13 @@ def request_booking(
             "sessions": len(quote.sessions),
             "total_pence": quote.total_pence,
             "approval_reasons": quote.approval_reasons,
+            "approval_codes": list(quote.approval_codes),
             "arranged_by_id": arranged_by.id if arranged_by else None,
             "options_offered": list(options_offered),
         },
     )
     if data.kind == "pooled":
-        _join_pool_hold_pending(booking, holder)
+        _join_pool_hold_pending(booking, holder)  # the organiser's share, in this transaction
     if state is S.AWAITING_APPROVAL:
         for broker in _brokers():
             notify.send(
@@ -396,19 +442,10 @@ def request_booking(
             link=_link(booking, "provider"),
             context={"client": holder, "starts": quote.sessions[0].start},
         )
-    try:
-        db.session.commit()
-    except IntegrityError as err:
-        db.session.rollback()
-        raise Conflict(
-            "The provider was booked for that time a moment ago. Choose another time.",
-            field="start",
-        ) from err
-    if data.kind == "pooled":
-        _hold_pool_share(booking.id, holder.id, actor)
     return booking
 
 
+@transaction.use_case
 def arrange_booking(
     broker: User,
     holder_id: int,
@@ -430,7 +467,7 @@ def arrange_booking(
     listing = db.session.get(Listing, data.listing_id)
     if listing is not None:
         conflicts.refuse_if_conflicted(broker, listing.profile_id, "arrange bookings with them")
-    booking = request_booking(
+    booking = _request(
         broker,
         holder,
         data,
@@ -439,5 +476,6 @@ def arrange_booking(
         options_note=options_note.strip()[:1000],
     )
     if booking.state == S.AWAITING_APPROVAL.value:
-        return approve(broker, booking.id, note="Arranged by the broker with the holder.")
+        _apply_decision(broker, booking, Event.APPROVE, "Arranged by the broker with the holder.")
+    _commit_request()
     return booking

@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from sqlalchemy import ARRAY, Table, any_, bindparam, select, text
 
-from app.domain.errors import DomainError, InvalidInput
+from app.domain.errors import DomainError, InvalidInput, InvariantBroken
 from app.extensions import db
 from app.models import ImportedRecord, User
 from app.services.imports import reader
@@ -199,7 +199,8 @@ def run(kind: str, path: str | Path, fmt: str | None = None, *, actor: User, dry
         db.session.execute(text("SET synchronous_commit TO off"))
     try:
         again = db.session.get(User, actor_id)
-        assert again is not None
+        if not (again is not None):
+            raise InvariantBroken("expected: again is not None")
         _check_pass(importer, path, fmt, report, on_error, progress, writing=True, actor=again)
     finally:
         if db.engine.dialect.name == "postgresql":

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from app.domain.errors import Conflict, DomainError
+from app.domain.errors import Conflict, DomainError, InvariantBroken
 from app.domain.money import parse_pounds
 from app.extensions import db
 from app.models import Booking, BookingSession, Budget, ImportedRecord, Listing, User
@@ -109,7 +109,8 @@ class HistoricalBookings:
                 c.unchanged, c.errors = True, []
         for c in live:
             v = c.clean
-            assert v is not None
+            if not (v is not None):
+                raise InvariantBroken("expected: v is not None")
             holder_id, profile_id = holders.get(v["holder_reference"]), profiles.get(v["provider_reference"])
             if holder_id is None:
                 c.fail("holder_reference", f"No holder has been imported with the reference {v['holder_reference']}.")
@@ -157,7 +158,8 @@ class HistoricalBookings:
             stored[pid].append((start, end))
         for c in sorted(rows, key=lambda c: (c.clean["profile_id"], c.clean["start"]) if c.clean else (0, lo)):
             v = c.clean
-            assert v is not None
+            if not (v is not None):
+                raise InvariantBroken("expected: v is not None")
             busy = stored[v["profile_id"]]
             if any(s < v["end"] and v["start"] < e for s, e in busy):
                 c.fail("start", "The provider already has a session at this time.")

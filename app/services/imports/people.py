@@ -8,7 +8,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.access import Role
-from app.domain.errors import Conflict, DomainError, InvalidInput
+from app.domain.errors import Conflict, DomainError, InvalidInput, InvariantBroken
 from app.domain.listings import Category, DistrictError, FundingMode, normalise_district
 from app.domain.vetting import ProviderType, listing_visibility
 from app.extensions import db
@@ -179,7 +179,8 @@ class Providers(_People):
         settings, today = vetting._settings(), vetting.today()
         listings_rows, shown = [], []
         for c, pid in zip(rows, profile_ids, strict=True):
-            assert c.clean is not None
+            if not (c.clean is not None):
+                raise InvariantBroken("expected: c.clean is not None")
             values = c.clean["listing_values"]
             verdict = listing_visibility(ProviderType(c.clean["values"]["provider_type"]),
                                          Category(values["category"]), [], today, settings)
