@@ -39,8 +39,8 @@ from app.domain.waits import Step
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Booking, BookingSession, Listing, PoolParticipant, User
-from app.services import audit, notify
-from app.services.bookings._common import S, _brokers, _link, _settings
+from app.services import audit, notify, transaction
+from app.services.bookings._common import S, _brokers, _link, _lock_booking, _settings
 from app.services.bookings.pools import _release_pool
 
 # Lapse steps for other waiting states (issue 18: offered agreements, cover requests).
@@ -256,7 +256,9 @@ def _release_expired_pools(report: TimerReport) -> None:
         PoolParticipant.state == "joined").distinct()).all()
     for booking_id in ids:
         try:
-            _release_pool(booking_id, None)
+            # The ledger adds to this transaction (issue 13): lock, release, commit once.
+            _release_pool(_lock_booking(booking_id), None)
+            transaction.commit()
         except DomainError as err:
             db.session.rollback()
             report.errors.append(f"booking {booking_id}: {err.message}")

@@ -9,9 +9,8 @@ from app.domain import bookings as rules
 from app.domain.bookings import ActorKind, Event
 from app.domain.notifications import Event as Notice
 from app.errors import Conflict
-from app.extensions import db
 from app.models import Booking, BookingSession, User
-from app.services import audit, ledger, notify
+from app.services import audit, card_steps, ledger, notify, transaction
 from app.services.bookings._common import (
     OPEN_SESSION_STATES,
     S,
@@ -27,6 +26,7 @@ from app.services.bookings.cancelling import _money_back
 from app.services.bookings.delivery import _close_if_done
 
 
+@transaction.use_case
 def cancel_session(
     actor: User,
     holder: User | None,
@@ -63,10 +63,8 @@ def cancel_session(
                                         holder_paused=booking.state == S.PAUSED.value)
         charge = out.charge_pence
         s.outcome_note = out.reason
-    db.session.commit()
-    _money_back(s.id, charge, actor)
-    booking = _lock_booking(booking.id)
-    s = next(x for x in booking.sessions if x.id == session_id)
+    # The money and the states in one transaction (issue 13); the card follows after commit.
+    _money_back(booking, s, charge, actor)
     s.state = S.CANCELLED.value
     s.charge_pence = charge
     note = (reason or "").strip()[:500]
@@ -97,7 +95,8 @@ def cancel_session(
         link=_link(booking, "provider"),
         context={"by": actor, "starts": s.start_at},
     )
-    db.session.commit()
+    transaction.commit()
+    card_steps.run(booking_id=booking.id)
     return s
 
 
