@@ -1,7 +1,7 @@
 """money: card steps recorded with each booking use case (run after its commit), and what a paused booking was paused from
 
 Revision ID: 0016_money
-Revises: 0015_homes
+Revises: 0024_jobs
 Create Date: 2026-12-06 02:44:20.283202
 
 """
@@ -13,7 +13,7 @@ import app.models.base  # noqa: F401  (custom column types)
 
 # revision identifiers, used by Alembic.
 revision = '0016_money'
-down_revision = '0015_homes'
+down_revision = '0024_jobs'
 branch_labels = None
 depends_on = None
 
