@@ -9,7 +9,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import BooleanField, RadioField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.domain.concerns import ConcernKind, Harm
 from app.web.form_base import PlainForm
@@ -22,7 +22,7 @@ class ConcernForm(PlainForm):
                       validators=[DataRequired(message="Select what kind of concern it is")])
     # Checked by the service: only a safeguarding concern needs a kind of harm.
     harm = RadioField("If someone may be at risk of harm, what kind?", widget=GovRadioInput(),
-                      choices=[(h.value, h.label) for h in Harm], validators=[Optional()],
+                      choices=[(h.value, h.label) for h in Harm], validators=[],
                       validate_choice=False)
     details = TextAreaField("What happened, or what worries you?", widget=GovTextArea(),
                             description="Say who, what and when if you can. Up to 5,000 "
@@ -38,6 +38,11 @@ class ConcernForm(PlainForm):
     reporter_phone = StringField("Your telephone number (optional)", widget=GovTextInput(),
                                  validators=[Optional(), Length(max=30)])
     submit = SubmitField("Send the concern", widget=GovSubmitInput())
+
+    def validate_harm(self, field) -> None:
+        # Shown with the other errors at once (the service checks it again).
+        if self.kind.data == "safeguarding" and field.data not in {h.value for h in Harm}:
+            raise ValidationError("Select what kind of harm you are worried about")
 
 
 class TriageForm(PlainForm):
