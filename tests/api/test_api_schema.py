@@ -7,6 +7,7 @@ the operations itself with hypothesis.)
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 
 import pytest
@@ -20,7 +21,8 @@ from app.services import imports
 pytestmark = pytest.mark.database
 
 ERROR_KEYS = {"status", "code", "message", "field"}
-EXAMPLES = 10
+# CI-sized by default; CAREFAIR_SCHEMATHESIS_EXAMPLES=200 for a long local run.
+EXAMPLES = int(os.environ.get("CAREFAIR_SCHEMATHESIS_EXAMPLES", "6"))
 
 
 @pytest.fixture

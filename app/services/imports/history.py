@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
@@ -202,8 +203,8 @@ class HistoricalBookings:
         reference_rows = [{"kind": self.kind, "reference": c.reference, "subject_id": bid, "imported_at": now}
                           for bid, c in zip(booking_ids, rows, strict=True)]
         if db.engine.dialect.name == "postgresql":
-            _copy("booking_sessions", session_rows)
-            _copy("imported_records", reference_rows)
+            _copy(BookingSession, session_rows)
+            _copy(ImportedRecord, reference_rows)
         else:
             db.session.execute(insert(table(BookingSession)), session_rows)
             db.session.execute(insert(table(ImportedRecord)), reference_rows)
@@ -219,12 +220,29 @@ class HistoricalBookings:
 # thousands of rows, whose statements the driver would parse afresh each time. The rows go
 # through the same table constraints (the provider exclusion constraint included).
 
-def _copy(table_name: str, rows: list[dict]) -> None:
+def _with_defaults(model: Any, rows: list[dict]) -> list[dict]:
+    """Fill each column a row does not give from the model's own Python-side default (COPY,
+    unlike an INSERT through SQLAlchemy, applies none), so columns added later keep working."""
+    missing = [col for col in table(model).columns
+               if col.name not in rows[0] and col.default is not None and not col.primary_key]
+    if not missing:
+        return rows
+    extra = {}
+    for col in missing:
+        default: Any = col.default
+        extra[col.name] = default.arg(None) if default.is_callable else default.arg
+    # Fresh values per row for mutable defaults (a JSON list), as an INSERT would give.
+    return [{**row, **{k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+                       for k, v in extra.items()}} for row in rows]
+
+
+def _copy(model: Any, rows: list[dict]) -> None:
     if not rows:
         return
+    rows = _with_defaults(model, rows)
     columns = list(rows[0])
     cursor = db.session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY {table_name} ({', '.join(columns)}) FROM STDIN") as copy:
+    with cursor.copy(f"COPY {table(model).name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([json.dumps(v) if isinstance(v, list | dict) else v for v in row.values()])
 
@@ -233,5 +251,5 @@ def _copy_with_ids(rows: list[dict]) -> list[int]:
     """COPY bookings with ids taken from the table's own sequence first."""
     ids = list(db.session.scalars(select(func.nextval("bookings_id_seq")).select_from(
         func.generate_series(1, len(rows)))))
-    _copy("bookings", [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+    _copy(Booking, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
     return ids
