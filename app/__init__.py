@@ -35,6 +35,10 @@ def create_app(config: Config | None = None) -> Flask:
 
     connect_search()  # search follows the listings (see the module)
 
+    from app.services.bookings import register_rule_checks
+
+    register_rule_checks()  # brokerage checks that may hold a new booking for a broker
+
     from app.cli import register_cli
 
     register_cli(app)

@@ -1,0 +1,191 @@
+"""Cancelling a booking by either side, no-shows, and the money going back (or the charge taken)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.domain import bookings as rules
+from app.domain.access import Role
+from app.domain.bookings import ActorKind, Event
+from app.domain.notifications import Event as Notice
+from app.errors import (
+    InvalidInput,
+)
+from app.extensions import db
+from app.models import (
+    Booking,
+    BookingSession,
+    Listing,
+    User,
+)
+from app.services import audit, card_payments, ledger, notify
+from app.services.bookings._common import (
+    OPEN_SESSION_STATES,
+    S,
+    _kind_of,
+    _link,
+    _lock_booking,
+    _now,
+    _policy,
+    _refuse_own_work,
+    _require_holder_side,
+    _require_provider,
+    _session,
+    _starts,
+)
+from app.services.bookings.delivery import _close_if_done
+from app.services.bookings.pools import _release_pool
+
+
+def cancel_booking(
+    actor: User,
+    holder: User | None,
+    booking_id: int,
+    *,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Booking:
+    """Either side cancels every session not yet delivered, under the listing's policy.
+
+    The holder's side pays the listing's charge for late cancellations (unless paused); a
+    provider's cancellation costs the holder nothing and offers the named back-ups first.
+    Raises NotFound, NotPermitted (the provider, acting for the holder), IllegalTransition,
+    NotYourMove.
+    """
+    now = now or _now()
+    booking = _lock_booking(booking_id)
+    # On the holder's side, a late cancellation charges the holder and pays the provider.
+    _refuse_own_work(booking, holder, actor, "cancel it")
+    if actor.role_enum is Role.PROVIDER:
+        _require_provider(booking, actor)
+    else:
+        _require_holder_side(booking, holder, actor)
+    kind = _kind_of(actor, booking.holder)
+    rules.transition(booking.state, Event.CANCEL, kind)
+    paused = booking.state == S.PAUSED.value
+    outcomes: dict[int, int] = {}
+    for s in booking.sessions:
+        if s.state not in [x.value for x in OPEN_SESSION_STATES]:
+            continue
+        charge = 0
+        if s.hold_id is not None and ledger.held_remaining(s.hold_id) > 0:
+            out = rules.cancellation_charge(
+                _policy(booking.listing),
+                s.price_pence,
+                s.start_at,
+                now,
+                kind.value,
+                holder_paused=paused,
+            )
+            charge = out.charge_pence
+            s.outcome_note = out.reason
+        outcomes[s.id] = charge
+    db.session.commit()
+    for sid, charge in outcomes.items():
+        _money_back(sid, charge, actor)
+    if booking.kind == "pooled":
+        _release_pool(booking.id, actor)
+    booking = _lock_booking(booking_id)
+    booking.state = S.CANCELLED.value
+    booking.cancelled_by_id = actor.id
+    booking.cancel_reason = (reason or "").strip()[:500] or None
+    for s in booking.sessions:
+        if s.id in outcomes:
+            s.state = S.CANCELLED.value
+            s.charge_pence = outcomes[s.id]
+    audit.record(
+        actor,
+        "booking.cancelled",
+        "booking",
+        booking.id,
+        on_behalf_of=booking.holder,
+        details={"by": kind.value, "charges": outcomes, "reason": booking.cancel_reason},
+    )
+    other = booking.provider_profile.user if kind is not ActorKind.PROVIDER else booking.holder
+    notify.send(
+        Notice.BOOKING_CANCELLED,
+        other,
+        about_holder=booking.holder if other is booking.holder else None,
+        link=_link(booking, "holder" if other is booking.holder else "provider"),
+        context={"by": actor, "starts": _starts(booking)},
+    )
+    db.session.commit()
+    return booking
+
+
+def _money_back(session_id: int, charge: int, actor: User | None) -> None:
+    # The card first (cancel, or capture the charge); it also releases an authorisation left over
+    # from a failed funding round, which has no ledger hold.
+    card_payments.take_for_session(session_id, charge, actor)
+    s = db.session.get(BookingSession, session_id)
+    if s is None or s.hold_id is None or ledger.held_remaining(s.hold_id) <= 0:
+        return
+    booking = s.booking
+    if charge > 0:
+        s.capture_id = ledger.capture(
+            s.hold_id,
+            charge,
+            idempotency_key=f"s{s.id}-cancel-charge",
+            actor=actor,
+            on_behalf_of=booking.holder,
+            reference=booking.reference,
+        ).id
+        db.session.commit()  # the payout call below needs a clean session
+        card_payments.pay_provider(session_id, actor)
+    else:
+        ledger.release(
+            s.hold_id,
+            idempotency_key=f"s{s.id}-r{booking.hold_round}-release",
+            actor=actor,
+            on_behalf_of=booking.holder,
+        )
+
+
+def backup_offers(booking: Booking) -> list[Listing]:
+    """The named back-ups still offered, in the holder's order: shown first after a provider cancels."""
+    return [b.listing for b in booking.backups if b.listing.is_live]
+
+
+def report_no_show(
+    actor: User, holder: User | None, session_id: int, now: datetime | None = None
+) -> BookingSession:
+    """Either side reports the other did not turn up. A holder no-show is charged as a late
+    cancellation; a provider no-show releases everything. Raises NotFound, IllegalTransition,
+    InvalidInput (before the session started), NotPermitted (the provider, acting for the holder)."""
+    now = now or _now()
+    s = _session(session_id)
+    booking = s.booking
+    _refuse_own_work(booking, holder, actor, "report a no-show")
+    if actor.role_enum is Role.PROVIDER:
+        _require_provider(booking, actor)
+    else:
+        _require_holder_side(booking, holder, actor)
+    kind = _kind_of(actor, booking.holder)
+    rules.transition(s.state, Event.REPORT_NO_SHOW, kind)
+    if now < s.start_at:
+        raise InvalidInput(
+            "You can report a no-show only once the session should have started.", field="session"
+        )
+    if kind is ActorKind.PROVIDER:
+        out = rules.cancellation_charge(
+            _policy(booking.listing), s.price_pence, s.start_at, s.start_at, ActorKind.HOLDER.value
+        )
+        charge, who = out.charge_pence, "holder"
+    else:
+        charge, who = 0, "provider"
+    db.session.commit()
+    _money_back(s.id, charge, actor)
+    s = _session(session_id)
+    s.state = S.NO_SHOW.value
+    s.no_show_by, s.charge_pence = who, charge
+    audit.record(
+        actor,
+        "booking.no_show",
+        "booking_session",
+        s.id,
+        on_behalf_of=booking.holder,
+        details={"booking_id": booking.id, "no_show_by": who, "charge_pence": charge},
+    )
+    _close_if_done(s.booking)
+    db.session.commit()
+    return s

@@ -1,0 +1,300 @@
+"""After a session: recording delivery, confirming, co-signing, disputing and settling the money."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import or_, select
+
+from app.domain import bookings as rules
+from app.domain.bookings import ActorKind, Event
+from app.domain.notifications import Event as Notice
+from app.errors import (
+    InvalidInput,
+    NotPermitted,
+)
+from app.extensions import db
+from app.models import (
+    Booking,
+    BookingSession,
+    Delegation,
+    ProviderProfile,
+    User,
+)
+from app.models.delegation import STATUS_ACTIVE
+from app.services import audit, card_payments, ledger, notify
+from app.services.bookings._common import (
+    DISPUTE_OUTCOMES,
+    S,
+    _brokers,
+    _kind_of,
+    _link,
+    _now,
+    _pounds,
+    _refuse_own_work,
+    _require_broker,
+    _require_holder_side,
+    _require_provider,
+    _session,
+    needs_cosign,
+)
+from app.services.bookings.pools import _capture_pool
+
+
+def record_delivery(
+    provider: User,
+    session_id: int,
+    *,
+    actual_start: datetime,
+    actual_end: datetime,
+    notes: str = "",
+    now: datetime | None = None,
+) -> BookingSession:
+    """The provider records what happened. Raises InvalidInput (field), NotFound, IllegalTransition."""
+    now = now or _now()
+    s = _session(session_id)
+    booking = s.booking
+    _require_provider(booking, provider)
+    if actual_end <= actual_start:
+        raise InvalidInput("The end time must be after the start time.", field="actual_end")
+    if actual_start > now:
+        raise InvalidInput("You can only record support that has started.", field="actual_start")
+    state = rules.transition(s.state, Event.RECORD_DELIVERY, ActorKind.PROVIDER)
+    s.state = state.value
+    s.actual_start_at, s.actual_end_at = actual_start, actual_end
+    s.delivery_notes = (notes or "").strip()[:4000]
+    s.delivered_at = now
+    audit.record(
+        provider,
+        "booking.delivered",
+        "booking_session",
+        s.id,
+        on_behalf_of=booking.holder,
+        details={
+            "booking_id": booking.id,
+            "actual_start": actual_start.isoformat(),
+            "actual_end": actual_end.isoformat(),
+        },
+    )
+    notify.send(
+        Notice.HOURS_TO_CONFIRM,
+        booking.holder,
+        about_holder=booking.holder,
+        link=_link(booking),
+        context={"provider": provider, "starts": s.start_at},
+    )
+    db.session.commit()
+    return s
+
+
+def confirm_session(actor: User, holder: User | None, session_id: int) -> BookingSession:
+    """The holder confirms delivered hours; a broker co-signs for a holder at risk.
+
+    For a holder at risk the holder's own confirmation is recorded, and the money moves only
+    when a broker co-signs. The booking's provider acting for the holder may not confirm
+    their own hours. Raises NotFound, NotPermitted, IllegalTransition, NotYourMove.
+    """
+    s = _session(session_id)
+    booking = s.booking
+    _refuse_own_work(booking, holder, actor, "confirm it")
+    _require_holder_side(booking, holder, actor)
+    kind = _kind_of(actor, booking.holder)
+    rules.transition(s.state, Event.CONFIRM, kind)
+    cosign = needs_cosign(booking)
+    if cosign and kind is not ActorKind.BROKER:
+        s.confirmed_by_id = actor.id
+        audit.record(
+            actor,
+            "booking.confirmed_awaiting_cosign",
+            "booking_session",
+            s.id,
+            on_behalf_of=booking.holder,
+            details={"booking_id": booking.id},
+        )
+        db.session.commit()
+        return s
+    if kind is ActorKind.BROKER:
+        if not cosign:
+            raise NotPermitted("Only the holder (or someone acting for them) confirms these hours.")
+        s.cosigned_by_id = actor.id
+    else:
+        s.confirmed_by_id = actor.id
+    db.session.commit()
+    return _settle(s.id, s.price_pence, actor, event=Event.CONFIRM, kind=kind)
+
+
+def cosign_queue() -> list[BookingSession]:
+    """Delivered hours waiting for a broker: holders at risk, and providers who act for the
+    holder (see `needs_cosign`)."""
+    provider_acts_for_holder = (
+        select(Delegation.id)
+        .join(ProviderProfile, ProviderProfile.user_id == Delegation.delegate_id)
+        .where(Delegation.holder_id == Booking.holder_id,
+               ProviderProfile.id == Booking.provider_profile_id,
+               Delegation.status == STATUS_ACTIVE)
+        .exists()
+    )
+    return list(
+        db.session.scalars(
+            select(BookingSession)
+            .join(Booking)
+            .join(User, User.id == Booking.holder_id)
+            .where(BookingSession.state == S.DELIVERED.value,
+                   or_(User.at_risk.is_(True), provider_acts_for_holder))
+            .order_by(BookingSession.delivered_at)
+        )
+    )
+
+
+def dispute_session(
+    actor: User, holder: User | None, session_id: int, *, reason: str
+) -> BookingSession:
+    """Raises InvalidInput (reason), NotFound, NotPermitted (the provider, acting for the
+    holder), IllegalTransition."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say what is not right about the hours recorded.", field="reason")
+    s = _session(session_id)
+    booking = s.booking
+    _refuse_own_work(booking, holder, actor, "dispute the hours")
+    _require_holder_side(booking, holder, actor)
+    s.state = rules.transition(s.state, Event.DISPUTE, _kind_of(actor, booking.holder)).value
+    s.dispute_reason = reason[:1000]
+    audit.record(
+        actor,
+        "booking.disputed",
+        "booking_session",
+        s.id,
+        on_behalf_of=booking.holder,
+        details={"booking_id": booking.id, "reason": s.dispute_reason},
+    )
+    for broker in _brokers():
+        notify.send(
+            Notice.BOOKING_DISPUTED,
+            broker,
+            link=_link(booking, "broker"),
+            context={"client": booking.holder, "reference": booking.reference},
+        )
+    db.session.commit()
+    return s
+
+
+def disputes() -> list[BookingSession]:
+    return list(
+        db.session.scalars(
+            select(BookingSession)
+            .where(BookingSession.state == S.DISPUTED.value)
+            .order_by(BookingSession.delivered_at)
+        )
+    )
+
+
+def resolve_dispute(
+    broker: User, session_id: int, *, outcome: str, refund_pence: int | None = None, note: str = ""
+) -> BookingSession:
+    """A broker settles: full refund (nothing paid), partial (price less refund), or no refund.
+
+    Raises InvalidInput (outcome, refund), NotPermitted, NotFound, IllegalTransition.
+    """
+    _require_broker(broker)
+    s = _session(session_id, lock=False)
+    rules.transition(s.state, Event.RESOLVE_DISPUTE, ActorKind.BROKER)
+    if outcome not in DISPUTE_OUTCOMES:
+        raise InvalidInput("Choose how the dispute is settled.", field="outcome")
+    if outcome == "full_refund":
+        refund = s.price_pence
+    elif outcome == "no_refund":
+        refund = 0
+    else:
+        if refund_pence is None or not 0 < refund_pence < s.price_pence:
+            raise InvalidInput(
+                f"Enter a refund more than £0 and less than {_pounds(s.price_pence)}.",
+                field="refund",
+            )
+        refund = refund_pence
+    s.dispute_outcome, s.dispute_note, s.resolved_by_id = (
+        outcome,
+        (note or "").strip()[:1000],
+        broker.id,
+    )
+    s.refund_pence = refund
+    db.session.commit()
+    return _settle(
+        session_id,
+        s.price_pence - refund,
+        broker,
+        event=Event.RESOLVE_DISPUTE,
+        kind=ActorKind.BROKER,
+    )
+
+
+def _settle(
+    session_id: int, charge: int, actor: User | None, *, event: Event, kind: ActorKind
+) -> BookingSession:
+    """Capture `charge` from the session's hold (the rest goes back) and mark it settled."""
+    # The card first: if Stripe fails, nothing has moved and the same confirmation can be retried.
+    card_payments.take_for_session(session_id, charge, actor)
+    s = _session(session_id, lock=False)
+    booking = s.booking
+    capture_id = None
+    if s.hold_id is not None:
+        if charge > 0:
+            capture_id = ledger.capture(
+                s.hold_id,
+                charge,
+                idempotency_key=f"s{s.id}-capture",
+                actor=actor,
+                on_behalf_of=booking.holder,
+                reference=booking.reference,
+            ).id
+        elif ledger.held_remaining(s.hold_id) > 0:
+            ledger.release(
+                s.hold_id,
+                idempotency_key=f"s{s.id}-settle-release",
+                actor=actor,
+                on_behalf_of=booking.holder,
+            )
+    elif booking.kind == "pooled":
+        _capture_pool(booking, s, actor)
+    s = _session(session_id)
+    state = rules.transition(s.state, event, kind)
+    if state is S.CONFIRMED:
+        state = rules.transition(state, Event.SETTLE, ActorKind.SYSTEM)
+    s.state = state.value
+    s.capture_id = capture_id
+    s.charge_pence = charge
+    s.confirmed_at = _now()
+    s.settled_on = date.today()
+    audit.record(
+        actor,
+        "booking.settled",
+        "booking_session",
+        s.id,
+        on_behalf_of=booking.holder,
+        details={
+            "booking_id": booking.id,
+            "charge_pence": charge,
+            "capture_id": capture_id,
+            "how": event.value,
+        },
+    )
+    _close_if_done(booking)
+    if charge > 0:
+        notify.send(
+            Notice.PAYMENT_SENT,
+            booking.provider_profile.user,
+            link=_link(booking, "provider"),
+            context={"reference": booking.reference},
+        )
+    db.session.commit()
+    if charge > 0:
+        card_payments.pay_provider(session_id, actor)  # waits (visibly) without an account
+    return _session(session_id, lock=False)
+
+
+def _close_if_done(booking: Booking) -> None:
+    """A booking whose every session is over is settled (ready to rate) if any was paid."""
+    states = {s.state for s in booking.sessions}
+    final = {S.SETTLED.value, S.CANCELLED.value, S.NO_SHOW.value}
+    if states <= final and booking.state not in (S.CANCELLED.value, S.DECLINED.value):
+        booking.state = S.SETTLED.value if S.SETTLED.value in states else S.CANCELLED.value
