@@ -70,12 +70,14 @@ def captured_before_a_crash(c: Case, api) -> None:
     c.extra["event"] = _event("payment_intent.succeeded", intent)
 
 
-def refunded_at_stripe(c: Case, api) -> None:
-    """A refund made at Stripe (the dashboard, or our crash after Stripe refunded); its event
-    arrives while a broker refunds through Carefair."""
-    payment = _payment(c)
-    api.v1.refunds.create({"payment_intent": payment.stripe_payment_intent_id, "amount": 1000})
-    charge = api.v1.charges.retrieve(payment.stripe_charge_id)
+def earlier_refund_event(c: Case, api) -> None:
+    """A broker refunded £10 through Carefair; Stripe's charge.refunded event for it arrives
+    late, just as the broker refunds £20 more."""
+    from app.services import card_payments as cards
+
+    with_broker = c.broker
+    cards.refund_session(with_broker, c.session_id, 1000, reason="Arrived late")
+    charge = api.v1.charges.retrieve(_payment(c).stripe_charge_id)
     c.extra["event"] = _event("charge.refunded", charge)
 
 
@@ -139,7 +141,8 @@ PAIRS = [
     Pair("paused", "resume", "resume", True),
     Pair("paused", "resume", "cancel_holder", False, final=booking_cancelled),
     Pair("past_funds_held", "deliver", "deliver", True),
-    Pair("past_funds_held", "deliver", "cancel_holder", True),
+    # Cancelling cancels the sessions not yet delivered: after a delivery it may still succeed.
+    Pair("past_funds_held", "deliver", "cancel_holder", False),
     Pair("past_funds_held", "deliver", "no_show_by_provider", True),
     Pair("past_funds_held", "no_show_by_provider", "no_show_by_holder", True),
     Pair("delivered", "confirm", "dispute", True),
@@ -153,7 +156,7 @@ PAIRS = [
     Pair("delivered_due", "dispute", "auto_confirm", True),
     Pair("disputed", "resolve_full_refund", "resolve_no_refund", True),
     Pair("settled", "refund", "refund", True, modes=(CARD,)),
-    Pair("settled", "refund", "webhook", False, modes=(CARD,), stripe_setup=refunded_at_stripe),
+    Pair("settled", "refund", "webhook", False, modes=(CARD,), stripe_setup=earlier_refund_event),
 ]
 
 
