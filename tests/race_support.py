@@ -130,6 +130,7 @@ def holder(mode: str, *, stripe_url: str | None = None, outside_plan: bool = Fal
         budget.funding_mode = mode
         db.session.commit()
     ledger.allocate(budget.id, funded, idempotency_key=key("alloc"), actor=admin)
+    db.session.commit()  # the ledger adds to the caller's transaction
     if mode == "direct_payment":
         from tests.stripe_support import new_card, stripe_client
 
