@@ -27,3 +27,20 @@ def pay_waiting_command() -> None:
     takebacks = card_payments.waiting_takebacks()
     if takebacks:
         click.echo(f"Refunded payouts still to take back from providers: {len(takebacks)}.")
+
+
+@payments_group.command("reconcile")
+@with_appcontext
+def reconcile_command() -> None:
+    """Finish card steps left by a crash or an outage, release stray authorisations, retry
+    payouts (idempotent: run it from cron every few minutes)."""
+    from app.services import card_steps
+
+    report = card_steps.reconcile()
+    click.echo(f"Card steps done: {report.steps.done}, failed for good: {report.steps.failed}, "
+               f"still waiting: {report.steps.waiting}. Stray authorisations released: "
+               f"{report.stray_released}. Payouts sent: {report.payouts_sent}.")
+    for line in report.steps.errors:
+        click.echo(f"  {line}")
+    if report.steps.waiting:
+        raise SystemExit(1)

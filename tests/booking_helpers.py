@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 from app.domain.access import Role
 from app.domain.listings import Slot
-from app.services import bookings, budgets, ledger, providers
+from app.services import bookings, budgets, providers
 from tests.ledger_helpers import funded_budget, key
 from tests.provider_helpers import verified_provider
 
@@ -58,7 +58,7 @@ def holder_with_budget(
         budget.funding_mode = mode
         db.session.commit()
     if funded:
-        ledger.allocate(budget.id, funded, idempotency_key=key("alloc"), actor=admin)
+        budgets.record_instalment(budget.id, funded, idempotency_key=key("alloc"), actor=admin)
     if at_risk:
         from app.extensions import db
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from itertools import count
 
 from app.domain.access import Role
-from app.services import budgets, ledger
+from app.services import budgets
 
 _keys = count()
 
@@ -26,5 +26,5 @@ def funded_budget(make_user, *, annual=1_300_000, funded=100_000, contingency_we
                                    "four_weekly", "direct_payment", contingency_weeks=contingency_weeks,
                                    actor=admin)
     if funded:
-        ledger.allocate(budget.id, funded, idempotency_key=key("alloc"), actor=admin)
+        budgets.record_instalment(budget.id, funded, idempotency_key=key("alloc"), actor=admin)
     return holder, admin, budget

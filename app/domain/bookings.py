@@ -131,6 +131,8 @@ class Event(StrEnum):
     REPORT_NO_SHOW = "report_no_show"
     PAUSE = "pause"
     RESUME = "resume"
+    RESUME_REQUEST = "resume_request"
+    AWAIT_CARD = "await_card"
 
     @property
     def label(self) -> str:
@@ -147,6 +149,8 @@ _EVENT_PHRASES = {
     Event.AUTO_CONFIRM: "automatically confirm",
     Event.RESOLVE_DISPUTE: "resolve the dispute on",
     Event.REPORT_NO_SHOW: "report a no-show on",
+    Event.RESUME_REQUEST: "resume",
+    Event.AWAIT_CARD: "try the card again for",
 }
 
 
@@ -187,6 +191,9 @@ _MOVES: dict[Event, tuple[frozenset[BookingState], BookingState, frozenset[Actor
     # Funds are held by Carefair once the provider accepts; a retry after a failed card is the same.
     E.HOLD_FUNDS: (frozenset({S.ACCEPTED, S.PAYMENT_FAILED}), S.FUNDS_HELD, frozenset({A.SYSTEM})),
     E.PAYMENT_FAILED: (frozenset({S.ACCEPTED}), S.PAYMENT_FAILED, frozenset({A.SYSTEM})),
+    # A retry on a card budget: the ledger holds again and the booking waits, accepted, for the
+    # card's answer (which runs after the commit) before it is funded or fails again.
+    E.AWAIT_CARD: (frozenset({S.PAYMENT_FAILED}), S.ACCEPTED, frozenset({A.SYSTEM})),
     E.RECORD_DELIVERY: (frozenset({S.FUNDS_HELD}), S.DELIVERED, frozenset({A.PROVIDER})),
     # A broker confirms only as the co-signer for holders at risk (see confirmation_plan).
     E.CONFIRM: (frozenset({S.DELIVERED}), S.CONFIRMED, _HOLDER_OR_BROKER),
@@ -203,11 +210,15 @@ _MOVES: dict[Event, tuple[frozenset[BookingState], BookingState, frozenset[Actor
     ),
     # Either side may report that the other did not turn up; the service records which side.
     E.REPORT_NO_SHOW: (frozenset({S.FUNDS_HELD}), S.NO_SHOW, _ANY_PERSON),
-    # Pause only what the provider has agreed to: an unanswered request can simply be cancelled,
-    # and resuming must not skip the provider's acceptance.
-    E.PAUSE: (frozenset({S.ACCEPTED, S.FUNDS_HELD, S.PAYMENT_FAILED}), S.PAUSED, _HOLDER_OR_BROKER),
+    # A pause covers requests still waiting for the provider or a broker too: otherwise they
+    # would be funded on acceptance while the holder is in hospital.
+    E.PAUSE: (frozenset({S.REQUESTED, S.AWAITING_APPROVAL, S.ACCEPTED, S.FUNDS_HELD,
+                         S.PAYMENT_FAILED}), S.PAUSED, _HOLDER_OR_BROKER),
     # Holds were released on pause, so resuming goes back to accepted and funds are held again.
     E.RESUME: (frozenset({S.PAUSED}), S.ACCEPTED, _HOLDER_OR_BROKER),
+    # A request paused before the provider answered goes back to them: resuming never skips
+    # the provider's acceptance (nor a broker's approval: the service re-holds it for them).
+    E.RESUME_REQUEST: (frozenset({S.PAUSED}), S.REQUESTED, _HOLDER_OR_BROKER),
 }
 
 

@@ -4,7 +4,7 @@ from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.models.booking import Booking, BookingBackup, BookingSession, HolderPause, PoolParticipant
 from app.models.budget import Budget, PlanCategory, PlanReview, SupportPlanVersion
-from app.models.card_payment import BudgetCard, SessionCardPayment
+from app.models.card_payment import BudgetCard, CardStep, SessionCardPayment
 from app.models.delegation import Delegation
 from app.models.flag import Flag, ProviderRestriction, SafeguardingReferral
 from app.models.ledger import LedgerEntry, LedgerTransaction
@@ -77,6 +77,7 @@ __all__ = [
     "SearchPosting",
     "SearchWord",
     "SessionCardPayment",
+    "CardStep",
     "PlanReview",
     "SupportPlanVersion",
     "User",

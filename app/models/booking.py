@@ -85,6 +85,9 @@ class Booking(Base):
     max_participants: Mapped[int | None] = mapped_column(Integer)
     join_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pool_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # While paused: the state it was paused from (requested, awaiting_approval, accepted...), so
+    # resuming a request sends it back to the provider rather than skipping their acceptance.
+    paused_from: Mapped[str | None] = mapped_column(String(20))
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

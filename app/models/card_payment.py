@@ -1,10 +1,10 @@
-"""Card payments for bookings: a budget's card on file and each session's card authorisation."""
+"""Card payments for bookings: a budget's card on file, each session's authorisation, recorded card steps."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -50,3 +50,41 @@ class SessionCardPayment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     payment: Mapped[Payment | None] = relationship()
+
+
+CARD_STEP_KINDS = ("authorise", "capture", "cancel", "refund", "transfer", "reverse")
+CARD_STEP_STATUSES = ("planned", "done", "failed")
+
+
+class CardStep(Base):
+    """A card operation a booking use case decided on, recorded in the same commit as the state
+    change it belongs to, and run against Stripe only after that commit (by the worker step
+    right after the use case, or by `carefair payments reconcile`). Its idempotency key is
+    fixed when it is recorded, so running it twice never moves money twice."""
+
+    __tablename__ = "card_steps"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{k}'" for k in CARD_STEP_KINDS) + ")", name="kind_known"
+        ),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in CARD_STEP_STATUSES) + ")",
+            name="status_known",
+        ),
+        CheckConstraint("amount_pence >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("booking_sessions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    amount_pence: Mapped[int] = mapped_column(Integer, default=0)
+    hold_round: Mapped[int] = mapped_column(Integer, default=0)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="planned", index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.domain.budget import add_months, instalment_amounts, instalment_dates
 from app.errors import InsufficientFunds
-from app.services import accounts, budgets, ledger
+from app.services import accounts, budgets, ledger, transaction
 
 
 def load_budgets(seed_dir: Path, today: date | None = None) -> None:
@@ -60,3 +60,4 @@ def load_budgets(seed_dir: Path, today: date | None = None) -> None:
             ledger.hold(budget.id, spend["pence"], category=spend["category"],
                         idempotency_key=f"seed-{budget.id}-open", actor=holder,
                         reference=spend["reference"], occurred_on=today)
+        transaction.commit()  # one holder's budget history at a time (the ledger never commits)

@@ -588,3 +588,40 @@ def period_audit(first: date, last: date) -> list[AuditRow]:
     budgets = [b for b in all_budgets() if b.start_date <= last and b.end_date >= first]
     return [AuditRow(b, acc[b.id]["allocated"], dict(acc[b.id]["spent"]), acc[b.id]["held"],
                      acc[b.id]["unspent"], acc[b.id]["clawed"]) for b in budgets]
+
+
+# ---------------------------------------------------------------- the council's money in and out
+# Use cases around the ledger's primitives (which never commit): one commit each.
+
+
+def record_instalment(budget_id: int, amount_pence: int, *, idempotency_key: str, actor: User | None,
+                      received_on: date | None = None, reference: str | None = None):
+    """A council admin records an instalment received. Raises what ledger.allocate raises."""
+    from app.services import ledger, transaction
+
+    tx = ledger.allocate(budget_id, amount_pence, idempotency_key=idempotency_key, actor=actor,
+                         received_on=received_on, reference=reference)
+    transaction.commit()
+    return tx
+
+
+def adjust_budget(budget_id: int, amount_pence: int, *, reason: str, idempotency_key: str,
+                  actor: User | None):
+    """A broker's or council admin's correction. Raises what ledger.adjust raises."""
+    from app.services import ledger, transaction
+
+    tx = ledger.adjust(budget_id, amount_pence, reason=reason, idempotency_key=idempotency_key,
+                       actor=actor)
+    transaction.commit()
+    return tx
+
+
+def claw_back(budget_id: int, amount_pence: int, *, idempotency_key: str, actor: User | None,
+              reason: str):
+    """The council takes unspent money back. Raises what ledger.clawback raises."""
+    from app.services import ledger, transaction
+
+    tx = ledger.clawback(budget_id, amount_pence, idempotency_key=idempotency_key, actor=actor,
+                         reason=reason)
+    transaction.commit()
+    return tx

@@ -515,39 +515,46 @@ def refund_session(broker: User, session_id: int, amount_pence: int, *, reason: 
     from their payout (a transfer reversal), so Carefair never pays both the holder and the
     provider for the same money; if Stripe cannot do that now, it waits for `pay_waiting`.
 
-    Raises InvalidInput, PaymentLimitExceeded, PaymentUnavailable, NotFound (nothing refunded).
+    One transaction: the session's booking is locked, the ledger refund written and the card
+    refund recorded as a card step (its key fixed now), then one commit; the card refund runs
+    after the commit. Raises InvalidInput, InsufficientFunds (more than is left to refund),
+    NotFound (nothing refunded).
     """
-    s = db.session.get(BookingSession, session_id)
-    if s is None:
-        raise NotFound("We could not find that session.")
-    if not (reason or "").strip():
-        raise InvalidInput("Say why the money is being given back.", field="reason")
-    payment = session_payment(s.id)
-    if s.capture_id is None or payment is None or payment.captured_pence <= 0:
-        raise InvalidInput("Nothing has been paid for this session yet.", field="amount")
-    booking = s.booking
-    # Keys from the ledger's state, which moves only after the card refund succeeded: a retry
-    # after a failure (or a crash between the two) repeats the same keys, never a second refund.
-    already = payment.captured_pence - ledger.refundable(s.capture_id)
-    suffix = f"refund-{already}-{amount_pence}"
-    gateway().refund(
-        payment_id=payment.id,
-        amount_pence=amount_pence,
-        reason="requested_by_customer",
-        idempotency_key=f"b{booking.id}-s{s.id}-p{payment.id}-card-{suffix}",
-        actor=broker,
-    )
-    ledger.refund(
-        s.capture_id,
-        amount_pence,
-        idempotency_key=f"s{s.id}-{suffix}",
-        actor=broker,
-        on_behalf_of=booking.holder,
-        reason=reason.strip()[:300],
-    )
-    _audit_step(broker, booking, s, payment.id, "booking.card_refunded", amount_pence)
+    from app.services import card_steps, transaction
+    from app.services.bookings._common import _lock_session
+
+    try:
+        if not (reason or "").strip():
+            raise InvalidInput("Say why the money is being given back.", field="reason")
+        s = _lock_session(session_id)
+        payment = session_payment(s.id)
+        if s.capture_id is None or payment is None or payment.captured_pence <= 0:
+            raise InvalidInput("Nothing has been paid for this session yet.", field="amount")
+        booking = s.booking
+        # Keys from the ledger's state before this refund: a retry of a refusal (rolled back)
+        # repeats the same keys; the ledger refuses more than was captured less refunds.
+        already = payment.captured_pence - ledger.refundable(s.capture_id)
+        suffix = f"refund-{already}-{amount_pence}"
+        # What the ledger has refunded counts, card refund run or not: never beyond the capture.
+        rules.check_refund(amount_pence, captured=payment.captured_pence, refunded=already)
+        ledger.refund(
+            s.capture_id,
+            amount_pence,
+            idempotency_key=f"s{s.id}-{suffix}",
+            actor=broker,
+            on_behalf_of=booking.holder,
+            reason=reason.strip()[:300],
+        )
+        card_steps.record(booking, "refund", session=s, amount=amount_pence, actor=broker,
+                          key=f"b{booking.id}-s{s.id}-p{payment.id}-card-{suffix}",
+                          reason=reason.strip()[:300])
+        transaction.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
     before = _payment(payment.id).transferred_pence
-    left = take_back_overpaid(s.id, broker)
+    card_steps.run(booking_id=booking.id)
+    left = overpaid_pence(_payment(payment.id))
     return RefundOutcome(_payment(payment.id), before - _payment(payment.id).transferred_pence, left)
 
 

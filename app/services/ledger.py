@@ -1,10 +1,13 @@
 """The money service: allocate, hold, release, capture, refund, clawback and adjust.
 
-Each public function is one balanced, append-only ledger transaction in integer pence, one
-commit, audited, and idempotent: the same `idempotency_key` for the same operation returns the
-first result (with `.replayed` set) and posts nothing. The budget row is locked (SELECT ... FOR
-UPDATE on PostgreSQL) before balances are read, so concurrent requests on one budget queue up
-instead of both spending the same money; the database's deferred constraint trigger re-checks.
+Each public function posts one balanced, append-only ledger transaction in integer pence,
+audited, and idempotent: the same `idempotency_key` for the same operation returns the first
+result (with `.replayed` set) and posts nothing. None of them commits: they add to the caller's
+session, and the calling use case (a booking step, an admin's instalment in budgets.py) commits
+once with everything else it changed, through `transaction.commit`. The budget row is locked
+(SELECT ... FOR UPDATE on PostgreSQL) before balances are read and stays locked until that
+commit, so concurrent requests on one budget queue up instead of both spending the same money;
+the database's deferred constraint trigger re-checks at the caller's commit.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from app.domain import ledger as rules
 from app.domain.access import Role
@@ -179,12 +182,12 @@ def _post(budget: Budget, operation: Operation, key: str, legs: list[rules.Leg],
                              category=leg.category) for leg in legs],
         **fields,
     )
-    db.session.add(tx)
     try:
-        db.session.flush()
+        # A savepoint, so a lost race on the key undoes this row only, not the caller's work.
+        with db.session.begin_nested():
+            db.session.add(tx)
     except IntegrityError:
         # Two identical retries raced past the look-up: the first one won; return it.
-        db.session.rollback()
         again = _replayed(operation, key, budget.id, amount)
         if again is None:
             raise
@@ -193,14 +196,6 @@ def _post(budget: Budget, operation: Operation, key: str, legs: list[rules.Leg],
     details.update(audit_details or {})
     audit.record(actor, f"ledger.{operation.value}", "budget", budget.id,
                  on_behalf_of=on_behalf_of, details=details)
-    try:
-        db.session.commit()
-    except DBAPIError as err:  # the database's own check (PostgreSQL constraint trigger)
-        db.session.rollback()
-        if "carefair_ledger" in str(err):
-            raise InsufficientFunds("There is not enough money in this budget for that.",
-                                    field="amount") from err
-        raise
     return tx
 
 

@@ -106,9 +106,9 @@ def budget_instalment(budget_id: int):
     if form.validate_on_submit():
         try:
             pence = parse_pounds(form.amount.data, field="amount")
-            tx = ledger.allocate(budget_id, pence, idempotency_key=form.idempotency_key.data,
-                                 actor=current_user, received_on=form.received_on.data,
-                                 reference=form.reference.data or None)
+            tx = budgets.record_instalment(budget_id, pence, idempotency_key=form.idempotency_key.data,
+                                           actor=current_user, received_on=form.received_on.data,
+                                           reference=form.reference.data or None)
         except DomainError as err:
             attach_error(form, err)
         else:
@@ -124,8 +124,8 @@ def budget_adjust(budget_id: int):
         try:
             pence = parse_pounds(form.amount.data, field="amount")
             signed = pence if form.direction.data == "add" else -pence
-            tx = ledger.adjust(budget_id, signed, reason=form.reason.data,
-                               idempotency_key=form.idempotency_key.data, actor=current_user)
+            tx = budgets.adjust_budget(budget_id, signed, reason=form.reason.data,
+                                      idempotency_key=form.idempotency_key.data, actor=current_user)
         except DomainError as err:
             attach_error(form, err)
         else:
@@ -150,8 +150,8 @@ def budget_clawback(budget_id: int):
                 return render_template("admin/clawback_confirm.html", form=form, preview=preview,
                                        amount=pounds_plain(pence),
                                        title="Check before taking money back")
-            tx = ledger.clawback(budget_id, pence, idempotency_key=form.idempotency_key.data,
-                                 actor=current_user, reason=form.reason.data)
+            tx = budgets.claw_back(budget_id, pence, idempotency_key=form.idempotency_key.data,
+                                   actor=current_user, reason=form.reason.data)
         except DomainError as err:
             attach_error(form, err)
         else:

@@ -13,7 +13,7 @@ from app.domain.ledger import Account
 from app.errors import InsufficientFunds
 from app.extensions import db
 from app.models import User
-from app.services import budgets, ledger
+from app.services import budgets, ledger, transaction
 
 pytestmark = [pytest.mark.database, pytest.mark.postgres_only]
 
@@ -65,7 +65,7 @@ def test_racing_holds_never_overspend_and_lose_nothing(race_app):
             budgets.save_plan(holder.id, "x", "y", {"transport": 500_000}, actor=None)
             budget = budgets.create_budget(holder.id, 500_000, date.today() - timedelta(days=10),
                                            "monthly", "direct_payment", contingency_weeks=0, actor=admin)
-            ledger.allocate(budget.id, 100_000, idempotency_key="race-alloc", actor=admin)
+            budgets.record_instalment(budget.id, 100_000, idempotency_key="race-alloc", actor=admin)
             budget_id = budget.id
 
         barrier = threading.Barrier(THREADS)
@@ -79,6 +79,7 @@ def test_racing_holds_never_overspend_and_lose_nothing(race_app):
                 try:
                     ledger.hold(budget_id, HOLD, category="transport", idempotency_key=f"race-{n}",
                                 actor=actor)
+                    transaction.commit()  # the ledger never commits: this thread is the use case
                     result = "held"
                 except InsufficientFunds:
                     result = "refused"

@@ -32,11 +32,15 @@ def test_random_operation_sequences_keep_the_ledger_sound(app_ctx, make_user):
             self.last: tuple | None = None  # (operation, key, args) of the last success
 
         def _try(self, call):
+            # Each operation stands for a use case: commit what succeeded (the ledger's
+            # primitives never commit), roll back what was refused.
             try:
-                return call()
+                result = call()
             except DomainError:
                 db.session.rollback()
                 return None
+            db.session.commit()
+            return result
 
         @rule(amount=amounts)
         def allocate(self, amount):

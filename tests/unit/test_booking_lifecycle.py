@@ -88,9 +88,15 @@ def test_pause_and_resume_returns_to_accepted_so_funds_are_held_again():
         transition(S.FUNDS_HELD, E.PAUSE, A.PROVIDER)
 
 
-def test_unanswered_request_cannot_be_paused():
+def test_a_pause_covers_unanswered_requests_and_resuming_sends_them_back_to_the_provider():
+    # Otherwise a request still waiting would be funded on acceptance while the holder is away.
+    assert transition(S.REQUESTED, E.PAUSE, A.HOLDER) is S.PAUSED
+    assert transition(S.AWAITING_APPROVAL, E.PAUSE, A.BROKER) is S.PAUSED
+    assert transition(S.PAUSED, E.RESUME_REQUEST, A.HOLDER) is S.REQUESTED
+    with pytest.raises(NotYourMove):
+        transition(S.PAUSED, E.RESUME_REQUEST, A.PROVIDER)
     with pytest.raises(IllegalTransition):
-        transition(S.REQUESTED, E.PAUSE, A.HOLDER)
+        transition(S.DELIVERED, E.PAUSE, A.HOLDER)
 
 
 def test_either_side_can_report_a_no_show_but_only_once_funds_are_held():

@@ -19,12 +19,14 @@ pytestmark = pytest.mark.database
 def _spend(holder, budget, pence=20_000):
     held = ledger.hold(budget.id, pence, category="personal_assistant", idempotency_key=key(), actor=holder)
     ledger.capture(held.id, pence, idempotency_key=key(), actor=holder)
+    db.session.commit()  # the ledger's primitives never commit: this test is their use case
 
 
 def test_holder_sees_balances_forecast_chart_and_table(client, make_user, login):
     holder, _, budget = funded_budget(make_user)
     _spend(holder, budget)
     ledger.hold(budget.id, 5_000, category="transport", idempotency_key=key(), actor=holder)
+    db.session.commit()
     login(holder)
     page = client.get("/my/budget").get_data(as_text=True)
     assert 'id="available">£750.00' in page
@@ -263,6 +265,7 @@ def test_bad_instalments_are_refused_beside_the_field(client, make_user, login, 
 def test_admin_adjusts_with_a_reason_and_claws_back_unspent(client, make_user, login):
     holder, _, budget = funded_budget(make_user)
     ledger.hold(budget.id, 30_000, category="transport", idempotency_key=key(), actor=holder)
+    db.session.commit()
     _admin(make_user, login)
     page = client.post(f"/admin/budgets/{budget.id}/adjustments",
                        data={"idempotency_key": key(), "direction": "add", "amount": "10", "reason": ""})

@@ -25,6 +25,8 @@ from app.services.bookings._common import (
     _kind_of,
     _link,
     _lock_booking,
+    _lock_holder,
+    _lock_session,
     _now,
     _plan_category,
     _policy,
@@ -42,6 +44,7 @@ from app.services.bookings._common import (
     local,
     needs_cosign,
     register_rule_checks,
+    require_provider_not_suspended,
 )
 from app.services.bookings.approval import (
     _decide_approval,
@@ -70,11 +73,13 @@ from app.services.bookings.funding import (
     _hold_session,
     _mark_funded,
     accept,
+    card_authorised,
+    card_refused,
     decline,
     retry_funding,
 )
 from app.services.bookings.jobs import JobReport, run_due
-from app.services.bookings.pauses import current_pause, pause, resume
+from app.services.bookings.pauses import PAUSABLE, current_pause, pause, resume
 from app.services.bookings.pools import (
     _capture_pool,
     _hold_pool_share,
@@ -122,5 +127,6 @@ __all__ = [
     "join_pool", "local", "needs_cosign", "pause", "quote_booking", "record_delivery",
     "refuse_approval", "register_rule_checks", "remittance_files", "report_no_show",
     "request_booking", "resolve_dispute", "resume", "retry_funding", "run_due",
-    "settled_sessions",
+    "settled_sessions", "_lock_holder", "_lock_session", "require_provider_not_suspended",
+    "card_authorised", "card_refused", "PAUSABLE",
 ]

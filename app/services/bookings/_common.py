@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -28,6 +28,7 @@ from app.models import (
 )
 from app.models.booking import NON_BLOCKING_STATES
 from app.models.delegation import STATUS_ACTIVE
+from app.services import clock
 
 UK = ZoneInfo("Europe/London")
 S = BookingState
@@ -112,7 +113,8 @@ class BookingQuote:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    """The services' one clock (app.services.clock), which tests can set."""
+    return clock.now()
 
 
 def _settings():
@@ -160,6 +162,36 @@ def _lock_booking(booking_id: int) -> Booking:
     if booking is None:
         raise NotFound("We could not find that booking.")
     return booking
+
+
+def _lock_session(session_id: int) -> BookingSession:
+    """Lock a session's booking, then the session: the same order as every booking use case
+    (booking rows before budget rows), so two use cases on one booking queue, never deadlock."""
+    booking_id = db.session.scalar(
+        select(BookingSession.booking_id).where(BookingSession.id == session_id)
+    )
+    if booking_id is None:
+        raise NotFound("We could not find that session.")
+    _lock_booking(booking_id)
+    return _session(session_id)
+
+
+def _lock_holder(holder_id: int) -> None:
+    """Serialise what changes a holder's whole support (pause, resume) with new requests."""
+    db.session.scalar(select(User.id).where(User.id == holder_id).with_for_update())
+
+
+def require_provider_not_suspended(booking: Booking) -> None:
+    """A provider whose listings are suspended or payouts held (an upheld flag, a restriction)
+    cannot take on more work until a broker lifts it. Raises NotPermitted."""
+    from app.services import restrictions
+
+    restriction = restrictions.restriction_of(booking.provider_profile_id)
+    if restriction is not None and (restriction.listings_suspended or restriction.payouts_held):
+        raise NotPermitted(
+            "Your account is restricted while a broker looks into a concern, so you cannot "
+            "accept bookings now. A broker will contact you."
+        )
 
 
 def _session(session_id: int, *, lock: bool = True) -> BookingSession:

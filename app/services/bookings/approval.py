@@ -15,7 +15,7 @@ from app.models import (
     Booking,
     User,
 )
-from app.services import audit, notify
+from app.services import audit, notify, transaction
 from app.services.bookings._common import (
     S,
     _link,
@@ -49,9 +49,17 @@ def refuse_approval(broker: User, booking_id: int, *, note: str) -> Booking:
     return _decide_approval(broker, booking_id, Event.REFUSE_APPROVAL, note)
 
 
+@transaction.use_case
 def _decide_approval(broker: User, booking_id: int, event: Event, note: str) -> Booking:
     _require_broker(broker)
     booking = _lock_booking(booking_id)
+    _apply_decision(broker, booking, event, note)
+    transaction.commit()
+    return booking
+
+
+def _apply_decision(broker: User, booking: Booking, event: Event, note: str) -> None:
+    """The decision on a booking the caller has locked, in the caller's transaction."""
     state = rules.transition(booking.state, event, ActorKind.BROKER)
     booking.state = state.value
     booking.approved_by_id = broker.id
@@ -82,5 +90,3 @@ def _decide_approval(broker: User, booking_id: int, event: Event, note: str) -> 
             link=_link(booking),
             context={"by": broker, "starts": _starts(booking)},
         )
-    db.session.commit()
-    return booking

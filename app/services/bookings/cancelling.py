@@ -11,32 +11,32 @@ from app.domain.notifications import Event as Notice
 from app.errors import (
     InvalidInput,
 )
-from app.extensions import db
 from app.models import (
     Booking,
     BookingSession,
     Listing,
     User,
 )
-from app.services import audit, card_payments, ledger, notify
+from app.services import audit, card_steps, ledger, notify, transaction
 from app.services.bookings._common import (
     OPEN_SESSION_STATES,
     S,
     _kind_of,
     _link,
     _lock_booking,
+    _lock_session,
     _now,
     _policy,
     _refuse_own_work,
     _require_holder_side,
     _require_provider,
-    _session,
     _starts,
 )
 from app.services.bookings.delivery import _close_if_done
 from app.services.bookings.pools import _release_pool
 
 
+@transaction.use_case
 def cancel_booking(
     actor: User,
     holder: User | None,
@@ -80,18 +80,17 @@ def cancel_booking(
             charge = out.charge_pence
             s.outcome_note = out.reason
         outcomes[s.id] = charge
-    db.session.commit()
-    for sid, charge in outcomes.items():
-        _money_back(sid, charge, actor)
+    for s in booking.sessions:
+        if s.id in outcomes:
+            _money_back(booking, s, outcomes[s.id], actor)
     if booking.kind == "pooled":
-        _release_pool(booking.id, actor)
-    booking = _lock_booking(booking_id)
-    booking.state = S.CANCELLED.value
+        _release_pool(booking, actor)
+    booking.state = rules.transition(booking.state, Event.CANCEL, kind).value
     booking.cancelled_by_id = actor.id
     booking.cancel_reason = (reason or "").strip()[:500] or None
     for s in booking.sessions:
         if s.id in outcomes:
-            s.state = S.CANCELLED.value
+            s.state = rules.transition(s.state, Event.CANCEL, kind).value
             s.charge_pence = outcomes[s.id]
     audit.record(
         actor,
@@ -109,18 +108,22 @@ def cancel_booking(
         link=_link(booking, "holder" if other is booking.holder else "provider"),
         context={"by": actor, "starts": _starts(booking)},
     )
-    db.session.commit()
+    transaction.commit()
+    card_steps.run(booking_id=booking.id)
     return booking
 
 
-def _money_back(session_id: int, charge: int, actor: User | None) -> None:
-    # The card first (cancel, or capture the charge); it also releases an authorisation left over
-    # from a failed funding round, which has no ledger hold.
-    card_payments.take_for_session(session_id, charge, actor)
-    s = db.session.get(BookingSession, session_id)
-    if s is None or s.hold_id is None or ledger.held_remaining(s.hold_id) <= 0:
+def _money_back(booking: Booking, s: BookingSession, charge: int, actor: User | None) -> None:
+    """Release the session's hold, or capture `charge` from it (a late cancellation, a holder's
+    no-show), in the caller's transaction; the card follows after commit (a recorded step:
+    capture and pay the provider, or release the authorisation, including one left over from
+    a failed funding round, which has no ledger hold)."""
+    card_steps.record(
+        booking, "capture" if charge > 0 else "cancel", session=s, amount=charge, actor=actor,
+        key=f"b{booking.id}-s{s.id}-r{booking.hold_round}-step-money-back",
+    )
+    if s.hold_id is None or ledger.held_remaining(s.hold_id) <= 0:
         return
-    booking = s.booking
     if charge > 0:
         s.capture_id = ledger.capture(
             s.hold_id,
@@ -130,8 +133,6 @@ def _money_back(session_id: int, charge: int, actor: User | None) -> None:
             on_behalf_of=booking.holder,
             reference=booking.reference,
         ).id
-        db.session.commit()  # the payout call below needs a clean session
-        card_payments.pay_provider(session_id, actor)
     else:
         ledger.release(
             s.hold_id,
@@ -146,6 +147,7 @@ def backup_offers(booking: Booking) -> list[Listing]:
     return [b.listing for b in booking.backups if b.listing.is_live]
 
 
+@transaction.use_case
 def report_no_show(
     actor: User, holder: User | None, session_id: int, now: datetime | None = None
 ) -> BookingSession:
@@ -153,7 +155,7 @@ def report_no_show(
     cancellation; a provider no-show releases everything. Raises NotFound, IllegalTransition,
     InvalidInput (before the session started), NotPermitted (the provider, acting for the holder)."""
     now = now or _now()
-    s = _session(session_id)
+    s = _lock_session(session_id)
     booking = s.booking
     _refuse_own_work(booking, holder, actor, "report a no-show")
     if actor.role_enum is Role.PROVIDER:
@@ -173,10 +175,8 @@ def report_no_show(
         charge, who = out.charge_pence, "holder"
     else:
         charge, who = 0, "provider"
-    db.session.commit()
-    _money_back(s.id, charge, actor)
-    s = _session(session_id)
-    s.state = S.NO_SHOW.value
+    _money_back(booking, s, charge, actor)
+    s.state = rules.transition(s.state, Event.REPORT_NO_SHOW, kind).value
     s.no_show_by, s.charge_pence = who, charge
     audit.record(
         actor,
@@ -187,5 +187,6 @@ def report_no_show(
         details={"booking_id": booking.id, "no_show_by": who, "charge_pence": charge},
     )
     _close_if_done(s.booking)
-    db.session.commit()
+    transaction.commit()
+    card_steps.run(booking_id=booking.id)
     return s

@@ -1,8 +1,14 @@
-"""After a session: recording delivery, confirming, co-signing, disputing and settling the money."""
+"""After a session: recording delivery, confirming, co-signing, disputing and settling the money.
+
+Each use case locks the session's booking and then the session (the order every booking use
+case keeps), re-checks the transition inside the lock, and writes the ledger capture or
+release, the new state, the audit and the notices in one commit. For a card booking the card
+capture (or release) and the provider's payout are recorded card steps, run after the commit.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import or_, select
 
@@ -22,13 +28,14 @@ from app.models import (
     User,
 )
 from app.models.delegation import STATUS_ACTIVE
-from app.services import audit, card_payments, ledger, notify
+from app.services import audit, card_steps, clock, ledger, notify, transaction
 from app.services.bookings._common import (
     DISPUTE_OUTCOMES,
     S,
     _brokers,
     _kind_of,
     _link,
+    _lock_session,
     _now,
     _pounds,
     _refuse_own_work,
@@ -41,6 +48,7 @@ from app.services.bookings._common import (
 from app.services.bookings.pools import _capture_pool
 
 
+@transaction.use_case
 def record_delivery(
     provider: User,
     session_id: int,
@@ -52,13 +60,17 @@ def record_delivery(
 ) -> BookingSession:
     """The provider records what happened. Raises InvalidInput (field), NotFound, IllegalTransition."""
     now = now or _now()
-    s = _session(session_id)
+    s = _lock_session(session_id)
     booking = s.booking
     _require_provider(booking, provider)
     if actual_end <= actual_start:
         raise InvalidInput("The end time must be after the start time.", field="actual_end")
     if actual_start > now:
         raise InvalidInput("You can only record support that has started.", field="actual_start")
+    if actual_end > now:
+        # Hours not yet worked would be paid on the provider's word before they happen.
+        raise InvalidInput("You can only record support once it has finished. The end time "
+                           "is later than now.", field="actual_end")
     state = rules.transition(s.state, Event.RECORD_DELIVERY, ActorKind.PROVIDER)
     s.state = state.value
     s.actual_start_at, s.actual_end_at = actual_start, actual_end
@@ -83,10 +95,11 @@ def record_delivery(
         link=_link(booking),
         context={"provider": provider, "starts": s.start_at},
     )
-    db.session.commit()
+    transaction.commit()
     return s
 
 
+@transaction.use_case
 def confirm_session(actor: User, holder: User | None, session_id: int) -> BookingSession:
     """The holder confirms delivered hours; a broker co-signs for a holder at risk.
 
@@ -94,7 +107,7 @@ def confirm_session(actor: User, holder: User | None, session_id: int) -> Bookin
     when a broker co-signs. The booking's provider acting for the holder may not confirm
     their own hours. Raises NotFound, NotPermitted, IllegalTransition, NotYourMove.
     """
-    s = _session(session_id)
+    s = _lock_session(session_id)
     booking = s.booking
     _refuse_own_work(booking, holder, actor, "confirm it")
     _require_holder_side(booking, holder, actor)
@@ -111,7 +124,7 @@ def confirm_session(actor: User, holder: User | None, session_id: int) -> Bookin
             on_behalf_of=booking.holder,
             details={"booking_id": booking.id},
         )
-        db.session.commit()
+        transaction.commit()
         return s
     if kind is ActorKind.BROKER:
         if not cosign:
@@ -119,8 +132,9 @@ def confirm_session(actor: User, holder: User | None, session_id: int) -> Bookin
         s.cosigned_by_id = actor.id
     else:
         s.confirmed_by_id = actor.id
-    db.session.commit()
-    return _settle(s.id, s.price_pence, actor, event=Event.CONFIRM, kind=kind)
+    _settle(s, s.price_pence, actor, event=Event.CONFIRM, kind=kind)
+    transaction.commit()
+    return _after_settle(s.id)
 
 
 def cosign_queue() -> list[BookingSession]:
@@ -146,6 +160,7 @@ def cosign_queue() -> list[BookingSession]:
     )
 
 
+@transaction.use_case
 def dispute_session(
     actor: User, holder: User | None, session_id: int, *, reason: str
 ) -> BookingSession:
@@ -154,7 +169,7 @@ def dispute_session(
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("Say what is not right about the hours recorded.", field="reason")
-    s = _session(session_id)
+    s = _lock_session(session_id)
     booking = s.booking
     _refuse_own_work(booking, holder, actor, "dispute the hours")
     _require_holder_side(booking, holder, actor)
@@ -175,7 +190,7 @@ def dispute_session(
             link=_link(booking, "broker"),
             context={"client": booking.holder, "reference": booking.reference},
         )
-    db.session.commit()
+    transaction.commit()
     return s
 
 
@@ -189,6 +204,7 @@ def disputes() -> list[BookingSession]:
     )
 
 
+@transaction.use_case
 def resolve_dispute(
     broker: User, session_id: int, *, outcome: str, refund_pence: int | None = None, note: str = ""
 ) -> BookingSession:
@@ -197,7 +213,7 @@ def resolve_dispute(
     Raises InvalidInput (outcome, refund), NotPermitted, NotFound, IllegalTransition.
     """
     _require_broker(broker)
-    s = _session(session_id, lock=False)
+    s = _lock_session(session_id)
     rules.transition(s.state, Event.RESOLVE_DISPUTE, ActorKind.BROKER)
     if outcome not in DISPUTE_OUTCOMES:
         raise InvalidInput("Choose how the dispute is settled.", field="outcome")
@@ -218,24 +234,20 @@ def resolve_dispute(
         broker.id,
     )
     s.refund_pence = refund
-    db.session.commit()
-    return _settle(
-        session_id,
-        s.price_pence - refund,
-        broker,
-        event=Event.RESOLVE_DISPUTE,
-        kind=ActorKind.BROKER,
-    )
+    _settle(s, s.price_pence - refund, broker, event=Event.RESOLVE_DISPUTE, kind=ActorKind.BROKER)
+    transaction.commit()
+    return _after_settle(session_id)
 
 
 def _settle(
-    session_id: int, charge: int, actor: User | None, *, event: Event, kind: ActorKind
-) -> BookingSession:
-    """Capture `charge` from the session's hold (the rest goes back) and mark it settled."""
-    # The card first: if Stripe fails, nothing has moved and the same confirmation can be retried.
-    card_payments.take_for_session(session_id, charge, actor)
-    s = _session(session_id, lock=False)
+    s: BookingSession, charge: int, actor: User | None, *, event: Event, kind: ActorKind
+) -> None:
+    """Capture `charge` from the session's hold (the rest goes back) and mark it settled, in the
+    caller's transaction (the session and its booking are locked by the caller)."""
     booking = s.booking
+    state = rules.transition(s.state, event, kind)
+    if state is S.CONFIRMED:
+        state = rules.transition(state, Event.SETTLE, ActorKind.SYSTEM)
     capture_id = None
     if s.hold_id is not None:
         if charge > 0:
@@ -256,15 +268,17 @@ def _settle(
             )
     elif booking.kind == "pooled":
         _capture_pool(booking, s, actor)
-    s = _session(session_id)
-    state = rules.transition(s.state, event, kind)
-    if state is S.CONFIRMED:
-        state = rules.transition(state, Event.SETTLE, ActorKind.SYSTEM)
+    # The card follows the ledger after commit: capture what was charged (and pay the
+    # provider), or release the authorisation when nothing is.
+    card_steps.record(
+        booking, "capture" if charge > 0 else "cancel", session=s, amount=charge, actor=actor,
+        key=f"b{booking.id}-s{s.id}-step-settle",
+    )
     s.state = state.value
     s.capture_id = capture_id
     s.charge_pence = charge
     s.confirmed_at = _now()
-    s.settled_on = date.today()
+    s.settled_on = clock.today()
     audit.record(
         actor,
         "booking.settled",
@@ -286,10 +300,15 @@ def _settle(
             link=_link(booking, "provider"),
             context={"reference": booking.reference},
         )
-    db.session.commit()
-    if charge > 0:
-        card_payments.pay_provider(session_id, actor)  # waits (visibly) without an account
-    return _session(session_id, lock=False)
+
+
+def _after_settle(session_id: int) -> BookingSession:
+    """Run the card steps the settling commit recorded, then the session as it stands."""
+    s = _session(session_id, lock=False)
+    card_steps.run(booking_id=s.booking_id)
+    s = _session(session_id, lock=False)
+    db.session.refresh(s)
+    return s
 
 
 def _close_if_done(booking: Booking) -> None:

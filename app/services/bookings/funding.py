@@ -1,4 +1,19 @@
-"""The provider's answer (accept or decline) and holding the money for accepted sessions."""
+"""The provider's answer (accept or decline) and holding the money for accepted sessions.
+
+Accepting is one transaction: the booking row is locked, the transition re-checked inside the
+lock, every session's ledger hold written (the ledger locks the budget row after the booking:
+bookings before budgets, everywhere) and the booking marked funded, then one commit. If a hold
+is refused (not enough money, outside the plan) the holds of that round are undone inside a
+savepoint and the booking is marked payment_failed in the same commit: never booked but not
+funded, never funded but not booked.
+
+A booking paid by card (direct_payment) also needs each session authorised on the holder's
+card. Stripe is never called inside the transaction: the accept commit leaves the booking
+`accepted` with its ledger holds and one recorded `authorise` card step per session; the card
+step runs after the commit (card_steps.run) and then `card_authorised` or `card_refused`
+finishes the booking in a transaction of its own, re-checking that it is still the same
+funding round (a cancellation in between wins; its card steps cancel the authorisation).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +22,10 @@ from typing import TypedDict
 from app.domain import bookings as rules
 from app.domain.bookings import ActorKind, Event
 from app.domain.notifications import Event as Notice
-from app.errors import (
-    DomainError,
-    InsufficientFunds,
-    NotFound,
-)
+from app.errors import DomainError, InsufficientFunds, NotFound
 from app.extensions import db
-from app.models import (
-    Booking,
-    BookingSession,
-    LedgerTransaction,
-    User,
-)
-from app.services import audit, card_payments, ledger, notify
+from app.models import Booking, BookingSession, LedgerTransaction, User
+from app.services import audit, card_payments, card_steps, ledger, notify, transaction
 from app.services.bookings._common import (
     S,
     _link,
@@ -28,7 +34,7 @@ from app.services.bookings._common import (
     _require_holder_side,
     _require_provider,
     _starts,
-    get_booking,
+    require_provider_not_suspended,
 )
 from app.services.bookings.pools import _release_pool
 
@@ -38,18 +44,21 @@ def accept(provider: User, booking_id: int) -> Booking:
 
     Returns the booking in funds_held, or payment_failed when the budget or the card could not
     cover it (the holder side gets one notice saying so, not "accepted"; the reason is
-    `card_payments.funding_failure`). Raises NotFound, IllegalTransition, NotYourMove.
+    `card_payments.funding_failure`). Raises NotFound, IllegalTransition, NotYourMove,
+    NotPermitted (a suspended provider).
     """
     booking = _lock_booking(booking_id)
     _require_provider(booking, provider)
+    require_provider_not_suspended(booking)
     state = rules.transition(booking.state, Event.ACCEPT, ActorKind.PROVIDER)
     booking.state = state.value
     for s in booking.sessions:
         if s.state == S.REQUESTED.value:
             s.state = state.value
     audit.record(provider, "booking.accepted", "booking", booking.id, on_behalf_of=booking.holder)
-    db.session.commit()
-    return _fund(booking.id, provider, accepted_by=provider)
+    _fund(booking, provider, accepted_by=provider)
+    transaction.commit()
+    return _after_commit(booking_id)
 
 
 def retry_funding(actor: User, holder: User | None, booking_id: int) -> Booking:
@@ -58,76 +67,140 @@ def retry_funding(actor: User, holder: User | None, booking_id: int) -> Booking:
     _require_holder_side(booking, holder, actor)
     rules.transition(booking.state, Event.HOLD_FUNDS, ActorKind.SYSTEM)
     booking.hold_round += 1
-    db.session.commit()
     # Whoever pressed retry sees the outcome on the page: no notice on failure.
-    return _fund(booking_id, actor, tell_failure=False)
+    _fund(booking, actor, tell_failure=False)
+    transaction.commit()
+    return _after_commit(booking_id)
+
+
+def _after_commit(booking_id: int) -> Booking:
+    """Run the card steps the commit recorded (outside any transaction of ours), then the
+    booking as it now stands."""
+    card_steps.run(booking_id=booking_id)
+    booking = db.session.get(Booking, booking_id)
+    assert booking is not None
+    db.session.refresh(booking)
+    return booking
 
 
 def _fund(
-    booking_id: int,
+    booking: Booking,
     actor: User | None = None,
     *,
     accepted_by: User | None = None,
     tell_failure: bool = True,
-) -> Booking:
-    """Hold the money (ledger, then card). `accepted_by`: the provider who just accepted, named
-    in the holder side's "accepted" notice when the money is held."""
-    booking = db.session.get(Booking, booking_id)
-    assert booking is not None
+) -> None:
+    """Hold the money in the caller's transaction (the booking row is locked by the caller).
+
+    `accepted_by`: the provider who just accepted, named in the holder side's "accepted" notice
+    when the money is held."""
     if booking.kind == "meet_and_greet" or booking.kind == "pooled":
         # Free, or each participant's share was held when they joined.
-        return _mark_funded(booking, {}, accepted_by)
+        _mark_funded(booking, {}, accepted_by)
+        return
     held: dict[int, int] = {}
     approver = booking.approved_by if booking.approval_reasons else None
     try:
-        card_payments.check_ready(booking)  # before the ledger: no hold to undo
-        for s in booking.sessions:
-            if s.state not in (S.ACCEPTED.value, S.PAYMENT_FAILED.value) or s.price_pence == 0:
-                continue
-            held[s.id] = _hold_session(booking, s, approver).id
-        # The card is authorised after the ledger holds: a refusal releases them below.
-        card_payments.authorise_sessions(booking_id, list(held), actor)
+        with db.session.begin_nested():  # a refusal undoes this round's holds only
+            card_payments.check_ready(booking)  # before the ledger: no hold to undo
+            for s in booking.sessions:
+                if s.state not in (S.ACCEPTED.value, S.PAYMENT_FAILED.value) or s.price_pence == 0:
+                    continue
+                held[s.id] = _hold_session(booking, s, approver).id
     except DomainError as err:
+        _mark_payment_failed(booking, err, tell_failure=tell_failure)
+        return
+    if card_payments.uses_card(booking) and held:
+        # The card is authorised after commit; the booking stays accepted until it answers.
+        for s in booking.sessions:
+            if s.id in held:
+                s.hold_id = held[s.id]
+                card_steps.record(
+                    booking, "authorise", session=s, amount=s.price_pence, actor=actor,
+                    key=f"b{booking.id}-s{s.id}-r{booking.hold_round}-step-authorise",
+                    # How the card's answer is told: "accept" names the provider in the
+                    # accepted notice; "retry" shows a failure only to the one retrying.
+                    reason="accept" if accepted_by is not None else (
+                        None if tell_failure else "retry"),
+                )
+        if booking.state == S.PAYMENT_FAILED.value:
+            # A retry: the sessions wait for the card as accepted ones do.
+            state = rules.transition(booking.state, Event.AWAIT_CARD, ActorKind.SYSTEM)
+            booking.state = state.value
+            for s in booking.sessions:
+                if s.state == S.PAYMENT_FAILED.value:
+                    s.state = state.value
+        return
+    _mark_funded(booking, held, accepted_by)
+
+
+def _mark_payment_failed(booking: Booking, err: DomainError, *, tell_failure: bool) -> None:
+    state = (
+        rules.transition(booking.state, Event.PAYMENT_FAILED, ActorKind.SYSTEM)
+        if booking.state == S.ACCEPTED.value
+        else S.PAYMENT_FAILED
+    )
+    booking.state = state.value
+    for s in booking.sessions:
+        if s.state == S.ACCEPTED.value:
+            s.state = state.value
+    audit.record(
+        None,
+        "booking.payment_failed",
+        "booking",
+        booking.id,
+        on_behalf_of=booking.holder,
+        details={"reason": err.message, "code": err.code},
+    )
+    if tell_failure:
+        # One notice: the money was never really set aside, so no "released" or "accepted".
+        notify.send(
+            Notice.PAYMENT_FAILED,
+            booking.holder,
+            about_holder=booking.holder,
+            link=_link(booking),
+            context={"provider": booking.provider_profile.user, "starts": _starts(booking)},
+        )
+
+
+def card_authorised(booking_id: int, hold_round: int, accepted_by_id: int | None) -> bool:
+    """The card step authorised every session of this round: the booking is funded. One
+    commit. False (nothing changed) if the booking moved on meanwhile (cancelled, paused):
+    the card step that moved it on releases the authorisation."""
+    booking = _lock_booking(booking_id)
+    if booking.state != S.ACCEPTED.value or booking.hold_round != hold_round:
         db.session.rollback()
-        booking = get_booking(booking_id)
-        for hold_id in held.values():
-            if ledger.held_remaining(hold_id) > 0:
+        return False
+    held = {s.id: s.hold_id for s in booking.sessions
+            if s.state == S.ACCEPTED.value and s.hold_id is not None}
+    accepted_by = db.session.get(User, accepted_by_id) if accepted_by_id else None
+    audit.record(None, "booking.card_authorised", "booking", booking.id,
+                 on_behalf_of=booking.holder, details={"sessions": sorted(held)})
+    _mark_funded(booking, held, accepted_by)
+    transaction.commit()
+    return True
+
+
+def card_refused(booking_id: int, hold_round: int, err: DomainError, *, tell_failure: bool) -> bool:
+    """The card refused (or could not be reached for) this round: release the round's ledger
+    holds and mark the booking payment_failed, in one commit. False if the booking moved on."""
+    booking = _lock_booking(booking_id)
+    if booking.state != S.ACCEPTED.value or booking.hold_round != hold_round:
+        db.session.rollback()
+        return False
+    for s in booking.sessions:
+        if s.state == S.ACCEPTED.value and s.hold_id is not None:
+            if ledger.held_remaining(s.hold_id) > 0:
                 ledger.release(
-                    hold_id,
-                    idempotency_key=f"b{booking_id}-r{booking.hold_round}-undo-{hold_id}",
+                    s.hold_id,
+                    idempotency_key=f"b{booking.id}-r{booking.hold_round}-undo-{s.hold_id}",
                     actor=None,
                     on_behalf_of=booking.holder,
                 )
-        booking = _lock_booking(booking_id)
-        state = (
-            rules.transition(booking.state, Event.PAYMENT_FAILED, ActorKind.SYSTEM)
-            if booking.state == S.ACCEPTED.value
-            else S.PAYMENT_FAILED
-        )
-        booking.state = state.value
-        for s in booking.sessions:
-            if s.state == S.ACCEPTED.value:
-                s.state = state.value
-        audit.record(
-            None,
-            "booking.payment_failed",
-            "booking",
-            booking.id,
-            on_behalf_of=booking.holder,
-            details={"reason": err.message, "code": err.code},
-        )
-        if tell_failure:
-            # One notice: the money was never really set aside, so no "released" or "accepted".
-            notify.send(
-                Notice.PAYMENT_FAILED,
-                booking.holder,
-                about_holder=booking.holder,
-                link=_link(booking),
-                context={"provider": booking.provider_profile.user, "starts": _starts(booking)},
-            )
-        db.session.commit()
-        return booking
-    return _mark_funded(booking, held, accepted_by)
+            s.hold_id = None
+    _mark_payment_failed(booking, err, tell_failure=tell_failure)
+    transaction.commit()
+    return True
 
 
 class _HoldArgs(TypedDict):
@@ -165,8 +238,7 @@ def _hold_session(booking: Booking, s: BookingSession, approver: User | None) ->
 
 def _mark_funded(
     booking: Booking, held: dict[int, int], accepted_by: User | None = None
-) -> Booking:
-    booking = _lock_booking(booking.id)
+) -> None:
     if accepted_by is not None:
         notify.send(
             Notice.BOOKING_ACCEPTED,
@@ -197,8 +269,6 @@ def _mark_funded(
             link=_link(booking),
             context={"provider": booking.provider_profile.user, "starts": _starts(booking)},
         )
-    db.session.commit()
-    return booking
 
 
 def decline(provider: User, booking_id: int, *, reason: str = "") -> Booking:
@@ -225,7 +295,7 @@ def decline(provider: User, booking_id: int, *, reason: str = "") -> Booking:
         link=_link(booking),
         context={"provider": provider, "starts": _starts(booking)},
     )
-    db.session.commit()
     if booking.kind == "pooled":
-        _release_pool(booking.id, None)
+        _release_pool(booking, None)
+    transaction.commit()
     return booking

@@ -1,4 +1,11 @@
-"""Pausing a holder's support (holds released, no charges) and resuming it with the same providers."""
+"""Pausing a holder's support (holds released, no charges) and resuming it with the same providers.
+
+A pause is one transaction: the holder's row is locked (new requests queue behind it), then
+each booking it covers in id order (bookings before budgets, as everywhere), every hold
+released and the pause recorded, then one commit. Anything refused (a reason the database
+cannot store, a booking that moved on) rolls all of it back: no hold is released without
+the pause that explains it. Resuming is the same shape and holds the money again.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +14,26 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from app.domain import bookings as rules
-from app.domain.bookings import Event
+from app.domain.bookings import ActorKind, Event
 from app.domain.notifications import Event as Notice
-from app.errors import (
-    Conflict,
-    InvalidInput,
-)
+from app.errors import Conflict, InvalidInput
 from app.extensions import db
-from app.models import (
-    Booking,
-    HolderPause,
-    User,
-)
-from app.services import audit, notify
+from app.models import Booking, HolderPause, User
+from app.services import audit, card_steps, clock, notify, transaction
 from app.services.bookings._common import (
     S,
     _kind_of,
     _link,
     _lock_booking,
+    _lock_holder,
     _now,
 )
 from app.services.bookings.cancelling import _money_back
 from app.services.bookings.funding import _fund
+
+# What a pause covers: requests still waiting (for the provider or a broker) and everything
+# the provider has agreed to. Delivered sessions stay as they are: the work was done.
+PAUSABLE = (S.REQUESTED, S.AWAITING_APPROVAL, S.ACCEPTED, S.FUNDS_HELD, S.PAYMENT_FAILED)
 
 
 def current_pause(holder_id: int) -> HolderPause | None:
@@ -39,11 +44,7 @@ def current_pause(holder_id: int) -> HolderPause | None:
     )
 
 
-def pause(actor: User, holder: User, *, reason: str, until: date | None = None) -> HolderPause:
-    """Pause every booking (crisis, hospital): holds released, no charges, providers told.
-
-    Raises InvalidInput (reason, until), Conflict (already paused).
-    """
+def _clean_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(
@@ -51,41 +52,49 @@ def pause(actor: User, holder: User, *, reason: str, until: date | None = None) 
             "is paused, not why).",
             field="reason",
         )
-    if until is not None and until < date.today():
+    # A NUL or other control character cannot be stored (PostgreSQL refuses NUL in text): say
+    # so beside the field rather than fail half-way.
+    if any(ord(c) < 32 and c not in "\n\r\t" for c in reason):
+        raise InvalidInput(
+            "The reason contains a character that cannot be saved. Type it again without "
+            "pasting.",
+            field="reason",
+        )
+    return reason[:500]
+
+
+@transaction.use_case
+def pause(actor: User, holder: User, *, reason: str, until: date | None = None) -> HolderPause:
+    """Pause every booking (crisis, hospital): requests wait, holds released, no charges,
+    providers told. New bookings are refused until support resumes.
+
+    Raises InvalidInput (reason, until), Conflict (already paused), NotYourMove.
+    """
+    reason = _clean_reason(reason)
+    if until is not None and until < clock.today():
         raise InvalidInput("The date must be today or later.", field="until")
+    _lock_holder(holder.id)
     if current_pause(holder.id) is not None:
         raise Conflict("Support is already paused.", field="reason")
     kind = _kind_of(actor, holder)
-    candidates = list(
+    booking_ids = list(
         db.session.scalars(
-            select(Booking).where(
-                Booking.holder_id == holder.id,
-                Booking.state.in_([S.ACCEPTED.value, S.FUNDS_HELD.value, S.PAYMENT_FAILED.value]),
-            )
+            select(Booking.id)
+            .where(Booking.holder_id == holder.id,
+                   Booking.state.in_([s.value for s in PAUSABLE]))
+            .order_by(Booking.id)
         )
     )
-    releases = []
-    for booking in candidates:
-        rules.transition(booking.state, Event.PAUSE, kind)
+    paused: list[int] = []
+    for booking_id in booking_ids:
+        booking = _lock_booking(booking_id)  # re-read inside the lock: it may have moved on
+        if booking.state not in [s.value for s in PAUSABLE]:
+            continue
+        booking.paused_from = booking.state
+        booking.state = rules.transition(booking.state, Event.PAUSE, kind).value
         for s in booking.sessions:
-            if s.state in (S.FUNDS_HELD.value, S.ACCEPTED.value, S.PAYMENT_FAILED.value):
-                releases.append(s.id)
-    db.session.commit()
-    for sid in releases:
-        _money_back(sid, 0, actor)  # the policy waives charges while paused
-    record = HolderPause(
-        holder_id=holder.id,
-        reason=reason[:500],
-        until=until,
-        paused_by_id=actor.id,
-        booking_ids=[b.id for b in candidates],
-    )
-    db.session.add(record)
-    for booking in candidates:
-        booking = _lock_booking(booking.id)
-        booking.state = S.PAUSED.value
-        for s in booking.sessions:
-            if s.id in releases:
+            if s.state in [x.value for x in PAUSABLE]:
+                _money_back(booking, s, 0, actor)  # the policy waives charges while paused
                 s.state = S.PAUSED.value
                 s.hold_id = None
         notify.send(
@@ -94,59 +103,82 @@ def pause(actor: User, holder: User, *, reason: str, until: date | None = None) 
             link=_link(booking, "provider"),
             context={"by": actor, "reference": booking.reference},
         )
+        paused.append(booking.id)
+    record = HolderPause(
+        holder_id=holder.id,
+        reason=reason,
+        until=until,
+        paused_by_id=actor.id,
+        booking_ids=paused,
+    )
+    db.session.add(record)
     audit.record(
         actor,
         "booking.paused",
         "holder",
         holder.id,
         on_behalf_of=holder,
-        details={
-            "bookings": [b.id for b in candidates],
-            "until": until.isoformat() if until else None,
-        },
+        details={"bookings": paused, "until": until.isoformat() if until else None},
     )
-    db.session.commit()
+    transaction.commit()
+    card_steps.run(booking_ids=paused)  # release the card authorisations the pause recorded
     return record
 
 
+@transaction.use_case
 def resume(actor: User, holder: User, *, now: datetime | None = None) -> list[Booking]:
     """Restart paused bookings with the same providers; sessions whose time passed are dropped
-    free of charge and money is held again for the rest. Raises Conflict (not paused)."""
+    free of charge and money is held again for the rest; requests go back to the provider (or
+    the broker). Raises Conflict (not paused)."""
     now = now or _now()
+    _lock_holder(holder.id)
     record = current_pause(holder.id)
     if record is None:
         raise Conflict("Support is not paused.")
     kind = _kind_of(actor, holder)
     record.resumed_at, record.resumed_by_id = now, actor.id
-    resumed = []
-    for booking_id in record.booking_ids:
+    resumed: list[Booking] = []
+    for booking_id in sorted(record.booking_ids):
         booking = _lock_booking(booking_id)
         if booking.state != S.PAUSED.value:
             continue
-        booking.state = rules.transition(booking.state, Event.RESUME, kind).value
-        booking.hold_round += 1
+        was = booking.paused_from or S.ACCEPTED.value
+        booking.paused_from = None
+        if was in (S.REQUESTED.value, S.AWAITING_APPROVAL.value):
+            state = rules.transition(booking.state, Event.RESUME_REQUEST, kind)
+            if was == S.AWAITING_APPROVAL.value:
+                state = rules.transition(state, Event.HOLD_FOR_APPROVAL, ActorKind.SYSTEM)
+        else:
+            state = rules.transition(booking.state, Event.RESUME, kind)
+            booking.hold_round += 1
+        booking.state = state.value
         for s in booking.sessions:
             if s.state == S.PAUSED.value:
-                s.state = S.CANCELLED.value if s.start_at <= now else S.ACCEPTED.value
-                if s.state == S.CANCELLED.value:
-                    s.charge_pence, s.outcome_note = (
-                        0,
-                        "Missed while support was paused: nothing to pay.",
-                    )
+                if s.start_at <= now:
+                    s.state = S.CANCELLED.value
+                    s.charge_pence = 0
+                    s.outcome_note = "Missed while support was paused: nothing to pay."
+                else:
+                    s.state = state.value
         notify.send(
             Notice.BOOKING_RESUMED,
             booking.provider_profile.user,
             link=_link(booking, "provider"),
             context={"by": actor, "reference": booking.reference},
         )
-        resumed.append(booking.id)
+        if state is S.ACCEPTED:
+            _fund(booking, actor)
+        resumed.append(booking)
     audit.record(
         actor,
         "booking.resumed",
         "holder",
         holder.id,
         on_behalf_of=holder,
-        details={"bookings": resumed},
+        details={"bookings": [b.id for b in resumed]},
     )
-    db.session.commit()
-    return [_fund(booking_id, actor) for booking_id in resumed]
+    transaction.commit()
+    card_steps.run(booking_ids=[b.id for b in resumed])
+    for booking in resumed:
+        db.session.refresh(booking)
+    return resumed

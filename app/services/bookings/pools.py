@@ -1,4 +1,8 @@
-"""Pooled (group) bookings: joining, each participant's hold, the deadline decision, capture and release."""
+"""Pooled (group) bookings: joining, each participant's hold, the deadline decision, capture and release.
+
+Every helper here works on a booking row its caller has locked and adds to the caller's
+transaction; `join_pool` and `decide_pool` are use cases of their own (one commit each).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,10 @@ from sqlalchemy import select
 
 from app.domain import bookings as rules
 from app.domain.notifications import Event as Notice
-from app.errors import (
-    DomainError,
-    InvalidInput,
-    NotFound,
-)
+from app.errors import InvalidInput, NotFound
 from app.extensions import db
-from app.models import (
-    Booking,
-    BookingSession,
-    PoolParticipant,
-    User,
-)
-from app.services import audit, budgets, ledger, notify
+from app.models import Booking, BookingSession, PoolParticipant, User
+from app.services import audit, budgets, ledger, notify, transaction
 from app.services.bookings._common import (
     OPEN_SESSION_STATES,
     S,
@@ -29,17 +24,18 @@ from app.services.bookings._common import (
     _now,
     _plan_category,
     _starts,
-    get_booking,
 )
 
 
 def _join_pool_hold_pending(booking: Booking, holder: User) -> None:
+    """The organiser's own place, held in the request's transaction (request_booking)."""
     budget = budgets.current_budget(holder.id)
     assert budget is not None and booking.min_participants
     share = -(-booking.total_pence // booking.min_participants)
-    booking.participants.append(
-        PoolParticipant(holder_id=holder.id, budget_id=budget.id, held_pence=share)
-    )
+    part = PoolParticipant(holder_id=holder.id, budget_id=budget.id, held_pence=share)
+    booking.participants.append(part)
+    db.session.flush()
+    _hold_pool_share(booking, part, holder)
 
 
 def _participant(booking_id: int, holder_id: int) -> PoolParticipant:
@@ -70,30 +66,19 @@ def _pool_terms_of(booking: Booking) -> rules.PoolTerms:
     )
 
 
-def _hold_pool_share(booking_id: int, holder_id: int, actor: User | None) -> None:
-    part = _participant(booking_id, holder_id)
-    booking = part.booking
-    try:
-        tx = ledger.hold(
-            part.budget_id,
-            part.held_pence,
-            category=_plan_category(booking),
-            idempotency_key=f"b{booking_id}-pool-h{holder_id}-hold",
-            actor=actor,
-            on_behalf_of=part.holder,
-            reference=booking.reference,
-        )
-    except DomainError:
-        db.session.rollback()
-        db.session.delete(_participant(booking_id, holder_id))
-        if booking.holder_id == holder_id:
-            booking.state = S.CANCELLED.value
-            for s in booking.sessions:
-                s.state = S.CANCELLED.value
-        db.session.commit()
-        raise
-    _participant(booking_id, holder_id).hold_id = tx.id
-    db.session.commit()
+def _hold_pool_share(booking: Booking, part: PoolParticipant, actor: User | None) -> None:
+    """Hold one participant's share in the caller's transaction; a refusal propagates and the
+    caller's whole use case rolls back (no place without its money)."""
+    tx = ledger.hold(
+        part.budget_id,
+        part.held_pence,
+        category=_plan_category(booking),
+        idempotency_key=f"b{booking.id}-pool-h{part.holder_id}-hold",
+        actor=actor,
+        on_behalf_of=part.holder,
+        reference=booking.reference,
+    )
+    part.hold_id = tx.id
 
 
 def join_pool(
@@ -117,11 +102,12 @@ def join_pool(
     budget = budgets.current_budget(holder.id)
     if budget is None:
         raise InvalidInput("There is no budget to pay from yet.", field="booking")
-    booking.participants.append(
-        PoolParticipant(
-            holder_id=holder.id, budget_id=budget.id, held_pence=terms.hold_per_person_pence
-        )
+    part = PoolParticipant(
+        holder_id=holder.id, budget_id=budget.id, held_pence=terms.hold_per_person_pence
     )
+    booking.participants.append(part)
+    db.session.flush()
+    _hold_pool_share(booking, part, actor)
     audit.record(
         actor,
         "booking.pool_joined",
@@ -130,25 +116,21 @@ def join_pool(
         on_behalf_of=holder,
         details={"held_pence": terms.hold_per_person_pence},
     )
-    db.session.commit()
-    _hold_pool_share(booking_id, holder.id, actor)
-    return _participant(booking_id, holder.id)
+    transaction.commit()
+    return part
 
 
-def _release_pool(booking_id: int, actor: User | None) -> None:
-    booking = get_booking(booking_id)
+def _release_pool(booking: Booking, actor: User | None) -> None:
+    """Give every participant's hold back (the booking is locked by the caller)."""
     for part in booking.participants:
         if part.hold_id is not None and ledger.held_remaining(part.hold_id) > 0:
             ledger.release(
                 part.hold_id,
-                idempotency_key=f"b{booking_id}-pool-h{part.holder_id}-release",
+                idempotency_key=f"b{booking.id}-pool-h{part.holder_id}-release",
                 actor=actor,
                 on_behalf_of=part.holder,
             )
-    booking = get_booking(booking_id)
-    for part in booking.participants:
         part.state = "released"
-    db.session.commit()
 
 
 def _capture_pool(booking: Booking, s: BookingSession, actor: User | None) -> None:
@@ -164,16 +146,16 @@ def _capture_pool(booking: Booking, s: BookingSession, actor: User | None) -> No
             on_behalf_of=part.holder,
             reference=booking.reference,
         ).id
-    for part in get_booking(booking.id).participants:
-        if part.state == "joined":
-            part.state = "paid"
+        part.state = "paid"
 
 
 def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
-    """At the deadline: run (final shares fixed) or release every hold. None if not yet due."""
+    """At the deadline: run (final shares fixed) or release every hold. None if not yet due.
+    One commit either way."""
     now = now or _now()
     booking = _lock_booking(booking_id)
     if booking.pool_decided_at is not None or booking.kind != "pooled":
+        db.session.rollback()
         return None
     terms = _pool_terms_of(booking)
     decision = rules.decide_pool(terms, [p.holder_id for p in booking.participants], now)
@@ -187,15 +169,15 @@ def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
         audit.record(
             None, "booking.pool_runs", "booking", booking.id, details={"shares": decision.shares}
         )
-        db.session.commit()
+        transaction.commit()
         return True
     audit.record(
         None, "booking.pool_released", "booking", booking.id, details={"reason": decision.reason}
     )
-    db.session.commit()
-    _release_pool(booking_id, None)
-    booking = _lock_booking(booking_id)
-    booking.state = S.CANCELLED.value
+    _release_pool(booking, None)
+    booking.state = rules.transition(
+        booking.state, rules.Event.CANCEL, rules.ActorKind.SYSTEM
+    ).value
     booking.cancel_reason = decision.reason
     for s in booking.sessions:
         if s.state in [x.value for x in OPEN_SESSION_STATES]:
@@ -208,5 +190,5 @@ def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
             link=_link(booking),
             context={"provider": booking.provider_profile.user, "starts": _starts(booking)},
         )
-    db.session.commit()
+    transaction.commit()
     return False

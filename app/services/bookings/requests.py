@@ -33,7 +33,7 @@ from app.models import (
     User,
 )
 from app.models.booking import NON_BLOCKING_STATES
-from app.services import audit, budgets, card_payments, ledger, notify
+from app.services import audit, budgets, card_payments, ledger, notify, transaction
 from app.services.bookings._common import (
     KINDS,
     MEET_AND_GREET_MAX_MINUTES,
@@ -44,14 +44,16 @@ from app.services.bookings._common import (
     _brokers,
     _kind_of,
     _link,
+    _lock_holder,
     _now,
     _pounds,
     _require_broker,
     _settings,
     _terms,
 )
-from app.services.bookings.approval import approve
-from app.services.bookings.pools import _hold_pool_share, _join_pool_hold_pending
+from app.services.bookings.approval import _apply_decision
+from app.services.bookings.pauses import current_pause
+from app.services.bookings.pools import _join_pool_hold_pending
 
 
 def _sessions_for(data: BookingInput, now: datetime) -> list[Session]:
@@ -246,6 +248,7 @@ def _not_enough_now(budget: Budget, sessions: Sequence[Session], prices: Sequenc
             f"rest after the next payment into the budget, {when}.")
 
 
+@transaction.use_case
 def request_booking(
     actor: User,
     holder: User,
@@ -262,6 +265,34 @@ def request_booking(
     from the contingency, above the council threshold or held by a rule waits for a broker.
     Raises what quote_booking raises, and Conflict when a racing request took the slot.
     """
+    booking = _request(actor, holder, data, now=now, arranged_by=arranged_by,
+                       options_offered=options_offered, options_note=options_note)
+    _commit_request()
+    return booking
+
+
+def _commit_request() -> None:
+    try:
+        transaction.commit()
+    except IntegrityError as err:
+        db.session.rollback()
+        raise Conflict(
+            "The provider was booked for that time a moment ago. Choose another time.",
+            field="start",
+        ) from err
+
+
+def _request(
+    actor: User,
+    holder: User,
+    data: BookingInput,
+    *,
+    now: datetime | None = None,
+    arranged_by: User | None = None,
+    options_offered: Sequence[int] = (),
+    options_note: str | None = None,
+) -> Booking:
+    """request_booking's work, in the caller's transaction."""
     now = now or _now()
     if actor.role_enum is Role.PROVIDER:
         raise NotPermitted("Providers cannot book their own services.")
@@ -270,6 +301,13 @@ def request_booking(
     db.session.scalar(
         select(ProviderProfile.id).where(ProviderProfile.id == listing.profile_id).with_for_update()
     )
+    # Then the holder: a pause in progress finishes first, and a paused holder books nothing.
+    _lock_holder(holder.id)
+    if current_pause(holder.id) is not None:
+        raise Conflict(
+            "Support is paused, so no new bookings can be made. Resume support first.",
+            field="listing_id",
+        )
     quote = quote_booking(holder, data, now=now)
     budget = budgets.current_budget(holder.id) if quote.plan_category else None
     # A card that cannot be charged would only fail after the provider accepts: say so now.
@@ -342,7 +380,7 @@ def request_booking(
         },
     )
     if data.kind == "pooled":
-        _join_pool_hold_pending(booking, holder)
+        _join_pool_hold_pending(booking, holder)  # the organiser's share, in this transaction
     if state is S.AWAITING_APPROVAL:
         for broker in _brokers():
             notify.send(
@@ -358,19 +396,10 @@ def request_booking(
             link=_link(booking, "provider"),
             context={"client": holder, "starts": quote.sessions[0].start},
         )
-    try:
-        db.session.commit()
-    except IntegrityError as err:
-        db.session.rollback()
-        raise Conflict(
-            "The provider was booked for that time a moment ago. Choose another time.",
-            field="start",
-        ) from err
-    if data.kind == "pooled":
-        _hold_pool_share(booking.id, holder.id, actor)
     return booking
 
 
+@transaction.use_case
 def arrange_booking(
     broker: User,
     holder_id: int,
@@ -389,7 +418,7 @@ def arrange_booking(
         raise InvalidInput(
             "Say what other options were offered and why this one was chosen.", field="options_note"
         )
-    booking = request_booking(
+    booking = _request(
         broker,
         holder,
         data,
@@ -398,5 +427,6 @@ def arrange_booking(
         options_note=options_note.strip()[:1000],
     )
     if booking.state == S.AWAITING_APPROVAL.value:
-        return approve(broker, booking.id, note="Arranged by the broker with the holder.")
+        _apply_decision(broker, booking, Event.APPROVE, "Arranged by the broker with the holder.")
+    _commit_request()
     return booking
