@@ -139,6 +139,7 @@ def holds_per_second(app, budgets: int, count: int, threads: int) -> float:
             for i in range(per_thread):
                 ledger.hold(rng.randint(1, budgets), 100, category="transport",
                             idempotency_key=f"bench-{threads}-{n}-{i}", actor=actor)
+                db.session.commit()  # the ledger adds to the caller's transaction: one hold each
             db.session.remove()
 
     pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
@@ -149,6 +150,33 @@ def holds_per_second(app, budgets: int, count: int, threads: int) -> float:
     for t in pool:
         t.join()
     return per_thread * threads / (time.perf_counter() - began)
+
+
+def invariants(url: str) -> str:
+    """After the concurrent holds: every transaction balanced, no holder account below zero, and
+    every hold's amount really held. 'ok', or what is broken."""
+    broken = []
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        unbalanced = conn.execute(
+            "SELECT count(*) FROM (SELECT transaction_id FROM ledger_entries "
+            "GROUP BY transaction_id HAVING sum(amount_pence) != 0) t").fetchone()[0]
+        negative = conn.execute(
+            "SELECT count(*) FROM (SELECT budget_id, account FROM ledger_entries "
+            "WHERE account != 'council' GROUP BY budget_id, account "
+            "HAVING sum(amount_pence) < 0) t").fetchone()[0]
+        held = conn.execute(
+            "SELECT (SELECT COALESCE(sum(amount_pence), 0) FROM ledger_entries "
+            "WHERE account = 'held'), (SELECT COALESCE(sum(e.amount_pence), 0) "
+            "FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id "
+            "WHERE e.account = 'held' AND t.operation = 'hold' AND NOT EXISTS "
+            "(SELECT 1 FROM ledger_transactions c WHERE c.hold_id = t.id))").fetchone()
+    if unbalanced:
+        broken.append(f"{unbalanced} unbalanced transactions")
+    if negative:
+        broken.append(f"{negative} accounts below zero")
+    if held[0] != held[1]:
+        broken.append(f"held balance {held[0]} != open holds {held[1]}")
+    return "ok" if not broken else "; ".join(broken)
 
 
 def main() -> None:
@@ -170,6 +198,7 @@ def main() -> None:
 
     print(f"holds_1_connection: {holds_per_second(app, budgets, holds, 1):.0f} holds/s")
     print(f"holds_8_connections: {holds_per_second(app, budgets, holds, 8):.0f} holds/s")
+    print(f"invariants_after_holds: {invariants(args.database_url)}")
 
     from app.extensions import db
     from app.services import ledger

@@ -23,9 +23,8 @@ def main() -> int:
     from sqlalchemy import event
     from sqlalchemy.orm import Session
 
-    from app import clock
     from app.extensions import db
-    from tests.race_support import ACTIONS, Case, World, committed_app
+    from tests.race_support import ACTIONS, Case, World, committed_app, set_clock
 
     app = committed_app(Path(spec["instance"]), stripe_url=spec["stripe_url"], pool_size=2)
     with app.app_context():
@@ -33,7 +32,7 @@ def main() -> int:
                     booking_id=spec["booking_id"], session_id=spec["session_id"])
         if spec.get("now"):
             case.now = datetime.fromisoformat(spec["now"])
-            clock.travel_to(case.now)
+            set_clock(case.now)
 
         def die(session) -> None:
             os._exit(DIED_AFTER_COMMIT)  # the process is killed: nothing after the commit runs

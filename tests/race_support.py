@@ -31,6 +31,14 @@ from tests.provider_helpers import verified_provider
 from tests.stripe_support import TEST_SECRET_KEY
 
 
+def set_clock(moment: datetime | None) -> None:
+    """Move every clock the services read (app.clock, app.services.clock), or give them back."""
+    clock.travel_to(moment)
+    from app.services import clock as services_clock
+
+    services_clock.set_now(moment)
+
+
 def make_user(role: Role = Role.HOLDER, **fields) -> User:
     return UserFactory(role=role.value, **fields)
 
@@ -201,7 +209,7 @@ def bring_to(case: Case, state: str) -> Case:
     if past:
         moment = datetime.now(UTC) - timedelta(days=28)
         case.day = (moment + timedelta(days=7)).date()
-        clock.travel_to(moment)
+        set_clock(moment)
     else:
         moment = None
     holder = case.holder
@@ -221,18 +229,18 @@ def bring_to(case: Case, state: str) -> Case:
         if past:
             s = booking.sessions[0]
             case.now = s.end_at + timedelta(hours=1)
-            clock.travel_to(case.now)
+            set_clock(case.now)
         return case
     s = booking.sessions[0]
     delivered_at = s.end_at + timedelta(hours=1)
-    clock.travel_to(delivered_at)
+    set_clock(delivered_at)
     call(bookings.record_delivery, case.provider, s.id, actual_start=s.start_at,
          actual_end=s.end_at, now=delivered_at)
     case.now = delivered_at
     if state == "delivered_due":
         # The automatic confirmation is due: long past its 72 hours.
         case.now = delivered_at + timedelta(days=5)
-        clock.travel_to(case.now)
+        set_clock(case.now)
     elif state == "disputed":
         bookings.dispute_session(holder, holder, s.id, reason="The visit was short")
     elif state == "settled":
@@ -341,7 +349,7 @@ def scenario(app, marks: Marks) -> Iterator[None]:
     try:
         yield
     finally:
-        clock.travel_to(None)
+        set_clock(None)
         with app.app_context():
             db.session.remove()
         marks.rewind()

@@ -16,8 +16,10 @@ amounts. No disagreement means:
 * a session paid by card has, on the card, what the ledger says: the authorisation still open
   equals what is held, and the card captured and refunded what the ledger captured and refunded.
 
-A card payment with a Stripe call still in flight (recorded, not yet answered) is not compared:
-it is counted in `Report.in_flight`, and the reconciliation job settles it.
+A session whose card is between a commit and Stripe (a card step recorded and not yet run, or a
+call recorded and not yet answered) is not compared: a card booking stays accepted with its money
+held until its authorisation runs, and a settled session's capture may still be on its way. It
+is counted in `Report.in_flight`, and the reconciliation job settles it.
 """
 
 from __future__ import annotations
@@ -113,6 +115,7 @@ class Facts:
     sessions: Sequence[SessionFact] = ()
     shares: Sequence[ShareFact] = ()
     cards: Sequence[CardFact] = ()
+    waiting: frozenset[int] = frozenset()  # session ids with a card step not yet run
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +142,8 @@ class Report:
         return not self.disagreements
 
     def summary(self) -> str:
-        waiting = f", {self.in_flight} card payments waiting for Stripe" if self.in_flight else ""
+        waiting = (f", {self.in_flight} sessions' card payments waiting for Stripe"
+                   if self.in_flight else "")
         if self.ok:
             return (f"Ledger check OK: {self.holds} holds, {self.sessions} sessions and "
                     f"{self.cards} card payments agree{waiting}.")
@@ -188,7 +192,7 @@ def check(facts: Facts) -> Report:
             continue
         if session is not None:
             state = _state(session.state)
-            if state not in FUNDED_STATES:
+            if state not in FUNDED_STATES and session.session_id not in facts.waiting:
                 found.append(Disagreement(
                     Problem.HELD_AFTER_END,
                     f"{_where(session.booking_id, session.session_id)} is {session.state} "
@@ -216,6 +220,8 @@ def check(facts: Facts) -> Report:
         if s.pooled:
             if state in CHARGED_STATES:
                 pooled_charge[s.booking_id] += s.charge_pence or 0
+            continue
+        if s.session_id in facts.waiting:
             continue
         if state in FUNDED_STATES and s.price_pence > 0 and (
                 held_for is None or held_for.still_held_pence < s.price_pence):
@@ -267,10 +273,10 @@ def check(facts: Facts) -> Report:
 
     # Card payments agree with the ledger.
     sessions = {s.session_id: s for s in facts.sessions}
-    in_flight = 0
+    flying = set(facts.waiting)
     for card in facts.cards:
-        if card.in_flight:
-            in_flight += 1
+        if card.in_flight or card.session_id in facts.waiting:
+            flying.add(card.session_id)
             continue
         paid_for = sessions.get(card.session_id)
         card_hold = (holds.get(paid_for.hold_id)
@@ -297,4 +303,4 @@ def check(facts: Facts) -> Report:
                 ))
 
     return Report(found, holds=len(facts.holds), sessions=len(facts.sessions),
-                  cards=len(facts.cards), in_flight=in_flight)
+                  cards=len(facts.cards), in_flight=len(flying))

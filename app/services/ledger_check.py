@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import (
     Booking,
     BookingSession,
+    CardStep,
     LedgerEntry,
     LedgerTransaction,
     Payment,
@@ -147,10 +148,20 @@ def _cards() -> list[rules.CardFact]:
     ]
 
 
+def _waiting_for_card() -> set[int]:
+    """Sessions with a card step recorded and not yet run (a step for the whole booking counts
+    for each of its sessions): their card and ledger are between a commit and Stripe."""
+    step, s = CardStep, BookingSession
+    direct = select(step.session_id).where(step.status == "planned", step.session_id.is_not(None))
+    whole = (select(s.id).join(step, step.booking_id == s.booking_id)
+             .where(step.status == "planned", step.session_id.is_(None)))
+    return set(db.session.scalars(direct.union(whole)))
+
+
 def facts() -> rules.Facts:
     holds, captures = _holds()
     return rules.Facts(holds=holds, captures=captures, sessions=_sessions(), shares=_shares(),
-                       cards=_cards())
+                       cards=_cards(), waiting=frozenset(_waiting_for_card()))
 
 
 def run() -> rules.Report:

@@ -170,7 +170,17 @@ def test_a_card_payment_waiting_for_stripe_is_counted_not_compared():
                   cards=[CardFact(10, 5, 0, 0, 0, in_flight=True)])
     report = check(facts)
     assert report.ok and report.in_flight == 1
-    assert "1 card payments waiting for Stripe" in report.summary()
+    assert "1 sessions' card payments waiting for Stripe" in report.summary()
+
+
+def test_a_card_booking_held_while_its_authorisation_waits_to_run_is_in_flight_not_wrong():
+    # Accepted, money held, the card step recorded in the same commit and not yet run.
+    facts = Facts(holds=[hold(1)], sessions=[session("accepted")], waiting=frozenset({10}))
+    report = check(facts)
+    assert report.ok and report.in_flight == 1
+    # Once the step has run (or failed for good) the same facts are a disagreement.
+    assert problems(Facts(holds=[hold(1)], sessions=[session("accepted")])) == [
+        Problem.HELD_AFTER_END]
 
 
 def test_every_disagreement_is_reported_not_just_the_first():
