@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from app.domain import ledger as rules
 from app.domain.access import Role
@@ -105,6 +104,27 @@ def _lock_budget(budget_id: int) -> Budget:
     return budget
 
 
+def lock_budget(budget_id: int) -> Budget:
+    """Lock a budget row for the caller's transaction (after any booking rows it locks)."""
+    return _lock_budget(budget_id)
+
+
+def check_can_hold(budget_id: int, amounts: Sequence[int], *, contingency_allowed: bool) -> None:
+    """Whether holds of `amounts` (in order) can all be made now, each from what is available
+    or, when a broker approved it, from the contingency: so a use case holding several
+    sessions refuses before it writes any. Raises InsufficientFunds as hold() would."""
+    have = balances(budget_id)
+    available, contingency = have[Account.AVAILABLE], have[Account.CONTINGENCY]
+    for amount in amounts:
+        if amount <= available:
+            available -= amount
+        elif contingency_allowed and amount <= contingency:
+            contingency -= amount
+        else:
+            raise InsufficientFunds(f"There is only {Money(available)} available, not enough for "
+                                    f"{Money(amount)}.", field="amount")
+
+
 def _lock_transaction(tx_id: int, operation: Operation, what: str) -> tuple[LedgerTransaction, Budget]:
     tx = db.session.get(LedgerTransaction, tx_id)
     if tx is None or tx.operation != operation.value:
@@ -182,16 +202,11 @@ def _post(budget: Budget, operation: Operation, key: str, legs: list[rules.Leg],
                              category=leg.category) for leg in legs],
         **fields,
     )
-    try:
-        # A savepoint, so a lost race on the key undoes this row only, not the caller's work.
-        with db.session.begin_nested():
-            db.session.add(tx)
-    except IntegrityError:
-        # Two identical retries raced past the look-up: the first one won; return it.
-        again = _replayed(operation, key, budget.id, amount)
-        if again is None:
-            raise
-        return again
+    # No savepoint: the budget row is locked, so an identical retry waits for this one's commit
+    # and then finds it (_replayed). A savepoint would also look like a commit to after_commit
+    # listeners (the email outbox) before the use case has really committed.
+    db.session.add(tx)
+    db.session.flush()
     details = {"amount_pence": amount, "transaction_id": tx.id, "occurred_on": occurred_on.isoformat()}
     details.update(audit_details or {})
     audit.record(actor, f"ledger.{operation.value}", "budget", budget.id,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 
+from app import clock
 from app.domain import bookings as rules
 from app.domain.access import Role
 from app.domain.bookings import ActorKind, BookingState, Session
@@ -28,7 +29,6 @@ from app.models import (
 )
 from app.models.booking import NON_BLOCKING_STATES
 from app.models.delegation import STATUS_ACTIVE
-from app.services import clock
 
 UK = ZoneInfo("Europe/London")
 S = BookingState
@@ -113,8 +113,13 @@ class BookingQuote:
 
 
 def _now() -> datetime:
-    """The services' one clock (app.services.clock), which tests can set."""
+    """The services' one clock (app.clock), which tests can set."""
     return clock.now()
+
+
+def _today() -> date:
+    """Today in the UK, by the same clock."""
+    return clock.now().astimezone(UK).date()
 
 
 def _settings():

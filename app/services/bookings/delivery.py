@@ -28,7 +28,7 @@ from app.models import (
     User,
 )
 from app.models.delegation import STATUS_ACTIVE
-from app.services import audit, card_steps, clock, ledger, notify, transaction
+from app.services import audit, card_steps, ledger, notify, transaction
 from app.services.bookings._common import (
     DISPUTE_OUTCOMES,
     S,
@@ -43,6 +43,7 @@ from app.services.bookings._common import (
     _require_holder_side,
     _require_provider,
     _session,
+    _today,
     needs_cosign,
 )
 from app.services.bookings.pools import _capture_pool
@@ -278,7 +279,7 @@ def _settle(
     s.capture_id = capture_id
     s.charge_pence = charge
     s.confirmed_at = _now()
-    s.settled_on = clock.today()
+    s.settled_on = _today()
     audit.record(
         actor,
         "booking.settled",

@@ -100,14 +100,24 @@ def _fund(
         return
     held: dict[int, int] = {}
     approver = booking.approved_by if booking.approval_reasons else None
+    to_hold = [s for s in booking.sessions
+               if s.state in (S.ACCEPTED.value, S.PAYMENT_FAILED.value) and s.price_pence > 0]
     try:
-        with db.session.begin_nested():  # a refusal undoes this round's holds only
-            card_payments.check_ready(booking)  # before the ledger: no hold to undo
-            for s in booking.sessions:
-                if s.state not in (S.ACCEPTED.value, S.PAYMENT_FAILED.value) or s.price_pence == 0:
-                    continue
-                held[s.id] = _hold_session(booking, s, approver).id
+        card_payments.check_ready(booking)  # before the ledger: no hold to undo
+        if to_hold and booking.budget_id is not None:
+            # Refuse before writing any hold: the budget is locked (after the booking) and every
+            # session's hold checked together, so a refusal leaves no set-aside-and-given-back
+            # pair on the statement. (No savepoint: it would look like a commit to the outbox.)
+            ledger.lock_budget(booking.budget_id)
+            ledger.check_can_hold(booking.budget_id, [s.price_pence for s in to_hold],
+                                  contingency_allowed=approver is not None
+                                  and booking.from_contingency)
+        for s in to_hold:
+            held[s.id] = _hold_session(booking, s, approver).id
     except DomainError as err:
+        for hold_id in held.values():  # only if a hold refused after the checks: undo them
+            ledger.release(hold_id, actor=None, on_behalf_of=booking.holder,
+                           idempotency_key=f"b{booking.id}-r{booking.hold_round}-undo-{hold_id}")
         _mark_payment_failed(booking, err, tell_failure=tell_failure)
         return
     if card_payments.uses_card(booking) and held:

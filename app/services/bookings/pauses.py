@@ -19,7 +19,7 @@ from app.domain.notifications import Event as Notice
 from app.errors import Conflict, InvalidInput
 from app.extensions import db
 from app.models import Booking, HolderPause, User
-from app.services import audit, card_steps, clock, notify, transaction
+from app.services import audit, card_steps, notify, transaction
 from app.services.bookings._common import (
     S,
     _kind_of,
@@ -27,6 +27,7 @@ from app.services.bookings._common import (
     _lock_booking,
     _lock_holder,
     _now,
+    _today,
 )
 from app.services.bookings.cancelling import _money_back
 from app.services.bookings.funding import _fund
@@ -71,7 +72,7 @@ def pause(actor: User, holder: User, *, reason: str, until: date | None = None) 
     Raises InvalidInput (reason, until), Conflict (already paused), NotYourMove.
     """
     reason = _clean_reason(reason)
-    if until is not None and until < clock.today():
+    if until is not None and until < _today():
         raise InvalidInput("The date must be today or later.", field="until")
     _lock_holder(holder.id)
     if current_pause(holder.id) is not None:

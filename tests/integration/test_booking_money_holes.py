@@ -1,0 +1,118 @@
+"""The booking holes issue 13 reproduced, closed: a refused pause changes nothing, a pause covers
+waiting requests and stops new ones, a restricted provider cannot accept, hours not yet worked
+cannot be recorded, and a refusal inside a use case leaves nothing half-written."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app import clock
+from app.domain.access import Role
+from app.domain.bookings import IllegalTransition
+from app.domain.flags import Effects
+from app.domain.ledger import Account
+from app.errors import Conflict, InvalidInput, NotPermitted
+from app.extensions import db
+from app.models import Booking, BookingSession, HolderPause, Notification
+from app.services import bookings, ledger, restrictions
+from tests.booking_helpers import holder_with_budget, live_listing, one_off
+
+pytestmark = pytest.mark.database
+
+
+@pytest.fixture
+def world(app_ctx, make_user):
+    provider, listing = live_listing(make_user)
+    holder, budget = holder_with_budget(make_user)
+    return provider, listing, holder, budget
+
+
+def _held(budget) -> int:
+    return ledger.balances(budget.id)[Account.HELD]
+
+
+def test_a_pause_the_database_cannot_store_changes_nothing(world):
+    provider, listing, holder, budget = world
+    booking = bookings.accept(provider, bookings.request_booking(holder, holder, one_off(listing)).id)
+    assert _held(budget) == 3300
+
+    # Before: a NUL byte in the reason was a 500 after every hold had been released, with the
+    # bookings still marked funded and no pause recorded.
+    with pytest.raises(InvalidInput) as refused:
+        bookings.pause(holder, holder, reason="In hospital\x00 since Monday")
+    assert refused.value.field == "reason"
+
+    assert _held(budget) == 3300
+    assert db.session.get(Booking, booking.id).state == "funds_held"
+    assert db.session.get(BookingSession, booking.sessions[0].id).hold_id is not None
+    assert bookings.current_pause(holder.id) is None
+    assert db.session.scalar(select(func.count()).select_from(HolderPause)) == 0
+
+
+def test_a_pause_covers_requests_still_waiting_and_resume_sends_them_back(world, db_session):
+    provider, listing, holder, budget = world
+    waiting = bookings.request_booking(holder, holder, one_off(listing))
+    bookings.pause(holder, holder, reason="In hospital")
+    assert db_session.get(Booking, waiting.id).state == "paused"
+
+    # Before: the provider could accept it and the money was held while the holder was away.
+    with pytest.raises(IllegalTransition):
+        bookings.accept(provider, waiting.id)
+    assert _held(budget) == 0
+
+    [resumed] = bookings.resume(holder, holder)
+    assert resumed.state == "requested"  # the provider still has to say yes
+    assert _held(budget) == 0
+    assert bookings.accept(provider, waiting.id).state == "funds_held"
+    assert _held(budget) == 3300
+
+
+def test_a_paused_holder_cannot_make_new_bookings_until_support_resumes(world):
+    _, listing, holder, budget = world
+    bookings.pause(holder, holder, reason="In hospital")
+    with pytest.raises(Conflict, match="Support is paused"):
+        bookings.request_booking(holder, holder, one_off(listing))
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
+    bookings.resume(holder, holder)
+    assert bookings.request_booking(holder, holder, one_off(listing)).state == "requested"
+
+
+def test_a_restricted_provider_cannot_accept(world, make_user):
+    provider, listing, holder, budget = world
+    booking = bookings.request_booking(holder, holder, one_off(listing))
+    broker = make_user(Role.BROKER)
+    restrictions.apply(listing.profile, Effects(suspend_listings=True), actor=broker, flag=None)
+    db.session.commit()
+
+    with pytest.raises(NotPermitted, match="restricted"):
+        bookings.accept(provider, booking.id)
+    assert db.session.get(Booking, booking.id).state == "requested"
+    assert _held(budget) == 0
+    assert not db.session.scalars(select(Notification).where(
+        Notification.user_id == holder.id, Notification.event == "booking_accepted")).all()
+
+
+def test_payouts_held_also_stops_a_provider_accepting(world, make_user):
+    provider, listing, holder, budget = world
+    booking = bookings.request_booking(holder, holder, one_off(listing))
+    restrictions.apply(listing.profile, Effects(hold_payouts=True), actor=make_user(Role.BROKER),
+                       flag=None)
+    db.session.commit()
+    with pytest.raises(NotPermitted):
+        bookings.accept(provider, booking.id)
+
+
+def test_delivery_cannot_be_recorded_for_time_that_has_not_happened(world):
+    provider, listing, holder, budget = world
+    booking = bookings.accept(provider, bookings.request_booking(holder, holder, one_off(listing)).id)
+    s = booking.sessions[0]
+    with clock.frozen(s.start_at + timedelta(minutes=30)):  # half an hour into the session
+        with pytest.raises(InvalidInput) as refused:
+            bookings.record_delivery(provider, s.id, actual_start=s.start_at, actual_end=s.end_at)
+        assert refused.value.field == "actual_end"
+        assert db.session.get(BookingSession, s.id).state == "funds_held"
+    with clock.frozen(s.end_at + timedelta(minutes=1)):
+        done = bookings.record_delivery(provider, s.id, actual_start=s.start_at,
+                                        actual_end=s.end_at)
+    assert done.state == "delivered"
