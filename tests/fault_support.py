@@ -150,23 +150,44 @@ def write_faults(fail_at: int | None = None) -> Iterator[WriteFaults]:
         event.remove(Session, "before_commit", faults.before_commit)
 
 
+# The rows a booking use case itself changes; a commit that writes none of them is bookkeeping
+# around a Stripe call (the gateway recording the call it is about to make, a card step's result).
+USE_CASE_TABLES = frozenset({"bookings", "booking_sessions", "ledger_transactions",
+                             "ledger_entries", "holder_pauses", "pool_participants"})
+
+
 @dataclass
 class CommitCounter:
-    """Every session commit (after_commit) in order, alongside any Stripe calls a proxy sees."""
+    """Every session commit (after_commit) in order, with the tables its transaction wrote,
+    alongside any Stripe calls a proxy sees."""
 
     events: list[str] = field(default_factory=list)
+    writing: dict[int, set[str]] = field(default_factory=dict)
+
+    def after_flush(self, session, flush_context) -> None:
+        tables = self.writing.setdefault(id(session), set())
+        for obj in [*session.new, *session.dirty, *session.deleted]:
+            table = getattr(obj, "__tablename__", None)
+            if table:
+                tables.add(table)
 
     def after_commit(self, session) -> None:
-        self.events.append("commit")
+        tables = self.writing.pop(id(session), set())
+        self.events.append("commit " + ",".join(sorted(tables)))
+
+    def after_rollback(self, session) -> None:
+        self.writing.pop(id(session), None)
 
     @property
     def commits(self) -> int:
-        return self.events.count("commit")
+        return sum(e.startswith("commit") for e in self.events)
 
-    def commits_before_stripe(self) -> int:
+    def use_case_commits_before_stripe(self) -> int:
+        """Commits before the first Stripe call that wrote the use case's own rows."""
         first = next((i for i, e in enumerate(self.events) if e.startswith("stripe")),
                      len(self.events))
-        return self.events[:first].count("commit")
+        return sum(1 for e in self.events[:first] if e.startswith("commit")
+                   and USE_CASE_TABLES & set(e.removeprefix("commit ").split(",")))
 
 
 @contextmanager
@@ -174,10 +195,14 @@ def counting_commits(proxy: StripeProxy | None = None) -> Iterator[CommitCounter
     counter = CommitCounter()
     if proxy is not None:
         proxy.events = counter.events
-    event.listen(Session, "after_commit", counter.after_commit)
+    hooks = (("after_flush", counter.after_flush), ("after_commit", counter.after_commit),
+             ("after_soft_rollback", lambda session, previous: counter.after_rollback(session)))
+    for name, fn in hooks:
+        event.listen(Session, name, fn)
     try:
         yield counter
     finally:
-        event.remove(Session, "after_commit", counter.after_commit)
+        for name, fn in hooks:
+            event.remove(Session, name, fn)
         if proxy is not None:
             proxy.events = None

@@ -32,11 +32,8 @@ from tests.stripe_support import TEST_SECRET_KEY
 
 
 def set_clock(moment: datetime | None) -> None:
-    """Move every clock the services read (app.clock, app.services.clock), or give them back."""
+    """Move the services' one clock (app.clock) to `moment`, or give it back with None."""
     clock.travel_to(moment)
-    from app.services import clock as services_clock
-
-    services_clock.set_now(moment)
 
 
 def make_user(role: Role = Role.HOLDER, **fields) -> User:
