@@ -8,6 +8,9 @@ empties the target database's public schema first.
 
     .venv/bin/python bench/card_bookings.py [--quick] [--database-url URL]
 
+The full run (40 bookings of each kind) takes about a minute on a quiet 2-core machine; --quick
+(8 of each) about as long as starting localstripe and migrating.
+
 Prints one figure a line as `name: value unit`. Needs the test extras (localstripe).
 """
 
@@ -27,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._db import DEFAULT_URL, ensure_database  # noqa: E402
-from bench.ledger import percentile, reset_and_migrate  # noqa: E402
+from bench.ledger import load_average, percentile, reset_and_migrate  # noqa: E402
 
 
 def _with_now(fn, *args, now, **kwargs):
@@ -111,6 +114,7 @@ def main() -> None:
             for name, holder, offset in (("council", council, 0), ("card", card, rounds)):
                 accepts, confirms = run(app, provider, holder, listing, rounds, offset)
                 figures[name] = (accepts, confirms)
+            print(f"load_average: {load_average()} (1, 5, 15 minutes)")
             for name, (accepts, confirms) in figures.items():
                 print(f"{name}_accept_p50: {statistics.median(accepts):.1f} ms")
                 print(f"{name}_accept_p95: {percentile(accepts, 95):.1f} ms")

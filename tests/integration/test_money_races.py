@@ -39,8 +39,10 @@ from tests.stripe_support import (  # noqa: F401  (fixtures)
 pytestmark = [pytest.mark.database, pytest.mark.postgres_only]
 
 COUNCIL, CARD = "council_managed", "direct_payment"
-# Each pair runs this many times per funding mode (more locally: CAREFAIR_RACE_REPEATS=10).
-REPEATS = int(os.environ.get("CAREFAIR_RACE_REPEATS", "2"))
+# Each pair runs this many times per funding mode: once in CI (its budget), more for a long local
+# run: CAREFAIR_RACE_REPEATS=10.
+REPEATS = int(os.environ.get("CAREFAIR_RACE_REPEATS", "1"))
+COUNCIL_ONLY = (COUNCIL,)  # the card is not touched by these pairs: one funding mode is enough
 
 
 # ----- set-ups done at Stripe before a webhook race (what Stripe did on its own) ------------
@@ -119,18 +121,20 @@ class Pair:
 
 
 PAIRS = [
-    Pair("none", "request_same_slot", "request_same_slot", True, other_holder=True),
+    Pair("none", "request_same_slot", "request_same_slot", True, other_holder=True,
+         modes=COUNCIL_ONLY),
     Pair("none", "request", "pause", False, final=paused_holder_has_nothing_running),
     Pair("requested", "accept", "accept", True),
     Pair("requested", "accept", "decline", True),
     Pair("requested", "accept", "cancel_holder", False, final=booking_cancelled),
     Pair("requested", "accept", "cancel_provider", False, final=booking_cancelled),
-    Pair("requested", "decline", "cancel_holder", True),
+    Pair("requested", "decline", "cancel_holder", True, modes=COUNCIL_ONLY),
     Pair("requested", "accept", "pause", False, final=paused_holder_has_nothing_running),
-    Pair("awaiting_approval", "approve", "refuse", True, outside_plan=True),
+    Pair("awaiting_approval", "approve", "refuse", True, outside_plan=True, modes=COUNCIL_ONLY),
     Pair("awaiting_approval", "approve", "cancel_holder", False, final=booking_cancelled,
          outside_plan=True),
-    Pair("awaiting_approval", "refuse", "cancel_holder", True, outside_plan=True),
+    Pair("awaiting_approval", "refuse", "cancel_holder", True, outside_plan=True,
+         modes=COUNCIL_ONLY),
     Pair("funds_held", "cancel_holder", "cancel_provider", True, final=booking_cancelled),
     Pair("funds_held", "cancel_holder", "cancel_holder", True, final=booking_cancelled),
     Pair("funds_held", "cancel_holder", "pause", False,
@@ -140,14 +144,14 @@ PAIRS = [
          modes=(CARD,), stripe_setup=authorisation_expired),
     Pair("paused", "resume", "resume", True),
     Pair("paused", "resume", "cancel_holder", False, final=booking_cancelled),
-    Pair("past_funds_held", "deliver", "deliver", True),
+    Pair("past_funds_held", "deliver", "deliver", True, modes=COUNCIL_ONLY),
     # Cancelling cancels the sessions not yet delivered: after a delivery it may still succeed.
     Pair("past_funds_held", "deliver", "cancel_holder", False),
     Pair("past_funds_held", "deliver", "no_show_by_provider", True),
     Pair("past_funds_held", "no_show_by_provider", "no_show_by_holder", True),
     Pair("delivered", "confirm", "dispute", True),
     Pair("delivered", "confirm", "confirm", True),
-    Pair("delivered", "dispute", "dispute", True),
+    Pair("delivered", "dispute", "dispute", True, modes=COUNCIL_ONLY),
     Pair("delivered", "confirm", "webhook", False, modes=(CARD,),
          stripe_setup=authorisation_expired),
     Pair("delivered", "confirm", "webhook", False, modes=(CARD,),
