@@ -96,8 +96,10 @@ def current_plan(holder_id: int) -> SupportPlanVersion | None:
 
 def _lock_budget(budget_id: int) -> Budget:
     budget = db.session.scalar(
-        select(Budget).where(Budget.id == budget_id).with_for_update().execution_options(
-            populate_existing=True)
+        # FOR NO KEY UPDATE: spenders queue here, while rows that merely refer to the budget
+        # (a new booking request) can still be written without waiting.
+        select(Budget).where(Budget.id == budget_id).with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
     if budget is None:
         raise NotFound("There is no such budget.", field="budget")

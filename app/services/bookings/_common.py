@@ -161,7 +161,7 @@ def _lock_booking(booking_id: int) -> Booking:
     booking = db.session.scalar(
         select(Booking)
         .where(Booking.id == booking_id)
-        .with_for_update()
+        .with_for_update(key_share=True)  # rows referring to the booking may still be added
         .execution_options(populate_existing=True)
     )
     if booking is None:
@@ -183,7 +183,13 @@ def _lock_session(session_id: int) -> BookingSession:
 
 def _lock_holder(holder_id: int) -> None:
     """Serialise what changes a holder's whole support (pause, resume) with new requests."""
-    db.session.scalar(select(User.id).where(User.id == holder_id).with_for_update())
+    # FOR NO KEY UPDATE: other transactions may still insert rows that refer to the holder
+    # (ledger, audit, notices take KEY SHARE on users); a plain FOR UPDATE deadlocked an accept
+    # (booking locked, inserting a ledger row for the holder) against a pause (holder locked,
+    # waiting for that booking).
+    db.session.scalar(
+        select(User.id).where(User.id == holder_id).with_for_update(key_share=True)
+    )
 
 
 def require_provider_not_suspended(booking: Booking) -> None:
@@ -202,7 +208,7 @@ def require_provider_not_suspended(booking: Booking) -> None:
 def _session(session_id: int, *, lock: bool = True) -> BookingSession:
     query = select(BookingSession).where(BookingSession.id == session_id)
     if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     found = db.session.scalar(query)
     if found is None:
         raise NotFound("We could not find that session.")

@@ -299,7 +299,9 @@ def _request(
     listing = _bookable_listing(data.listing_id)
     # Lock the provider's profile row first: concurrent requests for this provider queue here.
     db.session.scalar(
-        select(ProviderProfile.id).where(ProviderProfile.id == listing.profile_id).with_for_update()
+        select(ProviderProfile.id)
+        .where(ProviderProfile.id == listing.profile_id)
+        .with_for_update(key_share=True)
     )
     # Then the holder: a pause in progress finishes first, and a paused holder books nothing.
     _lock_holder(holder.id)
