@@ -239,7 +239,7 @@ class PaymentGateway:
             return intent
 
         def succeeded(payment: Payment, intent) -> None:
-            payment.status = rules.AUTHORISED
+            payment.status = rules.move_payment(payment.status, rules.AUTHORISED)
             payment.authorised_pence = amount_pence
             payment.stripe_charge_id = _id_of(getattr(intent, "latest_charge", None))
             payment.last_error = None
@@ -257,10 +257,10 @@ class PaymentGateway:
             )
 
         def refused(payment: Payment, op: PaymentOperation, err: Exception | None) -> None:
-            payment.status = {
+            payment.status = rules.move_payment(payment.status, {
                 rules.OP_DECLINED: rules.DECLINED,
                 rules.OP_UNAVAILABLE: rules.UNAVAILABLE,
-            }.get(op.status, rules.FAILED)
+            }.get(op.status, rules.FAILED))
             payment.last_error = op.error_message
             intent_id = _payment_intent_from_error(err)
             if intent_id and not payment.stripe_payment_intent_id:
@@ -314,7 +314,7 @@ class PaymentGateway:
             )
 
         def succeeded(payment: Payment, intent) -> None:
-            payment.status = rules.CAPTURED
+            payment.status = rules.move_payment(payment.status, rules.CAPTURED)
             payment.captured_pence = amount
             payment.last_error = None
             audit.record(
@@ -356,7 +356,7 @@ class PaymentGateway:
             )
 
         def succeeded(payment: Payment, intent) -> None:
-            payment.status = rules.CANCELED
+            payment.status = rules.move_payment(payment.status, rules.CANCELED)
             payment.last_error = None
             audit.record(
                 actor,
@@ -426,7 +426,7 @@ class PaymentGateway:
             db.session.refresh(payment, with_for_update=True)
             payment.refunded_pence += amount
             if payment.refunded_pence == payment.captured_pence:
-                payment.status = rules.REFUNDED
+                payment.status = rules.move_payment(payment.status, rules.REFUNDED)
             audit.record(
                 actor,
                 "payment.refunded",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from app.domain.money_format import format_pence
 from app.domain.settings import CouncilSettings
@@ -23,35 +24,65 @@ class ApprovalRequest:
     weeks_spanned: int = 1  # first to last session, in started weeks (1 for a one-off)
 
 
-def needs_broker_approval(request: ApprovalRequest, settings: CouncilSettings) -> list[str]:
-    """Why a broker must approve this booking first; an empty list means it can go ahead.
+class ApprovalCode(StrEnum):
+    """Why a booking waits for a broker, as a code: decisions use these, never the wording."""
+
+    OUTSIDE_PLAN = "outside_plan"
+    CONTINGENCY = "contingency"
+    ABOVE_THRESHOLD = "above_threshold"
+    ABOVE_WEEKLY_BUDGET = "above_weekly_budget"
+    RULE_HOLD = "rule_hold"
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalReason:
+    code: ApprovalCode
+    text: str  # for people only
+
+
+def approval_reasons(request: ApprovalRequest, settings: CouncilSettings) -> list[ApprovalReason]:
+    """Why a broker must approve this booking first, coded; an empty list means it can go ahead.
 
     A booking costing more than the whole available balance is not a matter for approval: the
     service refuses it with InsufficientFunds before asking this.
     """
     reasons = []
     if request.category not in request.plan_categories:
-        reasons.append(f"{request.category_label} is not one of the spending categories agreed "
-                       "in your support plan.")
+        reasons.append(ApprovalReason(
+            ApprovalCode.OUTSIDE_PLAN,
+            f"{request.category_label} is not one of the spending categories agreed "
+            "in your support plan."))
     spendable = request.available_pence - request.contingency_pence
     if request.total_pence > spendable and request.total_pence <= request.available_pence:
-        reasons.append(f"This booking would use {format_pence(request.total_pence - spendable)} "
-                       "of your contingency reserve, which is kept back for emergencies.")
+        reasons.append(ApprovalReason(
+            ApprovalCode.CONTINGENCY,
+            f"This booking would use {format_pence(request.total_pence - spendable)} "
+            "of your contingency reserve, which is kept back for emergencies."))
     weeks = settings.booking_approval_weeks_of_budget
     if request.weeks_spanned <= weeks:
         threshold = weeks * request.weekly_budget_pence
         if request.total_pence > threshold:
-            reasons.append(f"This booking costs {format_pence(request.total_pence)}, more than "
-                           f"{weeks} weeks of your budget ({format_pence(threshold)}).")
+            reasons.append(ApprovalReason(
+                ApprovalCode.ABOVE_THRESHOLD,
+                f"This booking costs {format_pence(request.total_pence)}, more than "
+                f"{weeks} weeks of your budget ({format_pence(threshold)})."))
     # A long repeating booking is paid as it goes: what matters is whether it costs more per
     # week than the budget gives, not that a year of support costs more than four weeks' money.
     elif request.total_pence > request.weeks_spanned * request.weekly_budget_pence:
         per_week = -(-request.total_pence // request.weeks_spanned)
         weekly = format_pence(request.weekly_budget_pence)
-        reasons.append(f"This repeating booking costs about {format_pence(per_week)} a week, "
-                       f"more than your weekly budget ({weekly}).")
-    reasons.extend(f"{RULE_HOLD_PREFIX}{why}" for why in request.rule_holds)
+        reasons.append(ApprovalReason(
+            ApprovalCode.ABOVE_WEEKLY_BUDGET,
+            f"This repeating booking costs about {format_pence(per_week)} a week, "
+            f"more than your weekly budget ({weekly})."))
+    reasons.extend(ApprovalReason(ApprovalCode.RULE_HOLD, f"{RULE_HOLD_PREFIX}{why}")
+                   for why in request.rule_holds)
     return reasons
+
+
+def needs_broker_approval(request: ApprovalRequest, settings: CouncilSettings) -> list[str]:
+    """The plain-English lines of approval_reasons (what the booking pages show)."""
+    return [reason.text for reason in approval_reasons(request, settings)]
 
 
 # A rule hold names an open flag, and a flag can be about the holder's own delegate or the

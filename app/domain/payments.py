@@ -28,6 +28,35 @@ PAYMENT_STATUSES = (
     REFUNDED,
 )
 
+# How a payment's status may change; a status may always be recorded again (replays,
+# webhooks arriving after the gateway's own answer). move_payment is the only way it changes.
+_PAYMENT_MOVES: dict[str, frozenset[str]] = {
+    PENDING: frozenset({AUTHORISED, DECLINED, UNAVAILABLE, FAILED, CANCELED}),
+    UNAVAILABLE: frozenset({PENDING, AUTHORISED, DECLINED, FAILED, CANCELED}),
+    AUTHORISED: frozenset({CAPTURED, CANCELED}),
+    CAPTURED: frozenset({REFUNDED}),
+    DECLINED: frozenset(),
+    FAILED: frozenset(),
+    CANCELED: frozenset(),
+    REFUNDED: frozenset(),
+}
+
+
+class IllegalPaymentMove(DomainError):
+    """A payment was asked to go where its status cannot lead (a bug, or a stale webhook)."""
+
+    status_code = 409
+    code = "illegal_payment_move"
+
+
+def move_payment(current: str, target: str) -> str:
+    """The status a payment moves to, or IllegalPaymentMove: the one transition function for
+    payment statuses (the gateway and the webhook handlers both go through it)."""
+    if target == current or target in _PAYMENT_MOVES.get(current, frozenset()):
+        return target
+    raise IllegalPaymentMove(f"A payment cannot go from {current} to {target}.")
+
+
 # Operation (one per idempotency key) statuses, as stored in payment_operations.status.
 OP_PENDING = "pending"  # recorded before calling Stripe; outcome unknown (a crash mid-call)
 OP_SUCCEEDED = "succeeded"

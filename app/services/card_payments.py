@@ -855,7 +855,7 @@ def on_intent_succeeded(event) -> None:
     )
     if payment is None or payment.status != rules.AUTHORISED or received <= 0:
         return
-    payment.status = rules.CAPTURED
+    payment.status = rules.move_payment(payment.status, rules.CAPTURED)
     payment.captured_pence = min(received, payment.authorised_pence)
     _reconciled(payment, event, {"captured_pence": payment.captured_pence})
 
@@ -867,7 +867,7 @@ def on_intent_failed(event) -> None:
     if payment is None or payment.status not in (rules.PENDING, rules.UNAVAILABLE):
         return
     error = intent.get("last_payment_error") or {}
-    payment.status = rules.DECLINED
+    payment.status = rules.move_payment(payment.status, rules.DECLINED)
     payment.last_error = rules.decline_message(error.get("code") if error else None)
     _reconciled(payment, event, {"status": payment.status})
 
@@ -884,7 +884,7 @@ def on_intent_canceled(event) -> None:
         rules.UNAVAILABLE,
     ):
         return
-    payment.status = rules.CANCELED
+    payment.status = rules.move_payment(payment.status, rules.CANCELED)
     _reconciled(payment, event, {"status": payment.status})
 
 
@@ -903,7 +903,7 @@ def on_charge_refunded(event) -> None:
         return
     payment.refunded_pence = refunded
     if refunded == payment.captured_pence:
-        payment.status = rules.REFUNDED
+        payment.status = rules.move_payment(payment.status, rules.REFUNDED)
     _reconciled(payment, event, {"refunded_pence": refunded})
 
 

@@ -97,7 +97,8 @@ def run(*, booking_id: int | None = None, booking_ids: list[int] | None = None) 
     return report
 
 
-def _finish(step_ids: list[int], status: str, error: str | None = None) -> None:
+def finish(step_ids: list[int], status: str, error: str | None = None) -> None:
+    """Mark steps done or failed in the caller's transaction (with the outcome it applies)."""
     for step_id in step_ids:
         step = db.session.get(CardStep, step_id)
         if step is None or step.status != "planned":
@@ -105,8 +106,11 @@ def _finish(step_ids: list[int], status: str, error: str | None = None) -> None:
         step.status = status
         step.attempts += 1
         step.last_error = (error or None) and error[:300]
-        if status != "planned":
-            step.done_at = datetime.now(UTC)
+        step.done_at = datetime.now(UTC)
+
+
+def _finish(step_ids: list[int], status: str, error: str | None = None) -> None:
+    finish(step_ids, status, error)
     db.session.commit()
 
 
@@ -155,26 +159,14 @@ def _run_authorise(step: CardStep, report: RunReport) -> None:
         card_payments.authorise_sessions(booking.id, sessions, actor)
     except DomainError as err:
         db.session.rollback()
-        _finish(ids, "failed", err.message)
+        funding.card_refused(booking.id, round_, err, tell_failure=tell_failure, step_ids=ids)
         report.failed += len(ids)
-        funding.card_refused(booking.id, round_, err, tell_failure=tell_failure)
         return
-    _finish(ids, "done")
     report.done += len(ids)
-    if not funding.card_authorised(booking.id, round_, accepted_by_id):
-        # The booking moved on while the card answered: give the authorisations back.
-        booking = db.session.get(Booking, step.booking_id)
-        assert booking is not None
-        added = []
-        for session_id in sessions:
-            s = db.session.get(BookingSession, session_id)
-            new = record(booking, "cancel", session=s, actor=None,
-                         key=f"b{booking.id}-s{session_id}-r{round_}-step-unauthorise")
-            if new is not None:
-                added.append(new)
-        db.session.commit()
-        for new in added:
-            _run_one(new.id, report)
+    if not funding.card_authorised(booking.id, round_, accepted_by_id, ids):
+        # The booking moved on while the card answered: run the cancel steps it planned.
+        for new_id in planned(booking_id=step.booking_id):
+            _run_one(new_id, report)
 
 
 def _run_take(step: CardStep, report: RunReport) -> None:

@@ -64,3 +64,15 @@ def test_provider_is_told_the_real_reason_an_accepted_booking_is_not_funded(code
     assert "The client has been told." in message
     if code != "insufficient_funds":
         assert "could not cover" not in message
+
+
+def test_a_payment_status_changes_only_along_its_allowed_moves():
+    from app.domain import payments as p
+
+    assert p.move_payment(p.PENDING, p.AUTHORISED) == p.AUTHORISED
+    assert p.move_payment(p.AUTHORISED, p.CAPTURED) == p.CAPTURED
+    assert p.move_payment(p.CAPTURED, p.CAPTURED) == p.CAPTURED  # a replay or a late webhook
+    for current, target in [(p.CANCELED, p.CAPTURED), (p.REFUNDED, p.AUTHORISED),
+                            (p.DECLINED, p.CAPTURED), (p.CAPTURED, p.CANCELED)]:
+        with pytest.raises(p.IllegalPaymentMove):
+            p.move_payment(current, target)

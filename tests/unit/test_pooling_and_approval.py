@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.approval import ApprovalRequest, needs_broker_approval
+from app.domain.approval import ApprovalCode, ApprovalRequest, approval_reasons, needs_broker_approval
 from app.domain.errors import Conflict, InvalidInput
 from app.domain.pooling import PoolTerms, check_can_join, decide_pool, split_shares
 from app.domain.settings import CouncilSettings
@@ -115,6 +115,15 @@ def test_booking_dipping_into_the_contingency_needs_approval():
                                             weekly_budget_pence=100_000), CouncilSettings())
     assert reasons == ["This booking would use £200.00 of your contingency reserve, which is kept "
                        "back for emergencies."]
+
+
+def test_each_reason_carries_a_code_that_decisions_use_instead_of_its_wording():
+    coded = approval_reasons(request(total_pence=30_000, available_pence=50_000,
+                                     weekly_budget_pence=100_000, rule_holds=("Flag F-1",)),
+                             CouncilSettings())
+    assert [r.code for r in coded] == [ApprovalCode.CONTINGENCY, ApprovalCode.RULE_HOLD]
+    # A rule hold's text never contains the word the old check looked for, nor must it.
+    assert "contingency" not in coded[1].text
 
 
 def test_more_than_four_weeks_of_budget_needs_approval():

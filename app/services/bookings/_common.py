@@ -92,6 +92,7 @@ class BookingQuote:
     funding_mode: str | None
     hold_now_pence: int  # for a pooled booking, the holder's share held now
     contingency_pence: int = 0  # of available_pence, the contingency (a broker agrees its use)
+    approval_codes: tuple[str, ...] = ()  # the codes of approval_reasons: what decisions use
 
     @property
     def needs_approval(self) -> bool:

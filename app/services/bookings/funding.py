@@ -173,13 +173,19 @@ def _mark_payment_failed(booking: Booking, err: DomainError, *, tell_failure: bo
         )
 
 
-def card_authorised(booking_id: int, hold_round: int, accepted_by_id: int | None) -> bool:
-    """The card step authorised every session of this round: the booking is funded. One
-    commit. False (nothing changed) if the booking moved on meanwhile (cancelled, paused):
-    the card step that moved it on releases the authorisation."""
+def card_authorised(booking_id: int, hold_round: int, accepted_by_id: int | None,
+                    step_ids: list[int]) -> bool:
+    """The card step authorised every session of this round: the booking is funded and the
+    steps marked done, in one commit (a crash before it leaves the steps planned, and the
+    rerun reuses the authorisations). False if the booking moved on meanwhile (cancelled,
+    paused): then the authorisations are given back by cancel steps planned in that commit."""
     booking = _lock_booking(booking_id)
+    card_steps.finish(step_ids, "done")
     if booking.state != S.ACCEPTED.value or booking.hold_round != hold_round:
-        db.session.rollback()
+        for s in booking.sessions:
+            card_steps.record(booking, "cancel", session=s, actor=None,
+                              key=f"b{booking.id}-s{s.id}-r{hold_round}-step-unauthorise")
+        transaction.commit()
         return False
     held = {s.id: s.hold_id for s in booking.sessions
             if s.state == S.ACCEPTED.value and s.hold_id is not None}
@@ -191,12 +197,15 @@ def card_authorised(booking_id: int, hold_round: int, accepted_by_id: int | None
     return True
 
 
-def card_refused(booking_id: int, hold_round: int, err: DomainError, *, tell_failure: bool) -> bool:
+def card_refused(booking_id: int, hold_round: int, err: DomainError, *, tell_failure: bool,
+                 step_ids: list[int]) -> bool:
     """The card refused (or could not be reached for) this round: release the round's ledger
-    holds and mark the booking payment_failed, in one commit. False if the booking moved on."""
+    holds, mark the booking payment_failed and the steps failed, in one commit. False if the
+    booking moved on (the steps are still marked failed)."""
     booking = _lock_booking(booking_id)
+    card_steps.finish(step_ids, "failed", err.message)
     if booking.state != S.ACCEPTED.value or booking.hold_round != hold_round:
-        db.session.rollback()
+        transaction.commit()
         return False
     for s in booking.sessions:
         if s.state == S.ACCEPTED.value and s.hold_id is not None:

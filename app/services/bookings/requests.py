@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.domain import bookings as rules
 from app.domain.access import Role
+from app.domain.approval import ApprovalCode, approval_reasons
 from app.domain.booking_categories import plan_category_for
 from app.domain.bookings import ActorKind, Event, Session
 from app.domain.budget import category_label
@@ -164,6 +165,7 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
         )
     available = contingency = 0
     reasons: list[str] = []
+    codes: tuple[str, ...] = ()
     hold_now = total
     if budget is not None:
         balance = ledger.balances(budget.id)
@@ -197,7 +199,9 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
             rule_holds=tuple(r for check in RULE_CHECKS for r in check(holder, listing, total)),
             weeks_spanned=(last - first).days // 7 + 1,
         )
-        reasons = rules.needs_broker_approval(request, _settings())
+        coded = approval_reasons(request, _settings())
+        reasons = [r.text for r in coded]
+        codes = tuple(r.code.value for r in coded)
     return BookingQuote(
         sessions,
         prices,
@@ -210,6 +214,7 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
         budget.funding_mode if budget else None,
         hold_now,
         contingency,
+        codes,
     )
 
 
@@ -327,7 +332,7 @@ def _request(
         notes=(data.notes or "").strip()[:2000],
         created_by_id=actor.id,
         approval_reasons=quote.approval_reasons,
-        from_contingency=any("contingency" in r for r in quote.approval_reasons),
+        from_contingency=ApprovalCode.CONTINGENCY.value in quote.approval_codes,
         arranged_by_id=arranged_by.id if arranged_by else None,
         options_offered=list(options_offered),
         options_note=options_note,
@@ -377,6 +382,7 @@ def _request(
             "sessions": len(quote.sessions),
             "total_pence": quote.total_pence,
             "approval_reasons": quote.approval_reasons,
+            "approval_codes": list(quote.approval_codes),
             "arranged_by_id": arranged_by.id if arranged_by else None,
             "options_offered": list(options_offered),
         },
