@@ -133,11 +133,12 @@ def run_action(app, case: Case, action: str) -> str:
 
 
 def _retry_of(action: str):
-    """The same press of the button again; after a failed hold, the holder's 'try again'."""
+    """The same press of the button again; after a failed hold (accept or resume could not
+    authorise the card), the holder's 'try again' (retry_funding)."""
     def again(case: Case):
         from app.services import bookings
 
-        if action == "accept" and case.booking().state == "payment_failed":
+        if case.booking_id and case.booking().state == "payment_failed":
             return bookings.retry_funding(case.holder, case.holder, case.booking_id)
         return ACTIONS[action](case)
 
