@@ -11,11 +11,11 @@ How it fits together
   refusal) without calling Stripe; a replay with a different request raises
   `IdempotencyKeyReused`. A key whose last attempt was `pending` or `unavailable` is retried with
   the same key (real Stripe then deduplicates; localstripe ignores keys, hence this table).
-* Because each method commits, the booking layer calls the gateway BETWEEN its own
-  transactions, never in the middle of one (the gateway refuses if the session holds unflushed
-  changes): commit "booking awaiting payment + ledger hold", call `authorise`, then commit
-  "booking funded" or "hold released, payment declined". That is how a booking is never charged
-  but not booked, and never booked but not funded.
+* Because each method commits, booking use cases never call the gateway: they record a card
+  step (app.services.card_steps) in their one commit, and the card-step worker calls the
+  gateway after that commit, then applies the answer to the booking in a transaction of its
+  own (the gateway refuses if the session holds unflushed changes). That is how a booking is
+  never charged but not booked, and never booked but not funded.
 * Refunds never exceed what was captured minus what was refunded or is being refunded;
   transfers never exceed what was captured and not refunded or already paid out. localstripe
   enforces neither, so Carefair does (here, and in CHECK constraints on `payments`).
