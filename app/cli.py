@@ -76,6 +76,10 @@ def register_cli(app: Flask) -> None:
     for command in APP_COMMANDS:
         app.cli.add_command(command)
 
+    from app.cli_ledger import ledger_group
+
+    app.cli.add_command(ledger_group)  # `carefair ledger check`
+
 
 def upgrade_database(app: Flask) -> None:
     from flask_migrate import upgrade
