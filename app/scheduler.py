@@ -79,6 +79,25 @@ def _bookings_run_due() -> str:
             f"{len(report.errors) + len(timers.errors)} problem(s)")
 
 
+def _payments_reconcile() -> str:
+    from app.services import card_steps
+
+    report = card_steps.reconcile()
+    return (f"{report.steps.done} card step(s) done, {report.steps.waiting} waiting, "
+            f"{report.stray_released} stray authorisation(s) released")
+
+
+def _ledger_check() -> str:
+    """The ledger against the bookings and card payments; a disagreement is logged as an error
+    by the scheduler (the summary says how many) for the council's monitoring to pick up."""
+    from app.services import ledger_check
+
+    report = ledger_check.run()
+    if not report.ok:
+        raise RuntimeError(report.summary())
+    return report.summary()
+
+
 def _jobs_notify() -> str:
     from app.services import jobs
 
@@ -113,6 +132,8 @@ JOBS: list[Job] = [
     Job("bookings.run-due", _bookings_run_due, every=timedelta(hours=1)),
     Job("jobs.notify", _jobs_notify, every=timedelta(hours=1)),
     Job("payments.pay-waiting", _pay_waiting, every=timedelta(hours=1)),
+    Job("payments.reconcile", _payments_reconcile, every=timedelta(minutes=10)),
+    Job("ledger.check", _ledger_check, daily_at=(4, 0)),
     Job("vetting.expire", _vetting_expire, daily_at=(2, 30)),
     Job("brokerage.scan", _brokerage_scan, daily_at=(3, 0)),
     Job("mail.digest", _digest, daily_at=(7, 0)),
