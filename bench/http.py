@@ -72,6 +72,8 @@ class Client:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+            # As a browser does: over https Flask-WTF's CSRF check wants a same-site Referer.
+            headers["Referer"] = f"https://127.0.0.1:{self.port}{path}"
         try:
             self.conn.request(method, path, body=body, headers=headers)
             response = self.conn.getresponse()
