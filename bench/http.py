@@ -44,7 +44,7 @@ HOST = "127.0.0.1"  # never anywhere else
 CAREFAIR = str(Path(sys.executable).with_name("carefair"))
 PUBLIC_PAGES = ["/", "/search?q=personal+assistant", "/search?category=personal_assistant",
                 "/accessibility"]
-SIGNED_IN_PAGES = ["/dashboard", "/my/budget", "/my/bookings", "/inbox"]
+SIGNED_IN_PAGES = ["/my/budget", "/my/bookings", "/inbox", "/my/people"]
 DEMO_PASSWORD = "carefair-demo"
 
 

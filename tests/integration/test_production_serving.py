@@ -158,7 +158,8 @@ def test_carefair_serve_under_gunicorn_serves_two_roles_and_reports_its_migratio
         anonymous.request("GET", "/reset-password/secret-token-value?email=someone@example.org")
     finally:
         server.terminate()
-        _, log = server.communicate(timeout=60)
+        out, err = server.communicate(timeout=60)
+        log = out + err  # gunicorn's access log goes to stdout, its own messages to stderr
     assert "GET /admin/staff" in log
     assert "secret-token-value" not in log and "someone@example.org" not in log
     assert "/reset-password/[redacted]" in log
