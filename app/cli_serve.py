@@ -19,7 +19,7 @@ def default_workers() -> int:
 
 
 def gunicorn_options(bind: str, workers: int, timeout: int) -> dict:
-    return {
+    options = {
         "bind": bind,
         "workers": workers,
         "worker_class": "gthread",
@@ -41,6 +41,10 @@ def gunicorn_options(bind: str, workers: int, timeout: int) -> dict:
         "preload_app": True,  # a settings problem stops the start, once, with its message
         "proc_name": "carefair",
     }
+    # gunicorn 24+ opens a control socket under the home directory, which a hardened systemd
+    # unit (ProtectHome) does not allow; Carefair does not use it.
+    options_with_control = {**options, "control_socket_disable": True}
+    return options_with_control
 
 
 def _logger_class():
@@ -80,8 +84,9 @@ def serve_command(bind: str, workers: int | None, timeout: int) -> None:
     class _Server(BaseApplication):
         def load_config(self):
             for key, value in options.items():
-                self.cfg.set(key, value)
-            self.cfg.set("post_fork", _post_fork)
+                if key in self.cfg.settings:  # control_socket_disable: only gunicorn 24+
+                    self.cfg.set(key, value)
+            self.cfg.set("post_fork", lambda _server, _worker: _fresh_connections(app))
 
         def load(self):
             return app
@@ -90,12 +95,13 @@ def serve_command(bind: str, workers: int | None, timeout: int) -> None:
     _Server().run()
 
 
-def _post_fork(_server, _worker) -> None:
+def _fresh_connections(app) -> None:
     # The app was made before forking: each worker opens its own database connections.
     from app.extensions import db
 
-    for engine in db.engines.values():
-        engine.dispose(close=False)
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
 
 
 @click.command("scheduler")

@@ -44,7 +44,7 @@ HOST = "127.0.0.1"  # never anywhere else
 CAREFAIR = str(Path(sys.executable).with_name("carefair"))
 PUBLIC_PAGES = ["/", "/search?q=personal+assistant", "/search?category=personal_assistant",
                 "/accessibility"]
-SIGNED_IN_PAGES = ["/dashboard", "/my/budget", "/my/bookings", "/inbox"]
+SIGNED_IN_PAGES = ["/my/budget", "/my/bookings", "/inbox", "/my/people"]
 DEMO_PASSWORD = "carefair-demo"
 
 
@@ -72,6 +72,8 @@ class Client:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+            # As a browser does: over https Flask-WTF's CSRF check wants a same-site Referer.
+            headers["Referer"] = f"https://127.0.0.1:{self.port}{path}"
         try:
             self.conn.request(method, path, body=body, headers=headers)
             response = self.conn.getresponse()

@@ -16,7 +16,7 @@ from app.services import delegation as delegation_service
 from app.web.budget_views import budget_page_context
 from app.web.context import requires
 from app.web.forms import AuthorisedPersonForm, RevokeForm
-from app.web.helpers import attach_error
+from app.web.helpers import attach_error, without_hidden_characters
 
 bp = Blueprint("broker", __name__, url_prefix="/broker")
 
@@ -51,7 +51,7 @@ def dashboard():
 @bp.get("/holders")
 @requires(Permission.BROKER_AREA)
 def holders():
-    query = (request.args.get("q") or "")[:100]
+    query = without_hidden_characters(request.args.get("q") or "")[:100]
     return render_template("broker/holders.html", holders=delegation_service.holders_matching(query),
                            query=query, title="Budget holders")
 

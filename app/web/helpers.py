@@ -81,3 +81,11 @@ def local_path(target: str | None) -> str | None:
 def back_or(fallback: str) -> Response:
     """Redirect to the page the request came from when that page is Carefair's, else `fallback`."""
     return redirect(local_path(request.referrer) or fallback)
+
+
+def without_hidden_characters(text: str) -> str:
+    """A search box's text with control characters and bidi overrides dropped: a search is
+    lenient (no error for a stray character), but NUL must never reach PostgreSQL."""
+    from app.web.form_base import _REFUSED_ONE_LINE
+
+    return _REFUSED_ONE_LINE.sub("", text)

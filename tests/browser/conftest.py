@@ -79,6 +79,10 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         # Journeys sign the same demo people in many times a minute; the limit itself is
         # tested in tests/web. (Per-app: the shared limiter reads this on each request.)
         SIGN_IN_LIMITS=Limits(free_failures=1000, spray_emails=1000),
+        # The tests read the database beside the live server; transactions that take the write
+        # lock first would make those reads wait (tests/integration/test_sqlite_concurrency.py
+        # covers the demo's setting).
+        SQLITE_BEGIN_IMMEDIATE=False,
     )
     application = create_app(config)
     with application.app_context():

@@ -13,7 +13,7 @@ def _app(tmp_path, mode: str, **overrides):
 
 def test_a_production_app_created_later_leaves_the_demo_on_plain_http(tmp_path):
     demo = _app(tmp_path, "demo")
-    production = _app(tmp_path, "production", SECRET_KEY="x" * 40)
+    production = _app(tmp_path, "production", SECRET_KEY="x" * 40, PUBLIC_BASE_URL="https://localhost")
     on_demo = demo.test_client().get("/accessibility")
     assert on_demo.status_code == 200
     assert "Strict-Transport-Security" not in on_demo.headers
