@@ -135,3 +135,12 @@ def _register_review_loader() -> None:
 
 
 _register_review_loader()
+
+
+def _register_journey_loader() -> None:
+    from app.services.journey_seed import load_journeys
+
+    LOADERS.append(load_journeys)
+
+
+_register_journey_loader()
