@@ -112,7 +112,7 @@ def _visits_waiting() -> None:
         log.warning("Demo past visit skipped: %s", err.message)
 
 
-def _spread_reviews(limit: int = 16) -> None:
+def _spread_reviews(limit: int = 12) -> None:
     """Reviews by Alex and Sam of many providers, dated over the last six months."""
     holders = [h for h in (accounts.find_by_email("holder@carefair.example"),
                            accounts.find_by_email("sam.holder@carefair.example")) if h]
