@@ -15,11 +15,12 @@ from sqlalchemy import select
 from app import clock
 from app.errors import DomainError
 from app.extensions import db
-from app.models import Booking, BookingSession, ProviderProfile, Review, User
-from app.services import accounts, bookings, free_time, providers, ratings
+from app.models import Booking, BookingSession, ProviderProfile, User
+from app.services import accounts, bookings, budgets, free_time, providers, ratings
 from app.services.booking_seed import BROKER, MARIA
 
 log = logging.getLogger(__name__)
+NOTE = "Went well."  # marks the visits this loader made, for seeding twice
 # Soft, distinct backgrounds with dark text (contrast well above 4.5:1).
 COLOURS = ["#c5e1a5", "#f3e6a0", "#f8c9a0", "#b3d4ef", "#d9c2e9", "#9fd8a8", "#f4c2c2"]
 COMMENTS = [
@@ -82,16 +83,21 @@ def _past_visit(provider: User, holder: User, listing, weeks_ago: int, *, confir
         booking = bookings.approve(broker, booking.id, note="Demo.")
     bookings.accept(provider, booking.id)
     s = booking.sessions[0]
+    # Recorded today (not on the visit's day), so the 72 hours before hours confirm themselves
+    # run from now and the demo shows a visit waiting for the holder.
     bookings.record_delivery(provider, s.id, actual_start=s.start_at, actual_end=s.end_at,
-                             notes="Went well.", now=s.end_at)
+                             notes=NOTE, now=clock.now() if not confirm else s.end_at)
     if confirm:
         bookings.confirm_session(holder, holder, s.id)
     return booking
 
 
-def _has_session_in(holder: User, state: str) -> bool:
+def _has_past_visit(holder: User, profile_id: int) -> bool:
+    """Whether this loader already gave the holder a visit with this provider (whatever became
+    of it: a job may have confirmed it since), so seeding twice changes nothing."""
     return db.session.scalar(select(BookingSession.id).join(Booking).where(
-        Booking.holder_id == holder.id, BookingSession.state == state).limit(1)) is not None
+        Booking.holder_id == holder.id, Booking.provider_profile_id == profile_id,
+        BookingSession.delivery_notes == NOTE).limit(1)) is not None
 
 
 def _visits_waiting() -> None:
@@ -100,12 +106,12 @@ def _visits_waiting() -> None:
     sam = accounts.find_by_email("sam.holder@carefair.example")
     profile = providers.profile_of(maria) if maria else None
     listing = next((x for x in profile.listings if x.is_live), None) if profile else None
-    if listing is None or maria is None:
+    if listing is None or maria is None or profile is None:
         return
     try:
-        if alex is not None and not _has_session_in(alex, "delivered"):
+        if alex is not None and not _has_past_visit(alex, profile.id):
             _past_visit(maria, alex, listing, 1, confirm=False)  # hours to confirm
-        if sam is not None and not ratings.reviewable(sam):
+        if sam is not None and not _has_past_visit(sam, profile.id):
             _past_visit(maria, sam, listing, 2, confirm=True)  # a review to write
     except DomainError as err:
         db.session.rollback()
@@ -116,6 +122,9 @@ def _spread_reviews(limit: int = 12) -> None:
     """Reviews by Alex and Sam of many providers, dated over the last six months."""
     holders = [h for h in (accounts.find_by_email("holder@carefair.example"),
                            accounts.find_by_email("sam.holder@carefair.example")) if h]
+    # Council-managed budgets only: no card needed, and the listings chosen take them.
+    holders = [h for h in holders if (b := budgets.current_budget(h.id)) is not None
+               and b.funding_mode == "council_managed"]
     if not holders:
         return
     maria = accounts.find_by_email(MARIA)
@@ -126,15 +135,16 @@ def _spread_reviews(limit: int = 12) -> None:
             break
         if maria is not None and profile.user_id == maria.id:
             continue
+        holder = holders[seq % len(holders)]
+        # An earlier run got here (a review it wrote, or one the rules refused): never book
+        # again, so seeding twice changes nothing.
+        if _has_past_visit(holder, profile.id):
+            made += 1
+            continue
+        # (Counted before the listing is looked at: a job may hide a listing between runs.)
         listing = next((x for x in profile.listings
                         if x.is_live and "council_managed" in x.funding_modes), None)
         if listing is None:
-            continue
-        holder = holders[seq % len(holders)]
-        if db.session.scalar(select(Review.id).where(
-                Review.holder_id == holder.id,
-                Review.provider_profile_id == profile.id)) is not None:
-            made += 1
             continue
         weeks_ago = 3 + (seq * 11) % 24  # spread over about six months
         try:
