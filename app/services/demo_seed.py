@@ -144,3 +144,12 @@ def _register_market_loader() -> None:
 
 
 _register_market_loader()
+
+
+def _register_journey_loader() -> None:
+    from app.services.journey_seed import load_journeys
+
+    LOADERS.append(load_journeys)
+
+
+_register_journey_loader()

@@ -53,7 +53,7 @@ def _counts(db_file: Path) -> tuple[int, int, int]:
 
 def test_carefair_demo_prints_a_sign_in_per_role_and_duplicates_nothing_when_rerun(tmp_path):
     first = subprocess.run([CAREFAIR, "demo", "--no-serve"], env=_env(tmp_path),
-                           capture_output=True, text=True, timeout=180)
+                           capture_output=True, text=True, timeout=420)
     assert first.returncode == 0, first.stderr
     for _role, email, password in demo_seed.sign_in_table():
         line = next((ln for ln in first.stdout.splitlines() if f" {email} " in ln), None)
@@ -65,7 +65,7 @@ def test_carefair_demo_prints_a_sign_in_per_role_and_duplicates_nothing_when_rer
     assert seeded[0] >= 9 and seeded[1] >= 3
 
     again = subprocess.run([CAREFAIR, "demo", "--no-serve"], env=_env(tmp_path),
-                           capture_output=True, text=True, timeout=180)
+                           capture_output=True, text=True, timeout=420)
     assert again.returncode == 0, again.stderr
     assert _counts(db_file) == seeded
 
