@@ -138,13 +138,19 @@ def parse(field: SettingField, raw: str | None) -> object:
         return text
     if not text:
         raise ValueError(f"Enter {field.label.lower()}")
+    # Plain digits only: Python reads Arabic-Indic or full-width digits, "NaN" and "1e999" as
+    # numbers, and none of them is what a council officer meant to type.
+    digits = text.lstrip("£")
+    if not digits.isascii() or len(digits) > 15 or any(c.isalpha() for c in digits):
+        raise ValueError(f"Enter {field.label.lower()} using the digits 0 to 9")
     if field.kind == "pounds":
         try:
             amount = Decimal(text.lstrip("£"))
+            exact = amount == amount.quantize(Decimal("0.01"))
         except InvalidOperation:
             raise ValueError(f"Enter {field.label.lower()} as an amount, like 1000 or 1000.00") \
                 from None
-        if amount != amount.quantize(Decimal("0.01")):
+        if not exact:
             raise ValueError("Enter pounds and pence, like 1000.50")
         value: float = int(amount * 100)
         low, high = field.low, field.high

@@ -33,7 +33,9 @@ def find_provider(text: str) -> ProviderProfile:
     if not text:
         raise InvalidInput("Enter the provider's name or number", field="provider")
     if text.isdigit():
-        profile = db.session.get(ProviderProfile, int(text))
+        # Plain digits of a real id only: unicode digits and huge numbers are no provider.
+        number = int(text) if text.isascii() and len(text) <= 9 else 0
+        profile = db.session.get(ProviderProfile, number) if number else None
         if profile is None:
             raise InvalidInput(f"There is no provider number {text}", field="provider")
         return profile

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
+from wtforms import TextAreaField
 
 from app.domain.access import Permission
 from app.domain.errors import InvariantBroken
@@ -20,6 +21,7 @@ from app.errors import DomainError
 from app.services import bookings, card_payments, free_time
 from app.services import listings as listing_service
 from app.web.context import acting, requires
+from app.web.form_base import PlainForm
 from app.web.holder import bp
 
 UK = ZoneInfo("Europe/London")
@@ -143,9 +145,11 @@ def step_check(listing_id: int):
     if answers.start is None:
         return redirect(answers.url("holder.step_when", listing_id))
     quote, problem, sessions = None, None, []
+    notes = request.form.get("notes", "")
+    notes_error = notes_problem(notes) if request.method == "POST" else None
     try:
-        data = answers.booking_input(listing_id, notes=request.form.get("notes", ""))
-        if request.method == "POST":
+        data = answers.booking_input(listing_id, notes=notes)
+        if request.method == "POST" and notes_error is None:
             expected = request.form.get("expected_total", "")
             data = bookings.BookingInput(**{**data.__dict__, "expected_total_pence":
                                             int(expected) if expected.isdigit() else None})
@@ -161,8 +165,9 @@ def step_check(listing_id: int):
     return render_template(
         "journeys/step_check.html", listing=listing, answers=answers, quote=quote,
         sessions=sessions, problem=problem, length_label=length_label,
+        notes=notes, notes_error=notes_error,
         card_problem=card_payments.holder_card_problem(ctx.holder.id),
-        title=("Error: " if problem else "") + "Check your booking before sending it")
+        title=("Error: " if problem or notes_error else "") + "Check your booking before sending it")
 
 
 def slot_label(session: Session) -> str:
@@ -174,3 +179,14 @@ def slot_label(session: Session) -> str:
 @bp.app_template_filter("slot_label")
 def _slot_label(session: Session) -> str:
     return slot_label(session)
+
+
+class _NotesForm(PlainForm):
+    notes = TextAreaField("Anything the provider should know")
+
+
+def notes_problem(text: str) -> str | None:
+    """The shared input policy (NUL, control characters, bidi overrides) on the free-text note."""
+    form = _NotesForm(meta={"csrf": False})  # reads request.form, as every form does
+    form.notes.raw_data = [text]
+    return form.input_refusal()

@@ -88,4 +88,7 @@ def delegate_revoke(delegation_id: int):
         else:
             flash(f"{delegation.invited_email} can no longer act for "
                   f"{delegation.holder.name}.", "success")
+    elif form.is_submitted():
+        problem = form.input_refusal() or "We could not remove them. Please try again."
+        flash(problem, "error")
     return redirect(url_for("holder.delegates"))

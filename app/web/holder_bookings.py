@@ -223,6 +223,10 @@ def session_confirm(session_id: int):
 def session_dispute(session_id: int):
     ctx = acting()
     form = DisputeForm()
+    problem = form.input_refusal()
+    if problem is not None:
+        flash(problem, "error")
+        return back_or(url_for("holder.bookings_list"))
     try:
         s = bookings.dispute_session(
             ctx.user, ctx.holder, session_id, reason=form.reason.data or ""

@@ -137,6 +137,7 @@ def _crawl(app, client) -> dict[tuple[str, str], Form]:
         visited += 1
         assert response.status_code < 500, f"GET {path} gave {response.status_code}"
         if response.status_code != 200 or "html" not in (response.content_type or ""):
+            response.close()  # a file (the favicon, a photo) is streamed: close it
             continue
         page = _Page(path)
         page.feed(response.get_data(as_text=True))
