@@ -827,6 +827,9 @@ def booking_card_status(booking: Booking, *, for_provider: bool = False) -> list
 def _payment_by_intent(intent_id: str | None) -> Payment | None:
     if not intent_id:
         return None
+    if not isinstance(intent_id, str):
+        # A signed event whose object is malformed: the webhook answers 400 and writes nothing.
+        raise ValueError("The payment intent id is not text.")
     return db.session.scalar(
         select(Payment).where(Payment.stripe_payment_intent_id == intent_id).with_for_update()
     )
@@ -898,6 +901,8 @@ def on_intent_canceled(event) -> None:
 def on_charge_refunded(event) -> None:
     charge = _object(event)
     payment = _payment_by_intent(charge.get("payment_intent"))
+    if not isinstance(charge.get("id"), str | None):
+        raise ValueError("The charge id is not text.")
     if payment is None and charge.get("id"):
         payment = db.session.scalar(
             select(Payment).where(Payment.stripe_charge_id == charge.get("id")).with_for_update()
@@ -919,6 +924,8 @@ def on_account_updated(event) -> None:
     again): keep Carefair's copy of whether they can be paid, so their payouts page and the
     brokers' waiting list say why money waits. `pay_waiting` sends what waits once it can."""
     account = _object(event)
+    if not isinstance(account.get("id"), str):
+        raise ValueError("The account id is not text.")
     row = db.session.scalar(
         select(ProviderPaymentAccount)
         .where(ProviderPaymentAccount.stripe_account_id == account.get("id"))
