@@ -89,6 +89,9 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         upgrade()
         demo_seed.seed_all()
     server = make_server("127.0.0.1", 0, application, threaded=True)
+    # Emailed links are built from PUBLIC_BASE_URL (app/links.py), never the request: point it
+    # at this server's port so the journeys can follow them.
+    application.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
