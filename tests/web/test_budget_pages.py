@@ -127,23 +127,25 @@ def test_holder_side_text_only_change_takes_effect_at_once(client, make_user, lo
 def test_authorised_person_proposal_is_recorded_on_behalf_of_the_holder(client, make_user, login):
     holder, _, _ = funded_budget(make_user)
     helper = make_user(Role.HOLDER)
-    budgets.save_plan(holder.id, "x", "y", {"personal_assistant": 9_000_000}, actor=helper,
-                      on_behalf_of=holder)
+    with client.application.app_context():  # the service tells the brokers (links need the app)
+        budgets.save_plan(holder.id, "x", "y", {"personal_assistant": 9_000_000}, actor=helper,
+                          on_behalf_of=holder)
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "plan.proposed"))
     assert (event.actor_id, event.on_behalf_of_id) == (helper.id, holder.id)
     assert budgets.waiting_proposal(holder.id) is not None
     assert ledger.current_plan(holder.id).version == 1
 
 
-def _propose(holder, pa_pounds=90_000):
-    return budgets.save_plan(holder.id, "Seeing my friends", "Get out more",
-                             {"personal_assistant": pa_pounds * 100, "transport": 300_000},
-                             actor=holder)
+def _propose(client, holder, pa_pounds=90_000):
+    with client.application.app_context():  # the service tells the brokers (links need the app)
+        return budgets.save_plan(holder.id, "Seeing my friends", "Get out more",
+                                 {"personal_assistant": pa_pounds * 100, "transport": 300_000},
+                                 actor=holder)
 
 
 def test_broker_sees_the_changes_and_a_warning_when_over_the_budget_then_agrees(client, make_user, login):
     holder, _, budget = funded_budget(make_user)
-    proposal = _propose(holder)
+    proposal = _propose(client, holder)
     broker = login(make_user(Role.BROKER))
     queue = client.get("/broker/plans").get_data(as_text=True)
     assert holder.name in queue and "£93,000.00" in queue and "Over the budget by £80,000.00" in queue
@@ -166,7 +168,7 @@ def test_broker_sees_the_changes_and_a_warning_when_over_the_budget_then_agrees(
 
 def test_broker_declines_with_a_reason_the_holder_then_sees(client, make_user, login):
     holder, _, _ = funded_budget(make_user)
-    proposal = _propose(holder)
+    proposal = _propose(client, holder)
     login(make_user(Role.BROKER))
     page = client.post(f"/broker/plans/{proposal.id}/decline", data={"decline-reason": "  "})
     assert page.status_code == 400
@@ -185,7 +187,7 @@ def test_broker_declines_with_a_reason_the_holder_then_sees(client, make_user, l
 
 def test_holder_side_cannot_agree_its_own_proposal(client, make_user, login):
     holder, _, _ = funded_budget(make_user)
-    proposal = _propose(holder)
+    proposal = _propose(client, holder)
     login(holder)
     assert client.post(f"/broker/plans/{proposal.id}/agree").status_code == 403
     with pytest.raises(NotPermitted):
