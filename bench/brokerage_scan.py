@@ -22,6 +22,15 @@ a broker, through the app). Targets: scan at most 60 s and 1 GB; market view at 
 
 from __future__ import annotations
 
+import sys as _sys
+from pathlib import Path as _Path
+
+# Run as `python bench/<name>.py`, bench/ comes first on the path, where bench/http.py would hide
+# the standard library's `http` (which the Stripe SDK imports): take the folder off the path.
+_sys.path[:] = [p for p in _sys.path if _Path(p or ".").resolve() != _Path(__file__).resolve().parent]
+_sys.path.insert(0, str(_Path(__file__).resolve().parent.parent))
+
+
 import argparse
 import gc
 import os
@@ -234,7 +243,7 @@ def main() -> None:
         print(f"markets: {markets}")
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(broker)
+        session["_user_id"] = f"{broker}.0"  # id.session generation (app.models.user.get_id)
         session["_fresh"] = True
     pages = ["/markets/", f"/markets/{top[0]}/{top[1]}", "/markets/steering",
              "/markets/?only=concentrated"]

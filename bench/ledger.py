@@ -14,6 +14,15 @@ Prints one figure a line as `name: value unit`.
 
 from __future__ import annotations
 
+import sys as _sys
+from pathlib import Path as _Path
+
+# Run as `python bench/<name>.py`, bench/ comes first on the path, where bench/http.py would hide
+# the standard library's `http` (which the Stripe SDK imports): take the folder off the path.
+_sys.path[:] = [p for p in _sys.path if _Path(p or ".").resolve() != _Path(__file__).resolve().parent]
+_sys.path.insert(0, str(_Path(__file__).resolve().parent.parent))
+
+
 import argparse
 import os
 import random
@@ -229,7 +238,7 @@ def main() -> None:
 
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(target + 1)  # holder ids are budget ids + 1
+        session["_user_id"] = f"{target + 1}.0"  # holder ids are budget ids + 1; session generation 0
         session["_fresh"] = True
     response = client.get("/my/budget")
     assert response.status_code == 200 and b'id="available"' in response.data, response.status_code

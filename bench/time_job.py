@@ -7,6 +7,15 @@ database). Prints seconds per run and per item.
 
 from __future__ import annotations
 
+import sys as _sys
+from pathlib import Path as _Path
+
+# Run as `python bench/<name>.py`, bench/ comes first on the path, where bench/http.py would hide
+# the standard library's `http` (which the Stripe SDK imports): take the folder off the path.
+_sys.path[:] = [p for p in _sys.path if _Path(p or ".").resolve() != _Path(__file__).resolve().parent]
+_sys.path.insert(0, str(_Path(__file__).resolve().parent.parent))
+
+
 import sys
 import tempfile
 import time
