@@ -141,7 +141,7 @@ def parse(field: SettingField, raw: str | None) -> object:
     # Plain digits only: Python reads Arabic-Indic or full-width digits, "NaN" and "1e999" as
     # numbers, and none of them is what a council officer meant to type.
     digits = text.lstrip("£")
-    if not digits.isascii() or len(digits) > 15 or any(c.isalpha() for c in digits):
+    if not digits.isascii() or len(digits) > 15:
         raise ValueError(f"Enter {field.label.lower()} using the digits 0 to 9")
     if field.kind == "pounds":
         try:
