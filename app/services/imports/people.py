@@ -89,7 +89,8 @@ class _People:
         be taken since, the unique index refuses the batch and nothing of it is written."""
         now = datetime.now(UTC)
         users = [{"email": c.clean["email"], "name": c.clean["name"], "role": self.role.value,
-                  "password_hash": None, "active": True, "at_risk": bool(c.clean.get("at_risk")),
+                  "password_hash": None,  # nosec B105 - no password yet: they choose one by a reset link
+                  "active": True, "at_risk": bool(c.clean.get("at_risk")),
                   "home_district": c.clean.get("home_district"), "created_at": now}
                  for c in rows if c.clean]
         try:
