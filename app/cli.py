@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import typing
 
 import click
 from flask import Flask
@@ -11,9 +12,11 @@ from flask.cli import FlaskGroup, with_appcontext
 # Commands that run inside an app context; later issues append theirs
 # (for example `search reindex`, `vetting expire`, `brokerage scan`).
 APP_COMMANDS: list[click.Command] = []
+CommandT = typing.TypeVar("CommandT", bound=click.Command)
 
 
-def app_command(command: click.Command) -> click.Command:
+def app_command(command: CommandT) -> CommandT:
+    # Generic so a registered click.Group keeps its type (and its .command decorator) for mypy.
     APP_COMMANDS.append(command)
     return command
 

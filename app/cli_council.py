@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+import typing
 
 import click
 from flask.cli import with_appcontext
@@ -28,7 +29,7 @@ class _Progress:
     def __init__(self) -> None:
         self.started = time.monotonic()
         self.phase = ""
-        self.bar = None
+        self.bar: typing.Any = None  # a click progress bar while writing
         self.last = 0
 
     def __call__(self, phase: str, done: int, total: int | None) -> None:

@@ -1,6 +1,6 @@
 """Which council settings a council admin may edit, with their words, units and limits (plain Python).
 
-The settings page (app.web.admin_settings) shows these fields and app.services.council_settings
+The settings page (app.web.admin.settings) shows these fields and app.services.council_settings
 stores what changed; the rules read the merged result. Values are parsed here, so a bad value
 is refused with a plain-English reason before anything is written.
 """

@@ -1,60 +1,35 @@
 """HTTP layer: one blueprint per area; views parse input, call one service, render."""
 
+from importlib import import_module
+
 from flask import Flask
+
+# One package per area (public, auth, holder, provider, broker, admin, api); shared pieces such as
+# the acting context, form base and charts sit beside them in app/web/.
+ROUTE_MODULES = (
+    "public.providers", "public.reviews", "public.search", "public.concerns",
+    "auth.account", "auth.notifications",
+    "holder.bookings", "holder.booking_steps", "holder.budget", "holder.card", "holder.jobs",
+    "holder.messages", "holder.reviews", "holder.home_address", "holder.households",
+    "provider.availability_grid", "provider.bookings", "provider.jobs", "provider.listings",
+    "provider.messages", "provider.payouts", "provider.profile", "provider.reviews",
+    "broker.bookings", "broker.concerns", "broker.flags", "broker.jobs", "broker.market_people",
+    "broker.markets", "broker.payouts", "broker.plan", "broker.reviews", "broker.vetting",
+    "admin.api_tokens", "admin.budget", "admin.email", "admin.remittance", "admin.settings",
+    "api.stripe_webhook", "agreement_views",
+)
 
 
 def register_blueprints(app: Flask) -> None:
-    # Modules that add routes to the blueprints above (imported for their side effect).
-    from app.web import (  # noqa: F401
-        account,
-        admin,
-        admin_api_tokens,
-        admin_budget,
-        admin_email,
-        admin_remittance,
-        admin_settings,
-        agreement_views,
-        api,
-        auth,
-        availability_grid,
-        booking_steps,
-        broker,
-        broker_bookings,
-        broker_concerns,
-        broker_flags,
-        broker_jobs,
-        broker_payouts,
-        broker_plan,
-        broker_reviews,
-        broker_vetting,
-        concerns,
-        holder,
-        holder_bookings,
-        holder_budget,
-        holder_card,
-        holder_jobs,
-        holder_messages,
-        holder_reviews,
-        home_address,
-        households,
-        market_people,
-        markets,
-        notifications,
-        provider,
-        provider_bookings,
-        provider_jobs,
-        provider_listings,
-        provider_messages,
-        provider_payouts,
-        provider_profile,
-        provider_reviews,
-        public,
-        public_providers,
-        public_reviews,
-        search,
-        stripe_webhook,
-    )
+    # Each area is a package whose __init__ holds its blueprint; its other modules add routes to it
+    # and are imported here for that side effect. Search and the market view have blueprints of their own.
+    for module_name in ROUTE_MODULES:
+        import_module(f"app.web.{module_name}")
+    from app.web import admin, api, auth, broker, holder, provider, public
+    from app.web.auth import account, notifications
+    from app.web.broker import markets
     from app.web.context import register_context
+    from app.web.public import search
     from app.web.responsive_tables import register as register_responsive_tables
 
     for module in (public, auth, account, holder, provider, broker, admin, api, notifications, search,

@@ -13,7 +13,7 @@ from app.services import vetting as vetting_service
 from app.web.broker import bp
 from app.web.context import requires
 from app.web.helpers import attach_error
-from app.web.provider_forms import DecisionForm
+from app.web.provider.forms import DecisionForm
 
 
 @bp.get("/vetting")

@@ -14,10 +14,10 @@ from app.models import User
 from app.services import conflicts as conflict_service
 from app.services.home_district import set_home_district
 from app.web.broker import bp as broker_bp
+from app.web.broker.market_forms import ConflictForm, EndConflictForm, HomeDistrictForm
 from app.web.context import acting, requires
 from app.web.helpers import attach_error
 from app.web.holder import bp as holder_bp
-from app.web.market_forms import ConflictForm, EndConflictForm, HomeDistrictForm
 
 
 def _district_page(holder: User, back: str):

@@ -16,7 +16,7 @@ from app.services import vetting as vetting_service
 from app.web.context import requires
 from app.web.helpers import attach_error
 from app.web.provider import bp
-from app.web.provider_forms import EvidenceForm, ListingForm
+from app.web.provider.forms import EvidenceForm, ListingForm
 
 
 def _input(form: ListingForm) -> listing_service.ListingInput:

@@ -12,7 +12,7 @@ from app.services import providers
 from app.web.context import requires
 from app.web.helpers import attach_error
 from app.web.provider import bp
-from app.web.provider_forms import AvailabilityForm, AwayForm, PhotoForm, ProfileForm
+from app.web.provider.forms import AvailabilityForm, AwayForm, PhotoForm, ProfileForm
 from app.web.request_limits import upload_limit
 
 

@@ -8,12 +8,12 @@ from flask_login import current_user
 from app.domain.access import Permission
 from app.errors import DomainError
 from app.services import households
-from app.web.account import bp as account_bp
+from app.web.auth.account import bp as account_bp
 from app.web.broker import bp as broker_bp
 from app.web.context import acting, requires
 from app.web.helpers import attach_error
 from app.web.holder import bp as holder_bp
-from app.web.household_forms import AgreementForm, HomeAddressForm, HouseholdMemberForm
+from app.web.holder.household_forms import AgreementForm, HomeAddressForm, HouseholdMemberForm
 
 
 def _member_form(holder_id: int) -> HouseholdMemberForm:

@@ -11,11 +11,11 @@ from app.domain.access import Permission
 from app.errors import InvalidInput
 from app.extensions import limiter
 from app.services import concerns as concern_service
-from app.web.account import bp as account_bp
-from app.web.concern_forms import ConcernForm
+from app.web.auth.account import bp as account_bp
 from app.web.context import acting, public, requires
 from app.web.helpers import attach_error
 from app.web.public import bp
+from app.web.public.concern_forms import ConcernForm
 
 _FROM = re.compile(r"^(booking|message|listing|provider|flag|holder):[0-9]{1,10}$")
 

@@ -11,9 +11,9 @@ from app.errors import DomainError
 from app.services import concerns as concern_service
 from app.services import restrictions
 from app.web.broker import bp
-from app.web.concern_forms import TriageForm
 from app.web.context import requires
 from app.web.helpers import attach_error
+from app.web.public.concern_forms import TriageForm
 
 
 @bp.get("/concerns")

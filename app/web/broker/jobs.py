@@ -11,7 +11,7 @@ from app.services import jobs
 from app.web.broker import _holder_or_404, bp
 from app.web.context import requires
 from app.web.helpers import attach_error
-from app.web.holder_jobs import job_input
+from app.web.holder.jobs import job_input
 from app.web.job_forms import JobForm
 
 
