@@ -35,7 +35,7 @@ def reference():
 
 
 def register_council_api(app: Flask) -> None:
-    from app.web.api_v1 import files, resources
+    from app.web.api_v1 import files, open_referral, resources
 
     app.config.setdefault("API_TITLE", "Carefair council API")
     app.config.setdefault("API_VERSION", "v1")
@@ -51,7 +51,7 @@ def register_council_api(app: Flask) -> None:
     })
     api = CouncilApi(app)  # OPENAPI_URL_PREFIX unset: the spec is served by `docs` above
     app.extensions["council_api"] = api
-    for blp in (*resources.BLUEPRINTS, *files.BLUEPRINTS):
+    for blp in (*resources.BLUEPRINTS, *files.BLUEPRINTS, *open_referral.BLUEPRINTS):
         # Registered as api_v1_<name>: the screens have blueprints of the same names (markets).
         api.register_blueprint(blp, url_prefix=PREFIX, name=f"api_v1_{blp.name}")
     app.register_blueprint(docs)
