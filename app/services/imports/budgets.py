@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import insert, select
 
 from app.domain.budget import Frequency, FundingMode, budget_end
@@ -12,7 +11,7 @@ from app.domain.errors import DomainError
 from app.domain.money import parse_pounds
 from app.extensions import db
 from app.models import AuditEvent, Budget, ImportedRecord, User
-from app.services import budgets
+from app.services import budgets, council_settings
 from app.services.imports import Checked, Written, among, reference_of, referenced, require_columns, table
 
 
@@ -75,7 +74,7 @@ class Budgets:
                 else:
                     clean["contingency_weeks"] = int(weeks)
             else:
-                clean["contingency_weeks"] = current_app.config["COUNCIL"].contingency_weeks_default
+                clean["contingency_weeks"] = council_settings.current().contingency_weeks_default
             c.clean = clean
             out.append(c)
         done = referenced(self.kind, [c.reference for c in out if c.reference])
