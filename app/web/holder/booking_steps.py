@@ -122,7 +122,8 @@ def step_when(listing_id: int):
     answers = Answers(request.args, listing)
     if answers.often is None or answers.minutes is None:
         return redirect(answers.url("holder.step_how_often", listing_id))
-    slots = free_time.next_free(listing, minutes=answers.minutes, limit=24)
+    slots = free_time.next_free(listing, minutes=answers.minutes, limit=24,
+                                holder_id=acting().holder.id)
     error = None
     if request.args.get("next"):
         if answers.start is None:
