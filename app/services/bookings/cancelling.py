@@ -99,6 +99,7 @@ def cancel_booking(
         booking.id,
         on_behalf_of=booking.holder,
         details={"by": kind.value, "charges": outcomes, "reason": booking.cancel_reason},
+        at=now,
     )
     other = booking.provider_profile.user if kind is not ActorKind.PROVIDER else booking.holder
     notify.send(
@@ -185,6 +186,7 @@ def report_no_show(
         s.id,
         on_behalf_of=booking.holder,
         details={"booking_id": booking.id, "no_show_by": who, "charge_pence": charge},
+        at=now,
     )
     _close_if_done(s.booking)
     transaction.commit()

@@ -424,6 +424,7 @@ def _request(
             "arranged_by_id": arranged_by.id if arranged_by else None,
             "options_offered": list(options_offered),
         },
+        at=now,
     )
     if data.kind == "pooled":
         _join_pool_hold_pending(booking, holder)  # the organiser's share, in this transaction
