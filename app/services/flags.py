@@ -25,6 +25,7 @@ from app.domain.flags import (
     evidence_of,
     should_file,
 )
+from app.domain.messaging import RESTRICTED_SENDER_RULE
 from app.domain.rules import Action, Finding, decide_action
 from app.domain.rules.model import Severity
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
@@ -88,9 +89,12 @@ def _parties(finding: Finding) -> tuple[int | None, int | None]:
     return provider_id, holder_id
 
 
-def file_findings(findings: list[Finding]) -> Filed:
+def file_findings(findings: list[Finding], *, digest: bool = False) -> Filed:
     """File each finding as an open flag unless it is on file already. Joins the caller's
-    transaction; the caller commits, then calls `after_filing` to tell brokers and search."""
+    transaction; the caller commits, then calls `after_filing` to tell search.
+
+    Brokers are told of each flag as it is filed (a message, a concern: one at a time), or with
+    `digest` (the scan, which may file hundreds at once) by one notice each naming how many."""
     from app.services.council_settings import current
 
     settings = current()
@@ -124,8 +128,11 @@ def file_findings(findings: list[Finding]) -> Filed:
             # A critical finding restricts the provider at once, pending a broker's review.
             result.hidden_listing_ids.extend(
                 apply_restriction(flag.provider, effects, actor=None, flag=flag))
-        _tell_brokers(flag)
+        if not digest:
+            _tell_brokers(flag)
         result.flags.append(flag)
+    if digest and result.flags:
+        _tell_brokers_once(result.flags)
     return result
 
 
@@ -144,6 +151,13 @@ def _tell_brokers(flag: Flag) -> None:
     for broker in _brokers():
         notify.send(notify.Event.FLAG_RAISED, broker, link=link,
                     context={"reference": flag.reference})
+
+
+def _tell_brokers_once(filed: list[Flag]) -> None:
+    link = path_for("broker.flags")
+    for broker in _brokers():
+        notify.send(notify.Event.FLAGS_RAISED_BY_SCAN, broker, link=link,
+                    context={"count": len(filed), "reference": filed[-1].reference})
 
 
 # Reading -------------------------------------------------------------------------------------
@@ -290,12 +304,30 @@ def refer_reviewed(broker: User, flag: Flag, reason: str) -> SafeguardingReferra
     return referral
 
 
+def release_restricted_messages(broker: User, profile_id: int, *, reason: str) -> None:
+    """The provider's restriction was lifted: close the open flags that held their messages
+    only for it (dismissed, with the lifting's reason), letting each message through unless
+    another open flag still holds it. Joins the caller's transaction."""
+    open_flags = db.session.scalars(select(Flag).where(
+        Flag.rule == RESTRICTED_SENDER_RULE, Flag.provider_profile_id == profile_id,
+        Flag.status == FlagStatus.OPEN.value).order_by(Flag.id)).all()
+    for flag in open_flags:
+        record_dismissal(broker, flag, reason=f"Restriction lifted: {reason}")
+
+
 def _release_held_message(flag: Flag) -> None:
-    """A dismissed flag about a held message lets it through to the holder's side now."""
+    """A dismissed flag about a held message lets it through to the holder's side now, unless
+    another flag about it is still open (a message held for what it asks and because its
+    sender is restricted waits for both)."""
     if flag.subject_kind != "message":
         return
     message = db.session.get(Message, int(flag.subject_id))
     if message is None or not message.held:
+        return
+    still_open = db.session.scalar(select(func.count()).select_from(Flag).where(
+        Flag.subject_kind == "message", Flag.subject_id == flag.subject_id, Flag.id != flag.id,
+        Flag.status == FlagStatus.OPEN.value))
+    if still_open:
         return
     message.held = False
     audit.record(None, "message.released", "message", message.id,
