@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from app.domain.money import Money
+from app.domain.errors import Conflict, DomainError, InvalidInput
+from app.domain.money import MAX_PENCE, Money
 
 
 class Frequency(StrEnum):
@@ -66,6 +68,57 @@ def budget_end(start: date) -> date:
     except ValueError:  # 29 February
         anniversary = start.replace(year=start.year + 1, day=28)
     return anniversary - timedelta(days=1)
+
+
+EARLIEST_START = date(2015, 1, 1)
+MAX_CONTINGENCY_WEEKS = 26
+
+
+def new_budget_refusals(annual_pence: object, start_date: date | None, frequency: str, funding_mode: str,
+                        contingency_weeks: int | None, contingency_pence: int | None, *,
+                        others: Iterable[tuple[date, date]], today: date,
+                        holder_name: str = "This holder") -> list[DomainError]:
+    """Every reason a new budget cannot be set up, in the order a form shows them (empty: it can).
+
+    One list for the Budgets screen and API (which raise the first) and the bulk import (which
+    reports them all), so a file and a form refuse exactly the same budgets. `others` are the
+    holder's existing budgets as (start, end) dates.
+    """
+    refusals: list[DomainError] = []
+    amount_ok = isinstance(annual_pence, int) and not isinstance(annual_pence, bool) \
+        and 0 < annual_pence <= MAX_PENCE
+    if not amount_ok:
+        refusals.append(InvalidInput(f"Enter an annual amount between £0.01 and {Money(MAX_PENCE)}",
+                                     field="annual_amount"))
+    latest = today + timedelta(days=366)
+    start_ok = start_date is not None and EARLIEST_START <= start_date <= latest
+    if not start_ok:
+        refusals.append(InvalidInput(f"Enter a start date between {EARLIEST_START:%-d %B %Y} and "
+                                     f"{latest:%-d %B %Y}", field="start_date"))
+    if frequency not in {f.value for f in Frequency}:
+        refusals.append(InvalidInput("Choose how often instalments are paid: "
+                                     + " or ".join(f.value for f in Frequency), field="frequency"))
+    if funding_mode not in {m.value for m in FundingMode}:
+        refusals.append(InvalidInput("Choose how the budget is managed: "
+                                     + ", ".join(m.value for m in FundingMode), field="funding_mode"))
+    if (contingency_weeks is None) == (contingency_pence is None):
+        refusals.append(InvalidInput("Enter the contingency reserve as weeks or as an amount, not both",
+                                     field="contingency_weeks"))
+    elif contingency_weeks is not None and not 0 <= contingency_weeks <= MAX_CONTINGENCY_WEEKS:
+        refusals.append(InvalidInput(f"Enter between 0 and {MAX_CONTINGENCY_WEEKS} weeks",
+                                     field="contingency_weeks"))
+    elif contingency_pence is not None and amount_ok and not 0 <= contingency_pence <= annual_pence:  # type: ignore[operator]
+        refusals.append(InvalidInput("The contingency reserve cannot be more than the annual amount",
+                                     field="contingency_amount"))
+    if start_ok and start_date is not None:
+        end = budget_end(start_date)
+        for other_start, other_end in sorted(others):
+            if other_start <= end and start_date <= other_end:
+                refusals.append(Conflict(f"{holder_name} already has a budget from {other_start:%-d %B %Y} "
+                                         f"to {other_end:%-d %B %Y}. Budgets cannot overlap.",
+                                         field="start_date"))
+                break
+    return refusals
 
 
 def add_months(day: date, months: int) -> date:

@@ -29,12 +29,32 @@ HOLDER_WARNING = (
 )
 
 
-def should_hold(message: Message, finding: Finding | None) -> bool:
+# The rule name of the flag filed for a message a restricted provider sends to a holder.
+RESTRICTED_SENDER_RULE = "message_from_restricted_provider"
+
+
+def should_hold(message: Message, finding: Finding | None, *,
+                sender_restricted: bool = False) -> bool:
     """A provider's message that asks for card details, secrecy, a will or property, or for
-    more than one kind of thing waits for a broker before the holder's side sees it. The
-    sender is never told: they see it as sent, so a would-be abuser learns nothing."""
-    return message.from_provider and finding is not None and finding.severity in (
-        Severity.HIGH, Severity.CRITICAL)
+    more than one kind of thing waits for a broker before the holder's side sees it; so does
+    every message from a provider whose listings are suspended or payouts held (a suspected
+    abuser keeps no channel to the people they may be harming). The sender is never told:
+    they see it as sent, so a would-be abuser learns nothing."""
+    if not message.from_provider:
+        return False
+    return sender_restricted or (finding is not None and finding.severity in (
+        Severity.HIGH, Severity.CRITICAL))
+
+
+def restricted_sender_finding(message: Message, provider_name: str) -> Finding:
+    """The finding that puts a restricted provider's message in front of a broker: they let it
+    through (dismiss the flag) or keep it back; lifting the restriction lets it through too."""
+    return Finding(
+        RESTRICTED_SENDER_RULE, Severity.HIGH, Subject("message", message.id),
+        f"{provider_name} sent a message to a budget holder while their listings are suspended "
+        "or their payouts held. It has not been shown to the holder's side: read it, then "
+        "dismiss this flag to let it through, or uphold it to keep it back.",
+        {"provider_id": message.provider_id, "holder_id": message.holder_id})
 
 
 def clean_body(text: str | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import and_, case, func, select
 
@@ -12,15 +12,13 @@ from app.domain.access import Role
 from app.domain.budget import (
     CATEGORIES,
     Forecast,
-    Frequency,
-    FundingMode,
-    budget_end,
     category_label,
     contingency_target,
     current_period,
     forecast,
     instalment_amounts,
     instalment_dates,
+    new_budget_refusals,
 )
 from app.domain.errors import InvariantBroken
 from app.domain.ledger import Account, Operation
@@ -42,7 +40,6 @@ from app.models.budget import REVIEW_AGREED, REVIEW_DECLINED, REVIEW_SUPERSEDED,
 from app.services import audit, notify
 from app.services.ledger import balances, current_plan
 
-EARLIEST_START = date(2015, 1, 1)
 MAX_TEXT = 5000
 MAX_REASON = 1000
 
@@ -61,30 +58,15 @@ def create_budget(holder_id: int, annual_pence: int, start_date: date | None, fr
     holder = db.session.get(User, holder_id)
     if holder is None or holder.role_enum is not Role.HOLDER:
         raise NotFound("There is no budget holder with that account.", field="holder")
-    if not isinstance(annual_pence, int) or not 0 < annual_pence <= MAX_PENCE:
-        raise InvalidInput(f"Enter an annual amount between £0.01 and {Money(MAX_PENCE)}",
-                           field="annual_amount")
-    latest = date.today() + timedelta(days=366)
-    if start_date is None or not EARLIEST_START <= start_date <= latest:
-        raise InvalidInput(f"Enter a start date between {EARLIEST_START:%-d %B %Y} and "
-                           f"{latest:%-d %B %Y}", field="start_date")
-    if frequency not in {f.value for f in Frequency}:
-        raise InvalidInput("Choose how often instalments are paid", field="frequency")
-    if funding_mode not in {m.value for m in FundingMode}:
-        raise InvalidInput("Choose how the budget is managed", field="funding_mode")
-    if (contingency_weeks is None) == (contingency_pence is None):
-        raise InvalidInput("Enter the contingency reserve as weeks or as an amount, not both",
-                           field="contingency_weeks")
-    if contingency_weeks is not None and not 0 <= contingency_weeks <= 26:
-        raise InvalidInput("Enter between 0 and 26 weeks", field="contingency_weeks")
-    if contingency_pence is not None and not 0 <= contingency_pence <= annual_pence:
-        raise InvalidInput("The contingency reserve cannot be more than the annual amount",
-                           field="contingency_amount")
-    end = budget_end(start_date)
-    for other in db.session.scalars(select(Budget).where(Budget.holder_id == holder.id)):
-        if other.start_date <= end and start_date <= other.end_date:
-            raise Conflict(f"{holder.name} already has a budget from {other.start_date:%-d %B %Y} to "
-                           f"{other.end_date:%-d %B %Y}. Budgets cannot overlap.", field="start_date")
+    others = [(b.start_date, b.end_date)
+              for b in db.session.scalars(select(Budget).where(Budget.holder_id == holder.id))]
+    refusals = new_budget_refusals(annual_pence, start_date, frequency, funding_mode, contingency_weeks,
+                                   contingency_pence, others=others, today=date.today(),
+                                   holder_name=holder.name)
+    if refusals:
+        raise refusals[0]
+    if not (start_date is not None):
+        raise InvariantBroken("expected: a start date (new_budget_refusals refuses none)")
     budget = Budget(holder_id=holder.id, annual_pence=annual_pence, start_date=start_date,
                     frequency=frequency, funding_mode=funding_mode,
                     contingency_weeks=contingency_weeks, contingency_pence=contingency_pence,

@@ -25,6 +25,7 @@ from app.domain.flags import (
     evidence_of,
     should_file,
 )
+from app.domain.messaging import RESTRICTED_SENDER_RULE
 from app.domain.rules import Action, Finding, decide_action
 from app.domain.rules.model import Severity
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
@@ -290,12 +291,30 @@ def refer_reviewed(broker: User, flag: Flag, reason: str) -> SafeguardingReferra
     return referral
 
 
+def release_restricted_messages(broker: User, profile_id: int, *, reason: str) -> None:
+    """The provider's restriction was lifted: close the open flags that held their messages
+    only for it (dismissed, with the lifting's reason), letting each message through unless
+    another open flag still holds it. Joins the caller's transaction."""
+    open_flags = db.session.scalars(select(Flag).where(
+        Flag.rule == RESTRICTED_SENDER_RULE, Flag.provider_profile_id == profile_id,
+        Flag.status == FlagStatus.OPEN.value).order_by(Flag.id)).all()
+    for flag in open_flags:
+        record_dismissal(broker, flag, reason=f"Restriction lifted: {reason}")
+
+
 def _release_held_message(flag: Flag) -> None:
-    """A dismissed flag about a held message lets it through to the holder's side now."""
+    """A dismissed flag about a held message lets it through to the holder's side now, unless
+    another flag about it is still open (a message held for what it asks and because its
+    sender is restricted waits for both)."""
     if flag.subject_kind != "message":
         return
     message = db.session.get(Message, int(flag.subject_id))
     if message is None or not message.held:
+        return
+    still_open = db.session.scalar(select(func.count()).select_from(Flag).where(
+        Flag.subject_kind == "message", Flag.subject_id == flag.subject_id, Flag.id != flag.id,
+        Flag.status == FlagStatus.OPEN.value))
+    if still_open:
         return
     message.held = False
     audit.record(None, "message.released", "message", message.id,

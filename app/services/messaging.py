@@ -4,7 +4,10 @@ Who may do what: the holder, their authorised and nominated people read and send
 member with the MESSAGES share reads only (app.domain.access.may_send_messages); the provider
 reads and replies in their own conversations. Every message is run through the phrase matcher:
 a match is still delivered, is flagged for a broker at once, and the holder's side sees a
-plain warning beside it. Notifications never carry the message text.
+plain warning beside it (serious ones are held for a broker). A provider under restriction
+(listings suspended or payouts held) reaches holders only through a broker: each message is
+held and flagged, released when a broker dismisses the flag or lifts the restriction.
+Notifications never carry the message text.
 """
 
 from __future__ import annotations
@@ -17,13 +20,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.domain.access import Decision, Grant, Permission, Principal, decide, may_send_messages
-from app.domain.messaging import clean_body, message_finding, should_hold
+from app.domain.messaging import (
+    clean_body,
+    message_finding,
+    restricted_sender_finding,
+    should_hold,
+)
 from app.domain.rules.model import Message as MessageFact
 from app.domain.rules.phrases import match_phrases
 from app.errors import NotFound, NotPermitted
 from app.extensions import db
 from app.models import Conversation, Message, ProviderProfile, User
-from app.services import audit, flags, notify
+from app.services import audit, flags, notify, restrictions
 from app.services import delegation as delegation_service
 from app.services.listings import public_listing
 from app.services.providers import require_profile
@@ -197,21 +205,24 @@ def _post(conversation: Conversation, author: User, text: str, *,
                  details={"conversation_id": conversation.id, "length": len(text),
                           "flagged": sorted(found)})
     provider: ProviderProfile = conversation.provider
-    filed = flags.Filed()
-    if found:
-        fact = MessageFact(id=message.id, holder_id=holder.id, provider_id=provider.id,
-                           from_provider=from_provider, sent_at=now, text=text)
-        finding = message_finding(fact, provider.display_name, author.name,
-                                  current_app.config["COUNCIL"])
-        if finding is not None:
-            filed = flags.file_findings([finding])
-        if should_hold(fact, finding):
-            # Held for a broker: the holder's side neither sees it nor hears of it, and the
-            # sender's page shows it as sent (they are never told why, or that it is held).
-            message.held = True
-            audit.record(None, "message.held", "message", message.id,
-                         details={"flagged": sorted(found)})
-            return message, filed
+    fact = MessageFact(id=message.id, holder_id=holder.id, provider_id=provider.id,
+                       from_provider=from_provider, sent_at=now, text=text)
+    finding = (message_finding(fact, provider.display_name, author.name,
+                               current_app.config["COUNCIL"]) if found else None)
+    # A provider under restriction (listings suspended or payouts held after a flag or a
+    # concern) keeps no direct line to holders: every message waits for a broker.
+    restricted = from_provider and restrictions.is_restricted(provider.id)
+    findings = [f for f in (finding,) if f is not None]
+    if restricted:
+        findings.append(restricted_sender_finding(fact, provider.display_name))
+    filed = flags.file_findings(findings) if findings else flags.Filed()
+    if should_hold(fact, finding, sender_restricted=restricted):
+        # Held for a broker: the holder's side neither sees it nor hears of it, and the
+        # sender's page shows it as sent (they are never told why, or that it is held).
+        message.held = True
+        audit.record(None, "message.held", "message", message.id,
+                     details={"flagged": sorted(found), "provider_restricted": restricted})
+        return message, filed
     if from_provider:
         notify.send(notify.Event.MESSAGE_RECEIVED, holder, about_holder=holder,
                     link=flags.path_for("holder.conversation",

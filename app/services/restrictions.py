@@ -29,6 +29,13 @@ def payouts_held(profile_id: int) -> bool:
     return bool(restriction and restriction.payouts_held)
 
 
+def is_restricted(profile_id: int) -> bool:
+    """Listings suspended or payouts held: such a provider cannot accept bookings, and their
+    messages to holders wait for a broker."""
+    restriction = restriction_of(profile_id)
+    return bool(restriction and (restriction.listings_suspended or restriction.payouts_held))
+
+
 def listings_suspended(profile_id: int) -> bool:
     restriction = restriction_of(profile_id)
     return bool(restriction and restriction.listings_suspended)
@@ -89,8 +96,10 @@ def lift(broker: User, profile_id: int, *, reason: str) -> ProviderRestriction:
 
 
 def lift_in_transaction(broker: User, profile_id: int, *, reason: str) -> list[int]:
-    """Lift any suspension and payout hold, audited; nothing to do when there is none. Joins the
-    caller's transaction; returns the listing ids shown again (signal them after commit)."""
+    """Lift any suspension and payout hold, audited; nothing to do when there is none. Messages
+    held only because the provider was restricted reach the holders now. Joins the caller's
+    transaction; returns the listing ids shown again (signal them after commit)."""
+    from app.services.flags import release_restricted_messages
     from app.services.vetting import refresh_visibility
 
     restriction = restriction_of(profile_id)
@@ -103,4 +112,5 @@ def lift_in_transaction(broker: User, profile_id: int, *, reason: str) -> list[i
     audit.record(broker, "provider.restriction_lifted", "provider_profile", profile_id,
                  details={**was, "reason": reason})
     db.session.flush()
+    release_restricted_messages(broker, profile_id, reason=reason)
     return refresh_visibility(restriction.provider, actor=broker)

@@ -244,3 +244,33 @@ def test_cli_import_reports_and_exports(app, importer, tmp_path):
     runner.invoke(args=["export", "holders", "--format", "jsonl", "-o", str(out)])
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert sorted(r["reference"] for r in rows) == ["H1", "H2", "H3"]
+
+
+def test_the_import_and_the_budgets_screen_refuse_the_same_budgets(importer, tmp_path):
+    importer("holders", _write(tmp_path, "h.csv", HOLDERS))
+    h1 = imports.referenced("holder", ["H1"])["H1"]
+    budgets.create_budget(h1, 1_200_000, YEAR_START, "monthly", "council_managed", contingency_weeks=4,
+                          actor=importer.admin)
+    too_late = date.today() + timedelta(days=400)
+    cases = [  # (annual pence, start, frequency, funding mode, weeks, contingency pence)
+        (1_200_000, YEAR_START + timedelta(days=30), "monthly", "council_managed", 4, None),  # overlaps
+        (1_200_000, too_late, "monthly", "council_managed", 4, None),
+        (1_200_000, YEAR_START.replace(year=YEAR_START.year + 1), "weekly", "council_managed", 4, None),
+        (1_200_000, YEAR_START.replace(year=YEAR_START.year + 1), "monthly", "cash", 4, None),
+        (1_200_000, YEAR_START.replace(year=YEAR_START.year + 1), "monthly", "council_managed", 27, None),
+        (1_000, YEAR_START.replace(year=YEAR_START.year + 1), "monthly", "council_managed", None, 2_000),
+    ]
+    lines = ["reference,holder_reference,annual_amount,start_date,frequency,funding_mode,contingency_weeks,"
+             "contingency_amount"]
+    screen = []
+    for i, (pence, start, frequency, mode, weeks, contingency) in enumerate(cases):
+        lines.append(f"R{i},H1,{pence / 100:.2f},{start},{frequency},{mode},{'' if weeks is None else weeks},"
+                     f"{'' if contingency is None else f'{contingency / 100:.2f}'}")
+        try:
+            budgets.create_budget(h1, pence, start, frequency, mode, contingency_weeks=weeks,
+                                  contingency_pence=contingency, actor=importer.admin)
+        except imports.DomainError as err:
+            screen.append((i + 2, err.field, err.message.replace("Ann Ash", "This holder")))
+    report = importer("budgets", _write(tmp_path, "b.csv", "\n".join(lines) + "\n"), dry_run=True)
+    assert [(e.line, e.field, e.message) for e in report.errors] == screen
+    assert len(screen) == len(cases)

@@ -8,6 +8,10 @@ from app.domain.settings import CouncilSettings
 # design.md: "a safeguarding concern suspends listings and holds payouts at once". A council
 # may make any severity stricter, but cannot lower a critical finding below this.
 _FLOOR = {Severity.CRITICAL: Action.SUSPEND}
+# Rules whose finding holds something back until a broker looks (a message kept from the
+# holder's side): a council setting may not make them advice only, which files no flag and so
+# would keep it back for good.
+_RULE_FLOOR = {"message_from_restricted_provider": Action.FLAG}
 
 
 def _action(value: str, setting: str) -> Action:
@@ -27,5 +31,7 @@ def decide_action(finding: Finding, settings: CouncilSettings) -> Action:
     else:
         setting = f"action_for_{finding.severity.value}"
         action = _action(getattr(settings, setting), setting)
-    floor = _FLOOR.get(finding.severity)
-    return floor if floor is not None and floor.rank > action.rank else action
+    for floor in (_FLOOR.get(finding.severity), _RULE_FLOOR.get(finding.rule)):
+        if floor is not None and floor.rank > action.rank:
+            action = floor
+    return action

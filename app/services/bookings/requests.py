@@ -372,6 +372,7 @@ def _request(
         created_by_id=actor.id,
         waiting_since=now,  # the request's timed exit counts from here (app.domain.waits)
         approval_reasons=quote.approval_reasons,
+        approval_codes=list(quote.approval_codes),
         from_contingency=ApprovalCode.CONTINGENCY.value in quote.approval_codes,
         arranged_by_id=arranged_by.id if arranged_by else None,
         options_offered=list(options_offered),

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 
 from flask import current_app
 from sqlalchemy import insert, select
 
-from app.domain.budget import Frequency, FundingMode, budget_end
+from app.domain.budget import budget_end, new_budget_refusals
 from app.domain.errors import DomainError
 from app.domain.money import parse_pounds
 from app.extensions import db
 from app.models import AuditEvent, Budget, ImportedRecord, User
-from app.services import budgets
 from app.services.imports import Checked, Written, among, reference_of, referenced, require_columns, table
 
 
@@ -25,8 +25,8 @@ def parse_date(raw: str | None, name: str, c: Checked) -> date | None:
 
 
 class Budgets:
-    """Checked with budgets.create_budget's rules (amount, dates, frequency, funding mode,
-    contingency, no overlap) and written in bulk: one budget at a time through the service
+    """Checked with budgets.create_budget's rules (new_budget_refusals: amount, dates, frequency,
+    funding mode, contingency, no overlap) and written in bulk: one budget at a time through the service
     costs a commit each, too slow for a council's 50,000.
 
     Columns: reference, holder_reference, annual_amount (pounds), start_date (2025-04-01),
@@ -41,6 +41,8 @@ class Budgets:
         self.in_file: dict[int, list[tuple[date, date]]] = {}
 
     def check(self, rows: list[tuple[int, dict]]) -> list[Checked]:
+        """Parse each row's cells, then refuse what budgets.create_budget would refuse (the
+        same function, new_budget_refusals), with the holder's stored budgets looked up per batch."""
         out = []
         for line, row in rows:
             c = Checked(line, None)
@@ -48,76 +50,78 @@ class Budgets:
             if not require_columns(row, self.required, c):
                 out.append(c)
                 continue
-            clean: dict = {"holder_reference": row["holder_reference"].strip()}
-            try:
-                clean["annual_pence"] = parse_pounds(row["annual_amount"], field="annual_amount")
-            except DomainError as err:
-                c.fail("annual_amount", err.message)
-            clean["start_date"] = parse_date(row["start_date"], "start_date", c)
-            if row["frequency"] not in {f.value for f in Frequency}:
-                c.fail("frequency", "Enter the frequency as " + " or ".join(f.value for f in Frequency) + ".")
-            if row["funding_mode"] not in {m.value for m in FundingMode}:
-                c.fail("funding_mode", "Enter the funding mode as one of " +
-                       ", ".join(m.value for m in FundingMode) + ".")
-            clean["frequency"], clean["funding_mode"] = row["frequency"], row["funding_mode"]
-            weeks, amount = (row.get("contingency_weeks") or "").strip(), (row.get("contingency_amount") or "").strip()
-            clean["contingency_weeks"] = clean["contingency_pence"] = None
-            if weeks and amount:
-                c.fail("contingency_weeks", "Give the contingency as weeks or as an amount, not both.")
-            elif amount:
-                try:
-                    clean["contingency_pence"] = parse_pounds(amount, field="contingency_amount", allow_zero=True)
-                except DomainError as err:
-                    c.fail("contingency_amount", err.message)
-            elif weeks:
-                if not weeks.isdigit() or not 0 <= int(weeks) <= 26:
-                    c.fail("contingency_weeks", "Enter between 0 and 26 weeks.")
-                else:
-                    clean["contingency_weeks"] = int(weeks)
-            else:
-                clean["contingency_weeks"] = current_app.config["COUNCIL"].contingency_weeks_default
-            c.clean = clean
+            c.clean = self._parse(row, c)
             out.append(c)
         done = referenced(self.kind, [c.reference for c in out if c.reference])
         holders = referenced("holder", [c.clean["holder_reference"] for c in out if c.clean])
         existing: dict[int, list[Budget]] = {}
         for b in db.session.scalars(select(Budget).where(among(Budget.holder_id, list(holders.values())))):
             existing.setdefault(b.holder_id, []).append(b)
+        adopted = adoptable(b.id for bs in existing.values() for b in bs)
+        today = date.today()
         for c in out:
             if c.reference in done:
                 c.unchanged, c.errors = True, []
                 continue
             if not c.clean:
                 continue
-            holder_id = holders.get(c.clean["holder_reference"])
+            v = c.clean
+            holder_id = holders.get(v["holder_reference"])
             if holder_id is None:
                 c.fail("holder_reference", f"No holder has been imported with the reference "
-                                           f"{c.clean['holder_reference']}. Import holders first.")
+                                           f"{v['holder_reference']}. Import holders first.")
                 continue
-            c.clean["holder_id"] = holder_id
-            start = c.clean.get("start_date")
-            if start and not c.errors:
+            v["holder_id"] = holder_id
+            if c.errors:
+                continue  # a cell that could not be read: its refusals would only repeat it
+            stored = existing.get(holder_id, [])
+            same = [b for b in stored if b.id in adopted and b.start_date == v["start_date"]
+                    and b.annual_pence == v["annual_pence"]]
+            if same:
+                # A run cut off between the budget's commit and its reference's: adopt it.
+                v["adopt"] = same[0].id
+                adopted.discard(same[0].id)
+                self.in_file.setdefault(holder_id, []).append((same[0].start_date, same[0].end_date))
+                continue
+            for refusal in new_budget_refusals(
+                    v["annual_pence"], v["start_date"], v["frequency"], v["funding_mode"],
+                    v["contingency_weeks"], v["contingency_pence"], today=today,
+                    others=[(b.start_date, b.end_date) for b in stored], holder_name="This holder"):
+                c.fail(refusal.field, refusal.message)
+            start = v["start_date"]
+            if not c.errors:
                 end = budget_end(start)
-                clash = [b for b in existing.get(holder_id, []) if b.start_date <= end and start <= b.end_date]
-                same = [b for b in clash if b.start_date == start and b.annual_pence == c.clean.get("annual_pence")
-                        and not referenced_id(b.id)]
-                if same:
-                    # A run cut off between the budget's commit and its reference's: adopt it.
-                    c.clean["adopt"] = same[0].id
-                elif clash:
-                    c.fail("start_date", "This holder already has a budget overlapping these dates.")
-                elif any(s <= end and start <= e for s, e in self.in_file.get(holder_id, [])):
+                if any(s <= end and start <= e for s, e in self.in_file.get(holder_id, [])):
                     c.fail("start_date", "An earlier line of this file gives this holder a budget "
                                          "overlapping these dates.")
                 self.in_file.setdefault(holder_id, []).append((start, end))
-                pence = c.clean.get("contingency_pence")
-                if pence is not None and pence > c.clean.get("annual_pence", 0):
-                    c.fail("contingency_amount", "The contingency reserve cannot be more than the annual amount.")
-                latest = date.today() + timedelta(days=366)
-                if not budgets.EARLIEST_START <= start <= latest:
-                    c.fail("start_date", f"Enter a start date between {budgets.EARLIEST_START:%-d %B %Y} "
-                                         f"and {latest:%-d %B %Y}.")
         return out
+
+    @staticmethod
+    def _parse(row: dict, c: Checked) -> dict:
+        """The cells as the values create_budget takes (pounds to pence, text to dates)."""
+        clean: dict = {"holder_reference": row["holder_reference"].strip(),
+                       "frequency": row["frequency"].strip(), "funding_mode": row["funding_mode"].strip(),
+                       "annual_pence": None, "contingency_weeks": None, "contingency_pence": None}
+        try:
+            clean["annual_pence"] = parse_pounds(row["annual_amount"], field="annual_amount")
+        except DomainError as err:
+            c.fail("annual_amount", err.message)
+        clean["start_date"] = parse_date(row["start_date"], "start_date", c)
+        weeks, amount = (row.get("contingency_weeks") or "").strip(), (row.get("contingency_amount") or "").strip()
+        if amount:
+            try:
+                clean["contingency_pence"] = parse_pounds(amount, field="contingency_amount", allow_zero=True)
+            except DomainError as err:
+                c.fail("contingency_amount", err.message)
+        if weeks:
+            if not weeks.isdigit() or len(weeks) > 3:
+                c.fail("contingency_weeks", "Enter the contingency as a number of weeks, like 4.")
+            else:
+                clean["contingency_weeks"] = int(weeks)
+        if not weeks and not amount:
+            clean["contingency_weeks"] = current_app.config["COUNCIL"].contingency_weeks_default
+        return clean
 
     def write(self, rows: list[Checked], actor: User) -> Written:
         """The batch in one transaction: budgets, references and the same audit events as
@@ -150,6 +154,11 @@ class Budgets:
         return [(c, None) for c in rows]
 
 
-def referenced_id(budget_id: int) -> bool:
-    return db.session.scalar(select(ImportedRecord.id).where(
-        ImportedRecord.kind == "budget", ImportedRecord.subject_id == budget_id)) is not None
+def adoptable(budget_ids: Iterable[int]) -> set[int]:
+    """Those of the budgets that no imported reference points at yet (one query per batch)."""
+    ids = list(budget_ids)
+    if not ids:
+        return set()
+    taken = set(db.session.scalars(select(ImportedRecord.subject_id).where(
+        ImportedRecord.kind == "budget", among(ImportedRecord.subject_id, ids))))
+    return set(ids) - taken
