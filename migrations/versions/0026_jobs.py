@@ -1,7 +1,7 @@
 """jobs: last-minute cover requests (one per cancelled session) and the providers asked, with their answers
 
 Revision ID: 0026_jobs
-Revises: 0016_money
+Revises: 0025_money
 Create Date: 2026-12-06 18:01:53.964701
 
 """
@@ -13,7 +13,7 @@ import app.models.base  # noqa: F401  (custom column types)
 
 # revision identifiers, used by Alembic.
 revision = '0026_jobs'
-down_revision = '0016_money'
+down_revision = '0025_money'
 branch_labels = None
 depends_on = None
 
