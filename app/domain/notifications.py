@@ -96,6 +96,7 @@ class FieldKind(StrEnum):
     REFERENCE = "reference"  # e.g. "B-1042" for booking 1042
     CHECK = "check"  # a vetting check, one of VETTING_CHECKS
     DELEGATE_KIND = "delegate_kind"
+    COUNT = "count"  # a whole number of things, such as flags raised by one scan
 
 
 # The words used for vetting checks in messages: none of them says anything about health.
@@ -152,6 +153,7 @@ class Event(StrEnum):
     VETTING_EXPIRING = "vetting_expiring"
     VETTING_EXPIRED = "vetting_expired"
     FLAG_RAISED = "flag_raised"
+    FLAGS_RAISED_BY_SCAN = "flags_raised_by_scan"  # one digest per broker per scan
     FLAG_UPHELD = "flag_upheld"
     MESSAGE_RECEIVED = "message_received"
     PLAN_CHANGED = "plan_changed"
@@ -366,6 +368,14 @@ EVENTS: dict[Event, EventSpec] = {
         ("Carefair has raised a concern, {reference}, for a broker to review.",),
         "Review the concern",
         {"reference": REF},
+    ),
+    Event.FLAGS_RAISED_BY_SCAN: EventSpec(
+        Category.FLAGS,
+        "New concerns need reviewing ({count})",
+        ("Carefair's brokerage scan raised {count} new concerns for a broker to review, the "
+         "most serious first in the broker console. The newest is {reference}.",),
+        "Review the concerns",
+        {"count": FieldKind.COUNT, "reference": REF},
     ),
     Event.FLAG_UPHELD: EventSpec(
         Category.FLAGS,
@@ -830,6 +840,10 @@ def safe_value(name: str, kind: FieldKind, value: object) -> str:
         if value not in VETTING_CHECKS:
             raise UnsafeContent(f"{name} must be one of {', '.join(VETTING_CHECKS)}")
         return VETTING_CHECKS[value]
+    if kind is FieldKind.COUNT:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise UnsafeContent(f"{name} must be a whole number")
+        return f"{value:,}"
     if kind is FieldKind.DELEGATE_KIND:
         if not isinstance(value, DelegateKind):
             raise UnsafeContent(f"{name} must be a DelegateKind")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from flask import current_app
 from sqlalchemy import or_, select, update
 
 from app.domain.access import DelegateKind, Grant, LegalBasis, Role, Share
@@ -21,7 +20,7 @@ from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
 from app.models import Delegation, User
 from app.models.delegation import STATUS_ACTIVE, STATUS_INVITED, STATUS_REVOKED
-from app.services import accounts, audit, flags, market_snapshot
+from app.services import accounts, audit, council_settings, flags, market_snapshot
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ def _file_if_provider(delegation: Delegation) -> flags.Filed:
     snapshot = market_snapshot.delegation_snapshot(delegation.holder_id, delegation.delegate_id)
     if not snapshot.providers:
         return flags.Filed()
-    settings = current_app.config["COUNCIL"]
+    settings = council_settings.current()
     return flags.file_findings(provider_is_delegate(snapshot, settings))
 
 
