@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -35,7 +34,9 @@ from app.services import delegation as delegation_service
 
 
 def _settings():
-    return current_app.config["COUNCIL"]
+    from app.services import council_settings
+
+    return council_settings.current()
 
 
 def reference(cover: CoverRequest | int) -> str:
