@@ -93,15 +93,20 @@ NEUTRAL_HOLD = ("A broker needs to look at this booking before it goes ahead. Yo
                 "to do anything: we will tell you when they have.")
 
 
-def reasons_for(reasons: list[str], *, broker: bool) -> list[str]:
+def reasons_for(reasons: list[str], codes: list[str], *, broker: bool) -> list[str]:
     """The approval reasons a viewer may see: all of them for a broker; for anyone else the
-    rule holds (stored ones too) become one NEUTRAL_HOLD, where the first of them was."""
+    rule holds (by their code: stored ones too) become one NEUTRAL_HOLD, where the first of
+    them was. `codes` are the reasons' ApprovalCode values, in the same order."""
     if broker:
         return list(reasons)
+    if len(codes) != len(reasons):
+        # Not knowing which line is a rule hold, show none of them rather than risk one.
+        return [NEUTRAL_HOLD] if reasons else []
     shown: list[str] = []
-    for reason in reasons:
-        if reason.startswith(RULE_HOLD_PREFIX):
+    for reason, code in zip(reasons, codes, strict=True):
+        if code == ApprovalCode.RULE_HOLD.value:
             reason = NEUTRAL_HOLD
         if reason not in shown:
             shown.append(reason)
     return shown
+

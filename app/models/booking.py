@@ -70,6 +70,9 @@ class Booking(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     # Why a broker must approve it (plain English, shown to the holder) and who decided.
     approval_reasons: Mapped[list] = mapped_column(JSON, default=list)
+    # The code of each reason above, in the same order (app.domain.approval.ApprovalCode):
+    # what decisions read, so none depends on the wording of a sentence.
+    approval_codes: Mapped[list] = mapped_column(JSON, default=list)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approval_note: Mapped[str | None] = mapped_column(String(500))
     from_contingency: Mapped[bool] = mapped_column(Boolean, default=False)

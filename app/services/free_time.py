@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
 from app import clock
@@ -13,6 +12,7 @@ from app.domain.schedule import DatesOff, Session, WeeklySlot
 from app.extensions import db
 from app.models import BookingSession, Listing
 from app.models.booking import NON_BLOCKING_STATES
+from app.services import council_settings
 
 # How long one visit of a listing lasts when the holder has not said: its minimum.
 _DEFAULT_MINUTES = {"hour": 60, "session": 120, "day": 8 * 60}
@@ -32,7 +32,7 @@ def next_free(listing: Listing, *, minutes: int | None = None, limit: int = 8,
     Empty when the provider has not set weekly times (then they decide on each request).
     """
     now = now or clock.now()
-    settings = current_app.config["COUNCIL"]
+    settings = council_settings.current()
     profile = listing.profile
     slots = [WeeklySlot(s.weekday, s.start_time.hour * 60 + s.start_time.minute,
                         (s.end_time.hour * 60 + s.end_time.minute) or 24 * 60)

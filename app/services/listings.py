@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -27,7 +26,7 @@ from app.domain.listings import (
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import Listing, ProviderProfile, User
-from app.services import audit
+from app.services import audit, council_settings
 from app.services.providers import require_profile
 from app.signals import listing_changed, send_listing_changed
 
@@ -72,7 +71,7 @@ def _pence(raw: str, field_name: str, *, allow_zero: bool) -> int:
 
 
 def _clean(data: ListingInput) -> dict:
-    settings = current_app.config["COUNCIL"]
+    settings = council_settings.current()
     try:
         category = Category(data.category)
     except ValueError as err:
@@ -214,7 +213,7 @@ def _price_change(actor: User, listing: Listing, new_pence: int,
     from app.models import PriceChange
     from app.services import notify
 
-    settings = current_app.config["COUNCIL"]
+    settings = council_settings.current()
     now = clock.now()
     today = now.astimezone(UK).date()
     effective_day = data.price_effective or today
@@ -296,7 +295,7 @@ def guidance(profile: ProviderProfile, category: str | None, unit: str | None,
         return None
     if cat is None:
         return None
-    return pricing_guidance(profile.type_enum, cat, per, pence, current_app.config["COUNCIL"])
+    return pricing_guidance(profile.type_enum, cat, per, pence, council_settings.current())
 
 
 def public_listing(listing_id: int) -> Listing:

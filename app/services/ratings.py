@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -54,7 +53,7 @@ from app.models import (
     User,
 )
 from app.models.review import HIDE_REASONS, MAX_NOTE_CHARS, MAX_REPLY_CHARS
-from app.services import audit, flags
+from app.services import audit, council_settings, flags
 from app.services import delegation as delegation_service
 from app.signals import send_listing_changed
 
@@ -78,7 +77,7 @@ UNRATED_KINDS = ("meet_and_greet",)
 
 
 def _settings():
-    return current_app.config["COUNCIL"]
+    return council_settings.current()
 
 
 def _now() -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from flask import url_for
 from flask_login import current_user
@@ -88,12 +89,14 @@ __all__ = ["booking_input", "on_form", "timedelta"]
 _FLAG_REFERENCE = re.compile(r"\bF-(\d+)\b")
 
 
-def approval_reasons_for_viewer(reasons: list[str]) -> list[Markup]:
+def approval_reasons_for_viewer(item: Any) -> list[Markup]:
     """Why a booking waits for a broker, as the signed-in viewer may see it (template filter
     `approval_reasons`). A broker sees every reason with flag references linked to the flag;
     anyone else never sees a flag, a concern or a rule (domain.approval.reasons_for)."""
     broker = current_user.is_authenticated and current_user.role_enum is Role.BROKER
-    shown = reasons_for(list(reasons or []), broker=broker)
+    # `item` is a booking or a quote: both carry the reasons and their codes.
+    shown = reasons_for(list(item.approval_reasons or []), list(item.approval_codes or []),
+                        broker=broker)
     if not broker:
         return [escape(r) for r in shown]
 

@@ -162,6 +162,20 @@ def test_only_a_broker_sees_why_a_rule_holds_a_booking():
         f"{RULE_HOLD_PREFIX}A broker is looking into a concern (F-7) and must approve this "
         "booking first.",
     ]
-    assert reasons_for(stored, broker=True) == stored
-    assert reasons_for(stored, broker=False) == [stored[0], NEUTRAL_HOLD]
-    assert reasons_for(stored[:1], broker=False) == stored[:1]
+    codes = ["outside_plan", "rule_hold", "rule_hold"]
+    assert reasons_for(stored, codes, broker=True) == stored
+    assert reasons_for(stored, codes, broker=False) == [stored[0], NEUTRAL_HOLD]
+    assert reasons_for(stored[:1], codes[:1], broker=False) == stored[:1]
+
+
+def test_what_a_holder_sees_follows_the_reasons_code_not_its_wording():
+    from app.domain.approval import NEUTRAL_HOLD, reasons_for
+
+    # A rule hold worded like any other reason is still hidden; a plan reason that happens to
+    # read like a rule hold is still shown.
+    stored = ["The provider's price needs a second look (F-3).",
+              "A check on the booking needs a second look: outside the plan."]
+    assert reasons_for(stored, ["rule_hold", "outside_plan"], broker=False) == [
+        NEUTRAL_HOLD, stored[1]]
+    # Codes that do not match the reasons one for one: show none of the reasons' words.
+    assert reasons_for(stored, [], broker=False) == [NEUTRAL_HOLD]

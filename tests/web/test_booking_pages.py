@@ -194,6 +194,8 @@ def test_a_booking_held_by_a_concern_tells_only_the_broker_about_it(
         flag_id = filed.flags[0].id
         booking = bookings.request_booking(holder, holder, one_off(listing))
         assert booking.state == "awaiting_approval"
+        # The booking keeps each reason's code: the pages decide what to hide by it.
+        assert booking.approval_codes == ["rule_hold"]
         booking_id = booking.id
     neutral = "A broker needs to look at this booking before it goes ahead."
     pages = {

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from app import clock, links
@@ -29,6 +28,7 @@ from app.models import (
 )
 from app.models.booking import NON_BLOCKING_STATES
 from app.models.delegation import STATUS_ACTIVE
+from app.services import council_settings
 
 UK = ZoneInfo("Europe/London")
 S = BookingState
@@ -127,7 +127,7 @@ def _today() -> date:
 
 
 def _settings():
-    return current_app.config["COUNCIL"]
+    return council_settings.current()
 
 
 def _kind_of(actor: User | None, holder: User | None = None) -> ActorKind:

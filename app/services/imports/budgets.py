@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
-from flask import current_app
 from sqlalchemy import insert, select
 
 from app.domain.budget import budget_end, new_budget_refusals
@@ -13,6 +12,7 @@ from app.domain.errors import DomainError
 from app.domain.money import parse_pounds
 from app.extensions import db
 from app.models import AuditEvent, Budget, ImportedRecord, User
+from app.services import council_settings
 from app.services.imports import Checked, Written, among, audit_row, reference_of, referenced, require_columns, table
 
 
@@ -121,7 +121,7 @@ class Budgets:
             else:
                 clean["contingency_weeks"] = int(weeks)
         if not weeks and not amount:
-            clean["contingency_weeks"] = current_app.config["COUNCIL"].contingency_weeks_default
+            clean["contingency_weeks"] = council_settings.current().contingency_weeks_default
         return clean
 
     def write(self, rows: list[Checked], actor: User) -> Written:

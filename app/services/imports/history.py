@@ -194,7 +194,8 @@ class HistoricalBookings:
              "provider_profile_id": c.clean["profile_id"], "budget_id": c.clean["budget_id"],
              "kind": "one_off", "state": "settled", "total_pence": c.clean["pence"],
              "funding_mode": c.clean["funding_mode"], "notes": "Imported history",
-             "created_by_id": actor_id, "approval_reasons": [], "options_offered": [],
+             "created_by_id": actor_id, "approval_reasons": [], "approval_codes": [],
+             "options_offered": [],
              "from_contingency": False, "hold_round": 0,
              "created_at": c.clean["start"], "updated_at": now}
             for c in rows if c.clean]
