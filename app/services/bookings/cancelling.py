@@ -101,6 +101,11 @@ def cancel_booking(
         details={"by": kind.value, "charges": outcomes, "reason": booking.cancel_reason},
         at=now,
     )
+    if kind is ActorKind.PROVIDER:
+        # Issue 18: sessions cancelled at short notice get cover sought, in this transaction.
+        from app.services import cover
+
+        cover.open_for_cancellation(booking, [s for s in booking.sessions if s.id in outcomes], now)
     other = booking.provider_profile.user if kind is not ActorKind.PROVIDER else booking.holder
     notify.send(
         Notice.BOOKING_CANCELLED,

@@ -345,8 +345,10 @@ def _request(
     arranged_by: User | None = None,
     options_offered: Sequence[int] = (),
     options_note: str | None = None,
+    tell_provider: bool = True,
 ) -> Booking:
-    """request_booking's work, in the caller's transaction."""
+    """request_booking's work, in the caller's transaction. `tell_provider=False`: the caller
+    tells the provider itself (cover: the provider already said yes)."""
     now = now or _now()
     if actor.role_enum is Role.PROVIDER:
         raise NotPermitted("Providers cannot book their own services.")
@@ -449,7 +451,7 @@ def _request(
                 link=_link(booking, "broker"),
                 context={"client": holder},
             )
-    else:
+    elif tell_provider:
         notify.send(
             Notice.BOOKING_REQUESTED,
             listing.profile.user,
