@@ -8,8 +8,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.access import Role
+from app.domain.districts import parse_home_district
 from app.domain.errors import Conflict, DomainError, InvalidInput, InvariantBroken
-from app.domain.listings import Category, DistrictError, FundingMode, normalise_district
+from app.domain.listings import Category, DistrictError, FundingMode
 from app.domain.vetting import ProviderType, listing_visibility
 from app.extensions import db
 from app.models import AuditEvent, ImportedRecord, Listing, ProviderDistrict, ProviderProfile, User
@@ -139,7 +140,7 @@ class Holders(_People):
         clean["home_district"] = None
         if district:
             try:
-                clean["home_district"] = normalise_district(district)
+                clean["home_district"] = parse_home_district(district)
             except DistrictError as err:
                 c.fail("home_district", str(err))
         clean["at_risk"] = _flag(row, "at_risk", c)
