@@ -1,4 +1,5 @@
-"""Cron jobs for job posts (`carefair jobs notify`, hourly) and agreements (`carefair agreements lapse`)."""
+"""Cron jobs for job posts (`carefair jobs notify`, hourly), cover (`carefair jobs cover`, every five
+minutes) and agreements (`carefair agreements lapse`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,17 @@ def notify_command() -> None:
 
     told = jobs.run_due()
     click.echo(f"Providers told about jobs: {told}.")
+
+
+@jobs_group.command("cover")
+@with_appcontext
+def cover_command() -> None:
+    """Ask matching providers to cover late cancellations the back-ups have not covered within the
+    council's time, and lapse cover requests whose session has started (every five minutes)."""
+    from app.services import cover
+
+    report = cover.run_due()
+    click.echo(f"Providers asked to cover: {report.asked}. Cover requests lapsed: {report.lapsed}.")
 
 
 @app_command

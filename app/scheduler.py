@@ -104,6 +104,13 @@ def _jobs_notify() -> str:
     return f"{jobs.run_due()} provider(s) told about jobs"
 
 
+def _jobs_cover() -> str:
+    from app.services import cover
+
+    report = cover.run_due()
+    return f"{report.asked} provider(s) asked to cover, {report.lapsed} cover request(s) lapsed"
+
+
 def _pay_waiting() -> str:
     from app.services import card_payments
 
@@ -131,6 +138,7 @@ JOBS: list[Job] = [
     Job("mail.send-queued", _send_queued, every=timedelta(minutes=5)),
     Job("bookings.run-due", _bookings_run_due, every=timedelta(hours=1)),
     Job("jobs.notify", _jobs_notify, every=timedelta(hours=1)),
+    Job("jobs.cover", _jobs_cover, every=timedelta(minutes=5)),
     Job("payments.pay-waiting", _pay_waiting, every=timedelta(hours=1)),
     Job("payments.reconcile", _payments_reconcile, every=timedelta(minutes=10)),
     Job("ledger.check", _ledger_check, daily_at=(4, 0)),

@@ -143,13 +143,20 @@ def parse_pounds(raw: str | None) -> int:
 
 
 class PriceSettings(Protocol):
-    national_living_wage_pence_per_hour: int
-    employed_pa_rate_pence_per_hour: int
-    self_employed_pa_rate_pence_per_hour: int
-    agency_cap_pence_per_hour: int
-    agency_minimum_price_pence_per_hour: int
-    max_price_pence: dict[str, int]
-    indicative_rates_pence_per_hour: dict[str, int]
+    @property
+    def national_living_wage_pence_per_hour(self) -> int: ...
+    @property
+    def employed_pa_rate_pence_per_hour(self) -> int: ...
+    @property
+    def self_employed_pa_rate_pence_per_hour(self) -> int: ...
+    @property
+    def agency_cap_pence_per_hour(self) -> int: ...
+    @property
+    def agency_minimum_price_pence_per_hour(self) -> int: ...
+    @property
+    def max_price_pence(self) -> dict[str, int]: ...
+    @property
+    def indicative_rates_pence_per_hour(self) -> dict[str, int]: ...
 
 
 def price_problem(pence: int, unit: PriceUnit, settings: PriceSettings) -> str | None:

@@ -96,6 +96,7 @@ class FieldKind(StrEnum):
     REFERENCE = "reference"  # e.g. "B-1042" for booking 1042
     CHECK = "check"  # a vetting check, one of VETTING_CHECKS
     DELEGATE_KIND = "delegate_kind"
+    COUNT = "count"  # a whole number of things, such as flags raised by one scan
 
 
 # The words used for vetting checks in messages: none of them says anything about health.
@@ -152,6 +153,7 @@ class Event(StrEnum):
     VETTING_EXPIRING = "vetting_expiring"
     VETTING_EXPIRED = "vetting_expired"
     FLAG_RAISED = "flag_raised"
+    FLAGS_RAISED_BY_SCAN = "flags_raised_by_scan"  # one digest per broker per scan
     FLAG_UPHELD = "flag_upheld"
     MESSAGE_RECEIVED = "message_received"
     PLAN_CHANGED = "plan_changed"
@@ -190,6 +192,17 @@ class Event(StrEnum):
     VISIT_REMINDER = "visit_reminder"
     VISIT_REMINDER_PROVIDER = "visit_reminder_provider"
     HOURS_TO_RECORD = "hours_to_record"
+    # Last-minute cover and the funding horizon (issue 18).
+    COVER_NEEDED = "cover_needed"  # the holder's side: the provider cancelled, cover is sought
+    COVER_ASKED = "cover_asked"  # a provider: could you cover this session?
+    COVER_OFFERED = "cover_offered"  # the holder's side: a provider can cover
+    COVER_TAKEN = "cover_taken"  # the provider accepted as cover
+    COVER_NOT_NEEDED = "cover_not_needed"  # other providers who offered
+    COVER_LAPSED = "cover_lapsed"  # the holder's side: nobody covered in time
+    COVER_WAITING_BROKER = "cover_waiting_broker"  # brokers: back-ups did not cover
+    FUNDING_SHORT = "funding_short"  # the holder's side: a coming session cannot be funded yet
+    FUNDING_SHORT_BROKER = "funding_short_broker"
+    SESSION_CALLED_OFF = "session_called_off"  # unfunded a day before: it does not go ahead
 
     @property
     def spec(self) -> EventSpec:
@@ -355,6 +368,14 @@ EVENTS: dict[Event, EventSpec] = {
         ("Carefair has raised a concern, {reference}, for a broker to review.",),
         "Review the concern",
         {"reference": REF},
+    ),
+    Event.FLAGS_RAISED_BY_SCAN: EventSpec(
+        Category.FLAGS,
+        "New concerns need reviewing ({count})",
+        ("Carefair's brokerage scan raised {count} new concerns for a broker to review, the "
+         "most serious first in the broker console. The newest is {reference}.",),
+        "Review the concerns",
+        {"count": FieldKind.COUNT, "reference": REF},
     ),
     Event.FLAG_UPHELD: EventSpec(
         Category.FLAGS,
@@ -645,6 +666,90 @@ EVENTS.update({
         "See the booking",
         {"client": P, "since": DT, "deadline": DT},
     ),
+    Event.COVER_NEEDED: EventSpec(
+        Category.BOOKINGS,
+        "{provider} cancelled {starts}: we are looking for cover",
+        ("{provider} has cancelled the session on {starts}.",
+         "We have asked other providers if they can cover it. When one says they can, you can "
+         "accept them in one step."),
+        "See the cover request",
+        {"provider": P, "starts": DT},
+    ),
+    Event.COVER_ASKED: EventSpec(
+        Category.BOOKINGS,
+        "Could you cover a session on {starts}?",
+        ("A provider has cancelled a session on {starts} at short notice ({reference}).",
+         "If you can cover it, sign in and say so. The person's side chooses who covers it."),
+        "See the session",
+        {"starts": DT, "reference": REF},
+    ),
+    Event.COVER_OFFERED: EventSpec(
+        Category.BOOKINGS,
+        "{provider} can cover the session on {starts}",
+        ("{provider} has said they can cover the session on {starts}.",
+         "Accept them to book it, or wait for others."),
+        "See who can cover",
+        {"provider": P, "starts": DT},
+    ),
+    Event.COVER_TAKEN: EventSpec(
+        Category.BOOKINGS,
+        "You are covering the session on {starts} for {client}",
+        ("{client} has accepted your offer to cover the session on {starts}.",
+         "It is now one of your bookings."),
+        "See the booking",
+        {"client": P, "starts": DT},
+    ),
+    Event.COVER_NOT_NEEDED: EventSpec(
+        Category.BOOKINGS,
+        "Cover for {starts} is no longer needed ({reference})",
+        ("Thank you for offering. The session on {starts} ({reference}) no longer needs cover.",),
+        "See your cover requests",
+        {"starts": DT, "reference": REF},
+    ),
+    Event.COVER_LAPSED: EventSpec(
+        Category.BOOKINGS,
+        "Nobody could cover the session on {starts}",
+        ("We could not find anyone to cover the session on {starts} in time.",
+         "No money was taken for it. Your broker can help you arrange support."),
+        "See your bookings",
+        {"starts": DT},
+    ),
+    Event.COVER_WAITING_BROKER: EventSpec(
+        Category.APPROVALS,
+        "{client} needs cover for {starts}",
+        ("A provider cancelled {client}'s session on {starts} and none of their back-ups has "
+         "covered it yet.",
+         "Other matching providers have been asked. You may be able to help find someone."),
+        "See the cover request",
+        {"client": P, "starts": DT},
+    ),
+    Event.FUNDING_SHORT: EventSpec(
+        Category.MONEY,
+        "The session with {provider} on {starts} is not funded yet",
+        ("There is not yet enough money in the budget to set aside for the session with "
+         "{provider} on {starts}.",
+         "Money is set aside for regular support as each payment into the budget arrives. If "
+         "none is set aside by {deadline}, the session will be called off. Your broker has been "
+         "told."),
+        "See the booking",
+        {"provider": P, "starts": DT, "deadline": DT},
+    ),
+    Event.FUNDING_SHORT_BROKER: EventSpec(
+        Category.MONEY,
+        "A session for {client} on {starts} cannot be funded yet",
+        ("There is not enough money in {client}'s budget to set aside for the session on {starts}.",
+         "Unless money is set aside by {deadline}, the session will be called off."),
+        "See the booking",
+        {"client": P, "starts": DT, "deadline": DT},
+    ),
+    Event.SESSION_CALLED_OFF: EventSpec(
+        Category.BOOKINGS,
+        "The session on {starts} is called off: it could not be funded",
+        ("The session on {starts} could not be funded in time, so it will not go ahead.",
+         "Nothing is charged for it. The rest of the regular support goes ahead as money arrives."),
+        "See the booking",
+        {"starts": DT},
+    ),
     Event.VISIT_REMINDER: EventSpec(
         Category.BOOKINGS,
         "Reminder: {provider} is booked for {starts}",
@@ -735,6 +840,10 @@ def safe_value(name: str, kind: FieldKind, value: object) -> str:
         if value not in VETTING_CHECKS:
             raise UnsafeContent(f"{name} must be one of {', '.join(VETTING_CHECKS)}")
         return VETTING_CHECKS[value]
+    if kind is FieldKind.COUNT:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise UnsafeContent(f"{name} must be a whole number")
+        return f"{value:,}"
     if kind is FieldKind.DELEGATE_KIND:
         if not isinstance(value, DelegateKind):
             raise UnsafeContent(f"{name} must be a DelegateKind")

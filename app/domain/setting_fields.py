@@ -56,6 +56,9 @@ FIELDS: tuple[SettingField, ...] = (
                  "A provider with more than this share of a market's spending is shown less "
                  "prominently in search there, and people choosing there see the alternatives.",
                  "percent", 1, 100, MARKETS),
+    SettingField("market_history_runs", "Scans shown in a market's trend",
+                 "How many past scans the market view's trend chart and table show.", "int", 2,
+                 104, MARKETS),
     SettingField("share_cap_dampens_search", "Show providers above the cap less prominently",
                  "Whether search shows providers above the share cap lower in that market.",
                  "bool", group=MARKETS),
@@ -80,12 +83,21 @@ FIELDS: tuple[SettingField, ...] = (
     SettingField("price_outlier_min_peers", "Peers needed to compare a price",
                  "Fewer like-for-like listings than this and a price is not compared.", "int",
                  2, 1000, PRICES),
+    SettingField("price_mad_floor_percent", "Smallest spread of peers' prices (% of the middle price)",
+                 "When peers' prices are very close together, a price is compared as if they "
+                 "spread at least this much, so an ordinary price is not called an outlier.",
+                 "percent", 0, 100, PRICES),
+    SettingField("price_mad_floor_pence", "Smallest spread of peers' prices (£)",
+                 "The same floor in money: the spread is at least this much.", "pounds", 0,
+                 100_000, PRICES),
     SettingField("at_risk_price_premium_percent", "High price for people at risk (% above peers)",
                  "A price this far above peers, for a person marked at risk, is pointed out.",
                  "percent", 1, 500, PRICES),
+    # Not critical: a critical finding (a safeguarding concern) always suspends at once
+    # (design.md; rules.actions._FLOOR), so a setting for it could change nothing.
     *(SettingField(f"action_for_{sev}", f"{sev.capitalize()} findings",
                    f"What Carefair does about a {sev} finding.", "action", group=ACTIONS)
-      for sev in ("low", "medium", "high", "critical")),
+      for sev in ("low", "medium", "high")),
     *(SettingField(f"rule_action:{rule}", label, hint, "rule_action", group=ACTIONS)
       for rule, label, hint in (
           ("provider_share_cap", "A provider above the share cap",

@@ -154,6 +154,12 @@ class CouncilSettings:
     agreement_max_cancellation_notice_hours: int = 48
     agreement_max_prepayment_weeks: int = 4
     agreement_offer_lapse_days: int = 14  # an offered agreement nobody answers lapses
+    # Last-minute cover: a provider's cancellation of a session starting within this many hours
+    # asks the holder's named back-ups to cover it, then (after cover_backup_minutes with nobody
+    # accepted) up to cover_wave_size other matching providers.
+    cover_short_notice_hours: int = 48
+    cover_backup_minutes: int = 60
+    cover_wave_size: int = 10
 
     # Payments and the ledger (issue 13: outbox, reconciliation).
 

@@ -19,6 +19,8 @@ from app.models.household import HouseholdMember
 from app.models.job_run import ScheduledJobRun
 from app.models.jobs import (
     AgreementBooking,
+    CoverOffer,
+    CoverRequest,
     JobNotice,
     JobPost,
     JobReply,
@@ -72,6 +74,8 @@ __all__ = [
     "Base",
     "Booking",
     "BookingBackup",
+    "CoverOffer",
+    "CoverRequest",
     "BookingSession",
     "Budget",
     "ConflictDeclaration",

@@ -201,3 +201,70 @@ class AgreementBooking(Base):
     agreement_id: Mapped[int] = mapped_column(ForeignKey("service_agreements.id", ondelete="CASCADE"),
                                               index=True)
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
+
+
+COVER_STATUSES = ("open", "covered", "lapsed", "withdrawn")
+COVER_ANSWERS = ("asked", "can_cover", "cannot", "taken", "not_needed")
+
+
+class CoverRequest(Base):
+    """A session a provider cancelled at short notice, for which cover is being sought.
+
+    One per cancelled session (unique): the holder's side accepts one provider's offer, and the
+    booking made for it is recorded here.
+    """
+
+    __tablename__ = "cover_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'covered', 'lapsed', 'withdrawn')", name="status_known"),
+        CheckConstraint("wave IN ('backups', 'matching')", name="wave_known"),
+        Index("ix_cover_requests_status_next_wave", "status", "next_wave_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)  # the cancelled one
+    session_id: Mapped[int] = mapped_column(ForeignKey("booking_sessions.id"), unique=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"))  # what was cancelled
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    wave: Mapped[str] = mapped_column(String(10), default="backups")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When other matching providers are asked (None once they have been, or when closed).
+    next_wave_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    covered_booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    covered_by_profile_id: Mapped[int | None] = mapped_column(ForeignKey("provider_profiles.id"))
+
+    holder: Mapped[User] = relationship(foreign_keys=[holder_id])
+    listing: Mapped[Listing] = relationship(foreign_keys=[listing_id])
+    offers: Mapped[list[CoverOffer]] = relationship(back_populates="cover", order_by="CoverOffer.id")
+
+
+class CoverOffer(Base):
+    """A provider asked to cover a session, in a wave, and their answer."""
+
+    __tablename__ = "cover_offers"
+    __table_args__ = (
+        UniqueConstraint("cover_id", "profile_id", name="cover_once_per_provider"),
+        CheckConstraint("answer IN ('asked', 'can_cover', 'cannot', 'taken', 'not_needed')",
+                        name="answer_known"),
+        CheckConstraint("wave IN ('backups', 'matching')", name="wave_known"),
+        # "Which cover requests was this provider asked about?" (their page), newest first.
+        Index("ix_cover_offers_profile_asked", "profile_id", "asked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cover_id: Mapped[int] = mapped_column(ForeignKey("cover_requests.id", ondelete="CASCADE"), index=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("provider_profiles.id", ondelete="CASCADE"))
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"))  # the service they would cover with
+    wave: Mapped[str] = mapped_column(String(10))
+    answer: Mapped[str] = mapped_column(String(12), default="asked")
+    price_pence: Mapped[int | None] = mapped_column(Integer)  # their price for the session, when they said yes
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    cover: Mapped[CoverRequest] = relationship(back_populates="offers")
+    profile: Mapped[ProviderProfile] = relationship()
+    listing: Mapped[Listing] = relationship()

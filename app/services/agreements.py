@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from app import clock
@@ -25,7 +24,7 @@ from app.extensions import db
 from app.models import Booking, ProviderProfile, User
 from app.models.booking import NON_BLOCKING_STATES
 from app.models.jobs import AgreementBooking, ServiceAgreement, ServiceAgreementVersion
-from app.services import audit, notify
+from app.services import audit, council_settings, notify
 from app.services import delegation as delegation_service
 
 UK = ZoneInfo("Europe/London")
@@ -33,7 +32,7 @@ MAX_TEXT = 2000
 
 
 def _settings():
-    return current_app.config["COUNCIL"]
+    return council_settings.current()
 
 
 def reference(agreement: ServiceAgreement) -> str:
@@ -307,6 +306,6 @@ def lapse_offers(now: datetime | None = None) -> int:
         for v in agreement.versions:
             if v.status == V.OFFERED:
                 v.status = V.LAPSED.value
-        audit.record(None, "agreement.lapsed", "service_agreement", agreement.id)
+        audit.record(None, "agreement.lapsed", "service_agreement", agreement.id, at=now)
     db.session.commit()
     return len(waiting)

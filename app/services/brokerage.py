@@ -46,7 +46,7 @@ def scan(as_of: datetime | None = None) -> ScanResult:
     with _without_cyclic_gc():
         snapshot = build_snapshot(as_of)
         findings = evaluate(snapshot, settings)
-    filed = flags.file_findings(findings)
+    filed = flags.file_findings(findings, digest=True)
     facts = market_facts(snapshot, settings)
     markets, steering = figures_for(facts, settings)
     run = market_view.record_run(snapshot.as_of, facts, markets, steering, settings)

@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import case, func, select
 
 from app import clock
@@ -36,7 +35,7 @@ from app.domain.rules.safeguarding import repeated_complaints, safeguarding_conc
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
 from app.models import Booking, Concern, Conversation, Flag, ProviderProfile, User
-from app.services import audit, flags, notify, restrictions
+from app.services import audit, council_settings, flags, notify, restrictions
 from app.services import delegation as delegation_service
 from app.services.market_snapshot import KIND_OF_TYPE
 from app.signals import send_listing_changed
@@ -148,7 +147,7 @@ def _fact(concern: Concern) -> facts.SafeguardingConcern:
 def _findings_for(concern: Concern, profile: ProviderProfile) -> list[facts.Finding]:
     """The findings the registered rules make of this concern (and of the provider's
     complaints, for repeated complaints), exactly as a later scan would file them."""
-    settings = current_app.config["COUNCIL"]
+    settings = council_settings.current()
     provider = facts.Provider(profile.id, KIND_OF_TYPE[profile.type_enum], profile.display_name)
     as_of = concern.created_at + timedelta(seconds=1)
     found = safeguarding_concern(

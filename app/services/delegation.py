@@ -9,11 +9,11 @@ informs and protects, so the delegation stands and the broker decides.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import or_, select, update
 
+from app import clock
 from app.domain.access import DelegateKind, Grant, LegalBasis, Role, Share
 from app.domain.errors import InvariantBroken
 from app.domain.rules.safeguarding import provider_is_delegate
@@ -21,7 +21,7 @@ from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
 from app.models import Delegation, User
 from app.models.delegation import STATUS_ACTIVE, STATUS_INVITED, STATUS_REVOKED
-from app.services import accounts, audit, flags, market_snapshot
+from app.services import accounts, audit, council_settings, flags, market_snapshot
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _file_if_provider(delegation: Delegation) -> flags.Filed:
     snapshot = market_snapshot.delegation_snapshot(delegation.holder_id, delegation.delegate_id)
     if not snapshot.providers:
         return flags.Filed()
-    settings = current_app.config["COUNCIL"]
+    settings = council_settings.current()
     return flags.file_findings(provider_is_delegate(snapshot, settings))
 
 
@@ -210,13 +210,63 @@ def revoke(actor: User, delegation_id: int, *, reason: str = "") -> Delegation:
     if delegation.status == STATUS_REVOKED:
         return delegation
     delegation.status = STATUS_REVOKED
-    delegation.revoked_at = datetime.now(UTC)
+    delegation.revoked_at = clock.now()
     delegation.revoked_by_id = actor.id
     delegation.invite_token_hash = None
     audit.record(actor, "delegation.revoked", "delegation", delegation.id,
                  on_behalf_of=delegation.holder,
                  details={"kind": delegation.kind, "reason": reason.strip()[:500]})
     db.session.commit()
+    return delegation
+
+
+# How long the person who removed a helper can take it back (a slip of the finger on a phone).
+UNDO_WINDOW = timedelta(minutes=10)
+
+
+def undo_deadline(delegation: Delegation, actor: User) -> datetime | None:
+    """Until when `actor` may undo removing this helper, or None when they may not.
+
+    Only the person who removed them (not a helper who stepped down), only a helper who had
+    taken up the role (a delegate is set only then; a withdrawn invitation's link is gone), and
+    only within UNDO_WINDOW.
+    """
+    if (delegation.status != STATUS_REVOKED or delegation.revoked_by_id != actor.id
+            or delegation.revoked_at is None
+            or delegation.delegate_id is None or delegation.delegate_id == actor.id):
+        return None
+    deadline = delegation.revoked_at + UNDO_WINDOW
+    return deadline if clock.now() < deadline else None
+
+
+def restore(actor: User, delegation_id: int) -> Delegation:
+    """Undo removing a helper, within ten minutes, by the person who removed them.
+
+    The helper gets back exactly the standing they had. Raises NotFound, NotPermitted.
+    """
+    delegation = db.session.scalar(
+        select(Delegation).where(Delegation.id == delegation_id).with_for_update())
+    if delegation is None or (delegation.revoked_by_id != actor.id
+                              and grant_for(actor, delegation.holder_id) is None):
+        raise NotFound("We could not find that person.")
+    if undo_deadline(delegation, actor) is None:
+        raise NotPermitted("It is too late to undo that. To let them help again, invite them "
+                           "again.")
+    again = db.session.scalar(select(Delegation.id).where(
+        Delegation.holder_id == delegation.holder_id, Delegation.id != delegation.id,
+        Delegation.status != STATUS_REVOKED,
+        or_(Delegation.delegate_id == delegation.delegate_id,
+            Delegation.invited_email == delegation.invited_email)))
+    if again is not None:
+        raise NotPermitted("They have been invited again since, so there is nothing to undo.")
+    delegation.status = STATUS_ACTIVE
+    delegation.revoked_at = None
+    delegation.revoked_by_id = None
+    audit.record(actor, "delegation.restored", "delegation", delegation.id,
+                 on_behalf_of=delegation.holder, details={"kind": delegation.kind})
+    filed = _file_if_provider(delegation)
+    db.session.commit()
+    flags.after_filing(filed)
     return delegation
 
 

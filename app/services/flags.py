@@ -89,9 +89,12 @@ def _parties(finding: Finding) -> tuple[int | None, int | None]:
     return provider_id, holder_id
 
 
-def file_findings(findings: list[Finding]) -> Filed:
+def file_findings(findings: list[Finding], *, digest: bool = False) -> Filed:
     """File each finding as an open flag unless it is on file already. Joins the caller's
-    transaction; the caller commits, then calls `after_filing` to tell brokers and search."""
+    transaction; the caller commits, then calls `after_filing` to tell search.
+
+    Brokers are told of each flag as it is filed (a message, a concern: one at a time), or with
+    `digest` (the scan, which may file hundreds at once) by one notice each naming how many."""
     from app.services.council_settings import current
 
     settings = current()
@@ -125,8 +128,11 @@ def file_findings(findings: list[Finding]) -> Filed:
             # A critical finding restricts the provider at once, pending a broker's review.
             result.hidden_listing_ids.extend(
                 apply_restriction(flag.provider, effects, actor=None, flag=flag))
-        _tell_brokers(flag)
+        if not digest:
+            _tell_brokers(flag)
         result.flags.append(flag)
+    if digest and result.flags:
+        _tell_brokers_once(result.flags)
     return result
 
 
@@ -145,6 +151,13 @@ def _tell_brokers(flag: Flag) -> None:
     for broker in _brokers():
         notify.send(notify.Event.FLAG_RAISED, broker, link=link,
                     context={"reference": flag.reference})
+
+
+def _tell_brokers_once(filed: list[Flag]) -> None:
+    link = path_for("broker.flags")
+    for broker in _brokers():
+        notify.send(notify.Event.FLAGS_RAISED_BY_SCAN, broker, link=link,
+                    context={"count": len(filed), "reference": filed[-1].reference})
 
 
 # Reading -------------------------------------------------------------------------------------

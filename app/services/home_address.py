@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select
 
 from app import clock
@@ -15,7 +14,7 @@ from app.domain.home_visits import may_see_address
 from app.errors import InvalidInput, NotFound, NotPermitted
 from app.extensions import db
 from app.models import Booking, HomeAddress, ProviderProfile, User
-from app.services import audit
+from app.services import audit, council_settings
 from app.services import delegation as delegation_service
 
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
@@ -98,7 +97,7 @@ def save(actor: User, holder_id: int, data: AddressInput) -> HomeAddress:
 
 
 def _hours_after() -> int:
-    return current_app.config["COUNCIL"].address_visible_hours_after
+    return council_settings.current().address_visible_hours_after
 
 
 def _visible_for(provider: User, booking_id: int) -> Booking:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -28,7 +27,7 @@ from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
 from app.models import Listing, ProviderDistrict, ProviderProfile, User
 from app.models.jobs import JobNotice, JobPost, JobReply, ShortlistEntry
-from app.services import audit, notify
+from app.services import audit, council_settings, notify
 from app.services.shortlists import require_finder
 
 MAX_TITLE = 120
@@ -38,7 +37,7 @@ MAX_REPLY = 2000
 
 
 def _settings():
-    return current_app.config["COUNCIL"]
+    return council_settings.current()
 
 
 def reference(job: JobPost | int) -> str:
@@ -162,7 +161,7 @@ def _tell_next_turn(job: JobPost, now: datetime) -> int:
     job.next_round_at = now + timedelta(hours=settings.job_notice_turn_hours) if more_waiting else None
     if turn:
         audit.record(None, "job.providers_told", "job_post", job.id,
-                     details={"round": job.rounds_sent, "providers": len(turn)})
+                     details={"round": job.rounds_sent, "providers": len(turn)}, at=now)
     return len(turn)
 
 

@@ -6,7 +6,6 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import String, case, cast, func, select
 
 from app.domain.access import Role
@@ -247,7 +246,7 @@ def delegation_snapshot(holder_id: int, user_id: int,
     providers = _providers(user_id=user_id)
     if not providers:
         return MarketSnapshot(as_of=as_of)
-    sessions = _sessions(session_window_start(as_of, current_app.config["COUNCIL"]),
+    sessions = _sessions(session_window_start(as_of, council_settings.current()),
                          provider_areas(), holder_id=holder_id,
                          provider_ids=[p.id for p in providers])
     return MarketSnapshot(as_of=as_of, providers=providers, sessions=sessions,

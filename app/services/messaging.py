@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -31,7 +30,7 @@ from app.domain.rules.phrases import match_phrases
 from app.errors import NotFound, NotPermitted
 from app.extensions import db
 from app.models import Conversation, Message, ProviderProfile, User
-from app.services import audit, flags, notify, restrictions
+from app.services import audit, council_settings, flags, notify, restrictions
 from app.services import delegation as delegation_service
 from app.services.listings import public_listing
 from app.services.providers import require_profile
@@ -208,7 +207,7 @@ def _post(conversation: Conversation, author: User, text: str, *,
     fact = MessageFact(id=message.id, holder_id=holder.id, provider_id=provider.id,
                        from_provider=from_provider, sent_at=now, text=text)
     finding = (message_finding(fact, provider.display_name, author.name,
-                               current_app.config["COUNCIL"]) if found else None)
+                               council_settings.current()) if found else None)
     # A provider under restriction (listings suspended or payouts held after a flag or a
     # concern) keeps no direct line to holders: every message waits for a broker.
     restricted = from_provider and restrictions.is_restricted(provider.id)

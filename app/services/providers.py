@@ -31,7 +31,7 @@ from app.models import (
     ProviderProfile,
     User,
 )
-from app.services import audit
+from app.services import audit, council_settings
 from app.signals import send_listing_changed
 
 PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
@@ -148,7 +148,7 @@ def uploads_dir() -> Path:
 def _reencode_photo(data: bytes) -> tuple[bytes, str]:
     from PIL import Image, UnidentifiedImageError
 
-    limit = current_app.config["COUNCIL"].photo_max_bytes
+    limit = council_settings.current().photo_max_bytes
     if not data:
         raise InvalidInput("Choose a photo to upload", field="photo")
     if len(data) > limit:

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -54,7 +53,7 @@ from app.models import (
     User,
 )
 from app.models.review import HIDE_REASONS, MAX_NOTE_CHARS, MAX_REPLY_CHARS
-from app.services import audit, flags
+from app.services import audit, council_settings, flags
 from app.services import delegation as delegation_service
 from app.signals import send_listing_changed
 
@@ -78,7 +77,7 @@ UNRATED_KINDS = ("meet_and_greet",)
 
 
 def _settings():
-    return current_app.config["COUNCIL"]
+    return council_settings.current()
 
 
 def _now() -> datetime:
@@ -265,6 +264,7 @@ def submit_review(
             "has_comment": comment is not None,
             "easy_read": easy_read,
         },
+        at=now,
     )
     filed = flags.file_findings(_run_review_rules(review, now or _now()))
     db.session.commit()
@@ -785,6 +785,7 @@ def _run_review_rules(review: Review, now: datetime) -> list[Finding]:
                     "numbers": dict(finding.numbers),
                     "review_id": review.id,
                 },
+                at=now,
             )
             recorded.append(finding)
     return recorded

@@ -13,12 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
 
-from flask import current_app
-
 from app.adapters.search import get_backend
 from app.domain.search import ListingDocument, SearchQuery, SearchResult
 from app.domain.search_ranking import MarketShare, RankingContext
 from app.extensions import db
+from app.services import council_settings
 
 # Set by the listings code: every live (visible, in-date) listing as a ListingDocument.
 DOCUMENT_SOURCE: Callable[[], Iterable[ListingDocument]] | None = None
@@ -68,7 +67,7 @@ def market_share() -> MarketShare:
 def search(query: SearchQuery, *, user_id: int | None, today: date | None = None,
            fair: bool = True) -> SearchResult:
     """Run a search for one person (the tie rotation is seeded by who they are and the day)."""
-    council = current_app.config["COUNCIL"]
+    council = council_settings.current()
     context = RankingContext(
         user_key=f"user:{user_id}" if user_id is not None else "anonymous",
         today=today or date.today(),

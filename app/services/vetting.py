@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -26,7 +25,7 @@ from app.domain.vetting import (
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
 from app.models import AuditEvent, Listing, ProviderProfile, User, VettingCheck
-from app.services import audit
+from app.services import audit, council_settings
 from app.services.restrictions import listings_suspended
 from app.signals import send_listing_changed
 
@@ -36,7 +35,7 @@ def today() -> date:
 
 
 def _settings():
-    return current_app.config["COUNCIL"]
+    return council_settings.current()
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,28 @@ def test_scan_files_each_finding_once(app_ctx, make_user, db_session):
     assert _actions(db_session, "flag.raised") == ["flag.raised"] * first.filed
 
 
+def test_a_scan_tells_each_broker_once_however_many_flags_it_files(app_ctx, make_user,
+                                                                  db_session):
+    from app.models import Notification
+
+    brokers = [make_user(Role.BROKER), make_user(Role.BROKER)]
+    for price in (1500, 1550, 1600, 1600, 1650):
+        _bare_provider(make_user, price)
+    for price in (6000, 6500):
+        _bare_provider(make_user, price)
+    first = brokerage.scan()
+    assert first.filed >= 2
+    for broker in brokers:
+        told = db_session.scalars(select(Notification).where(
+            Notification.user_id == broker.id)).all()
+        assert [n.event for n in told] == ["flags_raised_by_scan"]
+        assert f"({first.filed})" in told[0].subject
+        assert told[0].link.endswith("/broker/flags")
+    brokerage.scan()  # nothing new: nobody is told again
+    assert db_session.scalar(select(func.count(Notification.id)).where(
+        Notification.user_id.in_([b.id for b in brokers]))) == 2
+
+
 def test_message_flag_filed_at_send_is_not_filed_again_by_the_scan(app_ctx, make_user,
                                                                    db_session):
     provider, listing = live_listing(make_user)

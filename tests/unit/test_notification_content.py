@@ -36,6 +36,7 @@ SAMPLES = {
     FieldKind.REFERENCE: "B-1042",
     FieldKind.CHECK: "dbs",
     FieldKind.DELEGATE_KIND: DelegateKind.CIRCLE,
+    FieldKind.COUNT: 12,
 }
 
 # Words that would tell a reader about someone's health or support, or about money.
@@ -97,6 +98,12 @@ def test_a_person_field_only_takes_a_person(value):
 def test_a_reference_only_takes_a_short_reference(value):
     with pytest.raises(UnsafeContent):
         render(Event.FLAG_UPHELD, {"reference": value})
+
+
+@pytest.mark.parametrize("value", ["12", 12.5, -1, True, "£12"])
+def test_a_count_only_takes_a_whole_number(value):
+    with pytest.raises(UnsafeContent):
+        render(Event.FLAGS_RAISED_BY_SCAN, {"count": value, "reference": "F-1"})
 
 
 def test_a_vetting_check_comes_from_the_fixed_list():

@@ -508,3 +508,86 @@ def test_removing_a_helper_asks_first_and_changes_nothing_until_confirmed(
     db_session.refresh(delegation)
     assert delegation.status == "revoked"
     assert client.get(f"/my/people/{delegation.id}/remove").status_code == 404
+
+
+# Undoing a removal ------------------------------------------------------------------------
+
+def test_a_holder_can_undo_removing_a_helper_for_ten_minutes(client, make_user, login,
+                                                              db_session):
+    from app import clock
+
+    holder = make_user(Role.HOLDER)
+    helper = make_user(Role.SUPPORTER)
+    delegation = _delegate(db_session, holder, helper, "circle", "plan")
+    login(holder)
+    page = _page(client.post(f"/my/people/{delegation.id}/revoke", data={},
+                             follow_redirects=True))
+    assert "choose Undo beside them within 10 minutes" in page
+    assert f'action="/my/people/{delegation.id}/restore"' in page
+    page = _page(client.post(f"/my/people/{delegation.id}/restore", data={},
+                             follow_redirects=True))
+    assert f"{helper.email} can act for {holder.name} again, as before." in page
+    db_session.refresh(delegation)
+    assert delegation.status == "active" and delegation.shares == "plan"
+    assert delegation.revoked_at is None and delegation.revoked_by_id is None
+    [event] = _events(db_session, "delegation.restored")
+    assert event.actor_id == holder.id and event.subject_id == str(delegation.id)
+    login(helper)
+    assert client.get("/my/").status_code == 200  # acting for the holder again
+
+    # Removed again, and eleven minutes pass: it is too late, and nothing changes.
+    login(holder)
+    client.post(f"/my/people/{delegation.id}/revoke", data={})
+    db_session.refresh(delegation)
+    with clock.frozen(delegation.revoked_at + timedelta(minutes=11)):
+        assert f"/my/people/{delegation.id}/restore" not in _page(client.get("/my/people"))
+        page = _page(client.post(f"/my/people/{delegation.id}/restore", data={},
+                                 follow_redirects=True))
+    assert "It is too late to undo that" in page
+    db_session.refresh(delegation)
+    assert delegation.status == "revoked"
+    assert len(_events(db_session, "delegation.restored")) == 1
+
+
+def test_only_the_person_who_removed_a_helper_can_undo_it(client, make_user, login, db_session):
+    holder = make_user(Role.HOLDER)
+    helper = make_user(Role.SUPPORTER)
+    delegation = _delegate(db_session, holder, helper, "nominated")
+    login(helper)
+    client.post(f"/my/people/{delegation.id}/revoke", data={})  # the helper steps down
+    assert "/restore" not in _page(client.get("/acting-for"))
+    login(holder)
+    assert "/restore" not in _page(client.get("/my/people"))
+    client.post(f"/my/people/{delegation.id}/restore", data={})
+    db_session.refresh(delegation)
+    assert delegation.status == "revoked"
+    login(make_user(Role.HOLDER))  # a stranger learns nothing
+    client.post(f"/my/people/{delegation.id}/restore", data={})
+    db_session.refresh(delegation)
+    assert delegation.status == "revoked" and _events(db_session, "delegation.restored") == []
+
+
+def test_a_broker_is_asked_before_removing_someone_and_can_undo_it(client, make_user, login,
+                                                                     db_session):
+    holder = make_user(Role.HOLDER)
+    attorney = make_user(Role.SUPPORTER)
+    delegation = _delegate(db_session, holder, attorney, "authorised")
+    broker = login(make_user(Role.BROKER))
+    page = _page(client.get(f"/broker/holders/{holder.id}"))
+    # "Remove" is a link to a question, not a button that acts at once.
+    assert f'href="/broker/delegations/{delegation.id}/remove"' in page
+    assert f'action="/broker/delegations/{delegation.id}/revoke"' not in page
+    question = _page(client.get(f"/broker/delegations/{delegation.id}/remove"))
+    assert f"Remove {attorney.name} from acting for {holder.name}?" in question
+    assert "Yes, remove them" in question and "record a new authorised person" in question
+    db_session.refresh(delegation)
+    assert delegation.status == "active"
+    page = _page(client.post(f"/broker/delegations/{delegation.id}/revoke",
+                             data={"reason": "LPA revoked by the court"}, follow_redirects=True))
+    assert f"{attorney.email} can no longer act for {holder.name}" in page
+    assert f'action="/broker/delegations/{delegation.id}/restore"' in page
+    client.post(f"/broker/delegations/{delegation.id}/restore", data={})
+    db_session.refresh(delegation)
+    assert delegation.status == "active"
+    [event] = _events(db_session, "delegation.restored")
+    assert event.actor_id == broker.id and event.on_behalf_of_id == holder.id

@@ -98,3 +98,12 @@ def test_another_provider_never_sees_it(client, login, market, app, make_user):
         other, _ = live_listing(make_user)
     login(other)
     assert client.get(f"/provider/bookings/{booking.id}/address").status_code == 404
+
+
+def test_the_old_address_page_leads_holders_to_the_one_address_page(client, login, market):
+    provider, _, holder = market
+    login(holder)
+    response = client.get("/home-address")
+    assert response.status_code == 301 and response.headers["Location"].endswith("/my/address")
+    login(provider)  # a provider's own address (for the same-household check) stays there
+    assert client.get("/home-address").status_code == 200

@@ -106,3 +106,23 @@ def test_cancelling_the_last_open_visit_ends_the_booking(client, login, market, 
         [only] = booking.sessions
         bookings.cancel_session(holder, holder, only.id)
         assert bookings.get_booking(booking.id).state == "cancelled"
+
+
+def test_a_provider_is_asked_before_cancelling_and_nothing_changes_until_they_confirm(
+        client, login, market, app):
+    provider, listing, holder, _ = market
+    with app.app_context():
+        booking = _weekly(holder, provider, listing)
+    login(provider)
+    detail = client.get(f"/provider/bookings/{booking.id}").get_data(as_text=True)
+    assert f'href="/provider/bookings/{booking.id}/cancel"' in detail
+    assert f'action="/provider/bookings/{booking.id}/cancel"' not in detail
+    question = client.get(f"/provider/bookings/{booking.id}/cancel").get_data(as_text=True)
+    assert "End this series of visits?" in question and "Yes, end the series" in question
+    assert "3 visits, from" in question and f"{holder.name} is told at once" in question
+    assert bookings.get_booking(booking.id).state == "funds_held"
+    client.post(f"/provider/bookings/{booking.id}/cancel", data={"reason": "moving away"})
+    assert bookings.get_booking(booking.id).state == "cancelled"
+    # Once cancelled there is nothing to ask about.
+    response = client.get(f"/provider/bookings/{booking.id}/cancel")
+    assert response.status_code == 302

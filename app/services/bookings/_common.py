@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from app import clock, links
@@ -29,6 +28,7 @@ from app.models import (
 )
 from app.models.booking import NON_BLOCKING_STATES
 from app.models.delegation import STATUS_ACTIVE
+from app.services import council_settings
 
 UK = ZoneInfo("Europe/London")
 S = BookingState
@@ -127,7 +127,7 @@ def _today() -> date:
 
 
 def _settings():
-    return current_app.config["COUNCIL"]
+    return council_settings.current()
 
 
 def _kind_of(actor: User | None, holder: User | None = None) -> ActorKind:
@@ -267,11 +267,13 @@ def _starts(booking: Booking) -> datetime:
     return (first or booking.sessions[0]).start_at
 
 
-def _terms(listing: Listing) -> rules.ListingTerms:
+def _terms(listing: Listing, rate_pence: int | None = None) -> rules.ListingTerms:
+    """The listing's terms, at `rate_pence` when the client has their own rate (an existing
+    client keeping an older price: listings.rate_for_client)."""
     minimum = listing.minimum_units * 60 if listing.price_unit == "hour" else 0
     return rules.ListingTerms(
         unit=rules.Unit(listing.price_unit),
-        rate_pence=listing.price_pence,
+        rate_pence=listing.price_pence if rate_pence is None else rate_pence,
         minimum_minutes=minimum,
         travel_flat_pence=listing.travel_charge_pence,
         bank_holiday_rate_pence=listing.bank_holiday_price_pence,

@@ -65,6 +65,7 @@ def holder(holder_id: int):
     return render_template("broker/holder.html", holder=person,
                            delegations=delegation_service.delegations_of(person.id),
                            revoke_form=RevokeForm(), title=person.name, has_budget=bool(money),
+                           undo_until=lambda d: delegation_service.undo_deadline(d, current_user),
                            **money)
 
 
@@ -90,6 +91,46 @@ def authorised_person(holder_id: int):
                            title=f"Record an authorised person for {person.name}")
 
 
+def _delegation_or_404(delegation_id: int):
+    from app.models import Delegation
+
+    delegation = db.session.get(Delegation, delegation_id)
+    if delegation is None:
+        abort(404)
+    return delegation
+
+
+@bp.get("/delegations/<int:delegation_id>/remove")
+@requires(Permission.BROKER_AREA)
+def revoke_confirm(delegation_id: int):
+    """Are you sure? Removing someone who acts for a holder is asked before it is done."""
+    delegation = _delegation_or_404(delegation_id)
+    if delegation.status == "revoked":
+        flash("They were already removed.", "error")
+        return redirect(url_for("broker.holder", holder_id=delegation.holder_id))
+    who = delegation.delegate.name if delegation.delegate else delegation.invited_email
+    return render_template("broker/delegation_remove.html", delegation=delegation,
+                           form=RevokeForm(), who=who,
+                           title=f"Remove {who} from acting for {delegation.holder.name}?")
+
+
+@bp.post("/delegations/<int:delegation_id>/restore")
+@requires(Permission.BROKER_AREA)
+def restore(delegation_id: int):
+    """Undo a removal within ten minutes (the service checks who and when)."""
+    delegation = _delegation_or_404(delegation_id)
+    form = RevokeForm()
+    if form.validate_on_submit():
+        try:
+            delegation_service.restore(current_user, delegation_id)
+        except DomainError as err:
+            flash(err.message, "error")
+        else:
+            flash(f"{delegation.invited_email} can act for {delegation.holder.name} again, "
+                  "as before.", "success")
+    return redirect(url_for("broker.holder", holder_id=delegation.holder_id))
+
+
 @bp.post("/delegations/<int:delegation_id>/revoke")
 @requires(Permission.BROKER_AREA)
 def revoke(delegation_id: int):
@@ -102,7 +143,10 @@ def revoke(delegation_id: int):
             flash(err.message, "error")
         else:
             holder_id = delegation.holder_id
-            flash("Removed.", "success")
+            flash(f"{delegation.invited_email} can no longer act for {delegation.holder.name}."
+                  + (" If that was a mistake, choose Undo beside them within 10 minutes."
+                     if delegation_service.undo_deadline(delegation, current_user) else ""),
+                  "success")
     if holder_id is None:
         return redirect(url_for("broker.holders"))
     return redirect(url_for("broker.holder", holder_id=holder_id))

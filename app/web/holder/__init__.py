@@ -32,7 +32,8 @@ def delegates():
     ctx = acting()
     return render_template("holder/delegates.html",
                            delegations=delegation_service.delegations_visible_to(current_user, ctx.grant),
-                           revoke_form=RevokeForm(), title="People who help")
+                           revoke_form=RevokeForm(), title="People who help",
+                           undo_until=lambda d: delegation_service.undo_deadline(d, current_user))
 
 
 @bp.route("/people/invite", methods=["GET", "POST"])
@@ -87,8 +88,27 @@ def delegate_revoke(delegation_id: int):
             flash(err.message, "error")
         else:
             flash(f"{delegation.invited_email} can no longer act for "
-                  f"{delegation.holder.name}.", "success")
+                  f"{delegation.holder.name}."
+                  + (" If that was a mistake, choose Undo beside them within 10 minutes."
+                     if delegation_service.undo_deadline(delegation, current_user) else ""),
+                  "success")
     elif form.is_submitted():
         problem = form.input_refusal() or "We could not remove them. Please try again."
         flash(problem, "error")
+    return redirect(url_for("holder.delegates"))
+
+
+@bp.post("/people/<int:delegation_id>/restore")
+@requires(Permission.HOLDER_VIEW_DASHBOARD)
+def delegate_restore(delegation_id: int):
+    """Undo a removal within ten minutes (the service checks who and when)."""
+    form = RevokeForm()
+    if form.validate_on_submit():
+        try:
+            delegation = delegation_service.restore(current_user, delegation_id)
+        except DomainError as err:
+            flash(err.message, "error")
+        else:
+            flash(f"{delegation.invited_email} can act for {delegation.holder.name} again, "
+                  "as before.", "success")
     return redirect(url_for("holder.delegates"))

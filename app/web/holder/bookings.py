@@ -8,7 +8,7 @@ from app import clock
 from app.domain.access import Permission
 from app.domain.bookings import ActorKind, allowed_events
 from app.errors import DomainError, NotFound
-from app.services import booking_checks, bookings, card_payments
+from app.services import booking_checks, bookings, card_payments, council_settings
 from app.services import listings as listing_service
 from app.web.booking_forms import BookForm, DisputeForm, PauseForm, ReasonForm
 from app.web.booking_views import booking_input, on_form
@@ -311,11 +311,9 @@ def upcoming_bank_holidays(weeks: int = 26) -> list[tuple]:
     show availability and prices."""
     from datetime import timedelta
 
-    from flask import current_app
-
     from app import clock
     from app.domain.bank_holidays import bank_holidays
 
     today = clock.now().astimezone(bookings.UK).date()
-    region = current_app.config["COUNCIL"].bank_holiday_region
+    region = council_settings.current().bank_holiday_region
     return list(bank_holidays(region, today, today + timedelta(weeks=weeks)).items())

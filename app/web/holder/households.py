@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.domain.access import Permission
+from app.domain.access import Permission, Role
 from app.errors import DomainError
 from app.services import households
 from app.web.auth.account import bp as account_bp
@@ -89,6 +89,11 @@ def household_agreement(member_id: int):
 @account_bp.route("/home-address", methods=["GET", "POST"])
 @requires(Permission.SIGNED_IN)
 def home_address():
+    """A provider's own address (for the same-household check). Budget holders, and people
+    acting for them, have one address page, /my/address, which also tells their providers
+    where to go: the old address here leads there."""
+    if current_user.role_enum is not Role.PROVIDER:
+        return redirect(url_for("holder.address"), code=301 if request.method == "GET" else 307)
     form = HomeAddressForm()
     current = households.address_of(current_user)
     if request.method == "GET" and current is not None:

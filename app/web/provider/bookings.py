@@ -97,6 +97,23 @@ def booking_cancel(booking_id: int):
     return _back(booking_id)
 
 
+@bp.get("/bookings/<int:booking_id>/cancel")
+@requires(Permission.PROVIDER_AREA)
+def booking_cancel_confirm(booking_id: int):
+    """Are you sure? Which visits cancelling would end for the client, before it does."""
+    booking = bookings.booking_for_provider(current_user, booking_id)
+    if "cancel" not in [e.value for e in allowed_events(booking.state, ActorKind.PROVIDER)]:
+        flash("This booking cannot be cancelled now.", "error")
+        return _back(booking.id)
+    return render_template(
+        "bookings/provider_cancel_confirm.html", booking=booking,
+        preview=bookings.cancellation_preview(booking, ActorKind.PROVIDER),
+        form=ReasonForm(),
+        title=("End this series of visits?" if booking.kind == "recurring"
+               else "Cancel this booking?"),
+    )
+
+
 @bp.route("/sessions/<int:session_id>/delivery", methods=["GET", "POST"])
 @requires(Permission.PROVIDER_AREA)
 def session_delivery(session_id: int):

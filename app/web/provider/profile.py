@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.domain.access import Permission
 from app.domain.listings import Slot, format_slots, parse_slots
 from app.errors import DomainError, InvalidInput, NotFound
-from app.services import providers
+from app.services import council_settings, providers
 from app.web.context import requires
 from app.web.helpers import attach_error
 from app.web.provider import bp
@@ -61,7 +61,7 @@ def profile():
 def _photo_request_limit() -> int:
     # Room for the form around the photo; the service gives the friendly size error for a
     # photo just over the limit, and anything far larger is refused (413) unread.
-    return int(current_app.config["COUNCIL"].photo_max_bytes) * 3 // 2 + 64 * 1024
+    return int(council_settings.current().photo_max_bytes) * 3 // 2 + 64 * 1024
 
 
 @bp.post("/profile/photo")
