@@ -93,9 +93,11 @@ FIELDS: tuple[SettingField, ...] = (
     SettingField("at_risk_price_premium_percent", "High price for people at risk (% above peers)",
                  "A price this far above peers, for a person marked at risk, is pointed out.",
                  "percent", 1, 500, PRICES),
+    # Not critical: a critical finding (a safeguarding concern) always suspends at once
+    # (design.md; rules.actions._FLOOR), so a setting for it could change nothing.
     *(SettingField(f"action_for_{sev}", f"{sev.capitalize()} findings",
                    f"What Carefair does about a {sev} finding.", "action", group=ACTIONS)
-      for sev in ("low", "medium", "high", "critical")),
+      for sev in ("low", "medium", "high")),
     *(SettingField(f"rule_action:{rule}", label, hint, "rule_action", group=ACTIONS)
       for rule, label, hint in (
           ("provider_share_cap", "A provider above the share cap",

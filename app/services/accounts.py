@@ -60,14 +60,20 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-def _new_user(email: str, name: str, role: Role, password: str | None,
-              password_hash: str | None = None) -> User:
-    email = normalise_email(email)
-    name = name.strip()
+def clean_name(raw: str) -> str:
+    """A person's name as an account keeps it. Raises InvalidInput (empty, too long)."""
+    name = (raw or "").strip()
     if not name:
         raise InvalidInput("Enter your name", field="name")
     if len(name) > 120:
         raise InvalidInput("Name must be 120 characters or fewer", field="name")
+    return name
+
+
+def _new_user(email: str, name: str, role: Role, password: str | None,
+              password_hash: str | None = None) -> User:
+    email = normalise_email(email)
+    name = clean_name(name)
     if password is not None:
         check_password_strength(password, email=email)
         password_hash = password_hash or hash_password(password)

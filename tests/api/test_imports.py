@@ -121,6 +121,21 @@ def test_imported_listings_wait_for_vetting_like_any_other(importer, tmp_path):
     assert len(listings) == 2 and not any(li.is_live for li in listings)
 
 
+def test_imported_providers_leave_the_audit_trail_the_screens_do(importer, tmp_path):
+    importer("providers", _write(tmp_path, "p.csv", PROVIDERS))
+    from app.extensions import db
+
+    pat = imports.referenced("provider", ["P1"])["P1"]
+    profile = db.session.get(imports.people.ProviderProfile, pat)
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.on_behalf_of_id == profile.user_id)
+                                .order_by(AuditEvent.id)).all()
+    assert [(e.action, e.actor_id) for e in events] == [
+        ("provider.profile_created", importer.admin.id), ("listing.created", importer.admin.id),
+        ("provider.imported", importer.admin.id)]
+    assert events[0].details == {"provider_type": "self_employed_pa", "districts": ["LS6", "LS7"]}
+    assert events[1].details["price_pence"] == 1600 and "description" not in events[1].details
+
+
 def test_an_import_cut_off_midway_finishes_when_run_again(importer, tmp_path):
     lines = HOLDERS.strip().split("\n")
     # The process died after committing the first two rows: the same as a file of those rows.

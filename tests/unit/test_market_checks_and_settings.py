@@ -62,7 +62,8 @@ def test_a_person_at_risk_is_told_about_a_high_price_others_are_not():
     assert at_risk_high_price(facts(holder_at_risk=False, price_pence=2500), SETTINGS) == []
 
 
-@pytest.mark.parametrize("raw,expected", [("ls6", "LS6"), (" sw1a ", "SW1A"), ("M1", "M1")])
+@pytest.mark.parametrize("raw,expected", [("ls6", "LS6"), (" sw1a ", "SW1A"), ("M1", "M1"),
+                                          ("ec1a", "EC1A"), ("BT1", "BT1"), ("E1W", "E1W")])
 def test_home_districts_are_uk_outward_codes(raw, expected):
     assert parse_home_district(raw) == expected
 
@@ -70,6 +71,7 @@ def test_home_districts_are_uk_outward_codes(raw, expected):
 @pytest.mark.parametrize("raw,message", [
     ("LS6 1AB", "Enter only the first part of the postcode, like LS6"),
     ("QQ1", "QQ1 is not a postcode district in the UK"),
+    ("SY30", "SY30 is not a postcode district in use"),  # Shrewsbury's area, no such district
     ("Leeds", "is not a postcode district"),
     ("", "Enter the first part of your postcode"),
 ])
@@ -108,3 +110,11 @@ def test_per_rule_actions_merge_into_the_overrides():
     (Role.SUPPORTER, Decision.FORBIDDEN)])
 def test_the_market_view_is_for_brokers_and_council_admins(role, expected):
     assert decide(Principal(user_id=1, role=role), Permission.MARKET_VIEW) is expected
+
+
+def test_the_districts_list_is_the_uks_whole_list_with_its_source():
+    from app.domain.districts import _DISTRICTS_FILE, postcode_areas, uk_districts
+
+    assert len(uk_districts()) == 2977 and len(postcode_areas()) == 124
+    assert {"LS6", "SY3", "SW1A", "EC1A", "BT1", "ZE3"} <= uk_districts()
+    assert "Office for National Statistics" in _DISTRICTS_FILE.read_text()

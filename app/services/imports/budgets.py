@@ -13,7 +13,7 @@ from app.domain.money import parse_pounds
 from app.extensions import db
 from app.models import AuditEvent, Budget, ImportedRecord, User
 from app.services import council_settings
-from app.services.imports import Checked, Written, among, reference_of, referenced, require_columns, table
+from app.services.imports import Checked, Written, among, audit_row, reference_of, referenced, require_columns, table
 
 
 def parse_date(raw: str | None, name: str, c: Checked) -> date | None:
@@ -35,6 +35,7 @@ class Budgets:
 
     kind = "budget"
     batch_size = 500
+    tables = ("budgets",)  # what the checks look up, besides the references
     required = ("holder_reference", "annual_amount", "start_date", "frequency", "funding_mode")
 
     def start_pass(self) -> None:
@@ -142,13 +143,11 @@ class Budgets:
             for c in rows if c.clean])
         if new:
             db.session.execute(insert(table(AuditEvent)), [
-                {"occurred_at": now, "actor_id": actor.id, "on_behalf_of_id": c.clean["holder_id"],
-                 "action": "budget.created", "subject_type": "budget", "subject_id": str(subject[id(c)]),
-                 "details": {"annual_pence": c.clean["annual_pence"],
-                             "start_date": c.clean["start_date"].isoformat(), "frequency": c.clean["frequency"],
-                             "funding_mode": c.clean["funding_mode"],
-                             "contingency_weeks": c.clean["contingency_weeks"],
-                             "contingency_pence": c.clean["contingency_pence"], "reference": c.reference}}
+                audit_row(now, actor, c.clean["holder_id"], "budget.created", "budget", subject[id(c)],
+                          {"annual_pence": c.clean["annual_pence"], "start_date": c.clean["start_date"].isoformat(),
+                           "frequency": c.clean["frequency"], "funding_mode": c.clean["funding_mode"],
+                           "contingency_weeks": c.clean["contingency_weeks"],
+                           "contingency_pence": c.clean["contingency_pence"], "reference": c.reference})
                 for c in new if c.clean])
         db.session.commit()
         return [(c, None) for c in rows]

@@ -55,10 +55,17 @@ class HistoricalBookings:
 
     kind = "booking"
     batch_size = 2000
+    tables = ("listings", "budgets", "booking_sessions")  # what the checks look up, besides the references
     required = ("holder_reference", "provider_reference", "start", "end", "amount")
 
     def start_pass(self) -> None:
-        pass
+        # The clash check looks only at sessions that start at most this long before a batch's
+        # first start, so the provider-and-start index bounds it on both sides; otherwise each
+        # batch would read every earlier session of its providers (a year of them, at the end).
+        self.longest: timedelta | None = None  # SQLite (small councils' trials): no bound needed
+        if db.engine.dialect.name == "postgresql":
+            longest = db.session.scalar(select(func.max(BookingSession.end_at - BookingSession.start_at)))
+            self.longest = max(timedelta(hours=MAX_HOURS), longest or timedelta(0))
 
     def check(self, rows: list[tuple[int, dict]]) -> list[Checked]:
         out = []
@@ -151,11 +158,13 @@ class HistoricalBookings:
         hi = max(c.clean["end"] for c in rows if c.clean)
         stored: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
         profile_ids = list({c.clean["profile_id"] for c in rows if c.clean})
-        for pid, start, end in db.session.execute(
-                select(BookingSession.provider_profile_id, BookingSession.start_at, BookingSession.end_at)
-                .where(among(BookingSession.provider_profile_id, profile_ids),
-                       BookingSession.start_at < hi, BookingSession.end_at > lo,
-                       BookingSession.state.not_in(NON_BLOCKING_STATES))):
+        query = (select(BookingSession.provider_profile_id, BookingSession.start_at, BookingSession.end_at)
+                 .where(among(BookingSession.provider_profile_id, profile_ids),
+                        BookingSession.start_at < hi, BookingSession.end_at > lo,
+                        BookingSession.state.not_in(NON_BLOCKING_STATES)))
+        if self.longest is not None:
+            query = query.where(BookingSession.start_at > lo - self.longest)
+        for pid, start, end in db.session.execute(query):
             stored[pid].append((start, end))
         for c in sorted(rows, key=lambda c: (c.clean["profile_id"], c.clean["start"]) if c.clean else (0, lo)):
             v = c.clean

@@ -8,13 +8,15 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.access import Role
+from app.domain.districts import parse_home_district
 from app.domain.errors import Conflict, DomainError, InvalidInput, InvariantBroken
-from app.domain.listings import Category, DistrictError, FundingMode, normalise_district
+from app.domain.listings import Category, DistrictError, FundingMode
 from app.domain.vetting import ProviderType, listing_visibility
 from app.extensions import db
 from app.models import AuditEvent, ImportedRecord, Listing, ProviderDistrict, ProviderProfile, User
 from app.services import accounts, audit, listings, providers, vetting
-from app.services.imports import Checked, Written, among, reference_of, referenced, require_columns, table
+from app.services.imports import Checked, Written, among, audit_row, reference_of, referenced, require_columns, table
+from app.signals import send_listing_changed
 
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0", ""}
@@ -26,6 +28,14 @@ def _email(row: dict, c: Checked) -> str | None:
     except DomainError as err:
         c.fail("email", err.message)
         return None
+
+
+def _name(row: dict, c: Checked) -> str:
+    try:
+        return accounts.clean_name(row.get("name") or "")
+    except DomainError as err:
+        c.fail("name", "Enter the person's name" if not (row.get("name") or "").strip() else err.message)
+        return ""
 
 
 def _flag(row: dict, name: str, c: Checked) -> bool:
@@ -44,9 +54,11 @@ class _People:
     role = Role.HOLDER
     required: tuple[str, ...] = ()
     batch_size = 500
+    tables: tuple[str, ...] = ("users",)  # what the checks look up, besides the references
 
     def start_pass(self) -> None:
         self.emails: set[str] = set()
+        self.changed: list[int] = []  # live listings written, for search after the commit
 
     def check(self, rows: list[tuple[int, dict]]) -> list[Checked]:
         out: list[Checked] = []
@@ -55,10 +67,7 @@ class _People:
             ref = reference_of(row, c)
             require_columns(row, self.required, c)
             email = _email(row, c)
-            name = (row.get("name") or "").strip()
-            if len(name) > 120:
-                c.fail("name", "The name must be 120 characters or fewer.")
-            clean = {"email": email, "name": name}
+            clean = {"email": email, "name": _name(row, c)}
             self.check_more(row, c, clean)
             if ref is not None:
                 c.clean = clean
@@ -100,15 +109,17 @@ class _People:
             db.session.rollback()
             return [(c, Conflict("An account with this email was created while the import ran. "
                                  "Run the import again.", field="email")) for c in rows]
+        self.changed = []
         subjects = self.write_more(user_ids, rows, actor, now)
         db.session.execute(insert(table(ImportedRecord)), [
             {"kind": self.kind, "reference": c.reference, "subject_id": sid, "imported_at": now}
             for c, sid in zip(rows, subjects, strict=True)])
         db.session.execute(insert(table(AuditEvent)), [
-            {"occurred_at": now, "actor_id": actor.id, "on_behalf_of_id": uid, "action": f"{self.kind}.imported",
-             "subject_type": "user", "subject_id": str(uid), "details": {"reference": c.reference}}
+            audit_row(now, actor, uid, f"{self.kind}.imported", "user", uid, {"reference": c.reference})
             for c, uid in zip(rows, user_ids, strict=True)])
         db.session.commit()
+        if self.changed:
+            send_listing_changed(self.changed)  # search is kept in sync after the commit
         return [(c, None) for c in rows]
 
     def write_more(self, user_ids: list[int], rows: list[Checked], actor: User, now: datetime) -> list[int]:
@@ -116,19 +127,20 @@ class _People:
         return user_ids
 
 
+
 class Holders(_People):
     """Columns: reference, email, name, home_district (like LS6), at_risk (yes/no)."""
 
     kind = "holder"
     role = Role.HOLDER
-    required = ("email", "name")
+    required = ()  # email and name: the account rules say what is missing
 
     def check_more(self, row: dict, c: Checked, clean: dict) -> None:
         district = (row.get("home_district") or "").strip()
         clean["home_district"] = None
         if district:
             try:
-                clean["home_district"] = normalise_district(district)
+                clean["home_district"] = parse_home_district(district)
             except DistrictError as err:
                 c.fail("home_district", str(err))
         clean["at_risk"] = _flag(row, "at_risk", c)
@@ -142,7 +154,7 @@ class Providers(_People):
 
     kind = "provider"
     role = Role.PROVIDER
-    required = ("email", "name", "provider_type", "districts", "listing_category", "listing_title",
+    required = ("provider_type", "districts", "listing_category", "listing_title",
                 "listing_price", "listing_unit")
 
     def check_more(self, row: dict, c: Checked, clean: dict) -> None:
@@ -191,7 +203,21 @@ class Providers(_People):
         listings_table = table(Listing)
         returning = insert(listings_table).returning(listings_table.c.id, sort_by_parameter_order=True)
         listing_ids = list(db.session.scalars(returning, listings_rows))
+        # The screens' own audit events (save_profile, create_listing), made for the provider
+        # by the importing admin, a few statements for the whole batch.
+        events = []
+        for c, uid, pid, lid in zip(rows, user_ids, profile_ids, listing_ids, strict=True):
+            if not (c.clean is not None):
+                raise InvariantBroken("expected: c.clean is not None")
+            profile, values = c.clean["values"], c.clean["listing_values"]
+            events += [
+                audit_row(now, actor, uid, "provider.profile_created", "provider_profile", pid,
+                       {"provider_type": profile["provider_type"], "districts": profile["districts"]}),
+                audit_row(now, actor, uid, "listing.created", "listing", lid,
+                       {k: v for k, v in values.items() if k != "description"})]
+        db.session.execute(insert(table(AuditEvent)), events)
         for listing_id, live in zip(listing_ids, shown, strict=True):
             if live:  # as refresh_visibility records a listing going live
                 audit.record(actor, "listing.shown", "listing", listing_id, details={"reasons": [], "published": True})
+        self.changed = [lid for lid, live in zip(listing_ids, shown, strict=True) if live]
         return profile_ids
