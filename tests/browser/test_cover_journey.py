@@ -20,6 +20,7 @@ def _tuesday_weeks_ahead(weeks: int) -> date:
 def _set_up(app):
     """Alex Morgan booked with Maria for a Tuesday morning weeks ahead, with a vetted back-up."""
     from app.domain.listings import Category, Slot
+    from app.errors import DomainError
     from app.extensions import db
     from app.models import Listing
     from app.services import accounts, bookings, providers
@@ -39,10 +40,27 @@ def _set_up(app):
         alex = accounts.find_by_email("holder@carefair.example")
         maria_listing = db.session.scalar(db.select(Listing).where(
             Listing.profile_id == profile_of(maria).id, Listing.category == "personal_care"))
-        day = _tuesday_weeks_ahead(6)
-        booking = bookings.request_booking(alex, alex, bookings.BookingInput(
-            listing_id=maria_listing.id, start=bookings.local(day, time(10, 0)),
-            end=bookings.local(day, time(12, 0)), backup_listing_ids=(cora_listing.id,)))
+        booking = None
+        # The first Monday to Wednesday morning weeks ahead that Maria has free (the demo has her
+        # booked on some).
+        for weeks in range(6, 12):
+            for offset in (-1, 0, 1):
+                for hour in (8, 10, 12):
+                    day = _tuesday_weeks_ahead(weeks) + timedelta(days=offset)
+                    try:
+                        booking = bookings.request_booking(alex, alex, bookings.BookingInput(
+                            listing_id=maria_listing.id, start=bookings.local(day, time(hour, 0)),
+                            end=bookings.local(day, time(hour + 2, 0)),
+                            backup_listing_ids=(cora_listing.id,)))
+                    except DomainError:
+                        continue
+                    break
+                if booking:
+                    break
+            if booking:
+                break
+        assert booking is not None
+        day = booking.sessions[0].start_at.astimezone(bookings.UK).date()
         bookings.accept(maria, booking.id)
         assert bookings.get_booking(booking.id).state == "funds_held"
         return booking.id, day

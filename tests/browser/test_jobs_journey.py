@@ -90,8 +90,9 @@ def test_holder_posts_a_job_compares_replies_shortlists_and_messages(page, live_
     page.locator("#close-job").click()
     page.get_by_label("Maria Santos").check()
     assert_accessible(page)
-    page.locator("form button, form input[type=submit]").first.click()
+    page.get_by_role("button", name="Close the job").click()
     assert "is closed. Everyone who replied has been told." in page.content()
+    page.get_by_role("link", name="Help getting up in the morning").first.click()
     assert page.locator("#job-status").inner_text() == "Filled"
 
 
