@@ -27,7 +27,6 @@ SCOPES: dict[str, str] = {
     "flags:read": "Read brokerage flags",
     "market:read": "Read market figures",
     "imports:write": "Import providers, holders, budgets and historical bookings",
-    "exports:read": "Export resources as CSV or JSON Lines",
 }
 PREFIX = "cfk_"  # says what the secret is when it turns up in a log or a paste
 MAX_DAYS = 366

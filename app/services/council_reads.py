@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -12,7 +11,6 @@ from sqlalchemy import Select, exists, func, select
 
 from app.domain.access import Role
 from app.domain.ledger import Account, Operation
-from app.domain.rules.stats import hhi
 from app.extensions import db
 from app.models import (
     Booking,
@@ -23,6 +21,9 @@ from app.models import (
     ImportedRecord,
     LedgerTransaction,
     Listing,
+    MarketFigureRecord,
+    MarketRun,
+    MarketShareRecord,
     ProviderDistrict,
     ProviderProfile,
     User,
@@ -204,50 +205,34 @@ def scan(query: Select, id_column: Any, batch: int = 1000) -> Iterator[list]:
             return
 
 
-# ---------------------------------------------------------------- market figures
+# ---------------------------------------------------------------- market figures (stored scan runs)
 
-@dataclass(frozen=True)
-class Market:
-    district: str | None
-    category: str
-    spend_pence: int
-    sessions: int
-    providers: int
-    hhi: int
-    top_provider_id: int
-    top_share_percent: float
-
-
-MARKET_SOURCE = ("computed on request from settled sessions (what was paid, by the holder's home "
-                 "district and the listing's category); stored per-run figures will replace this")
+def market_figures_query(run_id: int, args: dict) -> Select:
+    """One stored scan run's markets (holder district x category), as the market view shows them."""
+    query = select(MarketFigureRecord).where(MarketFigureRecord.run_id == run_id)
+    if args.get("district"):
+        query = query.where(MarketFigureRecord.district == args["district"].upper())
+    if args.get("category"):
+        query = query.where(MarketFigureRecord.category == args["category"])
+    if args.get("meets_minimums") is not None:
+        query = query.where(MarketFigureRecord.meets_minimums.is_(args["meets_minimums"]))
+    return query
 
 
-def markets(window_from: date, window_to: date, *, category: str | None = None,
-            district: str | None = None) -> list[Market]:
-    """Spend per market (holder district x category) in the window, with concentration figures."""
-    query = (select(User.home_district, Listing.category, BookingSession.provider_profile_id,
-                    func.sum(BookingSession.charge_pence), func.count(BookingSession.id))
-             .join(Booking, Booking.id == BookingSession.booking_id)
-             .join(Listing, Listing.id == Booking.listing_id)
-             .join(User, User.id == Booking.holder_id)
-             .where(BookingSession.state == "settled", BookingSession.charge_pence > 0,
-                    BookingSession.start_at >= _start(window_from),
-                    BookingSession.start_at < _after(window_to))
-             .group_by(User.home_district, Listing.category, BookingSession.provider_profile_id))
-    if category:
-        query = query.where(Listing.category == category)
-    if district:
-        query = query.where(User.home_district == district.upper())
-    grouped: dict[tuple[str | None, str], list[tuple[int, int, int]]] = defaultdict(list)
-    for d, cat, pid, pence, n in db.session.execute(query):
-        grouped[(d, cat)].append((pid, int(pence or 0), int(n)))
-    out = []
-    for (d, cat), rows in sorted(grouped.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
-        total = sum(p for _, p, _ in rows)
-        if total <= 0:
-            continue
-        shares = [100.0 * p / total for _, p, _ in rows]
-        top_pid, top_pence, _ = max(rows, key=lambda r: (r[1], -r[0]))
-        out.append(Market(d, cat, total, sum(n for _, _, n in rows), len(rows), round(hhi(shares)),
-                          top_pid, round(100.0 * top_pence / total, 2)))
+def market_shares(run_id: int, figures: list[MarketFigureRecord]) -> dict[tuple[str, str], list[MarketShareRecord]]:
+    """The providers' shares kept for these markets of the run (the largest few and all above the cap)."""
+    out: dict[tuple[str, str], list[MarketShareRecord]] = defaultdict(list)
+    districts = {f.district for f in figures}
+    if not districts:
+        return out
+    wanted = {(f.district, f.category) for f in figures}
+    for share in db.session.scalars(select(MarketShareRecord).where(
+            MarketShareRecord.run_id == run_id, MarketShareRecord.district.in_(districts))
+            .order_by(MarketShareRecord.share_percent.desc(), MarketShareRecord.provider_profile_id)):
+        if (share.district, share.category) in wanted:
+            out[(share.district, share.category)].append(share)
     return out
+
+
+def market_runs_query() -> Select:
+    return select(MarketRun)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from app.domain.access import Role
 from app.models import AuditEvent, LedgerTransaction
-from app.services import imports
+from app.services import brokerage, imports
 
 pytestmark = pytest.mark.database
 
@@ -71,13 +71,30 @@ def test_bookings_filter_by_status_and_show_history(client, make_token, council_
     assert client.get(f"/api/v1/bookings?created_to={old}", headers=headers).get_json()["items"] == []
 
 
-def test_market_figures_count_imported_history(client, make_token, council_data):
+def test_market_figures_are_the_stored_scan_runs_with_imported_history(client, make_token, council_data, app):
     _, headers = make_token(["market:read"])
-    body = client.get(f"/api/v1/markets?category=personal_care&window_from={START}", headers=headers).get_json()
-    ls6 = next(m for m in body["markets"] if m["district"] == "LS6")
-    assert (ls6["spend_pence"], ls6["sessions"], ls6["providers"]) == (7200, 2, 2)
-    assert ls6["top_share_percent"] == pytest.approx(66.67) and ls6["hhi"] == round((200 / 3) ** 2 + (100 / 3) ** 2)
-    assert "computed on request" in body["source"]
+    assert client.get("/api/v1/markets", headers=headers).get_json() == {"run": None, "items": [], "next_cursor": None}
+    with app.test_request_context():
+        first = brokerage.scan(as_of=datetime.combine(START + timedelta(days=15), time(12), tzinfo=UTC)).market_run_id
+        latest = brokerage.scan(as_of=datetime.now(UTC)).market_run_id  # the history is outside its window
+    body = client.get(f"/api/v1/markets?run_id={first}&category=personal_care", headers=headers).get_json()
+    assert body["run"]["id"] == first and body["run"]["window_days"] == 90 and body["next_cursor"] is None
+    ls6 = next(m for m in body["items"] if m["district"] == "LS6")
+    assert (ls6["spend_pence"], ls6["holders"], ls6["providers"]) == (7200, 2, 2)
+    assert ls6["top_share_percent"] == pytest.approx(200 / 3, abs=0.05)  # stored to one place
+    assert ls6["hhi"] == pytest.approx((200 / 3) ** 2 + (100 / 3) ** 2, abs=1)
+    p1, p2 = council_data["providers"]["P1"], council_data["providers"]["P2"]
+    assert [(sh["provider_id"], sh["spend_pence"]) for sh in ls6["shares"]] == [(p1, 4800), (p2, 2400)]
+    assert ls6["top_provider_id"] == p1
+    page = client.get(f"/api/v1/markets?run_id={first}&limit=1", headers=headers).get_json()
+    rest = client.get(f"/api/v1/markets?run_id={first}&limit=1&cursor={page['next_cursor']}", headers=headers)
+    assert {m["district"] for m in page["items"] + rest.get_json()["items"]} == {"LS6", "LS7"}
+    now = client.get("/api/v1/markets", headers=headers).get_json()
+    assert now["run"]["id"] == latest and now["items"] == []
+    runs = client.get("/api/v1/markets/runs", headers=headers).get_json()["items"]
+    assert [r["id"] for r in runs] == [first, latest]
+    missing = client.get("/api/v1/markets?run_id=999999", headers=headers)
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
 
 
 def test_instalments_go_through_the_ledger_once_per_key(client, make_token, council_data, db_session):

@@ -31,6 +31,7 @@ HOLDER_ROUTES = [
     ("GET", "/api/v1/remittance?year=2026&month=1", "remittance:read"),
     ("GET", "/api/v1/flags", "flags:read"),
     ("GET", "/api/v1/markets", "market:read"),
+    ("GET", "/api/v1/markets/runs", "market:read"),
     ("POST", "/api/v1/imports/holders", "imports:write"),
     ("GET", "/api/v1/exports/holders", "holders:read"),
     ("GET", "/api/v1/exports/bookings", "bookings:read"),

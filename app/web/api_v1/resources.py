@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
 
 from app.errors import NotFound
 from app.extensions import db
-from app.models import Booking, Budget, Delegation, Flag, Listing, ProviderProfile, User
+from app.models import (
+    Booking,
+    Budget,
+    Delegation,
+    Flag,
+    Listing,
+    MarketFigureRecord,
+    MarketRun,
+    ProviderProfile,
+    User,
+)
 from app.services import bookings as booking_service
 from app.services import budgets as budget_service
 from app.services import council_reads as reads
-from app.services import ledger
+from app.services import ledger, market_view
 from app.web.api_v1 import schemas as s
 from app.web.api_v1.core import actor, decode_cursor, encode_cursor, new_blueprint, scoped
 
@@ -254,12 +263,23 @@ def list_flags(args):
 @markets.arguments(s.MarketArgs, location="query")
 @markets.response(200, s.MarketsOut)
 def get_markets(args):
-    to = args.get("window_to") or date.today()
-    start = args.get("window_from") or (to - timedelta(days=365))
-    if start > to:
-        from app.errors import InvalidInput
+    """One stored brokerage scan's market figures (the latest unless run_id is given), as the
+    market view shows them: nothing is aggregated on request."""
+    run = market_view.run_or_latest(args.get("run_id"))
+    if run is None:
+        return {"run": None, "items": [], "next_cursor": None}
+    rows, last = _paged(reads.market_figures_query(run.id, args), MarketFigureRecord.id, args)
+    shares = reads.market_shares(run.id, rows)
+    items = [{**{c.key: getattr(f, c.key) for c in MarketFigureRecord.__table__.columns},
+              "shares": shares.get((f.district, f.category), [])} for f in rows]
+    return {"run": run, "items": items, "next_cursor": encode_cursor(last)}
 
-        raise InvalidInput("window_from must be on or before window_to.", field="window_from")
-    figures = reads.markets(start, to, category=args.get("category"), district=args.get("district"))
-    return {"source": reads.MARKET_SOURCE, "window_from": start, "window_to": to,
-            "markets": [f.__dict__ for f in figures]}
+
+@markets.route("/markets/runs")
+@scoped("market:read")
+@markets.arguments(s.PageArgs, location="query")
+@markets.response(200, s.page_of(s.MarketRunOut))
+def list_market_runs(args):
+    """The stored scan runs, oldest first: pass one's id as run_id to /markets."""
+    rows, last = _paged(reads.market_runs_query(), MarketRun.id, args)
+    return {"items": rows, "next_cursor": encode_cursor(last)}

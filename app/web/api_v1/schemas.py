@@ -92,11 +92,13 @@ class RemittanceArgs(Schema):
     month = fields.Int(required=True, validate=validate.Range(1, 12))
 
 
-class MarketArgs(Schema):
+class MarketArgs(PageArgs):
+    run_id = fields.Int(validate=validate.Range(1, 2**31 - 1),
+                        metadata={"description": "a stored scan run (see /markets/runs); default: the latest"})
     category = fields.Str(validate=validate.OneOf([c.value for c in Category]))
     district = fields.Str(validate=validate.Length(1, 8))
-    window_from = fields.Date(metadata={"description": "default: 365 days before today"})
-    window_to = fields.Date(metadata={"description": "default: today"})
+    meets_minimums = fields.Bool(metadata={"description": "only markets with (true) or without (false) "
+                                                          "enough spend and providers to judge"})
 
 
 class ImportArgs(Schema):
@@ -280,22 +282,48 @@ class RemittanceOut(Schema):
     files = fields.List(fields.Nested(RemittanceFileOut), required=True)
 
 
+class MarketRunOut(Schema):
+    id = fields.Int(required=True)
+    as_of = fields.DateTime(required=True, metadata={"description": "the moment the figures describe"})
+    ran_at = fields.DateTime(required=True)
+    window_days = fields.Int(required=True, metadata={"description": "the rolling window the spend is summed over"})
+    share_cap_percent = fields.Int(required=True)
+    hhi_line = fields.Int(required=True, metadata={"description": "above this a market is highly concentrated"})
+    markets = fields.Int(required=True)
+    concentrated = fields.Int(required=True)
+
+
+class MarketShareOut(Schema):
+    provider_id = fields.Int(required=True, attribute="provider_profile_id")
+    spend_pence = fields.Int(required=True)
+    share_percent = fields.Float(required=True)
+    holders = fields.Int(required=True)
+    above_cap = fields.Bool(required=True)
+
+
 class MarketOut(Schema):
-    district = fields.Str(required=True, allow_none=True)
+    id = fields.Int(required=True)
+    district = fields.Str(required=True, metadata={"description": "the holders' postcode district"})
     category = fields.Str(required=True)
     spend_pence = fields.Int(required=True)
-    sessions = fields.Int(required=True)
+    previous_spend_pence = fields.Int(required=True, metadata={"description": "in the window before"})
+    holders = fields.Int(required=True)
     providers = fields.Int(required=True)
-    hhi = fields.Int(required=True, metadata={"description": "Herfindahl-Hirschman Index, 0 to 10,000"})
-    top_provider_id = fields.Int(required=True)
+    hhi = fields.Float(required=True, metadata={"description": "Herfindahl-Hirschman Index, 0 to 10,000"})
+    previous_hhi = fields.Float(required=True, allow_none=True)
+    top_provider_id = fields.Int(required=True, allow_none=True)
     top_share_percent = fields.Float(required=True)
+    meets_minimums = fields.Bool(required=True)
+    providers_above_cap = fields.Int(required=True, attribute="above_cap")
+    shares = fields.List(fields.Nested(MarketShareOut), required=True,
+                         metadata={"description": "the largest few providers and every one above the cap"})
 
 
 class MarketsOut(Schema):
-    source = fields.Str(required=True, metadata={"description": "how the figures were made"})
-    window_from = fields.Date(required=True)
-    window_to = fields.Date(required=True)
-    markets = fields.List(fields.Nested(MarketOut), required=True)
+    run = fields.Nested(MarketRunOut, required=True, allow_none=True,
+                        metadata={"description": "null until the first brokerage scan has run"})
+    items = fields.List(fields.Nested(MarketOut), required=True)
+    next_cursor = fields.Str(required=True, allow_none=True)
 
 
 class RowErrorOut(Schema):
