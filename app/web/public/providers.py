@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import ProviderProfile
 from app.services import free_time, providers
 from app.services import listings as listing_service
-from app.web.context import public
+from app.web.context import acting, public
 from app.web.public import bp
 
 
@@ -44,7 +44,10 @@ def provider_photo(profile_id: int):
 @public
 def listing_page(listing_id: int):
     listing = listing_service.public_listing(listing_id)
+    holder = acting().holder
+    own = listing_service.client_price(listing, holder.id) if holder is not None else None
     return render_template("public/listing.html", listing=listing, profile=listing.profile,
+                           own_price=own,
                            free=free_time.next_free(listing, limit=6),
                            visit_minutes=free_time.visit_minutes(listing), title=listing.title)
 
