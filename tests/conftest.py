@@ -221,6 +221,12 @@ def rolled_back_session(app, connection) -> Iterator:
         from app.services.search_listings import forget_market_share
 
         forget_market_share(app)
+        # PostgreSQL search caches its sets per process by search_index_state's version, which
+        # the rollback just took back: the next test's first index write would bring the same
+        # version number with other listings, and searches would use this test's sets.
+        backend = app.extensions.get("carefair_search")
+        if getattr(backend, "name", None) == "postgres":
+            app.extensions.pop("carefair_search")
 
 
 @pytest.fixture
