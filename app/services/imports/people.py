@@ -172,7 +172,9 @@ class Providers(_People):
         try:
             clean["values"] = providers._clean(profile)
         except InvalidInput as err:
-            c.fail(err.field, err.message)
+            # The name shown defaults to the account's name: a missing name is reported once.
+            if not (err.field == "display_name" and not profile.display_name and not clean["name"]):
+                c.fail(err.field, err.message)
         try:
             clean["listing_values"] = listings._clean(listing)
         except InvalidInput as err:
