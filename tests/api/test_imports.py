@@ -339,3 +339,49 @@ def test_bad_provider_rows_are_reported_by_the_profile_and_listing_rules_and_not
                                                         6: "listing_price", 7: "listing_price_unit", 8: "name"}
     assert (report.rows, report.imported) == (7, 0)
     assert _count(User) == users_before and _count(Listing) == 0 and _count(ImportedRecord) == 0
+
+
+def _statements(importer, kind: str, path) -> int:
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    seen: list[str] = []
+    # SQLite's driver inserts one row a statement, in process (no round trip): count its questions.
+    inserts_too = db.engine.dialect.name == "postgresql"
+
+    def count(conn, cursor, statement, *args) -> None:
+        if inserts_too or not statement.lstrip().upper().startswith("INSERT"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert importer(kind, path).error_count == 0
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_an_import_asks_the_database_the_same_few_things_for_ten_rows_or_two_hundred(importer, tmp_path):
+    """Speed at a council's scale: no question is asked once per row (such as reading the council's
+    settings for each row), so 200 rows in a batch cost the statements 10 rows do."""
+    start = datetime.combine(YEAR_START, datetime.min.time().replace(hour=6))
+    counts = {}
+    for n, tag in ((10, "a"), (200, "b")):
+        files = {
+            "holders": ["reference,email,name,home_district"] + [
+                f"H{tag}{i},h{tag}{i}@example.org,Holder {i},LS6" for i in range(n)],
+            "providers": [PROVIDERS.split("\n")[0]] + [
+                f"P{tag}{i},p{tag}{i}@example.org,Pat {i},self_employed_pa,LS6,personal_care,Help,16.00,hour"
+                for i in range(n)],
+            "budgets": ["reference,holder_reference,annual_amount,start_date,frequency,funding_mode"] + [
+                f"B{tag}{i},H{tag}{i},9000,{YEAR_START},monthly,council_managed" for i in range(n)],
+            "bookings": ["reference,holder_reference,provider_reference,start,end,amount"] + [
+                f"X{tag}{i},H{tag}{i},P{tag}{i},{start:%Y-%m-%dT%H:%M},{start + timedelta(hours=1):%Y-%m-%dT%H:%M},16"
+                for i in range(n)],
+        }
+        for kind, lines in files.items():
+            counts[(kind, n)] = _statements(importer, kind, _write(tmp_path, f"{kind}{n}.csv", "\n".join(lines) + "\n"))
+    assert {kind: counts[(kind, 200)] - counts[(kind, 10)] for kind in ("holders", "providers", "budgets",
+                                                                         "bookings")} == dict.fromkeys(
+        ("holders", "providers", "budgets", "bookings"), 0), counts
