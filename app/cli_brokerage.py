@@ -19,12 +19,6 @@ def brokerage_group() -> None:
 def scan_command() -> None:
     """Run every brokerage rule and file new findings as flags for brokers (cron-ready)."""
     from app.services import brokerage
-    from app.services.listings import apply_due_price_changes
-
-    # Announced prices come into effect on their day, before the rules read the market.
-    applied = apply_due_price_changes()
-    if applied:
-        click.echo(f"{len(applied)} announced price change(s) now in effect.")
     result = brokerage.scan()
     click.echo(f"{result.findings} finding(s): {result.filed} new flag(s) filed, "
                f"{result.already_on_file} already on file, {result.advice_only} advice only.")

@@ -110,10 +110,10 @@ def load(app, providers: int, holders: int, sessions: int) -> None:
         f"""INSERT INTO listings (id, profile_id, category, title, description, price_pence,
                 price_unit, minimum_units, travel_charge_pence, cancellation_notice_hours,
                 cancellation_charge_pence, funding_modes, published, is_live, created_at,
-                updated_at)
+                updated_at, meets_on_bank_holidays)
             SELECT i, i, ({categories_sql})[1 + (i / {d}) % {len(CATEGORIES)}], 'Support', '',
                    1500 + (i * 37) % 1500, 'hour', 1, 0, 24, 0, '["council_managed"]', true,
-                   true, now(), now()
+                   true, now(), now(), true
             FROM generate_series(1, {providers}) i""",
         f"""INSERT INTO budgets (id, holder_id, annual_pence, start_date, frequency,
                 funding_mode, contingency_weeks, created_at)
@@ -148,11 +148,11 @@ def load(app, providers: int, holders: int, sessions: int) -> None:
         f"""INSERT INTO bookings (id, holder_id, listing_id, provider_profile_id, budget_id,
                 kind, state, total_pence, notes, created_by_id, approval_reasons,
                 from_contingency, hold_round, options_offered, created_at, updated_at,
-                arranged_by_id)
+                arranged_by_id, alternatives_offered, approval_codes)
             SELECT bb.id, bb.holder_id, bb.provider_id, bb.provider_id, bb.holder_id - {h0} + 1,
                    'recurring', 'settled', l.price_pence * {SESSIONS_PER_BOOKING}, '',
                    COALESCE(bb.broker_id, bb.holder_id), '[]', false, 0, '[]', now(), now(),
-                   bb.broker_id
+                   bb.broker_id, '[]', '[]'
             FROM bench_bookings bb JOIN listings l ON l.id = bb.provider_id""",
         f"""INSERT INTO booking_sessions (booking_id, provider_profile_id, start_at, end_at,
                 state, price_pence)
@@ -222,7 +222,7 @@ def main() -> None:
         began = time.perf_counter()
         result = brokerage.scan()
         print(f"scan_first: {time.perf_counter() - began:.1f} s ({result.findings} findings, "
-              f"{result.filed} flags filed, {BROKERS} brokers told of each)")
+              f"{result.filed} flags filed, each of {BROKERS} brokers told once)")
     with app.app_context():
         began, cpu = time.perf_counter(), time.process_time()
         result = brokerage.scan()
@@ -258,6 +258,8 @@ def main() -> None:
             timings.append((time.perf_counter() - t0) * 1000)
     print(f"market_view_p50: {statistics.median(timings):.1f} ms")
     print(f"market_view_p95: {percentile(timings, 95):.1f} ms")
+    # The machine is shared: the figures mean little without how busy it was.
+    print("load_average: " + " ".join(f"{x:.2f}" for x in os.getloadavg()) + f" ({os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from app import clock
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -18,8 +20,9 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> datetime:
-    """Now, timezone-aware in UTC. Used as a callable column default."""
-    return datetime.now(UTC)
+    """Now, timezone-aware in UTC, from the one clock (so a time a test sets reaches every
+    default timestamp, as it reaches the services). Used as a callable column default."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

@@ -306,6 +306,6 @@ def lapse_offers(now: datetime | None = None) -> int:
         for v in agreement.versions:
             if v.status == V.OFFERED:
                 v.status = V.LAPSED.value
-        audit.record(None, "agreement.lapsed", "service_agreement", agreement.id)
+        audit.record(None, "agreement.lapsed", "service_agreement", agreement.id, at=now)
     db.session.commit()
     return len(waiting)

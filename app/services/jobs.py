@@ -161,7 +161,7 @@ def _tell_next_turn(job: JobPost, now: datetime) -> int:
     job.next_round_at = now + timedelta(hours=settings.job_notice_turn_hours) if more_waiting else None
     if turn:
         audit.record(None, "job.providers_told", "job_post", job.id,
-                     details={"round": job.rounds_sent, "providers": len(turn)})
+                     details={"round": job.rounds_sent, "providers": len(turn)}, at=now)
     return len(turn)
 
 

@@ -6,10 +6,11 @@ with the listing id (search subscribes to it).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app import clock
@@ -23,6 +24,8 @@ from app.domain.listings import (
     price_problem,
     pricing_guidance,
 )
+from app.domain.price_history import PriceStep
+from app.domain.price_history import rate_for_client as _rate_for_client
 from app.domain.settings import CouncilSettings
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
@@ -31,9 +34,11 @@ from app.services import audit, council_settings
 from app.services.providers import require_profile
 from app.signals import listing_changed, send_listing_changed
 
-__all__ = ["ListingInput", "apply_due_price_changes", "create_listing", "existing_clients",
+__all__ = ["ClientPrice", "ListingInput", "client_price", "client_rates", "client_since",
+           "create_listing", "existing_clients",
            "guidance", "listing_changed", "listing_for", "listings_of", "live_listings_of",
-           "price_history", "public_listing", "update_listing"]
+           "price_history", "public_listing", "rate_for_client", "rates_for_client",
+           "update_listing"]
 
 MAX_NOTICE_HOURS = 24 * 14
 MAX_MINIMUM_UNITS = 100
@@ -164,9 +169,10 @@ def create_listing(actor: User, data: ListingInput) -> Listing:
 def update_listing(actor: User, listing_id: int, data: ListingInput) -> Listing:
     """Raises NotFound (not theirs), InvalidInput (field named).
 
-    A change of price is recorded in the listing's price history. A rise that applies to
-    people already using the listing needs the council's notice period; they are told now,
-    and the listing keeps its old price until the day the new one takes effect.
+    A change of price is recorded in the listing's price history and is the price for new
+    clients at once. A rise that applies to people already using the listing needs the
+    council's notice period; they are told now and keep their old rate until the day it takes
+    effect (rate_for_client); a rise for new clients only leaves their rate as it was.
     """
     from app.services.vetting import refresh_visibility
 
@@ -174,11 +180,8 @@ def update_listing(actor: User, listing_id: int, data: ListingInput) -> Listing:
     values = _clean(data)
     profile = listing.profile
     before = {k: getattr(listing, k) for k in values if k != "description"}
-    change = None
     if values["price_pence"] != listing.price_pence:
-        change, keep_old = _price_change(actor, listing, values["price_pence"], data)
-        if keep_old:
-            values["price_pence"] = listing.price_pence
+        _price_change(actor, listing, values["price_pence"], data)
     # No autoflush until is_live is recomputed: withdrawn-but-live would break a constraint.
     with db.session.no_autoflush:
         for key, value in values.items():
@@ -209,9 +212,9 @@ def existing_clients(listing: Listing) -> list[User]:
 
 
 def _price_change(actor: User, listing: Listing, new_pence: int,
-                  data: ListingInput) -> tuple[object, bool]:
-    """Record the change in the price history, tell existing clients of a rise that applies
-    to them, and say whether the listing keeps its old price until the change takes effect."""
+                  data: ListingInput) -> None:
+    """Record the change in the price history and tell existing clients of a rise that applies
+    to them (before it applies: the notice is checked here)."""
     from app.domain.notifications import UK
     from app.models import PriceChange
     from app.services import notify
@@ -252,33 +255,110 @@ def _price_change(actor: User, listing: Listing, new_pence: int,
                     link=f"/listings/{listing.id}",
                     context={"provider": _Named(listing.profile.display_name),
                              "effective": effective_day})
-    return row, effective_at > now
 
 
-def apply_due_price_changes() -> list[int]:
-    """Put announced prices into effect on their day (cron, with the brokerage scan): one
-    transaction. Returns the listing ids changed (search is told after the commit)."""
+def client_since(listing_id: int, holder_id: int) -> datetime | None:
+    """When the holder first asked to book the listing (a booking agreed or being asked for),
+    or None for someone who is not a client yet."""
+    from app.models import Booking
+
+    return db.session.scalar(select(func.min(Booking.created_at)).where(
+        Booking.listing_id == listing_id, Booking.holder_id == holder_id,
+        Booking.state.not_in(("declined", "not_approved", "enquiry"))))
+
+
+def _agreed_rate(listing: Listing, holder_id: int, at: datetime) -> int | None:
+    """The rate of the holder's accepted service agreement for the listing in force on `at`."""
+    from app.models import ServiceAgreement
+    from app.services.agreements import version_in_force
+
+    for agreement in db.session.scalars(select(ServiceAgreement).where(
+            ServiceAgreement.listing_id == listing.id, ServiceAgreement.holder_id == holder_id,
+            ServiceAgreement.status == "accepted").order_by(ServiceAgreement.id.desc())):
+        version = version_in_force(agreement, at)
+        if version is not None and version.rate_unit == listing.price_unit:
+            return version.rate_pence
+    return None
+
+
+def client_rates(listing: Listing, holder_id: int | None) -> Callable[[datetime], int]:
+    """The holder's rate for the listing on any date, read once (a weekly series asks for many):
+    an accepted agreement's rate, else the price history's answer for when they became a
+    client, else the listing's price (what new clients pay)."""
     from app.models import PriceChange
 
+    if holder_id is None:
+        return lambda at: listing.price_pence
+    since = client_since(listing.id, holder_id)
+    steps = [PriceStep(c.old_rate_pence, c.new_rate_pence, c.announced_at, c.effective_at,
+                       c.applies_to_existing)
+             for c in db.session.scalars(select(PriceChange).where(
+                 PriceChange.listing_id == listing.id)
+                 .order_by(PriceChange.announced_at, PriceChange.id))]
+    current = listing.price_pence
+
+    def rate(at: datetime) -> int:
+        agreed = _agreed_rate(listing, holder_id, at) if since is not None else None
+        return agreed if agreed is not None else _rate_for_client(current, steps, since, at)
+
+    return rate
+
+
+def rate_for_client(listing: Listing, holder_id: int | None, at: datetime | None = None) -> int:
+    """What this holder pays per unit on `at` (default now); see client_rates."""
+    return client_rates(listing, holder_id)(at or clock.now())
+
+
+@dataclass(frozen=True)
+class ClientPrice:
+    """A client's own price today and the next change coming to them, if any."""
+
+    rate_pence: int
+    next_rate_pence: int | None = None
+    next_from: date | None = None
+
+
+def client_price(listing: Listing, holder_id: int) -> ClientPrice | None:
+    """For the listing page: what this holder pays now and from when it changes for them, or
+    None when they are not a client yet (they pay the listing's price)."""
+    from app.domain.notifications import UK
+    from app.models import PriceChange
+
+    if client_since(listing.id, holder_id) is None:
+        return None
+    rate_on = client_rates(listing, holder_id)
     now = clock.now()
-    due = db.session.scalars(select(PriceChange).where(
-        PriceChange.effective_at <= now, PriceChange.announced_at < PriceChange.effective_at)
-        .order_by(PriceChange.effective_at, PriceChange.id)).all()
-    changed = []
-    for change in due:
-        listing = change.listing
-        latest = db.session.scalar(select(PriceChange).where(
-            PriceChange.listing_id == listing.id).order_by(PriceChange.id.desc()).limit(1))
-        if latest is not change or listing.price_pence == change.new_rate_pence:
-            continue  # a later change replaced it, or it is already in effect
-        audit.record(None, "listing.price_change_applied", "listing", listing.id,
-                     details={"old_pence": listing.price_pence,
-                              "new_pence": change.new_rate_pence})
-        listing.price_pence = change.new_rate_pence
-        changed.append(listing.id)
-    db.session.commit()
-    send_listing_changed(changed)
-    return changed
+    today = rate_on(now)
+    for effective in db.session.scalars(select(PriceChange.effective_at).where(
+            PriceChange.listing_id == listing.id, PriceChange.effective_at > now)
+            .order_by(PriceChange.effective_at)):
+        later = rate_on(effective)
+        if later != today:
+            return ClientPrice(today, later, effective.astimezone(UK).date())
+    return ClientPrice(today)
+
+
+def rates_for_client(listing_ids: Iterable[int], holder_id: int | None) -> dict[int, int]:
+    """For a page of listings: the holder's own rate today where it differs from the listing's
+    price (an existing client keeping an older price), keyed by listing id; one query when
+    none of them changed price."""
+    from app.models import PriceChange
+
+    ids = sorted(set(listing_ids))
+    if holder_id is None or not ids:
+        return {}
+    changed = db.session.scalars(select(PriceChange.listing_id).where(
+        PriceChange.listing_id.in_(ids)).distinct()).all()
+    now = clock.now()
+    out = {}
+    for listing_id in changed:
+        listing = db.session.get(Listing, listing_id)
+        if listing is None:
+            continue
+        rate = rate_for_client(listing, holder_id, now)
+        if rate != listing.price_pence:
+            out[listing_id] = rate
+    return out
 
 
 def price_history(listing: Listing) -> list:

@@ -264,6 +264,7 @@ def submit_review(
             "has_comment": comment is not None,
             "easy_read": easy_read,
         },
+        at=now,
     )
     filed = flags.file_findings(_run_review_rules(review, now or _now()))
     db.session.commit()
@@ -784,6 +785,7 @@ def _run_review_rules(review: Review, now: datetime) -> list[Finding]:
                     "numbers": dict(finding.numbers),
                     "review_id": review.id,
                 },
+                at=now,
             )
             recorded.append(finding)
     return recorded

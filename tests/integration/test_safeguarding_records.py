@@ -140,19 +140,47 @@ def test_a_rise_for_existing_clients_needs_notice_and_tells_them_first(app_ctx, 
     listings.update_listing(provider, listing.id, _listing_input(
         listing, "19.50", price_effective=effective))
     db_session.refresh(listing)
-    assert listing.price_pence == 1650  # the old price stays until the day
+    assert listing.price_pence == 1950  # new clients pay the new price at once
     change = db_session.scalar(select(PriceChange))
     assert (change.old_rate_pence, change.new_rate_pence, change.notice_days,
             change.applies_to_existing, change.existing_clients_told) == (1650, 1950, 30, True, 1)
     told = db_session.scalar(select(Notification).where(
         Notification.user_id == holder.id, Notification.event == "price_rise_notice"))
     assert told is not None and "changing their price" in told.subject
-    # On the day, the price comes into effect (the scan's job).
-    with clock.frozen(change.effective_at + timedelta(hours=1)):
-        assert listings.apply_due_price_changes() == [listing.id]
-    db_session.refresh(listing)
-    assert listing.price_pence == 1950
-    assert "listing.price_change_applied" in _actions("listing.price")
+    # The client told keeps the old rate until the day, then pays the new one.
+    assert listings.rate_for_client(listing, holder.id) == 1650
+    assert listings.rate_for_client(listing, holder.id,
+                                    change.effective_at - timedelta(minutes=1)) == 1650
+    assert listings.rate_for_client(listing, holder.id, change.effective_at) == 1950
+    newcomer, _ = holder_with_budget(make_user)
+    assert listings.rate_for_client(listing, newcomer.id) == 1950
+    assert "listing.price_change_recorded" in _actions("listing.price")
+
+
+def test_existing_clients_are_quoted_their_own_rate_and_new_clients_the_new_price(
+        app_ctx, make_user, db_session):
+    from tests.booking_helpers import next_weekday
+
+    provider, listing = live_listing(make_user)
+    holder, _ = holder_with_budget(make_user)
+    bookings.request_booking(holder, holder, one_off(listing))
+    effective = date.today() + timedelta(days=30)
+    listings.update_listing(provider, listing.id, _listing_input(
+        listing, "19.50", price_effective=effective))
+    newcomer, _ = holder_with_budget(make_user)
+    before = one_off(listing, day=next_weekday(2, weeks_ahead=1))
+    after = one_off(listing, day=next_weekday(2, weeks_ahead=6))
+    # Two hours a visit: the client's own rate before the day, the new one from it.
+    assert bookings.quote_booking(holder, before).total_pence == 2 * 1650
+    assert bookings.quote_booking(holder, after).total_pence == 2 * 1950
+    assert bookings.quote_booking(newcomer, before).total_pence == 2 * 1950
+    booked = bookings.request_booking(holder, holder, before)
+    assert booked.sessions[0].price_pence == 2 * 1650
+    price = listings.client_price(listing, holder.id)
+    assert (price.rate_pence, price.next_rate_pence, price.next_from) == (1650, 1950, effective)
+    assert listings.client_price(listing, newcomer.id) is None
+    assert listings.rates_for_client([listing.id], holder.id) == {listing.id: 1650}
+    assert listings.rates_for_client([listing.id], newcomer.id) == {}
 
 
 def test_a_price_for_new_clients_only_or_a_cut_applies_at_once(app_ctx, make_user, db_session):
@@ -163,9 +191,13 @@ def test_a_price_for_new_clients_only_or_a_cut_applies_at_once(app_ctx, make_use
         listing, "19.50", price_applies_to_existing=False))
     db_session.refresh(listing)
     assert listing.price_pence == 1950
+    # A rise for new clients only: the existing client keeps their rate, now and later.
+    assert listings.rate_for_client(listing, holder.id) == 1650
+    assert listings.rate_for_client(listing, holder.id, clock.now() + timedelta(days=400)) == 1650
     listings.update_listing(provider, listing.id, _listing_input(listing, "15.00"))
     db_session.refresh(listing)
     assert listing.price_pence == 1500
+    assert listings.rate_for_client(listing, holder.id) == 1500  # a cut reaches them too
     assert db_session.scalar(select(Notification).where(
         Notification.event == "price_rise_notice")) is None
 

@@ -267,11 +267,13 @@ def _starts(booking: Booking) -> datetime:
     return (first or booking.sessions[0]).start_at
 
 
-def _terms(listing: Listing) -> rules.ListingTerms:
+def _terms(listing: Listing, rate_pence: int | None = None) -> rules.ListingTerms:
+    """The listing's terms, at `rate_pence` when the client has their own rate (an existing
+    client keeping an older price: listings.rate_for_client)."""
     minimum = listing.minimum_units * 60 if listing.price_unit == "hour" else 0
     return rules.ListingTerms(
         unit=rules.Unit(listing.price_unit),
-        rate_pence=listing.price_pence,
+        rate_pence=listing.price_pence if rate_pence is None else rate_pence,
         minimum_minutes=minimum,
         travel_flat_pence=listing.travel_charge_pence,
         bank_holiday_rate_pence=listing.bank_holiday_price_pence,

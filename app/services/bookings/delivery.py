@@ -88,6 +88,7 @@ def record_delivery(
             "actual_start": actual_start.isoformat(),
             "actual_end": actual_end.isoformat(),
         },
+        at=now,
     )
     notify.send(
         Notice.HOURS_TO_CONFIRM,

@@ -177,6 +177,7 @@ def resume(actor: User, holder: User, *, now: datetime | None = None) -> list[Bo
         holder.id,
         on_behalf_of=holder,
         details={"bookings": [b.id for b in resumed]},
+        at=now,
     )
     transaction.commit()
     card_steps.run(booking_ids=[b.id for b in resumed])

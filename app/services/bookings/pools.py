@@ -118,6 +118,7 @@ def join_pool(
         booking.id,
         on_behalf_of=holder,
         details={"held_pence": terms.hold_per_person_pence},
+        at=now,
     )
     transaction.commit()
     return part
@@ -170,12 +171,14 @@ def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
         for part in booking.participants:
             part.share_pence = decision.shares[part.holder_id]
         audit.record(
-            None, "booking.pool_runs", "booking", booking.id, details={"shares": decision.shares}
+            None, "booking.pool_runs", "booking", booking.id, details={"shares": decision.shares},
+            at=now,
         )
         transaction.commit()
         return True
     audit.record(
-        None, "booking.pool_released", "booking", booking.id, details={"reason": decision.reason}
+        None, "booking.pool_released", "booking", booking.id, details={"reason": decision.reason},
+        at=now,
     )
     _release_pool(booking, None)
     booking.state = rules.transition(

@@ -37,7 +37,16 @@ from app.models import (
     User,
 )
 from app.models.booking import NON_BLOCKING_STATES
-from app.services import audit, budgets, card_payments, conflicts, ledger, notify, transaction
+from app.services import (
+    audit,
+    budgets,
+    card_payments,
+    conflicts,
+    ledger,
+    listings,
+    notify,
+    transaction,
+)
 from app.services.bookings._common import (
     KINDS,
     MEET_AND_GREET_MAX_MINUTES,
@@ -174,9 +183,12 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
     _check_availability(listing.profile, sessions)
     _clashes(listing.profile_id, sessions)
     free = data.kind == "meet_and_greet"
-    terms = _terms(listing)
+    # Each visit at the holder's own rate on its day: an existing client keeps an older price
+    # until a rise reaches them (listings.client_rates); everyone else pays the listing's.
+    rate_on = listings.client_rates(listing, holder.id)
     region = _settings().bank_holiday_region
-    breakdowns = [rules.quote_breakdown(terms, s.start, s.end, bank_holiday_region=region)
+    breakdowns = [rules.quote_breakdown(_terms(listing, rate_on(s.start)), s.start, s.end,
+                                        bank_holiday_region=region)
                   for s in sessions]
     prices = [0 if free else q.total_pence for q in breakdowns]
     on_holidays = tuple(
@@ -427,6 +439,7 @@ def _request(
             "arranged_by_id": arranged_by.id if arranged_by else None,
             "options_offered": list(options_offered),
         },
+        at=now,
     )
     if data.kind == "pooled":
         _join_pool_hold_pending(booking, holder)  # the organiser's share, in this transaction

@@ -143,7 +143,7 @@ def _expire(booking: Booking, now: datetime) -> None:
     booking.alternatives_offered = [listing.id for listing in offered]
     audit.record(None, "booking.expired", "booking", booking.id, on_behalf_of=booking.holder,
                  details={"waited_for": waited_for, "waiting_since": _waiting_since(
-                     booking).isoformat(), "alternatives_offered": booking.alternatives_offered})
+                     booking).isoformat(), "alternatives_offered": booking.alternatives_offered}, at=now)
     starts = _first_start(booking)
     # The holder who asked, and anyone who joined the group session, with those acting for them.
     people = [booking.holder] + [p.holder for p in booking.participants
@@ -207,7 +207,7 @@ def _step_approval(booking_id: int, now: datetime, report: TimerReport) -> None:
     elif step is Step.ESCALATE:
         booking.escalated_at = now
         audit.record(None, "booking.approval_escalated", "booking", booking.id,
-                     on_behalf_of=booking.holder, details={"waiting_since": since.isoformat()})
+                     on_behalf_of=booking.holder, details={"waiting_since": since.isoformat()}, at=now)
         for admin in _council_admins():
             notify.send(Notice.APPROVAL_ESCALATED, admin, link=_link(booking, "broker"),
                         context=context)

@@ -88,6 +88,7 @@ def cancel_session(
         on_behalf_of=booking.holder,
         details={"session": s.id, "by": kind.value, "charge_pence": charge,
                  "reason": note or None},
+        at=now,
     )
     notify.send(
         Notice.SESSION_CANCELLED,

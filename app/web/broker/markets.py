@@ -110,6 +110,16 @@ def download():
                         market_view.csv_rows(run))
 
 
+@bp.get("/steering.csv")
+@requires(Permission.MARKET_VIEW)
+def download_steering():
+    run = _run()
+    if run is None:
+        abort(404)
+    return csv_response(f"steering-{run.as_of:%Y-%m-%d}-run-{run.id}.csv",
+                        market_view.STEERING_CSV_HEADER, market_view.steering_csv_rows(run))
+
+
 @bp.post("/scan")
 @requires(Permission.MARKET_VIEW)
 def scan():

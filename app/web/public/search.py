@@ -14,6 +14,7 @@ from app.domain.search import (
     format_price_arg,
     parse_query,
 )
+from app.services import listings as listing_service
 from app.services import search as search_service
 from app.services import whats_next
 from app.web.context import acting, public
@@ -42,6 +43,10 @@ def results():
     query = parse_query(args)
     user = ctx.user
     result = search_service.search(query, user_id=user.id if user else None)
+    # An existing client keeping an older price sees their own price, not the new clients' one.
+    own_prices = listing_service.rates_for_client(
+        [hit.document.listing_id for hit in result.hits],
+        ctx.holder.id if ctx.holder is not None else None)
     shown = result.query  # what the results are for: the "did you mean" words if nothing matched
     # On a phone the filters sit behind a "Filter" link; ?filters=open shows them (no JS).
     filters_open = request.args.get("filters") == "open"
@@ -53,6 +58,6 @@ def results():
         format_price_arg=format_price_arg, filters_open=filters_open,
         filters_open_url=here + ("&" if "?" in here else "?") + "filters=open#filters",
         filters_closed_url=here, started_from=started_from,
-        funding_labels=FUNDING_MODES,
+        funding_labels=FUNDING_MODES, own_prices=own_prices,
         everything_url=url_for("search.results", all="1", q=query.text or None),
     )

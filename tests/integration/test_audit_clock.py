@@ -1,0 +1,54 @@
+"""Audit times follow the use case's own clock: a cancellation made at an injected `now` is
+recorded at that moment, so the cancellation rule judges the notice actually given."""
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app import clock
+from app.domain.rules import evaluate
+from app.extensions import db
+from app.models import AuditEvent
+from app.services import bookings
+from app.services.market_snapshot import build_snapshot
+from tests.booking_helpers import holder_with_budget, live_listing, next_weekday, one_off
+
+
+def _event(action):
+    return db.session.scalar(select(AuditEvent).where(AuditEvent.action == action)
+                             .order_by(AuditEvent.id.desc()).limit(1))
+
+
+def test_a_late_cancellation_is_audited_at_its_own_time_and_its_fair_fee_is_not_flagged(
+        app_ctx, make_user, db_session):
+    provider, listing = live_listing(make_user, charge="20.00", notice=48)
+    holder, _ = holder_with_budget(make_user)
+    booking = bookings.request_booking(holder, holder, one_off(
+        listing, day=next_weekday(1, weeks_ahead=3)))
+    booking = bookings.accept(provider, booking.id)
+    start = booking.sessions[0].start_at
+    late = start - timedelta(hours=5)  # inside the 48 hours' notice: the fee is fair
+
+    bookings.cancel_booking(holder, holder, booking.id, reason="Changed my plans", now=late)
+
+    event = _event("booking.cancelled")
+    assert event.occurred_at == late
+    assert booking.sessions[0].charge_pence == 2000
+    snap = build_snapshot(start + timedelta(days=1))
+    (session,) = [s for s in snap.sessions if s.booking_id == booking.id]
+    assert session.cancelled_at == late
+    assert [f for f in evaluate(snap, current_app.config["COUNCIL"])
+            if f.rule == "cancellation_beyond_policy"] == []
+
+
+def test_audit_times_follow_the_clock_a_test_sets(app_ctx, make_user, db_session):
+    provider, listing = live_listing(make_user)
+    holder, _ = holder_with_budget(make_user)
+    moment = clock.now().replace(microsecond=0) + timedelta(days=2, hours=3)
+    with clock.frozen(moment):
+        booking = bookings.request_booking(holder, holder, one_off(
+            listing, day=next_weekday(1, weeks_ahead=3)))
+        bookings.accept(provider, booking.id)
+    assert _event("booking.requested").occurred_at == moment
+    assert _event("booking.accepted").occurred_at == moment
