@@ -7,11 +7,12 @@ checked with schedule.py's own availability test, so clock-change days are judge
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from app.domain.hour_caps import week_of
 from app.domain.schedule import (
     DEFAULT_TZ,
     DatesOff,
@@ -34,6 +35,21 @@ class SlotRules:
     tz: str = DEFAULT_TZ
 
 
+@dataclass(frozen=True, slots=True)
+class WeeklyRoom:
+    """The holder's support-plan cap on hours a week in the listing's category: a slot in a
+    week already full counts as busy (design.md, "caps count as busy once reached")."""
+
+    cap_minutes: int
+    booked_by_week: Mapping[date, int] = field(default_factory=dict)
+    extra_by_week: Mapping[date, int] = field(default_factory=dict)
+
+    def fits(self, session: Session, tz: str = DEFAULT_TZ) -> bool:
+        week = week_of(session.start, tz)
+        room = self.cap_minutes + self.extra_by_week.get(week, 0) - self.booked_by_week.get(week, 0)
+        return session.minutes <= room
+
+
 def _candidates(slots: Sequence[WeeklySlot], first_day, last_day, rules: SlotRules):
     zone = ZoneInfo(rules.tz)
     day = first_day
@@ -51,11 +67,13 @@ def _candidates(slots: Sequence[WeeklySlot], first_day, last_day, rules: SlotRul
 
 def free_slots(slots: Sequence[WeeklySlot], dates_off: Sequence[DatesOff],
                busy: Sequence[Session], now: datetime, rules: SlotRules, *,
-               limit: int = 12) -> list[Session]:
+               limit: int = 12, room: WeeklyRoom | None = None) -> list[Session]:
     """The first `limit` free starts, earliest first, each `rules.duration_minutes` long.
 
     A start must be at least `min_notice` from now, inside the weekly availability, not on a
-    date away, and clear of every busy visit by the travel buffer on both sides.
+    date away (bank holidays are passed as dates away where the provider does not work them),
+    clear of every busy visit by the travel buffer on both sides, and, given `room`, in a week
+    with enough of the holder's weekly hours left for it.
     """
     if not slots or rules.duration_minutes <= 0:
         return []
@@ -72,6 +90,8 @@ def free_slots(slots: Sequence[WeeklySlot], dates_off: Sequence[DatesOff],
         if unavailable_sessions([candidate], slots, dates_off, rules.tz):
             continue
         if overlaps(widened, [candidate]):
+            continue
+        if room is not None and not room.fits(candidate, rules.tz):
             continue
         found.append(candidate)
         if len(found) == limit:

@@ -7,12 +7,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from app import clock
+from app.domain.bank_holidays import UK, bank_holidays
+from app.domain.booking_categories import plan_category_for
 from app.domain.free_slots import SlotRules, free_slots
 from app.domain.schedule import DatesOff, Session, WeeklySlot
+from app.domain.vetting import ProviderType
 from app.extensions import db
 from app.models import BookingSession, Listing
 from app.models.booking import NON_BLOCKING_STATES
-from app.services import council_settings
+from app.services import council_settings, ledger
+from app.services.bookings.hour_caps import weekly_room
 
 # How long one visit of a listing lasts when the holder has not said: its minimum.
 _DEFAULT_MINUTES = {"hour": 60, "session": 120, "day": 8 * 60}
@@ -26,10 +30,12 @@ def visit_minutes(listing: Listing) -> int:
 
 
 def next_free(listing: Listing, *, minutes: int | None = None, limit: int = 8,
-              now: datetime | None = None) -> list[Session]:
+              now: datetime | None = None, holder_id: int | None = None) -> list[Session]:
     """The listing's next free starts for a visit of `minutes` (default: its shortest visit).
 
-    Empty when the provider has not set weekly times (then they decide on each request).
+    Empty when the provider has not set weekly times (then they decide on each request). A
+    group that does not meet on bank holidays offers none on them; given the holder, a week
+    where their support plan's hours for this kind of support are used up offers none either.
     """
     now = now or clock.now()
     settings = council_settings.current()
@@ -40,6 +46,16 @@ def next_free(listing: Listing, *, minutes: int | None = None, limit: int = 8,
     if not slots:
         return []
     off = [DatesOff(e.starts_on, e.ends_on) for e in profile.exceptions]
+    today = now.astimezone(UK).date()
+    last_day = today + timedelta(days=settings.free_slot_days_ahead + 1)
+    if profile.provider_type == ProviderType.GROUP_ACTIVITY.value \
+            and not listing.meets_on_bank_holidays:
+        off += [DatesOff(day, day) for day in
+                bank_holidays(settings.bank_holiday_region, today, last_day)]
+    room = None
+    if holder_id is not None:
+        code = plan_category_for(listing.category, profile.provider_type)
+        room = weekly_room(holder_id, ledger.current_plan(holder_id), code, today, last_day)
     horizon = now + timedelta(days=settings.free_slot_days_ahead + 1)
     busy = [Session(start, end) for start, end in db.session.execute(
         select(BookingSession.start_at, BookingSession.end_at).where(
@@ -52,4 +68,4 @@ def next_free(listing: Listing, *, minutes: int | None = None, limit: int = 8,
                       days_ahead=settings.free_slot_days_ahead,
                       travel_buffer_minutes=settings.free_slot_travel_buffer_minutes,
                       step_minutes=settings.free_slot_step_minutes)
-    return free_slots(slots, off, busy, now, rules, limit=limit)
+    return free_slots(slots, off, busy, now, rules, limit=limit, room=room)

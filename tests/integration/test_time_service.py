@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import clock
+from app.domain import hour_caps
 from app.domain.access import Role
 from app.domain.bookings import IllegalTransition, WeeklyPattern
 from app.domain.ledger import Account
@@ -467,3 +468,49 @@ def test_everyone_in_a_group_session_is_reminded(app_ctx, make_user):
     assert bookings.run_timers(start - 20 * H).visit_reminders == 1
     assert _notes(first, "visit_reminder") and _notes(second, "visit_reminder")
     assert len(_notes(provider, "visit_reminder_provider")) == 1
+
+
+def test_free_slots_leave_out_weeks_the_plan_has_used_up(market, make_user):
+    from app.services import free_time
+
+    provider, listing, _, _, _, _, _ = market
+    holder, _ = _capped_holder(make_user, hours=4)
+    offered = free_time.next_free(listing, minutes=120, limit=200, holder_id=holder.id)
+    first_week = hour_caps.week_of(offered[0].start)
+    booked = [s for s in offered if hour_caps.week_of(s.start) == first_week]
+    # Book two two-hour visits in the first week offered: its four hours are used.
+    first = bookings.request_booking(holder, holder, bookings.BookingInput(
+        listing.id, kind="one_off", start=booked[0].start, end=booked[0].end))
+    later = next(s for s in booked if s.start >= first.sessions[0].end_at + timedelta(hours=3))
+    bookings.request_booking(holder, holder, bookings.BookingInput(
+        listing.id, kind="one_off", start=later.start, end=later.end))
+    again = free_time.next_free(listing, minutes=120, limit=200, holder_id=holder.id)
+    assert again and all(hour_caps.week_of(s.start) != first_week for s in again)
+    # Anyone else still sees that week's free times.
+    assert any(hour_caps.week_of(s.start) == first_week
+               for s in free_time.next_free(listing, minutes=120, limit=200))
+
+
+def test_a_group_that_does_not_meet_on_bank_holidays_offers_no_free_times_on_them(
+        app_ctx, make_user):
+    from app.domain.listings import Slot
+    from app.domain.vetting import ProviderType
+    from app.services import free_time, providers
+    from tests.provider_helpers import verified_provider
+
+    broker = make_user(Role.BROKER)
+    user, listing = verified_provider(make_user, broker,
+                                      provider_type=ProviderType.GROUP_ACTIVITY,
+                                      funding_modes=["council_managed"], minimum_units=1)
+    providers.set_availability(user, [Slot(0, time(10), time(12))])  # Mondays 10-12
+    now = at(date(2027, 4, 20), 9)  # May Day is Monday 3 May 2027, Spring bank holiday 31 May
+
+    def mondays():
+        return {s.start.astimezone(bookings.UK).date()
+                for s in free_time.next_free(listing, minutes=60, limit=50, now=now)}
+
+    offered = mondays()
+    assert date(2027, 4, 26) in offered and date(2027, 5, 10) in offered
+    assert date(2027, 5, 3) not in offered and date(2027, 5, 31) not in offered
+    _set_listing(listing, meets_on_bank_holidays=True)
+    assert date(2027, 5, 3) in mondays()

@@ -65,3 +65,17 @@ def test_slots_keep_the_local_clock_across_the_spring_clock_change():
     found = free_slots([WeeklySlot(0, 9 * 60, 10 * 60)], [], [], now, rules)
     assert [s.start.astimezone(UTC).hour for s in found] == [8]
     assert _local(found[0]) == "Mon 30 09:00"
+
+
+def test_a_week_whose_plan_hours_are_used_up_offers_nothing():
+    from app.domain.free_slots import WeeklyRoom
+
+    # Three hours a week; 2 already booked in the week of Monday 2 March, none the week after.
+    room = WeeklyRoom(cap_minutes=180, booked_by_week={date(2026, 3, 2): 120})
+    found = free_slots(MON_WED_9_TO_13, [], [], NOW, RULES, limit=3, room=room)
+    assert [_local(s) for s in found] == ["Mon 09 09:00", "Mon 09 10:00", "Mon 09 11:00"]
+    # A broker agreed an extra hour that week: a two-hour visit fits again.
+    room = WeeklyRoom(cap_minutes=180, booked_by_week={date(2026, 3, 2): 120},
+                      extra_by_week={date(2026, 3, 2): 60})
+    assert _local(free_slots(MON_WED_9_TO_13, [], [], NOW, RULES, limit=1, room=room)[0]) \
+        == "Wed 04 09:00"

@@ -113,3 +113,110 @@ def test_a_time_that_is_no_longer_free_is_said_plainly_on_the_check_page(
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "There is a problem" in html
     assert 'id="send"' not in html
+
+
+def _hidden(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', html))
+
+
+def test_steps_one_and_two_have_an_easy_read_version_with_pictures(client, login, market):
+    _, listing, holder = market
+    login(holder)
+    standard = client.get(f"/my/book/{listing.id}/how-often").get_data(as_text=True)
+    assert f'href="/my/book/{listing.id}/how-often?easy=1"' in standard
+    assert 'class="carefair-picture"' not in standard
+    easy = client.get(f"/my/book/{listing.id}/how-often?easy=1").get_data(as_text=True)
+    assert "How often?" in easy and easy.count('class="carefair-picture"') == 3
+    assert "Meet first. It is free." in easy and "See the standard version" in easy
+    # The easy version is kept from step to step.
+    step2 = client.get(f"/my/book/{listing.id}/how-often?easy=1&next=1&often=once&minutes=120")
+    assert "easy=1" in step2.headers["Location"]
+    when = client.get(step2.headers["Location"]).get_data(as_text=True)
+    assert "<h1 class=\"govuk-fieldset__heading\">When?</h1>" in when
+    assert when.count('class="carefair-picture"') == 1 and _slots(when)
+    assert 'name="easy" value="1"' in when
+
+
+def test_a_free_meet_and_greet_goes_through_the_steps(client, login, market, db_session):
+    _, listing, holder = market
+    login(holder)
+    # Asked for longer than an hour, a meet-and-greet is kept to the hour step 1 promised.
+    step2 = client.get(f"/my/book/{listing.id}/how-often?next=1&often=meet&minutes=120")
+    assert "minutes=60" in step2.headers["Location"]
+    when = client.get(step2.headers["Location"]).get_data(as_text=True)
+    assert "When should you meet?" in when
+    start = _slots(when)[0]
+    check = client.get(f"/my/book/{listing.id}/check?often=meet&minutes=60"
+                       f"&start={quote(start)}").get_data(as_text=True)
+    assert 'id="price"><strong>Free</strong>' in check
+    assert re.search(r'id="left-after"><strong>£1,000.00</strong>', check)
+    assert client.post(f"/my/book/{listing.id}/check", data=_hidden(check)).status_code == 302
+    booking = db_session.scalar(select(Booking))
+    assert booking.kind == "meet_and_greet" and booking.total_pence == 0
+    assert (booking.sessions[0].end_at - booking.sessions[0].start_at) == timedelta(hours=1)
+
+
+@pytest.fixture
+def group(app, db_session, make_user):
+    from app.domain.access import Role
+    from app.domain.listings import Category, Slot
+    from app.domain.vetting import ProviderType
+    from app.services import providers
+    from tests.provider_helpers import verified_provider
+
+    with app.app_context():
+        user, listing = verified_provider(
+            make_user, make_user(Role.BROKER), provider_type=ProviderType.GROUP_ACTIVITY,
+            category=Category.GETTING_OUT, funding_modes=["council_managed"],
+            minimum_units=1, price="24.00", price_unit="session")
+        from datetime import time
+
+        providers.set_availability(user, [Slot(d, time(10), time(14)) for d in range(5)])
+        plan = {"personal_assistant": 1_000_000, "community_activities": 300_000}
+        first, _ = holder_with_budget(make_user, categories=plan)
+        second, _ = holder_with_budget(make_user, categories=plan)
+    return listing, first, second
+
+
+def test_a_group_session_is_started_and_joined_through_the_steps(
+        client, login, group, db_session):
+    listing, first, second = group
+    login(first)
+    how = client.get(f"/my/book/{listing.id}/how-often").get_data(as_text=True)
+    assert "A group session: the cost is shared" in how and "meet-and-greet" not in how
+    assert 'id="open-groups"' not in how  # nothing to join yet
+    step2 = client.get(f"/my/book/{listing.id}/how-often?next=1&often=group&fewest=2&most=6"
+                       "&minutes=120")
+    assert step2.status_code == 302 and "fewest=2" in step2.headers["Location"]
+    when = client.get(step2.headers["Location"]).get_data(as_text=True)
+    start = _slots(when)[-1]  # a late one, so joining is still open two days before
+    check = client.get(f"/my/book/{listing.id}/check?often=group&fewest=2&most=6&minutes=120"
+                       f"&start={quote(start)}").get_data(as_text=True)
+    # £24.00 a session, shared by at least 2: at most £12.00 each.
+    assert '<strong>£12.00 at most</strong>' in check and "Your share of £24.00" in check
+    assert re.search(r'id="left-after"><strong>£988.00</strong>', check)
+    assert "A broker will look" not in check
+    assert client.post(f"/my/book/{listing.id}/check", data=_hidden(check)).status_code == 302
+    booking = db_session.scalar(select(Booking))
+    assert booking.kind == "pooled" and (booking.min_participants, booking.max_participants) \
+        == (2, 6)
+    assert booking.join_deadline == booking.sessions[0].start_at - timedelta(hours=48)
+
+    # Someone else finds it on step 1 and joins it, seeing the most they would pay.
+    login(second)
+    how = client.get(f"/my/book/{listing.id}/how-often").get_data(as_text=True)
+    assert f'href="/my/book/{listing.id}/join/{booking.id}"' in how
+    assert "1 joined, room for 5 more" in how
+    join = client.get(f"/my/book/{listing.id}/join/{booking.id}").get_data(as_text=True)
+    assert "<strong>£12.00 at most</strong>" in join and "£988.00" in join
+    easy = client.get(f"/my/book/{listing.id}/join/{booking.id}?easy=1").get_data(as_text=True)
+    assert easy.count('class="carefair-picture"') == 4
+    response = client.post(f"/my/book/{listing.id}/join/{booking.id}", data={})
+    assert response.headers["Location"].endswith(f"/my/bookings/{booking.id}")
+    db_session.refresh(booking)
+    assert {p.holder_id for p in booking.participants} == {first.id, second.id}
+    # Once in, it is no longer offered to join.
+    assert f"/join/{booking.id}" not in client.get(
+        f"/my/book/{listing.id}/how-often").get_data(as_text=True)
+    gone = client.get(f"/my/book/{listing.id}/join/{booking.id}", follow_redirects=True)
+    assert "you have already joined it" in gone.get_data(as_text=True)

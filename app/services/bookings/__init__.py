@@ -96,6 +96,8 @@ from app.services.bookings.queries import (
     booking_for_provider,
     bookings_of_holder,
     bookings_of_provider,
+    group_session_for_joining,
+    open_group_sessions,
     remittance_files,
     settled_sessions,
 )
@@ -133,6 +135,7 @@ __all__ = [
     "_require_provider", "_session", "_sessions_for", "_settings", "_settle", "_starts",
     "_terms", "accept", "approval_queue", "approve", "arrange_booking", "backup_offers",
     "booking_for_holder", "booking_for_provider", "bookings_of_holder",
+    "group_session_for_joining", "open_group_sessions",
     "bookings_of_provider", "cancel_booking", "cancel_session", "cancellation_preview",
     "confirm_session", "cosign_queue",
     "current_pause", "decide_pool", "decline", "dispute_session", "disputes", "get_booking",

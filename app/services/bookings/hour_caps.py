@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.domain import hour_caps
 from app.domain.access import Role
 from app.domain.budget import CATEGORIES, category_label
+from app.domain.free_slots import WeeklyRoom
 from app.domain.schedule import Session
 from app.errors import InvalidInput, NotFound, NotPermitted
 from app.extensions import db
@@ -38,13 +39,9 @@ def _week_bounds(sessions: Sequence[Session]) -> tuple[date, date]:
     return min(weeks), max(weeks) + timedelta(days=7)
 
 
-def check_hour_cap(holder_id: int, plan: SupportPlanVersion, code: str,
-                   sessions: Sequence[Session], exclude_booking: int | None = None) -> None:
-    """Raise OverHourCap when `sessions` would take `code` past the plan's weekly hours."""
-    cap = next((c.max_minutes_per_week for c in plan.categories if c.code == code), None)
-    if cap is None or not sessions:
-        return
-    first_week, after_last = _week_bounds(sessions)
+def _booked(holder_id: int, code: str, first_week: date, after_last: date,
+            exclude_booking: int | None = None) -> list[Session]:
+    """The holder's sessions in `code` that still take hours, in the weeks given."""
     # A local week starts at most an hour either side of its UTC midnight: widen by a day.
     lo = datetime.combine(first_week - timedelta(days=1), time(0), tzinfo=UTC)
     hi = datetime.combine(after_last + timedelta(days=1), time(0), tzinfo=UTC)
@@ -54,11 +51,39 @@ def check_hour_cap(holder_id: int, plan: SupportPlanVersion, code: str,
                     BookingSession.start_at >= lo, BookingSession.start_at < hi))
     if exclude_booking is not None:
         query = query.where(Booking.id != exclude_booking)
-    existing = [Session(s.start_at, s.end_at) for s in db.session.scalars(query)]
-    extra = {e.week_start: e.extra_minutes for e in db.session.scalars(
+    return [Session(s.start_at, s.end_at) for s in db.session.scalars(query)]
+
+
+def _extras(holder_id: int, code: str, first_week: date, after_last: date) -> dict[date, int]:
+    return {e.week_start: e.extra_minutes for e in db.session.scalars(
         select(HourCapException).where(
             HourCapException.holder_id == holder_id, HourCapException.code == code,
             HourCapException.week_start >= first_week, HourCapException.week_start < after_last))}
+
+
+def weekly_room(holder_id: int, plan: SupportPlanVersion | None, code: str, first_day: date,
+                last_day: date) -> WeeklyRoom | None:
+    """What is left of the plan's weekly hours in `code`, week by week, for offering free
+    slots (None when the plan sets no cap there). Reads only."""
+    cap = None if plan is None else next(
+        (c.max_minutes_per_week for c in plan.categories if c.code == code), None)
+    if cap is None:
+        return None
+    first_week = first_day - timedelta(days=first_day.weekday())
+    after_last = last_day - timedelta(days=last_day.weekday()) + timedelta(days=7)
+    booked = hour_caps.minutes_by_week(_booked(holder_id, code, first_week, after_last))
+    return WeeklyRoom(cap, booked, _extras(holder_id, code, first_week, after_last))
+
+
+def check_hour_cap(holder_id: int, plan: SupportPlanVersion, code: str,
+                   sessions: Sequence[Session], exclude_booking: int | None = None) -> None:
+    """Raise OverHourCap when `sessions` would take `code` past the plan's weekly hours."""
+    cap = next((c.max_minutes_per_week for c in plan.categories if c.code == code), None)
+    if cap is None or not sessions:
+        return
+    first_week, after_last = _week_bounds(sessions)
+    existing = _booked(holder_id, code, first_week, after_last, exclude_booking)
+    extra = _extras(holder_id, code, first_week, after_last)
     found = hour_caps.breaches(existing, sessions, cap, extra)
     if found:
         raise OverHourCap(found[0].reason(category_label(code).lower()), field="start")

@@ -26,6 +26,7 @@ from app.models import (
 from app.services.bookings._common import (
     UK,
     S,
+    _now,
     _require_provider,
 )
 
@@ -60,6 +61,31 @@ def booking_for_holder(holder: User, booking_id: int) -> Booking:
     ):
         raise NotFound("We could not find that booking.")
     return booking
+
+
+def open_group_sessions(listing_id: int, holder_id: int) -> list[Booking]:
+    """Group sessions of a listing that this holder could still join: asked for or going
+    ahead, joining not yet closed, not full, and the holder not already in. Soonest first."""
+    now = _now()
+    rows = db.session.scalars(
+        select(Booking).where(
+            Booking.listing_id == listing_id, Booking.kind == "pooled",
+            Booking.pool_decided_at.is_(None), Booking.join_deadline > now,
+            Booking.state.in_([S.REQUESTED.value, S.ACCEPTED.value, S.FUNDS_HELD.value]),
+            Booking.holder_id != holder_id,
+        ).order_by(Booking.join_deadline, Booking.id))
+    return [b for b in rows
+            if holder_id not in {p.holder_id for p in b.participants}
+            and len(b.participants) < (b.max_participants or 0)]
+
+
+def group_session_for_joining(listing_id: int, holder_id: int, booking_id: int) -> Booking:
+    """One of `open_group_sessions`, or NotFound (gone, full, closed or already joined)."""
+    found = next((b for b in open_group_sessions(listing_id, holder_id) if b.id == booking_id),
+                 None)
+    if found is None:
+        raise NotFound("That group session is full, has closed, or you have already joined it.")
+    return found
 
 
 def booking_for_provider(provider: User, booking_id: int) -> Booking:

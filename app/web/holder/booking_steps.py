@@ -14,11 +14,14 @@ from zoneinfo import ZoneInfo
 from flask import flash, redirect, render_template, request, url_for
 from wtforms import TextAreaField
 
+from app import clock
 from app.domain.access import Permission
 from app.domain.errors import InvariantBroken
+from app.domain.ledger import Account
 from app.domain.schedule import Session, WeeklyPattern
+from app.domain.vetting import ProviderType
 from app.errors import DomainError
-from app.services import bookings, card_payments, free_time
+from app.services import bookings, budgets, card_payments, free_time, ledger
 from app.services import listings as listing_service
 from app.web.context import acting, requires
 from app.web.form_base import PlainForm
@@ -28,23 +31,44 @@ UK = ZoneInfo("Europe/London")
 WEEK_CHOICES = (2, 4, 8, 12)
 
 
+OFTEN = ("once", "weekly", "meet", "group")
+# A group session runs if at least this many come (the fewest) and takes up to the most.
+FEWEST_CHOICES = (2, 3, 4, 5, 6)
+MOST_CHOICES = (2, 3, 4, 5, 6, 8, 10, 12)
+# Joining a new group session closes this long before it starts (or an hour before, if sooner).
+JOIN_CLOSES_BEFORE = timedelta(hours=48)
+
+
+def is_group(listing) -> bool:
+    return listing.profile.provider_type == ProviderType.GROUP_ACTIVITY.value
+
+
+def _int(args, name: str) -> int:
+    try:
+        return int(args.get(name, ""))
+    except ValueError:
+        return 0
+
+
 class Answers:
     """What the holder has said so far, read from the query string (anything odd is dropped)."""
 
     def __init__(self, args, listing) -> None:
-        self.often = args.get("often") if args.get("often") in ("once", "weekly") else None
+        often = args.get("often")
+        # A meet-and-greet is for getting to know one person; a shared session is for groups.
+        allowed = ("once", "weekly", "group") if is_group(listing) else ("once", "weekly", "meet")
+        self.often = often if often in allowed else None
         shortest = free_time.visit_minutes(listing)
-        try:
-            minutes = int(args.get("minutes", ""))
-        except ValueError:
-            minutes = 0
-        self.minutes = minutes if minutes in self.lengths(listing) else None
+        minutes = _int(args, "minutes")
+        if self.often == "meet" and minutes > bookings.MEET_AND_GREET_MAX_MINUTES:
+            minutes = bookings.MEET_AND_GREET_MAX_MINUTES  # "up to an hour", as step 1 says
+        self.minutes = minutes if minutes in self.lengths(listing, self.often) else None
         self.shortest = shortest
-        try:
-            weeks = int(args.get("weeks", ""))
-        except ValueError:
-            weeks = 0
+        weeks = _int(args, "weeks")
         self.weeks = weeks if weeks in WEEK_CHOICES else None
+        fewest, most = _int(args, "fewest"), _int(args, "most")
+        self.fewest = fewest if fewest in FEWEST_CHOICES else None
+        self.most = most if most in MOST_CHOICES else None
         try:
             start = datetime.fromisoformat(args.get("start", ""))
             self.start: datetime | None = start if start.tzinfo is not None else None
@@ -53,20 +77,34 @@ class Answers:
         self.easy = args.get("easy") == "1"
 
     @staticmethod
-    def lengths(listing) -> list[int]:
-        """Visit lengths to choose from: the listing's shortest, then longer in half hours."""
+    def lengths(listing, often: str | None = None) -> list[int]:
+        """Visit lengths to choose from: the listing's shortest, then longer in half hours; a
+        free meet-and-greet lasts half an hour or an hour."""
+        if often == "meet":
+            return [m for m in (30, 60) if m <= bookings.MEET_AND_GREET_MAX_MINUTES]
         shortest = free_time.visit_minutes(listing)
         return [shortest + 30 * i for i in range(0, 13) if shortest + 30 * i <= 12 * 60]
 
     def args(self, **changes) -> dict[str, str]:
         values = {"often": self.often, "minutes": self.minutes, "weeks": self.weeks,
+                  "fewest": self.fewest, "most": self.most,
                   "start": self.start.isoformat() if self.start else None,
                   "easy": "1" if self.easy else None}
+        if self.often != "weekly":
+            values["weeks"] = None
+        if self.often != "group":
+            values["fewest"] = values["most"] = None
         values.update(changes)
         return {k: str(v) for k, v in values.items() if v is not None}
 
     def url(self, endpoint: str, listing_id: int, **changes) -> str:
         return url_for(endpoint, listing_id=listing_id) + "?" + urlencode(self.args(**changes))
+
+    def join_deadline(self) -> datetime | None:
+        if self.start is None:
+            return None
+        closes = self.start - JOIN_CLOSES_BEFORE
+        return closes if closes > clock.now() else self.start - timedelta(hours=1)
 
     def booking_input(self, listing_id: int, notes: str = "") -> bookings.BookingInput:
         if not (self.start is not None and self.minutes is not None):
@@ -80,7 +118,13 @@ class Answers:
                                     count=self.weeks)
             return bookings.BookingInput(listing_id=listing_id, kind="recurring",
                                          pattern=pattern, notes=notes)
-        return bookings.BookingInput(listing_id=listing_id, kind="one_off", start=start,
+        if self.often == "group":
+            return bookings.BookingInput(listing_id=listing_id, kind="pooled", start=start,
+                                         end=end, notes=notes, min_participants=self.fewest,
+                                         max_participants=self.most,
+                                         join_deadline=self.join_deadline())
+        kind = "meet_and_greet" if self.often == "meet" else "one_off"
+        return bookings.BookingInput(listing_id=listing_id, kind=kind, start=start,
                                      end=end, notes=notes)
 
 
@@ -105,12 +149,24 @@ def step_how_often(listing_id: int):
             errors["often"] = "Choose once or every week"
         elif answers.often == "weekly" and answers.weeks is None:
             errors["weeks"] = "Choose for how many weeks"
+        elif answers.often == "group":
+            if answers.fewest is None:
+                errors["fewest"] = "Choose the fewest people the session needs"
+            elif answers.most is None or answers.most < answers.fewest:
+                errors["most"] = "Choose the most people, no fewer than the fewest"
         if answers.minutes is None:
-            errors["minutes"] = "Choose how long each visit lasts"
+            errors["minutes"] = ("Choose how long the meet-and-greet lasts"
+                                 if answers.often == "meet" else "Choose how long each visit lasts")
         if not errors:
             return redirect(answers.url("holder.step_when", listing_id, start=None))
+    ctx = acting()
     return render_template("journeys/step_how_often.html", listing=listing, answers=answers,
                            errors=errors, lengths=Answers.lengths(listing),
+                           meet_lengths=Answers.lengths(listing, "meet"),
+                           group=is_group(listing),
+                           groups=(bookings.open_group_sessions(listing.id, ctx.holder.id)
+                                   if is_group(listing) else []),
+                           fewest_choices=FEWEST_CHOICES, most_choices=MOST_CHOICES,
                            length_label=length_label, week_choices=WEEK_CHOICES,
                            title=("Error: " if errors else "") + "How often do you need support?")
 
@@ -120,9 +176,11 @@ def step_how_often(listing_id: int):
 def step_when(listing_id: int):
     listing = listing_service.public_listing(listing_id)
     answers = Answers(request.args, listing)
-    if answers.often is None or answers.minutes is None:
+    if answers.often is None or answers.minutes is None or (
+            answers.often == "group" and (answers.fewest is None or answers.most is None)):
         return redirect(answers.url("holder.step_how_often", listing_id))
-    slots = free_time.next_free(listing, minutes=answers.minutes, limit=24)
+    slots = free_time.next_free(listing, minutes=answers.minutes, limit=24,
+                                holder_id=acting().holder.id)
     error = None
     if request.args.get("next"):
         if answers.start is None:
@@ -140,7 +198,8 @@ def step_check(listing_id: int):
     ctx = acting()
     listing = listing_service.public_listing(listing_id)
     answers = Answers(request.values, listing)
-    if answers.often is None or answers.minutes is None:
+    if answers.often is None or answers.minutes is None or (
+            answers.often == "group" and (answers.fewest is None or answers.most is None)):
         return redirect(answers.url("holder.step_how_often", listing_id))
     if answers.start is None:
         return redirect(answers.url("holder.step_when", listing_id))
@@ -168,6 +227,38 @@ def step_check(listing_id: int):
         notes=notes, notes_error=notes_error,
         card_problem=card_payments.holder_card_problem(ctx.holder.id),
         title=("Error: " if problem or notes_error else "") + "Check your booking before sending it")
+
+
+@bp.route("/book/<int:listing_id>/join/<int:booking_id>", methods=["GET", "POST"])
+@requires(Permission.HOLDER_SPEND)
+def step_join(listing_id: int, booking_id: int):
+    """Join a group session someone has already asked for: what it is, the most the holder
+    pays and what is left after, then one button."""
+    ctx = acting()
+    listing = listing_service.public_listing(listing_id)
+    easy = request.values.get("easy") == "1"
+    if request.method == "POST":
+        try:
+            bookings.join_pool(ctx.user, ctx.holder, booking_id)
+        except DomainError as err:
+            flash(err.message, "error")
+            return redirect(url_for("holder.step_join", listing_id=listing_id,
+                                    booking_id=booking_id))
+        flash("You have joined the group session. Your share is set aside.", "success")
+        return redirect(url_for("holder.booking_detail", booking_id=booking_id))
+    try:
+        booking = bookings.group_session_for_joining(listing.id, ctx.holder.id, booking_id)
+    except DomainError as err:
+        flash(err.message, "error")
+        return redirect(url_for("holder.step_how_often", listing_id=listing.id))
+    share = -(-booking.total_pence // (booking.min_participants or 1))  # the most they pay
+    budget = budgets.current_budget(ctx.holder.id)
+    # The budget page's "available to spend" (the contingency left out), as the check step.
+    spendable = ledger.balances(budget.id)[Account.AVAILABLE] if budget is not None else 0
+    return render_template("journeys/step_join.html", listing=listing, booking=booking,
+                           share=share, left_after=max(spendable - share, 0), easy=easy,
+                           card_problem=card_payments.holder_card_problem(ctx.holder.id),
+                           title="Join this group session?")
 
 
 def slot_label(session: Session) -> str:

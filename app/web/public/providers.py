@@ -44,11 +44,12 @@ def provider_photo(profile_id: int):
 @public
 def listing_page(listing_id: int):
     listing = listing_service.public_listing(listing_id)
-    holder = acting().holder
+    holder = acting().holder  # a holder's free times also leave out weeks their plan has used
     own = listing_service.client_price(listing, holder.id) if holder is not None else None
     return render_template("public/listing.html", listing=listing, profile=listing.profile,
                            own_price=own,
-                           free=free_time.next_free(listing, limit=6),
+                           free=free_time.next_free(listing, limit=6,
+                                                    holder_id=holder.id if holder else None),
                            visit_minutes=free_time.visit_minutes(listing), title=listing.title)
 
 
