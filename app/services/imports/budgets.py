@@ -13,7 +13,15 @@ from app.domain.money import parse_pounds
 from app.extensions import db
 from app.models import AuditEvent, Budget, ImportedRecord, User
 from app.services import council_settings
-from app.services.imports import Checked, Written, among, audit_row, reference_of, referenced, require_columns, table
+from app.services.imports import (
+    Checked,
+    Written,
+    among,
+    audit_row,
+    begin_row,
+    referenced,
+    table,
+)
 
 
 def parse_date(raw: str | None, name: str, c: Checked) -> date | None:
@@ -47,9 +55,8 @@ class Budgets:
         same function, new_budget_refusals), with the holder's stored budgets looked up per batch."""
         out = []
         for line, row in rows:
-            c = Checked(line, None)
-            reference_of(row, c)
-            if not require_columns(row, self.required, c):
+            c, complete = begin_row(line, row, self.required)
+            if not complete:
                 out.append(c)
                 continue
             c.clean = self._parse(row, c, self.default_weeks)

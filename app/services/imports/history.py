@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,7 +34,7 @@ from app.extensions import db
 from app.models import Booking, BookingSession, Budget, ImportedRecord, Listing, User
 from app.models.booking import NON_BLOCKING_STATES
 from app.services import audit
-from app.services.imports import Checked, Written, among, reference_of, referenced, require_columns, table
+from app.services.imports import Checked, Written, among, begin_row, referenced, table
 
 UK = ZoneInfo("Europe/London")
 MAX_HOURS = 24
@@ -41,12 +42,30 @@ MAX_HOURS = 24
 
 def _moment(raw: str, name: str, c: Checked) -> datetime | None:
     """ISO 8601; a time without an offset is UK clock time (what a council's system shows)."""
-    try:
-        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
+    value = _instant(raw.strip())
+    if value is None:
         c.fail(name, f"Enter {name} as a date and time like 2025-05-01T09:00 (UK time) or with an offset.")
+    return value
+
+
+@lru_cache(maxsize=65_536)
+def _instant(text: str) -> datetime | None:
+    # Cached: sessions start on the hour or half hour, so a year of history repeats a few
+    # thousand moments across a million rows (the UK clock conversion is the costly part).
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
         return None
     return (value.replace(tzinfo=UK) if value.tzinfo is None else value).astimezone(UTC)
+
+
+@lru_cache(maxsize=4_096)
+def _pence(text: str) -> int | str:
+    """parse_pounds (pence, or why not), remembered: a council's history repeats a few amounts."""
+    try:
+        return parse_pounds(text, field="amount")
+    except DomainError as err:
+        return err.message
 
 
 class HistoricalBookings:
@@ -77,12 +96,11 @@ class HistoricalBookings:
         out = []
         now = datetime.now(UTC)
         for line, row in rows:
-            c = Checked(line, None)
-            reference_of(row, c)
-            if not require_columns(row, self.required, c):
+            c, complete = begin_row(line, row, self.required)
+            if not complete:
                 out.append(c)
                 continue
-            clean = {k: (row.get(k) or "").strip() for k in
+            clean = {k: row.get(k) or "" for k in  # the reader strips every value
                      ("holder_reference", "provider_reference", "category", "budget_reference")}
             start, end = _moment(row["start"], "start", c), _moment(row["end"], "end", c)
             if start and end:
@@ -92,10 +110,11 @@ class HistoricalBookings:
                     c.fail("end", f"A session can be at most {MAX_HOURS} hours long.")
                 elif end > now:
                     c.fail("end", "Only bookings that have already happened can be imported as history.")
-            try:
-                clean["pence"] = parse_pounds(row["amount"], field="amount")
-            except DomainError as err:
-                c.fail("amount", err.message)
+            pence = _pence(row["amount"])
+            if isinstance(pence, str):
+                c.fail("amount", pence)
+            else:
+                clean["pence"] = pence
             clean["start"], clean["end"] = start, end
             c.clean = clean
             out.append(c)

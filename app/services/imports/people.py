@@ -15,7 +15,15 @@ from app.domain.vetting import ProviderType, listing_visibility
 from app.extensions import db
 from app.models import AuditEvent, ImportedRecord, Listing, ProviderDistrict, ProviderProfile, User
 from app.services import accounts, audit, council_settings, listings, providers, vetting
-from app.services.imports import Checked, Written, among, audit_row, reference_of, referenced, require_columns, table
+from app.services.imports import (
+    Checked,
+    Written,
+    among,
+    audit_row,
+    begin_row,
+    referenced,
+    table,
+)
 from app.signals import send_listing_changed
 
 YES = {"yes", "y", "true", "1"}
@@ -64,9 +72,8 @@ class _People:
     def check(self, rows: list[tuple[int, dict]]) -> list[Checked]:
         out: list[Checked] = []
         for line, row in rows:
-            c = Checked(line, None)
-            ref = reference_of(row, c)
-            require_columns(row, self.required, c)
+            c, _ = begin_row(line, row, self.required)
+            ref = c.reference
             email = _email(row, c)
             clean = {"email": email, "name": _name(row, c)}
             self.check_more(row, c, clean)
