@@ -226,6 +226,21 @@ CSV_HEADER = ["district", "category", "spend_pounds", "holders", "providers", "h
               "meets_minimums"]
 
 
+STEERING_CSV_HEADER = ["broker", "category", "provider", "holders_arranged",
+                       "holders_to_provider", "broker_share_percent", "expected_percent",
+                       "p_value", "districts", "finding"]
+
+
+def steering_csv_rows(run: MarketRun) -> list[list]:
+    """Every steering figure of a run (the page shows the first few hundred), findings first."""
+    return [[r.broker_name, r.record.category, r.provider_name, r.record.holders_arranged,
+             r.record.holders_to_provider,
+             f"{100 * r.record.holders_to_provider / r.record.holders_arranged:.1f}",
+             f"{r.record.expected_percent:.1f}", f"{r.record.p_value:.3g}",
+             " ".join(r.record.districts or []), "yes" if r.record.finding else "no"]
+            for r in steering_rows(run, limit=1_000_000)]
+
+
 def districts_and_categories(run: MarketRun) -> tuple[list[str], list[str]]:
     """The districts and categories with spending in a run (the filter's choices)."""
     districts = list(db.session.scalars(select(MarketFigureRecord.district).where(

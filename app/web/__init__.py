@@ -16,7 +16,7 @@ ROUTE_MODULES = (
     "broker.bookings", "broker.concerns", "broker.flags", "broker.jobs", "broker.market_people",
     "broker.markets", "broker.payouts", "broker.plan", "broker.reviews", "broker.vetting",
     "admin.api_tokens", "admin.budget", "admin.email", "admin.remittance", "admin.settings",
-    "api.stripe_webhook", "agreement_views",
+    "api.stripe_webhook", "agreement_views", "cover_views",
 )
 
 

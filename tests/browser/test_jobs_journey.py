@@ -1,5 +1,6 @@
 """Job posts, shortlists and agreements in Chromium, keyboard and mouse, axe on every page: a
-holder posts a job, two providers reply, the holder compares, shortlists one and messages them;
+holder posts a job, two providers reply, the holder compares, shortlists one, messages and books
+them from their reply, and closes the job as filled;
 the provider offers a written agreement and the holder accepts it."""
 
 from __future__ import annotations
@@ -68,6 +69,31 @@ def test_holder_posts_a_job_compares_replies_shortlists_and_messages(page, live_
     page.get_by_role("button", name="Send message").click()
     assert "Message sent" in page.content()
     assert_accessible(page)
+
+    # Books Maria from her reply, through the usual three steps, then closes the job as filled.
+    page.goto("/my/jobs")
+    page.get_by_role("link", name="Help getting up in the morning").first.click()
+    page.locator("#replies .govuk-grid-column-one-third", has_text="Maria Santos") \
+        .get_by_role("link", name="Book").click()
+    page.get_by_label("Once").check()
+    assert_accessible(page)
+    page.get_by_role("button", name="Continue").click()
+    page.locator("#free-slots input").first.check()
+    assert_accessible(page)
+    page.get_by_role("button", name="Continue").click()
+    assert "Personal care" in page.content()
+    assert_accessible(page)
+    page.get_by_role("button", name="Send the request").click()
+    assert "Your booking request has been sent." in page.content()
+    page.goto("/my/jobs")
+    page.get_by_role("link", name="Help getting up in the morning").first.click()
+    page.locator("#close-job").click()
+    page.get_by_label("Maria Santos").check()
+    assert_accessible(page)
+    page.get_by_role("button", name="Close the job").click()
+    assert "is closed. Everyone who replied has been told." in page.content()
+    page.get_by_role("link", name="Help getting up in the morning").first.click()
+    assert page.locator("#job-status").inner_text() == "Filled"
 
 
 def test_provider_offers_an_agreement_and_the_holder_accepts_it(page, live_server):

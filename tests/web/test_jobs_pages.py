@@ -45,7 +45,7 @@ def test_holder_posts_a_job_and_providers_reply_without_seeing_the_name(client, 
     login(holder)
     page = client.get(f"/my/jobs/{job.id}").get_data(as_text=True)
     assert "Alice PA" in page and "Bea PA" in page and "I am free on weekday mornings." in page
-    assert f'href="/my/book/{listing_id}"' in page and f'href="/my/messages/new/{listing_id}"' in page
+    assert f'href="/my/book/{listing_id}/how-often"' in page and f'href="/my/messages/new/{listing_id}"' in page
     first = db_session.scalar(select(JobReply).order_by(JobReply.id))
     client.post(f"/my/jobs/{job.id}/replies/{first.id}/shortlist")
     assert "Alice PA" in client.get("/my/shortlist").get_data(as_text=True)

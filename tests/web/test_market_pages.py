@@ -60,6 +60,30 @@ def test_market_csv_is_a_download_with_defused_cells(client, login_as, scanned, 
     assert "'=HYPERLINK(1)" in text and "LS6,personal_care,1960.00,7,3" in text
 
 
+def test_every_steering_figure_is_a_download(client, login_as, app, make_user):
+    from tests.market_helpers import book, holders_in, market_provider
+
+    with app.app_context():
+        broker = make_user(Role.BROKER, name="Sam Broker")
+        listings = [market_provider(make_user, broker, f"Provider {n}") for n in range(3)]
+        for listing in listings:
+            for person in holders_in(make_user, "LS6", 3):
+                book(listing, person)
+        for person in holders_in(make_user, "LS6", 6):
+            book(listings[0], person, arranged_by=broker)
+        book(listings[1], holders_in(make_user, "LS6", 1)[0], arranged_by=broker)
+        brokerage.scan()
+    login_as(Role.COUNCIL_ADMIN)
+    assert "/markets/steering.csv" in client.get("/markets/steering").get_data(as_text=True)
+    response = client.get("/markets/steering.csv")
+    assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0] == ("broker,category,provider,holders_arranged,holders_to_provider,"
+                        "broker_share_percent,expected_percent,p_value,districts,finding")
+    assert lines[1].startswith("Sam Broker,personal_care,Provider 0,7,6,85.7,")
+    assert lines[1].endswith(",LS6,yes") and lines[2].endswith(",LS6,no") and len(lines) == 3
+
+
 def test_settings_page_keeps_what_was_typed_and_shows_the_error_beside_it(client, login_as):
     login_as(Role.COUNCIL_ADMIN)
     page = client.get("/admin/settings").get_data(as_text=True)
@@ -146,3 +170,11 @@ def test_the_booking_form_advises_a_newcomer_about_a_dominant_provider(
     assert 'id="booking-advice"' in page
     assert "Big Care Ltd already provides 71% of the personal care" in page
     assert 'id="alternatives"' in page and "Small Care 1" in page
+
+
+def test_a_broker_measures_the_markets_again_from_the_market_view(client, login_as, scanned):
+    login_as(Role.BROKER)
+    page = client.post("/markets/scan", follow_redirects=True).get_data(as_text=True)
+    assert "The markets were measured again: 0 new flags filed." in page
+    login_as(Role.HOLDER)
+    assert client.post("/markets/scan").status_code == 403

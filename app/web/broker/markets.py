@@ -4,6 +4,7 @@ its trend, the providers above the cap and each broker's steering figures, from 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from app.domain.access import Permission
@@ -110,10 +111,24 @@ def download():
                         market_view.csv_rows(run))
 
 
+@bp.get("/steering.csv")
+@requires(Permission.MARKET_VIEW)
+def download_steering():
+    run = _run()
+    if run is None:
+        abort(404)
+    return csv_response(f"steering-{run.as_of:%Y-%m-%d}-run-{run.id}.csv",
+                        market_view.STEERING_CSV_HEADER, market_view.steering_csv_rows(run))
+
+
 @bp.post("/scan")
 @requires(Permission.MARKET_VIEW)
 def scan():
-    result = brokerage.scan()
-    flash(f"The markets were measured again: {result.filed} new flag"
-          f"{'s' if result.filed != 1 else ''} filed.", "success")
+    result = brokerage.request_scan(current_user)
+    if result is None:
+        flash("There is a lot to measure, so the markets will be measured again within five "
+              "minutes. Come back to this page then to see the new scan.", "success")
+    else:
+        flash(f"The markets were measured again: {result.filed} new flag"
+              f"{'s' if result.filed != 1 else ''} filed.", "success")
     return redirect(url_for(".index"))

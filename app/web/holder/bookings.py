@@ -8,7 +8,7 @@ from app import clock
 from app.domain.access import Permission
 from app.domain.bookings import ActorKind, allowed_events
 from app.errors import DomainError, NotFound
-from app.services import booking_checks, bookings, card_payments, council_settings
+from app.services import booking_checks, bookings, card_payments, council_settings, cover
 from app.services import listings as listing_service
 from app.web.booking_forms import BookForm, DisputeForm, PauseForm, ReasonForm
 from app.web.booking_views import booking_input, on_form
@@ -88,6 +88,7 @@ def booking_detail(booking_id: int):
         events=allowed_events(booking.state, kind),
         session_events=lambda s: session_actions(allowed_events(s.state, kind), s.start_at),
         backups=bookings.backup_offers(booking),
+        covers=cover.open_for_booking(booking.id),
         # One visit of a series can be cancelled on its own while it has not started.
         cancellable={s.id for s, _ in bookings.cancellation_preview(booking, kind)
                      if s.start_at > clock.now()} if booking.kind == "recurring"
