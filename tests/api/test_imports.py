@@ -208,7 +208,7 @@ def test_bad_history_rows_are_reported(importer, tmp_path):
     _history_setup(importer, tmp_path)
     day = YEAR_START + timedelta(days=20)
     future = date.today() + timedelta(days=3)
-    text = ("reference,holder_reference,provider_reference,start,end,amount,category\n"
+    text = ("reference,holder_reference,provider_reference,start,end,amount,category,budget_reference\n"
             f"Y1,H1,P1,{day}T09:00,{day}T11:00,32.00,\n"                  # 2 fine
             f"Y2,H2,P1,{day}T10:00,{day}T12:00,32.00,\n"                  # 3 provider busy (clash with Y1)
             f"Y3,H9,P1,{day}T13:00,{day}T14:00,16.00,\n"                  # 4 unknown holder
@@ -218,11 +218,15 @@ def test_bad_history_rows_are_reported(importer, tmp_path):
             f"Y7,H3,P1,{day}T16:00,{day}T17:00,16.00,\n"                  # 8 no budget covers it
             f"Y8,H1,P1,{day}T18:00,{day}T19:00,16.00,transport\n"         # 9 no listing in that category
             f"Y9,H1,P1,yesterday,{day}T19:00,16.00,\n"                    # 10 start unreadable
-            f"Y10,H1,P1,{day}T20:00,{day}T21:00,nothing,\n")              # 11 amount
+            f"Y10,H1,P1,{day}T20:00,{day}T21:00,nothing,\n"              # 11 amount
+            f"Y11,H1,P1,{day}T22:00,{day}T23:00,16.00,,B2\n"             # 12 another holder's budget
+            f"Y12,H1,P1,{YEAR_START - timedelta(days=2)}T09:00,{YEAR_START - timedelta(days=2)}T10:00,16.00,,B1\n")
+    #                                                                   13 before the budget began
     report = importer("bookings", _write(tmp_path, "y.csv", text))
     assert [(e.line, e.field) for e in report.errors] == [
         (3, "start"), (4, "holder_reference"), (5, "provider_reference"), (6, "end"), (7, "end"),
-        (8, "budget_reference"), (9, "category"), (10, "start"), (11, "amount")], report.errors
+        (8, "budget_reference"), (9, "category"), (10, "start"), (11, "amount"), (12, "budget_reference"),
+        (13, "budget_reference")], report.errors
     assert _count(Booking) == 0
 
 
