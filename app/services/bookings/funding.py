@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from app import clock
 from app.domain import bookings as rules
 from app.domain.bookings import ActorKind, Event
 from app.domain.errors import InvariantBroken
@@ -37,6 +38,7 @@ from app.services.bookings._common import (
     _starts,
     require_provider_not_suspended,
 )
+from app.services.bookings.horizon import is_deferred
 from app.services.bookings.pools import _release_pool
 
 
@@ -102,8 +104,12 @@ def _fund(
         return
     held: dict[int, int] = {}
     approver = booking.approved_by if booking.approval_reasons else None
+    # A weekly series holds only the sessions in the funding horizon; the daily hold-ahead job
+    # holds the others as instalments arrive (app.services.bookings.horizon).
+    now = clock.now()
     to_hold = [s for s in booking.sessions
-               if s.state in (S.ACCEPTED.value, S.PAYMENT_FAILED.value) and s.price_pence > 0]
+               if s.state in (S.ACCEPTED.value, S.PAYMENT_FAILED.value) and s.price_pence > 0
+               and not is_deferred(booking, s, now)]
     try:
         card_payments.check_ready(booking)  # before the ledger: no hold to undo
         if to_hold and booking.budget_id is not None:
@@ -153,9 +159,10 @@ def _mark_payment_failed(booking: Booking, err: DomainError, *, tell_failure: bo
         else S.PAYMENT_FAILED
     )
     booking.state = state.value
+    now = clock.now()
     for s in booking.sessions:
-        if s.state == S.ACCEPTED.value:
-            s.state = state.value
+        if s.state == S.ACCEPTED.value and not is_deferred(booking, s, now):
+            s.state = state.value  # sessions beyond the horizon were not tried: still accepted
     audit.record(
         None,
         "booking.payment_failed",
@@ -272,8 +279,10 @@ def _mark_funded(
     booking.state = state.value
     for s in booking.sessions:
         if s.state in (S.ACCEPTED.value, S.PAYMENT_FAILED.value):
-            s.state = state.value
             s.hold_id = held.get(s.id, s.hold_id)
+            if booking.kind == "recurring" and s.price_pence > 0 and s.hold_id is None:
+                continue  # beyond the funding horizon: accepted, held as money arrives
+            s.state = state.value
     audit.record(
         None,
         "booking.funds_held",
