@@ -695,3 +695,35 @@ def test_a_take_back_stripe_refused_is_tried_again_with_a_new_key_and_done_once(
     assert len(keys) == 2 and "-retry1-" in keys[1] and keys[1].replace("-retry1", "") == keys[0]
     assert card_payments.waiting_takebacks() == []
     assert card_payments.session_payment(s.id).transferred_pence == PRICE - 700
+
+
+def test_a_card_paid_series_is_authorised_only_inside_the_card_window(world, request):
+    """Issue 18: card authorisations lapse after about seven days, so a weekly series authorises
+    each visit when the daily job holds it, not the whole series at booking."""
+    from datetime import time
+
+    from app import clock
+    from app.domain.bookings import WeeklyPattern
+    from app.services.bookings import horizon
+
+    provider, listing, holder, budget = world
+    monday = next_weekday(0)
+    clock.travel_to(bookings.local(monday - timedelta(days=1), time(12)))
+    request.addfinalizer(lambda: clock.travel_to(None))
+    pattern = WeeklyPattern(frozenset({0}), time(10), 120, monday, count=3)
+    booking = bookings.request_booking(
+        holder, holder, bookings.BookingInput(listing.id, kind="recurring", pattern=pattern))
+    booking = bookings.accept(provider, booking.id)
+    assert booking.state == "funds_held"
+    assert [s.state for s in booking.sessions] == ["funds_held", "accepted", "accepted"]
+    assert held(budget) == PRICE
+    payments = [card_payments.session_payment(s.id) for s in booking.sessions]
+    assert payments[0].status == "authorised" and payments[1:] == [None, None]
+
+    report = horizon.hold_ahead(clock.now() + timedelta(days=7))
+    assert report.held == 1
+    db.session.expire_all()
+    booking = bookings.get_booking(booking.id)
+    assert [s.state for s in booking.sessions] == ["funds_held", "funds_held", "accepted"]
+    assert card_payments.session_payment(booking.sessions[1].id).status == "authorised"
+    assert held(budget) == 2 * PRICE
