@@ -141,6 +141,14 @@ def _brokerage_scan() -> str:
     return f"{result.findings} finding(s), {result.filed} new flag(s)"
 
 
+def _brokerage_scan_requested() -> str:
+    from app.services import brokerage
+
+    result = brokerage.run_requested()
+    return "no scan asked for" if result is None else \
+        f"{result.findings} finding(s), {result.filed} new flag(s)"
+
+
 # The same jobs, and the same times, as deploy/crontab.
 JOBS: list[Job] = [
     Job("mail.send-queued", _send_queued, every=timedelta(minutes=5)),
@@ -153,6 +161,8 @@ JOBS: list[Job] = [
     Job("funding.hold-ahead", _funding_hold_ahead, daily_at=(5, 0)),
     Job("vetting.expire", _vetting_expire, daily_at=(2, 30)),
     Job("brokerage.scan", _brokerage_scan, daily_at=(3, 0)),
+    # A scan a broker asked for from the market view, when too large to run in their request.
+    Job("brokerage.scan-requested", _brokerage_scan_requested, every=timedelta(minutes=5)),
     Job("mail.digest", _digest, daily_at=(7, 0)),
 ]
 

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import InstanceState
 
 from app import clock
 from app.extensions import db
 from app.models import AuditEvent, User
+
+
+def user_id(user: User | int | None) -> int | None:
+    """A user's id without loading the row: a user expired by an earlier commit would otherwise
+    be read again just for its id (a statement on every ledger operation)."""
+    if user is None or isinstance(user, int):
+        return user
+    state: InstanceState[Any] | None = inspect(user, raiseerr=False)  # None for a proxy
+    if state is not None and state.identity is not None:
+        return int(state.identity[0])
+    return user.id
 
 
 def record(
@@ -18,22 +31,22 @@ def record(
     subject_type: str,
     subject_id: object = None,
     *,
-    on_behalf_of: User | None = None,
+    on_behalf_of: User | int | None = None,
     details: dict | None = None,
     at: datetime | None = None,
 ) -> AuditEvent:
     """Add an audit event to the current transaction (the calling service commits it).
 
-    `on_behalf_of` is stored only when it is someone other than the actor. The time is `at`
-    when the use case was given its own `now`, else the one clock's: the rules read some facts
-    (when a booking was cancelled) from these times, so they must follow the clock a test sets.
+    `on_behalf_of` (a user or their id) is stored only when it is someone other than the actor.
+    The time is `at` when the use case was given its own `now`, else the one clock's: the rules
+    read some facts (when a booking was cancelled) from these times, so they must follow the
+    clock a test sets.
     """
     # Compare ids, not objects: views pass Flask-Login's current_user, a proxy, as the actor.
-    behalf = on_behalf_of if on_behalf_of is not None and (
-        actor is None or on_behalf_of.id != actor.id) else None
+    actor_id, behalf_id = user_id(actor), user_id(on_behalf_of)
     event = AuditEvent(
-        actor_id=actor.id if actor is not None else None,
-        on_behalf_of_id=behalf.id if behalf is not None else None,
+        actor_id=actor_id,
+        on_behalf_of_id=behalf_id if behalf_id != actor_id else None,
         action=action,
         subject_type=subject_type,
         subject_id=str(subject_id) if subject_id is not None else None,

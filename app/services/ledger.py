@@ -33,7 +33,15 @@ from app.errors import (
     NotPermitted,
 )
 from app.extensions import db
-from app.models import Budget, LedgerEntry, LedgerTransaction, PlanReview, SupportPlanVersion, User
+from app.models import (
+    Budget,
+    LedgerEntry,
+    LedgerTransaction,
+    PlanCategory,
+    PlanReview,
+    SupportPlanVersion,
+    User,
+)
 from app.models.budget import REVIEW_AGREED
 from app.services import audit
 
@@ -76,6 +84,15 @@ def refundable(capture_id: int) -> int:
         .where(LedgerTransaction.refund_of_id == capture_id)
     )
     return spent - int(refunded or 0)
+
+
+def _current_plan_id(holder_id: int):
+    """The id of the holder's current agreed plan, as a scalar subquery (see current_plan)."""
+    return (select(SupportPlanVersion.id)
+            .outerjoin(PlanReview, PlanReview.plan_id == SupportPlanVersion.id)
+            .where(SupportPlanVersion.holder_id == holder_id,
+                   or_(PlanReview.id.is_(None), PlanReview.status == REVIEW_AGREED))
+            .order_by(SupportPlanVersion.version.desc()).limit(1).scalar_subquery())
 
 
 def current_plan(holder_id: int) -> SupportPlanVersion | None:
@@ -195,13 +212,14 @@ def _replayed(operation: Operation, key: str, budget_id: int, amount: int) -> Le
 
 
 def _post(budget: Budget, operation: Operation, key: str, legs: list[rules.Leg], *, amount: int,
-          actor: User | None, on_behalf_of: User | None, occurred_on: date,
+          actor: User | None, on_behalf_of: User | int | None, occurred_on: date,
           audit_details: dict | None = None, **fields) -> LedgerTransaction:
     legs = rules.check_balanced(legs)
+    actor_id, behalf_id = audit.user_id(actor), audit.user_id(on_behalf_of)
     tx = LedgerTransaction(
         budget_id=budget.id, operation=operation.value, idempotency_key=key, amount_pence=amount,
-        occurred_on=occurred_on, actor_id=actor.id if actor else None,
-        on_behalf_of_id=on_behalf_of.id if on_behalf_of and on_behalf_of is not actor else None,
+        occurred_on=occurred_on, actor_id=actor_id,
+        on_behalf_of_id=behalf_id if behalf_id is not None and behalf_id != actor_id else None,
         entries=[LedgerEntry(budget_id=budget.id, account=leg.account.value, amount_pence=leg.pence,
                              category=leg.category) for leg in legs],
         **fields,
@@ -237,7 +255,7 @@ def allocate(budget_id: int, amount_pence: int, *, idempotency_key: str, actor: 
     target = contingency_target(budget.annual_pence, budget.contingency_weeks, budget.contingency_pence)
     to_reserve = contingency_share(amount_pence, budget.annual_pence, target, now[Account.CONTINGENCY])
     return _post(budget, Operation.ALLOCATE, key, rules.allocate(amount_pence, to_reserve),
-                 amount=amount_pence, actor=actor, on_behalf_of=budget.holder, occurred_on=day,
+                 amount=amount_pence, actor=actor, on_behalf_of=budget.holder_id, occurred_on=day,
                  reference=reference, audit_details={"to_contingency_pence": to_reserve})
 
 
@@ -258,26 +276,39 @@ def hold(budget_id: int, amount_pence: int, *, category: str, idempotency_key: s
     if approved_by is not None and approved_by.role_enum is not Role.BROKER:
         raise NotPermitted("Only a broker can approve spending outside the plan.", field="approved_by")
     budget = _lock_budget(budget_id)
-    if (earlier := _replayed(Operation.HOLD, key, budget.id, amount_pence)) is not None:
-        return earlier
+    source = Account.CONTINGENCY if from_contingency else Account.AVAILABLE
+    # Everything hold decides on, read in one statement once the budget is locked (holds are
+    # the hot path: bench/ledger.py): an earlier hold with this key, what the source account
+    # has, and whether the category is in the agreed plan.
+    replay_id, have, in_plan = db.session.execute(select(
+        select(LedgerTransaction.id).where(LedgerTransaction.operation == Operation.HOLD.value,
+                                           LedgerTransaction.idempotency_key == key)
+        .scalar_subquery(),
+        select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0))
+        .where(LedgerEntry.budget_id == budget.id, LedgerEntry.account == source.value)
+        .scalar_subquery(),
+        select(PlanCategory.id).where(PlanCategory.plan_id == _current_plan_id(budget.holder_id),
+                                      PlanCategory.code == category).exists(),
+    )).one()
+    if replay_id is not None:
+        earlier = _replayed(Operation.HOLD, key, budget.id, amount_pence)
+        if earlier is not None:
+            return earlier
     day = _check_date(budget, occurred_on)
-    plan = current_plan(budget.holder_id)
     if approved_by is None:
         if from_contingency:
             raise NeedsApproval("Spending from the contingency reserve needs a broker's approval.",
                                 field="category")
-        if plan is None or category not in plan.amounts:
+        if not in_plan:
             raise NeedsApproval(f"{category_label(category)} is not in the support plan, so a broker "
                                 "needs to approve this spending.", field="category")
-    source = Account.CONTINGENCY if from_contingency else Account.AVAILABLE
-    have = balances(budget.id)[source]
     if amount_pence > have:
         where = "in the contingency reserve" if from_contingency else "available"
         raise InsufficientFunds(f"There is only {Money(have)} {where}, not enough for "
                                 f"{Money(amount_pence)}.", field="amount")
     return _post(budget, Operation.HOLD, key,
                  rules.hold(amount_pence, category=category, from_contingency=from_contingency),
-                 amount=amount_pence, actor=actor, on_behalf_of=on_behalf_of or budget.holder,
+                 amount=amount_pence, actor=actor, on_behalf_of=on_behalf_of or budget.holder_id,
                  occurred_on=day, category=category, from_contingency=from_contingency,
                  approved_by_id=approved_by.id if approved_by else None, reference=reference,
                  audit_details={"category": category, "from_contingency": from_contingency,
@@ -305,7 +336,7 @@ def release(hold_id: int, *, idempotency_key: str, actor: User | None,
     day = _check_date(budget, occurred_on)
     return _post(budget, Operation.RELEASE, key,
                  rules.release(still, category=_category(the_hold), from_contingency=the_hold.from_contingency),
-                 amount=still, actor=actor, on_behalf_of=on_behalf_of or budget.holder, occurred_on=day,
+                 amount=still, actor=actor, on_behalf_of=on_behalf_of or budget.holder_id, occurred_on=day,
                  category=the_hold.category, from_contingency=the_hold.from_contingency, hold_id=hold_id,
                  audit_details={"hold_id": hold_id})
 
@@ -334,7 +365,7 @@ def capture(hold_id: int, amount_pence: int, *, idempotency_key: str, actor: Use
     return _post(budget, Operation.CAPTURE, key,
                  rules.capture(amount_pence, still, category=_category(the_hold),
                                from_contingency=the_hold.from_contingency),
-                 amount=amount_pence, actor=actor, on_behalf_of=on_behalf_of or budget.holder,
+                 amount=amount_pence, actor=actor, on_behalf_of=on_behalf_of or budget.holder_id,
                  occurred_on=day, category=the_hold.category, from_contingency=the_hold.from_contingency,
                  hold_id=hold_id, reference=reference,
                  audit_details={"hold_id": hold_id, "released_pence": still - amount_pence})
@@ -359,7 +390,7 @@ def refund(capture_id: int, amount_pence: int, *, idempotency_key: str, actor: U
     return _post(budget, Operation.REFUND, key,
                  rules.refund(amount_pence, category=_category(the_capture),
                               from_contingency=the_capture.from_contingency),
-                 amount=amount_pence, actor=actor, on_behalf_of=on_behalf_of or budget.holder,
+                 amount=amount_pence, actor=actor, on_behalf_of=on_behalf_of or budget.holder_id,
                  occurred_on=day, category=the_capture.category,
                  from_contingency=the_capture.from_contingency, refund_of_id=capture_id, reason=reason,
                  audit_details={"capture_id": capture_id})
@@ -438,7 +469,7 @@ def clawback(budget_id: int, amount_pence: int, *, idempotency_key: str, actor: 
     day = _check_date(budget, occurred_on)
     return _post(budget, Operation.CLAWBACK, key,
                  rules.clawback(amount_pence, now[Account.AVAILABLE], now[Account.CONTINGENCY]),
-                 amount=amount_pence, actor=actor, on_behalf_of=budget.holder, occurred_on=day,
+                 amount=amount_pence, actor=actor, on_behalf_of=budget.holder_id, occurred_on=day,
                  reason=reason, audit_details={"reason": reason})
 
 
@@ -467,5 +498,5 @@ def adjust(budget_id: int, amount_pence: int, *, reason: str, idempotency_key: s
                                 "off.", field="amount")
     day = _check_date(budget, occurred_on)
     return _post(budget, Operation.ADJUST, key, rules.adjust(amount_pence), amount=abs(amount_pence),
-                 actor=actor, on_behalf_of=budget.holder, occurred_on=day, reason=reason,
+                 actor=actor, on_behalf_of=budget.holder_id, occurred_on=day, reason=reason,
                  audit_details={"signed_pence": amount_pence, "reason": reason})

@@ -211,3 +211,34 @@ def test_summary_and_period_audit_agree_with_the_ledger(app_ctx, make_user):
     row = audit_rows[0]
     assert (row.allocated, row.spent_by_category, row.held, row.unspent, row.clawed_back) == (
         100_000, {"personal_assistant": 20_000}, 5_000, 74_000, 1_000)
+
+
+def test_a_hold_is_five_statements_however_its_people_were_loaded(app_ctx, make_user, db_session):
+    """Holds are the hot path (bench/ledger.py): lock the budget, read what it decides on in one
+    statement, write the transaction, its legs and the audit event. An actor expired by an
+    earlier commit is not read again just for its id."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    holder, _, budget = funded_budget(make_user)
+    budget_id = budget.id
+    db_session.commit()  # expires the holder and the budget, as a previous use case would
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        statements.append(statement.split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        held = ledger.hold(budget_id, 1_000, category="personal_assistant", idempotency_key=key(),
+                           actor=holder)
+        db_session.flush()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    work = [s for s in statements if s in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")]
+    assert work[:2] == ["SELECT", "SELECT"] and set(work[2:]) == {"INSERT"}, statements
+    if db.engine.dialect.name == "postgresql":  # SQLite writes the two legs one at a time
+        assert len(work) == 5, statements
+    assert held.on_behalf_of_id is None  # the holder acting for themselves
+    assert ledger.balances(budget_id)[Account.HELD] == 1_000

@@ -98,7 +98,7 @@ def _tell_short(booking: Booking, s: BookingSession, now: datetime) -> None:
 def _call_off(booking: Booking, s: BookingSession) -> None:
     from app.services.bookings._common import _link
 
-    s.state = rules.transition(s.state, Event.CANCEL, ActorKind.SYSTEM).value
+    rules.move(s, Event.CANCEL, ActorKind.SYSTEM)
     s.charge_pence = 0
     s.outcome_note = "Called off: there was not enough money in the budget to fund it in time."
     notify.send(Notice.SESSION_CALLED_OFF, booking.holder, about_holder=booking.holder,
@@ -162,7 +162,7 @@ def _hold_ahead_one(booking_id: int, now: datetime, report: HoldAheadReport) -> 
                               key=f"b{booking.id}-s{s.id}-r{booking.hold_round}-step-authorise",
                               reason="ahead")
         else:
-            s.state = rules.transition(s.state, Event.HOLD_FUNDS, ActorKind.SYSTEM).value
+            rules.move(s, Event.HOLD_FUNDS, ActorKind.SYSTEM)
     audit.record(None, "booking.held_ahead", "booking", booking.id, on_behalf_of=booking.holder,
                  details={"held": held, "short": short, "called_off": called_off,
                           "repriced": {str(k): v for k, v in repriced.items()}})
@@ -191,7 +191,7 @@ def card_ahead_answered(booking_id: int, session_ids: list[int], step_ids: list[
         if s.id not in session_ids or s.state != S.ACCEPTED.value or s.hold_id is None:
             continue
         if err is None and booking.state == S.FUNDS_HELD.value:
-            s.state = rules.transition(s.state, Event.HOLD_FUNDS, ActorKind.SYSTEM).value
+            rules.move(s, Event.HOLD_FUNDS, ActorKind.SYSTEM)
             continue
         if ledger.held_remaining(s.hold_id) > 0:
             ledger.release(s.hold_id, idempotency_key=f"b{booking.id}-s{s.id}-r{booking.hold_round}-ahead-undo",
