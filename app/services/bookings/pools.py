@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.domain import bookings as rules
 from app.domain.errors import InvariantBroken
 from app.domain.notifications import Event as Notice
+from app.domain.pooling import ShareState, move_share
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import Booking, BookingSession, PoolParticipant, User
@@ -134,12 +135,12 @@ def _release_pool(booking: Booking, actor: User | None) -> None:
                 actor=actor,
                 on_behalf_of=part.holder,
             )
-        part.state = "released"
+        move_share(part, ShareState.RELEASED)
 
 
 def _capture_pool(booking: Booking, s: BookingSession, actor: User | None) -> None:
     for part in booking.participants:
-        if part.state != "joined" or part.hold_id is None:
+        if part.state != ShareState.JOINED or part.hold_id is None:
             continue
         share = part.share_pence if part.share_pence is not None else part.held_pence
         part.capture_id = ledger.capture(
@@ -150,7 +151,7 @@ def _capture_pool(booking: Booking, s: BookingSession, actor: User | None) -> No
             on_behalf_of=part.holder,
             reference=booking.reference,
         ).id
-        part.state = "paid"
+        move_share(part, ShareState.PAID)
 
 
 def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
@@ -181,13 +182,11 @@ def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
         at=now,
     )
     _release_pool(booking, None)
-    booking.state = rules.transition(
-        booking.state, rules.Event.CANCEL, rules.ActorKind.SYSTEM
-    ).value
+    rules.move(booking, rules.Event.CANCEL, rules.ActorKind.SYSTEM)
     booking.cancel_reason = decision.reason
     for s in booking.sessions:
-        if s.state in [x.value for x in OPEN_SESSION_STATES]:
-            s.state = S.CANCELLED.value
+        if s.state in OPEN_SESSION_STATES:
+            rules.move(s, rules.Event.CANCEL, rules.ActorKind.SYSTEM)
     for part in booking.participants:
         notify.send(
             Notice.MONEY_RELEASED,

@@ -40,6 +40,7 @@ class Budgets:
 
     def start_pass(self) -> None:
         self.in_file: dict[int, list[tuple[date, date]]] = {}
+        self.default_weeks = council_settings.current().contingency_weeks_default  # once a pass
 
     def check(self, rows: list[tuple[int, dict]]) -> list[Checked]:
         """Parse each row's cells, then refuse what budgets.create_budget would refuse (the
@@ -51,7 +52,7 @@ class Budgets:
             if not require_columns(row, self.required, c):
                 out.append(c)
                 continue
-            c.clean = self._parse(row, c)
+            c.clean = self._parse(row, c, self.default_weeks)
             out.append(c)
         done = referenced(self.kind, [c.reference for c in out if c.reference])
         holders = referenced("holder", [c.clean["holder_reference"] for c in out if c.clean])
@@ -99,7 +100,7 @@ class Budgets:
         return out
 
     @staticmethod
-    def _parse(row: dict, c: Checked) -> dict:
+    def _parse(row: dict, c: Checked, default_weeks: int) -> dict:
         """The cells as the values create_budget takes (pounds to pence, text to dates)."""
         clean: dict = {"holder_reference": row["holder_reference"].strip(),
                        "frequency": row["frequency"].strip(), "funding_mode": row["funding_mode"].strip(),
@@ -121,7 +122,7 @@ class Budgets:
             else:
                 clean["contingency_weeks"] = int(weeks)
         if not weeks and not amount:
-            clean["contingency_weeks"] = council_settings.current().contingency_weeks_default
+            clean["contingency_weeks"] = default_weeks
         return clean
 
     def write(self, rows: list[Checked], actor: User) -> Written:

@@ -14,7 +14,7 @@ from app.domain.listings import Category, DistrictError, FundingMode
 from app.domain.vetting import ProviderType, listing_visibility
 from app.extensions import db
 from app.models import AuditEvent, ImportedRecord, Listing, ProviderDistrict, ProviderProfile, User
-from app.services import accounts, audit, listings, providers, vetting
+from app.services import accounts, audit, council_settings, listings, providers, vetting
 from app.services.imports import Checked, Written, among, audit_row, reference_of, referenced, require_columns, table
 from app.signals import send_listing_changed
 
@@ -59,6 +59,7 @@ class _People:
     def start_pass(self) -> None:
         self.emails: set[str] = set()
         self.changed: list[int] = []  # live listings written, for search after the commit
+        self.settings = council_settings.current()  # once a pass: the same for every row
 
     def check(self, rows: list[tuple[int, dict]]) -> list[Checked]:
         out: list[Checked] = []
@@ -172,9 +173,11 @@ class Providers(_People):
         try:
             clean["values"] = providers._clean(profile)
         except InvalidInput as err:
-            c.fail(err.field, err.message)
+            # The name shown defaults to the account's name: a missing name is reported once.
+            if not (err.field == "display_name" and not profile.display_name and not clean["name"]):
+                c.fail(err.field, err.message)
         try:
-            clean["listing_values"] = listings._clean(listing)
+            clean["listing_values"] = listings._clean(listing, self.settings)
         except InvalidInput as err:
             c.fail("listing_" + err.field if err.field else None, err.message)
 
