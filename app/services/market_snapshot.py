@@ -195,8 +195,8 @@ def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None =
         policy_key = (notice_hours, fee or None)
         policy = policies.get(policy_key)
         if policy is None:
-            # The listing's policy now (as bookings._policy applies it at cancellation); a
-            # provider who changed it since is judged by the new one.
+            # The listing's policy now, shared by its sessions (a cancelled session's policy
+            # when booked is put back below).
             policy = policies[policy_key] = CancellationPolicy(notice_hours=notice_hours,
                                                                charge_pence=fee or None)
         sessions[sid] = facts.BookedSession(
@@ -218,13 +218,65 @@ def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None =
             # waives charges while paused, so False only ever allows a larger fee: it can miss a
             # fee charged during a pause, never flag a fair one.
             cancelled_while_paused=False,
+            # The listing's policy now; for a cancelled session, the one the holder booked under
+            # (_policies_when_booked below), since the fee charged may follow a later change.
             policy=policy,
             booking_id=one(booking_id),
             booked_by_user_id=one(created_by),
             booked_by_kind=_booked_by_kind(created_by, holder_id, arranged_by, roles),
         )
     same.clear()
-    return tuple(sessions[sid] for sid in sorted(sessions))
+    booked_under = _policies_when_booked([s for s in sessions.values()
+                                          if s.cancelled_at is not None])
+    return tuple(replace(sessions[sid], policy=booked_under[sid]) if sid in booked_under
+                 else sessions[sid] for sid in sorted(sessions))
+
+
+_POLICY_FIELDS = ("cancellation_notice_hours", "cancellation_charge_pence")
+
+
+def _policies_when_booked(cancelled: list[facts.BookedSession]
+                          ) -> dict[int, CancellationPolicy]:
+    """The cancellation policy each cancelled session was booked under, where the provider
+    changed it after the booking was made (from the audited listing changes): charging a
+    later, stricter policy is a charge beyond the policy the holder agreed to."""
+    if not cancelled:
+        return {}
+    listing_ids = {str(s.listing_id) for s in cancelled}
+    changes: dict[str, list[tuple[datetime, dict]]] = defaultdict(list)
+    for subject_id, occurred_at, details in db.session.execute(
+            select(AuditEvent.subject_id, AuditEvent.occurred_at, AuditEvent.details).where(
+                AuditEvent.action == "listing.updated", AuditEvent.subject_type == "listing",
+                AuditEvent.subject_id.in_(listing_ids)).order_by(AuditEvent.occurred_at,
+                                                                 AuditEvent.id)):
+        changed = {k: v for k, v in ((details or {}).get("changes") or {}).items()
+                   if k in _POLICY_FIELDS}
+        if changed:
+            changes[subject_id].append((occurred_at, changed))
+    if not changes:
+        return {}
+    made = dict(db.session.execute(select(Booking.id, Booking.created_at).where(
+        Booking.id.in_({s.booking_id for s in cancelled}))).all())
+    out = {}
+    for s in cancelled:
+        since = made.get(s.booking_id)
+        if since is None or s.policy is None:
+            continue
+        now_values = {"cancellation_notice_hours": s.policy.notice_hours,
+                      "cancellation_charge_pence": s.policy.charge_pence or 0}
+        then = dict(now_values)
+        for field in _POLICY_FIELDS:
+            # The first change after the booking was made holds, as its old value, the policy
+            # in force when it was made.
+            first = next((c[field] for at, c in changes.get(str(s.listing_id), [])
+                          if at > since and field in c), None)
+            if first is not None:
+                then[field] = first[0]
+        if then != now_values:
+            out[s.id] = CancellationPolicy(notice_hours=int(then["cancellation_notice_hours"]),
+                                           charge_pence=int(then["cancellation_charge_pence"])
+                                           or None)
+    return out
 
 
 def _providers(*, user_id: int | None = None) -> tuple[facts.Provider, ...]:
