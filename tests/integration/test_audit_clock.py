@@ -52,3 +52,34 @@ def test_audit_times_follow_the_clock_a_test_sets(app_ctx, make_user, db_session
         bookings.accept(provider, booking.id)
     assert _event("booking.requested").occurred_at == moment
     assert _event("booking.accepted").occurred_at == moment
+
+
+def _listing_input(listing, **kw):
+    from app.services import listings
+
+    return listings.ListingInput(
+        category=listing.category, title=listing.title, description=listing.description,
+        price="16.50", price_unit=listing.price_unit, minimum_units=listing.minimum_units,
+        funding_modes=list(listing.funding_modes), cancellation_notice_hours=48, **kw)
+
+
+def test_a_fee_raised_after_booking_and_then_charged_is_beyond_the_policy_booked_under(
+        app_ctx, make_user, db_session):
+    from app.services import listings
+
+    provider, listing = live_listing(make_user, charge="0", notice=48)
+    holder, _ = holder_with_budget(make_user)
+    booking = bookings.accept(provider, bookings.request_booking(holder, holder, one_off(
+        listing, day=next_weekday(1, weeks_ahead=3))).id)
+    # After the booking, the provider brings in a £30 fee for late cancellations.
+    listings.update_listing(provider, listing.id, _listing_input(
+        listing, cancellation_charge="30.00"))
+    start = booking.sessions[0].start_at
+    bookings.cancel_booking(holder, holder, booking.id, now=start - timedelta(hours=5))
+    assert booking.sessions[0].charge_pence == 3000
+
+    found = [f for f in evaluate(build_snapshot(start + timedelta(days=1)),
+                                 current_app.config["COUNCIL"])
+             if f.rule == "cancellation_beyond_policy"]
+    assert [(f.numbers["charged_pence"], f.numbers["allowed_pence"]) for f in found] == [
+        (3000, 0)]

@@ -51,11 +51,10 @@ def accept(provider: User, booking_id: int) -> Booking:
     booking = _lock_booking(booking_id)
     _require_provider(booking, provider)
     require_provider_not_suspended(booking)
-    state = rules.transition(booking.state, Event.ACCEPT, ActorKind.PROVIDER)
-    booking.state = state.value
+    rules.move(booking, Event.ACCEPT, ActorKind.PROVIDER)
     for s in booking.sessions:
-        if s.state == S.REQUESTED.value:
-            s.state = state.value
+        if s.state == S.REQUESTED:
+            rules.move(s, Event.ACCEPT, ActorKind.PROVIDER)
     audit.record(provider, "booking.accepted", "booking", booking.id, on_behalf_of=booking.holder)
     _fund(booking, provider, accepted_by=provider)
     transaction.commit()
@@ -137,25 +136,20 @@ def _fund(
                 )
         if booking.state == S.PAYMENT_FAILED.value:
             # A retry: the sessions wait for the card as accepted ones do.
-            state = rules.transition(booking.state, Event.AWAIT_CARD, ActorKind.SYSTEM)
-            booking.state = state.value
+            rules.move(booking, Event.AWAIT_CARD, ActorKind.SYSTEM)
             for s in booking.sessions:
-                if s.state == S.PAYMENT_FAILED.value:
-                    s.state = state.value
+                if s.state == S.PAYMENT_FAILED:
+                    rules.move(s, Event.AWAIT_CARD, ActorKind.SYSTEM)
         return
     _mark_funded(booking, held, accepted_by)
 
 
 def _mark_payment_failed(booking: Booking, err: DomainError, *, tell_failure: bool) -> None:
-    state = (
-        rules.transition(booking.state, Event.PAYMENT_FAILED, ActorKind.SYSTEM)
-        if booking.state == S.ACCEPTED.value
-        else S.PAYMENT_FAILED
-    )
-    booking.state = state.value
+    if booking.state == S.ACCEPTED:  # a retry that failed again is payment_failed already
+        rules.move(booking, Event.PAYMENT_FAILED, ActorKind.SYSTEM)
     for s in booking.sessions:
-        if s.state == S.ACCEPTED.value:
-            s.state = state.value
+        if s.state == S.ACCEPTED:
+            rules.move(s, Event.PAYMENT_FAILED, ActorKind.SYSTEM)
     audit.record(
         None,
         "booking.payment_failed",
@@ -268,11 +262,10 @@ def _mark_funded(
             link=_link(booking),
             context={"provider": accepted_by, "starts": _starts(booking)},
         )
-    state = rules.transition(booking.state, Event.HOLD_FUNDS, ActorKind.SYSTEM)
-    booking.state = state.value
+    rules.move(booking, Event.HOLD_FUNDS, ActorKind.SYSTEM)
     for s in booking.sessions:
-        if s.state in (S.ACCEPTED.value, S.PAYMENT_FAILED.value):
-            s.state = state.value
+        if s.state in (S.ACCEPTED, S.PAYMENT_FAILED):
+            rules.move(s, Event.HOLD_FUNDS, ActorKind.SYSTEM)
             s.hold_id = held.get(s.id, s.hold_id)
     audit.record(
         None,
@@ -296,11 +289,11 @@ def decline(provider: User, booking_id: int, *, reason: str = "") -> Booking:
     """Raises NotFound, IllegalTransition."""
     booking = _lock_booking(booking_id)
     _require_provider(booking, provider)
-    state = rules.transition(booking.state, Event.DECLINE, ActorKind.PROVIDER)
-    booking.state = state.value
+    rules.move(booking, Event.DECLINE, ActorKind.PROVIDER)
     booking.cancel_reason = (reason or "").strip()[:500] or None
     for s in booking.sessions:
-        s.state = state.value
+        if s.state == S.REQUESTED:  # (a visit cancelled before keeps its own state)
+            rules.move(s, Event.DECLINE, ActorKind.PROVIDER)
     audit.record(
         provider,
         "booking.declined",

@@ -377,7 +377,7 @@ def _request(
         budget_id=budget.id if budget else None,
         plan_category=quote.plan_category,
         kind=data.kind,
-        state=S.REQUESTED.value,
+        state=S.ENQUIRY,  # every booking starts here; the events below move it on
         total_pence=quote.total_pence,
         funding_mode=quote.funding_mode,
         notes=(data.notes or "").strip()[:2000],
@@ -394,20 +394,23 @@ def _request(
         join_deadline=data.join_deadline if data.kind == "pooled" else None,
     )
     kind = _kind_of(actor, holder)
-    state = rules.transition(S.ENQUIRY, Event.REQUEST, kind)
+    steps = [(Event.REQUEST, kind)]
     if quote.approval_reasons:
-        state = rules.transition(state, Event.HOLD_FOR_APPROVAL, ActorKind.SYSTEM)
-    booking.state = state.value
+        steps.append((Event.HOLD_FOR_APPROVAL, ActorKind.SYSTEM))
     booking.sessions = [
         BookingSession(
             provider_profile_id=listing.profile_id,
             start_at=s.start,
             end_at=s.end,
-            state=state.value,
+            state=S.ENQUIRY,
             price_pence=p,
         )
         for s, p in zip(quote.sessions, quote.prices, strict=True)
     ]
+    for event, by in steps:
+        state = rules.move(booking, event, by)
+        for session in booking.sessions:
+            rules.move(session, event, by)
     for rank, backup_id in enumerate(dict.fromkeys(data.backup_listing_ids), start=1):
         backup = db.session.get(Listing, backup_id)
         if backup is None or not backup.is_live or backup.id == listing.id:
