@@ -17,13 +17,12 @@ becomes one Booking with one BookingSession, both `settled`, written directly:
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.budget import budget_end
@@ -33,7 +32,8 @@ from app.extensions import db
 from app.models import Booking, BookingSession, Budget, ImportedRecord, Listing, User
 from app.models.booking import NON_BLOCKING_STATES
 from app.services import audit
-from app.services.imports import Checked, Written, among, reference_of, referenced, require_columns, table
+from app.services.imports import Checked, Written, among, begin_row, referenced
+from app.services.imports.bulk import rows_into
 
 UK = ZoneInfo("Europe/London")
 MAX_HOURS = 24
@@ -41,12 +41,30 @@ MAX_HOURS = 24
 
 def _moment(raw: str, name: str, c: Checked) -> datetime | None:
     """ISO 8601; a time without an offset is UK clock time (what a council's system shows)."""
-    try:
-        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
+    value = _instant(raw.strip())
+    if value is None:
         c.fail(name, f"Enter {name} as a date and time like 2025-05-01T09:00 (UK time) or with an offset.")
+    return value
+
+
+@lru_cache(maxsize=65_536)
+def _instant(text: str) -> datetime | None:
+    # Cached: sessions start on the hour or half hour, so a year of history repeats a few
+    # thousand moments across a million rows (the UK clock conversion is the costly part).
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
         return None
     return (value.replace(tzinfo=UK) if value.tzinfo is None else value).astimezone(UTC)
+
+
+@lru_cache(maxsize=4_096)
+def _pence(text: str) -> int | str:
+    """parse_pounds (pence, or why not), remembered: a council's history repeats a few amounts."""
+    try:
+        return parse_pounds(text, field="amount")
+    except DomainError as err:
+        return err.message
 
 
 class HistoricalBookings:
@@ -77,12 +95,11 @@ class HistoricalBookings:
         out = []
         now = datetime.now(UTC)
         for line, row in rows:
-            c = Checked(line, None)
-            reference_of(row, c)
-            if not require_columns(row, self.required, c):
+            c, complete = begin_row(line, row, self.required)
+            if not complete:
                 out.append(c)
                 continue
-            clean = {k: (row.get(k) or "").strip() for k in
+            clean = {k: row.get(k) or "" for k in  # the reader strips every value
                      ("holder_reference", "provider_reference", "category", "budget_reference")}
             start, end = _moment(row["start"], "start", c), _moment(row["end"], "end", c)
             if start and end:
@@ -92,10 +109,11 @@ class HistoricalBookings:
                     c.fail("end", f"A session can be at most {MAX_HOURS} hours long.")
                 elif end > now:
                     c.fail("end", "Only bookings that have already happened can be imported as history.")
-            try:
-                clean["pence"] = parse_pounds(row["amount"], field="amount")
-            except DomainError as err:
-                c.fail("amount", err.message)
+            pence = _pence(row["amount"])
+            if isinstance(pence, str):
+                c.fail("amount", pence)
+            else:
+                clean["pence"] = pence
             clean["start"], clean["end"] = start, end
             c.clean = clean
             out.append(c)
@@ -222,19 +240,19 @@ class HistoricalBookings:
     def _insert(self, rows: list[Checked], actor: User, now: datetime) -> Written:
         actor_id = actor.id
         # Columns left out (approval reasons, offers, contingency, ...) take the model's defaults.
-        booking_ids = _bulk(Booking, [
+        booking_ids = rows_into(Booking, [
             {"holder_id": c.clean["holder_id"], "listing_id": c.clean["listing_id"],
              "provider_profile_id": c.clean["profile_id"], "budget_id": c.clean["budget_id"],
              "kind": "one_off", "state": "settled", "total_pence": c.clean["pence"],
              "funding_mode": c.clean["funding_mode"], "notes": "Imported history",
              "created_by_id": actor_id, "created_at": c.clean["start"], "updated_at": now}
             for c in rows if c.clean], returning_ids=True)
-        _bulk(BookingSession, [
+        rows_into(BookingSession, [
             {"booking_id": bid, "provider_profile_id": c.clean["profile_id"], "start_at": c.clean["start"],
              "end_at": c.clean["end"], "state": "settled", "price_pence": c.clean["pence"],
              "charge_pence": c.clean["pence"], "confirmed_at": c.clean["end"]}
             for bid, c in zip(booking_ids, rows, strict=True) if c.clean])
-        _bulk(ImportedRecord, [{"kind": self.kind, "reference": c.reference, "subject_id": bid, "imported_at": now}
+        rows_into(ImportedRecord, [{"kind": self.kind, "reference": c.reference, "subject_id": bid, "imported_at": now}
                                for bid, c in zip(booking_ids, rows, strict=True)])
         audit.record(actor, "booking.history_imported", "booking", None,
                      details={"count": len(rows), "first_reference": rows[0].reference,
@@ -242,57 +260,3 @@ class HistoricalBookings:
                               "first_booking_id": booking_ids[0], "last_booking_id": booking_ids[-1]})
         db.session.commit()
         return [(c, None) for c in rows]
-
-
-# On PostgreSQL, COPY moves a batch in one round trip: about ten times faster than INSERTs of
-# thousands of rows, whose statements the driver would parse afresh each time. The rows go
-# through the same table constraints (the provider exclusion constraint included).
-
-def _bulk(model: Any, rows: list[dict], *, returning_ids: bool = False) -> list[int]:
-    """Insert `rows` (dicts with the same keys) into the model's table; their new ids if asked."""
-    if not rows:
-        return []
-    if db.engine.dialect.name != "postgresql":
-        statement = insert(table(model))
-        if returning_ids:
-            statement = statement.returning(table(model).c.id, sort_by_parameter_order=True)
-            return list(db.session.scalars(statement, rows))
-        db.session.execute(statement, rows)
-        return []
-    ids: list[int] = []
-    if returning_ids:  # taken from the table's own sequence first, then copied with the rows
-        sequence = f"{table(model).name}_id_seq"
-        ids = list(db.session.scalars(select(func.nextval(sequence)).select_from(
-            func.generate_series(1, len(rows)))))
-    _copy(model, rows, ids)
-    return ids
-
-
-def _defaults(model: Any, given: list[str]) -> dict[str, Any]:
-    """The model's own Python-side default for each column the rows do not give (COPY, unlike
-    an INSERT through SQLAlchemy, applies none), so columns added later keep working. Worked
-    out once a batch and sent as text, so a mutable default (a JSON list) is never shared."""
-    extra: dict[str, Any] = {}
-    for col in table(model).columns:
-        if col.name in given or col.default is None or col.primary_key:
-            continue
-        default: Any = col.default
-        extra[col.name] = _text(default.arg(None) if default.is_callable else default.arg)
-    return extra
-
-
-def _text(value: Any) -> Any:
-    return json.dumps(value) if isinstance(value, list | dict) else value
-
-
-def _copy(model: Any, rows: list[dict], ids: list[int]) -> None:
-    columns = list(rows[0])
-    extra = _defaults(model, columns)
-    names = (["id"] if ids else []) + columns + list(extra)
-    tail = list(extra.values())
-    plain = not any(isinstance(v, list | dict) for v in rows[0].values())
-    cursor = db.session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY {table(model).name} ({', '.join(names)}) FROM STDIN") as copy:
-        for n, row in enumerate(rows):
-            values = list(row.values()) if plain else [_text(v) for v in row.values()]
-            copy.write_row(([ids[n]] if ids else []) + values + tail)
