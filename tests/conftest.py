@@ -33,6 +33,7 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 # so they run after every test that counts audit rows or reads the database as a whole.
 _COMMITTING_FOR_REAL = {"test_money_races.py", "test_money_faults.py", "test_one_commit.py",
                         "test_booking_money_races.py", "test_timer_races.py",
+                        "test_pool_money_races.py",
                         # carefair create-staff and gunicorn in other processes, on this database
                         "test_production_serving.py"}
 

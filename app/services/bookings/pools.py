@@ -14,7 +14,7 @@ from app.domain import bookings as rules
 from app.domain.errors import InvariantBroken
 from app.domain.notifications import Event as Notice
 from app.domain.pooling import ShareState, move_share
-from app.errors import InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Booking, BookingSession, PoolParticipant, User
 from app.services import audit, budgets, ledger, notify, transaction
@@ -90,7 +90,8 @@ def join_pool(
 ) -> PoolParticipant:
     """Join a pooled session: the most this holder could pay is held from their own budget.
 
-    Raises Conflict (full, closed, already in), InsufficientFunds, NeedsApproval, NotFound.
+    Raises Conflict (full, closed or decided, already in), InsufficientFunds, NeedsApproval,
+    NotFound.
     """
     now = now or _now()
     booking = _lock_booking(booking_id)
@@ -101,6 +102,11 @@ def join_pool(
         S.SETTLED.value,
     ):
         raise NotFound("We could not find that group session.")
+    if booking.pool_decided_at is not None:
+        # Re-checked inside the lock: a join checked against a moment before the deadline can
+        # reach the lock after the decision fixed everyone's share (issue 13's races).
+        raise Conflict("Joining this group session has closed: its places were settled at the "
+                       "deadline.", field="booking")
     terms = _pool_terms_of(booking)
     rules.check_can_join(terms, [p.holder_id for p in booking.participants], holder.id, now)
     budget = budgets.current_budget(holder.id)
