@@ -309,3 +309,24 @@ def lapse_offers(now: datetime | None = None) -> int:
         audit.record(None, "agreement.lapsed", "service_agreement", agreement.id, at=now)
     db.session.commit()
     return len(waiting)
+
+
+def pricing_for(booking: Booking, start: datetime, end: datetime) -> int:
+    """The price of one session of a booking under the terms in force on its day: the accepted
+    agreement version (or a rate change whose notice ran out), else the holder's own rate for the
+    listing (listings.client_rates). Bank holidays at the agreed holiday rate, when there is one."""
+    from app.services import listings
+    from app.services.bookings._common import _settings as booking_settings
+    from app.services.bookings._common import _terms
+
+    rate = listings.client_rates(booking.listing, booking.holder_id)(start)
+    terms = _terms(booking.listing, rate)
+    agreement = agreement_for_booking(booking.id)
+    version = version_in_force(agreement, start) if agreement is not None else None
+    if version is not None and version.rate_unit == booking.listing.price_unit:
+        terms = replace(terms, rate_pence=version.rate_pence,
+                        bank_holiday_rate_pence=version.bank_holiday_rate_pence or terms.bank_holiday_rate_pence)
+    from app.domain import bookings as booking_rules
+
+    return booking_rules.quote_breakdown(terms, start, end,
+                                         bank_holiday_region=booking_settings().bank_holiday_region).total_pence
