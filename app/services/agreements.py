@@ -80,7 +80,10 @@ def _check(terms: rules.Terms, listing) -> None:
 
 
 def suggested_terms(booking: Booking) -> rules.Terms:
-    """Terms built from the booking and its listing, for the provider to check and offer."""
+    """Terms built from the booking and its listing, for the provider to check and offer: at
+    the holder's own rate (an existing client keeps an older price: listings.rate_for_client)."""
+    from app.services.listings import rate_for_client
+
     listing = booking.listing
     times = sorted(booking.sessions, key=lambda s: s.start_at)
     if times:
@@ -93,7 +96,7 @@ def suggested_terms(booking: Booking) -> rules.Terms:
         schedule = ""
     return rules.Terms(
         services=f"{listing.title}. {listing.description}".strip(), schedule=schedule,
-        rate_pence=listing.price_pence, rate_unit=listing.price_unit,
+        rate_pence=rate_for_client(listing, booking.holder_id), rate_unit=listing.price_unit,
         minimum_minutes=listing.minimum_units * 60 if listing.price_unit == "hour" else 0,
         cancellation_notice_hours=listing.cancellation_notice_hours,
         cancellation_charge_pence=listing.cancellation_charge_pence,

@@ -83,3 +83,24 @@ def test_a_fee_raised_after_booking_and_then_charged_is_beyond_the_policy_booked
              if f.rule == "cancellation_beyond_policy"]
     assert [(f.numbers["charged_pence"], f.numbers["allowed_pence"]) for f in found] == [
         (3000, 0)]
+
+
+def test_delegations_and_messages_take_their_times_from_the_clock(app_ctx, make_user,
+                                                                  db_session):
+    """The rules read these times (a new delegate then spending; recent messages)."""
+    from datetime import date
+
+    from app.domain.access import LegalBasis, Role
+    from app.services import delegation, messaging
+
+    provider, listing = live_listing(make_user)
+    holder, _ = holder_with_budget(make_user)
+    broker = make_user(Role.BROKER)
+    moment = clock.now().replace(microsecond=0) - timedelta(days=40)
+    with clock.frozen(moment):
+        recorded, _ = delegation.record_authorised_person(
+            broker, holder.id, "deputy@example.org", "Dee Puty", LegalBasis("lpa"),
+            date.today() + timedelta(days=300), "")
+        thread = messaging.start(holder, holder.id, listing.id, "Hello, are you free?")
+    assert recorded.accepted_at == moment
+    assert thread.messages[0].sent_at == moment
