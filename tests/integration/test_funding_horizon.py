@@ -13,7 +13,7 @@ from app.domain.bookings import WeeklyPattern
 from app.domain.ledger import Account
 from app.domain.notifications import Event as Notice
 from app.models import Notification
-from app.services import bookings, budgets, ledger
+from app.services import bookings, budgets, ledger, ledger_check
 from app.services.bookings import horizon
 from tests.booking_helpers import at, holder_with_budget, live_listing, next_weekday
 from tests.ledger_helpers import key
@@ -86,6 +86,7 @@ def test_the_daily_job_holds_the_next_session_when_the_instalment_arrives(app_ct
     assert horizon.hold_ahead(SUNDAY_BEFORE + timedelta(days=7, hours=3)).held == 0
     # Another week: week six in turn.
     assert horizon.hold_ahead(SUNDAY_BEFORE + timedelta(days=14)).held == 1
+    assert ledger_check.rules.check(ledger_check.facts()).ok  # the ledger and bookings agree
 
 
 def test_a_session_that_cannot_be_funded_is_called_off_a_day_before(app_ctx, make_user):
@@ -102,6 +103,7 @@ def test_a_session_that_cannot_be_funded_is_called_off_a_day_before(app_ctx, mak
     assert _inbox(w["holder"], Notice.SESSION_CALLED_OFF) == 1
     assert _inbox(w["provider"], Notice.SESSION_CALLED_OFF_PROVIDER) == 1
     assert ledger.balances(w["budget"].id)[Account.SPENT] == 0  # nothing charged
+    assert ledger_check.rules.check(ledger_check.facts()).ok
 
 
 def test_a_cancelled_series_leaves_nothing_for_the_daily_job(app_ctx, make_user):

@@ -143,3 +143,28 @@ def test_through_the_web_a_suspended_provider_reply_waits_and_lifting_shows_it(
         as_text=True)
     with app.app_context():
         assert db.session.scalar(select(Conversation).where(Conversation.id == conversation_id))
+
+
+def test_a_restricted_provider_cannot_reply_to_a_job_post(app_ctx, make_user):
+    """A job reply is a message in front of a holder: a provider under restriction cannot send
+    one, and the holder hears nothing."""
+    from app.errors import NotPermitted
+    from app.models.jobs import JobReply
+    from app.services import jobs
+    from tests.jobs_helpers import job_input, provider_in
+
+    broker = make_user(Role.BROKER)
+    holder = make_user(Role.HOLDER, name="Ann Holder", home_district="LS6")
+    provider, listing = provider_in(make_user, broker, name="Alice PA")
+    job = jobs.post(holder, holder, job_input())
+    _restrict(listing, broker, suspend_listings=True)
+
+    with pytest.raises(NotPermitted, match="reviewing"):
+        jobs.reply(provider, job.id, "I live nearby and am free on weekday mornings.")
+    assert db.session.scalar(select(JobReply)) is None
+    assert not db.session.scalars(select(Notification).where(
+        Notification.user_id == holder.id, Notification.event == "job_reply")).all()
+
+    restrictions.lift(broker, listing.profile_id, reason="Cleared")
+    jobs.reply(provider, job.id, "I live nearby and am free on weekday mornings.")
+    assert db.session.scalar(select(JobReply)) is not None
