@@ -111,6 +111,14 @@ def _jobs_cover() -> str:
     return f"{report.asked} provider(s) asked to cover, {report.lapsed} cover request(s) lapsed"
 
 
+def _funding_hold_ahead() -> str:
+    from app.services.bookings import horizon
+
+    report = horizon.hold_ahead()
+    return (f"{report.held} session(s) held, {report.short} not yet funded, "
+            f"{report.called_off} called off, {len(report.errors)} problem(s)")
+
+
 def _pay_waiting() -> str:
     from app.services import card_payments
 
@@ -133,6 +141,14 @@ def _brokerage_scan() -> str:
     return f"{result.findings} finding(s), {result.filed} new flag(s)"
 
 
+def _brokerage_scan_requested() -> str:
+    from app.services import brokerage
+
+    result = brokerage.run_requested()
+    return "no scan asked for" if result is None else \
+        f"{result.findings} finding(s), {result.filed} new flag(s)"
+
+
 # The same jobs, and the same times, as deploy/crontab.
 JOBS: list[Job] = [
     Job("mail.send-queued", _send_queued, every=timedelta(minutes=5)),
@@ -142,8 +158,11 @@ JOBS: list[Job] = [
     Job("payments.pay-waiting", _pay_waiting, every=timedelta(hours=1)),
     Job("payments.reconcile", _payments_reconcile, every=timedelta(minutes=10)),
     Job("ledger.check", _ledger_check, daily_at=(4, 0)),
+    Job("funding.hold-ahead", _funding_hold_ahead, daily_at=(5, 0)),
     Job("vetting.expire", _vetting_expire, daily_at=(2, 30)),
     Job("brokerage.scan", _brokerage_scan, daily_at=(3, 0)),
+    # A scan a broker asked for from the market view, when too large to run in their request.
+    Job("brokerage.scan-requested", _brokerage_scan_requested, every=timedelta(minutes=5)),
     Job("mail.digest", _digest, daily_at=(7, 0)),
 ]
 

@@ -51,6 +51,7 @@ if PG_URL and _XDIST_WORKER:
 # front of the one sorted list), so in each worker's own database they still come last.
 _COMMITTING_FOR_REAL = {"test_money_races.py", "test_money_faults.py", "test_one_commit.py",
                         "test_booking_money_races.py", "test_timer_races.py",
+                        "test_pool_money_races.py",
                         # carefair create-staff and gunicorn in other processes, on this database
                         "test_production_serving.py"}
 

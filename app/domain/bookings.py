@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, Protocol
 
 from app.domain.approval import ApprovalRequest, needs_broker_approval
 from app.domain.booking_price import (
@@ -55,6 +56,7 @@ __all__ = [
     "NotYourMove", "PoolDecision", "PoolTerms", "Quote", "Session", "Unavailability", "Unit",
     "WeeklyPattern", "WeeklySlot", "allowed_events", "cancellation_charge", "check_can_join",
     "confirmation_plan", "decide_pool", "expand_weekly", "may_auto_confirm", "minutes_between",
+    "move", "HasState",
     "needs_broker_approval", "overlaps", "pence_for_minutes", "quote", "quote_breakdown",
     "split_shares", "transition", "unavailable_sessions", "validate_sessions",
 ]
@@ -138,6 +140,9 @@ class Event(StrEnum):
     EXPIRE = "expire"
     RESUME_REQUEST = "resume_request"
     AWAIT_CARD = "await_card"
+    # A booking whose every session is over: settled if any was paid, else cancelled.
+    FINISH = "finish"
+    FINISH_UNPAID = "finish_unpaid"
 
     @property
     def label(self) -> str:
@@ -156,6 +161,7 @@ _EVENT_PHRASES = {
     Event.REPORT_NO_SHOW: "report a no-show on",
     Event.RESUME_REQUEST: "resume",
     Event.AWAIT_CARD: "try the card again for",
+    Event.FINISH_UNPAID: "finish",
 }
 
 
@@ -185,6 +191,7 @@ _HOLDER_SIDE = frozenset({A.HOLDER, A.DELEGATE})
 _HOLDER_OR_BROKER = _HOLDER_SIDE | {A.BROKER}
 _ANY_PERSON = _HOLDER_OR_BROKER | {A.PROVIDER}
 
+_OPEN = frozenset(BookingState) - FINAL_STATES
 # event -> (states it may start from, state it leads to, who may do it)
 _MOVES: dict[Event, tuple[frozenset[BookingState], BookingState, frozenset[ActorKind]]] = {
     E.REQUEST: (frozenset({S.ENQUIRY}), S.REQUESTED, _HOLDER_OR_BROKER),
@@ -226,6 +233,9 @@ _MOVES: dict[Event, tuple[frozenset[BookingState], BookingState, frozenset[Actor
     # A request paused before the provider answered goes back to them: resuming never skips
     # the provider's acceptance (nor a broker's approval: the service re-holds it for them).
     E.RESUME_REQUEST: (frozenset({S.PAUSED}), S.REQUESTED, _HOLDER_OR_BROKER),
+    # The booking once its sessions are all over (each moved on its own): the system closes it.
+    E.FINISH: (_OPEN, S.SETTLED, frozenset({A.SYSTEM})),
+    E.FINISH_UNPAID: (_OPEN, S.CANCELLED, frozenset({A.SYSTEM})),
 }
 
 
@@ -249,6 +259,21 @@ def transition(state: BookingState | str, event: Event | str,
         )
     if actor not in actors:
         raise NotYourMove(f"{actor.label.capitalize()} cannot {event.label} this booking.")
+    return target
+
+
+class HasState(Protocol):
+    """A booking or one of its sessions: anything whose `state` moves through _MOVES."""
+
+    state: Any
+
+
+def move(thing: HasState, event: Event | str, actor: ActorKind | str) -> BookingState:
+    """Make `event` happen to a booking or session: the one place in Carefair where a booking's
+    or session's state changes (tests/unit/test_state_changes.py scans the code for others).
+    Raises IllegalTransition or NotYourMove as transition() does, changing nothing."""
+    target = transition(thing.state, event, actor)
+    thing.state = target
     return target
 
 

@@ -5,32 +5,37 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from enum import StrEnum
 
 from app.domain.errors import Conflict, DomainError
 
-# Payment (one per PaymentIntent) statuses, as stored in payments.status.
-PENDING = "pending"  # asked Stripe to authorise; no answer recorded yet
-AUTHORISED = "authorised"  # money reserved on the card (requires_capture), nothing taken
-DECLINED = "declined"  # the card was refused: nothing reserved, nothing taken
-UNAVAILABLE = "unavailable"  # Stripe could not be reached: nothing reserved as far as we know
-FAILED = "failed"  # Stripe refused the request for another reason
-CANCELED = "canceled"  # the authorisation was released: nothing taken
-CAPTURED = "captured"  # money taken (possibly less than authorised); may be partly refunded
-REFUNDED = "refunded"  # everything captured has been refunded
-PAYMENT_STATUSES = (
-    PENDING,
-    AUTHORISED,
-    DECLINED,
-    UNAVAILABLE,
-    FAILED,
-    CANCELED,
-    CAPTURED,
-    REFUNDED,
-)
+
+class PaymentStatus(StrEnum):
+    """A payment's (one per PaymentIntent) status, as stored in payments.status."""
+
+    PENDING = "pending"  # asked Stripe to authorise; no answer recorded yet
+    AUTHORISED = "authorised"  # money reserved on the card (requires_capture), nothing taken
+    DECLINED = "declined"  # the card was refused: nothing reserved, nothing taken
+    UNAVAILABLE = "unavailable"  # Stripe could not be reached: nothing reserved as far as we know
+    FAILED = "failed"  # Stripe refused the request for another reason
+    CANCELED = "canceled"  # the authorisation was released: nothing taken
+    CAPTURED = "captured"  # money taken (possibly less than authorised); may be partly refunded
+    REFUNDED = "refunded"  # everything captured has been refunded
+
+
+PENDING = PaymentStatus.PENDING
+AUTHORISED = PaymentStatus.AUTHORISED
+DECLINED = PaymentStatus.DECLINED
+UNAVAILABLE = PaymentStatus.UNAVAILABLE
+FAILED = PaymentStatus.FAILED
+CANCELED = PaymentStatus.CANCELED
+CAPTURED = PaymentStatus.CAPTURED
+REFUNDED = PaymentStatus.REFUNDED
+PAYMENT_STATUSES = tuple(s.value for s in PaymentStatus)
 
 # How a payment's status may change; a status may always be recorded again (replays,
 # webhooks arriving after the gateway's own answer). move_payment is the only way it changes.
-_PAYMENT_MOVES: dict[str, frozenset[str]] = {
+_PAYMENT_MOVES: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     PENDING: frozenset({AUTHORISED, DECLINED, UNAVAILABLE, FAILED, CANCELED}),
     UNAVAILABLE: frozenset({PENDING, AUTHORISED, DECLINED, FAILED, CANCELED}),
     AUTHORISED: frozenset({CAPTURED, CANCELED}),
@@ -49,9 +54,10 @@ class IllegalPaymentMove(DomainError):
     code = "illegal_payment_move"
 
 
-def move_payment(current: str, target: str) -> str:
+def move_payment(current: PaymentStatus | str, target: PaymentStatus | str) -> PaymentStatus:
     """The status a payment moves to, or IllegalPaymentMove: the one transition function for
     payment statuses (the gateway and the webhook handlers both go through it)."""
+    current, target = PaymentStatus(current), PaymentStatus(target)
     if target == current or target in _PAYMENT_MOVES.get(current, frozenset()):
         return target
     raise IllegalPaymentMove(f"A payment cannot go from {current} to {target}.")

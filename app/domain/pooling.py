@@ -11,8 +11,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
 
 from app.domain.errors import Conflict, InvalidInput
+
+
+class ShareState(StrEnum):
+    """One participant's share of a pooled booking, as stored in pool_participants.state."""
+
+    JOINED = "joined"  # their share is held
+    RELEASED = "released"  # given back (the pool did not run, or was cancelled)
+    PAID = "paid"  # captured for the session that ran
+
+
+_SHARE_MOVES = {ShareState.JOINED: frozenset({ShareState.RELEASED, ShareState.PAID})}
+
+
+class HasShareState(Protocol):
+    state: Any
+
+
+def move_share(part: HasShareState, target: ShareState) -> ShareState:
+    """Move a participant's share on: the one place its state changes. Only a held (joined)
+    share moves; a share already released or paid stays as it is (a pool cancelled after its
+    session was paid keeps the payment). Returns the state it is in afterwards."""
+    current = ShareState(part.state)
+    if target in _SHARE_MOVES.get(current, frozenset()):
+        part.state = target
+        return target
+    return current
 
 
 @dataclass(frozen=True, slots=True)

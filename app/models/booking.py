@@ -25,7 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.bookings import BookingState
-from app.models.base import Base, UTCDateTime, utcnow
+from app.domain.pooling import ShareState
+from app.models.base import Base, StrEnumType, UTCDateTime, utcnow
 from app.models.budget import Budget
 from app.models.listing import Listing
 from app.models.provider import ProviderProfile
@@ -63,7 +64,8 @@ class Booking(Base):
     budget_id: Mapped[int | None] = mapped_column(ForeignKey("budgets.id"), index=True)
     plan_category: Mapped[str | None] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(20))
-    state: Mapped[str] = mapped_column(String(20), index=True)
+    # Changed only through app.domain.bookings.move (tests/unit/test_state_changes.py checks).
+    state: Mapped[BookingState] = mapped_column(StrEnumType(BookingState), index=True)
     total_pence: Mapped[int] = mapped_column(Integer)
     funding_mode: Mapped[str | None] = mapped_column(String(30))
     notes: Mapped[str] = mapped_column(Text, default="")
@@ -124,7 +126,7 @@ class Booking(Base):
 
     @property
     def state_enum(self) -> BookingState:
-        return BookingState(self.state)
+        return BookingState(self.state)  # a new row not yet flushed may still hold a string
 
     @property
     def reference(self) -> str:
@@ -156,7 +158,7 @@ class BookingSession(Base):
     provider_profile_id: Mapped[int] = mapped_column(ForeignKey("provider_profiles.id"))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    state: Mapped[str] = mapped_column(String(20), index=True)
+    state: Mapped[BookingState] = mapped_column(StrEnumType(BookingState), index=True)
     price_pence: Mapped[int] = mapped_column(Integer)
     hold_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
     capture_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
@@ -183,6 +185,9 @@ class BookingSession(Base):
     # Reminders sent once each (app.services.bookings.reminders).
     visit_reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     record_reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The funding horizon (issue 18): when the holder's side and brokers were told that this
+    # session of a weekly series could not be funded yet (once).
+    funding_short_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     booking: Mapped[Booking] = relationship(back_populates="sessions")
 
@@ -227,7 +232,8 @@ class PoolParticipant(Base):
     capture_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
     held_pence: Mapped[int] = mapped_column(Integer)
     share_pence: Mapped[int | None] = mapped_column(Integer)  # set when the pool is decided
-    state: Mapped[str] = mapped_column(String(20), default="joined")  # joined, released, paid
+    # Changed only through app.domain.pooling.move_share.
+    state: Mapped[ShareState] = mapped_column(StrEnumType(ShareState), default=ShareState.JOINED)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     booking: Mapped[Booking] = relationship(back_populates="participants")

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.domain.payments import OPERATION_STATUSES, PAYMENT_STATUSES
-from app.models.base import Base, UTCDateTime, utcnow
+from app.domain.payments import OPERATION_STATUSES, PAYMENT_STATUSES, PaymentStatus
+from app.models.base import Base, StrEnumType, UTCDateTime, utcnow
 
 _PAYMENT_STATUS_VALUES = ", ".join(f"'{s}'" for s in PAYMENT_STATUSES)
 _OPERATION_STATUS_VALUES = ", ".join(f"'{s}'" for s in OPERATION_STATUSES)
@@ -51,7 +51,9 @@ class Payment(Base):
     captured_pence: Mapped[int] = mapped_column(Integer, default=0)
     refunded_pence: Mapped[int] = mapped_column(Integer, default=0)
     transferred_pence: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    # Changed only through app.domain.payments.move_payment (tests/unit/test_state_changes.py).
+    status: Mapped[PaymentStatus] = mapped_column(StrEnumType(PaymentStatus),
+                                                  default=PaymentStatus.PENDING, index=True)
     stripe_customer_id: Mapped[str] = mapped_column(String(64))
     stripe_payment_method_id: Mapped[str] = mapped_column(String(64))
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(64), unique=True)

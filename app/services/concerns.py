@@ -68,6 +68,16 @@ def _has_dealings(holder_id: int, profile_id: int) -> bool:
     return bool(booked or talked)
 
 
+def providers_of_holder(holder_id: int) -> list[ProviderProfile]:
+    """Providers the holder has booked or written to, by name: what staff on the holder's page
+    may raise a concern about in one click."""
+    booked = select(Booking.provider_profile_id).where(Booking.holder_id == holder_id)
+    talked = select(Conversation.provider_profile_id).where(Conversation.holder_id == holder_id)
+    return list(db.session.scalars(select(ProviderProfile).where(
+        ProviderProfile.id.in_(booked.union(talked))).order_by(ProviderProfile.display_name,
+                                                                  ProviderProfile.id)))
+
+
 def provider_for_concern(actor: User | None, profile_id: int,
                          holder_id: int | None = None) -> ProviderProfile:
     """The provider a concern may be raised about by this person, or NotFound.
@@ -358,5 +368,6 @@ def suspended(profile_id: int) -> bool:
 
 
 __all__ = ["ConcernInput", "STAFF_ROLES", "concern_for_broker", "concerns_for_broker",
-           "open_count", "others_about", "provider_for_concern", "raise_concern", "raised_by",
+           "open_count", "others_about", "provider_for_concern", "providers_of_holder",
+           "raise_concern", "raised_by",
            "raised_by_one", "suspended", "triage"]

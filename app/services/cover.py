@@ -372,11 +372,10 @@ def accept(actor: User, holder: User, cover_id: int, offer_id: int, *,
         notes=f"Cover for a cancelled session ({reference(cover)})"), now=now, tell_provider=False)
     if booking.state == S.REQUESTED.value:
         # The provider's "I can cover" is their acceptance: no second round trip at short notice.
-        state = rules.transition(booking.state, Event.ACCEPT, ActorKind.PROVIDER)
-        booking.state = state.value
+        rules.move(booking, Event.ACCEPT, ActorKind.PROVIDER)
         for s in booking.sessions:
-            if s.state == S.REQUESTED.value:
-                s.state = state.value
+            if s.state == S.REQUESTED:
+                rules.move(s, Event.ACCEPT, ActorKind.PROVIDER)
         audit.record(provider, "booking.accepted", "booking", booking.id, on_behalf_of=holder,
                      details={"cover_id": cover.id})
         _fund(booking, provider, accepted_by=provider)

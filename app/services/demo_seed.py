@@ -153,3 +153,12 @@ def _register_journey_loader() -> None:
 
 
 _register_journey_loader()
+
+
+def _register_safeguarding_loader() -> None:
+    from app.services.safeguarding_seed import load_safeguarding
+
+    LOADERS.append(load_safeguarding)
+
+
+_register_safeguarding_loader()

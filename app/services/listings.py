@@ -26,6 +26,7 @@ from app.domain.listings import (
 )
 from app.domain.price_history import PriceStep
 from app.domain.price_history import rate_for_client as _rate_for_client
+from app.domain.settings import CouncilSettings
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import Listing, ProviderProfile, User
@@ -75,8 +76,10 @@ def _pence(raw: str, field_name: str, *, allow_zero: bool) -> int:
         raise InvalidInput(str(err), field=field_name) from err
 
 
-def _clean(data: ListingInput) -> dict:
-    settings = council_settings.current()
+def _clean(data: ListingInput, settings: CouncilSettings | None = None) -> dict:
+    """The listing form's values, checked. `settings`: the council settings in force, when the
+    caller already has them (a bulk import checks thousands of rows with one read)."""
+    settings = settings or council_settings.current()
     try:
         category = Category(data.category)
     except ValueError as err:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import String, case, cast, func, select
 
@@ -138,72 +139,153 @@ def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None =
     booked (and committed spending) weeks ahead, and the rules reading every session (a new
     delegate followed by bookings, rate rises, a provider who is also the delegate) count it.
     Rules about the past cut at as_of themselves (snapshot.window). `holder_id` and
-    `provider_ids` narrow it to one holder's sessions with some providers."""
+    `provider_ids` narrow it to one holder's sessions with some providers.
+
+    A council's half year is about a million sessions, so memory matters more than anything
+    here: the rows are streamed in batches (never all of them at once as well as the facts),
+    and the values sessions share (ids, prices, words, cancellation policies) are one object
+    each, not one per session. Sorted by id in Python, which is cheaper than in the database.
+    """
     refunds = _refunds()
     # When a booking was cancelled, and by whom (an ActorKind value): the audit record that
-    # cancel_booking writes. Sessions cancelled another way (dropped on resume after a pause, a
-    # group that did not fill) have none, are charged nothing, and get no cancelled_at, which the
-    # cancellation rule skips.
+    # cancel_booking writes (or cancel_session's, below). Sessions cancelled another way
+    # (dropped on resume after a pause, a group that did not fill) have none, are charged
+    # nothing, and get no cancelled_at, which the cancellation rule skips.
     cancel = (select(AuditEvent.subject_id, AuditEvent.occurred_at, AuditEvent.details)
               .where(AuditEvent.action == "booking.cancelled",
                      AuditEvent.subject_type == "booking").subquery("cancel"))
-    rows = db.session.execute(
+    # One visit cancelled on its own (visits.cancel_session) is recorded with its session id:
+    # that record, when there is one, says when the visit was cancelled and by whom.
+    visit = (select(AuditEvent.details["session"].as_integer().label("session_id"),
+                    AuditEvent.occurred_at, AuditEvent.details)
+             .where(AuditEvent.action == "booking.session_cancelled",
+                    AuditEvent.subject_type == "booking").subquery("visit"))
+    query = (
         select(BookingSession.id, Booking.holder_id, BookingSession.provider_profile_id,
                Booking.listing_id, Listing.category, Listing.price_unit, Listing.price_pence,
                BookingSession.start_at, BookingSession.end_at, BookingSession.state,
                BookingSession.price_pence, _charged(refunds), BookingSession.actual_start_at,
                BookingSession.actual_end_at, Booking.arranged_by_id, BookingSession.no_show_by,
                Listing.cancellation_notice_hours, Listing.cancellation_charge_pence,
-               cancel.c.occurred_at, cancel.c.details, Booking.created_by_id)
+               func.coalesce(visit.c.occurred_at, cancel.c.occurred_at),
+               case((visit.c.occurred_at.is_not(None), visit.c.details), else_=cancel.c.details),
+               Booking.created_by_id, BookingSession.booking_id)
         .join(Booking, Booking.id == BookingSession.booking_id)
         .join(Listing, Listing.id == Booking.listing_id)
         .outerjoin(refunds, refunds.c.capture_id == BookingSession.capture_id)
         .outerjoin(cancel, (BookingSession.state == S.CANCELLED.value)
                    & (cancel.c.subject_id == cast(Booking.id, String)))
+        .outerjoin(visit, (BookingSession.state == S.CANCELLED.value)
+                   & (visit.c.session_id == BookingSession.id))
         .where(BookingSession.start_at >= since, BookingSession.state.not_in(_NEVER_AGREED),
                *([Booking.holder_id == holder_id] if holder_id is not None else []),
                *([BookingSession.provider_profile_id.in_(provider_ids)]
                  if provider_ids is not None else []))
-        .order_by(BookingSession.id, cancel.c.occurred_at))
+        .execution_options(yield_per=20_000))
     sessions: dict[int, facts.BookedSession] = {}
     roles = _roles()
-    booking_ids = dict(db.session.execute(
-        select(BookingSession.id, BookingSession.booking_id)
-        .where(BookingSession.start_at >= since)).all())
+    same: dict[Any, Any] = {}  # one object per distinct id, price or word
+
+    def one(value: Any) -> Any:
+        return same.setdefault(value, value)
+
+    policies: dict[tuple[int, int | None], CancellationPolicy] = {}
     for (sid, holder_id, pid, listing_id, category, unit, rate, start, end, state, price, charged,
          actual_start, actual_end, arranged_by, no_show_by, notice_hours, fee, cancelled_at,
-         details, created_by) in rows:
-        if sid in sessions:
+         details, created_by, booking_id) in db.session.execute(query):
+        earlier = sessions.get(sid)
+        if earlier is not None and (earlier.cancelled_at is None or cancelled_at is None
+                                    or earlier.cancelled_at <= cancelled_at):
             continue  # a second cancellation record cannot happen; keep the first if it did
         cancelled_by = (details or {}).get("by") if cancelled_at is not None else None
         if state == S.NO_SHOW.value:
             # Charged as if the side that did not turn up cancelled at the start time.
             cancelled_at, cancelled_by = start, no_show_by
+        policy_key = (notice_hours, fee or None)
+        policy = policies.get(policy_key)
+        if policy is None:
+            # The listing's policy now, shared by its sessions (a cancelled session's policy
+            # when booked is put back below).
+            policy = policies[policy_key] = CancellationPolicy(notice_hours=notice_hours,
+                                                               charge_pence=fee or None)
         sessions[sid] = facts.BookedSession(
-            id=sid, holder_id=holder_id, provider_id=pid, listing_id=listing_id,
-            category=category, area=areas.get(pid, ""), unit=unit,
+            id=sid, holder_id=one(holder_id), provider_id=one(pid),
+            listing_id=one(listing_id),
+            category=one(category), area=areas.get(pid, ""), unit=one(unit),
             # Bookings do not record the rate agreed, only each session's price, so this is the
             # listing's rate now: rate_rise_for_existing_clients cannot see a rise through it
             # until bookings keep the rate they were made at.
-            rate_pence=rate, start=start, end=end,
-            status=_STATUS_OF_STATE.get(state, state),
-            amount_pence=price, charged_pence=int(charged),
+            rate_pence=one(rate), start=start, end=end,
+            status=one(_STATUS_OF_STATE.get(state, state)),
+            amount_pence=one(price), charged_pence=one(int(charged)),
             billed_minutes=_minutes(actual_start, actual_end),
             actual_start=actual_start, actual_end=actual_end,
-            brokered_by=arranged_by,  # set only when a broker arranged it for the holder
+            # set only when a broker arranged it for the holder
+            brokered_by=one(arranged_by),
             cancelled_at=cancelled_at, cancelled_by=cancelled_by,
             # Whether the holder had paused is not recorded with the cancellation. The policy
             # waives charges while paused, so False only ever allows a larger fee: it can miss a
             # fee charged during a pause, never flag a fair one.
             cancelled_while_paused=False,
-            # The listing's policy now (as bookings._policy applies it at cancellation); a
-            # provider who changed it since is judged by the new one.
-            policy=CancellationPolicy(notice_hours=notice_hours, charge_pence=fee or None),
-            booking_id=booking_ids.get(sid, 0),
-            booked_by_user_id=created_by,
+            # The listing's policy now; for a cancelled session, the one the holder booked under
+            # (_policies_when_booked below), since the fee charged may follow a later change.
+            policy=policy,
+            booking_id=one(booking_id),
+            booked_by_user_id=one(created_by),
             booked_by_kind=_booked_by_kind(created_by, holder_id, arranged_by, roles),
         )
-    return tuple(sessions.values())
+    same.clear()
+    booked_under = _policies_when_booked([s for s in sessions.values()
+                                          if s.cancelled_at is not None])
+    return tuple(replace(sessions[sid], policy=booked_under[sid]) if sid in booked_under
+                 else sessions[sid] for sid in sorted(sessions))
+
+
+_POLICY_FIELDS = ("cancellation_notice_hours", "cancellation_charge_pence")
+
+
+def _policies_when_booked(cancelled: list[facts.BookedSession]
+                          ) -> dict[int, CancellationPolicy]:
+    """The cancellation policy each cancelled session was booked under, where the provider
+    changed it after the booking was made (from the audited listing changes): charging a
+    later, stricter policy is a charge beyond the policy the holder agreed to."""
+    if not cancelled:
+        return {}
+    listing_ids = {str(s.listing_id) for s in cancelled}
+    changes: dict[str, list[tuple[datetime, dict]]] = defaultdict(list)
+    for subject_id, occurred_at, details in db.session.execute(
+            select(AuditEvent.subject_id, AuditEvent.occurred_at, AuditEvent.details).where(
+                AuditEvent.action == "listing.updated", AuditEvent.subject_type == "listing",
+                AuditEvent.subject_id.in_(listing_ids)).order_by(AuditEvent.occurred_at,
+                                                                 AuditEvent.id)):
+        changed = {k: v for k, v in ((details or {}).get("changes") or {}).items()
+                   if k in _POLICY_FIELDS}
+        if changed:
+            changes[subject_id].append((occurred_at, changed))
+    if not changes:
+        return {}
+    made = dict(db.session.execute(select(Booking.id, Booking.created_at).where(
+        Booking.id.in_({s.booking_id for s in cancelled}))).all())
+    out = {}
+    for s in cancelled:
+        since = made.get(s.booking_id)
+        if since is None or s.policy is None:
+            continue
+        now_values = {"cancellation_notice_hours": s.policy.notice_hours,
+                      "cancellation_charge_pence": s.policy.charge_pence or 0}
+        then = dict(now_values)
+        for field in _POLICY_FIELDS:
+            # The first change after the booking was made holds, as its old value, the policy
+            # in force when it was made.
+            first = next((c[field] for at, c in changes.get(str(s.listing_id), [])
+                          if at > since and field in c), None)
+            if first is not None:
+                then[field] = first[0]
+        if then != now_values:
+            out[s.id] = CancellationPolicy(notice_hours=int(then["cancellation_notice_hours"]),
+                                           charge_pence=int(then["cancellation_charge_pence"])
+                                           or None)
+    return out
 
 
 def _providers(*, user_id: int | None = None) -> tuple[facts.Provider, ...]:

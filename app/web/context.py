@@ -12,7 +12,18 @@ from functools import wraps
 from flask import Flask, abort, g, redirect, request, session, url_for
 from flask_login import current_user
 
-from app.domain.access import ANONYMOUS, Decision, Grant, Permission, Principal, Role, decide
+from app.domain.access import (
+    ANONYMOUS,
+    Decision,
+    DelegateKind,
+    Grant,
+    Permission,
+    Principal,
+    Role,
+    Share,
+    decide,
+)
+from app.errors import NotPermitted
 from app.models import User
 from app.services import delegation as delegation_service
 
@@ -87,7 +98,31 @@ def _enforce(permission: Permission) -> None:
             and ctx.user is not None and ctx.user.role_enum is Role.SUPPORTER:
         # A supporter acting for several people has not chosen whom yet.
         return redirect(url_for("account.acting_for", next=request.path))
+    if decision is Decision.FORBIDDEN and ctx.grant is not None and ctx.holder is not None \
+            and ctx.grant.kind is DelegateKind.CIRCLE and not request.path.startswith("/api/"):
+        # A plain page that says why, not a bare refusal: circle members see only what is shared.
+        raise NotPermitted(circle_refusal(permission, ctx.holder.name))
     abort(404 if decision is Decision.NOT_FOUND else 403)
+
+
+# What a holder shares with their circle, said about them (Share.label is in their own words).
+_SHARED_THING = {
+    Share.BUDGET: "their budget and spending",
+    Share.PLAN: "their support plan",
+    Share.BOOKINGS: "their bookings",
+    Share.MESSAGES: "their messages with providers",
+}
+
+
+def circle_refusal(permission: Permission, holder_name: str) -> str:
+    """Why a circle-of-support member cannot open a page of the holder's, in plain words."""
+    share = permission.circle_share
+    if share is not None:
+        return (f"{holder_name} has not shared {_SHARED_THING[share]} with you. In "
+                f"{holder_name}'s circle of support you see only what they choose to share: "
+                f"ask {holder_name} if you would like to see it.")
+    return (f"In {holder_name}'s circle of support you can see what they share with you, but "
+            f"only {holder_name} or the people who manage their money can do this.")
 
 
 def requires(permission: Permission):

@@ -149,6 +149,28 @@ def no_js_context(browser, live_server) -> Iterator:
     ctx.close()
 
 
+ARTEFACTS = Path(__file__).parent / "artefacts"
+
+
+@pytest.fixture
+def shots(request):
+    """`shots(page, name)`: axe on the page, no wider than its viewport, and a full-page
+    screenshot kept under tests/browser/artefacts/<test>/ (git-ignored) as the step's record."""
+    folder = ARTEFACTS / request.node.name.replace("[", "-").replace("]", "")
+    folder.mkdir(parents=True, exist_ok=True)
+    taken = []
+
+    def shot(page, name: str) -> None:
+        assert_accessible(page)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= page.viewport_size["width"], f"{name}: {width}px wide"
+        path = folder / f"{len(taken) + 1:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        taken.append(path)
+
+    return shot
+
+
 def sign_in(page, email: str, password: str = DEMO_PASSWORD) -> None:
     """Sign in through the real form and wait for the page it lands on."""
     page.goto("/sign-in")

@@ -8,31 +8,11 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from app import clock
-from tests.browser.conftest import assert_accessible, sign_in
-
-ARTEFACTS = Path(__file__).parent / "artefacts"
-
-
-@pytest.fixture
-def shots(request):
-    folder = ARTEFACTS / request.node.name.replace("[", "-").replace("]", "")
-    folder.mkdir(parents=True, exist_ok=True)
-    taken = []
-
-    def shot(page, name: str) -> None:
-        assert_accessible(page)
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= page.viewport_size["width"], f"{name}: {width}px wide"
-        path = folder / f"{len(taken) + 1:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        taken.append(path)
-
-    return shot
+from tests.browser.conftest import sign_in
 
 
 @pytest.mark.parametrize("width", [375, 1280], ids=["phone", "laptop"])

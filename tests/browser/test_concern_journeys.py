@@ -137,3 +137,26 @@ def test_holder_raises_a_concern_from_a_booking_in_two_clicks(page, live_server)
     assert_accessible(page)
     # A complaint does not hide the provider: the broker decides.
     assert page.goto(f"/listings/{listing_id}").status == 200
+
+
+def test_a_broker_raises_a_concern_from_a_holders_page_in_two_clicks(page, live_server):
+    with live_server.app.app_context():
+        alex = db.session.scalar(select(User).where(User.email == "holder@carefair.example"))
+        maria = db.session.scalar(select(ProviderProfile).join(User).where(
+            User.email == "provider@carefair.example"))
+        alex_id, alex_name, maria_name = alex.id, alex.name, maria.display_name
+    sign_in(page, "broker@carefair.example")
+    page.goto(f"/broker/holders/{alex_id}")
+    assert f"Raise a concern about a provider {alex_name} uses" in page.content()
+    page.get_by_role("link", name=f"Raise a concern about {maria_name}").click()  # click one
+    assert_accessible(page)
+    assert "You do not need an account" not in page.content()
+    page.get_by_label("A complaint about the quality of support").check()
+    page.get_by_label("What happened, or what worries you?").fill(
+        "Alex's sister rang: visits keep starting late and ending early.")
+    page.get_by_role("button", name="Send the concern").click()  # click two
+    assert "We have received your concern" in page.content()
+    reference = page.locator("#reference").inner_text()
+    assert_accessible(page)
+    page.goto("/broker/concerns")
+    assert reference in page.content()

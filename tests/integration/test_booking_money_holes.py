@@ -116,3 +116,25 @@ def test_delivery_cannot_be_recorded_for_time_that_has_not_happened(world):
         done = bookings.record_delivery(provider, s.id, actual_start=s.start_at,
                                         actual_end=s.end_at)
     assert done.state == "delivered"
+
+
+def test_a_join_that_reaches_the_pool_after_its_decision_is_refused(world, make_user):
+    """A join checked against a moment before the deadline but locking the booking after the
+    pool was decided used to get in with no share fixed and the most it could pay held."""
+    from tests.booking_helpers import at, next_weekday
+
+    provider, listing, holder, budget = world
+    second, _ = holder_with_budget(make_user)
+    late, late_budget = holder_with_budget(make_user)
+    day = next_weekday(2, 2)
+    deadline = at(day, 9) - timedelta(days=2)
+    pool = bookings.request_booking(holder, holder, bookings.BookingInput(
+        listing.id, kind="pooled", start=at(day, 10), end=at(day, 12), min_participants=2,
+        max_participants=3, join_deadline=deadline))
+    bookings.join_pool(second, second, pool.id)
+    assert bookings.decide_pool(pool.id, now=deadline + timedelta(seconds=1)) is True
+
+    with pytest.raises(Conflict, match="closed"):
+        bookings.join_pool(late, late, pool.id, now=deadline - timedelta(milliseconds=1))
+    assert ledger.balances(late_budget.id)[Account.HELD] == 0
+    assert len(db.session.get(Booking, pool.id).participants) == 2

@@ -1,27 +1,50 @@
-"""A small market loaded through the services, with the safeguarding, price and delivery patterns
-of design.md planted among clean providers and holders: one scan flags every planted pattern and
-at most 2% of the clean providers and of the clean holders.
+"""A small market loaded through the services, with every pattern of design.md planted among
+clean providers and holders: one scan flags every planted pattern and at most 2% of the clean
+providers and of the clean holders.
 
 Planted here: a safeguarding concern, possible fraud, complaints from three holders, a message
 asking for cash, a paid close relative at home without the council's agreement, a shared address
 nobody declared, a provider who is also the holder's authorised person, a new nominated person
 followed by new spending, a price far above like-for-like peers, a rate rise for existing clients
 (from the price history), hours billed beyond hours booked, one person in two places at once, a
-provider whose clients are mostly people at risk at high prices, and a holder's spending
-suddenly far above their own history. The market-structure patterns (concentration, steering,
-conflicts) belong to the markets work and are not planted here.
+provider whose clients are mostly people at risk at high prices, and another at ordinary prices,
+a holder's spending suddenly far above their own history, a charge for a cancelled session beyond
+the policy it was booked under, a district one agency has taken over (concentration, and its
+share above the cap in the stored market view, which advises by default), one where
+concentration is rising against the window before, a broker steering people to one provider, a
+broker who declared a conflict of interest after arranging support (and is refused from then on),
+repeated low ratings for respect and dignity, a burst of five-star reviews, and a review written
+by the provider for the person they support. Lock-in terms are refused when offered, so they
+never reach a scan.
 """
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.domain.access import DelegateKind, Role
+from app.domain.agreements import Terms
+from app.errors import InvalidInput
 from app.extensions import db
-from app.models import Delegation, Flag
-from app.services import bookings, brokerage, concerns, households, listings, messaging
+from app.models import Delegation, Flag, MarketRun
+from app.services import (
+    agreements,
+    bookings,
+    brokerage,
+    concerns,
+    conflicts,
+    households,
+    listings,
+    market_view,
+    messaging,
+    providers,
+    ratings,
+)
 from tests.booking_helpers import at, holder_with_budget, live_listing, next_weekday, one_off
 from tests.messaging_helpers import delegate
+from tests.provider_helpers import profile_input
+from tests.review_helpers import scores, settled_one_off
 
 CLEAN_PROVIDERS = 20
 CLEAN_HOLDERS = 40
@@ -32,9 +55,9 @@ INNOCENT = ["My rate is £18 an hour, and Carefair takes care of the payment.",
             "Can I borrow your ladder to change the bulb?"]
 
 
-def _book(actor, holder, listing, provider, *, weeks, start=10, end=12, accept=True):
+def _book(actor, holder, listing, provider, *, weeks, start=10, end=12, accept=True, weekday=1):
     booking = bookings.request_booking(actor, holder, one_off(
-        listing, day=next_weekday(1, weeks_ahead=weeks), start=start, end=end))
+        listing, day=next_weekday(weekday, weeks_ahead=weeks), start=start, end=end))
     if accept and booking.state == "requested":
         booking = bookings.accept(provider, booking.id)
     return booking
@@ -54,15 +77,24 @@ def test_every_planted_pattern_is_flagged_and_clean_people_are_left_alone(app_ct
     def provider(price="16.50"):
         return live_listing(make_user, broker, price=price)
 
-    def holder(**kw):
-        return holder_with_budget(make_user, funded=kw.pop("funded", 200_000), **kw)[0]
+    def holder(district=None, **kw):
+        person = holder_with_budget(make_user, funded=kw.pop("funded", 200_000), **kw)[0]
+        if district:
+            person.home_district = district
+            db.session.commit()
+        return person
+
+    def named(name, district, price="16.50"):
+        user, listing = provider(price)
+        providers.save_profile(user, profile_input(display_name=name, districts=district))
+        return user, listing
 
     # The clean market: PAs at ordinary prices, holders (one in ten at risk) with a few
     # bookings each in the rule window and everyday messages.
     clean_providers = [provider(f"{15.50 + (i % 5) * 0.50:.2f}") for i in range(CLEAN_PROVIDERS)]
     clean_holders = []
     for i in range(CLEAN_HOLDERS):
-        person = holder(at_risk=i % 10 == 0)
+        person = holder("SY1", at_risk=i % 10 == 0)
         clean_holders.append(person)
         first = clean_providers[i % CLEAN_PROVIDERS]
         second = clean_providers[(i + 7) % CLEAN_PROVIDERS]
@@ -181,8 +213,119 @@ def test_every_planted_pattern_is_flagged_and_clean_people_are_left_alone(app_ct
             bookings.accept(p_spk[0], booking.id)
     expected["spending_spike"] = ("holder", h_spk.id, None)
 
+    # A provider whose clients are mostly people at risk, at ordinary prices.
+    p_arc = provider()
+    for n in range(6):
+        person = holder(at_risk=True)
+        _book(person, person, p_arc[1], p_arc[0], weeks=12 + n % 2, start=8 + 2 * (n // 2),
+              end=10 + 2 * (n // 2))
+    expected["at_risk_concentration"] = ("provider", p_arc[1].profile_id, None)
+
+    # A late-cancellation fee brought in after the booking, then charged.
+    p_can, h_can = live_listing(make_user, broker, charge="0", notice=48), holder()
+    late = _book(h_can, h_can, p_can[1], p_can[0], weeks=10)
+    listings.update_listing(p_can[0], p_can[1].id, _listing_input(
+        p_can[1], "16.50", cancellation_notice_hours=48, cancellation_charge="30.00"))
+    bookings.cancel_booking(h_can, h_can, late.id,
+                            now=late.sessions[0].start_at - timedelta(hours=5))
+    expected["cancellation_beyond_policy"] = ("provider", p_can[1].profile_id, None)
+
+    # LS6: one agency has taken over personal care (five people with it, one each with two
+    # others); six hours a visit, two visits each.
+    big = named("Big Care Ltd", "LS6")
+    ls6 = [big, named("Small Care 1", "LS6"), named("Small Care 2", "LS6")]
+    for n in range(7):
+        person, (user, listing) = holder("LS6"), ls6[0 if n < 5 else n - 4]
+        for week in (10, 11):
+            _book(person, person, listing, user, weeks=week, start=8, end=14,
+                  weekday=n if n < 5 else 0)
+    expected["market_concentration"] = ("market", "LS6/personal_care", None)
+
+    # LS8: three providers shared people evenly in the window before; now one has most.
+    ls8 = [named(f"Rising Care {n}", "LS8") for n in range(3)]
+    for user, listing in ls8:
+        for k in range(2):
+            person = holder("LS8")
+            for week in (1, 2):  # the 90 days before the scan's window
+                _book(person, person, listing, user, weeks=week, start=8, end=16, weekday=k)
+    for n in range(7):
+        person, (user, listing) = holder("LS8"), ls8[0 if n < 5 else n - 4]
+        for week in (12, 13):
+            _book(person, person, listing, user, weeks=week, start=8, end=16,
+                  weekday=n if n < 5 else 2)
+    expected["concentration_rising"] = ("market", "LS8/personal_care", None)
+
+    # LS7: five providers, three people each; a broker arranges support for eight more people
+    # and sends seven of them to the same one.
+    ls7 = [named(f"Steady Care {n}", "LS7") for n in range(5)]
+    for n, (user, listing) in enumerate(ls7):
+        for k in range(3):
+            person = holder("LS7")
+            _book(person, person, listing, user, weeks=10 + k, start=8 + 2 * (n % 4),
+                  end=10 + 2 * (n % 4))
+    steering = make_user(Role.BROKER, name="Sam Steer")
+    for n in range(8):
+        user, listing = ls7[0] if n < 7 else ls7[2]
+        person = holder("LS7")
+        day = next_weekday(n % 5, weeks_ahead=12 + n // 5)
+        arranged = bookings.arrange_booking(
+            steering, person.id, one_off(listing, day=day, start=16, end=17),
+            options_offered=[ls7[1][1].id], options_note="Offered two; they chose this one.")
+        if arranged.state == "requested":
+            bookings.accept(user, arranged.id)
+    expected["broker_steering"] = ("broker", steering.id, None)
+
+    # A broker arranges support with a provider, then declares a conflict with it: flagged,
+    # and refused from then on.
+    p_coi, conflicted = provider(), make_user(Role.BROKER)
+    h_coi = holder()
+    first = bookings.arrange_booking(conflicted, h_coi.id, one_off(
+        p_coi[1], day=next_weekday(2, weeks_ahead=11)), options_offered=[],
+        options_note="The only one free.")
+    bookings.accept(p_coi[0], first.id)
+    conflicts.declare(conflicted, str(p_coi[1].profile_id), "My sister runs it")
+    with pytest.raises(conflicts.ConflictOfInterest):
+        bookings.arrange_booking(conflicted, h_coi.id, one_off(
+            p_coi[1], day=next_weekday(3, weeks_ahead=11)), options_offered=[],
+            options_note="Again")
+    expected["conflict_of_interest"] = ("broker", conflicted.id, None)
+
+    # Reviews: three people rate one provider low for respect and dignity; another gets a
+    # burst of five-star reviews; a provider who acts for the person they support reviews
+    # themselves.
+    p_dig, p_burst = provider(), provider()
+    for n in range(3):
+        person = holder()
+        settled = settled_one_off(p_dig[0], p_dig[1], person, weeks_ago=2 + n, hour=10)
+        ratings.submit_review(person, person, settled.id, scores(2, respect_dignity=1))
+    expected["low_respect_and_dignity"] = ("provider", p_dig[1].profile_id, None)
+    for n in range(5):
+        person = holder()
+        settled = settled_one_off(p_burst[0], p_burst[1], person, weeks_ago=2 + n // 4,
+                                  hour=8 + 2 * (n % 4))
+        ratings.submit_review(person, person, settled.id, scores(5))
+    expected["five_star_burst"] = ("provider", p_burst[1].profile_id, None)
+    own = settled_one_off(p_del[0], p_del[1], h_del, weeks_ago=3)
+    for s in own.sessions:  # the provider acts for the person: a broker co-signs the hours
+        bookings.confirm_session(broker, h_del, s.id)
+    ratings.submit_review(p_del[0], h_del, own.id, scores(5))
+    expected["review_by_linked_person"] = ("provider", p_del[1].profile_id, None)
+
+    # Lock-in terms are refused when the provider offers them: nothing to flag later.
+    p_lock, h_lock = provider(), holder()
+    locked = _book(h_lock, h_lock, p_lock[1], p_lock[0], weeks=10)
+    for unfair in ({"notice_days": 120}, {"exit_fee_pence": 50_000}, {"prepayment_weeks": 12},
+                   {"exclusive": True}):
+        with pytest.raises(InvalidInput):
+            agreements.offer(p_lock[0], locked.id, Terms(**{
+                "services": "Personal care", "schedule": "Tuesdays 10 to 12",
+                "rate_pence": 1650, "rate_unit": "hour", "minimum_minutes": 120,
+                "cancellation_notice_hours": 24, "cancellation_charge_pence": 0,
+                "notice_days": 14, "complaints": "Call me first.", **unfair}))
+    assert agreements.agreement_for_booking(locked.id) is None
+
     # One scan of the whole market, as the daily job runs it.
-    brokerage.scan(as_of)
+    result = brokerage.scan(as_of)
     on_file = db_session.scalars(select(Flag)).all()
 
     def flagged(rule, kind, ident, severity):
@@ -196,11 +339,21 @@ def test_every_planted_pattern_is_flagged_and_clean_people_are_left_alone(app_ct
             if kind == "listing" and flag.subject_kind == "listing" and \
                     flag.subject_id == str(ident):
                 return True
+            if kind in ("market", "broker") and flag.subject_kind == kind and \
+                    flag.subject_id == str(ident):
+                return True
         return False
 
     missed = [name for name, (kind, ident, severity) in expected.items()
               if not flagged(name.split(" ")[0], kind, ident, severity)]
     assert missed == [], f"planted patterns not flagged: {missed}"
+    # The share cap advises by default (no flag): the stored market view shows it.
+    run = db.session.get(MarketRun, result.market_run_id)
+    detail = market_view.market(run, "LS6", "personal_care", 12)
+    assert [(s.provider_name, s.share.above_cap) for s in detail.shares][0] == (
+        "Big Care Ltd", True)
+    clean_market, _ = market_view.markets(run, district="SY1")
+    assert clean_market and all(not row.figure.above_cap for row in clean_market)
 
     clean_provider_ids = {listing.profile_id for _, listing in clean_providers}
     clean_holder_ids = {h.id for h in clean_holders}

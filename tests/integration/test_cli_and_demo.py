@@ -127,3 +127,26 @@ def test_seed_on_an_empty_database_migrates_it_first(tmp_path):
     assert "migrated first" in result.stdout and "Demo data loaded." in result.stdout
     with sqlite3.connect(database) as connection:
         assert connection.execute("select count(*) from users").fetchone()[0] > 5
+
+
+def test_the_demo_has_concerns_households_and_addresses_once(app_ctx, db_session):
+    from app.models import Concern, HomeAddress, HouseholdMember
+    from app.services import accounts, restrictions
+    from app.services.providers import is_public, profile_of
+
+    def counts():
+        return tuple(db_session.scalar(select(func.count()).select_from(model))
+                     for model in (Concern, HouseholdMember, HomeAddress))
+
+    demo_seed.seed_all()
+    seeded = counts()
+    assert seeded[0] >= 2 and seeded[1] >= 2 and seeded[2] >= 3
+    complaint, public = db_session.scalars(select(Concern).order_by(Concern.id)).all()[:2]
+    assert (complaint.kind, complaint.status, complaint.reporter_kind) == (
+        "complaint", "open", "holder")
+    assert (public.kind, public.status, public.reporter_kind) == ("safeguarding", "closed",
+                                                                  "public")
+    tamsin = profile_of(accounts.find_by_email("tamsin.chowdhury@carefair.example"))
+    assert not restrictions.listings_suspended(tamsin.id) and is_public(tamsin)  # lifted by a broker
+    demo_seed.seed_all()
+    assert counts() == seeded

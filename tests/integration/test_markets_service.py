@@ -4,7 +4,7 @@ run, steering is counted in people, settings overrides, conflicts and home distr
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.domain.access import Role
 from app.domain.rules.markets import facts_from_sessions
@@ -219,3 +219,30 @@ def test_booking_advice_names_a_dominant_provider_and_the_alternatives(app, app_
         app.config["COUNCIL"], rule_action_overrides=(("provider_share_cap", "hold"),)))
     reasons = booking_checks.hold_reasons(newcomer, big, 4000)
     assert reasons and reasons[0].startswith("A broker must look at this booking first")
+
+
+def test_a_small_market_is_measured_at_once_when_a_broker_asks(app, app_ctx, make_user,
+                                                               db_session):
+    broker = make_user(Role.BROKER)
+    concentrated_district(make_user, broker, "LS6")
+    result = brokerage.request_scan(broker)
+    assert result is not None and db.session.get(MarketRun, result.market_run_id).markets == 1
+    with pytest.raises(NotPermitted):
+        brokerage.request_scan(make_user(Role.PROVIDER))
+
+
+def test_a_large_market_asked_for_is_measured_once_by_the_scheduled_job(app, app_ctx,
+                                                                        make_user, db_session):
+    broker = make_user(Role.BROKER)
+    concentrated_district(make_user, broker, "LS6")  # 49 sessions: "large" below
+    assert brokerage.run_requested() is None  # nobody asked
+    assert brokerage.request_scan(broker, in_request_max_sessions=10) is None
+    assert db.session.scalar(select(func.count(MarketRun.id))) == 0
+    asked = _audits("market_scan.requested")
+    assert [(e.actor_id, e.details) for e in asked] == [
+        (broker.id, {"after_run": None, "sessions": 49})]
+    result = brokerage.run_requested()
+    assert result is not None and db.session.scalar(select(func.count(MarketRun.id))) == 1
+    assert brokerage.run_requested() is None  # answered: the next turn does nothing
+    assert brokerage.request_scan(broker, in_request_max_sessions=10) is None
+    assert brokerage.run_requested().market_run_id > result.market_run_id

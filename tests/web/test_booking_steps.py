@@ -220,3 +220,21 @@ def test_a_group_session_is_started_and_joined_through_the_steps(
         f"/my/book/{listing.id}/how-often").get_data(as_text=True)
     gone = client.get(f"/my/book/{listing.id}/join/{booking.id}", follow_redirects=True)
     assert "you have already joined it" in gone.get_data(as_text=True)
+
+
+def test_a_weekly_series_is_offered_only_at_times_free_every_week(app, market):
+    provider, listing, holder = market
+    with app.app_context():
+        first = free_time.next_free(listing, minutes=120, limit=1)[0]
+        # Someone already has the same time three weeks later.
+        later = first.start + timedelta(weeks=3)
+        bookings.request_booking(holder, holder, bookings.BookingInput(
+            listing_id=listing.id, kind="one_off", start=later,
+            end=later + timedelta(hours=2)))
+        once = [s.start for s in free_time.next_free(listing, minutes=120, limit=40)]
+        two_weeks = [s.start for s in free_time.next_free(listing, minutes=120, limit=40,
+                                                          weeks=2)]
+        four_weeks = [s.start for s in free_time.next_free(listing, minutes=120, limit=40,
+                                                           weeks=4)]
+    assert first.start in once and first.start in two_weeks
+    assert first.start not in four_weeks and four_weeks  # other times still fit four weeks

@@ -236,3 +236,38 @@ def test_the_provider_never_learns_who_reported(app_ctx, client, login, make_use
         assert REPORTER_NAME not in text and holder.email not in text
         assert "purse" not in text  # nor the reporter's words
     assert emails or inbox  # they were told something (the flag upheld)
+
+
+def test_staff_raise_a_concern_from_a_holders_page_and_from_a_flag(app, client, login, make_user,
+                                                                   provider, db_session):
+    from app.domain.rules import Finding, Severity, Subject
+    from app.services import flags
+
+    _, listing_id, profile_id = provider
+    with app.app_context():
+        holder, _ = _booked(make_user, listing_id)
+        broker = login(make_user(Role.BROKER))
+        filed = flags.file_findings([Finding(
+            "hours_beyond_booking", Severity.MEDIUM, Subject("provider", profile_id),
+            "Recorded 3 hours beyond the hours booked.", {"provider_id": profile_id})])
+        db.session.commit()
+        flag_id = filed.flags[0].id
+    page = client.get(f"/broker/holders/{holder.id}").get_data(as_text=True)
+    link = f"/providers/{profile_id}/concern?holder={holder.id}&amp;from=holder:{holder.id}"
+    assert link in page  # click one, from the holder's page
+    response = client.post(link.replace("&amp;", "&"), data={
+        "kind": "fraud", "details": "Timesheets do not match what the family tells us."})
+    assert response.status_code == 302
+    concern = db_session.scalar(select(Concern).order_by(Concern.id.desc()))
+    assert (concern.reporter_kind, concern.reporter_user_id, concern.holder_id,
+            concern.raised_from) == ("staff", broker.id, holder.id, f"holder:{holder.id}")
+
+    flag_page = client.get(f"/broker/flags/{flag_id}").get_data(as_text=True)
+    link = f"/providers/{profile_id}/concern?from=flag:{flag_id}"
+    assert link in flag_page  # click one, from the flag
+    client.post(link, data={"kind": "safeguarding", "harm": "neglect",
+                            "details": "Left alone for hours on the days recorded."})
+    concern = db_session.scalar(select(Concern).order_by(Concern.id.desc()))
+    assert (concern.kind, concern.reporter_kind, concern.raised_from) == (
+        "safeguarding", "staff", f"flag:{flag_id}")
+    assert restrictions.listings_suspended(profile_id) and restrictions.payouts_held(profile_id)

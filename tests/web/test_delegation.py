@@ -592,3 +592,22 @@ def test_a_broker_is_asked_before_removing_someone_and_can_undo_it(client, make_
     assert delegation.status == "active"
     [event] = _events(db_session, "delegation.restored")
     assert event.actor_id == broker.id and event.on_behalf_of_id == holder.id
+
+
+def test_a_circle_member_is_told_plainly_what_is_not_shared_with_them(
+        client, make_user, login, db_session):
+    holder = make_user(Role.HOLDER, name="Alex Morgan")
+    circle = make_user(Role.SUPPORTER)
+    _delegate(db_session, holder, circle, "circle", "plan")
+    login(circle)
+    client.post("/acting-for", data={"holder_id": holder.id})
+    assert client.get("/my/plan").status_code == 200  # shared
+    response = client.get("/my/budget")
+    page = _page(response)
+    assert response.status_code == 403
+    assert "<h1 class=\"govuk-heading-l\">You do not have access to this page</h1>" in page
+    assert "Alex Morgan has not shared their budget and spending with you" in page
+    assert "ask Alex Morgan if you would like to see it" in page
+    response = client.get("/my/address")
+    assert response.status_code == 403
+    assert "only Alex Morgan or the people who manage their money can do this" in _page(response)

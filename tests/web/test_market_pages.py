@@ -170,3 +170,11 @@ def test_the_booking_form_advises_a_newcomer_about_a_dominant_provider(
     assert 'id="booking-advice"' in page
     assert "Big Care Ltd already provides 71% of the personal care" in page
     assert 'id="alternatives"' in page and "Small Care 1" in page
+
+
+def test_a_broker_measures_the_markets_again_from_the_market_view(client, login_as, scanned):
+    login_as(Role.BROKER)
+    page = client.post("/markets/scan", follow_redirects=True).get_data(as_text=True)
+    assert "The markets were measured again: 0 new flags filed." in page
+    login_as(Role.HOLDER)
+    assert client.post("/markets/scan").status_code == 403

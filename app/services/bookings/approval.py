@@ -64,16 +64,15 @@ def _decide_approval(broker: User, booking_id: int, event: Event, note: str) -> 
 
 def _apply_decision(broker: User, booking: Booking, event: Event, note: str) -> None:
     """The decision on a booking the caller has locked, in the caller's transaction."""
-    state = rules.transition(booking.state, event, ActorKind.BROKER)
-    booking.state = state.value
+    state = rules.move(booking, event, ActorKind.BROKER)
     booking.approved_by_id = broker.id
     booking.approval_note = (note or "").strip()[:500] or None
     if state is S.REQUESTED:
         # The provider's time to answer starts now, not when the broker's queue began.
         booking.waiting_since = _now()
     for s in booking.sessions:
-        if s.state == S.AWAITING_APPROVAL.value:
-            s.state = state.value
+        if s.state == S.AWAITING_APPROVAL:
+            rules.move(s, event, ActorKind.BROKER)
     audit.record(
         broker,
         f"booking.{event.value}",

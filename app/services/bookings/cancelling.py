@@ -85,12 +85,12 @@ def cancel_booking(
             _money_back(booking, s, outcomes[s.id], actor)
     if booking.kind == "pooled":
         _release_pool(booking, actor)
-    booking.state = rules.transition(booking.state, Event.CANCEL, kind).value
+    rules.move(booking, Event.CANCEL, kind)
     booking.cancelled_by_id = actor.id
     booking.cancel_reason = (reason or "").strip()[:500] or None
     for s in booking.sessions:
         if s.id in outcomes:
-            s.state = rules.transition(s.state, Event.CANCEL, kind).value
+            rules.move(s, Event.CANCEL, kind)
             s.charge_pence = outcomes[s.id]
     audit.record(
         actor,
@@ -182,7 +182,7 @@ def report_no_show(
     else:
         charge, who = 0, "provider"
     _money_back(booking, s, charge, actor)
-    s.state = rules.transition(s.state, Event.REPORT_NO_SHOW, kind).value
+    rules.move(s, Event.REPORT_NO_SHOW, kind)
     s.no_show_by, s.charge_pence = who, charge
     audit.record(
         actor,

@@ -72,8 +72,7 @@ def record_delivery(
         # Hours not yet worked would be paid on the provider's word before they happen.
         raise InvalidInput("You can only record support once it has finished. The end time "
                            "is later than now.", field="actual_end")
-    state = rules.transition(s.state, Event.RECORD_DELIVERY, ActorKind.PROVIDER)
-    s.state = state.value
+    rules.move(s, Event.RECORD_DELIVERY, ActorKind.PROVIDER)
     s.actual_start_at, s.actual_end_at = actual_start, actual_end
     s.delivery_notes = (notes or "").strip()[:4000]
     s.delivered_at = now
@@ -175,7 +174,7 @@ def dispute_session(
     booking = s.booking
     _refuse_own_work(booking, holder, actor, "dispute the hours")
     _require_holder_side(booking, holder, actor)
-    s.state = rules.transition(s.state, Event.DISPUTE, _kind_of(actor, booking.holder)).value
+    rules.move(s, Event.DISPUTE, _kind_of(actor, booking.holder))
     s.dispute_reason = reason[:1000]
     audit.record(
         actor,
@@ -247,9 +246,9 @@ def _settle(
     """Capture `charge` from the session's hold (the rest goes back) and mark it settled, in the
     caller's transaction (the session and its booking are locked by the caller)."""
     booking = s.booking
-    state = rules.transition(s.state, event, kind)
-    if state is S.CONFIRMED:
-        state = rules.transition(state, Event.SETTLE, ActorKind.SYSTEM)
+    # Refuse before any money moves; the state itself changes below, with the money.
+    if rules.transition(s.state, event, kind) is S.CONFIRMED:
+        rules.transition(S.CONFIRMED, Event.SETTLE, ActorKind.SYSTEM)
     capture_id = None
     if s.hold_id is not None:
         if charge > 0:
@@ -276,7 +275,8 @@ def _settle(
         booking, "capture" if charge > 0 else "cancel", session=s, amount=charge, actor=actor,
         key=f"b{booking.id}-s{s.id}-step-settle",
     )
-    s.state = state.value
+    if rules.move(s, event, kind) is S.CONFIRMED:
+        rules.move(s, Event.SETTLE, ActorKind.SYSTEM)
     s.capture_id = capture_id
     s.charge_pence = charge
     s.confirmed_at = _now()
@@ -316,6 +316,7 @@ def _after_settle(session_id: int) -> BookingSession:
 def _close_if_done(booking: Booking) -> None:
     """A booking whose every session is over is settled (ready to rate) if any was paid."""
     states = {s.state for s in booking.sessions}
-    final = {S.SETTLED.value, S.CANCELLED.value, S.NO_SHOW.value}
-    if states <= final and booking.state not in (S.CANCELLED.value, S.DECLINED.value):
-        booking.state = S.SETTLED.value if S.SETTLED.value in states else S.CANCELLED.value
+    final = {S.SETTLED, S.CANCELLED, S.NO_SHOW}
+    if states <= final and not S(booking.state).is_final:
+        rules.move(booking, Event.FINISH if S.SETTLED in states else Event.FINISH_UNPAID,
+                   ActorKind.SYSTEM)

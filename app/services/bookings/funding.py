@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from app import clock
 from app.domain import bookings as rules
 from app.domain.bookings import ActorKind, Event
 from app.domain.errors import InvariantBroken
@@ -37,6 +38,7 @@ from app.services.bookings._common import (
     _starts,
     require_provider_not_suspended,
 )
+from app.services.bookings.horizon import is_deferred
 from app.services.bookings.pools import _release_pool
 
 
@@ -51,11 +53,10 @@ def accept(provider: User, booking_id: int) -> Booking:
     booking = _lock_booking(booking_id)
     _require_provider(booking, provider)
     require_provider_not_suspended(booking)
-    state = rules.transition(booking.state, Event.ACCEPT, ActorKind.PROVIDER)
-    booking.state = state.value
+    rules.move(booking, Event.ACCEPT, ActorKind.PROVIDER)
     for s in booking.sessions:
-        if s.state == S.REQUESTED.value:
-            s.state = state.value
+        if s.state == S.REQUESTED:
+            rules.move(s, Event.ACCEPT, ActorKind.PROVIDER)
     audit.record(provider, "booking.accepted", "booking", booking.id, on_behalf_of=booking.holder)
     _fund(booking, provider, accepted_by=provider)
     transaction.commit()
@@ -102,8 +103,12 @@ def _fund(
         return
     held: dict[int, int] = {}
     approver = booking.approved_by if booking.approval_reasons else None
+    # A weekly series holds only the sessions in the funding horizon; the daily hold-ahead job
+    # holds the others as instalments arrive (app.services.bookings.horizon).
+    now = clock.now()
     to_hold = [s for s in booking.sessions
-               if s.state in (S.ACCEPTED.value, S.PAYMENT_FAILED.value) and s.price_pence > 0]
+               if s.state in (S.ACCEPTED.value, S.PAYMENT_FAILED.value) and s.price_pence > 0
+               and not is_deferred(booking, s, now)]
     try:
         card_payments.check_ready(booking)  # before the ledger: no hold to undo
         if to_hold and booking.budget_id is not None:
@@ -137,25 +142,22 @@ def _fund(
                 )
         if booking.state == S.PAYMENT_FAILED.value:
             # A retry: the sessions wait for the card as accepted ones do.
-            state = rules.transition(booking.state, Event.AWAIT_CARD, ActorKind.SYSTEM)
-            booking.state = state.value
+            rules.move(booking, Event.AWAIT_CARD, ActorKind.SYSTEM)
             for s in booking.sessions:
-                if s.state == S.PAYMENT_FAILED.value:
-                    s.state = state.value
+                if s.state == S.PAYMENT_FAILED:
+                    rules.move(s, Event.AWAIT_CARD, ActorKind.SYSTEM)
         return
     _mark_funded(booking, held, accepted_by)
 
 
 def _mark_payment_failed(booking: Booking, err: DomainError, *, tell_failure: bool) -> None:
-    state = (
-        rules.transition(booking.state, Event.PAYMENT_FAILED, ActorKind.SYSTEM)
-        if booking.state == S.ACCEPTED.value
-        else S.PAYMENT_FAILED
-    )
-    booking.state = state.value
+    if booking.state == S.ACCEPTED:  # a retry that failed again is payment_failed already
+        rules.move(booking, Event.PAYMENT_FAILED, ActorKind.SYSTEM)
+    now = clock.now()
     for s in booking.sessions:
-        if s.state == S.ACCEPTED.value:
-            s.state = state.value
+        # Sessions beyond the funding horizon were not tried: they stay accepted.
+        if s.state == S.ACCEPTED and not is_deferred(booking, s, now):
+            rules.move(s, Event.PAYMENT_FAILED, ActorKind.SYSTEM)
     audit.record(
         None,
         "booking.payment_failed",
@@ -268,12 +270,13 @@ def _mark_funded(
             link=_link(booking),
             context={"provider": accepted_by, "starts": _starts(booking)},
         )
-    state = rules.transition(booking.state, Event.HOLD_FUNDS, ActorKind.SYSTEM)
-    booking.state = state.value
+    rules.move(booking, Event.HOLD_FUNDS, ActorKind.SYSTEM)
     for s in booking.sessions:
-        if s.state in (S.ACCEPTED.value, S.PAYMENT_FAILED.value):
-            s.state = state.value
+        if s.state in (S.ACCEPTED, S.PAYMENT_FAILED):
             s.hold_id = held.get(s.id, s.hold_id)
+            if booking.kind == "recurring" and s.price_pence > 0 and s.hold_id is None:
+                continue  # beyond the funding horizon: accepted, held as money arrives
+            rules.move(s, Event.HOLD_FUNDS, ActorKind.SYSTEM)
     audit.record(
         None,
         "booking.funds_held",
@@ -296,11 +299,11 @@ def decline(provider: User, booking_id: int, *, reason: str = "") -> Booking:
     """Raises NotFound, IllegalTransition."""
     booking = _lock_booking(booking_id)
     _require_provider(booking, provider)
-    state = rules.transition(booking.state, Event.DECLINE, ActorKind.PROVIDER)
-    booking.state = state.value
+    rules.move(booking, Event.DECLINE, ActorKind.PROVIDER)
     booking.cancel_reason = (reason or "").strip()[:500] or None
     for s in booking.sessions:
-        s.state = state.value
+        if s.state == S.REQUESTED:  # (a visit cancelled before keeps its own state)
+            rules.move(s, Event.DECLINE, ActorKind.PROVIDER)
     audit.record(
         provider,
         "booking.declined",

@@ -91,12 +91,12 @@ def pause(actor: User, holder: User, *, reason: str, until: date | None = None) 
         booking = _lock_booking(booking_id)  # re-read inside the lock: it may have moved on
         if booking.state not in [s.value for s in PAUSABLE]:
             continue
-        booking.paused_from = booking.state
-        booking.state = rules.transition(booking.state, Event.PAUSE, kind).value
+        booking.paused_from = S(booking.state).value
+        rules.move(booking, Event.PAUSE, kind)
         for s in booking.sessions:
-            if s.state in [x.value for x in PAUSABLE]:
+            if s.state in PAUSABLE:
                 _money_back(booking, s, 0, actor)  # the policy waives charges while paused
-                s.state = S.PAUSED.value
+                rules.move(s, Event.PAUSE, kind)
                 s.hold_id = None
         notify.send(
             Notice.BOOKING_PAUSED,
@@ -145,22 +145,26 @@ def resume(actor: User, holder: User, *, now: datetime | None = None) -> list[Bo
             continue
         was = booking.paused_from or S.ACCEPTED.value
         booking.paused_from = None
+        # What resuming does, event by event, to the booking and each paused visit ahead.
+        steps: list[tuple[Event, ActorKind]]
         if was in (S.REQUESTED.value, S.AWAITING_APPROVAL.value):
-            state = rules.transition(booking.state, Event.RESUME_REQUEST, kind)
+            steps = [(Event.RESUME_REQUEST, kind)]
             if was == S.AWAITING_APPROVAL.value:
-                state = rules.transition(state, Event.HOLD_FOR_APPROVAL, ActorKind.SYSTEM)
+                steps.append((Event.HOLD_FOR_APPROVAL, ActorKind.SYSTEM))
         else:
-            state = rules.transition(booking.state, Event.RESUME, kind)
+            steps = [(Event.RESUME, kind)]
             booking.hold_round += 1
-        booking.state = state.value
+        for event, by in steps:
+            state = rules.move(booking, event, by)
         for s in booking.sessions:
-            if s.state == S.PAUSED.value:
+            if s.state == S.PAUSED:
                 if s.start_at <= now:
-                    s.state = S.CANCELLED.value
+                    rules.move(s, Event.CANCEL, ActorKind.SYSTEM)
                     s.charge_pence = 0
                     s.outcome_note = "Missed while support was paused: nothing to pay."
                 else:
-                    s.state = state.value
+                    for event, by in steps:
+                        rules.move(s, event, by)
         notify.send(
             Notice.BOOKING_RESUMED,
             booking.provider_profile.user,

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from app.domain import bookings as rules
 from app.domain.errors import InvariantBroken
 from app.domain.notifications import Event as Notice
-from app.errors import InvalidInput, NotFound
+from app.domain.pooling import ShareState, move_share
+from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Booking, BookingSession, PoolParticipant, User
 from app.services import audit, budgets, ledger, notify, transaction
@@ -89,7 +90,8 @@ def join_pool(
 ) -> PoolParticipant:
     """Join a pooled session: the most this holder could pay is held from their own budget.
 
-    Raises Conflict (full, closed, already in), InsufficientFunds, NeedsApproval, NotFound.
+    Raises Conflict (full, closed or decided, already in), InsufficientFunds, NeedsApproval,
+    NotFound.
     """
     now = now or _now()
     booking = _lock_booking(booking_id)
@@ -100,6 +102,11 @@ def join_pool(
         S.SETTLED.value,
     ):
         raise NotFound("We could not find that group session.")
+    if booking.pool_decided_at is not None:
+        # Re-checked inside the lock: a join checked against a moment before the deadline can
+        # reach the lock after the decision fixed everyone's share (issue 13's races).
+        raise Conflict("Joining this group session has closed: its places were settled at the "
+                       "deadline.", field="booking")
     terms = _pool_terms_of(booking)
     rules.check_can_join(terms, [p.holder_id for p in booking.participants], holder.id, now)
     budget = budgets.current_budget(holder.id)
@@ -134,12 +141,12 @@ def _release_pool(booking: Booking, actor: User | None) -> None:
                 actor=actor,
                 on_behalf_of=part.holder,
             )
-        part.state = "released"
+        move_share(part, ShareState.RELEASED)
 
 
 def _capture_pool(booking: Booking, s: BookingSession, actor: User | None) -> None:
     for part in booking.participants:
-        if part.state != "joined" or part.hold_id is None:
+        if part.state != ShareState.JOINED or part.hold_id is None:
             continue
         share = part.share_pence if part.share_pence is not None else part.held_pence
         part.capture_id = ledger.capture(
@@ -150,7 +157,7 @@ def _capture_pool(booking: Booking, s: BookingSession, actor: User | None) -> No
             on_behalf_of=part.holder,
             reference=booking.reference,
         ).id
-        part.state = "paid"
+        move_share(part, ShareState.PAID)
 
 
 def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
@@ -181,13 +188,11 @@ def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
         at=now,
     )
     _release_pool(booking, None)
-    booking.state = rules.transition(
-        booking.state, rules.Event.CANCEL, rules.ActorKind.SYSTEM
-    ).value
+    rules.move(booking, rules.Event.CANCEL, rules.ActorKind.SYSTEM)
     booking.cancel_reason = decision.reason
     for s in booking.sessions:
-        if s.state in [x.value for x in OPEN_SESSION_STATES]:
-            s.state = S.CANCELLED.value
+        if s.state in OPEN_SESSION_STATES:
+            rules.move(s, rules.Event.CANCEL, rules.ActorKind.SYSTEM)
     for part in booking.participants:
         notify.send(
             Notice.MONEY_RELEASED,

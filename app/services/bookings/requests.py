@@ -65,6 +65,7 @@ from app.services.bookings._common import (
     _terms,
 )
 from app.services.bookings.approval import _apply_decision
+from app.services.bookings.horizon import horizon_end
 from app.services.bookings.hour_caps import check_hour_cap
 from app.services.bookings.pauses import current_pause
 from app.services.bookings.pools import _join_pool_hold_pending
@@ -225,6 +226,12 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
         if data.kind == "pooled":
             pool = _pool_terms(data, total)
             hold_now = pool.hold_per_person_pence
+        elif data.kind == "recurring":
+            # Funded as money arrives (issue 18): only the sessions in the funding horizon are
+            # held now, so only they must be affordable now; the rest are held as instalments come.
+            hold_now = sum(p for s, p in zip(sessions, prices, strict=True)
+                           if s.start < horizon_end(
+                               now, card=budget.funding_mode == card_payments.CARD_MODE))
         if hold_now > available:
             raise InsufficientFunds(
                 _not_enough_now(budget, sessions, prices, hold_now, available,
@@ -236,7 +243,8 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
             check_hour_cap(holder.id, plan, category, sessions)
         first, last = sessions[0].start, sessions[-1].start
         request = rules.ApprovalRequest(
-            total_pence=hold_now,
+            total_pence=hold_now if data.kind == "pooled" else total,
+            hold_now_pence=hold_now,
             category=category or "other",
             category_label=category_label(category),
             plan_categories=frozenset(plan.amounts) if plan else frozenset(),
@@ -281,7 +289,12 @@ def _not_enough_now(budget: Budget, sessions: Sequence[Session], prices: Sequenc
                     hold_now: int, available: int, *, pooled: bool) -> str:
     """Why a booking cannot be afforded now, and what can be: for regular support, how many of
     the first sessions the money available now covers, and when the next payment comes in."""
-    message = f"This booking costs {_pounds(hold_now)} but only {_pounds(available)} is available."
+    if not pooled and hold_now < sum(prices):
+        # A weekly series: only the sessions in the funding horizon must be affordable now.
+        message = (f"The sessions in the next {_settings().funding_horizon_weeks} weeks cost "
+                   f"{_pounds(hold_now)} but only {_pounds(available)} is available.")
+    else:
+        message = f"This booking costs {_pounds(hold_now)} but only {_pounds(available)} is available."
     due, _ = budgets.next_instalment(budget)
     when = (f"due on {due.day} {due:%B %Y}" if due >= _now().date()
             else f"which was due on {due.day} {due:%B %Y}")
@@ -377,7 +390,7 @@ def _request(
         budget_id=budget.id if budget else None,
         plan_category=quote.plan_category,
         kind=data.kind,
-        state=S.REQUESTED.value,
+        state=S.ENQUIRY,  # every booking starts here; the events below move it on
         total_pence=quote.total_pence,
         funding_mode=quote.funding_mode,
         notes=(data.notes or "").strip()[:2000],
@@ -394,20 +407,23 @@ def _request(
         join_deadline=data.join_deadline if data.kind == "pooled" else None,
     )
     kind = _kind_of(actor, holder)
-    state = rules.transition(S.ENQUIRY, Event.REQUEST, kind)
+    steps = [(Event.REQUEST, kind)]
     if quote.approval_reasons:
-        state = rules.transition(state, Event.HOLD_FOR_APPROVAL, ActorKind.SYSTEM)
-    booking.state = state.value
+        steps.append((Event.HOLD_FOR_APPROVAL, ActorKind.SYSTEM))
     booking.sessions = [
         BookingSession(
             provider_profile_id=listing.profile_id,
             start_at=s.start,
             end_at=s.end,
-            state=state.value,
+            state=S.ENQUIRY,
             price_pence=p,
         )
         for s, p in zip(quote.sessions, quote.prices, strict=True)
     ]
+    for event, by in steps:
+        state = rules.move(booking, event, by)
+        for session in booking.sessions:
+            rules.move(session, event, by)
     for rank, backup_id in enumerate(dict.fromkeys(data.backup_listing_ids), start=1):
         backup = db.session.get(Listing, backup_id)
         if backup is None or not backup.is_live or backup.id == listing.id:

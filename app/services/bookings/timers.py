@@ -131,12 +131,11 @@ def expired_alternatives(booking: Booking) -> list[Listing]:
 def _expire(booking: Booking, now: datetime) -> None:
     """Expire a request nobody answered: free the slot, offer alternatives, tell both sides."""
     waited_for = "broker" if booking.state == S.AWAITING_APPROVAL.value else "provider"
-    state = rules.transition(booking.state, Event.EXPIRE, ActorKind.SYSTEM)
-    booking.state = state.value
+    rules.move(booking, Event.EXPIRE, ActorKind.SYSTEM)
     booking.expired_at = now
     for s in booking.sessions:
-        if s.state in (S.REQUESTED.value, S.AWAITING_APPROVAL.value):
-            s.state = state.value  # no longer blocks the provider's time
+        if s.state in (S.REQUESTED, S.AWAITING_APPROVAL):
+            rules.move(s, Event.EXPIRE, ActorKind.SYSTEM)  # no longer blocks the provider's time
     if booking.kind == "pooled":
         booking.pool_decided_at = now  # the pool never runs; shares are released below
     offered = similar_listings(booking, _settings().expiry_alternatives)

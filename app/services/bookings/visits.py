@@ -65,7 +65,7 @@ def cancel_session(
         s.outcome_note = out.reason
     # The money and the states in one transaction (issue 13); the card follows after commit.
     _money_back(booking, s, charge, actor)
-    s.state = S.CANCELLED.value
+    rules.move(s, Event.CANCEL, kind)
     s.charge_pence = charge
     note = (reason or "").strip()[:500]
     if note:
@@ -77,7 +77,7 @@ def cancel_session(
         if remaining:
             _close_if_done(booking)
         else:
-            booking.state = S.CANCELLED.value
+            rules.move(booking, Event.CANCEL, kind)
             booking.cancelled_by_id = actor.id
             booking.cancel_reason = note or None
     audit.record(

@@ -248,8 +248,15 @@ def audit_row(now: datetime, actor: User, on_behalf_of: int | None, action: str,
             "subject_type": subject_type, "subject_id": str(subject_id), "details": details}
 
 
+def begin_row(line: int, row: dict, required: tuple[str, ...]) -> tuple[Checked, bool]:
+    """A row's check begun: its reference read, and whether every required column has a value."""
+    c = Checked(line, None)
+    reference_of(row, c)
+    return c, require_columns(row, required, c)
+
+
 def require_columns(row: dict, columns: tuple[str, ...], c: Checked) -> bool:
-    missing = [name for name in columns if not (row.get(name) or "").strip()]
+    missing = [name for name in columns if not row.get(name)]  # the reader strips every value
     for name in missing:
         c.fail(name, f"Enter {name.replace('_', ' ')}.")
     return not missing

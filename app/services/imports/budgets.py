@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from app.domain.budget import budget_end, new_budget_refusals
 from app.domain.errors import DomainError
@@ -13,7 +13,15 @@ from app.domain.money import parse_pounds
 from app.extensions import db
 from app.models import AuditEvent, Budget, ImportedRecord, User
 from app.services import council_settings
-from app.services.imports import Checked, Written, among, audit_row, reference_of, referenced, require_columns, table
+from app.services.imports import (
+    Checked,
+    Written,
+    among,
+    audit_row,
+    begin_row,
+    referenced,
+)
+from app.services.imports.bulk import rows_into
 
 
 def parse_date(raw: str | None, name: str, c: Checked) -> date | None:
@@ -40,18 +48,18 @@ class Budgets:
 
     def start_pass(self) -> None:
         self.in_file: dict[int, list[tuple[date, date]]] = {}
+        self.default_weeks = council_settings.current().contingency_weeks_default  # once a pass
 
     def check(self, rows: list[tuple[int, dict]]) -> list[Checked]:
         """Parse each row's cells, then refuse what budgets.create_budget would refuse (the
         same function, new_budget_refusals), with the holder's stored budgets looked up per batch."""
         out = []
         for line, row in rows:
-            c = Checked(line, None)
-            reference_of(row, c)
-            if not require_columns(row, self.required, c):
+            c, complete = begin_row(line, row, self.required)
+            if not complete:
                 out.append(c)
                 continue
-            c.clean = self._parse(row, c)
+            c.clean = self._parse(row, c, self.default_weeks)
             out.append(c)
         done = referenced(self.kind, [c.reference for c in out if c.reference])
         holders = referenced("holder", [c.clean["holder_reference"] for c in out if c.clean])
@@ -99,7 +107,7 @@ class Budgets:
         return out
 
     @staticmethod
-    def _parse(row: dict, c: Checked) -> dict:
+    def _parse(row: dict, c: Checked, default_weeks: int) -> dict:
         """The cells as the values create_budget takes (pounds to pence, text to dates)."""
         clean: dict = {"holder_reference": row["holder_reference"].strip(),
                        "frequency": row["frequency"].strip(), "funding_mode": row["funding_mode"].strip(),
@@ -121,7 +129,7 @@ class Budgets:
             else:
                 clean["contingency_weeks"] = int(weeks)
         if not weeks and not amount:
-            clean["contingency_weeks"] = council_settings.current().contingency_weeks_default
+            clean["contingency_weeks"] = default_weeks
         return clean
 
     def write(self, rows: list[Checked], actor: User) -> Written:
@@ -131,18 +139,15 @@ class Budgets:
         new = [c for c in rows if c.clean and not c.clean.get("adopt")]
         keys = ("holder_id", "annual_pence", "start_date", "frequency", "funding_mode", "contingency_weeks",
                 "contingency_pence")
-        budget_table = table(Budget)
-        ids = list(db.session.scalars(
-            insert(budget_table).returning(budget_table.c.id, sort_by_parameter_order=True),
-            [{**{k: c.clean[k] for k in keys}, "created_by_id": actor.id, "created_at": now}
-             for c in new if c.clean])) if new else []
+        ids = rows_into(Budget, [{**{k: c.clean[k] for k in keys}, "created_by_id": actor.id, "created_at": now}
+                                 for c in new if c.clean], returning_ids=True)
         subject = dict(zip((id(c) for c in new), ids, strict=True))
-        db.session.execute(insert(table(ImportedRecord)), [
+        rows_into(ImportedRecord, [
             {"kind": self.kind, "reference": c.reference, "imported_at": now,
              "subject_id": c.clean["adopt"] if c.clean.get("adopt") else subject[id(c)]}
             for c in rows if c.clean])
         if new:
-            db.session.execute(insert(table(AuditEvent)), [
+            rows_into(AuditEvent, [
                 audit_row(now, actor, c.clean["holder_id"], "budget.created", "budget", subject[id(c)],
                           {"annual_pence": c.clean["annual_pence"], "start_date": c.clean["start_date"].isoformat(),
                            "frequency": c.clean["frequency"], "funding_mode": c.clean["funding_mode"],

@@ -17,22 +17,23 @@ becomes one Booking with one BookingSession, both `settled`, written directly:
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.domain.budget import budget_end
 from app.domain.errors import Conflict, DomainError, InvariantBroken
 from app.domain.money import parse_pounds
 from app.extensions import db
 from app.models import Booking, BookingSession, Budget, ImportedRecord, Listing, User
 from app.models.booking import NON_BLOCKING_STATES
 from app.services import audit
-from app.services.imports import Checked, Written, among, reference_of, referenced, require_columns, table
+from app.services.imports import Checked, Written, among, begin_row, referenced
+from app.services.imports.bulk import rows_into
 
 UK = ZoneInfo("Europe/London")
 MAX_HOURS = 24
@@ -40,12 +41,30 @@ MAX_HOURS = 24
 
 def _moment(raw: str, name: str, c: Checked) -> datetime | None:
     """ISO 8601; a time without an offset is UK clock time (what a council's system shows)."""
-    try:
-        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
+    value = _instant(raw.strip())
+    if value is None:
         c.fail(name, f"Enter {name} as a date and time like 2025-05-01T09:00 (UK time) or with an offset.")
+    return value
+
+
+@lru_cache(maxsize=65_536)
+def _instant(text: str) -> datetime | None:
+    # Cached: sessions start on the hour or half hour, so a year of history repeats a few
+    # thousand moments across a million rows (the UK clock conversion is the costly part).
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
         return None
     return (value.replace(tzinfo=UK) if value.tzinfo is None else value).astimezone(UTC)
+
+
+@lru_cache(maxsize=4_096)
+def _pence(text: str) -> int | str:
+    """parse_pounds (pence, or why not), remembered: a council's history repeats a few amounts."""
+    try:
+        return parse_pounds(text, field="amount")
+    except DomainError as err:
+        return err.message
 
 
 class HistoricalBookings:
@@ -66,17 +85,21 @@ class HistoricalBookings:
         if db.engine.dialect.name == "postgresql":
             longest = db.session.scalar(select(func.max(BookingSession.end_at - BookingSession.start_at)))
             self.longest = max(timedelta(hours=MAX_HOURS), longest or timedelta(0))
+        self.holders: dict[str, int] = {}  # reference -> id, as found in this pass
+        self.providers: dict[str, int] = {}
+        self.budget_refs: dict[str, int] = {}
+        self.listings: dict[int, list[tuple[int, str]]] = {}  # profile -> (listing id, category)
+        self.budgets: dict[int, list[tuple[int, date, date, str]]] = {}  # holder -> (id, start, end, mode)
 
     def check(self, rows: list[tuple[int, dict]]) -> list[Checked]:
         out = []
         now = datetime.now(UTC)
         for line, row in rows:
-            c = Checked(line, None)
-            reference_of(row, c)
-            if not require_columns(row, self.required, c):
+            c, complete = begin_row(line, row, self.required)
+            if not complete:
                 out.append(c)
                 continue
-            clean = {k: (row.get(k) or "").strip() for k in
+            clean = {k: row.get(k) or "" for k in  # the reader strips every value
                      ("holder_reference", "provider_reference", "category", "budget_reference")}
             start, end = _moment(row["start"], "start", c), _moment(row["end"], "end", c)
             if start and end:
@@ -86,40 +109,59 @@ class HistoricalBookings:
                     c.fail("end", f"A session can be at most {MAX_HOURS} hours long.")
                 elif end > now:
                     c.fail("end", "Only bookings that have already happened can be imported as history.")
-            try:
-                clean["pence"] = parse_pounds(row["amount"], field="amount")
-            except DomainError as err:
-                c.fail("amount", err.message)
+            pence = _pence(row["amount"])
+            if isinstance(pence, str):
+                c.fail("amount", pence)
+            else:
+                clean["pence"] = pence
             clean["start"], clean["end"] = start, end
             c.clean = clean
             out.append(c)
         self._resolve(out)
         return out
 
+    def _known(self, kind: str, cache: dict[str, int], references: set[str]) -> None:
+        """Add to `cache` the ids of those references not yet in it (one query)."""
+        missing = [r for r in references if r and r not in cache]
+        if missing:
+            cache.update(referenced(kind, missing))
+
     def _resolve(self, out: list[Checked]) -> None:
-        """Look up the batch's references in a few queries and check each row against them."""
+        """Look up the batch's references and check each row against them. What a pass has
+        found (holders, providers, their listings and budgets) is kept for its later batches,
+        so a batch asks only about the people it is the first to mention."""
         done = referenced(self.kind, [c.reference for c in out if c.reference])
-        live = [c for c in out if c.clean and c.reference not in done]
-        holders = referenced("holder", list({c.clean["holder_reference"] for c in live if c.clean}))
-        profiles = referenced("provider", list({c.clean["provider_reference"] for c in live if c.clean}))
-        budget_refs = referenced("budget", list({c.clean["budget_reference"] for c in live
-                                                if c.clean and c.clean["budget_reference"]}))
-        listings: dict[int, list[Listing]] = defaultdict(list)
-        for listing in db.session.scalars(select(Listing).where(among(Listing.profile_id, list(profiles.values())))
-                                          .order_by(Listing.id)):
-            listings[listing.profile_id].append(listing)
-        budgets: dict[int, list[Budget]] = defaultdict(list)
-        for b in db.session.scalars(select(Budget).where(among(Budget.holder_id, list(holders.values())))):
-            budgets[b.holder_id].append(b)
-        by_id = {b.id: b for bs in budgets.values() for b in bs}
         for c in out:
             if c.reference in done:
                 c.unchanged, c.errors = True, []
+        live = [c for c in out if c.clean and c.reference not in done]
+        values = [c.clean for c in live if c.clean]
+        self._known("holder", self.holders, {v["holder_reference"] for v in values})
+        self._known("provider", self.providers, {v["provider_reference"] for v in values})
+        self._known("budget", self.budget_refs, {v["budget_reference"] for v in values})
+        new_profiles = {self.providers[v["provider_reference"]] for v in values
+                        if v["provider_reference"] in self.providers} - self.listings.keys()
+        for pid in new_profiles:
+            self.listings[pid] = []
+        if new_profiles:
+            for listing_id, pid, category in db.session.execute(
+                    select(Listing.id, Listing.profile_id, Listing.category)
+                    .where(among(Listing.profile_id, list(new_profiles))).order_by(Listing.id)):
+                self.listings[pid].append((listing_id, category))
+        new_holders = {self.holders[v["holder_reference"]] for v in values
+                       if v["holder_reference"] in self.holders} - self.budgets.keys()
+        for hid in new_holders:
+            self.budgets[hid] = []
+        if new_holders:
+            for budget_id, hid, start, mode in db.session.execute(
+                    select(Budget.id, Budget.holder_id, Budget.start_date, Budget.funding_mode)
+                    .where(among(Budget.holder_id, list(new_holders))).order_by(Budget.start_date)):
+                self.budgets[hid].append((budget_id, start, budget_end(start), mode))
         for c in live:
             v = c.clean
             if not (v is not None):
                 raise InvariantBroken("expected: v is not None")
-            holder_id, profile_id = holders.get(v["holder_reference"]), profiles.get(v["provider_reference"])
+            holder_id, profile_id = self.holders.get(v["holder_reference"]), self.providers.get(v["provider_reference"])
             if holder_id is None:
                 c.fail("holder_reference", f"No holder has been imported with the reference {v['holder_reference']}.")
             if profile_id is None:
@@ -127,26 +169,34 @@ class HistoricalBookings:
                        f"No provider has been imported with the reference {v['provider_reference']}.")
             if c.errors or holder_id is None or profile_id is None:
                 continue
-            options = [li for li in listings[profile_id] if not v["category"] or li.category == v["category"]]
+            options = [lid for lid, category in self.listings[profile_id]
+                       if not v["category"] or category == v["category"]]
             if not options:
                 c.fail("category", f"Provider {v['provider_reference']} has no listing in the category "
                                    f"{v['category'] or '(any)'}.")
                 continue
             day = v["start"].astimezone(UK).date()
+            holder_budgets = self.budgets[holder_id]
             if v["budget_reference"]:
-                budget = by_id.get(budget_refs.get(v["budget_reference"], -1))
-                if budget is None:
+                wanted = self.budget_refs.get(v["budget_reference"])
+                named = [b for b in holder_budgets if b[0] == wanted]
+                if not named:
                     c.fail("budget_reference", f"No budget of this holder has the reference {v['budget_reference']}.")
                     continue
+                if not named[0][1] <= day <= named[0][2]:
+                    c.fail("budget_reference", f"The budget {v['budget_reference']} does not cover "
+                                               f"{day:%-d %B %Y}.")
+                    continue
+                budget = named[0]
             else:
-                covering = [b for b in budgets[holder_id] if b.start_date <= day <= b.end_date]
+                covering = [b for b in holder_budgets if b[1] <= day <= b[2]]
                 if not covering:
                     c.fail("budget_reference", f"The holder has no budget covering {day:%-d %B %Y}. "
                                                "Import the budget for that year first.")
                     continue
                 budget = covering[0]
-            v.update(holder_id=holder_id, profile_id=profile_id, listing_id=options[0].id,
-                     budget_id=budget.id, funding_mode=budget.funding_mode)
+            v.update(holder_id=holder_id, profile_id=profile_id, listing_id=options[0],
+                     budget_id=budget[0], funding_mode=budget[3])
         self._overlaps([c for c in live if not c.errors and c.clean and "profile_id" in c.clean])
 
     def _overlaps(self, rows: list[Checked]) -> None:
@@ -189,77 +239,24 @@ class HistoricalBookings:
 
     def _insert(self, rows: list[Checked], actor: User, now: datetime) -> Written:
         actor_id = actor.id
-        booking_rows = [
+        # Columns left out (approval reasons, offers, contingency, ...) take the model's defaults.
+        booking_ids = rows_into(Booking, [
             {"holder_id": c.clean["holder_id"], "listing_id": c.clean["listing_id"],
              "provider_profile_id": c.clean["profile_id"], "budget_id": c.clean["budget_id"],
              "kind": "one_off", "state": "settled", "total_pence": c.clean["pence"],
              "funding_mode": c.clean["funding_mode"], "notes": "Imported history",
-             "created_by_id": actor_id, "approval_reasons": [], "approval_codes": [],
-             "options_offered": [],
-             "from_contingency": False, "hold_round": 0,
-             "created_at": c.clean["start"], "updated_at": now}
-            for c in rows if c.clean]
-        if db.engine.dialect.name == "postgresql":
-            booking_ids = _copy_with_ids(booking_rows)
-        else:
-            bookings = table(Booking)
-            returning = insert(bookings).returning(bookings.c.id, sort_by_parameter_order=True)
-            booking_ids = list(db.session.scalars(returning, booking_rows))
-        session_rows = [
+             "created_by_id": actor_id, "created_at": c.clean["start"], "updated_at": now}
+            for c in rows if c.clean], returning_ids=True)
+        rows_into(BookingSession, [
             {"booking_id": bid, "provider_profile_id": c.clean["profile_id"], "start_at": c.clean["start"],
              "end_at": c.clean["end"], "state": "settled", "price_pence": c.clean["pence"],
              "charge_pence": c.clean["pence"], "confirmed_at": c.clean["end"]}
-            for bid, c in zip(booking_ids, rows, strict=True) if c.clean]
-        reference_rows = [{"kind": self.kind, "reference": c.reference, "subject_id": bid, "imported_at": now}
-                          for bid, c in zip(booking_ids, rows, strict=True)]
-        if db.engine.dialect.name == "postgresql":
-            _copy(BookingSession, session_rows)
-            _copy(ImportedRecord, reference_rows)
-        else:
-            db.session.execute(insert(table(BookingSession)), session_rows)
-            db.session.execute(insert(table(ImportedRecord)), reference_rows)
+            for bid, c in zip(booking_ids, rows, strict=True) if c.clean])
+        rows_into(ImportedRecord, [{"kind": self.kind, "reference": c.reference, "subject_id": bid, "imported_at": now}
+                               for bid, c in zip(booking_ids, rows, strict=True)])
         audit.record(actor, "booking.history_imported", "booking", None,
                      details={"count": len(rows), "first_reference": rows[0].reference,
                               "last_reference": rows[-1].reference,
                               "first_booking_id": booking_ids[0], "last_booking_id": booking_ids[-1]})
         db.session.commit()
         return [(c, None) for c in rows]
-
-
-# PostgreSQL's COPY moves a batch in one round trip: about ten times faster than INSERTs of
-# thousands of rows, whose statements the driver would parse afresh each time. The rows go
-# through the same table constraints (the provider exclusion constraint included).
-
-def _with_defaults(model: Any, rows: list[dict]) -> list[dict]:
-    """Fill each column a row does not give from the model's own Python-side default (COPY,
-    unlike an INSERT through SQLAlchemy, applies none), so columns added later keep working."""
-    missing = [col for col in table(model).columns
-               if col.name not in rows[0] and col.default is not None and not col.primary_key]
-    if not missing:
-        return rows
-    extra = {}
-    for col in missing:
-        default: Any = col.default
-        extra[col.name] = default.arg(None) if default.is_callable else default.arg
-    # Fresh values per row for mutable defaults (a JSON list), as an INSERT would give.
-    return [{**row, **{k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
-                       for k, v in extra.items()}} for row in rows]
-
-
-def _copy(model: Any, rows: list[dict]) -> None:
-    if not rows:
-        return
-    rows = _with_defaults(model, rows)
-    columns = list(rows[0])
-    cursor = db.session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY {table(model).name} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([json.dumps(v) if isinstance(v, list | dict) else v for v in row.values()])
-
-
-def _copy_with_ids(rows: list[dict]) -> list[int]:
-    """COPY bookings with ids taken from the table's own sequence first."""
-    ids = list(db.session.scalars(select(func.nextval("bookings_id_seq")).select_from(
-        func.generate_series(1, len(rows)))))
-    _copy(Booking, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
-    return ids

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.access import Role
@@ -14,8 +14,16 @@ from app.domain.listings import Category, DistrictError, FundingMode
 from app.domain.vetting import ProviderType, listing_visibility
 from app.extensions import db
 from app.models import AuditEvent, ImportedRecord, Listing, ProviderDistrict, ProviderProfile, User
-from app.services import accounts, audit, listings, providers, vetting
-from app.services.imports import Checked, Written, among, audit_row, reference_of, referenced, require_columns, table
+from app.services import accounts, audit, council_settings, listings, providers, vetting
+from app.services.imports import (
+    Checked,
+    Written,
+    among,
+    audit_row,
+    begin_row,
+    referenced,
+)
+from app.services.imports.bulk import rows_into
 from app.signals import send_listing_changed
 
 YES = {"yes", "y", "true", "1"}
@@ -59,13 +67,13 @@ class _People:
     def start_pass(self) -> None:
         self.emails: set[str] = set()
         self.changed: list[int] = []  # live listings written, for search after the commit
+        self.settings = council_settings.current()  # once a pass: the same for every row
 
     def check(self, rows: list[tuple[int, dict]]) -> list[Checked]:
         out: list[Checked] = []
         for line, row in rows:
-            c = Checked(line, None)
-            ref = reference_of(row, c)
-            require_columns(row, self.required, c)
+            c, _ = begin_row(line, row, self.required)
+            ref = c.reference
             email = _email(row, c)
             clean = {"email": email, "name": _name(row, c)}
             self.check_more(row, c, clean)
@@ -103,18 +111,17 @@ class _People:
                   "home_district": c.clean.get("home_district"), "created_at": now}
                  for c in rows if c.clean]
         try:
-            user_ids = list(db.session.scalars(
-                insert(table(User)).returning(table(User).c.id, sort_by_parameter_order=True), users))
+            user_ids = rows_into(User, users, returning_ids=True)
         except IntegrityError:
             db.session.rollback()
             return [(c, Conflict("An account with this email was created while the import ran. "
                                  "Run the import again.", field="email")) for c in rows]
         self.changed = []
         subjects = self.write_more(user_ids, rows, actor, now)
-        db.session.execute(insert(table(ImportedRecord)), [
+        rows_into(ImportedRecord, [
             {"kind": self.kind, "reference": c.reference, "subject_id": sid, "imported_at": now}
             for c, sid in zip(rows, subjects, strict=True)])
-        db.session.execute(insert(table(AuditEvent)), [
+        rows_into(AuditEvent, [
             audit_row(now, actor, uid, f"{self.kind}.imported", "user", uid, {"reference": c.reference})
             for c, uid in zip(rows, user_ids, strict=True)])
         db.session.commit()
@@ -172,9 +179,11 @@ class Providers(_People):
         try:
             clean["values"] = providers._clean(profile)
         except InvalidInput as err:
-            c.fail(err.field, err.message)
+            # The name shown defaults to the account's name: a missing name is reported once.
+            if not (err.field == "display_name" and not profile.display_name and not clean["name"]):
+                c.fail(err.field, err.message)
         try:
-            clean["listing_values"] = listings._clean(listing)
+            clean["listing_values"] = listings._clean(listing, self.settings)
         except InvalidInput as err:
             c.fail("listing_" + err.field if err.field else None, err.message)
 
@@ -182,11 +191,11 @@ class Providers(_People):
         """Profiles, districts and listings. A new provider has no vetting evidence yet, so each
         listing's visibility is what the vetting rule (listing_visibility) says of no evidence:
         hidden until a broker verifies the checks its category needs."""
-        profiles = table(ProviderProfile)
-        profile_ids = list(db.session.scalars(insert(profiles).returning(profiles.c.id, sort_by_parameter_order=True), [
+        profile_ids = rows_into(ProviderProfile, [
             {**{k: v for k, v in c.clean["values"].items() if k != "districts"}, "user_id": uid,
-             "created_at": now, "updated_at": now} for c, uid in zip(rows, user_ids, strict=True) if c.clean]))
-        db.session.execute(insert(table(ProviderDistrict)), [
+             "created_at": now, "updated_at": now} for c, uid in zip(rows, user_ids, strict=True) if c.clean],
+            returning_ids=True)
+        rows_into(ProviderDistrict, [
             {"profile_id": pid, "district": d}
             for c, pid in zip(rows, profile_ids, strict=True) if c.clean for d in c.clean["values"]["districts"]])
         settings, today = vetting._settings(), vetting.today()
@@ -200,9 +209,7 @@ class Providers(_People):
             live = bool(values["published"]) and verdict.live
             listings_rows.append({**values, "profile_id": pid, "is_live": live, "created_at": now, "updated_at": now})
             shown.append(live)
-        listings_table = table(Listing)
-        returning = insert(listings_table).returning(listings_table.c.id, sort_by_parameter_order=True)
-        listing_ids = list(db.session.scalars(returning, listings_rows))
+        listing_ids = rows_into(Listing, listings_rows, returning_ids=True)
         # The screens' own audit events (save_profile, create_listing), made for the provider
         # by the importing admin, a few statements for the whole batch.
         events = []
@@ -215,7 +222,7 @@ class Providers(_People):
                        {"provider_type": profile["provider_type"], "districts": profile["districts"]}),
                 audit_row(now, actor, uid, "listing.created", "listing", lid,
                        {k: v for k, v in values.items() if k != "description"})]
-        db.session.execute(insert(table(AuditEvent)), events)
+        rows_into(AuditEvent, events)
         for listing_id, live in zip(listing_ids, shown, strict=True):
             if live:  # as refresh_visibility records a listing going live
                 audit.record(actor, "listing.shown", "listing", listing_id, details={"reasons": [], "published": True})

@@ -12,6 +12,7 @@ from app.domain.rules.model import Severity
 from app.models.delegation import STATUS_ACTIVE, STATUS_INVITED, STATUS_REVOKED
 
 MAX_PAGE = 500
+POSITIVE = validate.Range(1, 2**31 - 1)  # ids and pence: what fits PostgreSQL's integer columns
 
 
 class ErrorDetail(Schema):
@@ -49,7 +50,7 @@ class ProviderArgs(CreatedArgs):
 class ListingArgs(CreatedArgs):
     status = fields.Str(validate=validate.OneOf(["live", "hidden"]))
     category = fields.Str(validate=validate.OneOf([c.value for c in Category]))
-    provider_id = fields.Int(validate=validate.Range(1, 2**31 - 1))
+    provider_id = fields.Int(validate=POSITIVE)
 
 
 class HolderArgs(CreatedArgs):
@@ -58,28 +59,28 @@ class HolderArgs(CreatedArgs):
 
 
 class BudgetArgs(PageArgs):
-    holder_id = fields.Int(validate=validate.Range(1, 2**31 - 1))
+    holder_id = fields.Int(validate=POSITIVE)
     funding_mode = fields.Str(validate=validate.OneOf([m.value for m in FundingMode]))
     starts_from = fields.Date()
     starts_to = fields.Date()
 
 
 class DelegationArgs(CreatedArgs):
-    holder_id = fields.Int(validate=validate.Range(1, 2**31 - 1))
+    holder_id = fields.Int(validate=POSITIVE)
     status = fields.Str(validate=validate.OneOf([STATUS_INVITED, STATUS_ACTIVE, STATUS_REVOKED]))
 
 
 class BookingArgs(CreatedArgs):
     status = fields.Str(validate=validate.OneOf([s.value for s in BookingState]))
-    holder_id = fields.Int(validate=validate.Range(1, 2**31 - 1))
-    provider_id = fields.Int(validate=validate.Range(1, 2**31 - 1))
+    holder_id = fields.Int(validate=POSITIVE)
+    provider_id = fields.Int(validate=POSITIVE)
 
 
 class SessionArgs(PageArgs):
     status = fields.Str(validate=validate.OneOf([s.value for s in BookingState]))
     starts_from = fields.Date()
     starts_to = fields.Date()
-    provider_id = fields.Int(validate=validate.Range(1, 2**31 - 1))
+    provider_id = fields.Int(validate=POSITIVE)
 
 
 class FlagArgs(CreatedArgs):
@@ -93,7 +94,7 @@ class RemittanceArgs(Schema):
 
 
 class MarketArgs(PageArgs):
-    run_id = fields.Int(validate=validate.Range(1, 2**31 - 1),
+    run_id = fields.Int(validate=POSITIVE,
                         metadata={"description": "a stored scan run (see /markets/runs); default: the latest"})
     category = fields.Str(validate=validate.OneOf([c.value for c in Category]))
     district = fields.Str(validate=validate.Length(1, 8))
@@ -172,8 +173,8 @@ class BudgetOut(Schema):
 
 
 class BudgetIn(Schema):
-    holder_id = fields.Int(required=True, validate=validate.Range(1, 2**31 - 1))
-    annual_pence = fields.Int(required=True, strict=True, validate=validate.Range(1, 2**31 - 1))
+    holder_id = fields.Int(required=True, validate=POSITIVE)
+    annual_pence = fields.Int(required=True, strict=True, validate=POSITIVE)
     start_date = fields.Date(required=True)
     frequency = fields.Str(required=True, validate=validate.OneOf([f.value for f in Frequency]))
     funding_mode = fields.Str(required=True, validate=validate.OneOf([m.value for m in FundingMode]))
@@ -192,7 +193,7 @@ class InstalmentOut(Schema):
 
 
 class InstalmentIn(Schema):
-    amount_pence = fields.Int(required=True, strict=True, validate=validate.Range(1, 2**31 - 1))
+    amount_pence = fields.Int(required=True, strict=True, validate=POSITIVE)
     received_on = fields.Date(required=True)
     idempotency_key = fields.Str(required=True, validate=validate.Length(1, 70),
                                  metadata={"description": "the council's own payment reference: "

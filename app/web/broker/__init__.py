@@ -66,6 +66,7 @@ def holder(holder_id: int):
                            delegations=delegation_service.delegations_of(person.id),
                            revoke_form=RevokeForm(), title=person.name, has_budget=bool(money),
                            undo_until=lambda d: delegation_service.undo_deadline(d, current_user),
+                           providers_used=concern_service.providers_of_holder(person.id),
                            **money)
 
 

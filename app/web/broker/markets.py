@@ -4,6 +4,7 @@ its trend, the providers above the cap and each broker's steering figures, from 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from app.domain.access import Permission
@@ -123,7 +124,11 @@ def download_steering():
 @bp.post("/scan")
 @requires(Permission.MARKET_VIEW)
 def scan():
-    result = brokerage.scan()
-    flash(f"The markets were measured again: {result.filed} new flag"
-          f"{'s' if result.filed != 1 else ''} filed.", "success")
+    result = brokerage.request_scan(current_user)
+    if result is None:
+        flash("There is a lot to measure, so the markets will be measured again within five "
+              "minutes. Come back to this page then to see the new scan.", "success")
+    else:
+        flash(f"The markets were measured again: {result.filed} new flag"
+              f"{'s' if result.filed != 1 else ''} filed.", "success")
     return redirect(url_for(".index"))

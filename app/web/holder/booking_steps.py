@@ -180,7 +180,9 @@ def step_when(listing_id: int):
             answers.often == "group" and (answers.fewest is None or answers.most is None)):
         return redirect(answers.url("holder.step_how_often", listing_id))
     slots = free_time.next_free(listing, minutes=answers.minutes, limit=24,
-                                holder_id=acting().holder.id)
+                                holder_id=acting().holder.id,
+                                weeks=answers.weeks if answers.often == "weekly" and answers.weeks
+                                else 1)
     error = None
     if request.args.get("next"):
         if answers.start is None:
