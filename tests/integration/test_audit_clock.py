@@ -104,3 +104,30 @@ def test_delegations_and_messages_take_their_times_from_the_clock(app_ctx, make_
         thread = messaging.start(holder, holder.id, listing.id, "Hello, are you free?")
     assert recorded.accepted_at == moment
     assert thread.messages[0].sent_at == moment
+
+
+def test_one_visit_cancelled_on_its_own_is_judged_by_when_it_was_cancelled(
+        app_ctx, make_user, db_session):
+    from app.services import listings
+
+    provider, listing = live_listing(make_user, charge="0", notice=48)
+    holder, _ = holder_with_budget(make_user)
+    before_fee = bookings.accept(provider, bookings.request_booking(holder, holder, one_off(
+        listing, day=next_weekday(1, weeks_ahead=3))).id)
+    listings.update_listing(provider, listing.id, _listing_input(
+        listing, cancellation_charge="30.00"))
+    after_fee = bookings.accept(provider, bookings.request_booking(holder, holder, one_off(
+        listing, day=next_weekday(2, weeks_ahead=3))).id)
+    # Both visits cancelled late, one at a time: the fee is beyond the policy only for the
+    # visit booked before the fee came in.
+    for booking in (before_fee, after_fee):
+        visit = booking.sessions[0]
+        bookings.cancel_session(holder, holder, visit.id,
+                                now=visit.start_at - timedelta(hours=5))
+    snap = build_snapshot(after_fee.sessions[0].start_at + timedelta(days=1))
+    by_booking = {s.booking_id: s for s in snap.sessions}
+    late = before_fee.sessions[0].start_at - timedelta(hours=5)
+    assert by_booking[before_fee.id].cancelled_at == late
+    found = [f for f in evaluate(snap, current_app.config["COUNCIL"])
+             if f.rule == "cancellation_beyond_policy"]
+    assert [str(f.subject) for f in found] == [f"session:{before_fee.sessions[0].id}"]
