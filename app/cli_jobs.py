@@ -1,5 +1,6 @@
 """Cron jobs for job posts (`carefair jobs notify`, hourly), cover (`carefair jobs cover`, every five
-minutes) and agreements (`carefair agreements lapse`)."""
+minutes), agreements (`carefair agreements lapse`) and the funding horizon (`carefair funding
+hold-ahead`, daily)."""
 
 from __future__ import annotations
 
@@ -49,3 +50,21 @@ def lapse_command() -> None:
     from app.services import agreements
 
     click.echo(f"Offers lapsed: {agreements.lapse_offers()}.")
+
+
+@app_command
+@click.group("funding")
+def funding_group() -> None:
+    """Scheduled jobs for regular support funded as money arrives."""
+
+
+@funding_group.command("hold-ahead")
+@with_appcontext
+def hold_ahead_command() -> None:
+    """Hold weekly sessions now inside the funding horizon, tell the holder's side and brokers
+    early about one that cannot be funded, and call off one still unfunded a day before (daily)."""
+    from app.services.bookings import horizon
+
+    report = horizon.hold_ahead()
+    click.echo(f"Sessions held: {report.held}. Not yet funded: {report.short}. "
+               f"Called off: {report.called_off}. Problems: {len(report.errors)}.")

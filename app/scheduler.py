@@ -111,6 +111,14 @@ def _jobs_cover() -> str:
     return f"{report.asked} provider(s) asked to cover, {report.lapsed} cover request(s) lapsed"
 
 
+def _funding_hold_ahead() -> str:
+    from app.services.bookings import horizon
+
+    report = horizon.hold_ahead()
+    return (f"{report.held} session(s) held, {report.short} not yet funded, "
+            f"{report.called_off} called off, {len(report.errors)} problem(s)")
+
+
 def _pay_waiting() -> str:
     from app.services import card_payments
 
@@ -150,6 +158,7 @@ JOBS: list[Job] = [
     Job("payments.pay-waiting", _pay_waiting, every=timedelta(hours=1)),
     Job("payments.reconcile", _payments_reconcile, every=timedelta(minutes=10)),
     Job("ledger.check", _ledger_check, daily_at=(4, 0)),
+    Job("funding.hold-ahead", _funding_hold_ahead, daily_at=(5, 0)),
     Job("vetting.expire", _vetting_expire, daily_at=(2, 30)),
     Job("brokerage.scan", _brokerage_scan, daily_at=(3, 0)),
     # A scan a broker asked for from the market view, when too large to run in their request.

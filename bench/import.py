@@ -8,7 +8,8 @@ in all and 500 MB of memory. WARNING: it empties the target database's public sc
     .venv/bin/python bench/import.py [--database-url URL] [--quick | --scale F]
 
 --quick imports 200 providers, 500 holders and 10,000 bookings; --scale 0.1 a tenth of the
-full run. Prints one figure a line: `<file>: N rows, R rows/s`, `bookings: N`, `total: S s`,
+full run. Prints one figure a line: `<file>: N rows, R rows/s` (with the time of its checking
+and writing passes), `bookings: N`, `total: S s`,
 `peak_memory: M MB` (the process's peak resident memory, app included) and the load average.
 The full run's time depends on the machine's load: see the load average printed beside it.
 """
@@ -131,15 +132,24 @@ def main() -> None:
         admin = accounts.create_staff("admin@bench.example", "Bench Admin", Role.COUNCIL_ADMIN, None, actor=None)
         for kind in ("providers", "holders", "budgets", "bookings"):
             started = time.perf_counter()
-            progress = _Progress() if args.progress else None
+            bar = _Progress() if args.progress else None
+            phases: dict[str, float] = {}
+
+            def progress(phase: str, done: int, rows: int | None, bar=bar, phases=phases) -> None:
+                phases[phase] = time.perf_counter()  # the last call of "checking" ends that pass
+                if bar:
+                    bar(phase, done, rows)
+
             report = imports.run(kind, paths[kind], actor=admin, dry_run=False, progress=progress)
-            if progress:
-                progress.close()
+            if bar:
+                bar.close()
             took = time.perf_counter() - started
             total += took
             assert report.error_count == 0, report.errors[:5]
-            print(f"{kind}: {report.imported} rows in {took:.1f} s, {report.imported / took:,.0f} rows/s",
-                  flush=True)
+            # The checking pass reads the whole file before the writing pass starts.
+            checking = phases.get("checking", started + took) - started
+            print(f"{kind}: {report.imported} rows in {took:.1f} s, {report.imported / took:,.0f} rows/s "
+                  f"(checking {checking:.1f} s, writing {took - checking:.1f} s)", flush=True)
         bookings = db.session.scalar(text("SELECT count(*) FROM bookings")) if Booking else 0
     print(f"bookings: {bookings}")
     print(f"total: {total:.1f} s")

@@ -32,7 +32,9 @@ PAGES = [
     ("holder@carefair.example", ["/my/", "/my/budget", "/my/bookings", "/search", "/listings/1",
                                  "/my/book/1/how-often",
                                  "/my/book/1/when?often=weekly&weeks=4&minutes=120",
-                                 "CHECK", "/my/people", "/my/address", "/my/reviews"]),
+                                 "CHECK", "/my/book/GROUP/how-often",
+                                 "/my/book/GROUP/when?often=group&fewest=2&most=8&minutes=120",
+                                 "/my/people", "/my/address", "/my/reviews"]),
     ("provider@carefair.example", ["/provider/", "/provider/bookings", "/provider/availability"]),
     ("broker@carefair.example", ["/broker/", "/broker/bookings", "/broker/flags",
                                  "/broker/holders/1"]),
@@ -57,27 +59,36 @@ def main() -> None:
                                      MAIL_OUTBOX_DIR=str(instance / "outbox")))
     with app.app_context():
         from flask_migrate import upgrade
+        from sqlalchemy import select
 
-        from app.models import User
+        from app.domain.vetting import ProviderType
+        from app.extensions import db
+        from app.models import Listing, ProviderProfile
         from app.services import accounts, demo_seed, free_time, listings
 
         if args.database_url is None:
             print("Building the demo database (migrate and seed) ...")
             upgrade()
             demo_seed.seed_all()
-        first = free_time.next_free(listings.public_listing(1), minutes=120, limit=1)
+        first = free_time.next_free(listings.public_listing(1), minutes=120, limit=1, weeks=4)
         check = ("/my/book/1/check?often=weekly&weeks=4&minutes=120"
                  + (f"&start={quote(first[0].start.isoformat())}" if first else ""))
-        users: dict[str, User] = {email: accounts.find_by_email(email)
-                                  for email, _ in PAGES}
+        group = db.session.scalar(
+            select(Listing.id).join(ProviderProfile).where(
+                Listing.is_live.is_(True),
+                ProviderProfile.provider_type == ProviderType.GROUP_ACTIVITY.value)
+            .order_by(Listing.id))
+        # The session ids, read while the rows are attached (get_id reads the user row).
+        users: dict[str, str] = {email: accounts.find_by_email(email).get_id()
+                                 for email, _ in PAGES}
     print(f"{'page':58} {'p95 ms':>8} {'median':>8}")
     for email, paths in PAGES:
         client = app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"] = users[email].get_id()
+            session["_user_id"] = users[email]
             session["_fresh"] = True
         for path in paths:
-            path = check if path == "CHECK" else path
+            path = check if path == "CHECK" else path.replace("GROUP", str(group))
             client.get(path)  # warm up (template compile, first query plans)
             samples = []
             for _ in range(args.repeat):

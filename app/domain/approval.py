@@ -22,6 +22,9 @@ class ApprovalRequest:
     weekly_budget_pence: int  # annual budget / 52
     rule_holds: tuple[str, ...] = ()  # explanations of brokerage findings that hold this booking
     weeks_spanned: int = 1  # first to last session, in started weeks (1 for a one-off)
+    # What is held now, when less than the total: a weekly series holds only the sessions in the
+    # funding horizon, so only that part can reach into the contingency.
+    hold_now_pence: int | None = None
 
 
 class ApprovalCode(StrEnum):
@@ -53,10 +56,11 @@ def approval_reasons(request: ApprovalRequest, settings: CouncilSettings) -> lis
             f"{request.category_label} is not one of the spending categories agreed "
             "in your support plan."))
     spendable = request.available_pence - request.contingency_pence
-    if request.total_pence > spendable and request.total_pence <= request.available_pence:
+    held = request.total_pence if request.hold_now_pence is None else request.hold_now_pence
+    if held > spendable and held <= request.available_pence:
         reasons.append(ApprovalReason(
             ApprovalCode.CONTINGENCY,
-            f"This booking would use {format_pence(request.total_pence - spendable)} "
+            f"This booking would use {format_pence(held - spendable)} "
             "of your contingency reserve, which is kept back for emergencies."))
     weeks = settings.booking_approval_weeks_of_budget
     if request.weeks_spanned <= weeks:

@@ -203,6 +203,7 @@ class Event(StrEnum):
     FUNDING_SHORT = "funding_short"  # the holder's side: a coming session cannot be funded yet
     FUNDING_SHORT_BROKER = "funding_short_broker"
     SESSION_CALLED_OFF = "session_called_off"  # unfunded a day before: it does not go ahead
+    SESSION_CALLED_OFF_PROVIDER = "session_called_off_provider"
 
     @property
     def spec(self) -> EventSpec:
@@ -749,6 +750,14 @@ EVENTS.update({
          "Nothing is charged for it. The rest of the regular support goes ahead as money arrives."),
         "See the booking",
         {"starts": DT},
+    ),
+    Event.SESSION_CALLED_OFF_PROVIDER: EventSpec(
+        Category.BOOKINGS,
+        "The visit with {client} on {starts} is called off",
+        ("The visit with {client} on {starts} could not be funded in time, so it will not go ahead.",
+         "Please do not go. The other visits in the booking go ahead as money arrives."),
+        "See the booking",
+        {"client": P, "starts": DT},
     ),
     Event.VISIT_REMINDER: EventSpec(
         Category.BOOKINGS,

@@ -33,6 +33,7 @@ MARKETS = "Markets and concentration"
 STEERING = "Broker steering"
 PRICES = "Prices"
 ACTIONS = "What happens to a finding"
+REGULAR = "Regular support"
 
 FIELDS: tuple[SettingField, ...] = (
     SettingField("market_window_days", "Market window (days)",
@@ -93,6 +94,10 @@ FIELDS: tuple[SettingField, ...] = (
     SettingField("at_risk_price_premium_percent", "High price for people at risk (% above peers)",
                  "A price this far above peers, for a person marked at risk, is pointed out.",
                  "percent", 1, 500, PRICES),
+    SettingField("funding_horizon_weeks", "Funded period for regular support (weeks)",
+                 "A weekly booking sets money aside for the sessions in this many weeks; later "
+                 "sessions are set aside each day as payments into the budget arrive.", "int", 1, 26,
+                 REGULAR),
     # Not critical: a critical finding (a safeguarding concern) always suspends at once
     # (design.md; rules.actions._FLOOR), so a setting for it could change nothing.
     *(SettingField(f"action_for_{sev}", f"{sev.capitalize()} findings",

@@ -160,6 +160,15 @@ class CouncilSettings:
     cover_short_notice_hours: int = 48
     cover_backup_minutes: int = 60
     cover_wave_size: int = 10
+    # Regular support is funded as money arrives: a weekly series holds only the sessions starting
+    # within this many weeks; a daily job holds the next ones as instalments arrive, tells the
+    # holder's side and brokers when one entering the period cannot be funded, and calls off a
+    # session still unfunded this many hours before it starts (nothing is charged for it).
+    funding_horizon_weeks: int = 4
+    funding_call_off_hours: int = 24
+    # A card-paid series is authorised on the card as each session is held; card authorisations
+    # lapse after about seven days (Stripe), so its window is this many days when shorter.
+    card_authorise_days: int = 6
 
     # Payments and the ledger (issue 13: outbox, reconciliation).
 

@@ -185,6 +185,9 @@ class BookingSession(Base):
     # Reminders sent once each (app.services.bookings.reminders).
     visit_reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     record_reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The funding horizon (issue 18): when the holder's side and brokers were told that this
+    # session of a weekly series could not be funded yet (once).
+    funding_short_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     booking: Mapped[Booking] = relationship(back_populates="sessions")
 

@@ -80,7 +80,10 @@ def _check(terms: rules.Terms, listing) -> None:
 
 
 def suggested_terms(booking: Booking) -> rules.Terms:
-    """Terms built from the booking and its listing, for the provider to check and offer."""
+    """Terms built from the booking and its listing, for the provider to check and offer: at
+    the holder's own rate (an existing client keeps an older price: listings.rate_for_client)."""
+    from app.services.listings import rate_for_client
+
     listing = booking.listing
     times = sorted(booking.sessions, key=lambda s: s.start_at)
     if times:
@@ -93,7 +96,7 @@ def suggested_terms(booking: Booking) -> rules.Terms:
         schedule = ""
     return rules.Terms(
         services=f"{listing.title}. {listing.description}".strip(), schedule=schedule,
-        rate_pence=listing.price_pence, rate_unit=listing.price_unit,
+        rate_pence=rate_for_client(listing, booking.holder_id), rate_unit=listing.price_unit,
         minimum_minutes=listing.minimum_units * 60 if listing.price_unit == "hour" else 0,
         cancellation_notice_hours=listing.cancellation_notice_hours,
         cancellation_charge_pence=listing.cancellation_charge_pence,
@@ -309,3 +312,24 @@ def lapse_offers(now: datetime | None = None) -> int:
         audit.record(None, "agreement.lapsed", "service_agreement", agreement.id, at=now)
     db.session.commit()
     return len(waiting)
+
+
+def pricing_for(booking: Booking, start: datetime, end: datetime) -> int:
+    """The price of one session of a booking under the terms in force on its day: the accepted
+    agreement version (or a rate change whose notice ran out), else the holder's own rate for the
+    listing (listings.client_rates). Bank holidays at the agreed holiday rate, when there is one."""
+    from app.services import listings
+    from app.services.bookings._common import _settings as booking_settings
+    from app.services.bookings._common import _terms
+
+    rate = listings.client_rates(booking.listing, booking.holder_id)(start)
+    terms = _terms(booking.listing, rate)
+    agreement = agreement_for_booking(booking.id)
+    version = version_in_force(agreement, start) if agreement is not None else None
+    if version is not None and version.rate_unit == booking.listing.price_unit:
+        terms = replace(terms, rate_pence=version.rate_pence,
+                        bank_holiday_rate_pence=version.bank_holiday_rate_pence or terms.bank_holiday_rate_pence)
+    from app.domain import bookings as booking_rules
+
+    return booking_rules.quote_breakdown(terms, start, end,
+                                         bank_holiday_region=booking_settings().bank_holiday_region).total_pence

@@ -152,6 +152,9 @@ def _run_authorise(step: CardStep, report: RunReport) -> None:
     accepted_by_id = step.actor_id if step.reason == "accept" else None
     tell_failure = step.reason != "retry"
     actor = _actor(step)
+    if step.reason == "ahead":
+        _run_authorise_ahead(booking, ids, sessions, actor, report)
+        return
     if booking.state != S.ACCEPTED.value or booking.hold_round != round_:
         # Cancelled or paused before the card was asked: nothing to authorise.
         _finish(ids, "done", "The booking moved on before the card was asked.")
@@ -169,6 +172,28 @@ def _run_authorise(step: CardStep, report: RunReport) -> None:
         # The booking moved on while the card answered: run the cancel steps it planned.
         for new_id in planned(booking_id=step.booking_id):
             _run_one(new_id, report)
+
+
+def _run_authorise_ahead(booking: Booking, ids: list[int], sessions: list[int], actor: User | None,
+                         report: RunReport) -> None:
+    """Sessions of a weekly series held by the daily job (issue 18's funding horizon)."""
+    from app.services import card_payments
+    from app.services.bookings import horizon
+    from app.services.bookings._common import S
+
+    if booking.state != S.FUNDS_HELD.value:
+        _finish(ids, "done", "The booking moved on before the card was asked.")
+        report.done += len(ids)
+        return
+    try:
+        card_payments.authorise_sessions(booking.id, sessions, actor)
+    except DomainError as err:
+        db.session.rollback()
+        horizon.card_ahead_answered(booking.id, sessions, ids, err)
+        report.failed += len(ids)
+        return
+    horizon.card_ahead_answered(booking.id, sessions, ids, None)
+    report.done += len(ids)
 
 
 def _run_take(step: CardStep, report: RunReport) -> None:

@@ -3,10 +3,9 @@ keeps a broker from approving or arranging bookings with a provider they declare
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import func, select
 
+from app import clock
 from app.domain.access import Role
 from app.domain.rules import model as facts
 from app.errors import InvalidInput, NotFound, NotPermitted
@@ -86,7 +85,7 @@ def end(broker: User, conflict_id: int, reason: str) -> ConflictDeclaration:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("Say why the conflict has ended", field="reason")
-    conflict.ended_at = datetime.now(UTC)
+    conflict.ended_at = clock.now()
     conflict.ended_reason = reason[:MAX_DESCRIPTION]
     audit.record(broker, "conflict.ended", "conflict", conflict.id,
                  details={"provider_id": conflict.provider_profile_id, "reason": reason})

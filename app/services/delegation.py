@@ -9,7 +9,7 @@ informs and protects, so the delegation stands and the broker decides.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
@@ -166,7 +166,7 @@ def accept(user: User, token: str) -> Delegation:
         update(Delegation)
         .where(Delegation.id == delegation.id, Delegation.status == STATUS_INVITED,
                Delegation.invite_token_hash == accounts.token_hash(token))
-        .values(delegate_id=user.id, status=STATUS_ACTIVE, accepted_at=datetime.now(UTC),
+        .values(delegate_id=user.id, status=STATUS_ACTIVE, accepted_at=clock.now(),
                 invite_token_hash=None)
         .execution_options(synchronize_session=False)
     )
@@ -301,7 +301,7 @@ def record_authorised_person(broker: User, holder_id: int, email: str, name: str
         holder_id=holder.id, delegate_id=person.id, kind=DelegateKind.AUTHORISED.value,
         status=STATUS_ACTIVE, invited_email=email, legal_basis=legal_basis.value,
         review_date=review_date, notes=notes.strip() or None, created_by_id=broker.id,
-        accepted_at=datetime.now(UTC),
+        accepted_at=clock.now(),
     )
     db.session.add(delegation)
     db.session.flush()

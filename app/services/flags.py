@@ -8,11 +8,10 @@ legal line): nothing here changes who provides care or how.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from sqlalchemy import case, func, or_, select
 
-from app import links
+from app import clock, links
 from app.domain.access import Role
 from app.domain.flags import (
     EFFECTS,
@@ -227,7 +226,7 @@ def record_dismissal(broker: User, flag: Flag, *, reason: str) -> None:
     flag.status = FlagStatus.DISMISSED.value
     flag.reason = reason
     flag.reviewed_by_id = broker.id
-    flag.reviewed_at = datetime.now(UTC)
+    flag.reviewed_at = clock.now()
     audit.record(broker, "flag.dismissed", "flag", flag.id,
                  details={"rule": flag.rule, "reason": reason})
     _release_held_message(flag)
@@ -265,7 +264,7 @@ def record_upholding(broker: User, flag: Flag, chosen: Outcome, *,
     flag.outcome = chosen.value
     flag.reason = reason
     flag.reviewed_by_id = broker.id
-    flag.reviewed_at = datetime.now(UTC)
+    flag.reviewed_at = clock.now()
     audit.record(broker, "flag.upheld", "flag", flag.id,
                  details={"rule": flag.rule, "outcome": chosen.value, "reason": reason})
     hidden: list[int] = []
@@ -381,7 +380,7 @@ def respond(provider_user: User, flag_id: int, *, response: str) -> Flag:
     if len(text) > MAX_RESPONSE_LENGTH:
         raise InvalidInput(f"Enter {MAX_RESPONSE_LENGTH:,} characters or fewer", field="response")
     flag.provider_response = text
-    flag.provider_responded_at = datetime.now(UTC)
+    flag.provider_responded_at = clock.now()
     flag.provider_responded_by_id = provider_user.id
     audit.record(provider_user, "flag.provider_responded", "flag", flag.id,
                  details={"length": len(text)})

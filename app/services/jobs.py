@@ -278,12 +278,18 @@ def matching_listings(provider: User, job: JobPost) -> list[Listing]:
 
 
 def reply(provider: User, job_id: int, message: str, listing_id: int | None = None) -> JobReply:
-    """Say you are interested, with a message. Raises NotFound, Conflict (closed, or replied),
-    InvalidInput (message)."""
+    """Say you are interested, with a message. Raises NotFound, NotPermitted (the provider is
+    under restriction), Conflict (closed, or replied), InvalidInput (message)."""
     from app.domain.messaging import clean_body
+    from app.services.restrictions import is_restricted
 
     profile = _profile_of(provider)
     job_for_provider(provider, job_id)
+    if is_restricted(profile.id):
+        # A provider whose listings are suspended or payouts held reaches holders only through
+        # a broker (issue 13): a reply would put their message in front of a new holder.
+        raise NotPermitted("You cannot reply to job posts while a broker is reviewing your "
+                           "account. Your flags page says why.")
     job = _lock(job_id)
     if job.status != "open":
         raise Conflict("This job has closed, so it cannot take replies.")

@@ -148,12 +148,18 @@ def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None =
     """
     refunds = _refunds()
     # When a booking was cancelled, and by whom (an ActorKind value): the audit record that
-    # cancel_booking writes. Sessions cancelled another way (dropped on resume after a pause, a
-    # group that did not fill) have none, are charged nothing, and get no cancelled_at, which the
-    # cancellation rule skips.
+    # cancel_booking writes (or cancel_session's, below). Sessions cancelled another way
+    # (dropped on resume after a pause, a group that did not fill) have none, are charged
+    # nothing, and get no cancelled_at, which the cancellation rule skips.
     cancel = (select(AuditEvent.subject_id, AuditEvent.occurred_at, AuditEvent.details)
               .where(AuditEvent.action == "booking.cancelled",
                      AuditEvent.subject_type == "booking").subquery("cancel"))
+    # One visit cancelled on its own (visits.cancel_session) is recorded with its session id:
+    # that record, when there is one, says when the visit was cancelled and by whom.
+    visit = (select(AuditEvent.details["session"].as_integer().label("session_id"),
+                    AuditEvent.occurred_at, AuditEvent.details)
+             .where(AuditEvent.action == "booking.session_cancelled",
+                    AuditEvent.subject_type == "booking").subquery("visit"))
     query = (
         select(BookingSession.id, Booking.holder_id, BookingSession.provider_profile_id,
                Booking.listing_id, Listing.category, Listing.price_unit, Listing.price_pence,
@@ -161,13 +167,16 @@ def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None =
                BookingSession.price_pence, _charged(refunds), BookingSession.actual_start_at,
                BookingSession.actual_end_at, Booking.arranged_by_id, BookingSession.no_show_by,
                Listing.cancellation_notice_hours, Listing.cancellation_charge_pence,
-               cancel.c.occurred_at, cancel.c.details, Booking.created_by_id,
-               BookingSession.booking_id)
+               func.coalesce(visit.c.occurred_at, cancel.c.occurred_at),
+               case((visit.c.occurred_at.is_not(None), visit.c.details), else_=cancel.c.details),
+               Booking.created_by_id, BookingSession.booking_id)
         .join(Booking, Booking.id == BookingSession.booking_id)
         .join(Listing, Listing.id == Booking.listing_id)
         .outerjoin(refunds, refunds.c.capture_id == BookingSession.capture_id)
         .outerjoin(cancel, (BookingSession.state == S.CANCELLED.value)
                    & (cancel.c.subject_id == cast(Booking.id, String)))
+        .outerjoin(visit, (BookingSession.state == S.CANCELLED.value)
+                   & (visit.c.session_id == BookingSession.id))
         .where(BookingSession.start_at >= since, BookingSession.state.not_in(_NEVER_AGREED),
                *([Booking.holder_id == holder_id] if holder_id is not None else []),
                *([BookingSession.provider_profile_id.in_(provider_ids)]

@@ -13,11 +13,11 @@ Notifications never carry the message text.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from app import clock
 from app.domain.access import Decision, Grant, Permission, Principal, decide, may_send_messages
 from app.domain.messaging import (
     clean_body,
@@ -91,7 +91,7 @@ def mark_read_by_holder(actor: User, conversation: Conversation) -> None:
     grant = _holder_grant(actor, conversation.holder_id)
     if not may_send_messages(grant):
         return
-    now = datetime.now(UTC)
+    now = clock.now()
     changed = False
     for message in conversation.messages:
         if message.from_provider and message.read_by_holder_at is None and not message.held:
@@ -161,7 +161,7 @@ def conversation_for_provider(actor: User, conversation_id: int) -> Conversation
 
 def mark_read_by_provider(actor: User, conversation: Conversation) -> None:
     conversation = conversation_for_provider(actor, conversation.id)
-    now = datetime.now(UTC)
+    now = clock.now()
     changed = False
     for message in conversation.messages:
         if not message.from_provider and message.read_by_provider_at is None:
@@ -186,7 +186,7 @@ def _post(conversation: Conversation, author: User, text: str, *,
           from_provider: bool) -> tuple[Message, flags.Filed]:
     """Add a message, check it, flag it if it asks for money or secrecy, tell the other side.
     Joins the caller's transaction."""
-    now = datetime.now(UTC)
+    now = clock.now()
     holder = conversation.holder
     on_behalf = None if from_provider or author.id == holder.id else holder
     found = match_phrases(text)

@@ -22,13 +22,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from app import clock
 from app.domain import ratings as domain
 from app.domain.access import Decision, Permission, Principal, decide
 from app.domain.ratings import Criterion, RatingSummary
@@ -81,7 +82,7 @@ def _settings():
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 # ---------------------------------------------------------------- what can be reviewed

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from time import monotonic
 from types import MappingProxyType
 
@@ -18,6 +18,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app import clock
 from app.domain.ratings import RatingSummary
 from app.domain.rules.markets import market_figures, search_shares
 from app.domain.search import ListingDocument, gender_slug, language_slug
@@ -137,7 +138,7 @@ def market_share(as_of: datetime | None = None) -> MarketShare:
     cached = current_app.extensions.get(_SHARE_CACHE)
     if cached is not None and cached[0] > now:
         return cached[1]
-    shares = _market_share(datetime.now(UTC))
+    shares = _market_share(clock.now())
     current_app.extensions[_SHARE_CACHE] = (now + MARKET_SHARE_TTL_SECONDS, shares)
     return shares
 

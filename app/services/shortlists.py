@@ -28,6 +28,7 @@ from app.models.booking import NON_BLOCKING_STATES
 from app.models.jobs import ShortlistEntry
 from app.services import audit, ratings
 from app.services import delegation as delegation_service
+from app.services.listings import rates_for_client
 
 UK = ZoneInfo("Europe/London")
 MAX_NOTE_LENGTH = 500
@@ -140,8 +141,12 @@ class Comparison:
     next_free: str
 
 
-def _price_words(listing: Listing) -> str:
-    return f"{pounds(listing.price_pence)} {PriceUnit(listing.price_unit).label}"
+def _price_words(listing: Listing, own: dict[int, int] | None = None) -> str:
+    """The price, or the holder's own where they keep an older one (listings.rate_for_client)."""
+    unit = PriceUnit(listing.price_unit).label
+    if own and listing.id in own:
+        return f"{pounds(own[listing.id])} {unit} for you (new clients {pounds(listing.price_pence)})"
+    return f"{pounds(listing.price_pence)} {unit}"
 
 
 def compare(actor: User, holder: User) -> list[Comparison]:
@@ -154,6 +159,7 @@ def compare(actor: User, holder: User) -> list[Comparison]:
         profile = entry.profile
         live = [listing for listing in profile.listings if listing.is_live]
         shown = [entry.listing] if entry.listing is not None and entry.listing.is_live else live
+        own = rates_for_client([x.id for x in shown], holder.id)
         rank, words = district_distance(holder.home_district, [d.district for d in profile.districts])
         rating = (ratings.rating_for_listing(entry.listing.id) if entry.listing is not None
                   else ratings.provider_summary(profile.id))
@@ -162,7 +168,7 @@ def compare(actor: User, holder: User) -> list[Comparison]:
             name=profile.display_name,
             what=("; ".join(f"{x.title} ({Category(x.category).label})" for x in shown)
                   or "No services offered at the moment"),
-            price="; ".join(_price_words(x) for x in shown) or "Not offered now",
+            price="; ".join(_price_words(x, own) for x in shown) or "Not offered now",
             distance_rank=rank,
             distance=words,
             rating=rating,

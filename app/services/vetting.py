@@ -4,11 +4,12 @@ hidden accordingly (`refresh_visibility`), including the daily expiry and warnin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app import clock
 from app.domain.listings import Category
 from app.domain.vetting import (
     CheckKind,
@@ -208,7 +209,7 @@ def decide(broker: User, check_id: int, *, approve: bool, reason: str = "",
     check.status = (CheckStatus.VERIFIED if approve else CheckStatus.REJECTED).value
     check.rejection_reason = None if approve else reason
     check.verified_by_id = broker.id
-    check.decided_at = datetime.now(UTC)
+    check.decided_at = clock.now()
     audit.record(broker, "vetting.verified" if approve else "vetting.rejected", "vetting_check",
                  check.id, details={"kind": check.kind, "profile_id": check.profile_id,
                                     "reason": reason})

@@ -94,9 +94,13 @@ def approval_reasons_for_viewer(item: Any) -> list[Markup]:
     `approval_reasons`). A broker sees every reason with flag references linked to the flag;
     anyone else never sees a flag, a concern or a rule (domain.approval.reasons_for)."""
     broker = current_user.is_authenticated and current_user.role_enum is Role.BROKER
-    # `item` is a booking or a quote: both carry the reasons and their codes.
-    shown = reasons_for(list(item.approval_reasons or []), list(item.approval_codes or []),
-                        broker=broker)
+    # `item` is a booking or a quote: both carry the reasons and their codes. A bare list of
+    # reasons has no codes, so anyone but a broker sees only the neutral line for it.
+    if isinstance(item, list | tuple):
+        reasons, codes = list(item), []
+    else:
+        reasons, codes = list(item.approval_reasons or []), list(item.approval_codes or [])
+    shown = reasons_for(reasons, codes, broker=broker)
     if not broker:
         return [escape(r) for r in shown]
 

@@ -126,7 +126,9 @@ def test_imported_providers_leave_the_audit_trail_the_screens_do(importer, tmp_p
     from app.extensions import db
 
     pat = imports.referenced("provider", ["P1"])["P1"]
-    profile = db.session.get(imports.people.ProviderProfile, pat)
+    from app.models import ProviderProfile
+
+    profile = db.session.get(ProviderProfile, pat)
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.on_behalf_of_id == profile.user_id)
                                 .order_by(AuditEvent.id)).all()
     assert [(e.action, e.actor_id) for e in events] == [
@@ -389,3 +391,48 @@ def test_an_import_asks_the_database_the_same_few_things_for_ten_rows_or_two_hun
     assert {kind: counts[(kind, 200)] - counts[(kind, 10)] for kind in ("holders", "providers", "budgets",
                                                                          "bookings")} == dict.fromkeys(
         ("holders", "providers", "budgets", "bookings"), 0), counts
+
+
+def test_a_batch_whose_email_was_taken_after_its_check_is_refused_whole_and_nothing_of_it_is_written(
+        importer, tmp_path, make_user):
+    """The race between a batch's check and its write: the unique email refuses the batch (on
+    PostgreSQL through COPY), each row says why in plain words, and nothing of it stays."""
+    from app.services.imports.people import Holders
+
+    holders = Holders()
+    holders.start_pass()
+    checked = holders.check([(2, {"reference": "R1", "email": "first@example.org", "name": "First"}),
+                             (3, {"reference": "R2", "email": "second@example.org", "name": "Second"})])
+    assert not any(c.errors for c in checked)
+    make_user(Role.HOLDER, email="second@example.org")  # someone signs up meanwhile
+    users_before = _count(User)
+    written = holders.write(checked, importer.admin)
+    assert [(c.line, type(problem).__name__, problem.field) for c, problem in written] == [
+        (2, "Conflict", "email"), (3, "Conflict", "email")]
+    assert "Run the import again" in written[0][1].message
+    assert _count(User) == users_before and _count(ImportedRecord) == 0
+
+
+def test_history_booked_over_after_its_check_is_refused_whole_on_postgresql(importer, tmp_path):
+    """PostgreSQL's no-double-booking constraint refuses a batch whose provider was booked at the
+    same time after the batch was checked; each row says so and nothing of the batch stays.
+    (SQLite has no exclusion constraint: there the check inside the import is the guard.)"""
+    from app.extensions import db
+    from app.services.imports.history import HistoricalBookings
+
+    _history_setup(importer, tmp_path)
+    day = YEAR_START + timedelta(days=30)
+    history = HistoricalBookings()
+    history.start_pass()
+    checked = history.check([(2, {"reference": "Z1", "holder_reference": "H1", "provider_reference": "P1",
+                                  "start": f"{day}T09:00", "end": f"{day}T10:00", "amount": "16"})])
+    assert not checked[0].errors
+    other = ("reference,holder_reference,provider_reference,start,end,amount\n"
+             f"Z0,H2,P1,{day}T09:30,{day}T10:30,16\n")  # booked over, committed
+    importer("bookings", _write(tmp_path, "other.csv", other))
+    if db.engine.dialect.name != "postgresql":
+        return
+    written = history.write(checked, importer.admin)
+    assert [(c.line, type(problem).__name__) for c, problem in written] == [(2, "Conflict")]
+    assert "already has a session at this time" in written[0][1].message
+    assert _count(Booking) == 1 and imports.referenced("booking", ["Z1"]) == {}

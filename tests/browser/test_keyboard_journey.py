@@ -1,11 +1,14 @@
 """Keyboard only, at 375 px and on a laptop: the skip link is the first thing Tab reaches and
 moves focus to the page's content; a holder books weekly support from free slots through the
-steps, and the provider accepts it, pressing only Tab, Space, arrow keys and Enter; whatever
-has focus can be seen; axe on every page, a screenshot of each step kept."""
+steps, the provider accepts it and opens the address, the first visit is delivered (the clock
+moved by the test), the holder confirms the hours, writes an easy-read review and cancels the
+second visit, pressing only Tab, Space, arrow keys and Enter; whatever has focus can be seen;
+axe on every page, a screenshot of each step kept."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -142,6 +145,69 @@ def test_a_holder_books_and_a_provider_accepts_with_the_keyboard_alone(
         press_and_wait(provider)
         assert "Accepted" in provider.content()
         shots(provider, "provider-accepted")
+        tab_to(provider, "#where-to-go a")
+        press_and_wait(provider)
+        assert provider.locator("#holder-address").count() == 1
+        shots(provider, "provider-address")
+
+        from app import clock
+        from app.services import accounts
+
+        with live_server.app.app_context():
+            booking = bookings.get_booking(booking_id)
+            first, second = booking.sessions[0], booking.sessions[1]
+            first_id, second_id, first_end = first.id, second.id, first.end_at
+            maria = accounts.find_by_email("provider@carefair.example")
+        clock.travel_to(first_end + timedelta(hours=2))  # the first visit has happened
+        try:
+            with live_server.app.app_context():
+                s = bookings.get_booking(booking_id).sessions[0]
+                bookings.record_delivery(maria, s.id, actual_start=s.start_at,
+                                         actual_end=s.end_at, notes="Went well.",
+                                         now=clock.now())
+            # The holder confirms the hours from the booking page.
+            page.goto(f"/my/bookings/{booking_id}")
+            skip_link_works(page)
+            tab_to(page, f"#session-{first_id} button")
+            assert "Confirm these hours" in page.evaluate("document.activeElement.innerText")
+            press_and_wait(page)
+            shots(page, "hours-confirmed")
+
+            # An easy-read review: each question's faces chosen with the arrow keys.
+            page.goto("/my/reviews")
+            skip_link_works(page)
+            tab_to(page, f"a[href*='/my/reviews/{booking_id}/easy-read']")
+            press_and_wait(page)
+            for name in ("reliable", "respect_dignity", "listened", "value", "overall"):
+                tab_to(page, f"input[name='{name}']")
+                for _ in range(6):
+                    if _focused(page, f"input[name='{name}'][value='5']"):
+                        break
+                    page.keyboard.press("ArrowRight")
+                page.keyboard.press("Space")
+                assert page.locator(f"input[name='{name}'][value='5']").is_checked()
+            shots(page, "easy-read-review")
+            tab_to(page, "form button[type=submit]")
+            press_and_wait(page)
+            shots(page, "review-sent")
+
+            # The second visit is cancelled on its own, after a question.
+            page.goto(f"/my/bookings/{booking_id}")
+            skip_link_works(page)
+            tab_to(page, f"a[href='/my/sessions/{second_id}/cancel']")
+            press_and_wait(page)
+            skip_link_works(page)
+            shots(page, "cancel-one-visit-question")
+            tab_to(page, "form button.govuk-button--warning")
+            press_and_wait(page)
+            assert "The other visits go ahead." in page.content() or \
+                "is cancelled" in page.content()
+            shots(page, "one-visit-cancelled")
+        finally:
+            clock.travel_to(None)
+        with live_server.app.app_context():
+            states = [x.state for x in bookings.get_booking(booking_id).sessions]
+        assert states[1] == "cancelled" and states[0] != "funds_held"
     finally:
         holder_ctx.close()
         provider_ctx.close()

@@ -83,3 +83,51 @@ def test_a_fee_raised_after_booking_and_then_charged_is_beyond_the_policy_booked
              if f.rule == "cancellation_beyond_policy"]
     assert [(f.numbers["charged_pence"], f.numbers["allowed_pence"]) for f in found] == [
         (3000, 0)]
+
+
+def test_delegations_and_messages_take_their_times_from_the_clock(app_ctx, make_user,
+                                                                  db_session):
+    """The rules read these times (a new delegate then spending; recent messages)."""
+    from datetime import date
+
+    from app.domain.access import LegalBasis, Role
+    from app.services import delegation, messaging
+
+    provider, listing = live_listing(make_user)
+    holder, _ = holder_with_budget(make_user)
+    broker = make_user(Role.BROKER)
+    moment = clock.now().replace(microsecond=0) - timedelta(days=40)
+    with clock.frozen(moment):
+        recorded, _ = delegation.record_authorised_person(
+            broker, holder.id, "deputy@example.org", "Dee Puty", LegalBasis("lpa"),
+            date.today() + timedelta(days=300), "")
+        thread = messaging.start(holder, holder.id, listing.id, "Hello, are you free?")
+    assert recorded.accepted_at == moment
+    assert thread.messages[0].sent_at == moment
+
+
+def test_one_visit_cancelled_on_its_own_is_judged_by_when_it_was_cancelled(
+        app_ctx, make_user, db_session):
+    from app.services import listings
+
+    provider, listing = live_listing(make_user, charge="0", notice=48)
+    holder, _ = holder_with_budget(make_user)
+    before_fee = bookings.accept(provider, bookings.request_booking(holder, holder, one_off(
+        listing, day=next_weekday(1, weeks_ahead=3))).id)
+    listings.update_listing(provider, listing.id, _listing_input(
+        listing, cancellation_charge="30.00"))
+    after_fee = bookings.accept(provider, bookings.request_booking(holder, holder, one_off(
+        listing, day=next_weekday(2, weeks_ahead=3))).id)
+    # Both visits cancelled late, one at a time: the fee is beyond the policy only for the
+    # visit booked before the fee came in.
+    for booking in (before_fee, after_fee):
+        visit = booking.sessions[0]
+        bookings.cancel_session(holder, holder, visit.id,
+                                now=visit.start_at - timedelta(hours=5))
+    snap = build_snapshot(after_fee.sessions[0].start_at + timedelta(days=1))
+    by_booking = {s.booking_id: s for s in snap.sessions}
+    late = before_fee.sessions[0].start_at - timedelta(hours=5)
+    assert by_booking[before_fee.id].cancelled_at == late
+    found = [f for f in evaluate(snap, current_app.config["COUNCIL"])
+             if f.rule == "cancellation_beyond_policy"]
+    assert [str(f.subject) for f in found] == [f"session:{before_fee.sessions[0].id}"]

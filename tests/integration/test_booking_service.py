@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app import clock
 from app.domain.access import Role
 from app.domain.bookings import IllegalTransition, WeeklyPattern
 from app.domain.ledger import Account
@@ -214,18 +215,25 @@ def test_regular_support_beyond_the_money_now_says_how_many_sessions_it_covers(
     from app.services import budgets
 
     _, listing, _, _ = setup
-    holder, budget = holder_with_budget(make_user, funded=10_000)  # three £33 sessions: £99
+    # Only the sessions in the four-week funding horizon must be affordable now (issue 18): £70
+    # is two £33 sessions, and the horizon holds three.
+    holder, budget = holder_with_budget(make_user, funded=7_000)
     first = next_weekday(0)
+    clock.travel_to(at(first - timedelta(days=1), 12))  # the Sunday before: weeks 1-4 inside
     pattern = WeeklyPattern(
         frozenset({0}), at(first, 9).timetz().replace(tzinfo=None), 120, first, count=20
     )
-    with pytest.raises(InsufficientFunds) as err:
-        bookings.request_booking(
-            holder, holder, bookings.BookingInput(listing.id, kind="recurring", pattern=pattern))
-    third = first + timedelta(weeks=2)
+    try:
+        with pytest.raises(InsufficientFunds) as err:
+            bookings.request_booking(
+                holder, holder, bookings.BookingInput(listing.id, kind="recurring", pattern=pattern))
+    finally:
+        clock.travel_to(None)
+    second = first + timedelta(weeks=1)
     due, _ = budgets.next_instalment(budget)
-    assert err.value.message.startswith("This booking costs £660.00 but only £100.00 is available.")
-    assert "covers the first 3 of these 20 sessions (up to Monday " + f"{third.day} {third:%B %Y}" \
+    assert err.value.message.startswith(
+        "The sessions in the next 4 weeks cost £132.00 but only £70.00 is available.")
+    assert "covers the first 2 of these 20 sessions (up to Monday " + f"{second.day} {second:%B %Y}" \
         in err.value.message
     assert f"{due.day} {due:%B %Y}" in err.value.message
     assert db_session.scalar(select(func.count()).select_from(Booking)) == 0

@@ -1,20 +1,21 @@
-"""A small market loaded through the services, with the safeguarding, price and delivery patterns
-of design.md planted among clean providers and holders: one scan flags every planted pattern and
-at most 2% of the clean providers and of the clean holders.
+"""A small market loaded through the services, with every pattern of design.md planted among
+clean providers and holders: one scan flags every planted pattern and at most 2% of the clean
+providers and of the clean holders.
 
 Planted here: a safeguarding concern, possible fraud, complaints from three holders, a message
 asking for cash, a paid close relative at home without the council's agreement, a shared address
 nobody declared, a provider who is also the holder's authorised person, a new nominated person
 followed by new spending, a price far above like-for-like peers, a rate rise for existing clients
 (from the price history), hours billed beyond hours booked, one person in two places at once, a
-provider whose clients are mostly people at risk at high prices, and a holder's spending
-suddenly far above their own history; a provider whose clients are mostly at risk at ordinary
-prices; a charge for a cancelled session beyond the policy it was booked under; a district one
-agency has taken over (concentration, and its share above the cap in the stored market view, which
-advises by default); a broker steering people to one provider; a broker who declared a conflict of
-interest after arranging support (and is refused from then on); repeated low ratings for respect
-and dignity, a burst of five-star reviews, and a review written by the provider for the person
-they support. Lock-in terms are refused when offered, so they never reach a scan.
+provider whose clients are mostly people at risk at high prices, and another at ordinary prices,
+a holder's spending suddenly far above their own history, a charge for a cancelled session beyond
+the policy it was booked under, a district one agency has taken over (concentration, and its
+share above the cap in the stored market view, which advises by default), one where
+concentration is rising against the window before, a broker steering people to one provider, a
+broker who declared a conflict of interest after arranging support (and is refused from then on),
+repeated low ratings for respect and dignity, a burst of five-star reviews, and a review written
+by the provider for the person they support. Lock-in terms are refused when offered, so they
+never reach a scan.
 """
 
 from datetime import date, timedelta
@@ -239,6 +240,20 @@ def test_every_planted_pattern_is_flagged_and_clean_people_are_left_alone(app_ct
             _book(person, person, listing, user, weeks=week, start=8, end=14,
                   weekday=n if n < 5 else 0)
     expected["market_concentration"] = ("market", "LS6/personal_care", None)
+
+    # LS8: three providers shared people evenly in the window before; now one has most.
+    ls8 = [named(f"Rising Care {n}", "LS8") for n in range(3)]
+    for user, listing in ls8:
+        for k in range(2):
+            person = holder("LS8")
+            for week in (1, 2):  # the 90 days before the scan's window
+                _book(person, person, listing, user, weeks=week, start=8, end=16, weekday=k)
+    for n in range(7):
+        person, (user, listing) = holder("LS8"), ls8[0 if n < 5 else n - 4]
+        for week in (12, 13):
+            _book(person, person, listing, user, weeks=week, start=8, end=16,
+                  weekday=n if n < 5 else 2)
+    expected["concentration_rising"] = ("market", "LS8/personal_care", None)
 
     # LS7: five providers, three people each; a broker arranges support for eight more people
     # and sends seven of them to the same one.

@@ -465,7 +465,7 @@ class FlakyHttp(stripe.RequestsClient):
 
 
 def test_outage_midway_through_authorising_releases_everything_and_a_retry_never_doubles(
-    world, stripe_api, localstripe_url, monkeypatch
+    world, stripe_api, localstripe_url, monkeypatch, request
 ):
     from datetime import time
 
@@ -481,7 +481,15 @@ def test_outage_midway_through_authorising_releases_everything_and_a_retry_never
         )
     )
     monkeypatch.setattr(card_payments, "gateway", lambda: flaky)
-    pattern = WeeklyPattern(frozenset({1}), time(10), 120, next_weekday(1), count=3)
+    # A card-paid series authorises only what falls in the card's window (a few days: card
+    # authorisations lapse after about seven), so three visits on three days of one week, booked
+    # the day before the first.
+    first_day = next_weekday(1)
+    from app import clock
+
+    clock.travel_to(bookings.local(first_day - timedelta(days=1), time(12)))
+    request.addfinalizer(lambda: clock.travel_to(None))
+    pattern = WeeklyPattern(frozenset({1, 2, 3}), time(10), 120, first_day, count=3)
     booking = bookings.request_booking(
         holder, holder, bookings.BookingInput(listing.id, kind="recurring", pattern=pattern)
     )
@@ -687,3 +695,35 @@ def test_a_take_back_stripe_refused_is_tried_again_with_a_new_key_and_done_once(
     assert len(keys) == 2 and "-retry1-" in keys[1] and keys[1].replace("-retry1", "") == keys[0]
     assert card_payments.waiting_takebacks() == []
     assert card_payments.session_payment(s.id).transferred_pence == PRICE - 700
+
+
+def test_a_card_paid_series_is_authorised_only_inside_the_card_window(world, request):
+    """Issue 18: card authorisations lapse after about seven days, so a weekly series authorises
+    each visit when the daily job holds it, not the whole series at booking."""
+    from datetime import time
+
+    from app import clock
+    from app.domain.bookings import WeeklyPattern
+    from app.services.bookings import horizon
+
+    provider, listing, holder, budget = world
+    monday = next_weekday(0)
+    clock.travel_to(bookings.local(monday - timedelta(days=1), time(12)))
+    request.addfinalizer(lambda: clock.travel_to(None))
+    pattern = WeeklyPattern(frozenset({0}), time(10), 120, monday, count=3)
+    booking = bookings.request_booking(
+        holder, holder, bookings.BookingInput(listing.id, kind="recurring", pattern=pattern))
+    booking = bookings.accept(provider, booking.id)
+    assert booking.state == "funds_held"
+    assert [s.state for s in booking.sessions] == ["funds_held", "accepted", "accepted"]
+    assert held(budget) == PRICE
+    payments = [card_payments.session_payment(s.id) for s in booking.sessions]
+    assert payments[0].status == "authorised" and payments[1:] == [None, None]
+
+    report = horizon.hold_ahead(clock.now() + timedelta(days=7))
+    assert report.held == 1
+    db.session.expire_all()
+    booking = bookings.get_booking(booking.id)
+    assert [s.state for s in booking.sessions] == ["funds_held", "funds_held", "accepted"]
+    assert card_payments.session_payment(booking.sessions[1].id).status == "authorised"
+    assert held(budget) == 2 * PRICE

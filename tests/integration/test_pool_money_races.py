@@ -247,3 +247,71 @@ def test_each_pooled_use_case_commits_exactly_once(race_app, people):
     assert counts == dict.fromkeys(counts, 1), counts
     assert _held(race_app, people) == [0, 0, 0, 0]
     _ledger_clean(race_app)
+
+
+def _pool_snapshot(app, ids, pool_id: int) -> dict:
+    with app.app_context():
+        try:
+            booking = db.session.get(Booking, pool_id)
+            return {"state": str(booking.state),
+                    "decided": booking.pool_decided_at is not None,
+                    "participants": sorted((p.holder_id, str(p.state), p.share_pence)
+                                           for p in booking.participants),
+                    "held": [ledger.balances(b)[Account.HELD] for b in ids["budgets"]]}
+        finally:
+            db.session.remove()
+
+
+POOL_FAULT_CASES = {
+    # use case -> (holders in before it, the action)
+    "join_pool": (0, lambda ids, pool_id, deadline: _join(ids, 1, pool_id)()),
+    "decide_pool": (1, lambda ids, pool_id, deadline: bookings.decide_pool(
+        pool_id, now=deadline + timedelta(minutes=1))),
+    "cancel_booking (pooled)": (1, lambda ids, pool_id, deadline: bookings.cancel_booking(
+        db.session.get(User, ids["provider"]), None, pool_id)),
+}
+
+
+@pytest.mark.parametrize("use_case", list(POOL_FAULT_CASES))
+def test_a_database_error_at_each_write_of_a_pooled_use_case_leaves_nothing_half_done(
+        race_app, people, use_case):
+    """Stopped by a database error after each of its writes (each flush, and its commit), the
+    use case leaves the pool and every budget as they were; the retry then ends where a clean
+    run ends, and the ledger check agrees."""
+    from tests.fault_support import InjectedDatabaseError, write_faults
+
+    joined, action = POOL_FAULT_CASES[use_case]
+
+    def run(pool_id, deadline, fail_at=None):
+        with race_app.app_context():
+            try:
+                with write_faults(fail_at) as faults:
+                    action(people, pool_id, deadline)
+                return faults, "ok"
+            except InjectedDatabaseError:
+                db.session.rollback()
+                return faults, "fault"
+            finally:
+                db.session.remove()
+
+    pool_id, deadline = _pool(race_app, people, 0, joined=joined)
+    faults, outcome = run(pool_id, deadline)
+    assert outcome == "ok"
+    clean, points = _pool_snapshot(race_app, people, pool_id), len(faults.points)
+    _cancel(race_app, people, pool_id)
+    assert points >= 2, faults.points  # at least one flush that wrote, and the commit
+
+    for n in range(1, points + 1):
+        pool_id, deadline = _pool(race_app, people, n % 3, joined=joined)
+        before = _pool_snapshot(race_app, people, pool_id)
+        faults, outcome = run(pool_id, deadline, fail_at=n)
+        assert outcome == "fault" and faults.fired, (n, faults.points)
+        assert _pool_snapshot(race_app, people, pool_id) == before, f"half-written at point {n}"
+        _ledger_clean(race_app)
+        assert run(pool_id, deadline)[1] == "ok"  # the retry
+        after = _pool_snapshot(race_app, people, pool_id)
+        assert {k: v for k, v in after.items() if k != "participants"} == {
+            k: v for k, v in clean.items() if k != "participants"}, (n, after, clean)
+        assert len(after["participants"]) == len(clean["participants"])
+        _ledger_clean(race_app)
+        _cancel(race_app, people, pool_id)

@@ -143,3 +143,48 @@ def test_through_the_web_a_suspended_provider_reply_waits_and_lifting_shows_it(
         as_text=True)
     with app.app_context():
         assert db.session.scalar(select(Conversation).where(Conversation.id == conversation_id))
+
+
+def test_a_restricted_provider_cannot_reply_to_a_job_post(app_ctx, make_user):
+    """A job reply is a message in front of a holder: a provider under restriction cannot send
+    one, and the holder hears nothing."""
+    from app.errors import NotPermitted
+    from app.models.jobs import JobReply
+    from app.services import jobs
+    from tests.jobs_helpers import job_input, provider_in
+
+    broker = make_user(Role.BROKER)
+    holder = make_user(Role.HOLDER, name="Ann Holder", home_district="LS6")
+    provider, listing = provider_in(make_user, broker, name="Alice PA")
+    job = jobs.post(holder, holder, job_input())
+    _restrict(listing, broker, suspend_listings=True)
+
+    with pytest.raises(NotPermitted, match="reviewing"):
+        jobs.reply(provider, job.id, "I live nearby and am free on weekday mornings.")
+    assert db.session.scalar(select(JobReply)) is None
+    assert not db.session.scalars(select(Notification).where(
+        Notification.user_id == holder.id, Notification.event == "job_reply")).all()
+
+    restrictions.lift(broker, listing.profile_id, reason="Cleared")
+    jobs.reply(provider, job.id, "I live nearby and am free on weekday mornings.")
+    assert db.session.scalar(select(JobReply)) is not None
+
+
+def test_a_held_message_does_not_hold_the_holders_own_bookings_elsewhere(thread, make_user):
+    """The flag asks a broker to read the message; the holder did nothing wrong, so their new
+    booking with another provider goes ahead without waiting for approval."""
+    from app.services import bookings
+    from tests.booking_helpers import holder_with_budget, one_off
+    from tests.booking_helpers import live_listing as bookable_listing
+
+    provider, listing, _, broker, _ = thread
+    holder, _ = holder_with_budget(make_user)
+    conversation = messaging.start(holder, holder.id, listing.id, "Hello?")
+    _restrict(listing, broker, suspend_listings=True)
+    messaging.reply_as_provider(provider, conversation.id, "Yes, from 10am.")
+    assert db.session.scalar(select(Flag).where(Flag.rule == RESTRICTED_SENDER_RULE,
+                                                Flag.holder_id == holder.id)) is not None
+
+    _, elsewhere = bookable_listing(make_user)
+    booking = bookings.request_booking(holder, holder, one_off(elsewhere))
+    assert booking.state == "requested" and booking.approval_codes == []

@@ -183,6 +183,19 @@ def test_existing_clients_are_quoted_their_own_rate_and_new_clients_the_new_pric
     assert listings.rates_for_client([listing.id], newcomer.id) == {}
 
 
+def test_an_agreement_offered_to_an_existing_client_starts_from_their_own_rate(
+        app_ctx, make_user, db_session):
+    from app.services import agreements
+
+    provider, listing = live_listing(make_user)
+    holder, _ = holder_with_budget(make_user)
+    booking = bookings.accept(provider, bookings.request_booking(
+        holder, holder, one_off(listing)).id)
+    listings.update_listing(provider, listing.id, _listing_input(
+        listing, "19.50", price_applies_to_existing=False))
+    assert agreements.suggested_terms(booking).rate_pence == 1650
+
+
 def test_a_price_for_new_clients_only_or_a_cut_applies_at_once(app_ctx, make_user, db_session):
     provider, listing = live_listing(make_user)
     holder, _ = holder_with_budget(make_user)

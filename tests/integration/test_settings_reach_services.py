@@ -239,11 +239,34 @@ def test_a_critical_finding_suspends_whatever_the_settings_say(app_ctx, make_use
     assert "action_for_critical" not in setting_fields.FIELD_BY_NAME
 
 
+def test_the_funded_period_decides_how_many_weekly_sessions_are_held(app_ctx, make_user, db_session):
+    from datetime import time, timedelta
+
+    from app import clock
+    from app.domain.bookings import WeeklyPattern
+    from app.services import bookings
+    from tests.booking_helpers import at, holder_with_budget, live_listing, next_weekday
+
+    monday = next_weekday(0)
+    _change(make_user, funding_horizon_weeks="2")
+    provider, listing = live_listing(make_user)
+    holder, _ = holder_with_budget(make_user)
+    clock.travel_to(at(monday - timedelta(days=1), 12))
+    try:
+        booking = bookings.request_booking(holder, holder, bookings.BookingInput(
+            listing.id, kind="recurring",
+            pattern=WeeklyPattern(frozenset({0}), time(10), 120, monday, count=6)))
+        booking = bookings.accept(provider, booking.id)
+    finally:
+        clock.travel_to(None)
+    assert [s.state for s in booking.sessions] == ["funds_held"] * 2 + ["accepted"] * 4
+
+
 def test_every_setting_on_the_page_is_shown_to_reach_a_service():
     covered = {*MARKET_LIMITS, "market_window_days", "hhi_rise_flag",
                "provider_share_cap_percent", "share_cap_dampens_search", "market_history_runs",
                "steering_min_holders", "steering_min_share_percent", "steering_share_multiple",
-               "steering_significance", *PRICE_VALUES, "rule_window_days",
+               "steering_significance", *PRICE_VALUES, "rule_window_days", "funding_horizon_weeks",
                *(f"action_for_{s}" for s in SEVERITY_ACTIONS),
                *(f"rule_action:{r}" for r in RULE_ACTIONS)}
     assert {f.name for f in setting_fields.FIELDS} == covered

@@ -260,7 +260,12 @@ def test_sleep_in_series_across_a_change_is_booked_recorded_charged_and_confirme
     assert [s.price_pence for s in booking.sessions] == [13200, real * 1650, 13200]
     assert [s.start_at.astimezone(bookings.UK).time() for s in booking.sessions] == [time(23)] * 3
     assert {s.end_at.astimezone(bookings.UK).time() for s in booking.sessions} == {time(7)}
-    booking = bookings.accept(provider, booking.id)
+    # Accepted on the day it was asked for: all three nights fall in the funding horizon.
+    clock.travel_to(made)
+    try:
+        booking = bookings.accept(provider, booking.id)
+    finally:
+        clock.travel_to(None)
     assert ledger.balances(budget.id)[Account.HELD] == 2 * 13200 + real * 1650
 
     night = booking.sessions[1]

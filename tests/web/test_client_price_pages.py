@@ -37,6 +37,14 @@ def test_an_existing_client_sees_their_own_price_and_when_it_changes(app, client
     found = _text(client.get(f"/search?all=1&q={listing.title.split()[0]}")
                   .get_data(as_text=True))
     assert "£16.50 an hour for you (your current price; new clients pay £19.50)" in found
+    booking_page = _text(client.get(f"/my/book/{listing.id}").get_data(as_text=True))
+    assert "£16.50 per hour for you: your current price, £19.50 from" in booking_page
+    with app.app_context():
+        from app.services import shortlists
+
+        shortlists.add(holder, holder, profile_id=listing.profile_id, listing_id=listing.id)
+        (row,) = shortlists.compare(holder, holder)
+        assert row.price == "£16.50 per hour for you (new clients £19.50)"
 
     login(newcomer)
     html = client.get(f"/listings/{listing.id}").get_data(as_text=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from app import clock
 from app.domain import bookings as rules
 from app.domain.bookings import ActorKind, Event
 from app.domain.errors import InvariantBroken
@@ -37,6 +38,7 @@ from app.services.bookings._common import (
     _starts,
     require_provider_not_suspended,
 )
+from app.services.bookings.horizon import is_deferred
 from app.services.bookings.pools import _release_pool
 
 
@@ -101,8 +103,12 @@ def _fund(
         return
     held: dict[int, int] = {}
     approver = booking.approved_by if booking.approval_reasons else None
+    # A weekly series holds only the sessions in the funding horizon; the daily hold-ahead job
+    # holds the others as instalments arrive (app.services.bookings.horizon).
+    now = clock.now()
     to_hold = [s for s in booking.sessions
-               if s.state in (S.ACCEPTED.value, S.PAYMENT_FAILED.value) and s.price_pence > 0]
+               if s.state in (S.ACCEPTED.value, S.PAYMENT_FAILED.value) and s.price_pence > 0
+               and not is_deferred(booking, s, now)]
     try:
         card_payments.check_ready(booking)  # before the ledger: no hold to undo
         if to_hold and booking.budget_id is not None:
@@ -147,8 +153,10 @@ def _fund(
 def _mark_payment_failed(booking: Booking, err: DomainError, *, tell_failure: bool) -> None:
     if booking.state == S.ACCEPTED:  # a retry that failed again is payment_failed already
         rules.move(booking, Event.PAYMENT_FAILED, ActorKind.SYSTEM)
+    now = clock.now()
     for s in booking.sessions:
-        if s.state == S.ACCEPTED:
+        # Sessions beyond the funding horizon were not tried: they stay accepted.
+        if s.state == S.ACCEPTED and not is_deferred(booking, s, now):
             rules.move(s, Event.PAYMENT_FAILED, ActorKind.SYSTEM)
     audit.record(
         None,
@@ -265,8 +273,10 @@ def _mark_funded(
     rules.move(booking, Event.HOLD_FUNDS, ActorKind.SYSTEM)
     for s in booking.sessions:
         if s.state in (S.ACCEPTED, S.PAYMENT_FAILED):
-            rules.move(s, Event.HOLD_FUNDS, ActorKind.SYSTEM)
             s.hold_id = held.get(s.id, s.hold_id)
+            if booking.kind == "recurring" and s.price_pence > 0 and s.hold_id is None:
+                continue  # beyond the funding horizon: accepted, held as money arrives
+            rules.move(s, Event.HOLD_FUNDS, ActorKind.SYSTEM)
     audit.record(
         None,
         "booking.funds_held",

@@ -65,6 +65,7 @@ from app.services.bookings._common import (
     _terms,
 )
 from app.services.bookings.approval import _apply_decision
+from app.services.bookings.horizon import horizon_end
 from app.services.bookings.hour_caps import check_hour_cap
 from app.services.bookings.pauses import current_pause
 from app.services.bookings.pools import _join_pool_hold_pending
@@ -225,6 +226,12 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
         if data.kind == "pooled":
             pool = _pool_terms(data, total)
             hold_now = pool.hold_per_person_pence
+        elif data.kind == "recurring":
+            # Funded as money arrives (issue 18): only the sessions in the funding horizon are
+            # held now, so only they must be affordable now; the rest are held as instalments come.
+            hold_now = sum(p for s, p in zip(sessions, prices, strict=True)
+                           if s.start < horizon_end(
+                               now, card=budget.funding_mode == card_payments.CARD_MODE))
         if hold_now > available:
             raise InsufficientFunds(
                 _not_enough_now(budget, sessions, prices, hold_now, available,
@@ -236,7 +243,8 @@ def quote_booking(holder: User, data: BookingInput, *, now: datetime | None = No
             check_hour_cap(holder.id, plan, category, sessions)
         first, last = sessions[0].start, sessions[-1].start
         request = rules.ApprovalRequest(
-            total_pence=hold_now,
+            total_pence=hold_now if data.kind == "pooled" else total,
+            hold_now_pence=hold_now,
             category=category or "other",
             category_label=category_label(category),
             plan_categories=frozenset(plan.amounts) if plan else frozenset(),
@@ -281,7 +289,12 @@ def _not_enough_now(budget: Budget, sessions: Sequence[Session], prices: Sequenc
                     hold_now: int, available: int, *, pooled: bool) -> str:
     """Why a booking cannot be afforded now, and what can be: for regular support, how many of
     the first sessions the money available now covers, and when the next payment comes in."""
-    message = f"This booking costs {_pounds(hold_now)} but only {_pounds(available)} is available."
+    if not pooled and hold_now < sum(prices):
+        # A weekly series: only the sessions in the funding horizon must be affordable now.
+        message = (f"The sessions in the next {_settings().funding_horizon_weeks} weeks cost "
+                   f"{_pounds(hold_now)} but only {_pounds(available)} is available.")
+    else:
+        message = f"This booking costs {_pounds(hold_now)} but only {_pounds(available)} is available."
     due, _ = budgets.next_instalment(budget)
     when = (f"due on {due.day} {due:%B %Y}" if due >= _now().date()
             else f"which was due on {due.day} {due:%B %Y}")

@@ -21,7 +21,7 @@ from app.models import (
 from app.services import bookings as booking_service
 from app.services import budgets as budget_service
 from app.services import council_reads as reads
-from app.services import ledger, market_view
+from app.services import market_view
 from app.web.api_v1 import schemas as s
 from app.web.api_v1.core import actor, decode_cursor, encode_cursor, new_blueprint, scoped
 
@@ -182,8 +182,9 @@ def list_instalments(args, budget_id: int):
 @budgets.response(201, s.InstalmentOut)
 def record_instalment(data, budget_id: int):
     """Record an instalment received, through the ledger (idempotent by the council's key)."""
-    return ledger.allocate(budget_id, data["amount_pence"], idempotency_key="api:" + data["idempotency_key"],
-                           actor=actor(), received_on=data["received_on"], reference=data.get("reference"))
+    return budget_service.record_instalment(
+        budget_id, data["amount_pence"], idempotency_key="api:" + data["idempotency_key"], actor=actor(),
+        received_on=data["received_on"], reference=data.get("reference"))
 
 
 # ---------------------------------------------------------------- delegations

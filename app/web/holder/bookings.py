@@ -55,6 +55,7 @@ def book(listing_id: int):
         "bookings/book.html",
         form=form,
         listing=listing,
+        own_price=listing_service.client_price(listing, ctx.holder.id),
         advice=advice,
         quote=quote,
         card_problem=card_problem,
