@@ -49,8 +49,11 @@ def should_hold(message: Message, finding: Finding | None, *,
 def restricted_sender_finding(message: Message, provider_name: str) -> Finding:
     """The finding that puts a restricted provider's message in front of a broker: they let it
     through (dismiss the flag) or keep it back; lifting the restriction lets it through too."""
+    # Medium: the flag asks a broker to read the message. It is not itself a finding against
+    # the holder, so (at the default actions) it does not hold the holder's other bookings; the
+    # provider is restricted already.
     return Finding(
-        RESTRICTED_SENDER_RULE, Severity.HIGH, Subject("message", message.id),
+        RESTRICTED_SENDER_RULE, Severity.MEDIUM, Subject("message", message.id),
         f"{provider_name} sent a message to a budget holder while their listings are suspended "
         "or their payouts held. It has not been shown to the holder's side: read it, then "
         "dismiss this flag to let it through, or uphold it to keep it back.",

@@ -168,3 +168,23 @@ def test_a_restricted_provider_cannot_reply_to_a_job_post(app_ctx, make_user):
     restrictions.lift(broker, listing.profile_id, reason="Cleared")
     jobs.reply(provider, job.id, "I live nearby and am free on weekday mornings.")
     assert db.session.scalar(select(JobReply)) is not None
+
+
+def test_a_held_message_does_not_hold_the_holders_own_bookings_elsewhere(thread, make_user):
+    """The flag asks a broker to read the message; the holder did nothing wrong, so their new
+    booking with another provider goes ahead without waiting for approval."""
+    from app.services import bookings
+    from tests.booking_helpers import holder_with_budget, one_off
+    from tests.booking_helpers import live_listing as bookable_listing
+
+    provider, listing, _, broker, _ = thread
+    holder, _ = holder_with_budget(make_user)
+    conversation = messaging.start(holder, holder.id, listing.id, "Hello?")
+    _restrict(listing, broker, suspend_listings=True)
+    messaging.reply_as_provider(provider, conversation.id, "Yes, from 10am.")
+    assert db.session.scalar(select(Flag).where(Flag.rule == RESTRICTED_SENDER_RULE,
+                                                Flag.holder_id == holder.id)) is not None
+
+    _, elsewhere = bookable_listing(make_user)
+    booking = bookings.request_booking(holder, holder, one_off(elsewhere))
+    assert booking.state == "requested" and booking.approval_codes == []
