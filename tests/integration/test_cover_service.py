@@ -203,3 +203,30 @@ def test_cover_is_in_the_provider_list_and_the_cli(world, app):
     assert [o.cover_id for o in cover.asked_of_provider(world["first"])] == [request.id]
     result = app.test_cli_runner().invoke(args=["jobs", "cover"])
     assert "Providers asked to cover" in result.output
+
+
+def test_a_provider_cancelling_one_visit_of_a_series_late_gets_it_covered(app_ctx, make_user, db_session):
+    from datetime import time
+
+    from app.domain.bookings import WeeklyPattern
+
+    broker = make_user(Role.BROKER)
+    main, listing = live_listing(make_user, broker)
+    backup, backup_listing = live_listing(make_user, broker)
+    holder, budget = holder_with_budget(make_user)
+    series = bookings.request_booking(holder, holder, bookings.BookingInput(
+        listing.id, kind="recurring", backup_listing_ids=(backup_listing.id,),
+        pattern=WeeklyPattern(frozenset({1}), time(10), 120, DAY, count=3)))
+    bookings.accept(main, series.id)
+    first = series.sessions[0]
+    s = bookings.cancel_session(main, None, first.id, reason="Car broke down")
+    assert s.state == "cancelled" and s.charge_pence == 0
+    assert [x.state for x in bookings.get_booking(series.id).sessions] == [
+        "cancelled", "funds_held", "funds_held"]
+    assert _inbox(holder, Notice.SESSION_CANCELLED) == 1
+    [request] = cover.open_for_booking(series.id)
+    assert request.session_id == first.id and _asked(request.id) == {_profile_id(backup): "backups"}
+    assert ledger.balances(budget.id)[Account.HELD] == 2 * 3300
+    # A visit weeks away needs no cover: the holder can simply book again.
+    bookings.cancel_session(main, None, series.sessions[2].id)
+    assert len(cover.open_for_booking(series.id)) == 1

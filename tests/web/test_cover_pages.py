@@ -75,3 +75,32 @@ def test_people_not_involved_cannot_see_or_answer(client, login, cancelled, db_s
     login(cancelled["broker"])
     page = client.get(f"/broker/cover/{request.id}").get_data(as_text=True)
     assert "Looking for cover" in page and cancelled["holder"].name in page
+
+
+def test_a_provider_cancels_one_visit_of_a_series_after_being_asked(client, login, app, make_user, db_session):
+    from datetime import time
+
+    from app.domain.bookings import WeeklyPattern
+
+    clock.travel_to(at(DAY - timedelta(days=1), 12))
+    try:
+        with app.app_context():
+            broker = make_user(Role.BROKER)
+            main, listing = live_listing(make_user, broker)
+            _, backup_listing = live_listing(make_user, broker)
+            holder, _ = holder_with_budget(make_user)
+            series = bookings.request_booking(holder, holder, bookings.BookingInput(
+                listing.id, kind="recurring", backup_listing_ids=(backup_listing.id,),
+                pattern=WeeklyPattern(frozenset({1}), time(10), 120, DAY, count=2)))
+            bookings.accept(main, series.id)
+            first_id, series_id = series.sessions[0].id, series.id
+        login(main)
+        page = client.get(f"/provider/bookings/{series_id}").get_data(as_text=True)
+        assert f'href="/provider/sessions/{first_id}/cancel"' in page
+        ask = client.get(f"/provider/sessions/{first_id}/cancel").get_data(as_text=True)
+        assert "Yes, cancel this visit" in ask and "back-up providers are asked" in ask
+        response = client.post(f"/provider/sessions/{first_id}/cancel", data={"reason": "Ill"})
+        assert response.status_code == 302
+        assert db_session.query(CoverRequest).filter_by(session_id=first_id).count() == 1
+    finally:
+        clock.travel_to(None)

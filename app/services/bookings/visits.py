@@ -6,6 +6,7 @@ from datetime import datetime
 
 from app.clock import now as _now
 from app.domain import bookings as rules
+from app.domain.access import Role
 from app.domain.bookings import ActorKind, Event
 from app.domain.notifications import Event as Notice
 from app.errors import Conflict
@@ -20,6 +21,7 @@ from app.services.bookings._common import (
     _policy,
     _refuse_own_work,
     _require_holder_side,
+    _require_provider,
     _session,
 )
 from app.services.bookings.cancelling import _money_back
@@ -35,10 +37,12 @@ def cancel_session(
     reason: str = "",
     now: datetime | None = None,
 ) -> BookingSession:
-    """The holder's side cancels one visit of a booking; the other visits go ahead.
+    """The holder's side (or the provider) cancels one visit of a booking; the other visits go ahead.
 
-    The listing's policy decides any charge, as for a whole booking. When no visit is left
-    open, the booking itself ends (cancelled, or settled if some were delivered and paid).
+    The listing's policy decides any charge, as for a whole booking (a provider's cancellation
+    costs the holder nothing, and at short notice cover is sought from the holder's back-ups in
+    the same transaction: app.services.cover). When no visit is left open, the booking itself
+    ends (cancelled, or settled if some were delivered and paid).
     Raises NotFound, NotPermitted, IllegalTransition (the booking cannot be cancelled now),
     Conflict (the visit has started, or is already over or cancelled).
     """
@@ -46,7 +50,11 @@ def cancel_session(
     target = _session(session_id, lock=False)
     booking = _lock_booking(target.booking_id)
     _refuse_own_work(booking, holder, actor, "cancel it")
-    _require_holder_side(booking, holder, actor)
+    by_provider = actor.role_enum is Role.PROVIDER
+    if by_provider:
+        _require_provider(booking, actor)
+    else:
+        _require_holder_side(booking, holder, actor)
     kind = _kind_of(actor, booking.holder)
     rules.transition(booking.state, Event.CANCEL, kind)
     s = next(x for x in booking.sessions if x.id == session_id)
@@ -90,12 +98,19 @@ def cancel_session(
                  "reason": note or None},
         at=now,
     )
-    notify.send(
-        Notice.SESSION_CANCELLED,
-        booking.provider_profile.user,
-        link=_link(booking, "provider"),
-        context={"by": actor, "starts": s.start_at},
-    )
+    if by_provider:
+        from app.services import cover
+
+        cover.open_for_cancellation(booking, [s], now)
+        notify.send(Notice.SESSION_CANCELLED, booking.holder, about_holder=booking.holder,
+                    link=_link(booking), context={"by": actor, "starts": s.start_at})
+    else:
+        notify.send(
+            Notice.SESSION_CANCELLED,
+            booking.provider_profile.user,
+            link=_link(booking, "provider"),
+            context={"by": actor, "starts": s.start_at},
+        )
     transaction.commit()
     card_steps.run(booking_id=booking.id)
     return s

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from app import clock
 from app.domain.access import Permission
 from app.domain.bookings import ActorKind, allowed_events
 from app.domain.payments import provider_failure_message
@@ -42,6 +43,9 @@ def booking_detail(booking_id: int):
         respond_by=(bookings.request_deadline(booking)
                     if booking.state == "requested" else None),
         may_see_address=home_address.provider_may_see(current_user, booking),
+        # One visit of a weekly series can be cancelled on its own while it has not started.
+        cancellable={s.id for s in booking.sessions if booking.kind == "recurring"
+                     and s.state in ("accepted", "funds_held") and s.start_at > clock.now()},
         title=f"Booking {booking.reference}",
     )
 
@@ -163,3 +167,33 @@ def session_no_show(session_id: int):
         flash(err.message, "error")
     booking_id = booking_id_of_session(session_id)
     return _back(booking_id) if booking_id else redirect(url_for("provider.bookings_list"))
+
+
+@bp.route("/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
+@requires(Permission.PROVIDER_AREA)
+def session_cancel(session_id: int):
+    """One visit of a weekly series, asked first: the client is told at once, pays nothing, and
+    at short notice their back-ups are asked to cover it."""
+    from app.extensions import db
+    from app.models import BookingSession
+
+    s = db.session.get(BookingSession, session_id)
+    if s is None:
+        return render_template("errors/404.html", title="Page not found"), 404
+    booking = bookings.booking_for_provider(current_user, s.booking_id)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        problem = form.input_refusal()
+        if problem is not None:
+            flash(problem, "error")
+            return _back(booking.id)
+        try:
+            bookings.cancel_session(current_user, None, session_id, reason=form.reason.data or "")
+        except DomainError as err:
+            flash(err.message, "error")
+        else:
+            flash("The visit is cancelled. The client has been told and pays nothing; if it is soon, "
+                  "their back-ups are asked to cover it.", "success")
+        return _back(booking.id)
+    return render_template("bookings/provider_cancel_visit.html", booking=booking, visit=s, form=form,
+                           title="Cancel this visit?")
