@@ -172,6 +172,35 @@ def test_the_booking_form_advises_a_newcomer_about_a_dominant_provider(
     assert 'id="alternatives"' in page and "Small Care 1" in page
 
 
+def test_the_check_step_advises_before_the_request_is_sent(client, make_user, login, scanned,
+                                                           app):
+    """The listing's Book button leads through the short steps: their last page, where the
+    request is sent, says the same as the one-page form."""
+    from datetime import timedelta
+    from urllib.parse import quote
+
+    from app import clock
+    from tests.booking_helpers import holder_with_budget
+
+    with app.app_context():
+        from app.models import Listing
+
+        listing_id = db.session.scalar(select(Listing.id).where(
+            Listing.profile_id == scanned[0]))
+    holder, _ = holder_with_budget(make_user)
+    holder.home_district = "LS6"
+    db.session.commit()
+    login(holder)
+    start = (clock.now() + timedelta(days=10)).replace(hour=10, minute=0, second=0,
+                                                       microsecond=0)
+    page = client.get(f"/my/book/{listing_id}/check?often=once&minutes=120"
+                      f"&start={quote(start.isoformat())}").get_data(as_text=True)
+    assert 'id="send"' in page and 'id="booking-advice"' in page
+    assert page.index('id="booking-advice"') < page.index('id="send"')
+    assert "Big Care Ltd already provides 71% of the personal care" in page
+    assert 'id="alternatives"' in page and "Small Care 2" in page
+
+
 def test_a_broker_measures_the_markets_again_from_the_market_view(client, login_as, scanned):
     login_as(Role.BROKER)
     page = client.post("/markets/scan", follow_redirects=True).get_data(as_text=True)

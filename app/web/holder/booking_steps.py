@@ -21,7 +21,7 @@ from app.domain.ledger import Account
 from app.domain.schedule import Session, WeeklyPattern
 from app.domain.vetting import ProviderType
 from app.errors import DomainError
-from app.services import bookings, budgets, card_payments, free_time, ledger
+from app.services import booking_checks, bookings, budgets, card_payments, free_time, ledger
 from app.services import listings as listing_service
 from app.web.context import acting, requires
 from app.web.form_base import PlainForm
@@ -228,6 +228,8 @@ def step_check(listing_id: int):
         sessions=sessions, problem=problem, length_label=length_label,
         notes=notes, notes_error=notes_error,
         card_problem=card_payments.holder_card_problem(ctx.holder.id),
+        # The booking-time checks' advice (price, a dominant provider): read before sending.
+        advice=booking_checks.advice_for(ctx.holder, listing),
         title=("Error: " if problem or notes_error else "") + "Check your booking before sending it")
 
 
