@@ -10,6 +10,7 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
+from markupsafe import escape  # names are HTML-escaped on the page (O'Brien: O&#39;Brien)
 from sqlalchemy import select
 
 from app.domain.access import Role
@@ -218,7 +219,7 @@ def test_holder_removes_a_helper_who_then_loses_access(client, make_user, login,
     login(holder)
     response = client.post(f"/my/people/{delegation.id}/revoke", data={"reason": "moved away"},
                            follow_redirects=True)
-    assert f"{helper.email} can no longer act for {holder.name}" in _page(response)
+    assert f"{helper.email} can no longer act for {escape(holder.name)}" in _page(response)
     db_session.refresh(delegation)
     assert delegation.status == "revoked" and delegation.revoked_by_id == holder.id
     [event] = _events(db_session, "delegation.revoked")
@@ -500,7 +501,7 @@ def test_removing_a_helper_asks_first_and_changes_nothing_until_confirmed(
     assert f'href="/my/people/{delegation.id}/remove"' in people
     assert f'action="/my/people/{delegation.id}/revoke"' not in people
     question = _page(client.get(f"/my/people/{delegation.id}/remove"))
-    assert f"Remove {helper.name}?" in question and "Yes, remove them" in question
+    assert f"Remove {escape(helper.name)}?" in question and "Yes, remove them" in question
     assert f'action="/my/people/{delegation.id}/revoke"' in question
     db_session.refresh(delegation)
     assert delegation.status == "active"
@@ -526,7 +527,7 @@ def test_a_holder_can_undo_removing_a_helper_for_ten_minutes(client, make_user, 
     assert f'action="/my/people/{delegation.id}/restore"' in page
     page = _page(client.post(f"/my/people/{delegation.id}/restore", data={},
                              follow_redirects=True))
-    assert f"{helper.email} can act for {holder.name} again, as before." in page
+    assert f"{helper.email} can act for {escape(holder.name)} again, as before." in page
     db_session.refresh(delegation)
     assert delegation.status == "active" and delegation.shares == "plan"
     assert delegation.revoked_at is None and delegation.revoked_by_id is None
@@ -578,13 +579,13 @@ def test_a_broker_is_asked_before_removing_someone_and_can_undo_it(client, make_
     assert f'href="/broker/delegations/{delegation.id}/remove"' in page
     assert f'action="/broker/delegations/{delegation.id}/revoke"' not in page
     question = _page(client.get(f"/broker/delegations/{delegation.id}/remove"))
-    assert f"Remove {attorney.name} from acting for {holder.name}?" in question
+    assert f"Remove {escape(attorney.name)} from acting for {escape(holder.name)}?" in question
     assert "Yes, remove them" in question and "record a new authorised person" in question
     db_session.refresh(delegation)
     assert delegation.status == "active"
     page = _page(client.post(f"/broker/delegations/{delegation.id}/revoke",
                              data={"reason": "LPA revoked by the court"}, follow_redirects=True))
-    assert f"{attorney.email} can no longer act for {holder.name}" in page
+    assert f"{attorney.email} can no longer act for {escape(holder.name)}" in page
     assert f'action="/broker/delegations/{delegation.id}/restore"' in page
     client.post(f"/broker/delegations/{delegation.id}/restore", data={})
     db_session.refresh(delegation)
