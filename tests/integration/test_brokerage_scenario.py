@@ -23,17 +23,18 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.domain.access import DelegateKind, Role
+from app.domain.access import DelegateKind, LegalBasis, Role
 from app.domain.agreements import Terms
 from app.errors import InvalidInput
 from app.extensions import db
-from app.models import Delegation, Flag, MarketRun
+from app.models import Flag, MarketRun
 from app.services import (
     agreements,
     bookings,
     brokerage,
     concerns,
     conflicts,
+    delegation,
     households,
     listings,
     market_view,
@@ -153,12 +154,12 @@ def test_every_planted_pattern_is_flagged_and_clean_people_are_left_alone(app_ct
 
     # A provider who is also the holder's authorised person (recorded as a delegation).
     p_del, h_del = provider(), holder()
-    db.session.add(Delegation(holder_id=h_del.id, delegate_id=p_del[0].id, kind="authorised",
-                              status="active", invited_email=p_del[0].email, shares="",
-                              legal_basis="lpa", review_date=date(2030, 1, 1),
-                              created_by_id=broker.id))
-    db.session.commit()
-    _book(h_del, h_del, p_del[1], p_del[0], weeks=10)
+    own = settled_one_off(p_del[0], p_del[1], h_del, weeks_ago=3)  # support they gave before
+    delegation.record_authorised_person(broker, h_del.id, p_del[0].email, p_del[0].name,
+                                        LegalBasis.LASTING_POWER_OF_ATTORNEY,
+                                        date.today() + timedelta(days=365), "")
+    waiting = _book(h_del, h_del, p_del[1], p_del[0], weeks=10)
+    assert waiting.state == "awaiting_approval"  # the booking waits for a broker
     expected["provider_is_delegate"] = ("holder", h_del.id, None)
 
     # A new nominated person, then spending with providers the holder never used.
@@ -305,9 +306,6 @@ def test_every_planted_pattern_is_flagged_and_clean_people_are_left_alone(app_ct
                                   hour=8 + 2 * (n % 4))
         ratings.submit_review(person, person, settled.id, scores(5))
     expected["five_star_burst"] = ("provider", p_burst[1].profile_id, None)
-    own = settled_one_off(p_del[0], p_del[1], h_del, weeks_ago=3)
-    for s in own.sessions:  # the provider acts for the person: a broker co-signs the hours
-        bookings.confirm_session(broker, h_del, s.id)
     ratings.submit_review(p_del[0], h_del, own.id, scores(5))
     expected["review_by_linked_person"] = ("provider", p_del[1].profile_id, None)
 
