@@ -39,6 +39,8 @@ class Job:
     run: Callable[[], str]  # does the work (committing as its services do), says what it did
     every: timedelta | None = None  # due at each multiple of this since midnight UTC ...
     daily_at: tuple[int, int] | None = None  # ... or once a day at this UTC hour and minute
+    # Jobs with the same lock never run at once (by default each job has its own).
+    lock: str | None = None
 
     def latest_due(self, now: datetime) -> datetime:
         """The most recent time at or before `now` that this job was due."""
@@ -162,7 +164,9 @@ JOBS: list[Job] = [
     Job("vetting.expire", _vetting_expire, daily_at=(2, 30)),
     Job("brokerage.scan", _brokerage_scan, daily_at=(3, 0)),
     # A scan a broker asked for from the market view, when too large to run in their request.
-    Job("brokerage.scan-requested", _brokerage_scan_requested, every=timedelta(minutes=5)),
+    # It shares the daily scan's lock: two scans at once could file the same finding twice.
+    Job("brokerage.scan-requested", _brokerage_scan_requested, every=timedelta(minutes=5),
+        lock="brokerage.scan"),
     Job("mail.digest", _digest, daily_at=(7, 0)),
 ]
 
@@ -240,7 +244,7 @@ def run_due(jobs: list[Job] | None = None, now: datetime | None = None) -> dict[
         db.session.rollback()  # end the read: the lock and the claim below are new transactions
         if claimed is not None:
             continue
-        with job_lock(job.name) as got:
+        with job_lock(job.lock or job.name) as got:
             if not got:
                 report[job.name] = "running elsewhere"
                 continue

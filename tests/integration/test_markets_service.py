@@ -246,3 +246,13 @@ def test_a_large_market_asked_for_is_measured_once_by_the_scheduled_job(app, app
     assert brokerage.run_requested() is None  # answered: the next turn does nothing
     assert brokerage.request_scan(broker, in_request_max_sessions=10) is None
     assert brokerage.run_requested().market_run_id > result.market_run_id
+
+
+def test_a_requested_scan_waits_while_the_daily_scan_runs(app, app_ctx, db_session):
+    """Two scans at once could file the same finding twice: the jobs share one lock."""
+    from app import scheduler
+
+    job = next(j for j in scheduler.JOBS if j.name == "brokerage.scan-requested")
+    with scheduler.job_lock("brokerage.scan") as got:
+        assert got
+        assert scheduler.run_due([job]) == {"brokerage.scan-requested": "running elsewhere"}
