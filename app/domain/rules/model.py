@@ -332,5 +332,16 @@ class MarketSnapshot:
         end = self.as_of - timedelta(days=offset_days)
         return end - timedelta(days=days), end
 
+    @cached_property
+    def _sessions_between(self) -> dict[tuple[datetime, datetime], list[BookedSession]]:
+        return {}
+
     def sessions_between(self, start: datetime, end: datetime) -> list[BookedSession]:
-        return [s for s in self.sessions if start <= s.start < end]
+        """The sessions starting in [start, end). Several rules read the same window: it is
+        filtered once per snapshot (a million sessions each time), so do not change the list."""
+        key = (start, end)
+        found = self._sessions_between.get(key)
+        if found is None:
+            found = self._sessions_between[key] = [s for s in self.sessions
+                                                   if start <= s.start < end]
+        return found
