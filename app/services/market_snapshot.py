@@ -35,6 +35,7 @@ from app.models import (
 )
 from app.models.delegation import STATUS_ACTIVE
 from app.services import council_settings
+from app.services.booked_policy import listing_policies_when_booked
 
 __all__ = ["build_snapshot", "delegation_snapshot", "holder_districts", "market_facts",
            "postcode_area", "provider_areas", "safeguarding_facts", "session_window_start",
@@ -241,51 +242,19 @@ def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None =
                  else sessions[sid] for sid in sorted(sessions))
 
 
-_POLICY_FIELDS = ("cancellation_notice_hours", "cancellation_charge_pence")
-
-
 def _policies_when_booked(cancelled: list[facts.BookedSession]
                           ) -> dict[int, CancellationPolicy]:
     """The cancellation policy each cancelled session was booked under, where the provider
-    changed it after the booking was made (from the audited listing changes): charging a
-    later, stricter policy is a charge beyond the policy the holder agreed to."""
+    changed it after the booking was made (the same reconstruction the booking service charges
+    by: booked_policy): charging a later, stricter policy is a charge beyond the policy the
+    holder agreed to."""
     if not cancelled:
-        return {}
-    listing_ids = {str(s.listing_id) for s in cancelled}
-    changes: dict[str, list[tuple[datetime, dict]]] = defaultdict(list)
-    for subject_id, occurred_at, details in db.session.execute(
-            select(AuditEvent.subject_id, AuditEvent.occurred_at, AuditEvent.details).where(
-                AuditEvent.action == "listing.updated", AuditEvent.subject_type == "listing",
-                AuditEvent.subject_id.in_(listing_ids)).order_by(AuditEvent.occurred_at,
-                                                                 AuditEvent.id)):
-        changed = {k: v for k, v in ((details or {}).get("changes") or {}).items()
-                   if k in _POLICY_FIELDS}
-        if changed:
-            changes[subject_id].append((occurred_at, changed))
-    if not changes:
         return {}
     made = dict(db.session.execute(select(Booking.id, Booking.created_at).where(
         Booking.id.in_({s.booking_id for s in cancelled}))).all())
-    out = {}
-    for s in cancelled:
-        since = made.get(s.booking_id)
-        if since is None or s.policy is None:
-            continue
-        now_values = {"cancellation_notice_hours": s.policy.notice_hours,
-                      "cancellation_charge_pence": s.policy.charge_pence or 0}
-        then = dict(now_values)
-        for field in _POLICY_FIELDS:
-            # The first change after the booking was made holds, as its old value, the policy
-            # in force when it was made.
-            first = next((c[field] for at, c in changes.get(str(s.listing_id), [])
-                          if at > since and field in c), None)
-            if first is not None:
-                then[field] = first[0]
-        if then != now_values:
-            out[s.id] = CancellationPolicy(notice_hours=int(then["cancellation_notice_hours"]),
-                                           charge_pence=int(then["cancellation_charge_pence"])
-                                           or None)
-    return out
+    return listing_policies_when_booked(
+        (s.id, s.listing_id, made[s.booking_id], s.policy) for s in cancelled
+        if s.policy is not None and made.get(s.booking_id) is not None)
 
 
 def _providers(*, user_id: int | None = None) -> tuple[facts.Provider, ...]:

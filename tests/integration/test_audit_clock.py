@@ -76,7 +76,12 @@ def test_a_fee_raised_after_booking_and_then_charged_is_beyond_the_policy_booked
         listing, cancellation_charge="30.00"))
     start = booking.sessions[0].start_at
     bookings.cancel_booking(holder, holder, booking.id, now=start - timedelta(hours=5))
-    assert booking.sessions[0].charge_pence == 3000
+    # The booking service charges the policy booked under (nothing) ...
+    assert booking.sessions[0].charge_pence == 0
+    # ... so the later fee stands here for one charged before it did (a record from then):
+    # the rule still judges it by the policy the holder booked under.
+    booking.sessions[0].charge_pence = 3000
+    db.session.commit()
 
     found = [f for f in evaluate(build_snapshot(start + timedelta(days=1)),
                                  current_app.config["COUNCIL"])
@@ -124,6 +129,11 @@ def test_one_visit_cancelled_on_its_own_is_judged_by_when_it_was_cancelled(
         visit = booking.sessions[0]
         bookings.cancel_session(holder, holder, visit.id,
                                 now=visit.start_at - timedelta(hours=5))
+    # The service charged the visit booked before the fee nothing; the fee stands here for one
+    # charged before it charged by the policy booked under (a record from then).
+    assert (before_fee.sessions[0].charge_pence, after_fee.sessions[0].charge_pence) == (0, 3000)
+    before_fee.sessions[0].charge_pence = 3000
+    db.session.commit()
     snap = build_snapshot(after_fee.sessions[0].start_at + timedelta(days=1))
     by_booking = {s.booking_id: s for s in snap.sessions}
     late = before_fee.sessions[0].start_at - timedelta(hours=5)

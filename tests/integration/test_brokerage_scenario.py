@@ -222,13 +222,18 @@ def test_every_planted_pattern_is_flagged_and_clean_people_are_left_alone(app_ct
               end=10 + 2 * (n // 2))
     expected["at_risk_concentration"] = ("provider", p_arc[1].profile_id, None)
 
-    # A late-cancellation fee brought in after the booking, then charged.
+    # A late-cancellation fee brought in after the booking, then charged. The booking service
+    # now charges the policy booked under (nothing), so the fee is set on the record as one
+    # charged before it did would be: the rule still finds it.
     p_can, h_can = live_listing(make_user, broker, charge="0", notice=48), holder()
     late = _book(h_can, h_can, p_can[1], p_can[0], weeks=10)
     listings.update_listing(p_can[0], p_can[1].id, _listing_input(
         p_can[1], "16.50", cancellation_notice_hours=48, cancellation_charge="30.00"))
     bookings.cancel_booking(h_can, h_can, late.id,
                             now=late.sessions[0].start_at - timedelta(hours=5))
+    assert [s.charge_pence for s in late.sessions] == [0] * len(late.sessions)
+    late.sessions[0].charge_pence = 3000
+    db.session.commit()
     expected["cancellation_beyond_policy"] = ("provider", p_can[1].profile_id, None)
 
     # LS6: one agency has taken over personal care (five people with it, one each with two

@@ -11,6 +11,7 @@ last word (a loser of the race gets Conflict).
 """
 
 from app.domain import bookings as rules
+from app.services.booked_policy import policy_booked_under as cancellation_policy
 from app.services.bookings._common import (
     DISPUTE_OUTCOMES,
     KINDS,
@@ -136,7 +137,7 @@ __all__ = [
     "_terms", "accept", "approval_queue", "approve", "arrange_booking", "backup_offers",
     "booking_for_holder", "booking_for_provider", "bookings_of_holder",
     "group_session_for_joining", "open_group_sessions",
-    "bookings_of_provider", "cancel_booking", "cancel_session", "cancellation_preview",
+    "bookings_of_provider", "cancel_booking", "cancel_session", "cancellation_policy", "cancellation_preview",
     "confirm_session", "cosign_queue",
     "current_pause", "decide_pool", "decline", "dispute_session", "disputes", "get_booking",
     "join_pool", "local", "needs_cosign", "pause", "quote_booking", "record_delivery",

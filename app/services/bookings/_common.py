@@ -29,6 +29,7 @@ from app.models import (
 from app.models.booking import NON_BLOCKING_STATES
 from app.models.delegation import STATUS_ACTIVE
 from app.services import council_settings
+from app.services.booked_policy import policy_booked_under
 
 UK = ZoneInfo("Europe/London")
 S = BookingState
@@ -280,11 +281,10 @@ def _terms(listing: Listing, rate_pence: int | None = None) -> rules.ListingTerm
     )
 
 
-def _policy(listing: Listing) -> rules.CancellationPolicy:
-    return rules.CancellationPolicy(
-        notice_hours=listing.cancellation_notice_hours,
-        charge_pence=listing.cancellation_charge_pence or None,
-    )
+def _policy(booking: Booking) -> rules.CancellationPolicy:
+    """The policy the booking was made under (or its accepted agreement's terms), never a
+    stricter one the provider brought in since: what a late cancellation is charged by."""
+    return policy_booked_under(booking)
 
 
 def _pounds(pence: int) -> str:

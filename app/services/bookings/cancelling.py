@@ -45,9 +45,9 @@ def cancel_booking(
     reason: str = "",
     now: datetime | None = None,
 ) -> Booking:
-    """Either side cancels every session not yet delivered, under the listing's policy.
+    """Either side cancels every session not yet delivered, under the policy booked under.
 
-    The holder's side pays the listing's charge for late cancellations (unless paused); a
+    The holder's side pays the charge booked under for late cancellations (unless paused); a
     provider's cancellation costs the holder nothing and offers the named back-ups first.
     Raises NotFound, NotPermitted (the provider, acting for the holder), IllegalTransition,
     NotYourMove.
@@ -64,13 +64,14 @@ def cancel_booking(
     rules.transition(booking.state, Event.CANCEL, kind)
     paused = booking.state == S.PAUSED.value
     outcomes: dict[int, int] = {}
+    policy = _policy(booking)  # the one booked under, whatever the listing says now
     for s in booking.sessions:
         if s.state not in [x.value for x in OPEN_SESSION_STATES]:
             continue
         charge = 0
         if s.hold_id is not None and ledger.held_remaining(s.hold_id) > 0:
             out = rules.cancellation_charge(
-                _policy(booking.listing),
+                policy,
                 s.price_pence,
                 s.start_at,
                 now,
@@ -176,7 +177,7 @@ def report_no_show(
         )
     if kind is ActorKind.PROVIDER:
         out = rules.cancellation_charge(
-            _policy(booking.listing), s.price_pence, s.start_at, s.start_at, ActorKind.HOLDER.value
+            _policy(booking), s.price_pence, s.start_at, s.start_at, ActorKind.HOLDER.value
         )
         charge, who = out.charge_pence, "holder"
     else:

@@ -66,7 +66,7 @@ def cancel_session(
                        "If it did not happen, say so once the provider records it.")
     charge = 0
     if s.hold_id is not None and ledger.held_remaining(s.hold_id) > 0:
-        out = rules.cancellation_charge(_policy(booking.listing), s.price_pence, s.start_at,
+        out = rules.cancellation_charge(_policy(booking), s.price_pence, s.start_at,
                                         now, kind.value,
                                         holder_paused=booking.state == S.PAUSED.value)
         charge = out.charge_pence
@@ -122,12 +122,13 @@ def cancellation_preview(
 ) -> list[tuple[BookingSession, int]]:
     """What cancelling now would cancel and charge, for the page that asks "are you sure?".
 
-    Each open session (or only `session_id`) with the charge the listing's policy would take;
+    Each open session (or only `session_id`) with the charge the policy booked under would take;
     reads only, so the answer can change by the time the person confirms.
     """
     now = now or _now()
     paused = booking.state == S.PAUSED.value
     preview = []
+    policy = _policy(booking)  # the one booked under, not a fee brought in since
     for s in booking.sessions:
         if s.state not in [x.value for x in OPEN_SESSION_STATES]:
             continue
@@ -135,7 +136,7 @@ def cancellation_preview(
             continue
         charge = 0
         if s.hold_id is not None:
-            charge = rules.cancellation_charge(_policy(booking.listing), s.price_pence,
+            charge = rules.cancellation_charge(policy, s.price_pence,
                                                s.start_at, now, kind.value,
                                                holder_paused=paused).charge_pence
         preview.append((s, charge))

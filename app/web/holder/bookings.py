@@ -89,6 +89,7 @@ def booking_detail(booking_id: int):
         events=allowed_events(booking.state, kind),
         session_events=lambda s: session_actions(allowed_events(s.state, kind), s.start_at),
         backups=bookings.backup_offers(booking),
+        policy=bookings.cancellation_policy(booking),
         covers=cover.open_for_booking(booking.id),
         # One visit of a series can be cancelled on its own while it has not started.
         cancellable={s.id for s, _ in bookings.cancellation_preview(booking, kind)
@@ -133,6 +134,7 @@ def booking_cancel_confirm(booking_id: int):
     booking = bookings.booking_for_holder(ctx.holder, booking_id)
     return render_template(
         "bookings/cancel_confirm.html", booking=booking, session=None,
+        policy=bookings.cancellation_policy(booking),
         preview=bookings.cancellation_preview(booking, _actor_kind(ctx)),
         action=url_for("holder.booking_cancel", booking_id=booking.id),
         back=url_for("holder.booking_detail", booking_id=booking.id), form=ReasonForm(),
@@ -167,6 +169,7 @@ def session_cancel(session_id: int):
         return _back(booking.id)
     return render_template(
         "bookings/cancel_confirm.html", booking=booking, session=preview[0][0], preview=preview,
+        policy=bookings.cancellation_policy(booking),
         action=url_for("holder.session_cancel", session_id=session_id),
         back=url_for("holder.booking_detail", booking_id=booking.id), form=form,
         title="Cancel this visit?",

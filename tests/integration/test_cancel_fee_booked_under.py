@@ -1,0 +1,114 @@
+"""A late cancellation is charged under the policy the holder booked under: a fee the provider
+brings in or raises after the booking, or a longer notice, does not reach it (nor the fee the
+holder is shown before cancelling). An agreement the holder accepted carries its own terms."""
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from app import clock
+from app.domain.bookings import ActorKind
+from app.domain.ledger import Account
+from app.services import agreements, bookings, ledger, listings
+from tests.booking_helpers import holder_with_budget, live_listing, next_weekday, one_off
+
+pytestmark = pytest.mark.database
+
+
+def _listing_input(listing, *, notice=48, charge="0"):
+    return listings.ListingInput(
+        category=listing.category, title=listing.title, description=listing.description,
+        price="16.50", price_unit=listing.price_unit, minimum_units=listing.minimum_units,
+        funding_modes=list(listing.funding_modes), cancellation_notice_hours=notice,
+        cancellation_charge=charge)
+
+
+def _booked(make_user, *, charge="10.00", notice=48):
+    provider, listing = live_listing(make_user, charge=charge, notice=notice)
+    holder, budget = holder_with_budget(make_user)
+    booking = bookings.accept(provider, bookings.request_booking(holder, holder, one_off(
+        listing, day=next_weekday(1, weeks_ahead=3))).id)
+    return provider, listing, holder, budget, booking
+
+
+def test_a_fee_raised_after_booking_is_not_charged_the_old_fee_is(app_ctx, make_user,
+                                                                   db_session):
+    provider, listing, holder, budget, booking = _booked(make_user, charge="10.00")
+    available_before = ledger.balances(budget.id)[Account.AVAILABLE]
+    listings.update_listing(provider, listing.id, _listing_input(listing, charge="30.00"))
+    start = booking.sessions[0].start_at
+    late = start - timedelta(hours=5)
+
+    shown = bookings.cancellation_preview(booking, ActorKind.HOLDER, now=late)
+    bookings.cancel_booking(holder, holder, booking.id, now=late)
+
+    assert [charge for _, charge in shown] == [1000]
+    assert booking.sessions[0].charge_pence == 1000  # £10 booked under, not the £30 now
+    price = booking.sessions[0].price_pence
+    # All but the £10 goes back to the holder's budget.
+    assert ledger.balances(budget.id)[Account.AVAILABLE] == available_before + price - 1000
+
+
+def test_a_fee_brought_in_after_booking_is_not_charged(app_ctx, make_user, db_session):
+    provider, listing, holder, _, booking = _booked(make_user, charge="0")
+    listings.update_listing(provider, listing.id, _listing_input(listing, charge="30.00"))
+    visit = booking.sessions[0]
+    bookings.cancel_session(holder, holder, visit.id, now=visit.start_at - timedelta(hours=5))
+    assert visit.charge_pence == 0
+
+
+def test_a_longer_notice_brought_in_after_booking_does_not_make_a_cancellation_late(
+        app_ctx, make_user, db_session):
+    provider, listing, holder, _, booking = _booked(make_user, charge="10.00", notice=24)
+    listings.update_listing(provider, listing.id, _listing_input(listing, notice=96,
+                                                                 charge="10.00"))
+    start = booking.sessions[0].start_at
+    bookings.cancel_booking(holder, holder, booking.id, now=start - timedelta(hours=30))
+    assert booking.sessions[0].charge_pence == 0  # 30 hours' notice is enough under 24
+
+
+def test_a_booking_made_after_the_change_is_charged_the_new_fee(app_ctx, make_user,
+                                                                  db_session):
+    provider, listing = live_listing(make_user, charge="10.00", notice=48)
+    holder, _ = holder_with_budget(make_user)
+    listings.update_listing(provider, listing.id, _listing_input(listing, charge="30.00"))
+    booking = bookings.accept(provider, bookings.request_booking(holder, holder, one_off(
+        listing, day=next_weekday(1, weeks_ahead=3))).id)
+    start = booking.sessions[0].start_at
+    bookings.cancel_booking(holder, holder, booking.id, now=start - timedelta(hours=5))
+    assert booking.sessions[0].charge_pence == 3000
+
+
+def test_the_holders_no_show_is_charged_the_fee_booked_under(app_ctx, make_user, db_session):
+    provider, listing, holder, _, booking = _booked(make_user, charge="10.00")
+    listings.update_listing(provider, listing.id, _listing_input(listing, charge="30.00"))
+    visit = booking.sessions[0]
+    bookings.report_no_show(provider, None, visit.id, now=visit.start_at + timedelta(minutes=30))
+    assert visit.charge_pence == 1000
+
+
+def test_an_accepted_agreement_carries_its_own_cancellation_terms(app_ctx, make_user,
+                                                                   db_session):
+    provider, listing, holder, _, booking = _booked(make_user, charge="20.00")
+    terms = agreements.suggested_terms(booking)
+    agreement = agreements.offer(provider, booking.id,
+                                 replace(terms, cancellation_charge_pence=500))
+    agreements.accept(holder, holder, agreement.id)
+    listings.update_listing(provider, listing.id, _listing_input(listing, charge="30.00"))
+    start = booking.sessions[0].start_at
+    bookings.cancel_booking(holder, holder, booking.id, now=start - timedelta(hours=5))
+    assert booking.sessions[0].charge_pence == 500
+
+
+def test_the_cancel_page_shows_the_fee_booked_under(client, login, app, make_user, db_session):
+    with app.app_context():
+        provider, listing, holder, _, booking = _booked(make_user, charge="10.00")
+        listings.update_listing(provider, listing.id, _listing_input(listing, charge="30.00"))
+        start = booking.sessions[0].start_at
+    login(holder)
+    detail = client.get(f"/my/bookings/{booking.id}").get_data(as_text=True)
+    assert "£10.00 a session" in detail and "£30.00" not in detail
+    with clock.frozen(start - timedelta(hours=5)):
+        question = client.get(f"/my/bookings/{booking.id}/cancel").get_data(as_text=True)
+    assert 'id="cancel-charge">£10.00 (the charge you booked under' in question
