@@ -78,7 +78,7 @@ def district_in_use(district: str, hint: str) -> str:
 
 
 def _and_list(items: list[str]) -> str:
-    """'SY30', 'SY30 and LS99', 'SY30, LS99 and TF0' (at most five named, then how many more)."""
+    """'SY30', 'SY30 and LS30', 'SY30, LS30 and TF0' (at most five named, then how many more)."""
     shown = items[:5]
     if len(items) > 5:
         return f"{', '.join(shown)} and {len(items) - 5} more"
