@@ -65,23 +65,48 @@ def listing_policies_when_booked(
     return out
 
 
+def agreement_policies(booking_ids: Iterable[int]) -> dict[int, CancellationPolicy]:
+    """The cancellation terms of the agreement version the holder accepted, for each booking an
+    agreement covers (only terms they accepted: an offer they have not answered never binds)."""
+    ids = set(booking_ids)
+    if not ids:
+        return {}
+    out: dict[int, CancellationPolicy] = {}
+    for booking_id, notice, charge in db.session.execute(
+            select(AgreementBooking.booking_id, ServiceAgreementVersion.cancellation_notice_hours,
+                   ServiceAgreementVersion.cancellation_charge_pence)
+            .join(AgreementBooking,
+                  AgreementBooking.agreement_id == ServiceAgreementVersion.agreement_id)
+            .where(AgreementBooking.booking_id.in_(ids),
+                   ServiceAgreementVersion.status == "accepted")
+            .order_by(ServiceAgreementVersion.version)):
+        out[booking_id] = listing_policy(notice, charge)  # the newest accepted one last
+    return out
+
+
+def policies_booked_under(
+        booked: Iterable[tuple[K, int, int, datetime, CancellationPolicy]]
+) -> dict[K, CancellationPolicy]:
+    """For each (key, booking id, listing id, when booked, the listing's policy now), the policy
+    a late cancellation is charged by, where it is not the listing's policy now: the accepted
+    agreement's terms where an agreement covers the booking, else the listing's policy when
+    the booking was made."""
+    booked = list(booked)
+    agreed = agreement_policies(booking_id for _, booking_id, _, _, _ in booked)
+    out: dict[K, CancellationPolicy] = {
+        key: agreed[booking_id] for key, booking_id, _, _, _ in booked if booking_id in agreed}
+    out.update(listing_policies_when_booked(
+        (key, listing_id, since, policy) for key, booking_id, listing_id, since, policy in booked
+        if booking_id not in agreed))
+    return out
+
+
 def policy_booked_under(booking: Booking) -> CancellationPolicy:
     """The policy a late cancellation of `booking` is charged by: the cancellation terms of the
     agreement version the holder accepted, where an agreement covers the booking; otherwise the
     listing's policy when the booking was made (a fee brought in or raised later, or a longer
     notice, does not reach it)."""
-    accepted = db.session.execute(
-        select(ServiceAgreementVersion.cancellation_notice_hours,
-               ServiceAgreementVersion.cancellation_charge_pence)
-        .join(AgreementBooking,
-              AgreementBooking.agreement_id == ServiceAgreementVersion.agreement_id)
-        .where(AgreementBooking.booking_id == booking.id,
-               ServiceAgreementVersion.status == "accepted")
-        .order_by(ServiceAgreementVersion.version.desc()).limit(1)).first()
-    if accepted is not None:
-        # Only terms the holder accepted: an offer they have not answered never binds them.
-        return listing_policy(accepted[0], accepted[1])
     listing = booking.listing
     now = listing_policy(listing.cancellation_notice_hours, listing.cancellation_charge_pence)
-    return listing_policies_when_booked(
-        [(booking.id, listing.id, booking.created_at, now)]).get(booking.id, now)
+    return policies_booked_under(
+        [(booking.id, booking.id, listing.id, booking.created_at, now)]).get(booking.id, now)

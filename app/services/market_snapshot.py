@@ -35,7 +35,7 @@ from app.models import (
 )
 from app.models.delegation import STATUS_ACTIVE
 from app.services import council_settings
-from app.services.booked_policy import listing_policies_when_booked
+from app.services.booked_policy import policies_booked_under
 
 __all__ = ["build_snapshot", "delegation_snapshot", "holder_districts", "market_facts",
            "postcode_area", "provider_areas", "safeguarding_facts", "session_window_start",
@@ -244,16 +244,16 @@ def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None =
 
 def _policies_when_booked(cancelled: list[facts.BookedSession]
                           ) -> dict[int, CancellationPolicy]:
-    """The cancellation policy each cancelled session was booked under, where the provider
-    changed it after the booking was made (the same reconstruction the booking service charges
-    by: booked_policy): charging a later, stricter policy is a charge beyond the policy the
-    holder agreed to."""
+    """The cancellation policy each cancelled session was booked under, where it is not the
+    listing's policy now (an accepted agreement's terms, or the listing's policy before a later
+    change): the same policy the booking service charges by (booked_policy), so a charge
+    beyond it is a charge beyond what the holder agreed to."""
     if not cancelled:
         return {}
     made = dict(db.session.execute(select(Booking.id, Booking.created_at).where(
         Booking.id.in_({s.booking_id for s in cancelled}))).all())
-    return listing_policies_when_booked(
-        (s.id, s.listing_id, made[s.booking_id], s.policy) for s in cancelled
+    return policies_booked_under(
+        (s.id, s.booking_id, s.listing_id, made[s.booking_id], s.policy) for s in cancelled
         if s.policy is not None and made.get(s.booking_id) is not None)
 
 

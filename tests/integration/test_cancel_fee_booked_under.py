@@ -112,3 +112,25 @@ def test_the_cancel_page_shows_the_fee_booked_under(client, login, app, make_use
     with clock.frozen(start - timedelta(hours=5)):
         question = client.get(f"/my/bookings/{booking.id}/cancel").get_data(as_text=True)
     assert 'id="cancel-charge">£10.00 (the charge you booked under' in question
+
+
+def test_a_fee_in_an_agreement_the_holder_accepted_is_charged_and_not_flagged(
+        app_ctx, make_user, db_session):
+    from flask import current_app
+
+    from app.domain.rules import evaluate
+    from app.services.market_snapshot import build_snapshot
+
+    provider, listing, holder, _, booking = _booked(make_user, charge="10.00")
+    listings.update_listing(provider, listing.id, _listing_input(listing, charge="30.00"))
+    # The provider offers the new fee in writing and the holder accepts it.
+    agreement = agreements.offer(provider, booking.id, replace(
+        agreements.suggested_terms(booking), cancellation_charge_pence=3000))
+    agreements.accept(holder, holder, agreement.id)
+    start = booking.sessions[0].start_at
+    bookings.cancel_booking(holder, holder, booking.id, now=start - timedelta(hours=5))
+
+    assert booking.sessions[0].charge_pence == 3000
+    snap = build_snapshot(start + timedelta(days=1))
+    assert [f for f in evaluate(snap, current_app.config["COUNCIL"])
+            if f.rule == "cancellation_beyond_policy"] == []

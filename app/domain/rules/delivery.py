@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from app.domain.booking_categories import plan_category_for
 from app.domain.booking_price import cancellation_charge
@@ -119,12 +120,16 @@ def spending_spike(snapshot: MarketSnapshot, settings: CouncilSettings) -> list[
     began = {(r.holder_id, r.provider_id): r.began_at for r in snapshot.relationships}
     recent: dict[tuple[int, int], int] = defaultdict(int)
     history: dict[tuple[int, int], int] = defaultdict(int)
-    first_seen: dict[tuple[int, int], object] = {}
+    first_seen: dict[tuple[int, int], datetime] = {}
     categories: dict[tuple[int, int], set[str]] = defaultdict(set)
-    for s in sorted(snapshot.sessions, key=lambda s: s.start):
+    # One pass in any order (no sort of a million sessions): the sums do not depend on order,
+    # and first_seen keeps the earliest start with spending.
+    for s in snapshot.sessions:
         key = (s.holder_id, s.provider_id)
         if s.spend_pence > 0:
-            first_seen.setdefault(key, s.start)
+            seen = first_seen.get(key)
+            if seen is None or s.start < seen:
+                first_seen[key] = s.start
         if not history_start <= s.start < snapshot.as_of:
             continue
         bucket = recent if s.start >= recent_start else history
@@ -140,7 +145,7 @@ def spending_spike(snapshot: MarketSnapshot, settings: CouncilSettings) -> list[
             continue  # a new relationship has no average to compare with
         # The history since they began, in periods (at most `periods`); at least one whole
         # period, or there is no average yet.
-        known_days = (recent_start - since).total_seconds() / 86400  # type: ignore[operator]
+        known_days = (recent_start - since).total_seconds() / 86400
         counted = min(float(periods), known_days / days)
         if counted < 1:
             continue
