@@ -31,6 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.domain.districts import uk_districts  # noqa: E402
+from app.domain.listings import district_area  # noqa: E402
 from bench._db import ensure_database  # noqa: E402
 
 QUICK = "--quick" in sys.argv
@@ -38,8 +40,10 @@ PROVIDERS = 2_000 if QUICK else 20_000
 HOLDERS = 200
 MATCHES = 200
 POSTS = 30
-AREAS = ["LS", "BD", "HX", "WF", "HD"]
-DISTRICTS = [f"{a}{n}" for a in AREAS for n in range(1, 25)]  # 120 districts
+AREAS = ["LS", "BD", "HX", "WF", "HD", "YO"]
+# 120 real districts of West Yorkshire and York: a job post must name a district in use.
+DISTRICTS = sorted((d for d in uk_districts() if district_area(d) in AREAS),
+                   key=lambda d: (AREAS.index(district_area(d)), len(d), d))[:120]
 CATEGORIES = ["personal_care", "help_at_home", "getting_out", "short_breaks"]
 LANGUAGES = ["English", "Urdu", "Punjabi", "Polish", "Arabic", "BSL", "Bengali"]
 

@@ -149,10 +149,14 @@ def expand_weekly(pattern: WeeklyPattern, now: datetime, *, max_sessions: int,
             break
         if day.weekday() in pattern.weekdays and day not in skip_days:
             # Times are turned into UTC so lengths are real elapsed time across clock changes.
-            start = datetime.combine(day, pattern.start_time, tzinfo=zone).astimezone(UTC)
+            # fold=0 whatever the caller's time carries: a time the spring change skips moves an
+            # hour later and an autumn time that happens twice is the first, every week alike.
+            start = datetime.combine(day, pattern.start_time.replace(fold=0),
+                                     tzinfo=zone).astimezone(UTC)
             if pattern.end_time is not None:
                 end_day = day if pattern.end_time > pattern.start_time else day + timedelta(days=1)
-                end = datetime.combine(end_day, pattern.end_time, tzinfo=zone).astimezone(UTC)
+                end = datetime.combine(end_day, pattern.end_time.replace(fold=0),
+                                       tzinfo=zone).astimezone(UTC)
             else:
                 end = start + timedelta(minutes=pattern.duration_minutes)
             sessions.append(Session(start.astimezone(zone), end.astimezone(zone)))

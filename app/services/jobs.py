@@ -20,8 +20,9 @@ from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.domain.access import Role
+from app.domain.districts import parse_job_district
 from app.domain.jobs import GENDER_PREFERENCE_CATEGORIES, Candidate, JobCriteria, matches, next_turn
-from app.domain.listings import Category, DistrictError, PriceUnit, Specialism, normalise_district
+from app.domain.listings import Category, DistrictError, PriceUnit, Specialism
 from app.domain.notifications import Event
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
@@ -66,7 +67,7 @@ def _checked(data: JobInput) -> JobInput:
     except ValueError:
         raise InvalidInput("Choose the kind of help from the list", field="category") from None
     try:
-        district = normalise_district(data.district)
+        district = parse_job_district(data.district)
     except DistrictError as err:
         raise InvalidInput(str(err), field="district") from None
     title = (data.title or "").strip()

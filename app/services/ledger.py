@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, Table, bindparam, func, insert, or_, select
 
 from app.domain import ledger as rules
 from app.domain.access import Role
@@ -86,7 +87,7 @@ def refundable(capture_id: int) -> int:
     return spent - int(refunded or 0)
 
 
-def _current_plan_id(holder_id: int):
+def _current_plan_id(holder_id: object):
     """The id of the holder's current agreed plan, as a scalar subquery (see current_plan)."""
     return (select(SupportPlanVersion.id)
             .outerjoin(PlanReview, PlanReview.plan_id == SupportPlanVersion.id)
@@ -177,7 +178,7 @@ def _check_key(key: str) -> str:
     return key
 
 
-def _check_date(budget: Budget, occurred_on: date | None, *, field: str = "occurred_on",
+def _check_date(budget: Budget | Row, occurred_on: date | None, *, field: str = "occurred_on",
                 within_year: bool = False) -> date:
     today = date.today()
     day = occurred_on or today
@@ -211,28 +212,39 @@ def _replayed(operation: Operation, key: str, budget_id: int, amount: int) -> Le
     return tx
 
 
-def _post(budget: Budget, operation: Operation, key: str, legs: list[rules.Leg], *, amount: int,
+_INSERT_ENTRIES = insert(cast(Table, LedgerEntry.__table__))
+
+
+def _post(budget_id: int, operation: Operation, key: str, legs: list[rules.Leg], *, amount: int,
           actor: User | None, on_behalf_of: User | int | None, occurred_on: date,
           audit_details: dict | None = None, **fields) -> LedgerTransaction:
     legs = rules.check_balanced(legs)
     actor_id, behalf_id = audit.user_id(actor), audit.user_id(on_behalf_of)
+    # The transaction is an ORM object flushed here (as every write a use case makes, so flush
+    # listeners and the fault and commit-count harnesses see the ledger write), but its legs and
+    # the audit event are Core inserts in the same transaction: holds are the hot path
+    # (bench/ledger.py), and building and flushing those objects cost more Python than the
+    # inserts themselves. No savepoint: the budget row is locked, so an identical retry waits for
+    # this one's commit and then finds it (_replayed). A savepoint would also look like a commit
+    # to after_commit listeners (the email outbox) before the use case has really committed.
     tx = LedgerTransaction(
-        budget_id=budget.id, operation=operation.value, idempotency_key=key, amount_pence=amount,
+        budget_id=budget_id, operation=operation.value, idempotency_key=key, amount_pence=amount,
         occurred_on=occurred_on, actor_id=actor_id,
         on_behalf_of_id=behalf_id if behalf_id is not None and behalf_id != actor_id else None,
-        entries=[LedgerEntry(budget_id=budget.id, account=leg.account.value, amount_pence=leg.pence,
-                             category=leg.category) for leg in legs],
         **fields,
     )
-    # No savepoint: the budget row is locked, so an identical retry waits for this one's commit
-    # and then finds it (_replayed). A savepoint would also look like a commit to after_commit
-    # listeners (the email outbox) before the use case has really committed.
-    db.session.add(tx)
-    db.session.flush()
-    details = {"amount_pence": amount, "transaction_id": tx.id, "occurred_on": occurred_on.isoformat()}
+    session = db.session()
+    session.add(tx)
+    session.flush()
+    tx_id = tx.id
+    conn = session.connection()
+    conn.execute(_INSERT_ENTRIES, [
+        {"transaction_id": tx_id, "budget_id": budget_id, "account": leg.account.value,
+         "amount_pence": leg.pence, "category": leg.category} for leg in legs])
+    details = {"amount_pence": amount, "transaction_id": tx_id, "occurred_on": occurred_on.isoformat()}
     details.update(audit_details or {})
-    audit.record(actor, f"ledger.{operation.value}", "budget", budget.id,
-                 on_behalf_of=on_behalf_of, details=details)
+    audit.write(actor_id, f"ledger.{operation.value}", "budget", budget_id,
+                on_behalf_of=behalf_id, details=details)
     return tx
 
 
@@ -254,9 +266,29 @@ def allocate(budget_id: int, amount_pence: int, *, idempotency_key: str, actor: 
     now = balances(budget.id)
     target = contingency_target(budget.annual_pence, budget.contingency_weeks, budget.contingency_pence)
     to_reserve = contingency_share(amount_pence, budget.annual_pence, target, now[Account.CONTINGENCY])
-    return _post(budget, Operation.ALLOCATE, key, rules.allocate(amount_pence, to_reserve),
+    return _post(budget.id, Operation.ALLOCATE, key, rules.allocate(amount_pence, to_reserve),
                  amount=amount_pence, actor=actor, on_behalf_of=budget.holder_id, occurred_on=day,
                  reference=reference, audit_details={"to_contingency_pence": to_reserve})
+
+
+# Holds are the hot path (bench/ledger.py): their two reads are built once, so each call only
+# binds values (no statement building, no cache-key walk), and run on the session's connection.
+# FOR NO KEY UPDATE, as _lock_budget; only the columns hold uses.
+_BUDGETS = cast(Table, Budget.__table__)
+_LOCK_FOR_HOLD = (select(_BUDGETS.c.id, _BUDGETS.c.holder_id, _BUDGETS.c.start_date)
+                  .where(_BUDGETS.c.id == bindparam("budget_id")).with_for_update(key_share=True))
+# Everything hold decides on, read in one statement once the budget is locked: an earlier hold
+# with this key, what the source account has, and whether the category is in the agreed plan.
+_HOLD_FACTS = select(
+    select(LedgerTransaction.id).where(LedgerTransaction.operation == Operation.HOLD.value,
+                                       LedgerTransaction.idempotency_key == bindparam("key"))
+    .scalar_subquery(),
+    select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0))
+    .where(LedgerEntry.budget_id == bindparam("budget_id"), LedgerEntry.account == bindparam("source"))
+    .scalar_subquery(),
+    select(PlanCategory.id).where(PlanCategory.plan_id == _current_plan_id(bindparam("holder_id")),
+                                  PlanCategory.code == bindparam("category")).exists(),
+)
 
 
 def hold(budget_id: int, amount_pence: int, *, category: str, idempotency_key: str,
@@ -275,21 +307,17 @@ def hold(budget_id: int, amount_pence: int, *, category: str, idempotency_key: s
         raise InvalidInput("Choose a spending category from the list", field="category")
     if approved_by is not None and approved_by.role_enum is not Role.BROKER:
         raise NotPermitted("Only a broker can approve spending outside the plan.", field="approved_by")
-    budget = _lock_budget(budget_id)
+    session = db.session()
+    if session.autoflush:
+        session.flush()  # as the ORM lock query did before: earlier writes go first
+    conn = session.connection()
+    budget = conn.execute(_LOCK_FOR_HOLD, {"budget_id": budget_id}).one_or_none()
+    if budget is None:
+        raise NotFound("There is no such budget.", field="budget")
     source = Account.CONTINGENCY if from_contingency else Account.AVAILABLE
-    # Everything hold decides on, read in one statement once the budget is locked (holds are
-    # the hot path: bench/ledger.py): an earlier hold with this key, what the source account
-    # has, and whether the category is in the agreed plan.
-    replay_id, have, in_plan = db.session.execute(select(
-        select(LedgerTransaction.id).where(LedgerTransaction.operation == Operation.HOLD.value,
-                                           LedgerTransaction.idempotency_key == key)
-        .scalar_subquery(),
-        select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0))
-        .where(LedgerEntry.budget_id == budget.id, LedgerEntry.account == source.value)
-        .scalar_subquery(),
-        select(PlanCategory.id).where(PlanCategory.plan_id == _current_plan_id(budget.holder_id),
-                                      PlanCategory.code == category).exists(),
-    )).one()
+    replay_id, have, in_plan = conn.execute(_HOLD_FACTS, {
+        "key": key, "budget_id": budget.id, "source": source.value, "holder_id": budget.holder_id,
+        "category": category}).one()
     if replay_id is not None:
         earlier = _replayed(Operation.HOLD, key, budget.id, amount_pence)
         if earlier is not None:
@@ -306,7 +334,7 @@ def hold(budget_id: int, amount_pence: int, *, category: str, idempotency_key: s
         where = "in the contingency reserve" if from_contingency else "available"
         raise InsufficientFunds(f"There is only {Money(have)} {where}, not enough for "
                                 f"{Money(amount_pence)}.", field="amount")
-    return _post(budget, Operation.HOLD, key,
+    return _post(budget.id, Operation.HOLD, key,
                  rules.hold(amount_pence, category=category, from_contingency=from_contingency),
                  amount=amount_pence, actor=actor, on_behalf_of=on_behalf_of or budget.holder_id,
                  occurred_on=day, category=category, from_contingency=from_contingency,
@@ -334,7 +362,7 @@ def release(hold_id: int, *, idempotency_key: str, actor: User | None,
     if still <= 0:
         raise Conflict("This booking's money has already been released or spent.")
     day = _check_date(budget, occurred_on)
-    return _post(budget, Operation.RELEASE, key,
+    return _post(budget.id, Operation.RELEASE, key,
                  rules.release(still, category=_category(the_hold), from_contingency=the_hold.from_contingency),
                  amount=still, actor=actor, on_behalf_of=on_behalf_of or budget.holder_id, occurred_on=day,
                  category=the_hold.category, from_contingency=the_hold.from_contingency, hold_id=hold_id,
@@ -362,7 +390,7 @@ def capture(hold_id: int, amount_pence: int, *, idempotency_key: str, actor: Use
         raise InsufficientFunds(f"Only {Money(still)} is held for this booking, so no more than that "
                                 "can be paid.", field="amount")
     day = _check_date(budget, occurred_on)
-    return _post(budget, Operation.CAPTURE, key,
+    return _post(budget.id, Operation.CAPTURE, key,
                  rules.capture(amount_pence, still, category=_category(the_hold),
                                from_contingency=the_hold.from_contingency),
                  amount=amount_pence, actor=actor, on_behalf_of=on_behalf_of or budget.holder_id,
@@ -387,7 +415,7 @@ def refund(capture_id: int, amount_pence: int, *, idempotency_key: str, actor: U
     if amount_pence > left:
         raise InsufficientFunds(f"Only {Money(left)} of this payment can still be refunded.", field="amount")
     day = _check_date(budget, occurred_on)
-    return _post(budget, Operation.REFUND, key,
+    return _post(budget.id, Operation.REFUND, key,
                  rules.refund(amount_pence, category=_category(the_capture),
                               from_contingency=the_capture.from_contingency),
                  amount=amount_pence, actor=actor, on_behalf_of=on_behalf_of or budget.holder_id,
@@ -467,7 +495,7 @@ def clawback(budget_id: int, amount_pence: int, *, idempotency_key: str, actor: 
     if amount_pence > unspent:
         raise _too_much(unspent)
     day = _check_date(budget, occurred_on)
-    return _post(budget, Operation.CLAWBACK, key,
+    return _post(budget.id, Operation.CLAWBACK, key,
                  rules.clawback(amount_pence, now[Account.AVAILABLE], now[Account.CONTINGENCY]),
                  amount=amount_pence, actor=actor, on_behalf_of=budget.holder_id, occurred_on=day,
                  reason=reason, audit_details={"reason": reason})
@@ -497,6 +525,6 @@ def adjust(budget_id: int, amount_pence: int, *, reason: str, idempotency_key: s
         raise InsufficientFunds(f"Only {Money(have)} is available, so no more than that can be taken "
                                 "off.", field="amount")
     day = _check_date(budget, occurred_on)
-    return _post(budget, Operation.ADJUST, key, rules.adjust(amount_pence), amount=abs(amount_pence),
+    return _post(budget.id, Operation.ADJUST, key, rules.adjust(amount_pence), amount=abs(amount_pence),
                  actor=actor, on_behalf_of=budget.holder_id, occurred_on=day, reason=reason,
                  audit_details={"signed_pence": amount_pence, "reason": reason})

@@ -14,12 +14,12 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.domain.access import Role
+from app.domain.districts import parse_served_districts
 from app.domain.listings import (
     DistrictError,
     Slot,
     Specialism,
     availability_problem,
-    parse_districts,
 )
 from app.domain.vetting import ProviderType
 from app.errors import InvalidInput, NotFound, NotPermitted
@@ -87,7 +87,7 @@ def _clean(data: ProfileInput) -> dict:
                 raise InvalidInput("Enter each language in 40 characters or fewer", field="languages")
             languages.append(lang)
     try:
-        districts = parse_districts(data.districts)
+        districts = parse_served_districts(data.districts)
     except DistrictError as err:
         raise InvalidInput(str(err), field="districts") from err
     if not districts:

@@ -347,6 +347,32 @@ def test_bad_provider_rows_are_reported_by_the_profile_and_listing_rules_and_not
     assert _count(User) == users_before and _count(Listing) == 0 and _count(ImportedRecord) == 0
 
 
+def test_a_provider_row_covering_a_district_not_in_use_names_it_and_nothing_is_written(importer, tmp_path):
+    head = PROVIDERS.split("\n")[0]
+    text = "\n".join([
+        head,
+        "Q1,q1@example.org,Quinn,self_employed_pa,LS6 LS7,personal_care,Help,16.00,hour",
+        "Q2,q2@example.org,Rowan,self_employed_pa,LS6 SY30,personal_care,Help,16.00,hour",
+    ]) + "\n"
+    users_before = _count(User)
+    report = importer("providers", _write(tmp_path, "p.csv", text))
+    assert [(e.line, e.field) for e in report.errors] == [(3, "districts")]
+    assert report.errors[0].message.startswith("SY30 is not a postcode district in use")
+    assert _count(User) == users_before and _count(Listing) == 0 and _count(ImportedRecord) == 0
+
+
+def test_the_api_upload_refuses_a_provider_covering_a_district_not_in_use(client, make_token, db_session):
+    _, headers = make_token(["imports:write"])
+    text = PROVIDERS.replace("LS6 LS7", "LS6 LS30")
+    response = client.post("/api/v1/imports/providers", headers=headers, content_type="multipart/form-data",
+                           data={"file": (__import__("io").BytesIO(text.encode()), "providers.csv")})
+    body = response.get_json()
+    assert response.status_code == 200 and body["imported"] == 0, body
+    assert [(e["line"], e["field"]) for e in body["errors"]] == [(2, "districts")]
+    assert body["errors"][0]["message"].startswith("LS30 is not a postcode district in use")
+    assert db_session.scalar(select(func.count()).select_from(ImportedRecord)) == 0
+
+
 def _statements(importer, kind: str, path) -> int:
     from sqlalchemy import event
 

@@ -151,6 +151,20 @@ def test_bad_job_input_is_refused_with_the_field_and_nothing_written(holder):
     assert db.session.scalar(select(func.count(JobPost.id))) == 0
 
 
+def test_a_job_post_naming_a_district_not_in_use_is_refused_by_name(holder, broker, make_user):
+    from app.extensions import db
+
+    provider_in(make_user, broker, name="Near", districts="LS6")
+    for typed, message in [("ls30", "LS30 is not a postcode district in use"),
+                           ("QQ1", "QQ1 is not a postcode district in the UK")]:
+        with pytest.raises(InvalidInput) as refused:
+            jobs.post(holder, holder, job_input(district=typed))
+        assert refused.value.field == "district" and refused.value.message.startswith(message)
+    assert db.session.scalar(select(func.count(JobPost.id))) == 0
+    assert db.session.scalar(select(func.count(JobNotice.id))) == 0
+    assert jobs.post(holder, holder, job_input(district=" ls6 ")).district == "LS6"
+
+
 def test_people_who_act_for_the_holder_may_post_but_a_circle_member_may_not(holder, make_user):
     nominated = delegate(make_user, holder, DelegateKind.NOMINATED)
     circle = delegate(make_user, holder, DelegateKind.CIRCLE, shares="bookings")

@@ -207,6 +207,33 @@ def test_not_a_postcode_district_is_refused(app_ctx, db_session, make_user):
     assert providers.profile_of(user) is None
 
 
+def test_a_district_not_in_use_is_refused_by_name(app_ctx, db_session, make_user):
+    # SY30 has the shape of a district in Shrewsbury's area, but no postcode uses it: a provider
+    # claiming it would never be found by anyone living in a real district.
+    user = make_user(Role.PROVIDER)
+    with pytest.raises(InvalidInput) as err:
+        providers.save_profile(user, profile_input(districts="SY1, sy30"))
+    assert err.value.field == "districts"
+    assert err.value.message.startswith("SY30 is not a postcode district in use")
+    assert providers.profile_of(user) is None
+
+
+def test_every_district_not_in_use_is_named_and_the_old_ones_are_kept(app_ctx, db_session, make_user):
+    user = make_user(Role.PROVIDER)
+    providers.save_profile(user, profile_input(districts="SY1, SY2"))
+    with pytest.raises(InvalidInput) as err:
+        providers.save_profile(user, profile_input(districts="SY3, SY30, TF99, QQ1"))
+    assert err.value.message.startswith("SY30, TF99 and QQ1 are not postcode districts in use")
+    db_session.expire_all()
+    assert providers.profile_of(user).district_codes == ["SY1", "SY2"]
+
+
+def test_real_districts_of_every_shape_are_accepted(app_ctx, db_session, make_user):
+    user = make_user(Role.PROVIDER)
+    profile = providers.save_profile(user, profile_input(districts="sw1a, E1W, ec1a, bt1, SY10"))
+    assert sorted(profile.district_codes) == ["BT1", "E1W", "EC1A", "SW1A", "SY10"]
+
+
 def test_photo_is_stored_under_a_generated_name_without_metadata(app_ctx, db_session, make_user):
     user = make_user(Role.PROVIDER)
     providers.save_profile(user, profile_input())

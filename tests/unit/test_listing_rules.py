@@ -107,3 +107,32 @@ def test_parse_slots_reads_plain_lines_and_refuses_others():
         Slot(0, time(9), time(12, 30)), Slot(1, time(8), time(10))]
     with pytest.raises(ValueError, match="Line 1"):
         parse_slots("Someday 9 to 5")
+
+
+def test_districts_a_provider_covers_must_be_in_use_and_every_bad_one_is_named():
+    from app.domain.districts import parse_served_districts
+
+    assert parse_served_districts("sy2, SY1;sy2\nTF1 e1w") == ["SY2", "SY1", "TF1", "E1W"]
+    with pytest.raises(DistrictError, match=r"^SY30 is not a postcode district in use\. Check the districts"):
+        parse_served_districts("SY1, SY30")
+    with pytest.raises(DistrictError, match=r"^SY30 and TF99 are not postcode districts in use"):
+        parse_served_districts("SY30 SY1 TF99")
+    with pytest.raises(DistrictError, match=r"^QQ1 is not a postcode district in the UK"):
+        parse_served_districts("QQ1")
+    with pytest.raises(DistrictError, match=r"^SY30, SY31, SY32, SY33, SY34 and 2 more are not"):
+        parse_served_districts(" ".join(f"SY{n}" for n in range(30, 37)))
+    with pytest.raises(DistrictError, match="“1AA” is not a postcode district"):
+        parse_served_districts("SY1 1AA")  # the shape is checked first, as before
+    assert parse_served_districts("") == []  # the service says "Enter at least one"
+
+
+@pytest.mark.parametrize("raw,message", [("", "Enter the postcode district, like LS6"),
+                                         ("ls30", "LS30 is not a postcode district in use"),
+                                         ("QQ1", "QQ1 is not a postcode district in the UK"),
+                                         ("LS6 1AB", "Enter only the first part of the postcode, like LS6")])
+def test_a_job_posts_district_must_be_in_use(raw, message):
+    from app.domain.districts import parse_job_district
+
+    assert parse_job_district(" ls6 ") == "LS6"
+    with pytest.raises(DistrictError, match=message):
+        parse_job_district(raw)

@@ -375,3 +375,15 @@ def test_a_week_across_the_autumn_change_counts_real_hours():
     [breach] = hour_caps.breaches([], new, 8 * 60)
     assert breach.adding_minutes == 9 * 60
     assert hour_caps.hours_text(90) == "1 hour 30 minutes"
+
+
+def test_a_skipped_time_moves_an_hour_later_whatever_its_fold():
+    # A time carrying fold=1 (as a parsed or generated time may) still lands at 02:00 on the
+    # spring change, not at midnight: the fold is the caller's accident, not a choice.
+    spring = date(2025, 3, 30)
+    for fold in (0, 1):
+        pattern = WeeklyPattern(frozenset({spring.weekday()}), time(1, 0, fold=fold), 60, spring,
+                                count=1)
+        [s] = expand_weekly(pattern, uk(spring, 0) - timedelta(days=1), max_sessions=10,
+                            max_weeks=2)
+        assert s.start.astimezone(UK).time() == time(2, 0)

@@ -1,6 +1,8 @@
 """Job post and shortlist pages through the test client, without JavaScript: posting with plain
 errors, providers replying, the holder comparing, shortlisting and closing, confirmation first."""
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -64,6 +66,15 @@ def test_bad_job_post_keeps_what_was_typed_and_says_what_is_wrong(client, login_
     assert "There is a problem" in page
     assert "Enter only the first part of the postcode, like LS6" in page or "Enter an amount" in page
     assert 'value="Help getting up"' in page
+    assert db_session.scalar(select(func.count(JobPost.id))) == 0
+
+
+def test_a_job_post_naming_a_district_not_in_use_says_so_beside_the_field(client, login_as, db_session):
+    login_as(Role.HOLDER)
+    page = client.post("/my/jobs/new", data={**JOB, "district": "ls30"}).get_data(as_text=True)
+    beside = re.search(r'<p[^>]*id="district-error"[^>]*>(.*?)</p>', page, re.S)
+    assert beside and "LS30 is not a postcode district in use" in beside.group(1)
+    assert 'value="ls30"' in page and 'value="Help getting up"' in page
     assert db_session.scalar(select(func.count(JobPost.id))) == 0
 
 

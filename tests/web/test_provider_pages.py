@@ -1,6 +1,7 @@
 """Provider, broker and public pages: forms, bad input beside the field, access, hidden listings."""
 
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -46,6 +47,28 @@ def test_not_a_postcode_district_shows_beside_the_field_and_keeps_what_was_typed
     assert "is not a postcode district" in page and 'id="districts-error"' in page
     assert 'value="SY1, Narnia"' in page and 'value="Jo Bloggs"' in page
     assert db_session.scalar(select(func.count(ProviderProfile.id))) == 0
+
+
+def _error_beside(page: str, field: str) -> str:
+    """The text of the error message shown with a field (GOV.UK: <p id="<field>-error">)."""
+    found = re.search(rf'<p[^>]*id="{field}-error"[^>]*>(.*?)</p>', page, re.S)
+    assert found, f"no error beside {field}"
+    return " ".join(re.sub(r"<[^>]+>", " ", found.group(1)).split())
+
+
+def test_a_district_not_in_use_is_named_beside_the_field_and_nothing_changes(client, login_as,
+                                                                             db_session):
+    user = login_as(Role.PROVIDER)
+    client.post("/provider/profile", data=PROFILE_FORM)
+    response = client.post("/provider/profile", data={**PROFILE_FORM, "display_name": "Jo B",
+                                                      "districts": "SY1, sy30"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "SY30 is not a postcode district in use" in _error_beside(page, "districts")
+    assert 'value="SY1, sy30"' in page and 'value="Jo B"' in page
+    db_session.expire_all()
+    profile = db_session.scalar(select(ProviderProfile).where(ProviderProfile.user_id == user.id))
+    assert profile.district_codes == ["SY1", "TF2"] and profile.display_name == "Jo Bloggs"
 
 
 def _with_profile(app, client, login_as, provider_type=ProviderType.SELF_EMPLOYED_PA):
