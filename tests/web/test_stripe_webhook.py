@@ -145,6 +145,8 @@ def test_a_tampered_body_is_refused_with_the_api_error_shape(client, db_session,
             1
         ],  # replayed long after (tolerance 5 min)
     ],
+    # Fixed ids: the signatures carry the time, and xdist workers must collect the same names.
+    ids=["missing", "empty", "malformed", "other_secret", "stale"],
 )
 def test_missing_wrong_or_stale_signatures_are_refused(
     client, db_session, configured, seen, signature
