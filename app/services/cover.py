@@ -255,7 +255,9 @@ def for_broker(actor: User, cover_id: int) -> CoverRequest:
 
 
 def _profile_of(provider: User) -> ProviderProfile:
-    profile = db.session.scalar(select(ProviderProfile).where(ProviderProfile.user_id == provider.id))
+    from app.services import providers  # the one lookup of a provider's profile
+
+    profile = providers.profile_of(provider)
     if profile is None:
         raise NotFound("We could not find that cover request.")
     return profile
