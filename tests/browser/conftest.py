@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -181,10 +182,44 @@ def sign_in(page, email: str, password: str = DEMO_PASSWORD) -> None:
     assert "/sign-in" not in page.url, f"sign-in failed for {email}: {page.url}"
 
 
+def assert_page_contains(page, text: str, timeout_s: float = 20.0) -> str:
+    """Wait until the page's HTML contains `text` and return that HTML; fail with what the page
+    shows if it never does.
+
+    A click that submits a form or follows a link returns before the next page has loaded
+    (Playwright no longer waits for the navigation it starts), so reading `page.content()`
+    straight after one reads the old page, or an empty document halfway through loading.
+    Polling until the text appears reads the page the person would be looking at."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + timeout_s
+    html = ""
+    while True:
+        try:
+            page.wait_for_load_state()
+            html = page.content()
+        except PlaywrightError:  # the document changed under us: read the next one
+            html = ""
+        if text in html:
+            return html
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} is not on {page.url}; the page shows:\n"
+                                 f"{_visible_text(page)[:2000]}")
+        page.wait_for_timeout(100)
+
+
+def _visible_text(page) -> str:
+    try:
+        return page.locator("main").inner_text(timeout=2_000)
+    except Exception:  # noqa: BLE001 - only for the failure message
+        return "(the page could not be read)"
+
+
 def assert_accessible(page) -> None:
     """Run axe-core on the current page and fail listing every WCAG 2.x A/AA violation."""
     from axe_playwright_python.sync_playwright import Axe
 
+    page.wait_for_load_state()  # never judge a document that is still arriving
     if page.context in _NO_JS_CONTEXTS:
         _assert_accessible_as_rendered_without_js(page)
         return

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, assert_page_contains, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +18,7 @@ def test_admin_creates_and_revokes_a_token_without_javascript(no_js_context, liv
     page.goto("/admin/api-tokens")
     assert_accessible(page)
     page.get_by_role("button", name="Create token").click()  # nothing filled in
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Name").fill("Case management system")
     page.get_by_label("Read budget holders and their districts (holders:read)").check()
@@ -36,11 +37,11 @@ def test_admin_creates_and_revokes_a_token_without_javascript(no_js_context, liv
     page.goto("/admin/api-tokens")
     assert secret not in page.content()
     page.get_by_role("button", name="Revoke Case management system").click()
-    assert "no longer works" in page.content()
+    assert_page_contains(page, "no longer works")
     assert api.get("/api/v1/holders", headers=headers).status == 401
 
 
 def test_api_reference_page_is_accessible(page, live_server):
     page.goto("/api/v1/reference")
-    assert page.get_by_role("heading", name="GET /api/v1/holders", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="GET /api/v1/holders", exact=True)).to_be_visible()
     assert_accessible(page)

@@ -10,9 +10,10 @@ import re
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from app import clock
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import assert_page_contains, sign_in
 
 
 @pytest.mark.parametrize("width", [375, 1280], ids=["phone", "laptop"])
@@ -33,7 +34,7 @@ def test_book_weekly_support_from_free_slots_to_a_review(browser, live_server, s
         page.get_by_label("Postcode").fill("SY1 2BB")
         page.get_by_label("Phone number (optional)").fill("01743 555123")
         page.get_by_role("button", name="Save the address").click()
-        assert "The address is saved." in page.content()
+        assert_page_contains(page, "The address is saved.")
 
         page.goto("/listings/1")
         shots(page, "listing-free-times")
@@ -53,7 +54,7 @@ def test_book_weekly_support_from_free_slots_to_a_review(browser, live_server, s
         shots(page, "step-3-easy-read")
         page.go_back()
         page.get_by_role("button", name="Send the request").click()
-        assert "Your booking request has been sent." in page.content()
+        assert_page_contains(page, "Your booking request has been sent.")
         booking_id = int(re.search(r"/my/bookings/(\d+)", page.url).group(1))
         shots(page, "booking-requested")
 
@@ -95,14 +96,14 @@ def test_book_weekly_support_from_free_slots_to_a_review(browser, live_server, s
                 page.locator(f"input[name='{name}'][value='5']").check()
             shots(page, "easy-read-review")
             page.get_by_role("button", name="Send").click()
-            assert page.get_by_role("heading", level=1).count() == 1
+            expect(page.get_by_role("heading", level=1)).to_have_count(1)
             shots(page, "review-sent")
 
             page.goto(f"/my/bookings/{booking_id}")
             page.locator(f"a[href='/my/sessions/{second_id}/cancel']").click()
             shots(page, "cancel-one-visit-question")
             page.get_by_role("button", name="Yes, cancel this visit").click()
-            assert "The other visits go ahead." in page.content()
+            assert_page_contains(page, "The other visits go ahead.")
             shots(page, "one-visit-cancelled")
         finally:
             clock.travel_to(None)

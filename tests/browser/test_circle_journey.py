@@ -7,9 +7,10 @@ Axe on every page, a screenshot of each step kept."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import assert_page_contains, sign_in
 
 CIRCLE = "circle@carefair.example"
 HOLDER = "holder@carefair.example"
@@ -59,8 +60,8 @@ def test_a_circle_member_sees_only_what_is_shared(browser, live_server, shots, w
 
         # Shared: the support plan and the bookings, to read.
         page.goto("/my/plan")
-        assert page.get_by_role("heading", level=1).count() == 1
-        assert page.get_by_role("button", name="Change").count() == 0
+        expect(page.get_by_role("heading", level=1)).to_have_count(1)
+        expect(page.get_by_role("button", name="Change")).to_have_count(0)
         shots(page, "shared-plan")
         page.goto("/my/bookings")
         shots(page, "shared-bookings")
@@ -80,11 +81,11 @@ def test_a_circle_member_sees_only_what_is_shared(browser, live_server, shots, w
             "You do not have access to this page"
         assert "Alex Morgan has not shared their budget and spending with you" in \
             page.locator("main").inner_text()
-        assert page.get_by_role("link", name="Go to your home page").count() == 1
+        expect(page.get_by_role("link", name="Go to your home page")).to_have_count(1)
         shots(page, "budget-not-shared")
         response = page.goto("/my/messages")
         assert response.status == 403
-        assert "has not shared their messages with providers" in page.content()
+        assert_page_contains(page, "has not shared their messages with providers")
         response = page.goto("/my/address")
         assert response.status == 403
         assert "only Alex Morgan or the people who manage their money can do this" in \
@@ -93,7 +94,7 @@ def test_a_circle_member_sees_only_what_is_shared(browser, live_server, shots, w
 
         # Looking at services is fine; booking is Alex's.
         page.goto("/listings/1")
-        assert page.locator("#book").count() == 0
+        expect(page.locator("#book")).to_have_count(0)
         assert "booking and messaging providers are for Alex Morgan" in \
             page.locator("#cannot-book").inner_text()
         shots(page, "listing-no-booking")
@@ -111,12 +112,12 @@ def test_a_circle_member_sees_only_what_is_shared(browser, live_server, shots, w
         assert holder.get_by_role("heading", level=1).inner_text() == "Remove Dee Lewis?"
         shots(holder, "remove-question")
         holder.get_by_role("button", name="Yes, remove them").click()
-        assert "choose Undo beside them within 10 minutes" in holder.content()
+        assert_page_contains(holder, "choose Undo beside them within 10 minutes")
         shots(holder, "removed-with-undo")
         page.goto("/my/plan")  # Dee can no longer open Alex's account
         assert "/acting-for" in page.url and "You are not acting for anyone" in page.content()
         holder.locator(f"#undo-{delegation_id}").click()
-        assert "can act for Alex Morgan again, as before." in holder.content()
+        assert_page_contains(holder, "can act for Alex Morgan again, as before.")
         shots(holder, "undone")
         page.goto("/my/plan")
         assert page.url.endswith("/my/plan")

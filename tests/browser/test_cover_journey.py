@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 from app import clock
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, assert_page_contains, sign_in
 from tests.factories import TEST_PASSWORD
 
 COVER_EMAIL = "cora.cover@carefair.example"
@@ -78,13 +78,13 @@ def test_provider_cancels_late_and_a_back_up_covers(browser, live_server):
         assert_accessible(maria)
         maria.get_by_label("Reason (optional)").fill("I am unwell")
         maria.get_by_role("button", name="Yes, cancel this booking").click()
-        assert "The booking is cancelled" in maria.content()
+        assert_page_contains(maria, "The booking is cancelled")
 
         sign_in(cora, COVER_EMAIL, TEST_PASSWORD)
         cora.goto("/provider/cover")
         assert_accessible(cora)
         cora.locator("#cover-list a").first.click()
-        assert "named back-ups" in cora.content()
+        assert_page_contains(cora, "named back-ups")
         assert "Alex Morgan" not in cora.content()  # the person's name is not shared yet
         assert_accessible(cora)
         cora.get_by_role("button", name="I can cover this").click()
@@ -95,10 +95,10 @@ def test_provider_cancels_late_and_a_back_up_covers(browser, live_server):
         alex.goto(f"/my/bookings/{booking_id}")
         assert_accessible(alex)
         alex.locator("#cover-requests a").first.click()
-        assert "Who can cover it (1)" in alex.content()
+        assert_page_contains(alex, "Who can cover it (1)")
         assert_accessible(alex)
         alex.get_by_role("button", name="Accept Cora Cover").click()
-        assert "Cora Cover is covering the session. It is booked." in alex.content()
+        assert_page_contains(alex, "Cora Cover is covering the session. It is booked.")
         assert_accessible(alex)
 
         cora.goto("/provider/cover")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.browser.conftest import DEMO_PASSWORD, assert_accessible, sign_in
+from tests.browser.conftest import DEMO_PASSWORD, assert_accessible, assert_page_contains, sign_in
 
 # (email, path of their home, heading, whose account the page must say is being acted on)
 DEMO_HOMES = [
@@ -43,7 +44,7 @@ def test_each_demo_role_signs_in_and_reaches_their_own_home(page, live_server, e
     if acting_for:
         assert f"You are acting for {acting_for}" in banner.inner_text()
     else:
-        assert banner.count() == 0
+        expect(banner).to_have_count(0)
     assert_accessible(page)
 
 
@@ -75,7 +76,7 @@ def test_sign_up_as_a_budget_holder(page, live_server):
     page.get_by_label("Your full name").fill("Robin Ellis")
     page.get_by_label("Email address").fill(email)
     page.get_by_role("button", name="Continue").click()
-    assert "Check your email to finish signing up" in page.content()
+    assert_page_contains(page, "Check your email to finish signing up")
     assert_accessible(page)
     page.goto(live_server.link_in_latest_email_to(email, "/sign-up/"))
     assert_accessible(page)
@@ -83,7 +84,7 @@ def test_sign_up_as_a_budget_holder(page, live_server):
     page.get_by_label("Type the password again").fill("a long enough password")
     page.get_by_role("button", name="Create account").click()
     assert page.url == live_server.url + "/my/"
-    assert "Your account has been created" in page.content()
+    assert_page_contains(page, "Your account has been created")
     assert page.get_by_role("heading", level=1).inner_text() == "Your home"
     assert_accessible(page)
 
@@ -103,7 +104,7 @@ def test_holder_invites_a_circle_member_who_accepts_from_the_email(browser, live
         holder.get_by_label("Circle of support", exact=False).check()
         holder.get_by_label("My support plan").check()
         holder.get_by_role("button", name="Send invitation").click()
-        assert f"Invitation sent to {invitee}" in holder.content()
+        assert_page_contains(holder, f"Invitation sent to {invitee}")
         assert_accessible(holder)
 
         link = live_server.link_in_latest_email_to(invitee, "/invitations/")
@@ -123,7 +124,7 @@ def test_holder_invites_a_circle_member_who_accepts_from_the_email(browser, live
         friend.goto(link)
         assert friend.get_by_role("heading", level=1).inner_text() == \
             "Alex Morgan has invited you to help"
-        assert "My support plan" in friend.content()
+        assert_page_contains(friend, "My support plan")
         assert_accessible(friend)
         friend.get_by_role("button", name="Accept invitation").click()
         assert friend.url == live_server.url + "/my/"
@@ -161,8 +162,8 @@ def test_broker_records_an_authorised_person_with_a_review_date(page, live_serve
     assert_accessible(page)
     page.get_by_label("Year").fill(str(__import__("datetime").date.today().year + 1))
     page.get_by_role("button", name="Record authorised person").click()
-    assert "Pat Patel is now the authorised person for Sam Patel" in page.content()
-    assert "Deputyship order from the Court of Protection, review by 1 June" in page.content()
+    assert_page_contains(page, "Pat Patel is now the authorised person for Sam Patel")
+    assert_page_contains(page, "Deputyship order from the Court of Protection, review by 1 June")
     assert_accessible(page)
     assert "/reset-password/" in live_server.link_in_latest_email_to(person, "/reset-password/")
 
@@ -213,7 +214,7 @@ def test_sign_in_works_without_javascript(no_js_context, live_server):
     assert "You are acting for Alex Morgan" in page.locator("#acting-for").inner_text()
     assert_accessible(page)
     page.get_by_role("button", name="Sign out").click()
-    assert "You have signed out" in page.content()
+    assert_page_contains(page, "You have signed out")
     assert_accessible(page)
 
 
@@ -238,7 +239,7 @@ def test_switching_person_and_account_pages_are_accessible(page, live_server):
     assert_accessible(page)
     page.get_by_label("Joan Okafor – you are their authorised person").check()
     page.get_by_role("button", name="Continue").click()
-    assert "You are now acting for Joan Okafor" in page.content()
+    assert_page_contains(page, "You are now acting for Joan Okafor")
     page.get_by_role("link", name="Your account").click()
     assert "You are acting for Joan Okafor" in page.locator("#acting-for").inner_text()
     assert_accessible(page)

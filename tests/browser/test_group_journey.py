@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import assert_page_contains, sign_in
 
 ALEX = "holder@carefair.example"
 SAM = "sam.holder@carefair.example"
@@ -65,7 +66,7 @@ def test_a_group_session_is_started_joined_and_shared(browser, live_server, shot
         alex.get_by_label("the most people", exact=False).select_option("6")
         shots(alex, "step-1-group")
         alex.get_by_role("button", name="Continue").click()
-        assert "When should the group session be?" in alex.content()
+        assert_page_contains(alex, "When should the group session be?")
         shots(alex, "step-2-when")
         # A time at least four days off, so others have two days to join.
         radios = alex.locator("#free-slots input[name=start]")
@@ -79,7 +80,7 @@ def test_a_group_session_is_started_joined_and_shared(browser, live_server, shot
         shots(alex, "step-3-check")
         alex.get_by_role("button", name="Send the request").click()
         booking_id = int(re.search(r"/my/bookings/(\d+)", alex.url).group(1))
-        assert "Group session" in alex.content()
+        assert_page_contains(alex, "Group session")
         shots(alex, "group-requested")
 
         with live_server.app.app_context():
@@ -93,11 +94,11 @@ def test_a_group_session_is_started_joined_and_shared(browser, live_server, shot
         shots(sam, "sam-step-1-easy")
         sam.locator(f"#open-groups a[href*='/join/{booking_id}']").click()
         assert sam.get_by_role("heading", level=1).inner_text() == "Join this group?"
-        assert sam.locator(".carefair-picture").count() == 4
+        expect(sam.locator(".carefair-picture")).to_have_count(4)
         shots(sam, "sam-join-easy")
         sam.get_by_role("button", name="Join").click()
         assert sam.url.endswith(f"/my/bookings/{booking_id}")
-        assert "You have joined the group session" in sam.content()
+        assert_page_contains(sam, "You have joined the group session")
         shots(sam, "sam-joined")
 
         # Joining closes; the hourly job's pool step decides (called alone, so the rest of the
@@ -112,7 +113,7 @@ def test_a_group_session_is_started_joined_and_shared(browser, live_server, shot
                 assert len(shares) == 2 and sum(shares) == total
                 assert shares[1] - shares[0] <= 1  # half each, to the penny
             alex.goto(f"/my/bookings/{booking_id}")
-            assert "2 joined" in alex.content()
+            assert_page_contains(alex, "2 joined")
             shots(alex, "group-goes-ahead")
         finally:
             clock.travel_to(None)

@@ -5,7 +5,7 @@ the provider offers a written agreement and the holder accepts it."""
 
 from __future__ import annotations
 
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, assert_page_contains, sign_in
 
 MARIA = "provider@carefair.example"  # personal care in SY1 at £16.50 an hour
 VICKY = "vicky.hughes@carefair.example"  # personal care in SY1 at £14.00 an hour
@@ -19,7 +19,7 @@ def _reply(page, email: str, message: str) -> None:
     assert_accessible(page)
     page.get_by_label("Your message to the person").fill(message)
     page.get_by_role("button", name="Say I am interested").click()
-    assert "Your reply has been sent" in page.content()
+    assert_page_contains(page, "Your reply has been sent")
     page.get_by_role("button", name="Sign out").click()
 
 
@@ -35,13 +35,13 @@ def test_holder_posts_a_job_compares_replies_shortlists_and_messages(page, live_
     page.get_by_label("About how many hours a week?").fill("6")
     page.get_by_label("Postcode district where the support happens").fill("SY1 2AB")
     page.get_by_role("button", name="Post the job").click()
-    assert "There is a problem" in page.content()
+    assert_page_contains(page, "There is a problem")
     assert_accessible(page)
     assert page.get_by_label("Describe the help in a few words").input_value() == "Help getting up in the morning"
     page.get_by_label("Postcode district where the support happens").fill("SY1")
     page.get_by_label("The most the budget allows an hour").fill("17.00")
     page.get_by_role("button", name="Post the job").click()
-    assert "is posted" in page.content()
+    assert_page_contains(page, "is posted")
     assert_accessible(page)
     page.get_by_role("button", name="Sign out").click()
 
@@ -56,7 +56,7 @@ def test_holder_posts_a_job_compares_replies_shortlists_and_messages(page, live_
     assert_accessible(page)
     maria_card = page.locator("#replies .govuk-grid-column-one-third", has_text="Maria Santos")
     maria_card.get_by_role("button", name="Add to shortlist").click()
-    assert "Maria Santos is on the shortlist" in page.content()
+    assert_page_contains(page, "Maria Santos is on the shortlist")
     page.goto("/my/shortlist")
     comparison = page.locator("#comparison").inner_text()
     assert "£16.50 per hour" in comparison and "Replied to job" in comparison
@@ -67,7 +67,7 @@ def test_holder_posts_a_job_compares_replies_shortlists_and_messages(page, live_
         .get_by_role("link", name="Message").click()
     page.get_by_label("Your message").fill("Could we meet next week?")
     page.get_by_role("button", name="Send message").click()
-    assert "Message sent" in page.content()
+    assert_page_contains(page, "Message sent")
     assert_accessible(page)
 
     # Books Maria from her reply, through the usual three steps, then closes the job as filled.
@@ -81,17 +81,17 @@ def test_holder_posts_a_job_compares_replies_shortlists_and_messages(page, live_
     page.locator("#free-slots input").first.check()
     assert_accessible(page)
     page.get_by_role("button", name="Continue").click()
-    assert "Personal care" in page.content()
+    assert_page_contains(page, "Personal care")
     assert_accessible(page)
     page.get_by_role("button", name="Send the request").click()
-    assert "Your booking request has been sent." in page.content()
+    assert_page_contains(page, "Your booking request has been sent.")
     page.goto("/my/jobs")
     page.get_by_role("link", name="Help getting up in the morning").first.click()
     page.locator("#close-job").click()
     page.get_by_label("Maria Santos").check()
     assert_accessible(page)
     page.get_by_role("button", name="Close the job").click()
-    assert "is closed. Everyone who replied has been told." in page.content()
+    assert_page_contains(page, "is closed. Everyone who replied has been told.")
     page.get_by_role("link", name="Help getting up in the morning").first.click()
     assert page.locator("#job-status").inner_text() == "Filled"
 
@@ -105,11 +105,11 @@ def test_provider_offers_an_agreement_and_the_holder_accepts_it(page, live_serve
     assert_accessible(page)
     page.get_by_label("Days' notice to end the agreement").fill("90")
     page.get_by_role("button", name="Offer the agreement").click()
-    assert "at most 28 days" in page.content()
+    assert_page_contains(page, "at most 28 days")
     assert_accessible(page)
     page.get_by_label("Days' notice to end the agreement").fill("14")
     page.get_by_role("button", name="Offer the agreement").click()
-    assert "is offered" in page.content()
+    assert_page_contains(page, "is offered")
     page.get_by_role("button", name="Sign out").click()
 
     sign_in(page, "holder@carefair.example")
@@ -118,5 +118,5 @@ def test_provider_offers_an_agreement_and_the_holder_accepts_it(page, live_serve
     page.get_by_role("link", name="with Maria Santos").first.click()
     assert_accessible(page)
     page.get_by_role("button", name="Accept these terms").click()
-    assert "Agreement accepted" in page.content()
+    assert_page_contains(page, "Agreement accepted")
     assert page.locator("#agreement-status").inner_text() == "Accepted"

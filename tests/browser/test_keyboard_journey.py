@@ -11,8 +11,9 @@ import re
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import assert_page_contains, sign_in
 
 # GOV.UK Frontend's focus state: a yellow (#ffdd00) outline, background or ring.
 FOCUS_SEEN = """() => {
@@ -143,11 +144,11 @@ def test_a_holder_books_and_a_provider_accepts_with_the_keyboard_alone(
         shots(provider, "provider-request")
         tab_to(provider, f"form[action='/provider/bookings/{booking_id}/accept'] button")
         press_and_wait(provider)
-        assert "Accepted" in provider.content()
+        assert_page_contains(provider, "Accepted")
         shots(provider, "provider-accepted")
         tab_to(provider, "#where-to-go a")
         press_and_wait(provider)
-        assert provider.locator("#holder-address").count() == 1
+        expect(provider.locator("#holder-address")).to_have_count(1)
         shots(provider, "provider-address")
 
         from app import clock

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import assert_accessible, sign_in
 
 
@@ -12,7 +14,7 @@ def test_broker_reaches_the_flagged_provider_from_the_console(page):
     sign_in(page, "broker@carefair.example")
     page.goto("/broker/")
     page.get_by_role("link", name="Markets: concentration, share caps and steering").click()
-    assert page.get_by_role("heading", name="Markets", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="Markets", exact=True)).to_be_visible()
     assert_accessible(page)
 
     # Narrow to the district, then open its personal care market.
@@ -21,8 +23,8 @@ def test_broker_reaches_the_flagged_provider_from_the_console(page):
     markets = page.locator("#markets")
     assert "Highly concentrated" in markets.inner_text()
     markets.get_by_role("link", name="SY3: Personal care").click()
-    assert page.get_by_role("heading", name="Personal care for people living in SY3").is_visible()
-    assert page.locator("svg.carefair-chart").count() == 1
+    expect(page.get_by_role("heading", name="Personal care for people living in SY3")).to_be_visible()
+    expect(page.locator("svg.carefair-chart")).to_have_count(1)
     assert page.locator("#trend-table tbody tr").count() >= 1
     assert_accessible(page)
 
@@ -30,13 +32,13 @@ def test_broker_reaches_the_flagged_provider_from_the_console(page):
     providers = page.locator("#providers")
     assert "Above the cap" in providers.inner_text()
     providers.get_by_role("link", name="Severn Valley Home Care Ltd").click()
-    assert page.get_by_role("heading", name="Severn Valley Home Care Ltd in the markets").is_visible()
+    expect(page.get_by_role("heading", name="Severn Valley Home Care Ltd in the markets")).to_be_visible()
     assert_accessible(page)
     flag = page.get_by_role("link", name=re.compile(r"^F-\d+$")).first
     flag.click()
     # The newest flag about them: the steering that fed the market, or the market itself.
     assert "Severn Valley Home Care Ltd" in page.locator("main").inner_text()
-    assert page.get_by_role("button", name="Uphold the flag").is_visible()
+    expect(page.get_by_role("button", name="Uphold the flag")).to_be_visible()
     assert_accessible(page)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
 
@@ -63,7 +64,7 @@ def test_a_holder_narrows_a_search_without_javascript(no_js_context):
     explanation = first.locator(".govuk-details__text")
     assert not explanation.is_visible()
     why.click()
-    assert explanation.is_visible()
+    expect(explanation).to_be_visible()
     assert "Your words are in its title" in explanation.inner_text()
     assert_accessible(page)
 
@@ -98,7 +99,7 @@ def test_a_misspelling_and_an_empty_result_guide_the_holder(page):
     page.goto("/search?q=demntia&district=TF9")  # nothing near TF9 even spelt right
     page.get_by_role("link", name="dementia").click()
     assert page.get_by_label("What support are you looking for?").input_value() == "dementia"
-    assert page.get_by_role("heading", name="No listings match your search").is_visible()
+    expect(page.get_by_role("heading", name="No listings match your search")).to_be_visible()
     loosen = page.locator("#loosen a").first
     assert loosen.inner_text().startswith("Remove")
     assert_accessible(page)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app import clock
 from app.extensions import db
 from app.models import Booking, Listing, User
 from app.services import bookings
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, assert_page_contains, sign_in
 
 HOLDER = "holder@carefair.example"
 
@@ -62,7 +63,7 @@ def test_unanswered_request_expires_and_the_holder_is_offered_alternatives(page,
     page.get_by_label("Start time").fill("10:00")
     page.get_by_label("End time").fill("12:00")
     page.get_by_role("button", name="Check the price").click()
-    assert page.locator("#quote").is_visible()
+    expect(page.locator("#quote")).to_be_visible()
     page.get_by_role("button", name="Send the booking request").click()
     page.wait_for_load_state()
     assert "/my/bookings/" in page.url
@@ -81,11 +82,11 @@ def test_unanswered_request_expires_and_the_holder_is_offered_alternatives(page,
     page.reload()
     box = page.locator("#alternatives")
     assert "This request expired" in box.inner_text()
-    assert "Expired: not answered in time" in page.content()
+    assert_page_contains(page, "Expired: not answered in time")
     assert_accessible(page)
     # The holder was told in their inbox, with no detail of the support itself.
     page.goto("/inbox")
-    assert "has expired" in page.content()
+    assert_page_contains(page, "has expired")
     assert_accessible(page)
     page.goto(f"/my/bookings/{booking_id}")
     box = page.locator("#alternatives")
