@@ -5,7 +5,7 @@ listing's policy when the holder's side requested it, replaced by the terms of a
 agreement covering it when the holder's side accepts that agreement. Nothing else changes them,
 so a fee the provider brings in or raises later, a longer notice, or an agreement offer nobody
 accepted never reaches an existing booking: charging those would be a charge beyond what the
-holder agreed to. (Before migration 0028 the terms were rebuilt from the audit log; that
+holder agreed to. (Before migration 0029 the terms were rebuilt from the audit log; that
 migration stored what the rebuild gave.)
 """
 

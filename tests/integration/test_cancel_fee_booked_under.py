@@ -170,7 +170,7 @@ def test_an_offer_not_yet_accepted_does_not_change_the_bookings_terms_and_accept
 
 
 def test_the_migration_stores_what_the_audit_log_rebuild_gave(app_ctx, make_user, db_session):
-    """Migration 0028's backfill gives each existing booking the terms the old rebuild derived:
+    """Migration 0029's backfill gives each existing booking the terms the old rebuild derived:
     the listing's policy before a later audited change, or the accepted agreement's terms."""
     import importlib.util
     from pathlib import Path
@@ -180,7 +180,7 @@ def test_the_migration_stores_what_the_audit_log_rebuild_gave(app_ctx, make_user
     from app.extensions import db
     from app.models import Booking
 
-    path = Path(__file__).parents[2] / "migrations" / "versions" / "0028_booked_terms.py"
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "0029_booked_terms.py"
     spec = importlib.util.spec_from_file_location("booked_terms_migration", path)
     assert spec is not None and spec.loader is not None
     migration = importlib.util.module_from_spec(spec)

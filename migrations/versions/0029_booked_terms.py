@@ -13,8 +13,8 @@ exactly what the rebuild gave:
 3. where an agreement covers the booking and the holder's side accepted a version of it, the
    newest accepted version's terms instead.
 
-Revision ID: 0028_booked_terms
-Revises: 0027_jobs
+Revision ID: 0029_booked_terms
+Revises: 0028_held_messages
 Create Date: 2026-12-06 21:20:00
 
 """
@@ -27,8 +27,8 @@ import app.models.base  # noqa: F401  (custom column types)
 
 
 # revision identifiers, used by Alembic.
-revision = '0028_booked_terms'
-down_revision = '0027_jobs'
+revision = '0029_booked_terms'
+down_revision = '0028_held_messages'
 branch_labels = None
 depends_on = None
 
