@@ -2,7 +2,8 @@
 
 Who may: the holder, their authorised and nominated people (Permission.HOLDER_FIND_SUPPORT);
 a circle member cannot, as they cannot book, and a broker cannot (the notes are the holder's).
-Providers never learn they were shortlisted. Each public function that changes something is one transaction and commits once.
+Providers never learn they were shortlisted.
+Each public function that changes something is one transaction and commits once.
 """
 
 from __future__ import annotations
