@@ -259,3 +259,19 @@ def test_a_provider_whose_checks_ran_out_no_longer_sees_or_answers_the_job(holde
         jobs.reply(lapsed, waiting.id, "Me too")
     # Taking back a reply needs no vetting.
     assert jobs.withdraw(lapsed, answered.id).status == "withdrawn"
+
+
+def test_a_broker_may_post_a_job_for_the_holder_but_not_read_or_change_their_shortlist(
+        holder, broker, make_user):
+    a, _ = provider_in(make_user, broker, name="Alice PA")
+    entry = shortlists.add(holder, holder, profile_id=_profile(a), note="Not sure about weekends")
+    assert jobs.post(broker, holder, job_input()).holder_id == holder.id
+    with pytest.raises(NotFound):
+        shortlists.entries(broker, holder)
+    with pytest.raises(NotFound):
+        shortlists.compare(broker, holder)
+    with pytest.raises(NotFound):
+        shortlists.update_note(broker, holder, entry.id, "Seen by the broker")
+    with pytest.raises(NotFound):
+        shortlists.remove(broker, holder, entry.id)
+    assert [e.note for e in shortlists.entries(holder, holder)] == ["Not sure about weekends"]
