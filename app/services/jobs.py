@@ -28,7 +28,7 @@ from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
 from app.models import Listing, ProviderDistrict, ProviderProfile, User
 from app.models.jobs import JobNotice, JobPost, JobReply, ShortlistEntry
-from app.services import audit, council_settings, notify
+from app.services import audit, council_settings, notify, providers
 from app.services.shortlists import require_finder
 
 MAX_TITLE = 120
@@ -238,7 +238,7 @@ def job_for_holder(actor: User, holder: User, job_id: int) -> JobPost:
 
 
 def _profile_of(provider: User) -> ProviderProfile:
-    profile = db.session.scalar(select(ProviderProfile).where(ProviderProfile.user_id == provider.id))
+    profile = providers.profile_of(provider)  # the one lookup of a provider's profile
     if profile is None:
         raise NotFound("We could not find that job.")
     return profile
@@ -247,7 +247,7 @@ def _profile_of(provider: User) -> ProviderProfile:
 def jobs_for_provider(provider: User) -> list[tuple[JobPost, JobReply | None]]:
     """Jobs this provider has been told about, open ones first, newest first, with their reply
     (none before they have a profile)."""
-    profile = db.session.scalar(select(ProviderProfile).where(ProviderProfile.user_id == provider.id))
+    profile = providers.profile_of(provider)
     if profile is None:
         return []
     jobs = db.session.scalars(
