@@ -11,7 +11,7 @@ the rate they accepted until they accept the new one or the notice runs out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -19,6 +19,7 @@ from app.domain.money_format import format_pence
 from app.domain.settings import CouncilSettings
 
 RATE_UNITS = ("hour", "session", "day")
+UNIT_WORDS = {"hour": "per hour", "session": "per session", "day": "per day"}
 
 
 class VersionStatus(StrEnum):
@@ -57,10 +58,13 @@ class Refusal:
 
 @dataclass(frozen=True, slots=True)
 class ListingPolicy:
-    """The listing's own cancellation policy, which an agreement may not make harsher."""
+    """The listing's own terms, which an agreement may not make harsher: its cancellation
+    policy, and (when given) the unit it is priced by and its minimum billed minutes."""
 
     notice_hours: int
     charge_pence: int
+    unit: str | None = None
+    minimum_minutes: int | None = None
 
 
 def unfair_terms(terms: Terms, settings: CouncilSettings, policy: ListingPolicy) -> list[Refusal]:
@@ -69,6 +73,11 @@ def unfair_terms(terms: Terms, settings: CouncilSettings, policy: ListingPolicy)
     if terms.rate_unit not in RATE_UNITS:
         refusals.append(Refusal("rate_without_unit", "rate_unit",
                                 "Say what the rate is for: an hour, a session or a day"))
+    elif policy.unit is not None and terms.rate_unit != policy.unit:
+        # Sessions are priced by the listing's unit: a rate for another unit would not be what
+        # the person is charged.
+        refusals.append(Refusal("rate_unit_not_listings", "rate_unit",
+                                f"Give the rate {UNIT_WORDS.get(policy.unit, policy.unit)}, as your listing is priced"))
     if terms.rate_pence <= 0:
         refusals.append(Refusal("rate_missing", "rate", "Enter the rate, like 16.50"))
     if terms.bank_holiday_rate_pence is not None and terms.bank_holiday_rate_pence < terms.rate_pence:
@@ -103,6 +112,10 @@ def unfair_terms(terms: Terms, settings: CouncilSettings, policy: ListingPolicy)
     if terms.minimum_minutes < 0 or terms.minimum_minutes > 24 * 60:
         refusals.append(Refusal("minimum_session", "minimum_minutes",
                                 "Enter a minimum session length between 0 and 24 hours"))
+    elif policy.minimum_minutes is not None and terms.minimum_minutes > policy.minimum_minutes:
+        refusals.append(Refusal("minimum_beyond_listing", "minimum_minutes",
+                                "The minimum session cannot be longer than your listing's, "
+                                f"{policy.minimum_minutes} minutes"))
     if not terms.services.strip():
         refusals.append(Refusal("services_missing", "services", "Say what support the agreement covers"))
     if not terms.schedule.strip():
@@ -112,11 +125,25 @@ def unfair_terms(terms: Terms, settings: CouncilSettings, policy: ListingPolicy)
     return refusals
 
 
-def earliest_effective(offered_at: datetime, old_rate_pence: int, new_rate_pence: int,
-                       settings: CouncilSettings) -> datetime:
-    """When a new rate may apply to an existing client: a rise only after the notice the council
-    requires, a fall at once."""
-    if new_rate_pence > old_rate_pence:
+def _holiday_rate(terms: Terms) -> int:
+    return terms.rate_pence if terms.bank_holiday_rate_pence is None else terms.bank_holiday_rate_pence
+
+
+def price_change_only(old: Terms, new: Terms) -> bool:
+    """Whether `new` changes nothing but the prices (the usual rate, the bank holiday rate)."""
+    return replace(new, rate_pence=old.rate_pence, bank_holiday_rate_pence=old.bank_holiday_rate_pence) == old
+
+
+def earliest_effective(offered_at: datetime, old: Terms, new: Terms,
+                       settings: CouncilSettings) -> datetime | None:
+    """When a new version may apply to an existing client who has not accepted it, given the
+    terms that apply now (`old`): a change of price alone applies, a rise (in the usual or the
+    bank holiday rate) only after the notice the council requires, a fall at once. A version
+    that changes anything else (cancellation, notice, schedule, minimum session, services...)
+    applies only once the holder's side accepts it: None."""
+    if not price_change_only(old, new):
+        return None
+    if new.rate_pence > old.rate_pence or _holiday_rate(new) > _holiday_rate(old):
         return offered_at + timedelta(days=settings.agreement_rate_change_notice_days)
     return offered_at
 

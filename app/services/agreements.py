@@ -71,8 +71,10 @@ def _clean(text: str | None, field: str) -> str:
 
 
 def _check(terms: rules.Terms, listing) -> None:
+    hourly = listing.price_unit == "hour"
     policy = rules.ListingPolicy(notice_hours=listing.cancellation_notice_hours,
-                                 charge_pence=listing.cancellation_charge_pence)
+                                 charge_pence=listing.cancellation_charge_pence, unit=listing.price_unit,
+                                 minimum_minutes=listing.minimum_units * 60 if hourly else None)
     refusals = rules.unfair_terms(terms, _settings(), policy)
     if refusals:
         first = refusals[0]
@@ -221,8 +223,8 @@ def accept(actor: User, holder: User, agreement_id: int) -> ServiceAgreement:
         raise Conflict("There is no offer waiting to be accepted on this agreement.")
     now = clock.now()
     for older in agreement.versions:
-        if older.status == V.ACCEPTED:
-            older.status = V.SUPERSEDED.value
+        if older.version != latest.version and older.status in (V.ACCEPTED, V.OFFERED):
+            older.status = V.SUPERSEDED.value  # (an offered one is a price change in force by notice)
     latest.status = V.ACCEPTED.value
     latest.decided_by_id, latest.decided_at = actor.id, now
     agreement.status = "accepted"
@@ -277,17 +279,19 @@ def offer_new_version(provider: User, agreement_id: int, terms: rules.Terms) -> 
     _check(terms, agreement.listing)
     now = clock.now()
     latest = _latest(agreement)
-    if latest.status == V.OFFERED:
+    # The terms the holder pays under now: the accepted version, or a price change whose notice
+    # ran out. The new version is measured against these, so that no rise skips its notice.
+    current = version_in_force(agreement, now)
+    if latest.status == V.OFFERED and (current is None or latest.version != current.version):
         latest.status = V.SUPERSEDED.value  # the newer offer replaces one not yet answered
-    accepted = [v for v in agreement.versions if v.status == V.ACCEPTED]
-    effective = (rules.earliest_effective(now, accepted[-1].rate_pence, terms.rate_pence, _settings())
-                 if accepted else None)
+    effective = (rules.earliest_effective(now, terms_of(current), terms, _settings())
+                 if current is not None else None)
     version = _version(agreement, latest.version + 1, terms, provider, now, effective_from=effective)
     db.session.add(version)
     db.session.flush()
     audit.record(provider, "agreement.new_version", "service_agreement", agreement.id,
                  details={"version": version.version, "rate_pence": terms.rate_pence,
-                          "old_rate_pence": accepted[-1].rate_pence if accepted else None,
+                          "old_rate_pence": current.rate_pence if current is not None else None,
                           "effective_from": effective.isoformat() if effective else None})
     notify.send(Event.AGREEMENT_OFFERED, agreement.holder, about_holder=agreement.holder,
                 link=f"/my/agreements/{agreement.id}",
@@ -297,7 +301,8 @@ def offer_new_version(provider: User, agreement_id: int, terms: rules.Terms) -> 
 
 
 def version_in_force(agreement: ServiceAgreement, at: datetime | None = None) -> ServiceAgreementVersion | None:
-    """The terms that apply now: the accepted version, or a rate change whose notice ran out."""
+    """The terms that apply now: the accepted version, or a change of price alone whose notice
+    ran out (a version changing anything else has no effective date: it waits for acceptance)."""
     facts = [rules.VersionFacts(v.version, v.status, v.rate_pence, v.effective_from) for v in agreement.versions]
     chosen = rules.in_force(facts, at or clock.now())
     return next((v for v in agreement.versions if chosen and v.version == chosen.version), None)
@@ -334,7 +339,9 @@ def pricing_for(booking: Booking, start: datetime, end: datetime) -> int:
     version = version_in_force(agreement, start) if agreement is not None else None
     if version is not None and version.rate_unit == booking.listing.price_unit:
         terms = replace(terms, rate_pence=version.rate_pence,
-                        bank_holiday_rate_pence=version.bank_holiday_rate_pence or terms.bank_holiday_rate_pence)
+                        bank_holiday_rate_pence=version.bank_holiday_rate_pence or terms.bank_holiday_rate_pence,
+                        # The agreed minimum session (never longer than the listing's: _check).
+                        minimum_minutes=min(terms.minimum_minutes, version.minimum_minutes))
     from app.domain import bookings as booking_rules
 
     return booking_rules.quote_breakdown(terms, start, end,
