@@ -113,6 +113,8 @@ def _load(reviews: int) -> list[tuple[int, int]]:
             state="settled",
             total_pence=0,
             created_by_id=holder.id,
+            cancellation_notice_hours=listing.cancellation_notice_hours,
+            cancellation_charge_pence=listing.cancellation_charge_pence or 0,
         )
         for listing, holder in pairs
     ]

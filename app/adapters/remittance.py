@@ -49,6 +49,9 @@ class RemittanceFile:
     content: str
     line_count: int
     total_pence: int
+    # A broker holds this provider's payouts (a safeguarding concern): council finance must
+    # not pay the file until the hold is lifted.
+    payouts_held: bool = False
 
 
 def pence_to_pounds(pence: int) -> str:

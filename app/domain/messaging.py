@@ -46,18 +46,24 @@ def should_hold(message: Message, finding: Finding | None, *,
         Severity.HIGH, Severity.CRITICAL))
 
 
-def restricted_sender_finding(message: Message, provider_name: str) -> Finding:
-    """The finding that puts a restricted provider's message in front of a broker: they let it
-    through (dismiss the flag) or keep it back; lifting the restriction lets it through too."""
-    # Medium: the flag asks a broker to read the message. It is not itself a finding against
-    # the holder, so (at the default actions) it does not hold the holder's other bookings; the
-    # provider is restricted already.
+def restricted_sender_finding(provider_id: int, provider_name: str,
+                              first_message_id: int) -> Finding:
+    """The finding that puts a restricted provider's messages in front of a broker: one open
+    flag per provider gathers every message they send while restricted, so the broker sees one
+    case with the held messages listed. Upholding it keeps them back (the sender is told they
+    were not delivered); dismissing it, or lifting the restriction, lets them through.
+
+    The first message's id is in the numbers so that a new episode after a reviewed one is
+    filed afresh (a reviewed flag with the very same numbers is not filed again)."""
+    # Medium: the flag asks a broker to read the messages. It is about the provider, not any
+    # holder, so (at the default actions) it holds nobody's bookings; the provider is
+    # restricted already. The explanation is shown to the provider if a broker upholds it.
     return Finding(
-        RESTRICTED_SENDER_RULE, Severity.MEDIUM, Subject("message", message.id),
-        f"{provider_name} sent a message to a budget holder while their listings are suspended "
-        "or their payouts held. It has not been shown to the holder's side: read it, then "
-        "dismiss this flag to let it through, or uphold it to keep it back.",
-        {"provider_id": message.provider_id, "holder_id": message.holder_id})
+        RESTRICTED_SENDER_RULE, Severity.MEDIUM, Subject("provider", provider_id),
+        f"{provider_name} sent messages to people they support while their listings were "
+        "suspended or their payouts held. Such messages wait for a broker to read them before "
+        "anyone sees them.",
+        {"provider_id": provider_id, "first_message_id": first_message_id})
 
 
 def clean_body(text: str | None) -> str:

@@ -156,6 +156,7 @@ class Event(StrEnum):
     FLAGS_RAISED_BY_SCAN = "flags_raised_by_scan"  # one digest per broker per scan
     FLAG_UPHELD = "flag_upheld"
     MESSAGE_RECEIVED = "message_received"
+    MESSAGE_NOT_DELIVERED = "message_not_delivered"  # the sender: a broker kept it back
     PLAN_CHANGED = "plan_changed"
     PLAN_CHANGES_AGREED = "plan_changes_agreed"
     PLAN_CHANGES_DECLINED = "plan_changes_declined"
@@ -394,6 +395,15 @@ EVENTS: dict[Event, EventSpec] = {
         ("{sender} has sent a message on Carefair.",),
         "Read the message",
         {"sender": P},
+    ),
+    # Never says why: a broker kept it back after reading it, and the sender learns only that.
+    Event.MESSAGE_NOT_DELIVERED: EventSpec(
+        Category.MESSAGES,
+        "Your message to {recipient} was not delivered",
+        ("A message you sent to {recipient} on Carefair was not delivered. They will not see "
+         "it.",),
+        "See the conversation",
+        {"recipient": P},
     ),
     Event.PLAN_CHANGED: EventSpec(
         Category.PLAN,

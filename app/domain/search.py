@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 
+from app.domain.districts import district_in_use
 from app.domain.errors import InvariantBroken
-from app.domain.listings import Category, FundingMode, PriceUnit, Specialism
+from app.domain.listings import Category, DistrictError, FundingMode, PriceUnit, Specialism
 from app.domain.vetting import ProviderType
 
 # The taxonomy is the listings one (app.domain.listings): search must use the very slugs a
@@ -268,6 +269,10 @@ class SearchQuery:
     sort: str = "best"
     page: int = 1
     notices: tuple[str, ...] = field(default=(), compare=False)
+    # A district that is not one in use is not searched: what was typed goes back into the field
+    # with the reason beside it (the search runs without it meanwhile).
+    district_typed: str = field(default="", compare=False)
+    district_error: str | None = field(default=None, compare=False)
     # Set when nothing matched what was typed and this is the "did you mean" search run instead:
     # the words that were typed (the page says so; a corrected search is not corrected again).
     corrected_from: str | None = None
@@ -414,13 +419,10 @@ def parse_query(args: Mapping) -> SearchQuery:
     funding = pick("funding", FUNDING_MODES, "way of paying")
     genders = pick("gender", GENDERS, "worker gender")
 
-    district = None
-    raw_district = " ".join(_getlist(args, "district")).strip()
+    district, district_error = None, None
+    raw_district = " ".join(_getlist(args, "district")).strip()[:40]
     if raw_district:
-        district = normalise_district(raw_district)
-        if district is None:
-            notices.append(f"We ignored the area “{raw_district[:20]}”: enter the first part of a "
-                           "postcode, like SY1.")
+        district, district_error = _searched_district(raw_district)
 
     max_price = None
     raw_price = (_getlist(args, "max_price") or [""])[0].strip()
@@ -452,7 +454,21 @@ def parse_query(args: Mapping) -> SearchQuery:
         max_price_pence=max_price, days=days, times=times, specialisms=specialisms,
         languages=languages, gender=genders[0] if genders else None, min_rating=min_rating,
         funding_modes=funding, sort=sort, page=page, notices=tuple(notices),
+        district_typed=raw_district if district_error else "", district_error=district_error,
     )
+
+
+def _searched_district(raw: str) -> tuple[str | None, str | None]:
+    """The district to search ('sy1 2ab' -> 'SY1'), or None and why not: a district must be one
+    in use, since a mistyped one ('LX6', 'SY99') would quietly show nobody."""
+    shaped = normalise_district(raw)
+    if shaped is None:
+        return None, (f"“{raw[:20]}” is not a postcode district. Enter the first part of a "
+                      "postcode, like SY1")
+    try:
+        return district_in_use(shaped, "Check the first part of the postcode, like SY1"), None
+    except DistrictError as err:
+        return None, str(err)
 
 
 # --- Results -----------------------------------------------------------------------------------

@@ -55,6 +55,8 @@ class Booking(Base):
             "max_participants >= min_participants)",
             name="pool_sizes",
         ),
+        CheckConstraint("cancellation_notice_hours >= 0", name="cancellation_notice_not_negative"),
+        CheckConstraint("cancellation_charge_pence >= 0", name="cancellation_charge_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -93,6 +95,12 @@ class Booking(Base):
     # While paused: the state it was paused from (requested, awaiting_approval, accepted...), so
     # resuming a request sends it back to the provider rather than skipping their acceptance.
     paused_from: Mapped[str | None] = mapped_column(String(20))
+    # The cancellation terms that apply to this booking: the listing's when it was requested,
+    # or the terms of the service agreement the holder's side accepted for it, set then
+    # (app.services.booked_policy). Kept here so that a later change to the listing, or an
+    # agreement offer nobody accepted, never changes what a late cancellation is charged.
+    cancellation_notice_hours: Mapped[int] = mapped_column(Integer)
+    cancellation_charge_pence: Mapped[int] = mapped_column(Integer)  # 0: no charge
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     # Timed exits (app.domain.waits): when the current wait began (the request, or a broker's

@@ -62,6 +62,12 @@ class Message(Base):
     # A provider's message that asks for money, card details or secrecy waits for a broker
     # before the holder's side sees it. The sender sees it as sent and is never told why.
     held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The one open flag per provider that gathers the messages a restricted provider sends
+    # (the broker's decision on it settles them all).
+    held_for_flag_id: Mapped[int | None] = mapped_column(ForeignKey("flags.id"), index=True)
+    # A broker upheld the flag that held it: it is never shown to the holder's side, and the
+    # sender sees "Not delivered" (never why).
+    not_delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     author: Mapped[User] = relationship(foreign_keys=[author_id])

@@ -24,7 +24,7 @@ from app.extensions import db
 from app.models import Booking, ProviderProfile, User
 from app.models.booking import NON_BLOCKING_STATES
 from app.models.jobs import AgreementBooking, ServiceAgreement, ServiceAgreementVersion
-from app.services import audit, council_settings, notify
+from app.services import audit, booked_policy, council_settings, notify, providers
 from app.services import delegation as delegation_service
 
 UK = ZoneInfo("Europe/London")
@@ -45,7 +45,7 @@ class _Named:
 
 
 def _profile_of(provider: User) -> ProviderProfile:
-    profile = db.session.scalar(select(ProviderProfile).where(ProviderProfile.user_id == provider.id))
+    profile = providers.profile_of(provider)  # the one lookup of a provider's profile
     if profile is None:
         raise NotFound("We could not find that agreement.")
     return profile
@@ -226,8 +226,14 @@ def accept(actor: User, holder: User, agreement_id: int) -> ServiceAgreement:
     latest.status = V.ACCEPTED.value
     latest.decided_by_id, latest.decided_at = actor.id, now
     agreement.status = "accepted"
+    # The bookings it covers carry the accepted cancellation terms from now on (and only
+    # accepted ones: an offer nobody answered never binds).
+    retermed = booked_policy.take_agreed_terms(latest)
     audit.record(actor, "agreement.accepted", "service_agreement", agreement.id, on_behalf_of=holder,
-                 details={"version": latest.version, "rate_pence": latest.rate_pence})
+                 details={"version": latest.version, "rate_pence": latest.rate_pence,
+                          "cancellation_notice_hours": latest.cancellation_notice_hours,
+                          "cancellation_charge_pence": latest.cancellation_charge_pence,
+                          "bookings_retermed": retermed})
     notify.send(Event.AGREEMENT_ANSWERED, agreement.profile.user, link=f"/provider/agreements/{agreement.id}",
                 context={"client": holder, "reference": reference(agreement)})
     db.session.commit()

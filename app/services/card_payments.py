@@ -695,6 +695,10 @@ def pay_provider(session_id: int, actor: User | None, participant_id: int | None
     owed = payment.captured_pence - payment.refunded_pence - payment.transferred_pence
     if owed <= 0:
         return "none"
+    if payment.provider_id in _payouts_held_for():
+        # A broker holds this provider's payouts (a safeguarding concern, an upheld flag): the
+        # money waits, and the hourly pay-waiting job sends it once the hold is lifted.
+        return "waiting"
     has_account = db.session.scalar(
         select(ProviderPaymentAccount.id).where(
             ProviderPaymentAccount.provider_id == payment.provider_id
@@ -717,6 +721,19 @@ def pay_provider(session_id: int, actor: User | None, participant_id: int | None
     return "paid"
 
 
+PAYOUT_HELD_REASON = "Held while a broker looks into a concern. It is sent once they lift the hold."
+
+
+def _payouts_held_for() -> set[int]:
+    """The provider user ids whose payouts a broker holds (restrictions are keyed by profile)."""
+    from app.models import ProviderProfile, ProviderRestriction
+
+    return set(db.session.scalars(
+        select(ProviderProfile.user_id)
+        .join(ProviderRestriction, ProviderRestriction.provider_profile_id == ProviderProfile.id)
+        .where(ProviderRestriction.payouts_held.is_(True))))
+
+
 def waiting_payouts(provider_id: int | None = None) -> list[Payout]:
     """Captured card money not yet transferred to providers, with why it waits."""
     query = (
@@ -733,11 +750,13 @@ def waiting_payouts(provider_id: int | None = None) -> list[Payout]:
     # provider id -> whether Stripe says they have given every detail it needs
     accounts = {provider: ready for provider, ready in db.session.execute(
         select(ProviderPaymentAccount.provider_id, ProviderPaymentAccount.details_submitted))}
+    held = _payouts_held_for()
     return [
         Payout(
             p,
             p.captured_pence - p.refunded_pence - p.transferred_pence,
-            "The provider has not set up how they get paid yet."
+            PAYOUT_HELD_REASON if p.provider_id in held
+            else "The provider has not set up how they get paid yet."
             if p.provider_id not in accounts
             else (p.last_error or ("Waiting to be sent." if accounts[p.provider_id] else
                                    "Stripe still needs details from the provider before paying them.")),

@@ -265,7 +265,9 @@ def _profile_of(provider: User) -> ProviderProfile:
 
 def asked_of_provider(provider: User) -> list[CoverOffer]:
     """The cover requests this provider was asked about, open ones first, soonest first."""
-    profile = db.session.scalar(select(ProviderProfile).where(ProviderProfile.user_id == provider.id))
+    from app.services import providers
+
+    profile = providers.profile_of(provider)
     if profile is None:
         return []
     return list(db.session.scalars(

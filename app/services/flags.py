@@ -13,6 +13,7 @@ from sqlalchemy import case, func, or_, select
 
 from app import clock, links
 from app.domain.access import Role
+from app.domain.errors import InvariantBroken
 from app.domain.flags import (
     EFFECTS,
     IMMEDIATE,
@@ -24,12 +25,20 @@ from app.domain.flags import (
     evidence_of,
     should_file,
 )
-from app.domain.messaging import RESTRICTED_SENDER_RULE
+from app.domain.messaging import RESTRICTED_SENDER_RULE, restricted_sender_finding
 from app.domain.rules import Action, Finding, decide_action
 from app.domain.rules.model import Severity
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
-from app.models import Flag, Listing, Message, ProviderProfile, SafeguardingReferral, User
+from app.models import (
+    Flag,
+    Listing,
+    Message,
+    ProviderProfile,
+    ProviderRestriction,
+    SafeguardingReferral,
+    User,
+)
 from app.services import audit, notify
 from app.services.restrictions import apply as apply_restriction
 from app.signals import send_listing_changed
@@ -229,7 +238,7 @@ def record_dismissal(broker: User, flag: Flag, *, reason: str) -> None:
     flag.reviewed_at = clock.now()
     audit.record(broker, "flag.dismissed", "flag", flag.id,
                  details={"rule": flag.rule, "reason": reason})
-    _release_held_message(flag)
+    _settle_held_messages(broker, flag, delivered=True)
 
 
 def uphold(broker: User, flag_id: int, *, outcome: str, reason: str) -> Flag:
@@ -267,6 +276,8 @@ def record_upholding(broker: User, flag: Flag, chosen: Outcome, *,
     flag.reviewed_at = clock.now()
     audit.record(broker, "flag.upheld", "flag", flag.id,
                  details={"rule": flag.rule, "outcome": chosen.value, "reason": reason})
+    # The messages it held are kept back for good; their sender is told they were not delivered.
+    _settle_held_messages(broker, flag, delivered=False)
     hidden: list[int] = []
     if provider is not None:
         hidden = apply_restriction(provider, effects, actor=broker, flag=flag)
@@ -304,7 +315,7 @@ def refer_reviewed(broker: User, flag: Flag, reason: str) -> SafeguardingReferra
 
 
 def release_restricted_messages(broker: User, profile_id: int, *, reason: str) -> None:
-    """The provider's restriction was lifted: close the open flags that held their messages
+    """The provider's restriction was lifted: close the open flag that held their messages
     only for it (dismissed, with the lifting's reason), letting each message through unless
     another open flag still holds it. Joins the caller's transaction."""
     open_flags = db.session.scalars(select(Flag).where(
@@ -314,27 +325,79 @@ def release_restricted_messages(broker: User, profile_id: int, *, reason: str) -
         record_dismissal(broker, flag, reason=f"Restriction lifted: {reason}")
 
 
-def _release_held_message(flag: Flag) -> None:
-    """A dismissed flag about a held message lets it through to the holder's side now, unless
-    another flag about it is still open (a message held for what it asks and because its
-    sender is restricted waits for both)."""
-    if flag.subject_kind != "message":
-        return
-    message = db.session.get(Message, int(flag.subject_id))
-    if message is None or not message.held:
-        return
-    still_open = db.session.scalar(select(func.count()).select_from(Flag).where(
-        Flag.subject_kind == "message", Flag.subject_id == flag.subject_id, Flag.id != flag.id,
-        Flag.status == FlagStatus.OPEN.value))
-    if still_open:
-        return
-    message.held = False
-    audit.record(None, "message.released", "message", message.id,
-                 details={"flag": flag.reference})
-    holder = message.conversation.holder
-    notify.send(notify.Event.MESSAGE_RECEIVED, holder, about_holder=holder,
-                link=path_for("holder.conversation", conversation_id=message.conversation_id),
-                context={"sender": _Named(message.conversation.provider.display_name)})
+def _open_restricted_sender_flag(profile_id: int) -> Flag | None:
+    return db.session.scalar(select(Flag).where(
+        Flag.rule == RESTRICTED_SENDER_RULE, Flag.subject_kind == "provider",
+        Flag.subject_id == str(profile_id), Flag.status == FlagStatus.OPEN.value))
+
+
+def hold_for_restricted_sender(message: Message, provider: ProviderProfile) -> Filed:
+    """A restricted provider's message waits under the one open flag that gathers everything
+    they send while restricted: filed (and brokers told) with the first, joined by the rest,
+    so the broker sees one case with the held messages listed. Joins the caller's transaction;
+    the caller has marked the message held."""
+    # Two sends at once must not file two flags: lock the provider's restriction row first.
+    db.session.execute(select(ProviderRestriction.id).where(
+        ProviderRestriction.provider_profile_id == provider.id).with_for_update())
+    flag = _open_restricted_sender_flag(provider.id)
+    filed = Filed()
+    if flag is None:
+        filed = file_findings([restricted_sender_finding(provider.id, provider.display_name,
+                                                         message.id)])
+        flag = next((f for f in filed.flags if f.rule == RESTRICTED_SENDER_RULE), None)
+        if flag is None:  # the rule's action floor (FLAG) and a new first message rule it out
+            raise InvariantBroken("A restricted provider's message was held with no flag.")
+    message.held_for_flag_id = flag.id
+    return filed
+
+
+def _messages_settled_by(flag: Flag) -> list[Message]:
+    """The messages still waiting on this flag: the ones it gathered, or the message it is
+    about (a message held for what it asks)."""
+    about = Message.held_for_flag_id == flag.id
+    if flag.subject_kind == "message" and str(flag.subject_id).isdigit():
+        about = or_(about, Message.id == int(flag.subject_id))
+    return list(db.session.scalars(select(Message).where(
+        about, Message.held.is_(True), Message.not_delivered_at.is_(None)).order_by(Message.id)))
+
+
+def _held_by_another_open_flag(message: Message, flag: Flag) -> bool:
+    """A message held for what it asks and because its sender is restricted waits for both."""
+    about_it = (Flag.subject_kind == "message") & (Flag.subject_id == str(message.id))
+    gathered = Flag.id == message.held_for_flag_id if message.held_for_flag_id else None
+    where = or_(about_it, gathered) if gathered is not None else about_it
+    return bool(db.session.scalar(select(func.count()).select_from(Flag).where(
+        where, Flag.id != flag.id, Flag.status == FlagStatus.OPEN.value)))
+
+
+def _settle_held_messages(broker: User, flag: Flag, *, delivered: bool) -> None:
+    """The broker's decision settles the messages the flag held, audited: dismissed, they reach
+    the holder's side now (unless another open flag still holds them); upheld, they are never
+    delivered and the sender is told so plainly (never why). Joins the caller's transaction."""
+    told: set[int] = set()
+    for message in _messages_settled_by(flag):
+        conversation = message.conversation
+        if delivered:
+            if _held_by_another_open_flag(message, flag):
+                continue
+            message.held = False
+            audit.record(broker, "message.released", "message", message.id,
+                         details={"flag": flag.reference})
+            holder = conversation.holder
+            if conversation.id not in told:
+                notify.send(notify.Event.MESSAGE_RECEIVED, holder, about_holder=holder,
+                            link=path_for("holder.conversation", conversation_id=conversation.id),
+                            context={"sender": _Named(conversation.provider.display_name)})
+        else:
+            message.not_delivered_at = clock.now()
+            audit.record(broker, "message.not_delivered", "message", message.id,
+                         details={"flag": flag.reference})
+            if conversation.id not in told:
+                notify.send(notify.Event.MESSAGE_NOT_DELIVERED, message.author,
+                            link=path_for("provider.conversation",
+                                          conversation_id=conversation.id),
+                            context={"recipient": conversation.holder})
+        told.add(conversation.id)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -28,7 +28,7 @@ from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
 from app.models import Listing, ProviderDistrict, ProviderProfile, User
 from app.models.jobs import JobNotice, JobPost, JobReply, ShortlistEntry
-from app.services import audit, council_settings, notify
+from app.services import audit, council_settings, notify, providers
 from app.services.shortlists import require_finder
 
 MAX_TITLE = 120
@@ -238,21 +238,30 @@ def job_for_holder(actor: User, holder: User, job_id: int) -> JobPost:
 
 
 def _profile_of(provider: User) -> ProviderProfile:
-    profile = db.session.scalar(select(ProviderProfile).where(ProviderProfile.user_id == provider.id))
+    profile = providers.profile_of(provider)  # the one lookup of a provider's profile
     if profile is None:
         raise NotFound("We could not find that job.")
     return profile
 
 
+def _offers_the_help(profile_id: int):
+    """The provider still offers the job's kind of help through a live listing: live means
+    vetted and not suspended (vetting.refresh_visibility), so a provider whose checks ran out,
+    who was suspended, or who withdrew that service no longer sees the job (a job post says
+    where a person lives and what personal care they need)."""
+    return exists().where(Listing.profile_id == profile_id, Listing.category == JobPost.category,
+                          Listing.is_live.is_(True))
+
+
 def jobs_for_provider(provider: User) -> list[tuple[JobPost, JobReply | None]]:
-    """Jobs this provider has been told about, open ones first, newest first, with their reply
-    (none before they have a profile)."""
-    profile = db.session.scalar(select(ProviderProfile).where(ProviderProfile.user_id == provider.id))
+    """Jobs this provider has been told about and may still see, open ones first, newest first,
+    with their reply (none before they have a profile)."""
+    profile = providers.profile_of(provider)
     if profile is None:
         return []
     jobs = db.session.scalars(
         select(JobPost).join(JobNotice, JobNotice.job_id == JobPost.id)
-        .where(JobNotice.profile_id == profile.id)
+        .where(JobNotice.profile_id == profile.id, _offers_the_help(profile.id))
         .order_by((JobPost.status == "open").desc(), JobNotice.sent_at.desc(), JobPost.id.desc())).all()
     replies = {r.job_id: r for r in db.session.scalars(
         select(JobReply).where(JobReply.profile_id == profile.id))}
@@ -260,11 +269,12 @@ def jobs_for_provider(provider: User) -> list[tuple[JobPost, JobReply | None]]:
 
 
 def job_for_provider(provider: User, job_id: int) -> tuple[JobPost, JobReply | None]:
-    """A job the provider was told about (their turn has come), else NotFound."""
+    """A job the provider was told about (their turn has come) and still offers the help for
+    through a live listing (_offers_the_help), else NotFound."""
     profile = _profile_of(provider)
     told = db.session.scalar(select(JobNotice.id).where(JobNotice.job_id == job_id,
                                                         JobNotice.profile_id == profile.id))
-    job = db.session.get(JobPost, job_id)
+    job = db.session.scalar(select(JobPost).where(JobPost.id == job_id, _offers_the_help(profile.id)))
     if told is None or job is None:
         raise NotFound("We could not find that job.")
     reply_row = db.session.scalar(select(JobReply).where(JobReply.job_id == job_id,
@@ -316,8 +326,12 @@ def reply(provider: User, job_id: int, message: str, listing_id: int | None = No
 
 
 def withdraw(provider: User, job_id: int) -> JobReply:
+    """Take back a reply. Allowed even once the provider may no longer see the job (their checks
+    ran out): taking a reply back never needs vetting. Raises NotFound, Conflict."""
     profile = _profile_of(provider)
-    job_for_provider(provider, job_id)
+    if db.session.scalar(select(JobNotice.id).where(JobNotice.job_id == job_id,
+                                                    JobNotice.profile_id == profile.id)) is None:
+        raise NotFound("We could not find that job.")
     _lock(job_id)
     row = db.session.scalar(select(JobReply).where(JobReply.job_id == job_id,
                                                    JobReply.profile_id == profile.id).with_for_update())

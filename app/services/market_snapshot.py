@@ -35,7 +35,6 @@ from app.models import (
 )
 from app.models.delegation import STATUS_ACTIVE
 from app.services import council_settings
-from app.services.booked_policy import policies_booked_under
 
 __all__ = ["build_snapshot", "delegation_snapshot", "holder_districts", "market_facts",
            "postcode_area", "provider_areas", "safeguarding_facts", "session_window_start",
@@ -167,7 +166,7 @@ def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None =
                BookingSession.start_at, BookingSession.end_at, BookingSession.state,
                BookingSession.price_pence, _charged(refunds), BookingSession.actual_start_at,
                BookingSession.actual_end_at, Booking.arranged_by_id, BookingSession.no_show_by,
-               Listing.cancellation_notice_hours, Listing.cancellation_charge_pence,
+               Booking.cancellation_notice_hours, Booking.cancellation_charge_pence,
                func.coalesce(visit.c.occurred_at, cancel.c.occurred_at),
                case((visit.c.occurred_at.is_not(None), visit.c.details), else_=cancel.c.details),
                Booking.created_by_id, BookingSession.booking_id)
@@ -205,8 +204,7 @@ def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None =
         policy_key = (notice_hours, fee or None)
         policy = policies.get(policy_key)
         if policy is None:
-            # The listing's policy now, shared by its sessions (a cancelled session's policy
-            # when booked is put back below).
+            # The terms the booking carries (booked_policy), shared by sessions with the same.
             policy = policies[policy_key] = CancellationPolicy(notice_hours=notice_hours,
                                                                charge_pence=fee or None)
         sessions[sid] = facts.BookedSession(
@@ -228,33 +226,15 @@ def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None =
             # waives charges while paused, so False only ever allows a larger fee: it can miss a
             # fee charged during a pause, never flag a fair one.
             cancelled_while_paused=False,
-            # The listing's policy now; for a cancelled session, the one the holder booked under
-            # (_policies_when_booked below), since the fee charged may follow a later change.
+            # The terms the booking carries: what the booking service charges by, so a
+            # charge beyond them is a charge beyond what the holder agreed to.
             policy=policy,
             booking_id=one(booking_id),
             booked_by_user_id=one(created_by),
             booked_by_kind=_booked_by_kind(created_by, holder_id, arranged_by, roles),
         )
     same.clear()
-    booked_under = _policies_when_booked([s for s in sessions.values()
-                                          if s.cancelled_at is not None])
-    return tuple(replace(sessions[sid], policy=booked_under[sid]) if sid in booked_under
-                 else sessions[sid] for sid in sorted(sessions))
-
-
-def _policies_when_booked(cancelled: list[facts.BookedSession]
-                          ) -> dict[int, CancellationPolicy]:
-    """The cancellation policy each cancelled session was booked under, where it is not the
-    listing's policy now (an accepted agreement's terms, or the listing's policy before a later
-    change): the same policy the booking service charges by (booked_policy), so a charge
-    beyond it is a charge beyond what the holder agreed to."""
-    if not cancelled:
-        return {}
-    made = dict(db.session.execute(select(Booking.id, Booking.created_at).where(
-        Booking.id.in_({s.booking_id for s in cancelled}))).all())
-    return policies_booked_under(
-        (s.id, s.booking_id, s.listing_id, made[s.booking_id], s.policy) for s in cancelled
-        if s.policy is not None and made.get(s.booking_id) is not None)
+    return tuple(sessions[sid] for sid in sorted(sessions))
 
 
 def _providers(*, user_id: int | None = None) -> tuple[facts.Provider, ...]:

@@ -6,7 +6,8 @@ reads and replies in their own conversations. Every message is run through the p
 a match is still delivered, is flagged for a broker at once, and the holder's side sees a
 plain warning beside it (serious ones are held for a broker). A provider under restriction
 (listings suspended or payouts held) reaches holders only through a broker: each message is
-held and flagged, released when a broker dismisses the flag or lifts the restriction.
+held, gathered on one open flag per provider, released when a broker dismisses that flag or
+lifts the restriction, and never delivered (the sender told so) when a broker upholds it.
 Notifications never carry the message text.
 """
 
@@ -22,7 +23,6 @@ from app.domain.access import Decision, Grant, Permission, Principal, decide, ma
 from app.domain.messaging import (
     clean_body,
     message_finding,
-    restricted_sender_finding,
     should_hold,
 )
 from app.domain.rules.model import Message as MessageFact
@@ -211,16 +211,25 @@ def _post(conversation: Conversation, author: User, text: str, *,
     # A provider under restriction (listings suspended or payouts held after a flag or a
     # concern) keeps no direct line to holders: every message waits for a broker.
     restricted = from_provider and restrictions.is_restricted(provider.id)
-    findings = [f for f in (finding,) if f is not None]
-    if restricted:
-        findings.append(restricted_sender_finding(fact, provider.display_name))
-    filed = flags.file_findings(findings) if findings else flags.Filed()
-    if should_hold(fact, finding, sender_restricted=restricted):
+    filed = flags.file_findings([finding]) if finding is not None else flags.Filed()
+    hold = should_hold(fact, finding, sender_restricted=restricted)
+    if hold and not restricted and not filed.flags:
+        # The council's settings only advise on this wording, so no broker would ever read it:
+        # it is delivered with the holder's warning rather than held for good.
+        hold = False
+    if hold:
         # Held for a broker: the holder's side neither sees it nor hears of it, and the
         # sender's page shows it as sent (they are never told why, or that it is held).
         message.held = True
+        if restricted:
+            # Gathered with the provider's other held messages on one open flag.
+            gathered = flags.hold_for_restricted_sender(message, provider)
+            filed.flags += gathered.flags
+            filed.hidden_listing_ids += gathered.hidden_listing_ids
         audit.record(None, "message.held", "message", message.id,
-                     details={"flagged": sorted(found), "provider_restricted": restricted})
+                     details={"flagged": sorted(found), "provider_restricted": restricted,
+                              "flag": (f"F-{message.held_for_flag_id}"
+                                       if message.held_for_flag_id else None)})
         return message, filed
     if from_provider:
         notify.send(notify.Event.MESSAGE_RECEIVED, holder, about_holder=holder,

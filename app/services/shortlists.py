@@ -1,7 +1,8 @@
 """Shortlists: providers and listings a holder's side is considering, with private notes, compared.
 
 Who may: the holder, their authorised and nominated people (Permission.HOLDER_FIND_SUPPORT);
-a circle member cannot, as they cannot book. Providers never learn they were shortlisted.
+a circle member cannot, as they cannot book, and a broker cannot (the notes are the holder's).
+Providers never learn they were shortlisted.
 Each public function that changes something is one transaction and commits once.
 """
 
@@ -45,6 +46,15 @@ def require_finder(actor: User, holder: User) -> None:
         raise NotFound("We could not find that shortlist.")
 
 
+def require_keeper(actor: User, holder: User) -> None:
+    """The actor may see and change the holder's shortlist, or NotFound: the holder and the
+    people who act for them in finding support. Unlike posting a job, a broker may not: the
+    shortlist and its notes are the holder's own thinking about whom to choose."""
+    if actor.role == "broker":
+        raise NotFound("We could not find that shortlist.")
+    require_finder(actor, holder)
+
+
 def _clean_note(note: str | None) -> str:
     text = (note or "").strip()
     if len(text) > MAX_NOTE_LENGTH:
@@ -53,7 +63,7 @@ def _clean_note(note: str | None) -> str:
 
 
 def entries(actor: User, holder: User) -> list[ShortlistEntry]:
-    require_finder(actor, holder)
+    require_keeper(actor, holder)
     return list(db.session.scalars(
         select(ShortlistEntry).where(ShortlistEntry.holder_id == holder.id)
         .options(selectinload(ShortlistEntry.profile).selectinload(ProviderProfile.districts),
@@ -68,7 +78,7 @@ def add(actor: User, holder: User, *, profile_id: int, listing_id: int | None = 
     Raises NotFound (not the holder's to change, or the provider/listing is not public),
     Conflict (already on the shortlist, or the shortlist is full), InvalidInput (note too long).
     """
-    require_finder(actor, holder)
+    require_keeper(actor, holder)
     clean = _clean_note(note)
     profile = db.session.get(ProviderProfile, profile_id)
     if profile is None or not any(listing.is_live for listing in profile.listings):
@@ -98,7 +108,7 @@ def add(actor: User, holder: User, *, profile_id: int, listing_id: int | None = 
 
 
 def _own_entry(actor: User, holder: User, entry_id: int) -> ShortlistEntry:
-    require_finder(actor, holder)
+    require_keeper(actor, holder)
     entry = db.session.scalar(select(ShortlistEntry).where(ShortlistEntry.id == entry_id)
                               .with_for_update())
     if entry is None or entry.holder_id != holder.id:

@@ -59,6 +59,13 @@ def money_at_a_glance(booking: Booking) -> MoneyAtAGlance | None:
                           balances[Account.HELD], balances[Account.SPENT], plan, planned)
 
 
+def messages_gathered_by(flag: Flag) -> list[Message]:
+    """The messages a restricted provider sent that this flag held, oldest first, for the
+    broker to read before deciding (one case per provider, not one flag per message)."""
+    return list(db.session.scalars(select(Message).where(Message.held_for_flag_id == flag.id)
+                                   .order_by(Message.id)))
+
+
 def message_behind(flag: Flag) -> Message | None:
     """The message a flag is about (a request for cash, say), for the broker to read."""
     if flag.subject_kind != "message" or not str(flag.subject_id).isdigit():

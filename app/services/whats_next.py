@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from app.clock import now as _now
 from app.domain.bookings import BookingState as S
+from app.domain.districts import uk_districts
 from app.extensions import db
 from app.models import Booking, BookingSession, Conversation, Message, ProviderProfile, User
 
@@ -115,6 +116,8 @@ def search_start(holder: User) -> dict[str, str]:
     budget = budgets.current_budget(holder.id)
     if budget is not None and budget.funding_mode:
         start["funding"] = budget.funding_mode
-    if holder.home_district:
+    # A district recorded before districts were checked may be one not in use: starting there
+    # would open the page on an error the holder did not make (a broker sees it to fix).
+    if holder.home_district and holder.home_district in uk_districts():
         start["district"] = holder.home_district
     return start

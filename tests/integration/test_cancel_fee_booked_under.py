@@ -134,3 +134,76 @@ def test_a_fee_in_an_agreement_the_holder_accepted_is_charged_and_not_flagged(
     snap = build_snapshot(start + timedelta(days=1))
     assert [f for f in evaluate(snap, current_app.config["COUNCIL"])
             if f.rule == "cancellation_beyond_policy"] == []
+
+
+def test_the_booking_keeps_its_terms_when_the_listing_changes_without_an_audit_entry(
+        app_ctx, make_user, db_session):
+    """The terms are stored with the booking, not rebuilt from the audit log: a change that left
+    no listing.updated entry (a bulk update, a support fix in the database) cannot reach it."""
+    from app.extensions import db
+
+    provider, listing, holder, _, booking = _booked(make_user, charge="10.00", notice=24)
+    assert (booking.cancellation_notice_hours, booking.cancellation_charge_pence) == (24, 1000)
+    listing.cancellation_charge_pence, listing.cancellation_notice_hours = 3000, 96
+    db.session.commit()
+    db.session.expire_all()
+    start = booking.sessions[0].start_at
+
+    assert bookings.cancellation_policy(booking).charge_pence == 1000
+    bookings.cancel_booking(holder, holder, booking.id, now=start - timedelta(hours=30))
+    assert booking.sessions[0].charge_pence == 0  # 30 hours' notice is enough under 24
+
+
+def test_an_offer_not_yet_accepted_does_not_change_the_bookings_terms_and_accepting_does(
+        app_ctx, make_user, db_session):
+    provider, listing, holder, _, booking = _booked(make_user, charge="20.00")
+    terms = agreements.suggested_terms(booking)
+    agreement = agreements.offer(provider, booking.id, replace(terms, cancellation_charge_pence=500))
+    agreements.accept(holder, holder, agreement.id)
+    assert booking.cancellation_charge_pence == 500
+    # A second version raising the charge back waits for the holder's answer.
+    agreements.offer_new_version(provider, agreement.id, replace(terms, cancellation_charge_pence=2000))
+    assert bookings.cancellation_policy(booking).charge_pence == 500
+
+    agreements.accept(holder, holder, agreement.id)
+    assert bookings.cancellation_policy(booking).charge_pence == 2000
+
+
+def test_the_migration_stores_what_the_audit_log_rebuild_gave(app_ctx, make_user, db_session):
+    """Migration 0029's backfill gives each existing booking the terms the old rebuild derived:
+    the listing's policy before a later audited change, or the accepted agreement's terms."""
+    import importlib.util
+    from pathlib import Path
+
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from app.models import Booking
+
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "0029_booked_terms.py"
+    spec = importlib.util.spec_from_file_location("booked_terms_migration", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    provider, listing, holder, _, before_change = _booked(make_user, charge="10.00", notice=24)
+    covered = bookings.accept(provider, bookings.request_booking(holder, holder, one_off(
+        listing, day=next_weekday(2, weeks_ahead=3))).id)
+    agreement = agreements.offer(provider, covered.id, replace(
+        agreements.suggested_terms(covered), cancellation_charge_pence=400))
+    agreements.accept(holder, holder, agreement.id)
+    listings.update_listing(provider, listing.id, _listing_input(listing, notice=48, charge="30.00"))
+    after_change = bookings.accept(provider, bookings.request_booking(holder, holder, one_off(
+        listing, day=next_weekday(3, weeks_ahead=3))).id)
+    ids = [before_change.id, covered.id, after_change.id]
+    # As the rows stood before the migration: no terms of their own.
+    db.session.execute(update(Booking).where(Booking.id.in_(ids)).values(
+        cancellation_notice_hours=999, cancellation_charge_pence=999))
+
+    migration._backfill(db.session.connection())
+    db.session.expire_all()
+
+    terms = {b.id: (b.cancellation_notice_hours, b.cancellation_charge_pence)
+             for b in db.session.query(Booking).filter(Booking.id.in_(ids))}
+    assert terms == {before_change.id: (24, 1000), covered.id: (24, 400),
+                     after_change.id: (48, 3000)}

@@ -727,3 +727,31 @@ def test_a_card_paid_series_is_authorised_only_inside_the_card_window(world, req
     assert [s.state for s in booking.sessions] == ["funds_held", "funds_held", "accepted"]
     assert card_payments.session_payment(booking.sessions[1].id).status == "authorised"
     assert held(budget) == 2 * PRICE
+
+
+def test_a_safeguarding_concern_holds_the_providers_card_payouts_until_a_broker_lifts_it(
+    world, connect_stub, make_user
+):
+    """Issue 16: a safeguarding concern holds the provider's payouts at once. Before, the hold
+    was recorded but the card payout went to the provider anyway."""
+    from app.domain.access import Role
+    from app.services import concerns, restrictions
+
+    provider, listing, holder, _ = world
+    onboard(provider)
+    booking = accepted(world)
+    s = delivered(world, booking)
+    concerns.raise_concern(None, listing.profile_id, concerns.ConcernInput(
+        kind="safeguarding", harm="financial_abuse", details="She asked my neighbour for cash."))
+
+    bookings.confirm_session(holder, holder, s.id)
+    card_payments.pay_waiting()
+
+    assert card_payments.session_payment(s.id).transferred_pence == 0
+    assert not [r for r in connect_stub.requests if r.path == "/v1/transfers"]
+    assert [w.reason for w in card_payments.waiting_payouts(provider.id)] == [
+        card_payments.PAYOUT_HELD_REASON]
+
+    restrictions.lift(make_user(Role.BROKER), listing.profile_id, reason="Council found nothing")
+    assert card_payments.pay_waiting() == 1
+    assert card_payments.session_payment(s.id).transferred_pence == PRICE

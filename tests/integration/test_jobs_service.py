@@ -235,3 +235,43 @@ def test_a_plan_proposal_tells_every_active_broker(holder, make_user):
                       actor=holder)
     assert _inbox(first, jobs.Event.PLAN_CHANGES_WAITING) == 1
     assert _inbox(second, jobs.Event.PLAN_CHANGES_WAITING) == 1
+
+
+def test_a_provider_whose_checks_ran_out_no_longer_sees_or_answers_the_job(holder, broker, make_user):
+    """A job post says where the person lives and what personal care they need: it stays with
+    vetted providers who offer that help, not with everyone ever told about it."""
+    from datetime import date
+
+    from app.services import vetting
+
+    lapsed, _ = provider_in(make_user, broker, name="Lapsed PA")
+    answered = jobs.post(holder, holder, job_input())
+    waiting = jobs.post(holder, holder, job_input(title="Help with shopping"))
+    jobs.reply(lapsed, answered.id, "I can help on weekday mornings.")
+    assert {j.id for j, _ in jobs.jobs_for_provider(lapsed)} == {answered.id, waiting.id}
+
+    vetting.expire(on=date.today().replace(year=date.today().year + 30))  # every check has run out
+
+    assert jobs.jobs_for_provider(lapsed) == []
+    with pytest.raises(NotFound):
+        jobs.job_for_provider(lapsed, waiting.id)
+    with pytest.raises(NotFound):
+        jobs.reply(lapsed, waiting.id, "Me too")
+    # Taking back a reply needs no vetting.
+    assert jobs.withdraw(lapsed, answered.id).status == "withdrawn"
+
+
+def test_a_broker_may_post_a_job_for_the_holder_but_not_read_or_change_their_shortlist(
+        holder, broker, make_user):
+    a, _ = provider_in(make_user, broker, name="Alice PA")
+    entry = shortlists.add(holder, holder, profile_id=_profile(a), note="Not sure about weekends")
+    assert jobs.post(broker, holder, job_input()).holder_id == holder.id
+    with pytest.raises(NotFound):
+        shortlists.entries(broker, holder)
+    with pytest.raises(NotFound):
+        shortlists.compare(broker, holder)
+    with pytest.raises(NotFound):
+        shortlists.update_note(broker, holder, entry.id, "Seen by the broker")
+    with pytest.raises(NotFound):
+        shortlists.remove(broker, holder, entry.id)
+    assert [e.note for e in shortlists.entries(holder, holder)] == ["Not sure about weekends"]

@@ -51,7 +51,17 @@ def test_postcode_districts_are_normalised_to_the_outward_code():
     assert parse_query({"district": "WV16"}).district == "WV16"
     nonsense = parse_query({"district": "shrewsbury!"})
     assert nonsense.district is None
-    assert "first part of a postcode" in nonsense.notices[0]
+    assert nonsense.district_typed == "shrewsbury!"
+    assert "first part of a postcode" in nonsense.district_error
+
+
+def test_a_district_that_only_looks_like_one_is_not_searched_and_says_why():
+    made_up = parse_query({"district": " sy30 "})
+    assert made_up.district is None
+    assert made_up.district_typed == "sy30"
+    assert made_up.district_error.startswith("SY30 is not a postcode district in use")
+    real = parse_query({"district": "ls6"})
+    assert (real.district, real.district_error, real.district_typed) == ("LS6", None, "")
 
 
 def test_comma_separated_filter_values_are_accepted():

@@ -116,3 +116,39 @@ def test_a_holders_search_starts_with_listings_that_take_their_budget(
     unticked = client.get("/search?all=1").get_data(as_text=True)
     assert "Showing listings that take" not in unticked
     assert not re.search(r'value="council_managed" checked', unticked)
+
+
+@pytest.mark.parametrize(("typed", "reason"), [
+    ("lx6", "LX6 is not a postcode district in the UK"),
+    ("sy30", "SY30 is not a postcode district in use"),
+    ("QQ1", "QQ1 is not a postcode district in the UK"),
+    ("shrewsbury!", "“shrewsbury!” is not a postcode district"),
+])
+def test_an_area_that_is_not_a_district_in_use_is_an_error_beside_the_field_as_typed(
+        client, indexed, typed, reason):
+    html = client.get("/search", query_string={"q": "care", "district": typed}).get_data(as_text=True)
+    field = html[html.index('<label class="govuk-label govuk-label--s" for="district">'):]
+    field = field[:field.index("</div>\n", field.index('id="district"'))]
+    assert reason in field and 'id="district-error"' in field
+    assert re.search(r'id="district" name="district" type="text" value="' + re.escape(typed), field)
+    assert "govuk-input--error" in field
+    assert "<title>Error: " in html
+    assert f'<a href="#district">{reason}' in html  # the summary links to the field
+    assert "carefair-filters--closed" not in html  # open on a phone too, so the error shows
+    assert _ids(html)  # the rest of the search still runs
+
+
+def test_a_district_in_use_searches_without_an_error(client, indexed):
+    html = client.get("/search?q=care&district=sy1").get_data(as_text=True)
+    assert "district-error" not in html and "<title>Error: " not in html
+    assert 'name="district" type="text" value="SY1"' in html
+
+
+def test_a_holders_stored_district_not_in_use_does_not_start_their_search_on_an_error(
+        client, indexed, make_user, login, db_session):
+    holder = make_user(home_district="LX6")  # recorded before districts were checked
+    db_session.commit()
+    login(holder)
+    html = client.get("/search").get_data(as_text=True)
+    assert "district-error" not in html and "<title>Error: " not in html
+    assert "in LX6" not in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -109,7 +110,8 @@ def settled_sessions(
 
 
 def remittance_files(year: int, month: int) -> list[RemittanceFile]:
-    """Monthly CSVs per provider for council finance: council_managed sessions settled that month."""
+    """Monthly CSVs per provider for council finance: council_managed sessions settled that month,
+    each marked when a broker holds that provider's payouts (so finance does not pay it yet)."""
     if not 1 <= month <= 12:
         raise InvalidInput("Choose a month from 1 to 12.", field="month")
     first = date(year, month, 1)
@@ -144,4 +146,9 @@ def remittance_files(year: int, month: int) -> list[RemittanceFile]:
                 amount_pence=s.charge_pence,
             )
         )
-    return build_monthly_remittances(lines, year, month)
+    from app.models import ProviderRestriction
+
+    held = set(db.session.scalars(select(ProviderRestriction.provider_profile_id).where(
+        ProviderRestriction.payouts_held.is_(True))))
+    return [replace(f, payouts_held=f.provider_id in held)
+            for f in build_monthly_remittances(lines, year, month)]

@@ -48,6 +48,7 @@ from app.services import (
     notify,
     transaction,
 )
+from app.services.booked_policy import take_listing_terms
 from app.services.bookings._common import (
     KINDS,
     MEET_AND_GREET_MAX_MINUTES,
@@ -418,6 +419,7 @@ def _request(
         max_participants=data.max_participants if data.kind == "pooled" else None,
         join_deadline=data.join_deadline if data.kind == "pooled" else None,
     )
+    take_listing_terms(booking, listing)  # kept with the booking: later listing changes never reach it
     kind = _kind_of(actor, holder)
     steps = [(Event.REQUEST, kind)]
     if quote.approval_reasons:

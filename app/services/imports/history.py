@@ -239,9 +239,15 @@ class HistoricalBookings:
 
     def _insert(self, rows: list[Checked], actor: User, now: datetime) -> Written:
         actor_id = actor.id
+        # Each booking carries the cancellation terms of its listing (app.services.booked_policy).
+        policy = {lid: (notice, charge or 0) for lid, notice, charge in db.session.execute(
+            select(Listing.id, Listing.cancellation_notice_hours, Listing.cancellation_charge_pence)
+            .where(among(Listing.id, list({c.clean["listing_id"] for c in rows if c.clean}))))}
         # Columns left out (approval reasons, offers, contingency, ...) take the model's defaults.
         booking_ids = rows_into(Booking, [
             {"holder_id": c.clean["holder_id"], "listing_id": c.clean["listing_id"],
+             "cancellation_notice_hours": policy[c.clean["listing_id"]][0],
+             "cancellation_charge_pence": policy[c.clean["listing_id"]][1],
              "provider_profile_id": c.clean["profile_id"], "budget_id": c.clean["budget_id"],
              "kind": "one_off", "state": "settled", "total_pence": c.clean["pence"],
              "funding_mode": c.clean["funding_mode"], "notes": "Imported history",

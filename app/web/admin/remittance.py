@@ -7,6 +7,7 @@ from datetime import date
 from flask import Response, abort, render_template, request
 
 from app.domain.access import Permission
+from app.errors import Conflict
 from app.services import bookings
 from app.web.admin import bp
 from app.web.context import requires
@@ -43,6 +44,12 @@ def remittance_csv(provider_id: int):
     )
     if match is None:
         abort(404)
+    if match.payouts_held:
+        # Council finance pays from this file: while a broker holds the provider's payouts
+        # (a safeguarding concern), it is not handed out to be paid.
+        raise Conflict(f"A broker is holding payouts to {match.provider_name} while they look "
+                       "into a concern. Do not pay them until the hold is lifted; the file can "
+                       "be downloaded then.")
     return Response(
         match.content,
         mimetype="text/csv",

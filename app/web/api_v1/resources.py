@@ -246,7 +246,7 @@ def get_remittance(args):
                  for r in rows if len(r) >= 8 and r[3]]  # the total row has no booking reference
         files.append({"provider_id": f.provider_id, "provider_name": f.provider_name,
                       "filename": f.filename, "line_count": f.line_count, "total_pence": f.total_pence,
-                      "lines": lines})
+                      "payouts_held": f.payouts_held, "lines": lines})
     return {"year": args["year"], "month": args["month"], "files": files}
 
 

@@ -274,6 +274,8 @@ class RemittanceFileOut(Schema):
     filename = fields.Str(required=True)
     line_count = fields.Int(required=True)
     total_pence = fields.Int(required=True)
+    payouts_held = fields.Bool(required=True, metadata={
+        "description": "a broker holds this provider's payouts (a concern): do not pay yet"})
     lines = fields.List(fields.Nested(RemittanceLineOut), required=True)
 
 

@@ -72,6 +72,7 @@ def _render_flag(flag, dismiss_form=None, uphold_form=None, lift_form=None, stat
                            lift_form=lift_form or LiftForm(prefix="lift"),
                            restriction=restriction, referrals=flag_service.referrals_of(flag),
                            message=staff_views.message_behind(flag),
+                           gathered=staff_views.messages_gathered_by(flag),
                            outcomes=list(Outcome), evidence_names=_evidence_names(flag.evidence or {}),
                            title=f"Flag {flag.reference}"), status
 

@@ -11,7 +11,7 @@ from app.domain.access import Permission
 from app.domain.listings import Category
 from app.extensions import db
 from app.models import Flag, ProviderProfile
-from app.services import brokerage, council_settings, market_view
+from app.services import brokerage, council_settings, district_check, market_view
 from app.web.budget_views import csv_response
 from app.web.charts import concentration_chart
 from app.web.context import requires
@@ -99,6 +99,15 @@ def provider(provider_id: int):
     return render_template("markets/provider.html", run=run, profile=profile,
                            shares=market_view.provider_markets(run, provider_id),
                            flags=open_flags, title=f"{profile.display_name} in the markets")
+
+
+@bp.get("/districts")
+@requires(Permission.MARKET_VIEW)
+def districts_to_check():
+    # Districts recorded before they were checked: the plain ones are corrected by
+    # `carefair brokerage districts`; what is left needs a person to find out the real one.
+    return render_template("markets/districts.html", entries=district_check.districts_to_check(),
+                           title="Districts to check")
 
 
 @bp.get("/markets.csv")

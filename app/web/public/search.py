@@ -49,7 +49,8 @@ def results():
         ctx.holder.id if ctx.holder is not None else None)
     shown = result.query  # what the results are for: the "did you mean" words if nothing matched
     # On a phone the filters sit behind a "Filter" link; ?filters=open shows them (no JS).
-    filters_open = request.args.get("filters") == "open"
+    # ... and open by themselves when the area typed needs fixing, so the error beside it shows.
+    filters_open = request.args.get("filters") == "open" or query.district_error is not None
     here = search_url(result.query)
     title = f"Search results for “{shown.text}”" if shown.text else "Find care and support"
     return render_template(
