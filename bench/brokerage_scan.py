@@ -148,11 +148,13 @@ def load(app, providers: int, holders: int, sessions: int) -> None:
         f"""INSERT INTO bookings (id, holder_id, listing_id, provider_profile_id, budget_id,
                 kind, state, total_pence, notes, created_by_id, approval_reasons,
                 from_contingency, hold_round, options_offered, created_at, updated_at,
-                arranged_by_id, alternatives_offered, approval_codes)
+                arranged_by_id, alternatives_offered, approval_codes, cancellation_notice_hours,
+                cancellation_charge_pence)
             SELECT bb.id, bb.holder_id, bb.provider_id, bb.provider_id, bb.holder_id - {h0} + 1,
                    'recurring', 'settled', l.price_pence * {SESSIONS_PER_BOOKING}, '',
                    COALESCE(bb.broker_id, bb.holder_id), '[]', false, 0, '[]', now(), now(),
-                   bb.broker_id, '[]', '[]'
+                   bb.broker_id, '[]', '[]', l.cancellation_notice_hours,
+                   COALESCE(l.cancellation_charge_pence, 0)
             FROM bench_bookings bb JOIN listings l ON l.id = bb.provider_id""",
         f"""INSERT INTO booking_sessions (booking_id, provider_profile_id, start_at, end_at,
                 state, price_pence)

@@ -54,6 +54,9 @@ def book(listing, holder, *, days_ago: float = 10, price: int = 4000, sessions: 
         "provider_profile_id": listing.profile_id, "kind": "one_off" if sessions == 1
         else "recurring", "state": state, "total_pence": price * sessions,
         "created_by_id": (arranged_by or holder).id,
+        # The terms a booking carries (booked_policy): the listing's, as when it is requested.
+        "cancellation_notice_hours": listing.cancellation_notice_hours,
+        "cancellation_charge_pence": listing.cancellation_charge_pence or 0,
         "arranged_by_id": arranged_by.id if arranged_by is not None else None}])
     booking_id = result.scalar_one()
     db.session.execute(insert(BookingSession), [{

@@ -11,7 +11,7 @@ the rate they accepted until they accept the new one or the notice runs out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -112,11 +112,25 @@ def unfair_terms(terms: Terms, settings: CouncilSettings, policy: ListingPolicy)
     return refusals
 
 
-def earliest_effective(offered_at: datetime, old_rate_pence: int, new_rate_pence: int,
-                       settings: CouncilSettings) -> datetime:
-    """When a new rate may apply to an existing client: a rise only after the notice the council
-    requires, a fall at once."""
-    if new_rate_pence > old_rate_pence:
+def _holiday_rate(terms: Terms) -> int:
+    return terms.rate_pence if terms.bank_holiday_rate_pence is None else terms.bank_holiday_rate_pence
+
+
+def price_change_only(old: Terms, new: Terms) -> bool:
+    """Whether `new` changes nothing but the prices (the usual rate, the bank holiday rate)."""
+    return replace(new, rate_pence=old.rate_pence, bank_holiday_rate_pence=old.bank_holiday_rate_pence) == old
+
+
+def earliest_effective(offered_at: datetime, old: Terms, new: Terms,
+                       settings: CouncilSettings) -> datetime | None:
+    """When a new version may apply to an existing client who has not accepted it, given the
+    terms that apply now (`old`): a change of price alone applies, a rise (in the usual or the
+    bank holiday rate) only after the notice the council requires, a fall at once. A version
+    that changes anything else (cancellation, notice, schedule, minimum session, services...)
+    applies only once the holder's side accepts it: None."""
+    if not price_change_only(old, new):
+        return None
+    if new.rate_pence > old.rate_pence or _holiday_rate(new) > _holiday_rate(old):
         return offered_at + timedelta(days=settings.agreement_rate_change_notice_days)
     return offered_at
 

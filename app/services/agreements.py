@@ -221,8 +221,8 @@ def accept(actor: User, holder: User, agreement_id: int) -> ServiceAgreement:
         raise Conflict("There is no offer waiting to be accepted on this agreement.")
     now = clock.now()
     for older in agreement.versions:
-        if older.status == V.ACCEPTED:
-            older.status = V.SUPERSEDED.value
+        if older.version != latest.version and older.status in (V.ACCEPTED, V.OFFERED):
+            older.status = V.SUPERSEDED.value  # (an offered one is a price change in force by notice)
     latest.status = V.ACCEPTED.value
     latest.decided_by_id, latest.decided_at = actor.id, now
     agreement.status = "accepted"
@@ -277,17 +277,19 @@ def offer_new_version(provider: User, agreement_id: int, terms: rules.Terms) -> 
     _check(terms, agreement.listing)
     now = clock.now()
     latest = _latest(agreement)
-    if latest.status == V.OFFERED:
+    # The terms the holder pays under now: the accepted version, or a price change whose notice
+    # ran out. The new version is measured against these, so that no rise skips its notice.
+    current = version_in_force(agreement, now)
+    if latest.status == V.OFFERED and (current is None or latest.version != current.version):
         latest.status = V.SUPERSEDED.value  # the newer offer replaces one not yet answered
-    accepted = [v for v in agreement.versions if v.status == V.ACCEPTED]
-    effective = (rules.earliest_effective(now, accepted[-1].rate_pence, terms.rate_pence, _settings())
-                 if accepted else None)
+    effective = (rules.earliest_effective(now, terms_of(current), terms, _settings())
+                 if current is not None else None)
     version = _version(agreement, latest.version + 1, terms, provider, now, effective_from=effective)
     db.session.add(version)
     db.session.flush()
     audit.record(provider, "agreement.new_version", "service_agreement", agreement.id,
                  details={"version": version.version, "rate_pence": terms.rate_pence,
-                          "old_rate_pence": accepted[-1].rate_pence if accepted else None,
+                          "old_rate_pence": current.rate_pence if current is not None else None,
                           "effective_from": effective.isoformat() if effective else None})
     notify.send(Event.AGREEMENT_OFFERED, agreement.holder, about_holder=agreement.holder,
                 link=f"/my/agreements/{agreement.id}",
@@ -297,7 +299,8 @@ def offer_new_version(provider: User, agreement_id: int, terms: rules.Terms) -> 
 
 
 def version_in_force(agreement: ServiceAgreement, at: datetime | None = None) -> ServiceAgreementVersion | None:
-    """The terms that apply now: the accepted version, or a rate change whose notice ran out."""
+    """The terms that apply now: the accepted version, or a change of price alone whose notice
+    ran out (a version changing anything else has no effective date: it waits for acceptance)."""
     facts = [rules.VersionFacts(v.version, v.status, v.rate_pence, v.effective_from) for v in agreement.versions]
     chosen = rules.in_force(facts, at or clock.now())
     return next((v for v in agreement.versions if chosen and v.version == chosen.version), None)

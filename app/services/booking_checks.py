@@ -90,10 +90,11 @@ def _alternatives(listing: Listing, district: str, shares) -> tuple[Alternative,
 
 def facts_for(holder: User, listing: Listing) -> BookingRequestFacts:
     """What the checks need about one request: a few small queries, no market snapshot."""
-    from app.services.search_listings import market_share
+    from app.services.search_listings import holder_market_shares
 
     district = holder.home_district or ""
-    shares = market_share()  # the same cached figures search dampens by
+    # The same cached figures search dampens by, also when the council has search not dampen.
+    shares = holder_market_shares()
     peers, where = _peers(listing, district)
     used_before = db.session.scalar(
         select(Booking.id).where(Booking.holder_id == holder.id,

@@ -116,8 +116,9 @@ def refuse_if_conflicted(broker: User, provider_id: int, doing: str) -> None:
 
 
 def snapshot_conflicts() -> tuple[facts.ConflictOfInterest, ...]:
-    """Every conflict a broker declared, ended ones too: the rule looks at bookings arranged
-    while it stood over the whole window (market_snapshot.build_snapshot)."""
-    return tuple(facts.ConflictOfInterest(b, p, d) for b, p, d in db.session.execute(
+    """Every conflict a broker declared, ended ones too, with when it ended: the rule counts the
+    bookings arranged before then over its whole window (market_snapshot.build_snapshot)."""
+    return tuple(facts.ConflictOfInterest(b, p, d, ended) for b, p, d, ended in db.session.execute(
         select(ConflictDeclaration.broker_id, ConflictDeclaration.provider_profile_id,
-               ConflictDeclaration.description).order_by(ConflictDeclaration.id)))
+               ConflictDeclaration.description, ConflictDeclaration.ended_at)
+        .order_by(ConflictDeclaration.id)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from app import clock, links
 from app.domain.access import Role
@@ -464,7 +464,10 @@ def booking_hold_reasons(holder: User, listing: Listing, total_pence: int) -> li
         select(Flag).where(
             Flag.status == FlagStatus.OPEN.value,
             Flag.action.in_(_ACTIONS_THAT_HOLD_BOOKINGS),
-            or_(Flag.provider_profile_id == listing.profile_id, Flag.holder_id == holder.id),
+            or_(Flag.provider_profile_id == listing.profile_id,
+                # A concern names the person at risk (often who reported it): it is about the
+                # provider, so it never makes that person's bookings elsewhere wait.
+                and_(Flag.holder_id == holder.id, Flag.subject_kind != "concern")),
         ).order_by(Flag.id)
     ).all()
     reasons = [f"A broker is looking into a concern ({flag.reference}) and must approve this "

@@ -169,7 +169,7 @@ def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None =
                Booking.cancellation_notice_hours, Booking.cancellation_charge_pence,
                func.coalesce(visit.c.occurred_at, cancel.c.occurred_at),
                case((visit.c.occurred_at.is_not(None), visit.c.details), else_=cancel.c.details),
-               Booking.created_by_id, BookingSession.booking_id)
+               Booking.created_by_id, BookingSession.booking_id, Booking.created_at)
         .join(Booking, Booking.id == BookingSession.booking_id)
         .join(Listing, Listing.id == Booking.listing_id)
         .outerjoin(refunds, refunds.c.capture_id == BookingSession.capture_id)
@@ -192,7 +192,7 @@ def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None =
     policies: dict[tuple[int, int | None], CancellationPolicy] = {}
     for (sid, holder_id, pid, listing_id, category, unit, rate, start, end, state, price, charged,
          actual_start, actual_end, arranged_by, no_show_by, notice_hours, fee, cancelled_at,
-         details, created_by, booking_id) in db.session.execute(query):
+         details, created_by, booking_id, booked_at) in db.session.execute(query):
         earlier = sessions.get(sid)
         if earlier is not None and (earlier.cancelled_at is None or cancelled_at is None
                                     or earlier.cancelled_at <= cancelled_at):
@@ -232,6 +232,7 @@ def _sessions(since: datetime, areas: dict[int, str], *, holder_id: int | None =
             booking_id=one(booking_id),
             booked_by_user_id=one(created_by),
             booked_by_kind=_booked_by_kind(created_by, holder_id, arranged_by, roles),
+            booked_at=one(booked_at),  # one object per booking, shared by its sessions
         )
     same.clear()
     return tuple(sessions[sid] for sid in sorted(sessions))

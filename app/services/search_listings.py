@@ -119,13 +119,22 @@ _SHARE_CACHE = "carefair.market_share"
 
 
 def market_share(as_of: datetime | None = None) -> MarketShare:
+    """What search dampens by: the holders' markets' shares (`holder_market_shares`), or none
+    when the council turned dampening off."""
+    if not council_settings.current().share_cap_dampens_search:
+        return MappingProxyType({})
+    return holder_market_shares(as_of)
+
+
+def holder_market_shares(as_of: datetime | None = None) -> MarketShare:
     """(provider profile id, listing category, holder district) -> the provider's % of spend in
     that market over the council's market window: search's MARKET_SHARE_SOURCE.
 
     The same markets as the provider_share_cap rule, by construction: the same SQL aggregates
     (market_snapshot.market_facts) and the same figures (rules.markets.market_figures), so when
     the rule tells a broker "Search there will show them less prominently", search does. Only
-    markets that meet the council's minimums count; none when the council turned dampening off.
+    markets that meet the council's minimums count. The advice a new client of a provider above
+    the cap is given reads these too, whether or not search dampens (a separate setting).
 
     Cached per app for MARKET_SHARE_TTL_SECONDS: every search page asks for it, the answer is a
     sum over 90 days of bookings that a minute cannot move much, and recomputing it per request
@@ -151,8 +160,6 @@ def forget_market_share(app: Flask) -> None:
 
 def _market_share(as_of: datetime) -> MarketShare:
     settings = council_settings.current()
-    if not settings.share_cap_dampens_search:
-        return MappingProxyType({})
     facts = market_snapshot.market_facts(as_of, settings)
     return MappingProxyType(search_shares(market_figures(facts, settings)))
 

@@ -127,3 +127,47 @@ def test_the_hourly_job_lapses_unanswered_offers(booked, app):
     assert report.lapsed["agreement_offers"] == 1
     assert agreement.status == "lapsed"
     assert bookings.run_timers(later).lapsed["agreement_offers"] == 0
+
+
+def test_changed_terms_that_are_not_only_a_price_wait_for_the_holder_to_accept(booked):
+    """A lower hourly rate cannot carry a higher bank holiday rate or harsher terms in with it:
+    what changes more than the price applies only once accepted, a price rise only after notice."""
+    provider, holder, booking = booked
+    terms = agreements.suggested_terms(booking)
+    agreement = agreements.offer(provider, booking.id, terms)
+    agreements.accept(holder, holder, agreement.id)
+    start = clock.now()
+    with clock.frozen(start):
+        holidays = agreements.offer_new_version(provider, agreement.id, replace(
+            terms, rate_pence=terms.rate_pence - 50, bank_holiday_rate_pence=terms.rate_pence * 2))
+    assert holidays.effective_from is not None and holidays.effective_from > start
+    assert agreements.version_in_force(agreement, start + timedelta(days=1)).version == 1
+    with clock.frozen(start):
+        longer = agreements.offer_new_version(provider, agreement.id, replace(
+            terms, rate_pence=terms.rate_pence - 100, schedule="Sundays at 07:00 for 2 hours"))
+    assert longer.effective_from is None
+    assert agreements.version_in_force(agreement, start + timedelta(days=365)).version == 1
+
+    agreements.accept(holder, holder, agreement.id)
+    assert agreements.version_in_force(agreement).version == longer.version
+
+
+def test_a_price_rise_after_a_cut_that_applied_still_needs_its_notice(booked, app):
+    provider, holder, booking = booked
+    terms = agreements.suggested_terms(booking)
+    agreement = agreements.offer(provider, booking.id, terms)
+    agreements.accept(holder, holder, agreement.id)
+    start = clock.now()
+    with clock.frozen(start):
+        cut = agreements.offer_new_version(provider, agreement.id,
+                                           replace(terms, rate_pence=terms.rate_pence - 150))
+    assert agreements.version_in_force(agreement, start).version == cut.version  # a fall, at once
+    later = start + timedelta(days=1)
+    with clock.frozen(later):
+        back_up = agreements.offer_new_version(provider, agreement.id, terms)
+    notice = app.config["COUNCIL"].agreement_rate_change_notice_days
+    assert back_up.effective_from == later + timedelta(days=notice)
+    # The cut stays in force until the notice of the rise runs out.
+    assert agreements.version_in_force(agreement, later + timedelta(days=notice - 1)).rate_pence == \
+        terms.rate_pence - 150
+    assert agreements.version_in_force(agreement, later + timedelta(days=notice)).rate_pence == terms.rate_pence

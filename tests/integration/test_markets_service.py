@@ -256,3 +256,33 @@ def test_a_requested_scan_waits_while_the_daily_scan_runs(app, app_ctx, db_sessi
     with scheduler.job_lock("brokerage.scan") as got:
         assert got
         assert scheduler.run_due([job]) == {"brokerage.scan-requested": "running elsewhere"}
+
+
+def test_a_conflict_flags_bookings_arranged_before_it_ended_not_after(app, app_ctx, make_user,
+                                                                     db_session):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.models import Booking
+
+    broker = make_user(Role.BROKER)
+    listing = market_provider(make_user, broker, "Cousin Care")
+    conflict = conflicts.declare(broker, str(listing.profile_id), "My cousin owned it")
+    conflicts.end(broker, conflict.id, "My cousin sold it")
+
+    def arranged(days_after_end):
+        booking_id = book(listing, holders_in(make_user, "LS6", 1)[0], arranged_by=broker)
+        db.session.execute(update(Booking).where(Booking.id == booking_id).values(
+            created_at=conflict.ended_at + timedelta(days=days_after_end)))
+        db.session.commit()
+
+    def conflict_flags():
+        brokerage.scan()
+        return db.session.scalars(select(Flag).where(Flag.rule == "conflict_of_interest")).all()
+
+    arranged(1)  # the service allows it: the conflict no longer stood
+    assert conflict_flags() == []
+    arranged(-1)
+    found = conflict_flags()
+    assert len(found) == 1 and found[0].evidence["sessions"] == 1

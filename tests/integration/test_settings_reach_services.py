@@ -98,6 +98,17 @@ def test_the_council_decides_whether_search_dampens_providers_above_the_cap(app_
     assert market_share() == {}
 
 
+def test_a_new_client_is_still_advised_when_search_does_not_dampen(app_ctx, make_user, db_session):
+    """Dampening search and advising a provider's new clients are separate choices."""
+    big, _, _ = concentrated_district(make_user, make_user(Role.BROKER), "LS6")  # Big: 71%
+    _change(make_user, share_cap_dampens_search="no")
+    newcomer = make_user(Role.HOLDER, home_district="LS6")
+    advice = booking_checks.advice_for(newcomer, big)
+    assert [f.rule for f, _ in advice.items] == ["provider_share_cap"]
+    assert "already provides 71% of the personal care" in advice.items[0][0].explanation
+    assert advice.alternatives
+
+
 def test_the_trend_shows_as_many_scans_as_the_council_says(client, login, make_user, app):
     with app.app_context():
         concentrated_district(make_user, make_user(Role.BROKER), "LS6")

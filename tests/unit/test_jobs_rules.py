@@ -169,9 +169,24 @@ def test_the_limits_themselves_are_allowed():
 
 def test_a_rise_needs_notice_and_a_fall_does_not():
     now = datetime(2026, 12, 6, tzinfo=UTC)
-    assert earliest_effective(now, 1650, 1800, SETTINGS) == now + timedelta(
-        days=SETTINGS.agreement_rate_change_notice_days)
-    assert earliest_effective(now, 1650, 1500, SETTINGS) == now
+    notice = now + timedelta(days=SETTINGS.agreement_rate_change_notice_days)
+    assert earliest_effective(now, FAIR, replace(FAIR, rate_pence=FAIR.rate_pence + 150), SETTINGS) == notice
+    assert earliest_effective(now, FAIR, replace(FAIR, rate_pence=FAIR.rate_pence - 150), SETTINGS) == now
+
+
+def test_a_bank_holiday_rate_rise_needs_notice_even_with_the_usual_rate_cut():
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    notice = now + timedelta(days=SETTINGS.agreement_rate_change_notice_days)
+    cheaper_but_dearer_on_holidays = replace(FAIR, rate_pence=FAIR.rate_pence - 50,
+                                             bank_holiday_rate_pence=FAIR.rate_pence * 2)
+    assert earliest_effective(now, FAIR, cheaper_but_dearer_on_holidays, SETTINGS) == notice
+
+
+def test_a_version_changing_more_than_the_price_applies_only_once_accepted():
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    for changed in (replace(FAIR, rate_pence=FAIR.rate_pence - 100, cancellation_notice_hours=48),
+                    replace(FAIR, schedule="Sundays at 7:00"), replace(FAIR, minimum_minutes=240)):
+        assert earliest_effective(now, FAIR, changed, SETTINGS) is None
 
 
 def test_the_accepted_rate_stays_until_the_notice_runs_out():

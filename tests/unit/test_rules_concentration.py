@@ -1,5 +1,7 @@
 """Anti-monopoly rules on holder markets: HHI, share caps, rising concentration, steering, conflicts."""
 
+from datetime import timedelta
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -239,6 +241,33 @@ def test_declared_conflict_with_bookings_is_flagged():
     assert len(found) == 1 and found[0].numbers == {"provider_id": 5, "sessions": 3,
                                                     "total_pence": 6000}
     assert "her brother runs it" in found[0].explanation and "£60.00" in found[0].explanation
+
+
+def test_bookings_arranged_after_the_broker_ended_the_conflict_are_not_flagged():
+    ended = AS_OF - timedelta(days=20)
+    before = [session(5, holder_id=i, amount=2000, brokered_by=77, booked_at=ended - timedelta(days=1))
+              for i in range(2)]
+    after = [session(5, holder_id=9, amount=2000, brokered_by=77, booked_at=ended + timedelta(days=1))]
+    conflict = ConflictOfInterest(77, 5, "her brother ran it", ended_at=ended)
+    quiet = MarketSnapshot(as_of=AS_OF, providers=(provider(5),), sessions=tuple(after),
+                           conflicts=(conflict,))
+    assert conflict_of_interest(quiet, SETTINGS) == []
+    both = MarketSnapshot(as_of=AS_OF, providers=(provider(5),), sessions=tuple(before + after),
+                          conflicts=(conflict,))
+    found = conflict_of_interest(both, SETTINGS)
+    assert [f.numbers["sessions"] for f in found] == [2]
+
+
+def test_a_conflict_declared_again_is_one_finding_by_the_standing_declaration():
+    ended = AS_OF - timedelta(days=20)
+    sessions = [session(5, holder_id=i, amount=2000, brokered_by=77, booked_at=ended + timedelta(days=1))
+                for i in range(3)]
+    snap = MarketSnapshot(as_of=AS_OF, providers=(provider(5),), sessions=tuple(sessions),
+                          conflicts=(ConflictOfInterest(77, 5, "old", ended_at=ended),
+                                     ConflictOfInterest(77, 5, "declared again")))
+    found = conflict_of_interest(snap, SETTINGS)
+    assert len(found) == 1 and "declared again" in found[0].explanation
+    assert found[0].numbers["sessions"] == 3
 
 
 def test_declared_conflict_without_bookings_is_quiet():

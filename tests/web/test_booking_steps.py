@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app import clock
 from app.models import Booking
 from app.services import bookings, free_time
-from tests.booking_helpers import holder_with_budget, live_listing, next_weekday, one_off
+from tests.booking_helpers import at, holder_with_budget, live_listing, next_weekday, one_off
 
 pytestmark = pytest.mark.database
 
@@ -117,6 +117,34 @@ def test_a_time_that_is_no_longer_free_is_said_plainly_on_the_check_page(
 
 def _hidden(html: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', html))
+
+
+def test_a_visit_shorter_than_the_provider_takes_is_named_as_that_at_step_one(
+        client, login, market, db_session):
+    _, listing, holder = market
+    login(holder)
+    page = client.get(f"/my/book/{listing.id}/how-often?next=1&often=once&minutes=30")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Choose how long each visit lasts" not in html
+    assert ("Each visit is at least 2 hours with this provider. Half an hour or an hour is "
+            "only for a free meet-and-greet") in html
+    # The same half hour is right for a meet-and-greet.
+    meet = client.get(f"/my/book/{listing.id}/how-often?next=1&often=meet&minutes=30")
+    assert meet.status_code == 302 and "/when?" in meet.headers["Location"]
+
+
+def test_a_weekly_link_without_the_number_of_weeks_goes_back_to_step_one(
+        client, login, market, db_session):
+    _, listing, holder = market
+    login(holder)
+    when = client.get(f"/my/book/{listing.id}/when?often=weekly&minutes=120")
+    assert when.status_code == 302 and "/how-often?" in when.headers["Location"]
+    start = quote(at(next_weekday(2), 10).isoformat())
+    check = client.get(f"/my/book/{listing.id}/check?often=weekly&minutes=120&start={start}")
+    assert check.status_code == 302 and "/how-often?" in check.headers["Location"]
+    sent = client.post(f"/my/book/{listing.id}/check?often=weekly&minutes=120&start={start}")
+    assert sent.status_code == 302 and "/how-often?" in sent.headers["Location"]
+    assert db_session.scalar(select(Booking).where(Booking.listing_id == listing.id)) is None
 
 
 def test_steps_one_and_two_have_an_easy_read_version_with_pictures(client, login, market):

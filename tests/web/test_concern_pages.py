@@ -271,3 +271,26 @@ def test_staff_raise_a_concern_from_a_holders_page_and_from_a_flag(app, client, 
     assert (concern.kind, concern.reporter_kind, concern.raised_from) == (
         "safeguarding", "staff", f"flag:{flag_id}")
     assert restrictions.listings_suspended(profile_id) and restrictions.payouts_held(profile_id)
+
+
+@pytest.mark.parametrize("kind, harm", [("safeguarding", "financial_abuse"), ("fraud", "")])
+def test_raising_a_concern_never_makes_the_reporters_bookings_elsewhere_wait(
+        app_ctx, make_user, provider, db_session, kind, harm):
+    """Before: the concern's flag named the holder, so every booking they then made with any
+    other provider waited for a broker: reporting a provider held back the person at risk."""
+    _, listing_id, profile_id = provider
+    holder, _ = _booked(make_user, listing_id)
+    concerns.raise_concern(holder, profile_id, concerns.ConcernInput(
+        kind=kind, harm=harm or None, details=DETAILS, holder_id=holder.id))
+
+    _, elsewhere = live_listing(make_user)
+    booking = bookings.request_booking(holder, holder, one_off(elsewhere))
+
+    assert booking.state == "requested" and booking.approval_codes == []
+    if kind == "fraud":  # the reported provider's own new bookings still wait for a broker
+        from app.models import Listing
+
+        other_holder, _ = holder_with_budget(make_user)
+        with_them = bookings.request_booking(other_holder, other_holder,
+                                             one_off(db.session.get(Listing, listing_id), start=14, end=16))
+        assert with_them.state == "awaiting_approval"

@@ -107,3 +107,21 @@ def test_the_old_address_page_leads_holders_to_the_one_address_page(client, logi
     assert response.status_code == 301 and response.headers["Location"].endswith("/my/address")
     login(provider)  # a provider's own address (for the same-household check) stays there
     assert client.get("/home-address").status_code == 200
+
+
+def test_a_provider_finds_their_own_address_from_their_pages_and_is_told_what_it_is_for(
+        client, login, market, db_session):
+    provider, _, _ = market
+    login(provider)
+    for page in ("/provider/", "/provider/profile"):
+        assert 'href="/home-address"' in client.get(page).get_data(as_text=True), page
+    html = client.get("/home-address").get_data(as_text=True)
+    assert "<title>Your home address (private)" in html
+    assert 'href="/provider/"' in html and "Back to your provider home" in html
+    # Spoken to a provider: not "a provider sees it for a home visit you have agreed".
+    assert "a home visit you have agreed" not in html
+    assert "never shown on your profile" in html and "live with someone you are paid to support" \
+        in html
+    saved = client.post("/home-address", data=ADDRESS, follow_redirects=True)
+    assert "Your home address is saved. It stays private" in saved.get_data(as_text=True)
+    assert db_session.scalar(select(HomeAddress)).user_id == provider.id

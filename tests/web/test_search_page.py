@@ -108,13 +108,14 @@ def test_a_holders_search_starts_with_listings_that_take_their_budget(
     everything = client.get("/search?all=1").get_data(as_text=True)
     login(holder)
     html = client.get("/search").get_data(as_text=True)
-    assert "Showing listings that take a council-managed budget" in html
+    assert "Showing listings that can be paid for with a council-managed budget." in html
+    assert "budget budget" not in html
     assert re.search(r'value="council_managed" checked', html)  # the filter, visible and ticked
     assert len(_ids(html)) <= len(_ids(everything))
     # Sending the form (box unticked) is the person's own choice: no filter is put back.
     assert 'name="all" value="1"' in html
     unticked = client.get("/search?all=1").get_data(as_text=True)
-    assert "Showing listings that take" not in unticked
+    assert "Showing listings" not in unticked
     assert not re.search(r'value="council_managed" checked', unticked)
 
 

@@ -12,7 +12,14 @@ from app.domain.rules.markets import (
     market_figures,
     steering_figures,
 )
-from app.domain.rules.model import BookedSession, Finding, MarketSnapshot, Severity, Subject
+from app.domain.rules.model import (
+    BookedSession,
+    ConflictOfInterest,
+    Finding,
+    MarketSnapshot,
+    Severity,
+    Subject,
+)
 from app.domain.settings import CouncilSettings
 
 Market = tuple[str, str]  # (holder district, category): where people choose (markets.py)
@@ -149,15 +156,28 @@ def _chance(p_value: float) -> str:
 
 
 def conflict_of_interest(snapshot: MarketSnapshot, settings: CouncilSettings) -> list[Finding]:
-    """A broker arranging bookings with a provider they declared a conflict of interest with."""
+    """A broker arranging bookings with a provider they declared a conflict of interest with.
+
+    A booking arranged before the declaration counts (the conflict was there, only not yet
+    declared); one arranged after the broker ended the conflict does not. A broker who declared
+    the same provider twice is one finding, by the declaration that stands (else the latest)."""
     start, end = snapshot.window(settings.rule_window_days)
     arranged_by: dict[tuple[int, int], list[BookedSession]] = defaultdict(list)
     for s in snapshot.sessions_between(start, end):
         if s.brokered_by is not None:
             arranged_by[(s.brokered_by, s.provider_id)].append(s)
-    findings = []
+    latest: dict[tuple[int, int], ConflictOfInterest] = {}
     for conflict in snapshot.conflicts:
-        arranged = arranged_by.get((conflict.broker_id, conflict.provider_id), [])
+        pair = (conflict.broker_id, conflict.provider_id)
+        known = latest.get(pair)
+        if known is None or (known.ended_at is not None and (
+                conflict.ended_at is None or conflict.ended_at > known.ended_at)):
+            latest[pair] = conflict
+    findings = []
+    for pair, conflict in latest.items():
+        ended = conflict.ended_at
+        arranged = [s for s in arranged_by.get(pair, [])
+                    if ended is None or s.booked_at is None or s.booked_at < ended]
         if arranged:
             total = sum(s.amount_pence for s in arranged)
             findings.append(Finding(

@@ -136,6 +136,7 @@ class BookedSession:
     booked_by_user_id: int | None = None
     booked_by_kind: str | None = None
     agreement_version_id: int | None = None  # the service agreement version it runs under
+    booked_at: datetime | None = None  # when the booking was asked for (or arranged)
 
     @property
     def booked_minutes(self) -> int:
@@ -165,6 +166,9 @@ class ConflictOfInterest:
     broker_id: int
     provider_id: int
     description: str
+    # When the broker ended it (None: it stands). Bookings the broker arranged after that are
+    # not the conflict's: the service let them, because the conflict no longer stood.
+    ended_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

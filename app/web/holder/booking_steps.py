@@ -63,6 +63,9 @@ class Answers:
         if self.often == "meet" and minutes > bookings.MEET_AND_GREET_MAX_MINUTES:
             minutes = bookings.MEET_AND_GREET_MAX_MINUTES  # "up to an hour", as step 1 says
         self.minutes = minutes if minutes in self.lengths(listing, self.often) else None
+        # Step 1 offers the meet-and-greet's half hour and hour beside the visit lengths: a
+        # shorter paid visit than the provider takes is named as that, not as "nothing chosen".
+        self.too_short = 0 < minutes < shortest and self.minutes is None
         self.shortest = shortest
         weeks = _int(args, "weeks")
         self.weeks = weeks if weeks in WEEK_CHOICES else None
@@ -84,6 +87,12 @@ class Answers:
             return [m for m in (30, 60) if m <= bookings.MEET_AND_GREET_MAX_MINUTES]
         shortest = free_time.visit_minutes(listing)
         return [shortest + 30 * i for i in range(0, 13) if shortest + 30 * i <= 12 * 60]
+
+    def incomplete(self) -> bool:
+        """Step 1 is not answered in full (a hand-made or old link): go back to it."""
+        return self.often is None or self.minutes is None or (
+            self.often == "weekly" and self.weeks is None) or (
+            self.often == "group" and (self.fewest is None or self.most is None))
 
     def args(self, **changes) -> dict[str, str]:
         values = {"often": self.often, "minutes": self.minutes, "weeks": self.weeks,
@@ -154,7 +163,11 @@ def step_how_often(listing_id: int):
                 errors["fewest"] = "Choose the fewest people the session needs"
             elif answers.most is None or answers.most < answers.fewest:
                 errors["most"] = "Choose the most people, no fewer than the fewest"
-        if answers.minutes is None:
+        if answers.minutes is None and answers.too_short and answers.often is not None:
+            errors["minutes"] = (f"Each visit is at least {length_label(answers.shortest)} "
+                                 "with this provider" + ("" if is_group(listing) else
+                                 ". Half an hour or an hour is only for a free meet-and-greet"))
+        elif answers.minutes is None:
             errors["minutes"] = ("Choose how long the meet-and-greet lasts"
                                  if answers.often == "meet" else "Choose how long each visit lasts")
         if not errors:
@@ -176,8 +189,7 @@ def step_how_often(listing_id: int):
 def step_when(listing_id: int):
     listing = listing_service.public_listing(listing_id)
     answers = Answers(request.args, listing)
-    if answers.often is None or answers.minutes is None or (
-            answers.often == "group" and (answers.fewest is None or answers.most is None)):
+    if answers.incomplete():
         return redirect(answers.url("holder.step_how_often", listing_id))
     slots = free_time.next_free(listing, minutes=answers.minutes, limit=24,
                                 holder_id=acting().holder.id,
@@ -200,8 +212,7 @@ def step_check(listing_id: int):
     ctx = acting()
     listing = listing_service.public_listing(listing_id)
     answers = Answers(request.values, listing)
-    if answers.often is None or answers.minutes is None or (
-            answers.often == "group" and (answers.fewest is None or answers.most is None)):
+    if answers.incomplete():
         return redirect(answers.url("holder.step_how_often", listing_id))
     if answers.start is None:
         return redirect(answers.url("holder.step_when", listing_id))

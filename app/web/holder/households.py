@@ -107,8 +107,8 @@ def home_address():
         except DomainError as err:
             attach_error(form, err)
         else:
-            flash("Your home address is saved. Only Carefair's brokers and, for a home visit "
-                  "you have agreed, your provider can see it.", "success")
+            flash("Your home address is saved. It stays private: it is never shown on "
+                  "Carefair.", "success")
             return redirect(url_for("account.home_address"))
     return render_template("households/home_address.html", form=form,
-                           title="Your home address")
+                           title="Your home address (private)")
