@@ -19,6 +19,7 @@ from app.domain.money_format import format_pence
 from app.domain.settings import CouncilSettings
 
 RATE_UNITS = ("hour", "session", "day")
+UNIT_WORDS = {"hour": "per hour", "session": "per session", "day": "per day"}
 
 
 class VersionStatus(StrEnum):
@@ -57,10 +58,13 @@ class Refusal:
 
 @dataclass(frozen=True, slots=True)
 class ListingPolicy:
-    """The listing's own cancellation policy, which an agreement may not make harsher."""
+    """The listing's own terms, which an agreement may not make harsher: its cancellation
+    policy, and (when given) the unit it is priced by and its minimum billed minutes."""
 
     notice_hours: int
     charge_pence: int
+    unit: str | None = None
+    minimum_minutes: int | None = None
 
 
 def unfair_terms(terms: Terms, settings: CouncilSettings, policy: ListingPolicy) -> list[Refusal]:
@@ -69,6 +73,11 @@ def unfair_terms(terms: Terms, settings: CouncilSettings, policy: ListingPolicy)
     if terms.rate_unit not in RATE_UNITS:
         refusals.append(Refusal("rate_without_unit", "rate_unit",
                                 "Say what the rate is for: an hour, a session or a day"))
+    elif policy.unit is not None and terms.rate_unit != policy.unit:
+        # Sessions are priced by the listing's unit: a rate for another unit would not be what
+        # the person is charged.
+        refusals.append(Refusal("rate_unit_not_listings", "rate_unit",
+                                f"Give the rate {UNIT_WORDS.get(policy.unit, policy.unit)}, as your listing is priced"))
     if terms.rate_pence <= 0:
         refusals.append(Refusal("rate_missing", "rate", "Enter the rate, like 16.50"))
     if terms.bank_holiday_rate_pence is not None and terms.bank_holiday_rate_pence < terms.rate_pence:
@@ -103,6 +112,10 @@ def unfair_terms(terms: Terms, settings: CouncilSettings, policy: ListingPolicy)
     if terms.minimum_minutes < 0 or terms.minimum_minutes > 24 * 60:
         refusals.append(Refusal("minimum_session", "minimum_minutes",
                                 "Enter a minimum session length between 0 and 24 hours"))
+    elif policy.minimum_minutes is not None and terms.minimum_minutes > policy.minimum_minutes:
+        refusals.append(Refusal("minimum_beyond_listing", "minimum_minutes",
+                                "The minimum session cannot be longer than your listing's, "
+                                f"{policy.minimum_minutes} minutes"))
     if not terms.services.strip():
         refusals.append(Refusal("services_missing", "services", "Say what support the agreement covers"))
     if not terms.schedule.strip():

@@ -71,8 +71,10 @@ def _clean(text: str | None, field: str) -> str:
 
 
 def _check(terms: rules.Terms, listing) -> None:
+    hourly = listing.price_unit == "hour"
     policy = rules.ListingPolicy(notice_hours=listing.cancellation_notice_hours,
-                                 charge_pence=listing.cancellation_charge_pence)
+                                 charge_pence=listing.cancellation_charge_pence, unit=listing.price_unit,
+                                 minimum_minutes=listing.minimum_units * 60 if hourly else None)
     refusals = rules.unfair_terms(terms, _settings(), policy)
     if refusals:
         first = refusals[0]
@@ -337,7 +339,9 @@ def pricing_for(booking: Booking, start: datetime, end: datetime) -> int:
     version = version_in_force(agreement, start) if agreement is not None else None
     if version is not None and version.rate_unit == booking.listing.price_unit:
         terms = replace(terms, rate_pence=version.rate_pence,
-                        bank_holiday_rate_pence=version.bank_holiday_rate_pence or terms.bank_holiday_rate_pence)
+                        bank_holiday_rate_pence=version.bank_holiday_rate_pence or terms.bank_holiday_rate_pence,
+                        # The agreed minimum session (never longer than the listing's: _check).
+                        minimum_minutes=min(terms.minimum_minutes, version.minimum_minutes))
     from app.domain import bookings as booking_rules
 
     return booking_rules.quote_breakdown(terms, start, end,

@@ -210,6 +210,10 @@ def _open_flag_for(broker: User, flag_id: int) -> Flag:
     flag = get_flag(flag_id)
     if flag.status_enum is not FlagStatus.OPEN:
         raise Conflict(f"This flag has already been {flag.status_enum.label.lower()}.")
+    if flag.subject_kind == "concern":
+        # Deciding here would leave the concern open and its reporter never told the outcome.
+        raise Conflict("Decide this on the concern's own page: referring or closing it there "
+                       "tells the person who raised it what happened.")
     return flag
 
 

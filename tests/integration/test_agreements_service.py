@@ -171,3 +171,20 @@ def test_a_price_rise_after_a_cut_that_applied_still_needs_its_notice(booked, ap
     assert agreements.version_in_force(agreement, later + timedelta(days=notice - 1)).rate_pence == \
         terms.rate_pence - 150
     assert agreements.version_in_force(agreement, later + timedelta(days=notice)).rate_pence == terms.rate_pence
+
+
+def test_a_session_is_priced_by_the_agreed_minimum_and_a_rate_for_another_unit_is_refused(booked):
+    provider, holder, booking = booked
+    terms = agreements.suggested_terms(booking)  # the listing's: hourly, two hours at least
+    assert (terms.rate_unit, terms.minimum_minutes) == ("hour", 120)
+    with pytest.raises(InvalidInput) as refused:
+        agreements.offer(provider, booking.id, replace(terms, rate_unit="day", rate_pence=12000))
+    assert refused.value.field == "rate_unit"
+    with pytest.raises(InvalidInput) as refused:
+        agreements.offer(provider, booking.id, replace(terms, minimum_minutes=180))
+    assert refused.value.field == "minimum_minutes"
+    agreement = agreements.offer(provider, booking.id, replace(terms, minimum_minutes=60))
+    agreements.accept(holder, holder, agreement.id)
+    start = booking.sessions[0].start_at
+    # One hour is charged as one hour, as agreed, not as the listing's two.
+    assert agreements.pricing_for(booking, start, start + timedelta(hours=1)) == terms.rate_pence

@@ -167,6 +167,17 @@ def test_the_limits_themselves_are_allowed():
     assert codes(edge) == []
 
 
+def test_a_rate_for_another_unit_or_a_longer_minimum_than_the_listing_is_refused():
+    hourly = ListingPolicy(notice_hours=24, charge_pence=1000, unit="hour", minimum_minutes=120)
+    assert [r.code for r in unfair_terms(FAIR, SETTINGS, hourly)] == []
+    by_day = unfair_terms(replace(FAIR, rate_unit="day"), SETTINGS, hourly)
+    assert [(r.code, r.field) for r in by_day] == [("rate_unit_not_listings", "rate_unit")]
+    assert by_day[0].message == "Give the rate per hour, as your listing is priced"
+    longer = unfair_terms(replace(FAIR, minimum_minutes=180), SETTINGS, hourly)
+    assert [(r.code, r.field) for r in longer] == [("minimum_beyond_listing", "minimum_minutes")]
+    assert [r.code for r in unfair_terms(replace(FAIR, minimum_minutes=60), SETTINGS, hourly)] == []
+
+
 def test_a_rise_needs_notice_and_a_fall_does_not():
     now = datetime(2026, 12, 6, tzinfo=UTC)
     notice = now + timedelta(days=SETTINGS.agreement_rate_change_notice_days)

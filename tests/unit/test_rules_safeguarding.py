@@ -267,6 +267,21 @@ def test_a_shared_address_nobody_declared_is_flagged():
     assert undeclared_shared_address(next_door, SETTINGS) == []
 
 
+def test_a_relative_recorded_as_living_elsewhere_at_the_holders_address_is_flagged():
+    """Before: any recorded link silenced the rule, so declaring a son "not living with them"
+    hid a shared address from both household rules."""
+    holders = (Holder(5, "north", address_key="SY11AA|12 high st"),)
+    providers = (Provider(3, ProviderKind.PA_SELF_EMPLOYED, "Sam", address_key="SY11AA|12 high st"),)
+    snap = MarketSnapshot(as_of=AS_OF, holders=holders, providers=providers,
+                          sessions=(session(3, 5, ago=5),),
+                          household_links=(HouseholdLink(5, 3, False, relationship="child"),))
+    [found] = undeclared_shared_address(snap, SETTINGS)
+    assert str(found.subject) == "holder:5" and "recorded as living elsewhere" in found.explanation
+    # Nearest innocent: the same son really living elsewhere.
+    apart = replace(snap, providers=(replace(providers[0], address_key="LS61AA|3 park rd"),))
+    assert undeclared_shared_address(apart, SETTINGS) == []
+
+
 def test_a_friend_in_the_household_is_not_a_close_relative():
     link = HouseholdLink(5, 3, same_household=True, relationship="friend")
     snap = MarketSnapshot(as_of=AS_OF, providers=(provider(3),), sessions=(session(3, 5, ago=5),),

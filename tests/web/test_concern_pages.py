@@ -294,3 +294,27 @@ def test_raising_a_concern_never_makes_the_reporters_bookings_elsewhere_wait(
         with_them = bookings.request_booking(other_holder, other_holder,
                                              one_off(db.session.get(Listing, listing_id), start=14, end=16))
         assert with_them.state == "awaiting_approval"
+
+
+def test_a_concerns_flag_is_decided_on_the_concern_so_the_reporter_hears(
+        app_ctx, client, login, make_user, provider, db_session):
+    """Before: the flag page offered uphold and dismiss for a concern's flag; deciding there
+    left the concern open and the person who raised it was never told the outcome."""
+    _, listing_id, profile_id = provider
+    holder, concern = _raise_as_holder(make_user, profile_id, listing_id)
+    login(make_user(Role.BROKER))
+
+    page = client.get(f"/broker/flags/{concern.flag_id}").get_data(as_text=True)
+    assert 'id="triage-concern"' in page and f"/broker/concerns/{concern.id}" in page
+    assert "/dismiss" not in page and "/uphold" not in page
+    refused = client.post(f"/broker/flags/{concern.flag_id}/dismiss",
+                          data={"dismiss-reason": "Nothing in it"})
+    assert refused.status_code == 400
+    assert "Decide this on the concern" in refused.get_data(as_text=True)
+    assert db_session.get(Flag, concern.flag_id).status == "open"
+
+    client.post(f"/broker/concerns/{concern.id}/triage",
+                data={"decision": "close", "reason": "Nothing in it"})
+    assert db_session.get(Flag, concern.flag_id).status == "dismissed"
+    assert db_session.scalar(select(Notification).where(
+        Notification.user_id == holder.id, Notification.event == "concern_closed")) is not None

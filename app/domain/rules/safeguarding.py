@@ -290,7 +290,12 @@ def undeclared_shared_address(snapshot: MarketSnapshot,
     """A holder paying a provider who lives at the same private address, with no household link
     declared for them: possibly a relative in the household nobody told the council about."""
     start, _ = snapshot.window(settings.rule_window_days)
-    declared = {(link.holder_id, link.provider_id) for link in snapshot.household_links}
+    # Only a link recorded as living with the holder explains a shared address: one recorded as
+    # living elsewhere is contradicted by it (and would otherwise silence both household rules).
+    declared = {(link.holder_id, link.provider_id) for link in snapshot.household_links
+                if link.same_household}
+    elsewhere = {(link.holder_id, link.provider_id) for link in snapshot.household_links
+                 if not link.same_household}
     by_address: dict[str, list[int]] = defaultdict(list)
     for p in snapshot.providers:
         if p.address_key:
@@ -305,12 +310,14 @@ def undeclared_shared_address(snapshot: MarketSnapshot,
             paid = [s for s in snapshot.sessions_by_holder.get(holder.id, [])
                     if s.provider_id == provider_id and s.start >= start and _paying(s)]
             if paid:
+                recorded = ("is recorded as living elsewhere"
+                            if (holder.id, provider_id) in elsewhere else
+                            "nobody has recorded them as part of the household")
                 findings.append(Finding(
                     "undeclared_shared_address", Severity.HIGH, Subject("holder", holder.id),
                     f"{snapshot.provider_name(provider_id)} gives the same home address as the "
-                    "person they support, and nobody has recorded them as part of the "
-                    "household. If they are a close relative living there, the council must "
-                    "agree before they are paid.",
+                    f"person they support, and {recorded}. If they are a close relative "
+                    "living there, the council must agree before they are paid.",
                     {"provider_id": provider_id, "sessions": len(paid),
                      "spend_pence": sum(s.spend_pence for s in paid)}))
     return findings
