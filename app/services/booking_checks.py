@@ -9,16 +9,20 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from app.domain.bookings import BookingState as S
 from app.domain.listings import Category, district_area
 from app.domain.rules import Action, Finding, decide_action
 from app.domain.rules.booking_request import CHECKS, Alternative, BookingRequestFacts, Check
 from app.extensions import db
-from app.models import Booking, Listing, ProviderDistrict, ProviderProfile, User
+from app.models import Booking, BookingSession, Listing, ProviderDistrict, ProviderProfile, User
 from app.services import council_settings
 
 _KEY = "carefair.booking_checks"
 ALTERNATIVES = 3
 _HOLDING = (Action.HOLD, Action.BLOCK, Action.SUSPEND)
+# Session states that mean the provider and the holder agreed support (it may have ended since).
+_AGREED = tuple(s.value for s in (S.ACCEPTED, S.FUNDS_HELD, S.DELIVERED, S.CONFIRMED, S.DISPUTED,
+                                  S.SETTLED, S.NO_SHOW, S.PAUSED))
 
 
 def register_booking_checks(app: Flask, checks: tuple[Check, ...] = CHECKS) -> None:
@@ -96,9 +100,12 @@ def facts_for(holder: User, listing: Listing) -> BookingRequestFacts:
     # The same cached figures search dampens by, also when the council has search not dampen.
     shares = holder_market_shares()
     peers, where = _peers(listing, district)
+    # A client already, by support agreed with them: a request the provider declined, a broker
+    # refused or nobody answered did not make the holder their client.
     used_before = db.session.scalar(
-        select(Booking.id).where(Booking.holder_id == holder.id,
-                                 Booking.provider_profile_id == listing.profile_id)
+        select(BookingSession.id).join(Booking, Booking.id == BookingSession.booking_id)
+        .where(Booking.holder_id == holder.id, BookingSession.provider_profile_id == listing.profile_id,
+               BookingSession.state.in_(_AGREED))
         .limit(1)) is not None
     share = shares.get((listing.profile_id, listing.category, district)) if district else None
     return BookingRequestFacts(

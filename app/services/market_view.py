@@ -160,10 +160,11 @@ def market(run: MarketRun, district: str, category: str, history_runs: int) -> M
                MarketShareRecord.category == category)
         .order_by(MarketShareRecord.spend_pence.desc(), MarketShareRecord.provider_profile_id))]
     # Brokers arranging support here with this market's largest providers (and those above
-    # the cap): a bounded set, filtered to the brokers active in this district.
+    # the cap): a bounded set, filtered to the brokers active in this district. Not cut to the
+    # console's first few hundred before that filter: those could all be other districts' rows.
     steering = [row for row in steering_rows(
         run, category=category,
-        provider_ids=[s.share.provider_profile_id for s in shares])
+        provider_ids=[s.share.provider_profile_id for s in shares], limit=None)
         if district in (row.record.districts or [])]
     return MarketDetail(run, figure, [(r, by_run.get(r.id)) for r in past], shares, steering)
 
@@ -173,8 +174,9 @@ STEERING_ROWS_SHOWN = 200
 
 def steering_rows(run: MarketRun, *, category: str = "", broker_id: int | None = None,
                   findings_only: bool = False, provider_ids: list[int] | None = None,
-                  limit: int = STEERING_ROWS_SHOWN) -> list[SteeringRow]:
-    """One run's steering figures, findings first, then the most lopsided (at most `limit`)."""
+                  limit: int | None = STEERING_ROWS_SHOWN) -> list[SteeringRow]:
+    """One run's steering figures, findings first, then the most lopsided (at most `limit`;
+    None: every one)."""
     broker = User.__table__.alias("broker")
     conditions = [SteeringRecord.run_id == run.id]
     if category:
@@ -185,7 +187,7 @@ def steering_rows(run: MarketRun, *, category: str = "", broker_id: int | None =
         conditions.append(SteeringRecord.finding.is_(True))
     if provider_ids is not None:
         conditions.append(SteeringRecord.provider_profile_id.in_(provider_ids))
-    rows = db.session.execute(
+    query = (
         select(SteeringRecord, broker.c.name, ProviderProfile.display_name)
         .join(broker, broker.c.id == SteeringRecord.broker_id)
         .join(ProviderProfile, ProviderProfile.id == SteeringRecord.provider_profile_id)
@@ -193,8 +195,8 @@ def steering_rows(run: MarketRun, *, category: str = "", broker_id: int | None =
         .order_by(SteeringRecord.finding.desc(), SteeringRecord.p_value,
                   (SteeringRecord.expected_percent - 100.0 * SteeringRecord.holders_to_provider
                    / SteeringRecord.holders_arranged),
-                  SteeringRecord.broker_id, SteeringRecord.provider_profile_id)
-        .limit(limit)).all()
+                  SteeringRecord.broker_id, SteeringRecord.provider_profile_id))
+    rows = db.session.execute(query if limit is None else query.limit(limit)).all()
     return [SteeringRow(r, b, p) for r, b, p in rows]
 
 
@@ -238,7 +240,7 @@ def steering_csv_rows(run: MarketRun) -> list[list]:
              f"{100 * r.record.holders_to_provider / r.record.holders_arranged:.1f}",
              f"{r.record.expected_percent:.1f}", f"{r.record.p_value:.3g}",
              " ".join(r.record.districts or []), "yes" if r.record.finding else "no"]
-            for r in steering_rows(run, limit=1_000_000)]
+            for r in steering_rows(run, limit=None)]
 
 
 def districts_and_categories(run: MarketRun) -> tuple[list[str], list[str]]:

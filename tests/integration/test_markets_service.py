@@ -221,6 +221,19 @@ def test_booking_advice_names_a_dominant_provider_and_the_alternatives(app, app_
     assert reasons and reasons[0].startswith("A broker must look at this booking first")
 
 
+def test_a_request_the_provider_declined_does_not_make_a_holder_their_client(
+        app, app_ctx, make_user, db_session):
+    """Advice is for new clients only; someone whose request was declined is still new."""
+    big, _, _ = concentrated_district(make_user, make_user(Role.BROKER), "LS6")
+    newcomer = make_user(Role.HOLDER, home_district="LS6")
+    book(big, newcomer, state="declined")
+    assert [f.rule for f, _ in booking_checks.advice_for(newcomer, big).items] == [
+        "provider_share_cap"]
+    client = make_user(Role.HOLDER, home_district="LS6")
+    book(big, client, state="settled", days_ago=200)  # long ago, outside the window
+    assert not booking_checks.advice_for(client, big)
+
+
 def test_a_small_market_is_measured_at_once_when_a_broker_asks(app, app_ctx, make_user,
                                                                db_session):
     broker = make_user(Role.BROKER)
@@ -286,3 +299,39 @@ def test_a_conflict_flags_bookings_arranged_before_it_ended_not_after(app, app_c
     arranged(-1)
     found = conflict_flags()
     assert len(found) == 1 and found[0].evidence["sessions"] == 1
+
+
+def test_a_markets_page_shows_its_brokers_however_many_other_districts_rows_rank_first(
+        app, app_ctx, make_user, db_session):
+    """The console lists the first 200 steering figures; a market's own page must not be cut
+    to those before keeping its district's, or a busy council hides its brokers there."""
+    from datetime import UTC, datetime
+
+    from app.models import MarketFigureRecord, MarketShareRecord, SteeringRecord
+
+    listing = market_provider(make_user, make_user(Role.BROKER), "Big Care")
+    run = MarketRun(as_of=datetime.now(UTC), window_days=90, share_cap_percent=30, hhi_line=1800)
+    db.session.add(run)
+    db.session.flush()
+    db.session.add_all([
+        MarketFigureRecord(run_id=run.id, district="LS6", category="personal_care",
+                           spend_pence=100_000, holders=20, providers=3, hhi=5000,
+                           top_share_percent=70, top_provider_id=listing.profile_id,
+                           meets_minimums=True),
+        MarketShareRecord(run_id=run.id, district="LS6", category="personal_care",
+                          provider_profile_id=listing.profile_id, spend_pence=70_000,
+                          share_percent=70, holders=14, above_cap=True)])
+    elsewhere = [make_user(Role.BROKER) for _ in range(market_view.STEERING_ROWS_SHOWN)]
+    here = make_user(Role.BROKER, name="Local Broker")
+
+    def record(broker, district, finding, p_value):
+        return SteeringRecord(run_id=run.id, broker_id=broker.id, category="personal_care",
+                              provider_profile_id=listing.profile_id, holders_arranged=10,
+                              holders_to_provider=9, expected_percent=20, p_value=p_value,
+                              districts=[district], finding=finding)
+
+    db.session.add_all([record(b, "LS1", True, 0.001) for b in elsewhere]
+                       + [record(here, "LS6", False, 0.2)])
+    db.session.commit()
+    detail = market_view.market(run, "LS6", "personal_care", 5)
+    assert [row.broker_name for row in detail.steering] == ["Local Broker"]
