@@ -106,6 +106,8 @@ class CardFact:
     captured_pence: int
     refunded_pence: int
     in_flight: bool = False  # a Stripe call recorded and not yet answered
+    # A pool participant's share paid by their own card: compared with their share's hold.
+    participant_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,7 @@ class Facts:
     shares: Sequence[ShareFact] = ()
     cards: Sequence[CardFact] = ()
     waiting: frozenset[int] = frozenset()  # session ids with a card step not yet run
+    waiting_shares: frozenset[int] = frozenset()  # pool participant ids, likewise
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,18 +276,29 @@ def check(facts: Facts) -> Report:
 
     # Card payments agree with the ledger.
     sessions = {s.session_id: s for s in facts.sessions}
+    shares = {p.participant_id: p for p in facts.shares}
     flying = set(facts.waiting)
     for card in facts.cards:
-        if card.in_flight or card.session_id in facts.waiting:
-            flying.add(card.session_id)
-            continue
-        paid_for = sessions.get(card.session_id)
-        card_hold = (holds.get(paid_for.hold_id)
-                     if paid_for is not None and paid_for.hold_id is not None else None)
+        if card.participant_id is not None:
+            if card.in_flight or card.participant_id in facts.waiting_shares:
+                flying.add(card.session_id)
+                continue
+            place = shares.get(card.participant_id)
+            card_hold = (holds.get(place.hold_id)
+                         if place is not None and place.hold_id is not None else None)
+        else:
+            if card.in_flight or card.session_id in facts.waiting:
+                flying.add(card.session_id)
+                continue
+            paid_for = sessions.get(card.session_id)
+            card_hold = (holds.get(paid_for.hold_id)
+                         if paid_for is not None and paid_for.hold_id is not None else None)
         ledger_held = card_hold.still_held_pence if card_hold else 0
         ledger_captured = card_hold.captured_pence if card_hold else 0
         ledger_refunded = card_hold.refunded_pence if card_hold else 0
         where = _where(card.booking_id, card.session_id)
+        if card.participant_id is not None:
+            where += f", group place {card.participant_id}"
         pairs = (
             ("authorised on the card and not yet taken", card.open_authorised_pence,
              "held in the ledger", ledger_held),

@@ -47,6 +47,10 @@ class SessionCardPayment(Base):
     authorise_key: Mapped[str] = mapped_column(String(255), unique=True)
     # Set once the gateway has recorded the Payment (before Stripe is called).
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), unique=True)
+    # A holder's share of a pooled (group) session: their own card pays it, so the session has
+    # one payment per participant paying by card. None for a one-to-one session's payment.
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("pool_participants.id"),
+                                                       index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     payment: Mapped[Payment | None] = relationship()
@@ -77,6 +81,9 @@ class CardStep(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
     session_id: Mapped[int | None] = mapped_column(ForeignKey("booking_sessions.id"), index=True)
+    # A step for one participant's share of a pooled session (their card, their payment).
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("pool_participants.id"),
+                                                       index=True)
     kind: Mapped[str] = mapped_column(String(20))
     amount_pence: Mapped[int] = mapped_column(Integer, default=0)
     hold_round: Mapped[int] = mapped_column(Integer, default=0)

@@ -6,9 +6,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from app import clock
 from app.domain.access import Role
 from app.domain.errors import InvalidInput, NotAuthenticated, NotFound, NotPermitted
 from app.extensions import db
@@ -31,6 +33,7 @@ SCOPES: dict[str, str] = {
 PREFIX = "cfk_"  # says what the secret is when it turns up in a log or a paste
 MAX_DAYS = 366
 MAX_NAME = 80
+UK = ZoneInfo("Europe/London")
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,13 @@ class NewToken:
 
     token: ApiToken
     secret: str
+
+
+def end_of_uk_day(day: date) -> datetime:
+    """The last moment of `day` in the UK, in UTC: a token works through the whole expiry day
+    and not into the next (in summer the UK day ends at 23:00 UTC)."""
+    next_day = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UK)
+    return next_day.astimezone(UTC) - timedelta(microseconds=1)
 
 
 def _hash(secret: str) -> str:
@@ -57,7 +67,7 @@ def create(actor: User, name: str, scopes: list[str], expires_on: date | None, *
     Raises NotPermitted (not a council admin), InvalidInput (name, scopes, expires_on).
     """
     _require_admin(actor)
-    today = today or date.today()
+    today = today or clock.now().astimezone(UK).date()
     name = (name or "").strip()
     if not name:
         raise InvalidInput("Enter a name that says which system will use the token", field="name")
@@ -73,9 +83,7 @@ def create(actor: User, name: str, scopes: list[str], expires_on: date | None, *
                            field="expires_on")
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=name, token_hash=_hash(secret), prefix=secret[:12], scopes=chosen,
-                     # The token works through the whole expiry day (UK midnight ~ UTC midnight).
-                     expires_at=datetime.combine(expires_on, time.max, tzinfo=UTC),
-                     created_by_id=actor.id)
+                     expires_at=end_of_uk_day(expires_on), created_by_id=actor.id)
     db.session.add(token)
     db.session.flush()
     audit.record(actor, "api_token.created", "api_token", token.id,
@@ -91,7 +99,7 @@ def revoke(actor: User, token_id: int) -> ApiToken:
     if token is None:
         raise NotFound("There is no such API token.")
     if token.revoked_at is None:
-        token.revoked_at = datetime.now(UTC)
+        token.revoked_at = clock.now()
         token.revoked_by_id = actor.id
         audit.record(actor, "api_token.revoked", "api_token", token.id, details={"name": token.name})
         db.session.commit()
@@ -112,7 +120,7 @@ def authenticate(secret: str | None, *, now: datetime | None = None) -> ApiToken
         raise NotAuthenticated("This API token is not valid.")
     if token.revoked_at is not None:
         raise NotAuthenticated("This API token has been revoked.")
-    if token.expires_at <= (now or datetime.now(UTC)):
+    if token.expires_at <= (now or clock.now()):
         raise NotAuthenticated("This API token has expired.")
     admin = token.created_by
     if not admin.active or admin.role_enum is not Role.COUNCIL_ADMIN:
@@ -131,7 +139,7 @@ def record_use(token_id: int, method: str, path: str, status: int) -> None:
     token = db.session.get(ApiToken, token_id)
     if token is None:
         return
-    token.last_used_at = datetime.now(UTC)
+    token.last_used_at = clock.now()
     audit.record(token.created_by, "api_token.used", "api_token", token.id,
                  details={"token": token.name, "method": method, "path": path[:300], "status": status})
     db.session.commit()

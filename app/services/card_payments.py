@@ -47,6 +47,7 @@ from app.models import (
     Budget,
     BudgetCard,
     Payment,
+    PoolParticipant,
     ProviderPaymentAccount,
     SessionCardPayment,
     User,
@@ -98,11 +99,30 @@ def gateway() -> PaymentGateway:
 
 
 def uses_card(booking: Booking) -> bool:
+    """Whether the booking's own sessions are paid by the holder's card. A pooled booking's
+    sessions are not: each participant's share is, when their budget pays by card
+    (`share_uses_card`)."""
     return (
         booking.funding_mode == CARD_MODE
         and booking.kind not in ("meet_and_greet", "pooled")
         and booking.total_pence > 0
     )
+
+
+def share_uses_card(part: PoolParticipant) -> bool:
+    """Whether a participant's share of a pooled session is paid by their own card: their
+    budget is direct_payment (whatever the organiser's is) and the share costs something."""
+    budget = db.session.get(Budget, part.budget_id)
+    return budget is not None and budget.funding_mode == CARD_MODE and part.held_pence > 0
+
+
+def _participant(participant_id: int | None) -> PoolParticipant | None:
+    if participant_id is None:
+        return None
+    part = db.session.get(PoolParticipant, participant_id)
+    if part is None:
+        raise NotFound("We could not find that place in the group session.")
+    return part
 
 
 # ---------------------------------------------------------------- the card on file
@@ -136,8 +156,10 @@ def check_can_pay(budget: Budget | None, *, kind: str, total_pence: int) -> None
 
     Raises CardPaymentsNotSetUp, NoCardOnFile (both with field "card").
     """
-    if kind in ("meet_and_greet", "pooled") or total_pence <= 0:
-        return  # free, or each share is held from the ledger when people join
+    if kind == "meet_and_greet" or total_pence <= 0:
+        return  # free
+    # A pooled booking: total_pence is this holder's share, held (and authorised on their
+    # card) when they join, so a card budget needs its card now.
     problem = card_problem(budget)
     if problem is not None:
         raise problem
@@ -277,11 +299,15 @@ def finish_card_setup(actor: User, holder: User, checkout_session_id: str) -> Bu
 # ---------------------------------------------------------------- authorising at acceptance
 
 
-def _rows(session_id: int) -> list[SessionCardPayment]:
+def _rows(session_id: int, participant_id: int | None = None) -> list[SessionCardPayment]:
+    """The session's card payment rows: the booking holder's (participant_id None), or one pool
+    participant's for their share."""
+    owner = (SessionCardPayment.participant_id.is_(None) if participant_id is None
+             else SessionCardPayment.participant_id == participant_id)
     return list(
         db.session.scalars(
             select(SessionCardPayment)
-            .where(SessionCardPayment.session_id == session_id)
+            .where(SessionCardPayment.session_id == session_id, owner)
             .order_by(SessionCardPayment.id)
         )
     )
@@ -296,9 +322,9 @@ def _payment_of(row: SessionCardPayment | None) -> Payment | None:
     return db.session.get(Payment, op.payment_id) if op and op.payment_id else None
 
 
-def session_payment(session_id: int) -> Payment | None:
-    """The session's latest card payment, if any."""
-    rows = _rows(session_id)
+def session_payment(session_id: int, participant_id: int | None = None) -> Payment | None:
+    """The session's latest card payment (of the pool participant's share, if given), if any."""
+    rows = _rows(session_id, participant_id)
     return _payment_of(rows[-1]) if rows else None
 
 
@@ -318,9 +344,11 @@ def _authorise(
     amount: int,
     new_key: str,
     actor: User | None,
+    part: PoolParticipant | None = None,
 ) -> tuple[Payment, bool]:
-    """An authorised payment of at least `amount` for the session; True if made by this call."""
-    rows = _rows(s.id)
+    """An authorised payment of at least `amount` for the session (for the pool participant's
+    share from their own card, if given); True if made by this call."""
+    rows = _rows(s.id, part.id if part is not None else None)
     latest = rows[-1] if rows else None
     payment = _payment_of(latest)
     if (
@@ -329,7 +357,8 @@ def _authorise(
         and payment.authorised_pence >= amount
     ):
         return payment, False  # left over from an earlier round: reuse, never repeat
-    holder = booking.holder
+    holder = part.holder if part is not None else booking.holder
+    budget_id = part.budget_id if part is not None else booking.budget_id
     provider = booking.provider_profile.user
     # `payment` is `latest`'s payment, so it is None whenever `latest` is.
     if (
@@ -348,7 +377,7 @@ def _authorise(
             ),
         )
     else:
-        card = card_for_budget(booking.budget_id)
+        card = card_for_budget(budget_id)
         if card is None or card.stripe_payment_method_id is None:
             raise NoCardOnFile(NO_CARD_MESSAGE, field="payment_method")
         key = new_key
@@ -356,6 +385,7 @@ def _authorise(
             latest = SessionCardPayment(
                 booking_id=booking.id,
                 session_id=s.id,
+                participant_id=part.id if part is not None else None,
                 hold_round=booking.hold_round,
                 authorise_key=key,
             )
@@ -365,7 +395,8 @@ def _authorise(
             amount_pence=amount,
             customer_id=card.stripe_customer_id,
             payment_method_id=card.stripe_payment_method_id,
-            reference=f"booking:{booking.id}:session:{s.id}",
+            reference=f"booking:{booking.id}:session:{s.id}"
+            + (f":place:{part.id}" if part is not None else ""),
         )
     row_id = latest.id
     try:
@@ -423,6 +454,29 @@ def authorise_sessions(booking_id: int, session_ids: list[int], actor: User | No
     db.session.commit()
 
 
+def authorise_share(booking_id: int, participant_id: int, actor: User | None) -> None:
+    """Authorise a pool participant's held share on their own card (the ledger already holds
+    it), for the group session. Raises PaymentDeclined, PaymentUnavailable, NoCardOnFile,
+    PaymentRefused."""
+    booking = _booking(booking_id)
+    part = _participant(participant_id)
+    if part is None or not share_uses_card(part) or not booking.sessions:
+        return
+    s = booking.sessions[0]  # a pooled booking is one group session
+    key = f"b{booking_id}-s{s.id}-pp{part.id}-card-authorise"
+    payment, new = _authorise(gateway(), booking, s, part.held_pence, key, actor, part)
+    audit.record(
+        actor,
+        "booking.pool_card_authorised",
+        "booking",
+        booking_id,
+        on_behalf_of=part.holder,
+        details={"participant": part.id, "payment_id": payment.id,
+                 "authorised_pence": payment.authorised_pence, "new": new},
+    )
+    db.session.commit()
+
+
 def _cancel_quietly(gw, booking_id: int, payment_id: int, actor: User | None) -> None:
     """Release an authorisation; if Stripe is unreachable it stays authorised and is reused (or
     cancelled) next time, never repeated."""
@@ -451,21 +505,25 @@ def _cancel_quietly(gw, booking_id: int, payment_id: int, actor: User | None) ->
 # ---------------------------------------------------------------- taking or releasing the money
 
 
-def take_for_session(session_id: int, charge: int, actor: User | None) -> None:
-    """Capture `charge` (0: cancel the authorisation) on the session's card payment.
+def take_for_session(session_id: int, charge: int, actor: User | None,
+                     participant_id: int | None = None) -> None:
+    """Capture `charge` (0: cancel the authorisation) on the session's card payment (a pool
+    participant's share's payment, if given).
 
-    Called before the ledger moves, so a failure leaves both as they were and the same call can
-    be repeated. A lapsed authorisation is renewed (off-session) for the charge. Raises
-    PaymentDeclined, PaymentUnavailable, PaymentRefused, NoCardOnFile.
+    Run by a card step after the use case's commit; a failure leaves the step to retry. A
+    lapsed authorisation is renewed (off-session) for the charge. Raises PaymentDeclined,
+    PaymentUnavailable, PaymentRefused, NoCardOnFile.
     """
     s = _session(session_id)
     booking = s.booking
-    if not uses_card(booking):
+    part = _participant(participant_id)
+    if not (share_uses_card(part) if part is not None else uses_card(booking)):
         return
-    if not _rows(s.id):
+    if not _rows(s.id, participant_id):
         # Funded before card payments were switched on (ledger only): no card to settle with.
         return
-    payment = session_payment(s.id)
+    payment = session_payment(s.id, participant_id)
+    who = f"-pp{participant_id}" if participant_id is not None else ""
     if payment is not None and payment.status in (rules.CAPTURED, rules.REFUNDED):
         return  # done on an earlier attempt
     gw = gateway()
@@ -476,30 +534,38 @@ def take_for_session(session_id: int, charge: int, actor: User | None) -> None:
                 idempotency_key=f"b{booking.id}-s{s.id}-p{payment.id}-card-cancel",
                 actor=actor,
             )
-            _audit_step(actor, booking, s, payment.id, "booking.card_released", 0)
+            _audit_step(actor, booking, s, payment.id, "booking.card_released", 0,
+                        participant_id)
         return
     if payment is None or payment.status != rules.AUTHORISED or payment.authorised_pence < charge:
-        key = f"b{booking.id}-s{s.id}-r{booking.hold_round}-card-reauthorise"
-        payment, _ = _authorise(gw, booking, s, charge, key, actor)
+        key = f"b{booking.id}-s{s.id}{who}-r{booking.hold_round}-card-reauthorise"
+        payment, _ = _authorise(gw, booking, s, charge, key, actor, part)
     gw.capture(
         payment_id=payment.id,
         amount_pence=charge,
         idempotency_key=f"b{booking.id}-s{s.id}-p{payment.id}-card-capture",
         actor=actor,
     )
-    _audit_step(actor, booking, s, payment.id, "booking.card_captured", charge)
+    _audit_step(actor, booking, s, payment.id, "booking.card_captured", charge, participant_id)
 
 
-def _audit_step(actor, booking, s, payment_id: int, action: str, amount: int) -> None:
+def _audit_step(actor, booking, s, payment_id: int, action: str, amount: int,
+                participant_id: int | None = None) -> None:
+    """Audit a card operation that ran, on behalf of whoever's card it was: the booking's holder,
+    or the pool participant whose share it paid."""
     db.session.rollback()
     booking = db.session.get(Booking, booking.id)
+    part = _participant(participant_id)
+    details = {"booking_id": booking.id, "payment_id": payment_id, "amount_pence": amount}
+    if part is not None:
+        details["participant"] = part.id
     audit.record(
         actor,
         action,
         "booking_session",
         s.id,
-        on_behalf_of=booking.holder,
-        details={"booking_id": booking.id, "payment_id": payment_id, "amount_pence": amount},
+        on_behalf_of=part.holder if part is not None else booking.holder,
+        details=details,
     )
     db.session.commit()
 
@@ -572,12 +638,13 @@ def overpaid_pence(payment: Payment) -> int:
     return max(payment.refunded_pence + payment.transferred_pence - payment.captured_pence, 0)
 
 
-def take_back_overpaid(session_id: int, actor: User | None) -> int:
+def take_back_overpaid(session_id: int, participant_id: int | None = None,
+                       actor: User | None = None) -> int:
     """Reverse the provider's payout by what was refunded after it was paid, newest transfer
     first. Returns what is still to take back (0 when done). Never raises for a Stripe problem:
     the holder already has their money; the payment keeps the error and `pay_waiting` retries.
     """
-    payment = session_payment(session_id)
+    payment = session_payment(session_id, participant_id)
     if payment is None:
         return 0
     s = _session(session_id)
@@ -598,7 +665,8 @@ def take_back_overpaid(session_id: int, actor: User | None) -> int:
         except (PaymentError, NotFound, InvalidInput):
             db.session.rollback()
             break
-        _audit_step(actor, s.booking, s, payment.id, "booking.provider_payout_reversed", amount)
+        _audit_step(actor, s.booking, s, payment.id, "booking.provider_payout_reversed", amount,
+                    participant_id)
         excess -= amount
     return overpaid_pence(_payment(payment.id))
 
@@ -614,13 +682,14 @@ class Payout:
     provider_name: str
 
 
-def pay_provider(session_id: int, actor: User | None) -> str:
-    """Transfer what a captured session payment owes the provider to their connected account.
+def pay_provider(session_id: int, actor: User | None, participant_id: int | None = None) -> str:
+    """Transfer what a captured session payment (or a pool participant's share's payment) owes
+    the provider to their connected account.
 
     Returns "paid", "waiting" (no connected account, or Stripe failed: retried later) or "none".
     Never raises for a payout problem: the holder's side is already settled.
     """
-    payment = session_payment(session_id)
+    payment = session_payment(session_id, participant_id)
     if payment is None or payment.status not in (rules.CAPTURED, rules.REFUNDED):
         return "none"
     owed = payment.captured_pence - payment.refunded_pence - payment.transferred_pence
@@ -648,7 +717,7 @@ def pay_provider(session_id: int, actor: User | None) -> str:
     except (PaymentError, NotFound, InvalidInput):
         db.session.rollback()
         return "waiting"
-    _audit_step(actor, s.booking, s, payment.id, "booking.provider_paid", owed)
+    _audit_step(actor, s.booking, s, payment.id, "booking.provider_paid", owed, participant_id)
     return "paid"
 
 
@@ -722,12 +791,14 @@ def waiting_takebacks() -> list[Payout]:
     ]
 
 
-def _session_of(payment: Payment) -> int:
-    session_id = db.session.scalar(select(SessionCardPayment.session_id).where(
-        SessionCardPayment.payment_id == payment.id))
-    if not (session_id is not None):
-        raise InvariantBroken("waiting_takebacks joins on SessionCardPayment")
-    return session_id
+def _session_of(payment: Payment) -> tuple[int, int | None]:
+    """The session a listed payment pays for, and the pool participant whose share it is."""
+    row = db.session.execute(
+        select(SessionCardPayment.session_id, SessionCardPayment.participant_id)
+        .where(SessionCardPayment.payment_id == payment.id)).first()
+    if not (row is not None):
+        raise InvariantBroken("waiting payouts and takebacks join on SessionCardPayment")
+    return row[0], row[1]
 
 
 def pay_waiting(provider_id: int | None = None, actor: User | None = None) -> int:
@@ -735,17 +806,11 @@ def pay_waiting(provider_id: int | None = None, actor: User | None = None) -> in
     and every reversal of a payout that a later refund made too large."""
     for takeback in waiting_takebacks():
         if provider_id is None or takeback.payment.provider_id == provider_id:
-            take_back_overpaid(_session_of(takeback.payment), actor)
+            take_back_overpaid(*_session_of(takeback.payment), actor=actor)
     paid = 0
     for payout in waiting_payouts(provider_id):
-        session_id = db.session.scalar(
-            select(SessionCardPayment.session_id).where(
-                SessionCardPayment.payment_id == payout.payment.id
-            )
-        )
-        if not (session_id is not None):
-            raise InvariantBroken("waiting_payouts only lists payments linked to a session")
-        paid += pay_provider(session_id, actor) == "paid"
+        session_id, participant_id = _session_of(payout.payment)
+        paid += pay_provider(session_id, actor, participant_id) == "paid"
     return paid
 
 

@@ -24,7 +24,7 @@ from app.domain.errors import InvariantBroken
 from app.domain.payments import PaymentUnavailable
 from app.errors import DomainError
 from app.extensions import db
-from app.models import Booking, BookingSession, CardStep, User
+from app.models import Booking, BookingSession, CardStep, PoolParticipant, User
 from app.services import audit
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,18 @@ def record(
     amount: int = 0,
     actor: User | None = None,
     reason: str | None = None,
+    participant: PoolParticipant | None = None,
 ) -> CardStep | None:
     """Plan a card operation in the caller's transaction (nothing for a booking not paid by
-    card). The same key planned twice is one step."""
+    card). With `participant`, the operation is on that pool participant's share, paid by their
+    own card (nothing if their budget is not paid by card). The same key planned twice is one
+    step."""
     from app.services import card_payments
 
-    if not card_payments.uses_card(booking):
+    if participant is not None:
+        if not card_payments.share_uses_card(participant):
+            return None
+    elif not card_payments.uses_card(booking):
         return None
     existing = db.session.scalar(select(CardStep).where(CardStep.idempotency_key == key))
     if existing is not None:
@@ -52,6 +58,7 @@ def record(
     step = CardStep(
         booking_id=booking.id,
         session_id=session.id if session is not None else None,
+        participant_id=participant.id if participant is not None else None,
         kind=kind,
         amount_pence=amount,
         hold_round=booking.hold_round,
@@ -123,7 +130,9 @@ def _run_one(step_id: int, report: RunReport) -> None:
     step = db.session.get(CardStep, step_id)
     if step is None or step.status != "planned":
         return
-    if step.kind == "authorise":
+    if step.kind == "authorise" and step.participant_id is not None:
+        _run_share_authorise(step, report)
+    elif step.kind == "authorise":
         _run_authorise(step, report)
     elif step.kind in ("capture", "cancel"):
         _run_take(step, report)
@@ -174,6 +183,40 @@ def _run_authorise(step: CardStep, report: RunReport) -> None:
             _run_one(new_id, report)
 
 
+def _run_share_authorise(step: CardStep, report: RunReport) -> None:
+    """A pool participant's share, held in the ledger when they joined: authorised on their own
+    card; a refusal gives their place and its hold back (bookings.pools.share_card_answered),
+    an outage leaves the step planned for the next run."""
+    from app.domain.pooling import ShareState
+    from app.services import card_payments
+    from app.services.bookings import pools
+
+    part = db.session.get(PoolParticipant, step.participant_id)
+    if not (part is not None):
+        raise InvariantBroken("card_steps.participant_id is a foreign key to pool_participants")
+    if part.state != ShareState.JOINED:
+        _finish([step.id], "done", "The place was given back before the card was asked.")
+        report.done += 1
+        return
+    try:
+        card_payments.authorise_share(step.booking_id, part.id, _actor(step))
+    except DomainError as err:
+        db.session.rollback()
+        if isinstance(err, PaymentUnavailable):
+            # Stripe down or slow: the place keeps its hold and the step waits for the next
+            # run (the retry asks with the same key, so it never authorises twice).
+            _failed(step, err, report)
+            return
+        pools.share_card_answered(step.booking_id, part.id, step.id, err)
+        report.failed += 1
+        return
+    report.done += 1
+    if pools.share_card_answered(step.booking_id, part.id, step.id, None):
+        # The place was given back while the card answered: run the cancel step it planned.
+        for new_id in planned(booking_id=step.booking_id):
+            _run_one(new_id, report)
+
+
 def _run_authorise_ahead(booking: Booking, ids: list[int], sessions: list[int], actor: User | None,
                          report: RunReport) -> None:
     """Sessions of a weekly series held by the daily job (issue 18's funding horizon)."""
@@ -204,13 +247,15 @@ def _run_take(step: CardStep, report: RunReport) -> None:
         raise InvariantBroken("expected: step.session_id is not None")
     actor = _actor(step)
     try:
-        card_payments.take_for_session(step.session_id, step.amount_pence, actor)
+        card_payments.take_for_session(step.session_id, step.amount_pence, actor,
+                                       step.participant_id)
     except DomainError as err:
         db.session.rollback()
         _failed(step, err, report)
         return
     if step.amount_pence > 0:
-        card_payments.pay_provider(step.session_id, actor)  # waits (visibly) without an account
+        # Waits (visibly) without an account.
+        card_payments.pay_provider(step.session_id, actor, step.participant_id)
     _finish([step.id], "done")
     report.done += 1
 
@@ -222,7 +267,7 @@ def _run_refund(step: CardStep, report: RunReport) -> None:
 
         raise InvariantBroken("expected: step.session_id is not None")
     actor = _actor(step)
-    payment = card_payments.session_payment(step.session_id)
+    payment = card_payments.session_payment(step.session_id, step.participant_id)
     if payment is None:
         _finish([step.id], "failed", "No card payment to refund.")
         report.failed += 1
@@ -243,8 +288,8 @@ def _run_refund(step: CardStep, report: RunReport) -> None:
     if not (s is not None):
         raise InvariantBroken("expected: s is not None")
     card_payments._audit_step(actor, s.booking, s, payment.id, "booking.card_refunded",
-                              step.amount_pence)
-    card_payments.take_back_overpaid(step.session_id, actor)
+                              step.amount_pence, step.participant_id)
+    card_payments.take_back_overpaid(step.session_id, step.participant_id, actor)
     _finish([step.id], "done")
     report.done += 1
 
@@ -305,15 +350,30 @@ def _release_strays() -> int:
         select(SessionCardPayment.session_id, SessionCardPayment.id)
         .join(Payment, Payment.id == SessionCardPayment.payment_id)
         .join(BookingSession, BookingSession.id == SessionCardPayment.session_id)
-        .where(Payment.status == payment_rules.AUTHORISED, BookingSession.state.not_in(live))
+        .where(Payment.status == payment_rules.AUTHORISED, BookingSession.state.not_in(live),
+               SessionCardPayment.participant_id.is_(None))
+        .order_by(SessionCardPayment.id)
+    ).all()
+    # A pool participant's share is over when their place was given back (whatever the group
+    # session's own state: the organiser's share is authorised while it is still requested).
+    from app.domain.pooling import ShareState
+
+    shares = db.session.execute(
+        select(SessionCardPayment.session_id, SessionCardPayment.id, PoolParticipant.id)
+        .join(Payment, Payment.id == SessionCardPayment.payment_id)
+        .join(PoolParticipant, PoolParticipant.id == SessionCardPayment.participant_id)
+        .where(Payment.status == payment_rules.AUTHORISED,
+               PoolParticipant.state == ShareState.RELEASED)
         .order_by(SessionCardPayment.id)
     ).all()
     added = []
-    for session_id, row_id in rows:
+    for session_id, row_id, part_id in [(*r, None) for r in rows] + list(shares):
         s = db.session.get(BookingSession, session_id)
         if not (s is not None):
             raise InvariantBroken("expected: s is not None")
-        step = record(s.booking, "cancel", session=s, key=f"stray-{row_id}-release")
+        part = db.session.get(PoolParticipant, part_id) if part_id is not None else None
+        step = record(s.booking, "cancel", session=s, key=f"stray-{row_id}-release",
+                      participant=part)
         if step is not None and step.status == "planned":
             added.append(step)
     db.session.commit()

@@ -110,7 +110,7 @@ def _cards() -> list[rules.CardFact]:
         .distinct()
     ))
     rows = db.session.execute(
-        select(row.session_id, row.booking_id, pay.id, pay.status,
+        select(row.session_id, row.booking_id, row.participant_id, pay.id, pay.status,
                case((pay.status == payment_rules.AUTHORISED, pay.authorised_pence), else_=0),
                pay.captured_pence, pay.refunded_pence)
         .outerjoin(op, op.idempotency_key == row.authorise_key)
@@ -119,32 +119,37 @@ def _cards() -> list[rules.CardFact]:
         .order_by(row.session_id)
     ).all()
     # Rows whose authorisation was recorded but never answered have no payment row at all.
-    unanswered = dict(db.session.execute(
-        select(row.session_id, row.booking_id)
+    # (A session's card payments are the holder's; a pool participant's share has its own.)
+    unanswered = db.session.execute(
+        select(row.session_id, row.booking_id, row.participant_id)
         .outerjoin(op, op.idempotency_key == row.authorise_key)
         .where(row.payment_id.is_(None),
                or_(op.id.is_(None), op.status.in_(_IN_FLIGHT_OPERATIONS)))
-    ).all())
-    sums: dict[tuple[int, int], list[int]] = {}
-    flying: set[int] = set(unanswered)
+    ).all()
+    Owner = tuple[int, int, int]  # session, booking, participant (0: the booking's holder)
+    sums: dict[Owner, list[int]] = {}
+    flying: set[Owner] = set()
     seen: set[int] = set()
-    for session_id, booking_id in unanswered.items():
-        sums.setdefault((session_id, booking_id), [0, 0, 0])
-    for session_id, booking_id, pid, status, open_auth, captured, refunded in rows:
+    for session_id, booking_id, participant_id in unanswered:
+        owner = (session_id, booking_id, participant_id or 0)
+        sums.setdefault(owner, [0, 0, 0])
+        flying.add(owner)
+    for session_id, booking_id, participant_id, pid, status, open_auth, captured, refunded in rows:
         if pid in seen:
             continue
         seen.add(pid)
-        total = sums.setdefault((session_id, booking_id), [0, 0, 0])
+        owner = (session_id, booking_id, participant_id or 0)
+        total = sums.setdefault(owner, [0, 0, 0])
         total[0] += open_auth
         total[1] += captured
         total[2] += refunded
         if pid in in_flight_ops or status in _IN_FLIGHT_PAYMENTS:
-            flying.add(session_id)
+            flying.add(owner)
     return [
-        rules.CardFact(session_id, booking_id, open_authorised_pence=totals[0],
+        rules.CardFact(owner[0], owner[1], open_authorised_pence=totals[0],
                        captured_pence=totals[1], refunded_pence=totals[2],
-                       in_flight=session_id in flying)
-        for (session_id, booking_id), totals in sorted(sums.items())
+                       in_flight=owner in flying, participant_id=owner[2] or None)
+        for owner, totals in sorted(sums.items())
     ]
 
 
@@ -152,16 +157,25 @@ def _waiting_for_card() -> set[int]:
     """Sessions with a card step recorded and not yet run (a step for the whole booking counts
     for each of its sessions): their card and ledger are between a commit and Stripe."""
     step, s = CardStep, BookingSession
-    direct = select(step.session_id).where(step.status == "planned", step.session_id.is_not(None))
+    direct = select(step.session_id).where(step.status == "planned", step.session_id.is_not(None),
+                                           step.participant_id.is_(None))
     whole = (select(s.id).join(step, step.booking_id == s.booking_id)
-             .where(step.status == "planned", step.session_id.is_(None)))
+             .where(step.status == "planned", step.session_id.is_(None),
+                    step.participant_id.is_(None)))
     return set(db.session.scalars(direct.union(whole)))
+
+
+def _shares_waiting_for_card() -> set[int]:
+    """Pool participants whose share has a card step recorded and not yet run."""
+    return set(db.session.scalars(select(CardStep.participant_id).where(
+        CardStep.status == "planned", CardStep.participant_id.is_not(None))))
 
 
 def facts() -> rules.Facts:
     holds, captures = _holds()
     return rules.Facts(holds=holds, captures=captures, sessions=_sessions(), shares=_shares(),
-                       cards=_cards(), waiting=frozenset(_waiting_for_card()))
+                       cards=_cards(), waiting=frozenset(_waiting_for_card()),
+                       waiting_shares=frozenset(_shares_waiting_for_card()))
 
 
 def run() -> rules.Report:

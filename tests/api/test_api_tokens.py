@@ -143,3 +143,24 @@ def test_a_bad_token_form_keeps_what_was_typed_and_says_why(client, login, admin
     page = client.post("/admin/api-tokens", data={"name": "Finance", "scopes": ["flags:read"],
                                                   "expires_on": ["1", "1", "2020"]})
     assert "Enter an expiry date after today" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("expires_on,last_good,first_refused", [
+    # Summer: the UK day ends at 23:00 UTC.
+    (date(2027, 6, 30), datetime(2027, 6, 30, 22, 59, tzinfo=UTC), datetime(2027, 6, 30, 23, 0, 1, tzinfo=UTC)),
+    # Winter: at midnight UTC.
+    (date(2027, 1, 15), datetime(2027, 1, 15, 23, 59, tzinfo=UTC), datetime(2027, 1, 16, 0, 0, 1, tzinfo=UTC)),
+])
+def test_a_token_works_through_its_expiry_day_in_the_uk_and_not_into_the_next(
+        client, app, admin, db_session, expires_on, last_good, first_refused):
+    from app import clock
+
+    with app.test_request_context():
+        created = api_tokens.create(admin, "Finance system", ["holders:read"], expires_on,
+                                    today=expires_on - timedelta(days=30))
+    headers = {"Authorization": f"Bearer {created.secret}"}
+    assert created.token.expires_at.strftime("%-d %B %Y") == f"{expires_on.day} {expires_on:%B %Y}"
+    with clock.frozen(last_good):
+        assert client.get("/api/v1/holders", headers=headers).status_code == 200
+    with clock.frozen(first_refused):
+        assert "expired" in _error(client.get("/api/v1/holders", headers=headers), 401)["message"]

@@ -138,3 +138,76 @@ def test_a_join_that_reaches_the_pool_after_its_decision_is_refused(world, make_
         bookings.join_pool(late, late, pool.id, now=deadline - timedelta(milliseconds=1))
     assert ledger.balances(late_budget.id)[Account.HELD] == 0
     assert len(db.session.get(Booking, pool.id).participants) == 2
+
+
+def _group(world, make_user, *, day_offset=2):
+    """The holder's group session (£ total split between at least two) with a second holder in,
+    accepted and decided; returns it and both budgets."""
+    from tests.booking_helpers import at, next_weekday
+
+    provider, listing, holder, budget = world
+    second, second_budget = holder_with_budget(make_user)
+    day = next_weekday(2, day_offset)
+    deadline = at(day, 9) - timedelta(days=2)
+    pool = bookings.request_booking(holder, holder, bookings.BookingInput(
+        listing.id, kind="pooled", start=at(day, 10), end=at(day, 12), min_participants=2,
+        max_participants=3, join_deadline=deadline))
+    bookings.join_pool(second, second, pool.id)
+    bookings.accept(provider, pool.id)
+    assert bookings.decide_pool(pool.id, now=deadline + timedelta(seconds=1)) is True
+    return db.session.get(Booking, pool.id), (budget, second_budget)
+
+
+def _ledger_agrees() -> None:
+    from app.services import ledger_check
+
+    report = ledger_check.run()
+    assert report.ok, "\n".join(str(d) for d in report.disagreements)
+
+
+def test_a_group_dispute_settled_with_a_full_refund_charges_nobody(world, make_user):
+    """It used to capture every participant's whole share whatever the broker decided."""
+    pool, group_budgets = _group(world, make_user)
+    s = pool.sessions[0]
+    bookings.record_delivery(world[0], s.id, actual_start=s.start_at, actual_end=s.end_at,
+                             now=s.end_at)
+    bookings.dispute_session(world[2], world[2], s.id, reason="The session did not happen")
+    bookings.resolve_dispute(make_user(Role.BROKER), s.id, outcome="full_refund")
+    assert [ledger.balances(b.id)[Account.SPENT] for b in group_budgets] == [0, 0]
+    assert [_held(b) for b in group_budgets] == [0, 0]
+    _ledger_agrees()
+
+
+def test_a_provider_no_show_at_a_group_session_gives_every_share_back(world, make_user):
+    """It used to end the session with every participant's share held for good."""
+    pool, group_budgets = _group(world, make_user)
+    s = pool.sessions[0]
+    bookings.report_no_show(world[2], world[2], s.id, now=s.start_at + timedelta(minutes=30))
+    assert [_held(b) for b in group_budgets] == [0, 0]
+    assert [ledger.balances(b.id)[Account.SPENT] for b in group_budgets] == [0, 0]
+    _ledger_agrees()
+
+
+def test_cancelling_a_group_sessions_only_visit_gives_every_share_back(world, make_user):
+    """Cancelling the one visit ended the booking with every participant's share held."""
+    pool, group_budgets = _group(world, make_user)
+    bookings.cancel_session(world[2], world[2], pool.sessions[0].id,
+                            now=pool.sessions[0].start_at - timedelta(days=1))
+    assert db.session.get(Booking, pool.id).state == "cancelled"
+    assert [_held(b) for b in group_budgets] == [0, 0]
+    _ledger_agrees()
+
+
+def test_a_group_session_whose_joining_closes_after_it_starts_is_refused(world):
+    """Shares are fixed at the deadline: a session delivered before it would be paid from the
+    most each could pay."""
+    from tests.booking_helpers import at, next_weekday
+
+    provider, listing, holder, budget = world
+    day = next_weekday(2, 2)
+    with pytest.raises(InvalidInput, match="before the session starts") as refused:
+        bookings.request_booking(holder, holder, bookings.BookingInput(
+            listing.id, kind="pooled", start=at(day, 10), end=at(day, 12), min_participants=2,
+            max_participants=3, join_deadline=at(day, 11)))
+    assert refused.value.field == "join_deadline"
+    assert _held(budget) == 0

@@ -230,3 +230,31 @@ def test_a_provider_cancelling_one_visit_of_a_series_late_gets_it_covered(app_ct
     # A visit weeks away needs no cover: the holder can simply book again.
     bookings.cancel_session(main, None, series.sessions[2].id)
     assert len(cover.open_for_booking(series.id)) == 1
+
+
+def test_a_restricted_provider_is_not_asked_to_cover_nor_booked_as_cover(world):
+    """Issue 16: a provider whose payouts a broker holds takes on no new work. Before, cover
+    asked them, let them say yes and booked them, bypassing the refusal at acceptance."""
+    from app.domain.flags import Effects
+    from app.extensions import db
+    from app.models import ProviderProfile
+    from app.services import restrictions
+
+    def hold(user):
+        restrictions.apply(db.session.get(ProviderProfile, _profile_id(user)),
+                           Effects(hold_payouts=True), actor=world["broker"], flag=None)
+        db.session.commit()
+
+    hold(world["other"])
+    [request] = _cancel(world)
+    offer = cover.answer(world["first"], request.id, can_cover=True)
+    cover.run_due(BEFORE + timedelta(minutes=60))
+    assert _profile_id(world["other"]) not in _asked(request.id)  # never asked
+    assert _inbox(world["other"], Notice.COVER_ASKED) == 0
+
+    hold(world["first"])  # restricted after saying yes
+    with pytest.raises(Conflict, match="can no longer cover"):
+        cover.accept(world["holder"], world["holder"], request.id, offer.id)
+    assert db.session.scalar(select(func.count(Booking.id))) == 1  # only the cancelled one
+    with pytest.raises(Conflict, match="not live"):
+        cover.answer(world["first"], request.id, can_cover=True)

@@ -33,7 +33,7 @@ from app.services.bookings._common import (
     _starts,
 )
 from app.services.bookings.delivery import _close_if_done
-from app.services.bookings.pools import _release_pool
+from app.services.bookings.pools import _capture_pool, _release_pool
 
 
 @transaction.use_case
@@ -183,6 +183,10 @@ def report_no_show(
     else:
         charge, who = 0, "provider"
     _money_back(booking, s, charge, actor)
+    if booking.kind == "pooled":
+        # A group session's money is in its participants' shares: the charge (if any) is
+        # taken from them and the rest given back, as when it is settled.
+        _capture_pool(booking, s, actor, charge)
     rules.move(s, Event.REPORT_NO_SHOW, kind)
     s.no_show_by, s.charge_pence = who, charge
     audit.record(

@@ -270,7 +270,9 @@ def _settle(
                 on_behalf_of=booking.holder,
             )
     elif booking.kind == "pooled":
-        _capture_pool(booking, s, actor)
+        # Each participant pays their part of the charge (less than the price when a dispute
+        # was settled with a refund), from their own budget and, if so paid, their own card.
+        _capture_pool(booking, s, actor, charge)
     # The card follows the ledger after commit: capture what was charged (and pay the
     # provider), or release the authorisation when nothing is.
     card_steps.record(

@@ -322,4 +322,5 @@ def decline(provider: User, booking_id: int, *, reason: str = "") -> Booking:
     if booking.kind == "pooled":
         _release_pool(booking, None)
     transaction.commit()
+    card_steps.run(booking_id=booking.id)  # cancel the pool shares' card authorisations
     return booking

@@ -2,6 +2,13 @@
 
 Every helper here works on a booking row its caller has locked and adds to the caller's
 transaction; `join_pool` and `decide_pool` are use cases of their own (one commit each).
+
+A participant whose budget pays by card (direct_payment) pays their share from their own card,
+through the same recorded card steps as a one-to-one card booking: the share's `authorise` step
+is recorded in the commit that holds it in the ledger (the request, for the organiser; the
+join, for the others) and runs after that commit; `capture` (or `cancel`, when nothing is
+charged) is recorded where the share is captured or released. A card that refuses the share
+gives the place and its hold back (`share_card_answered`).
 """
 
 from __future__ import annotations
@@ -13,11 +20,11 @@ from sqlalchemy import select
 from app.domain import bookings as rules
 from app.domain.errors import InvariantBroken
 from app.domain.notifications import Event as Notice
-from app.domain.pooling import ShareState, move_share
-from app.errors import Conflict, InvalidInput, NotFound
+from app.domain.pooling import ShareState, move_share, split_shares
+from app.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Booking, BookingSession, PoolParticipant, User
-from app.services import audit, budgets, ledger, notify, transaction
+from app.services import audit, budgets, card_payments, card_steps, ledger, notify, transaction
 from app.services.bookings._common import (
     OPEN_SESSION_STATES,
     S,
@@ -83,6 +90,69 @@ def _hold_pool_share(booking: Booking, part: PoolParticipant, actor: User | None
         reference=booking.reference,
     )
     part.hold_id = tx.id
+    card_steps.record(booking, "authorise", session=booking.sessions[0], participant=part,
+                      amount=part.held_pence, actor=actor,
+                      key=f"b{booking.id}-pp{part.id}-step-authorise")
+
+
+def _joined(booking: Booking) -> list[PoolParticipant]:
+    """The places still taken: a place given back (its card refused) no longer counts."""
+    return [p for p in booking.participants if p.state == ShareState.JOINED]
+
+
+def share_card_answered(booking_id: int, participant_id: int, step_id: int,
+                        err: DomainError | None) -> bool:
+    """The participant's card answered the authorisation of their share; one commit.
+
+    Authorised: the step is done; if the place was given back meanwhile (the pool released or
+    cancelled), a cancel step is planned for the new authorisation and True returned (the
+    caller runs it). Refused before the pool was decided: the place and its ledger hold are
+    given back and the participant told; if it was the organiser's own place, the request is
+    called off (nobody else can have joined a request whose organiser never paid). Refused after
+    the decision (a step left over by a crash): the place stays; its capture renews the
+    authorisation, or fails for a broker."""
+    booking = _lock_booking(booking_id)
+    part = _participant_by_id(participant_id)
+    card_steps.finish([step_id], "done" if err is None else "failed",
+                      err.message if err is not None else None)
+    if err is None:
+        planned = False
+        if part.state != ShareState.JOINED:
+            planned = card_steps.record(
+                booking, "cancel", session=booking.sessions[0], participant=part, amount=0,
+                key=f"b{booking.id}-pp{part.id}-step-unauthorise") is not None
+        transaction.commit()
+        return planned
+    audit.record(None, "booking.pool_card_refused", "booking", booking.id,
+                 on_behalf_of=part.holder,
+                 details={"participant": part.id, "reason": err.message, "code": err.code})
+    if part.state == ShareState.JOINED and booking.pool_decided_at is None:
+        organiser = part.holder_id == booking.holder_id
+        if organiser and booking.state in (S.REQUESTED.value, S.AWAITING_APPROVAL.value):
+            _release_pool(booking, None)
+            rules.move(booking, rules.Event.CANCEL, rules.ActorKind.SYSTEM)
+            booking.cancel_reason = err.message[:500]
+            for s in booking.sessions:
+                if s.state in OPEN_SESSION_STATES:
+                    rules.move(s, rules.Event.CANCEL, rules.ActorKind.SYSTEM)
+        else:
+            _release_share(booking, part, None)
+        notify.send(
+            Notice.PAYMENT_FAILED,
+            part.holder,
+            about_holder=part.holder,
+            link=_link(booking),
+            context={"provider": booking.provider_profile.user, "starts": _starts(booking)},
+        )
+    transaction.commit()
+    return False
+
+
+def _participant_by_id(participant_id: int) -> PoolParticipant:
+    part = db.session.get(PoolParticipant, participant_id)
+    if part is None:
+        raise NotFound("We could not find that place in the group session.")
+    return part
 
 
 def join_pool(
@@ -108,10 +178,18 @@ def join_pool(
         raise Conflict("Joining this group session has closed: its places were settled at the "
                        "deadline.", field="booking")
     terms = _pool_terms_of(booking)
-    rules.check_can_join(terms, [p.holder_id for p in booking.participants], holder.id, now)
+    if any(p.holder_id == holder.id and p.state != ShareState.JOINED
+           for p in booking.participants):
+        raise Conflict("Your place in this group session was given back (the payment did not "
+                       "go through), so you cannot join it again. Ask the organiser or a broker.",
+                       field="booking")
+    rules.check_can_join(terms, [p.holder_id for p in _joined(booking)], holder.id, now)
     budget = budgets.current_budget(holder.id)
     if budget is None:
         raise InvalidInput("There is no budget to pay from yet.", field="booking")
+    # A share paid by card needs the card now: a place whose card cannot be asked would only
+    # be given back once it was.
+    card_payments.check_can_pay(budget, kind="pooled", total_pence=terms.hold_per_person_pence)
     part = PoolParticipant(
         holder_id=holder.id, budget_id=budget.id, held_pence=terms.hold_per_person_pence
     )
@@ -128,35 +206,64 @@ def join_pool(
         at=now,
     )
     transaction.commit()
+    card_steps.run(booking_id=booking_id)  # authorise the share on their card, if it pays so
+    db.session.refresh(part)
     return part
 
 
+def _release_share(booking: Booking, part: PoolParticipant, actor: User | None) -> None:
+    """Give one participant's hold back, and their card's authorisation after commit."""
+    if part.state != ShareState.JOINED:
+        return  # released or paid already: nothing held
+    if part.hold_id is not None and ledger.held_remaining(part.hold_id) > 0:
+        ledger.release(
+            part.hold_id,
+            idempotency_key=f"b{booking.id}-pool-h{part.holder_id}-release",
+            actor=actor,
+            on_behalf_of=part.holder,
+        )
+    card_steps.record(booking, "cancel", session=booking.sessions[0], participant=part,
+                      amount=0, actor=actor, key=f"b{booking.id}-pp{part.id}-step-release")
+    move_share(part, ShareState.RELEASED)
+
+
 def _release_pool(booking: Booking, actor: User | None) -> None:
-    """Give every participant's hold back (the booking is locked by the caller)."""
+    """Give every participant's hold back (the booking is locked by the caller); their cards'
+    authorisations are cancelled by card steps after the caller's commit."""
     for part in booking.participants:
-        if part.hold_id is not None and ledger.held_remaining(part.hold_id) > 0:
-            ledger.release(
-                part.hold_id,
-                idempotency_key=f"b{booking.id}-pool-h{part.holder_id}-release",
-                actor=actor,
-                on_behalf_of=part.holder,
-            )
-        move_share(part, ShareState.RELEASED)
+        _release_share(booking, part, actor)
 
 
-def _capture_pool(booking: Booking, s: BookingSession, actor: User | None) -> None:
-    for part in booking.participants:
-        if part.state != ShareState.JOINED or part.hold_id is None:
+def _capture_pool(booking: Booking, s: BookingSession, actor: User | None,
+                  charge: int | None = None) -> None:
+    """Take `charge` for the group session from the participants still in it (default: the
+    whole price, each their decided share); anything less (a dispute settled with a refund, a
+    no-show charge) is split between them the way shares are. What is not taken goes back to
+    each budget, and each card follows after commit (capture, or cancel when nothing is taken)."""
+    joined = [p for p in _joined(booking) if p.hold_id is not None]
+    if not joined:
+        return
+    full = {p.holder_id: p.share_pence if p.share_pence is not None else p.held_pence
+            for p in joined}
+    if charge is None or charge >= sum(full.values()):
+        pieces = full
+    else:
+        pieces = split_shares(max(charge, 0), [p.holder_id for p in joined])
+    for part in joined:
+        piece = min(pieces[part.holder_id], part.held_pence)
+        if piece <= 0 or part.hold_id is None:
+            _release_share(booking, part, actor)
             continue
-        share = part.share_pence if part.share_pence is not None else part.held_pence
         part.capture_id = ledger.capture(
             part.hold_id,
-            share,
+            piece,
             idempotency_key=f"b{booking.id}-pool-h{part.holder_id}-capture",
             actor=actor,
             on_behalf_of=part.holder,
             reference=booking.reference,
         ).id
+        card_steps.record(booking, "capture", session=s, participant=part, amount=piece,
+                          actor=actor, key=f"b{booking.id}-pp{part.id}-step-capture")
         move_share(part, ShareState.PAID)
 
 
@@ -169,13 +276,13 @@ def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
         db.session.rollback()
         return None
     terms = _pool_terms_of(booking)
-    decision = rules.decide_pool(terms, [p.holder_id for p in booking.participants], now)
+    decision = rules.decide_pool(terms, [p.holder_id for p in _joined(booking)], now)
     if decision is None:
         db.session.rollback()
         return None
     booking.pool_decided_at = now
     if decision.runs:
-        for part in booking.participants:
+        for part in _joined(booking):
             part.share_pence = decision.shares[part.holder_id]
         audit.record(
             None, "booking.pool_runs", "booking", booking.id, details={"shares": decision.shares},
@@ -187,13 +294,14 @@ def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
         None, "booking.pool_released", "booking", booking.id, details={"reason": decision.reason},
         at=now,
     )
+    still_in = _joined(booking)  # a place given back earlier was told then
     _release_pool(booking, None)
     rules.move(booking, rules.Event.CANCEL, rules.ActorKind.SYSTEM)
     booking.cancel_reason = decision.reason
     for s in booking.sessions:
         if s.state in OPEN_SESSION_STATES:
             rules.move(s, rules.Event.CANCEL, rules.ActorKind.SYSTEM)
-    for part in booking.participants:
+    for part in still_in:
         notify.send(
             Notice.MONEY_RELEASED,
             part.holder,
@@ -202,4 +310,5 @@ def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
             context={"provider": booking.provider_profile.user, "starts": _starts(booking)},
         )
     transaction.commit()
+    card_steps.run(booking_id=booking_id)  # cancel the shares' card authorisations
     return False

@@ -77,7 +77,7 @@ def open_group_sessions(listing_id: int, holder_id: int) -> list[Booking]:
         ).order_by(Booking.join_deadline, Booking.id))
     return [b for b in rows
             if holder_id not in {p.holder_id for p in b.participants}
-            and len(b.participants) < (b.max_participants or 0)]
+            and sum(p.state == "joined" for p in b.participants) < (b.max_participants or 0)]
 
 
 def group_session_for_joining(listing_id: int, holder_id: int, booking_id: int) -> Booking:

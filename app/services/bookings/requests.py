@@ -41,6 +41,7 @@ from app.services import (
     audit,
     budgets,
     card_payments,
+    card_steps,
     conflicts,
     ledger,
     listings,
@@ -283,6 +284,11 @@ def _pool_terms(data: BookingInput, total: int) -> rules.PoolTerms:
         )
     if data.join_deadline is None:
         raise InvalidInput("Enter when joining closes.", field="join_deadline")
+    if data.start is not None and data.join_deadline > data.start:
+        # The shares are fixed at the deadline: a session paid before then would take the most
+        # anyone could pay from everyone.
+        raise InvalidInput("Joining must close before the session starts.",
+                           field="join_deadline")
     return rules.PoolTerms(total, data.min_participants, data.max_participants, data.join_deadline)
 
 
@@ -336,6 +342,12 @@ def request_booking(
     booking = _request(actor, holder, data, now=now, arranged_by=arranged_by,
                        options_offered=options_offered, options_note=options_note)
     _commit_request()
+    if booking.kind == "pooled":
+        # The organiser's share, held with the request: authorised on their card if it pays so.
+        booking_id = booking.id
+        card_steps.run(booking_id=booking_id)
+        booking = db.session.get(Booking, booking_id) or booking
+        db.session.refresh(booking)
     return booking
 
 

@@ -39,7 +39,7 @@ from app.domain.waits import Step
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Booking, BookingSession, Listing, PoolParticipant, User
-from app.services import audit, notify, transaction
+from app.services import audit, card_steps, notify, transaction
 from app.services.bookings._common import S, _brokers, _link, _lock_booking, _settings
 from app.services.bookings.pools import _release_pool
 
@@ -258,6 +258,7 @@ def _release_expired_pools(report: TimerReport) -> None:
             # The ledger adds to this transaction (issue 13): lock, release, commit once.
             _release_pool(_lock_booking(booking_id), None)
             transaction.commit()
+            card_steps.run(booking_id=booking_id)  # and the shares' card authorisations
         except DomainError as err:
             db.session.rollback()
             report.errors.append(f"booking {booking_id}: {err.message}")

@@ -26,6 +26,7 @@ from app.services.bookings._common import (
 )
 from app.services.bookings.cancelling import _money_back
 from app.services.bookings.delivery import _close_if_done
+from app.services.bookings.pools import _release_pool
 
 
 @transaction.use_case
@@ -88,6 +89,8 @@ def cancel_session(
             rules.move(booking, Event.CANCEL, kind)
             booking.cancelled_by_id = actor.id
             booking.cancel_reason = note or None
+            if booking.kind == "pooled":
+                _release_pool(booking, actor)  # the group's shares, as cancel_booking does
     audit.record(
         actor,
         "booking.session_cancelled",
