@@ -102,6 +102,29 @@ def test_json_lines_bad_lines_are_reported_too(importer, tmp_path):
     assert report.imported == 2
 
 
+def test_a_misspelt_column_is_reported_rather_than_its_values_silently_dropped(importer, tmp_path):
+    """home_district and at_risk are optional: a header that misspells one would otherwise
+    import every holder without it. A column Carefair does not read at all is ignored."""
+    text = ("reference,email,name,home_distrct,at_risk,case_worker\n"
+            "M1,m1@example.org,Mo One,LS6,yes,Sam\n"
+            "M2,m2@example.org,Mo Two,LS7,no,Sam\n")
+    users_before = _count(User)
+    path = _write(tmp_path, "misspelt.csv", text)
+    for dry_run in (True, False):
+        report = importer("holders", path, dry_run=dry_run)
+        assert [(e.line, e.field, e.message) for e in report.errors] == [
+            (1, "home_distrct", "Carefair does not read a column named home_distrct. Did you mean home_district?")]
+        assert report.rows == 2 and report.error_count == 1
+        assert _count(User) == users_before and _count(ImportedRecord) == 0
+    jsonl = ('{"reference": "M1", "email": "m1@example.org", "name": "Mo One"}\n'
+             '{"reference": "M2", "email": "m2@example.org", "name": "Mo Two", "at_rsk": true}\n')
+    report = importer("holders", _write(tmp_path, "misspelt.jsonl", jsonl), dry_run=True)
+    assert [(e.line, e.field) for e in report.errors] == [(2, "at_rsk")]
+    fine = importer("holders", _write(tmp_path, "fine.csv", text.replace("home_distrct", "home_district")),
+                    dry_run=False)
+    assert fine.error_count == 0 and fine.imported == 2
+
+
 def test_the_same_file_twice_changes_nothing_the_second_time(importer, tmp_path):
     holders, providers, budget_file = (_write(tmp_path, "h.csv", HOLDERS), _write(tmp_path, "p.csv", PROVIDERS),
                                        _write(tmp_path, "b.csv", BUDGETS))
