@@ -150,6 +150,10 @@ def test_each_token_has_its_own_rate_limit(client, app, make_token):
         refused = client.get("/api/v1/flags", headers=first)
         assert refused.status_code == 429 and refused.get_json()["error"]["status"] == 429
         assert client.get("/api/v1/flags", headers=second).status_code == 200
+        # The same token written another way is the same token, under the same limit.
+        secret = first["Authorization"].split(" ", 1)[1]
+        for header in (f"bearer {secret}", f"Bearer  {secret} ", f"BEARER {secret}"):
+            assert client.get("/api/v1/flags", headers={"Authorization": header}).status_code == 429
     finally:
         app.config["API_RATE_LIMIT"] = "600 per minute"
 
