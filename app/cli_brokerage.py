@@ -48,7 +48,7 @@ def districts_command(dry_run: bool) -> None:
     verb = "Would correct" if dry_run else "Corrected"
     click.echo(f"{verb} {len(result.corrected)} district(s).")
     for entry, meant in result.corrected:
-        click.echo(f"  {entry.kind} {entry.id} ({entry.name}): {entry.district!r} -> {meant}")
+        click.echo(f"  {entry.kind} {entry.id} ({entry.name}): {entry.district!r} -> {meant or 'no district'}")
     click.echo(f"{len(result.unknown)} district(s) are no postcode district in use and need a broker"
                + (":" if result.unknown else "."))
     for entry in result.unknown:

@@ -219,6 +219,13 @@ def market_figures_query(run_id: int, args: dict) -> Select:
     return query
 
 
+def run_of_market_figure(figure_id: int | None) -> int | None:
+    """The scan run a market figure belongs to (None when there is no such figure)."""
+    if figure_id is None:
+        return None
+    return db.session.scalar(select(MarketFigureRecord.run_id).where(MarketFigureRecord.id == figure_id))
+
+
 def market_shares(run_id: int, figures: list[MarketFigureRecord]) -> dict[tuple[str, str], list[MarketShareRecord]]:
     """The providers' shares kept for these markets of the run (the largest few and all above the cap)."""
     out: dict[tuple[str, str], list[MarketShareRecord]] = defaultdict(list)

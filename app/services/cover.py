@@ -60,6 +60,16 @@ def _ask(cover: CoverRequest, listing: Listing, wave: Wave, now: datetime) -> No
                 context={"starts": cover.start_at, "reference": reference(cover)})
 
 
+def _restricted_profiles() -> set[int]:
+    """Providers a broker has restricted (listings suspended or payouts held): they take on no
+    new work until it is lifted, so they are neither asked to cover nor booked as cover."""
+    from app.models import ProviderRestriction
+
+    return set(db.session.scalars(select(ProviderRestriction.provider_profile_id).where(
+        ProviderRestriction.listings_suspended.is_(True)
+        | ProviderRestriction.payouts_held.is_(True))))
+
+
 def _busy_profiles(start: datetime, end: datetime) -> set[int]:
     """Providers with a session that would clash with [start, end)."""
     return set(db.session.scalars(select(BookingSession.provider_profile_id).where(
@@ -85,6 +95,7 @@ def open_for_cancellation(booking: Booking, sessions: list[BookingSession], now:
                    if b.listing.is_live and b.listing.profile_id != booking.provider_profile_id
                    and _takes_budget(b.listing, booking.funding_mode)]
         busy = busy_cache.setdefault((s.start_at, s.end_at), _busy_profiles(s.start_at, s.end_at))
+        busy = busy | _restricted_profiles()
         backups = [x for x in dict.fromkeys(backups) if x.profile_id not in busy]
         cover = CoverRequest(booking_id=booking.id, session_id=s.id, holder_id=booking.holder_id,
                              listing_id=booking.listing_id, start_at=s.start_at, end_at=s.end_at,
@@ -124,7 +135,7 @@ def _matching_listings(cover: CoverRequest, booking: Booking, limit: int) -> lis
         .where(Listing.is_live.is_(True), Listing.category == cover.listing.category,
                ProviderDistrict.district.in_(districts))
         .order_by(Listing.id)).all()
-    busy = _busy_profiles(cover.start_at, cover.end_at)
+    busy = _busy_profiles(cover.start_at, cover.end_at) | _restricted_profiles()
     by_profile: dict[int, Listing] = {}
     candidates: list[Candidate] = []
     for listing, at in rows:
@@ -320,7 +331,7 @@ def answer(provider: User, cover_id: int, *, can_cover: bool, now: datetime | No
         raise Conflict("This session no longer needs cover.")
     if can_cover:
         listing = db.session.get(Listing, offer.listing_id)
-        if listing is None or not listing.is_live:
+        if listing is None or not listing.is_live or listing.profile_id in _restricted_profiles():
             raise Conflict("The service you would cover with is not live, so you cannot cover this.")
         window = [Session(cover.start_at, cover.end_at)]
         _check_availability(listing.profile, window)
@@ -370,10 +381,23 @@ def accept(actor: User, holder: User, cover_id: int, offer_id: int, *,
 
         raise InvalidInput("The price has changed since you saw it. Check it and accept again.",
                            field="offer")
+    if offer.profile_id in _restricted_profiles():
+        # Restricted since they offered: they take on no new work (and the holder is not told
+        # why, which is the provider's business and the broker's).
+        raise Conflict("This provider can no longer cover this session. Choose another offer if "
+                       "there is one.")
+    # A broker accepting for the holder is arranging the booking: not with a provider they
+    # declared a conflict with, and counted as theirs (broker steering counts what brokers arrange).
+    arranging = actor if actor.role_enum is Role.BROKER else None
+    if arranging is not None:
+        from app.services import conflicts
+
+        conflicts.refuse_if_conflicted(arranging, offer.profile_id, "arrange cover with them")
     provider = offer.profile.user
     booking = _request(actor, holder, BookingInput(
         listing_id=offer.listing_id, kind="one_off", start=cover.start_at, end=cover.end_at,
-        notes=f"Cover for a cancelled session ({reference(cover)})"), now=now, tell_provider=False)
+        notes=f"Cover for a cancelled session ({reference(cover)})"), now=now, tell_provider=False,
+        arranged_by=arranging)
     if booking.state == S.REQUESTED.value:
         # The provider's "I can cover" is their acceptance: no second round trip at short notice.
         rules.move(booking, Event.ACCEPT, ActorKind.PROVIDER)

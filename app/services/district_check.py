@@ -104,6 +104,17 @@ def correct_districts(actor: User | None = None, *, dry_run: bool = False,
             .with_for_update().execution_options(populate_existing=True))}
     for entry in holders:
         meant = district_meant(entry.district)
+        if meant is None and not entry.district.strip():
+            # A blank district is no district: recorded as none, so the market view counts the
+            # holder among those with no home district (and a broker can record one).
+            check.corrected.append((entry, ""))
+            if not dry_run and (holder := locked.get(entry.id)) is not None \
+                    and holder.home_district == entry.district:
+                holder.home_district = None
+                audit.record(actor, "holder.home_district_corrected", "user", holder.id,
+                             on_behalf_of=holder, details={"old": entry.district, "new": None},
+                             at=at)
+            continue
         if meant is None:
             check.unknown.append(entry)
             continue

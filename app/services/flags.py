@@ -210,6 +210,15 @@ def _open_flag_for(broker: User, flag_id: int) -> Flag:
     flag = get_flag(flag_id)
     if flag.status_enum is not FlagStatus.OPEN:
         raise Conflict(f"This flag has already been {flag.status_enum.label.lower()}.")
+    # Nobody reviews their own case: a flag about a broker's own arranging (steering, a
+    # conflict), or about a provider they declared a conflict of interest with, is another
+    # broker's to decide.
+    if flag.subject_kind == "broker" and flag.subject_id == str(broker.id):
+        raise NotPermitted("This flag is about your own work, so another broker must review it.")
+    if flag.provider_profile_id is not None:
+        from app.services import conflicts
+
+        conflicts.refuse_if_conflicted(broker, flag.provider_profile_id, "review flags about them")
     if flag.subject_kind == "concern":
         # Deciding here would leave the concern open and its reporter never told the outcome.
         raise Conflict("Decide this on the concern's own page: referring or closing it there "

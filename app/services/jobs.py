@@ -26,7 +26,7 @@ from app.domain.listings import Category, DistrictError, PriceUnit, Specialism
 from app.domain.notifications import Event
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
-from app.models import Listing, ProviderDistrict, ProviderProfile, User
+from app.models import Listing, ProviderDistrict, ProviderProfile, ProviderRestriction, User
 from app.models.jobs import JobNotice, JobPost, JobReply, ShortlistEntry
 from app.services import audit, council_settings, notify, providers
 from app.services.shortlists import require_finder
@@ -125,7 +125,12 @@ def candidates(criteria: JobCriteria) -> list[Candidate]:
               & (ProviderDistrict.district == criteria.district))
         .where(Listing.is_live.is_(True), Listing.category == criteria.category,
                Listing.price_unit == PriceUnit.HOUR.value,
-               Listing.price_pence <= criteria.max_rate_pence)
+               Listing.price_pence <= criteria.max_rate_pence,
+               # A provider a broker has restricted (payouts held) cannot reply, so telling them
+               # would only take a place in the turn from someone who can (as cover does).
+               ~exists().where(ProviderRestriction.provider_profile_id == Listing.profile_id,
+                               ProviderRestriction.listings_suspended.is_(True)
+                               | ProviderRestriction.payouts_held.is_(True)))
         .order_by(Listing.id)).all()
     found = [Candidate(profile_id=r.profile_id, listing_id=r.id, rate_pence_per_hour=r.price_pence,
                        districts=frozenset({criteria.district}), languages=frozenset(r.languages or ()),

@@ -406,7 +406,8 @@ def market_facts(as_of: datetime, settings: CouncilSettings) -> MarketFacts:
                 .where(BookingSession.start_at >= prev_start, BookingSession.start_at < cur_end,
                        BookingSession.state.not_in(_NEVER_AGREED), spend > 0))
 
-    placed = district.is_not(None)
+    # A blank district (left by old data) is no district, as in facts_from_sessions: unplaced.
+    placed = func.trim(func.coalesce(district, "")) != ""
     rows = db.session.execute(
         base(which, district, Listing.category, BookingSession.provider_profile_id,
              func.sum(spend), func.count(BookingSession.id),
@@ -438,7 +439,7 @@ def market_facts(as_of: datetime, settings: CouncilSettings) -> MarketFacts:
             .where(placed, current, Booking.arranged_by_id.is_not(None))
             .group_by(Booking.arranged_by_id, district, Listing.category))]
     unplaced = db.session.scalar(
-        base(func.count(func.distinct(Booking.holder_id))).where(district.is_(None), current))
+        base(func.count(func.distinct(Booking.holder_id))).where(~placed, current))
 
     def ordered(items):
         return tuple(sorted(items, key=lambda r: tuple(

@@ -201,6 +201,9 @@ def decide(broker: User, check_id: int, *, approve: bool, reason: str = "",
         raise NotFound("We could not find that evidence.")
     if check.status_enum is not CheckStatus.PENDING:
         raise Conflict("This evidence has already been checked.")
+    from app.services import conflicts
+
+    conflicts.refuse_if_conflicted(broker, check.profile_id, "check their vetting evidence")
     reason = (reason or "").strip()
     if not approve and not reason:
         raise InvalidInput("Enter a reason the provider will understand", field="reason")

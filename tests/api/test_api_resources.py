@@ -150,6 +150,10 @@ def test_each_token_has_its_own_rate_limit(client, app, make_token):
         refused = client.get("/api/v1/flags", headers=first)
         assert refused.status_code == 429 and refused.get_json()["error"]["status"] == 429
         assert client.get("/api/v1/flags", headers=second).status_code == 200
+        # The same token written another way is the same token, under the same limit.
+        secret = first["Authorization"].split(" ", 1)[1]
+        for header in (f"bearer {secret}", f"Bearer  {secret} ", f"BEARER {secret}"):
+            assert client.get("/api/v1/flags", headers={"Authorization": header}).status_code == 429
     finally:
         app.config["API_RATE_LIMIT"] = "600 per minute"
 
@@ -161,3 +165,20 @@ def test_reference_page_and_openapi_are_served_without_outside_scripts(client):
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "GET /api/v1/holders" in text and "HolderOut" in text
     assert "https://" not in text.split("<body")[1].split("</body>")[0].replace("https://www.gov.uk", "")
+
+
+def test_paging_through_the_latest_market_run_stays_on_it_when_a_newer_scan_finishes(
+        client, make_token, council_data, app):
+    _, headers = make_token(["market:read"])
+    as_of = datetime.combine(START + timedelta(days=15), time(12), tzinfo=UTC)
+    with app.test_request_context():
+        first = brokerage.scan(as_of=as_of).market_run_id
+    page = client.get("/api/v1/markets?limit=1", headers=headers).get_json()
+    assert page["run"]["id"] == first and page["next_cursor"]
+    with app.test_request_context():
+        newer = brokerage.scan(as_of=as_of + timedelta(days=1)).market_run_id  # the same markets again
+    assert newer != first
+    rest = client.get(f"/api/v1/markets?limit=1&cursor={page['next_cursor']}", headers=headers).get_json()
+    assert rest["run"]["id"] == first
+    assert {m["district"] for m in page["items"] + rest["items"]} == {"LS6", "LS7"}
+    assert rest["next_cursor"] is None

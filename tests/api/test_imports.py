@@ -102,6 +102,47 @@ def test_json_lines_bad_lines_are_reported_too(importer, tmp_path):
     assert report.imported == 2
 
 
+def test_a_quote_left_open_is_reported_rather_than_swallowing_the_rows_after_it(importer, tmp_path):
+    users_before = _count(User)
+    text = ("reference,email,name\n"
+            "Q1,q1@example.org,\"Ann Smith\n"      # line 2: the quote is never closed
+            "Q2,q2@example.org,Bo Jones\n"
+            "Q3,q3@example.org,Cy Hall\n")
+    for dry_run in (True, False):
+        report = importer("holders", _write(tmp_path, "open-quote.csv", text), dry_run=dry_run)
+        assert [(e.line, e.field) for e in report.errors] == [(2, None)]
+        assert "never closed" in report.errors[0].message
+        assert report.imported == 0 and _count(User) == users_before
+    stray = ("reference,email,name\n"
+             "R1,r1@example.org,\"Ann\" Smith\n"   # line 2: text after the closing quote
+             "R2,r2@example.org,Bo Jones\n")
+    report = importer("holders", _write(tmp_path, "stray.csv", stray), dry_run=True)
+    assert [(e.line, e.field) for e in report.errors] == [(2, None)] and report.imported == 1
+
+
+def test_a_misspelt_column_is_reported_rather_than_its_values_silently_dropped(importer, tmp_path):
+    """home_district and at_risk are optional: a header that misspells one would otherwise
+    import every holder without it. A column Carefair does not read at all is ignored."""
+    text = ("reference,email,name,home_distrct,at_risk,case_worker\n"
+            "M1,m1@example.org,Mo One,LS6,yes,Sam\n"
+            "M2,m2@example.org,Mo Two,LS7,no,Sam\n")
+    users_before = _count(User)
+    path = _write(tmp_path, "misspelt.csv", text)
+    for dry_run in (True, False):
+        report = importer("holders", path, dry_run=dry_run)
+        assert [(e.line, e.field, e.message) for e in report.errors] == [
+            (1, "home_distrct", "Carefair does not read a column named home_distrct. Did you mean home_district?")]
+        assert report.rows == 2 and report.error_count == 1
+        assert _count(User) == users_before and _count(ImportedRecord) == 0
+    jsonl = ('{"reference": "M1", "email": "m1@example.org", "name": "Mo One"}\n'
+             '{"reference": "M2", "email": "m2@example.org", "name": "Mo Two", "at_rsk": true}\n')
+    report = importer("holders", _write(tmp_path, "misspelt.jsonl", jsonl), dry_run=True)
+    assert [(e.line, e.field) for e in report.errors] == [(2, "at_rsk")]
+    fine = importer("holders", _write(tmp_path, "fine.csv", text.replace("home_distrct", "home_district")),
+                    dry_run=False)
+    assert fine.error_count == 0 and fine.imported == 2
+
+
 def test_the_same_file_twice_changes_nothing_the_second_time(importer, tmp_path):
     holders, providers, budget_file = (_write(tmp_path, "h.csv", HOLDERS), _write(tmp_path, "p.csv", PROVIDERS),
                                        _write(tmp_path, "b.csv", BUDGETS))

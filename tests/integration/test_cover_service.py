@@ -230,3 +230,47 @@ def test_a_provider_cancelling_one_visit_of_a_series_late_gets_it_covered(app_ct
     # A visit weeks away needs no cover: the holder can simply book again.
     bookings.cancel_session(main, None, series.sessions[2].id)
     assert len(cover.open_for_booking(series.id)) == 1
+
+
+def test_a_restricted_provider_is_not_asked_to_cover_nor_booked_as_cover(world):
+    """Issue 16: a provider whose payouts a broker holds takes on no new work. Before, cover
+    asked them, let them say yes and booked them, bypassing the refusal at acceptance."""
+    from app.domain.flags import Effects
+    from app.extensions import db
+    from app.models import ProviderProfile
+    from app.services import restrictions
+
+    def hold(user):
+        restrictions.apply(db.session.get(ProviderProfile, _profile_id(user)),
+                           Effects(hold_payouts=True), actor=world["broker"], flag=None)
+        db.session.commit()
+
+    hold(world["other"])
+    [request] = _cancel(world)
+    offer = cover.answer(world["first"], request.id, can_cover=True)
+    cover.run_due(BEFORE + timedelta(minutes=60))
+    assert _profile_id(world["other"]) not in _asked(request.id)  # never asked
+    assert _inbox(world["other"], Notice.COVER_ASKED) == 0
+
+    hold(world["first"])  # restricted after saying yes
+    with pytest.raises(Conflict, match="can no longer cover"):
+        cover.accept(world["holder"], world["holder"], request.id, offer.id)
+    assert db.session.scalar(select(func.count(Booking.id))) == 1  # only the cancelled one
+    with pytest.raises(Conflict, match="not live"):
+        cover.answer(world["first"], request.id, can_cover=True)
+
+
+def test_a_broker_accepting_cover_arranges_it_and_not_with_a_provider_they_are_conflicted_with(
+        world, make_user):
+    from app.services import conflicts
+    from app.services.conflicts import ConflictOfInterest
+
+    [request] = _cancel(world)
+    first = cover.answer(world["first"], request.id, can_cover=True)
+    second = cover.answer(world["second"], request.id, can_cover=True)
+    broker = make_user(Role.BROKER)
+    conflicts.declare(broker, str(_profile_id(world["first"])), "My sister works there")
+    with pytest.raises(ConflictOfInterest, match="arrange cover with them"):
+        cover.accept(broker, world["holder"], request.id, first.id)
+    booking = cover.accept(broker, world["holder"], request.id, second.id)
+    assert booking.arranged_by_id == broker.id  # counted among what this broker arranged

@@ -103,3 +103,22 @@ def test_brokers_see_the_districts_to_check_and_can_put_a_holders_right(
 def test_holders_and_providers_cannot_see_the_districts_to_check(client, login_as, role):
     login_as(role)
     assert client.get("/markets/districts").status_code in (403, 404)
+
+
+def test_a_blank_district_is_no_district_for_the_markets_and_is_cleared(app_ctx, make_user):
+    from app.models import MarketFigureRecord, MarketRun
+    from app.services import brokerage
+    from tests.market_helpers import book, holders_in
+
+    broker = make_user(Role.BROKER)
+    listing = market_provider(make_user, broker, "Valley Care")
+    blank = make_user(Role.HOLDER, name="Dee Blank", home_district=" ")
+    book(listing, blank)
+    book(listing, holders_in(make_user, "LS6", 1)[0])
+    run = db.session.get(MarketRun, brokerage.scan().market_run_id)
+    assert run.unplaced_holders == 1
+    assert sorted(db.session.scalars(select(MarketFigureRecord.district).where(
+        MarketFigureRecord.run_id == run.id))) == ["LS6"]
+    result = district_check.correct_districts()
+    assert [(e.name, now) for e, now in result.corrected] == [("Dee Blank", "")]
+    assert blank.home_district is None and result.unknown == []

@@ -275,3 +275,19 @@ def test_a_broker_may_post_a_job_for_the_holder_but_not_read_or_change_their_sho
     with pytest.raises(NotFound):
         shortlists.remove(broker, holder, entry.id)
     assert [e.note for e in shortlists.entries(holder, holder)] == ["Not sure about weekends"]
+
+
+def test_a_provider_whose_payouts_a_broker_holds_is_not_told_and_takes_no_place_in_the_turn(
+        holder, broker, make_user, app):
+    from app.domain.flags import Effects
+    from app.extensions import db
+    from app.services import restrictions
+    from app.services.providers import profile_of
+
+    held, _ = provider_in(make_user, broker, name="Held PA")
+    free, _ = provider_in(make_user, broker, name="Free PA")
+    restrictions.apply(profile_of(held), Effects(hold_payouts=True), actor=broker, flag=None)
+    db.session.commit()
+    job = jobs.post(holder, holder, job_input())
+    assert _told(job.id) == {_profile(free)}
+    assert _inbox(held, jobs.Event.JOB_MATCHED) == 0

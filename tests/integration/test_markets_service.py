@@ -335,3 +335,60 @@ def test_a_markets_page_shows_its_brokers_however_many_other_districts_rows_rank
     db.session.commit()
     detail = market_view.market(run, "LS6", "personal_care", 5)
     assert [row.broker_name for row in detail.steering] == ["Local Broker"]
+
+
+def test_a_conflicted_broker_cannot_settle_disputes_check_vetting_or_review_flags_about_them(
+        app, app_ctx, make_user, db_session):
+    """Approving and arranging are not the only decisions a conflict of interest taints."""
+    from sqlalchemy import update
+
+    from app.domain.rules import Finding, Severity, Subject
+    from app.models import BookingSession
+    from app.services import flags, vetting
+    from app.services.conflicts import ConflictOfInterest
+    from tests.provider_helpers import evidence_for
+
+    broker, other = make_user(Role.BROKER), make_user(Role.BROKER)
+    listing = market_provider(make_user, other, "Cousin Care")
+    conflicts.declare(broker, str(listing.profile_id), "My cousin owns it")
+    # A disputed visit: settling it decides what the provider is paid.
+    booking_id = book(listing, holders_in(make_user, "LS6", 1)[0], state="disputed")
+    session_id = db.session.scalar(select(BookingSession.id).where(
+        BookingSession.booking_id == booking_id))
+    with pytest.raises(ConflictOfInterest, match="settle disputes about them"):
+        bookings.resolve_dispute(broker, session_id, outcome="no_refund")
+    assert db.session.get(BookingSession, session_id).state == "disputed"
+    # New vetting evidence from the provider.
+    from app.domain.vetting import CheckKind
+    from app.models import ProviderProfile
+
+    provider_user = db.session.get(ProviderProfile, listing.profile_id).user
+    check = vetting.record_evidence(provider_user, evidence_for(CheckKind.TRAINING))
+    with pytest.raises(ConflictOfInterest, match="check their vetting evidence"):
+        vetting.decide(broker, check.id, approve=True)
+    assert vetting.decide(other, check.id, approve=True).status == "verified"
+    # A flag about the provider.
+    flags.file_findings([Finding("price_outlier", Severity.MEDIUM,
+                                 Subject("provider", listing.profile_id), "Far above peers", {})])
+    flag = db.session.scalar(select(Flag).where(Flag.rule == "price_outlier"))
+    assert flag.provider_profile_id == listing.profile_id
+    with pytest.raises(ConflictOfInterest, match="review flags about them"):
+        flags.dismiss(broker, flag.id, reason="Fine")
+    db.session.execute(update(Flag).where(Flag.id == flag.id).values(status="open"))
+    assert flags.dismiss(other, flag.id, reason="Fine").status == "dismissed"
+
+
+def test_a_broker_cannot_review_a_flag_about_their_own_arranging(app, app_ctx, make_user,
+                                                                 db_session):
+    from app.domain.rules import Finding, Severity, Subject
+    from app.services import flags
+
+    broker, other = make_user(Role.BROKER), make_user(Role.BROKER)
+    flags.file_findings([Finding("broker_steering", Severity.MEDIUM, Subject("broker", broker.id),
+                                 "Steering", {})])
+    flag = db.session.scalar(select(Flag).where(Flag.rule == "broker_steering"))
+    with pytest.raises(NotPermitted, match="about your own work"):
+        flags.dismiss(broker, flag.id, reason="I offered a choice")
+    with pytest.raises(NotPermitted, match="about your own work"):
+        flags.uphold(broker, flag.id, outcome="warn", reason="x")
+    assert flags.dismiss(other, flag.id, reason="Choices were offered").status == "dismissed"

@@ -83,6 +83,33 @@ def test_ordinary_messages_are_not_flagged(text):
     assert match_phrases(text) == {}
 
 
+@pytest.mark.parametrize("text, category", [
+    ("Please pay me in ca\u200bsh next time.", "cash"),  # a zero-width space inside the word
+    ("Please pay me in \u0441ash next time.", "cash"),  # a Cyrillic letter that looks Latin
+    ("Please pay me in C A S H next time.", "cash"),  # spelt out
+    ("Pay me in c.a.s.h please", "cash"),
+    ("Pay me in c@sh", "cash"),  # a symbol for a letter
+    ("Pay me in ca$h", "cash"),
+    ("Pay me in \uff43\uff41\uff53\uff48", "cash"),  # fullwidth letters
+    ("What is your P I N?", "card_details"),
+    ("Keep this between u\u00ads", "secrecy"),  # a soft hyphen
+])
+def test_requests_disguised_to_dodge_the_words_are_caught(text, category):
+    """Before: a provider hid a request from the check by breaking up or disguising the word."""
+    assert category in match_phrases(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Email me at anna@example.com about Tuesday.",
+    "The taxi costs $20 from the airport.",
+    "Plan A or B is fine by me.",
+    "I'll be there at 10 a.m. sharp.",
+    "My manager is J. R. Smith.",
+])
+def test_addresses_prices_and_initials_are_not_read_as_disguised_words(text):
+    assert match_phrases(text) == {}
+
+
 def test_sentences_are_checked_separately_so_a_safe_one_cannot_hide_a_request():
     text = "I don't take cash usually. But this time bring cash please."
     assert "cash" in match_phrases(text)

@@ -192,3 +192,31 @@ def test_broker_console_says_how_much_waits_in_each_queue(client, login_as, flag
     assert "2 waiting" in flags_line  # the two open flags
     plans_line = next(line for line in page.splitlines() if "Support plan changes to agree" in line)
     assert "none waiting" in plans_line
+
+
+def test_market_and_broker_flags_say_what_they_are_about_in_words(
+        app, client, login_as, make_user):
+    with app.app_context():
+        broker = make_user(Role.BROKER, name="Sam Broker")
+        flags.file_findings([
+            Finding("market_concentration", Severity.MEDIUM, Subject("market", "SY3/personal_care"),
+                    "Concentrated.", {"category": "personal_care", "hhi": 6092.5,
+                                      "top_share_percent": 76.3, "total_spend_pence": 176100}),
+            Finding("broker_steering", Severity.MEDIUM, Subject("broker", broker.id),
+                    "Steering.", {"p_value": 0.000244, "broker_share_percent": 100.0}),
+        ])
+        db.session.commit()
+        ids = {f.subject_kind: f.id for f in db.session.scalars(select(Flag))}
+    login_as(Role.BROKER)
+    market = client.get(f"/broker/flags/{ids['market']}").get_data(as_text=True)
+    assert "The market for personal care in SY3" in market
+    evidence = market[market.index('id="evidence"'):]
+    assert "Personal care" in evidence and "personal_care" not in evidence
+    assert "Concentration index (above 1,800 is highly concentrated)" in evidence
+    assert "6,092" in evidence and "76.3%" in evidence and "£1,761.00" in evidence
+    assert "Hhi" not in evidence
+    steering = client.get(f"/broker/flags/{ids['broker']}").get_data(as_text=True)
+    assert "Broker Sam Broker" in steering and f"Broker {broker.id}<" not in steering
+    evidence = steering[steering.index('id="evidence"'):]
+    assert "less than 1 time in 1,000" in evidence and "P value" not in evidence
+    assert "100%" in evidence

@@ -97,7 +97,7 @@ def facts_from_sessions(sessions: Iterable[BookedSession], holders: Iterable[Hol
             which = 1
         else:
             continue
-        district = district_of.get(s.holder_id) or ""
+        district = (district_of.get(s.holder_id) or "").strip()
         if not district:
             if which == 0:
                 unplaced.add(s.holder_id)

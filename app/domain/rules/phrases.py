@@ -19,6 +19,7 @@ corpus of concerning and innocent sentences and bench/phrases.py prints precisio
 from __future__ import annotations
 
 import re
+import unicodedata
 
 W = r"(?:\s+[\w'£.,-]+){0,%d}"  # up to N intervening words
 MONEY = (r"(?:money|cash|£\s?\d[\d,.]*|\d+\s?(?:pounds|quid|pound)|a (?:few|couple of) "
@@ -270,8 +271,44 @@ _CONTRACTIONS = [
 _CONTRACTIONS_RE = [(re.compile(p), r) for p, r in _CONTRACTIONS]
 
 
+# Letters from other scripts that look like Latin ones: a sender hiding "cash" as "\u0441ash"
+# (Cyrillic es) or "\u03bfnline" (Greek omicron) is read as writing the Latin word.
+_LOOKALIKES = str.maketrans(
+    "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u0501\u051b\u051d\u04bb\u0432\u043a\u043c\u043d\u0442"
+    "\u03bf\u03b1\u03b5\u03b9\u03ba\u03bd\u03c1\u03c4\u03c5\u03c7",
+    "aeopcyxijsdqwhbkmht"
+    "oaeikvptux")
+# "c@sh", "ca$h": a symbol standing for a letter inside a word.
+_SYMBOL_LETTER = re.compile(r"(?<=[a-z])[@$](?=[a-z])|(?<=[a-z])\$|\$(?=[a-z]{2})|@(?=[a-z]{2,}\b)")
+_TOKEN = re.compile(r"\S+")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _symbols_as_letters(token: re.Match[str]) -> str:
+    word = token.group(0)
+    if _EMAIL.search(word):  # an email address keeps its @
+        return word
+    return _SYMBOL_LETTER.sub(lambda m: "a" if m.group(0) == "@" else "s", word)
+
+
+# "c a s h", "c.a.s.h", "c-a-s-h": three or more single letters spaced out to dodge a word.
+_SPACED_OUT = re.compile(r"\b(?:[a-z][ .\-_*]){2,}[a-z]\b")
+
+
+def fold(text: str) -> str:
+    """The text as the patterns read it: lower case, compatibility forms folded (fullwidth and
+    styled letters), invisible characters (zero-width spaces, soft hyphens) dropped, lookalike
+    letters from other scripts read as Latin, and letters spelt out or swapped for symbols put
+    back together. Only for matching: the message is stored and shown as it was written."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf").lower()
+    text = text.translate(_LOOKALIKES)
+    text = _TOKEN.sub(_symbols_as_letters, text)
+    return _SPACED_OUT.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), text)
+
+
 def _sentences(text: str) -> list[str]:
-    text = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("\u00a3", "£")
+    text = fold(text).replace("\u2019", "'").replace("\u2018", "'").replace("\u00a3", "£")
     for pattern, replacement in _CONTRACTIONS_RE:
         text = pattern.sub(replacement, text)
     return [" ".join(s.split()) for s in re.split(r"(?<!\d)[.!?;\n]+(?!\d)", text) if s.strip()]

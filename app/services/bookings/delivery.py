@@ -28,7 +28,7 @@ from app.models import (
     User,
 )
 from app.models.delegation import STATUS_ACTIVE
-from app.services import audit, card_steps, ledger, notify, transaction
+from app.services import audit, card_steps, conflicts, ledger, notify, transaction
 from app.services.bookings._common import (
     DISPUTE_OUTCOMES,
     S,
@@ -215,6 +215,8 @@ def resolve_dispute(
     """
     _require_broker(broker)
     s = _lock_session(session_id)
+    # Settling a dispute decides what the provider is paid: not for a broker conflicted with them.
+    conflicts.refuse_if_conflicted(broker, s.provider_profile_id, "settle disputes about them")
     rules.transition(s.state, Event.RESOLVE_DISPUTE, ActorKind.BROKER)
     if outcome not in DISPUTE_OUTCOMES:
         raise InvalidInput("Choose how the dispute is settled.", field="outcome")

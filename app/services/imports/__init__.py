@@ -16,9 +16,10 @@ How it works (each kind is a module with `check` and `write`):
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from difflib import get_close_matches
 from itertools import islice
 from pathlib import Path
 from typing import Any, cast
@@ -148,9 +149,23 @@ def _refuse(report: Report, on_error: OnError | None, error: RowError) -> None:
         on_error(error)
 
 
+def misspelt_columns(names: Iterable[str], columns: tuple[str, ...]) -> dict[str, str]:
+    """{column name given: the column it is probably meant to be}, for names close to one the
+    importer reads: a misspelt optional column would otherwise be ignored, and its values
+    silently lost for every row. Other columns a council's export carries are ignored."""
+    out = {}
+    for name in names:
+        if name not in columns:
+            close = get_close_matches(name, columns, n=1, cutoff=0.8)
+            if close:
+                out[name] = close[0]
+    return out
+
+
 def _check_pass(importer, path: Path, fmt: str, report: Report, on_error: OnError | None,
                 progress: Progress | None, *, writing: bool, actor: User) -> None:
     seen: set[str] = set()
+    named: set[str] = set()  # column names looked at for misspellings
     statistics = _Statistics(("imported_records", *importer.tables))
     statistics.analyze()
     importer.start_pass()
@@ -161,8 +176,15 @@ def _check_pass(importer, path: Path, fmt: str, report: Report, on_error: OnErro
         for line, row, problem in raw:
             if problem is not None or row is None:
                 problems.append(Checked(line, None, errors=[(None, problem or "Unreadable line")]))
-            else:
-                rows.append((line, row))
+                continue
+            rows.append((line, row))
+            if not row.keys() <= named:
+                for name, meant in misspelt_columns(row.keys() - named, importer.columns).items():
+                    # On the header line of a CSV file; in JSON Lines, the first line naming it.
+                    _refuse(report, on_error, RowError(
+                        1 if fmt == "csv" else line, None, name,
+                        f"Carefair does not read a column named {name}. Did you mean {meant}?"))
+                named.update(row.keys())
         checked = problems + importer.check(rows)
         for c in checked:
             ref = c.reference

@@ -45,6 +45,7 @@ class Budgets:
     batch_size = 500
     tables = ("budgets",)  # what the checks look up, besides the references
     required = ("holder_reference", "annual_amount", "start_date", "frequency", "funding_mode")
+    columns = ("reference", *required, "contingency_weeks", "contingency_amount")  # every column it reads
 
     def start_pass(self) -> None:
         self.in_file: dict[int, list[tuple[date, date]]] = {}

@@ -76,6 +76,7 @@ class HistoricalBookings:
     batch_size = 2000
     tables = ("listings", "budgets", "booking_sessions")  # what the checks look up, besides the references
     required = ("holder_reference", "provider_reference", "start", "end", "amount")
+    columns = ("reference", *required, "category", "budget_reference")  # every column it reads
 
     def start_pass(self) -> None:
         # The clash check looks only at sessions that start at most this long before a batch's

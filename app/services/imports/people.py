@@ -63,6 +63,7 @@ class _People:
     required: tuple[str, ...] = ()
     batch_size = 500
     tables: tuple[str, ...] = ("users",)  # what the checks look up, besides the references
+    columns: tuple[str, ...] = ("reference", "email", "name")  # every column it reads
 
     def start_pass(self) -> None:
         self.emails: set[str] = set()
@@ -141,6 +142,7 @@ class Holders(_People):
     kind = "holder"
     role = Role.HOLDER
     required = ()  # email and name: the account rules say what is missing
+    columns = (*_People.columns, "home_district", "at_risk")
 
     def check_more(self, row: dict, c: Checked, clean: dict) -> None:
         district = (row.get("home_district") or "").strip()
@@ -163,6 +165,8 @@ class Providers(_People):
     role = Role.PROVIDER
     required = ("provider_type", "districts", "listing_category", "listing_title",
                 "listing_price", "listing_unit")
+    columns = (*_People.columns, "display_name", "provider_type", "districts", "about", "listing_category",
+               "listing_title", "listing_description", "listing_price", "listing_unit", "listing_funding_modes")
 
     def check_more(self, row: dict, c: Checked, clean: dict) -> None:
         profile = providers.ProfileInput(

@@ -27,9 +27,11 @@ class CouncilApi(Api):
 
 
 def _token_key() -> str:
-    # Per token: the hash names it without keeping the secret in the limiter's storage.
-    header = request.headers.get("Authorization", "")
-    return "api-token:" + (api_tokens._hash(header) if header else (request.remote_addr or "?"))
+    # Per token: the hash names it without keeping the secret in the limiter's storage. The
+    # secret as bearer() reads it, so writing the header another way ("bearer", spaces) is
+    # still the same token and the same limit.
+    secret = bearer()
+    return "api-token:" + (api_tokens._hash(secret) if secret else (request.remote_addr or "?"))
 
 
 def _rate_limit() -> str:

@@ -266,7 +266,12 @@ def list_flags(args):
 def get_markets(args):
     """One stored brokerage scan's market figures (the latest unless run_id is given), as the
     market view shows them: nothing is aggregated on request."""
-    run = market_view.run_or_latest(args.get("run_id"))
+    run_id = args.get("run_id")
+    if run_id is None and args.get("cursor"):
+        # A later page stays on the run its first page came from, even when a newer scan has
+        # finished since: a client paging through "the latest" never gets two runs mixed.
+        run_id = reads.run_of_market_figure(decode_cursor(args["cursor"]))
+    run = market_view.run_or_latest(run_id)
     if run is None:
         return {"run": None, "items": [], "next_cursor": None}
     rows, last = _paged(reads.market_figures_query(run.id, args), MarketFigureRecord.id, args)

@@ -41,6 +41,88 @@ def _evidence_names(evidence: dict) -> dict[str, tuple[str, str]]:
     return named
 
 
+# Evidence keys whose stored name means nothing to a broker, in words (what the number is).
+_EVIDENCE_LABELS = {
+    "hhi": "Concentration index (above 1,800 is highly concentrated)",
+    "p_value": "Chance of a difference this large by luck",
+    "modified_z": "How far from the usual price (robust z-score; above 3.5 is unusual)",
+    "mad_pence": "Usual spread of prices",
+    "concern_id": "Concern",
+    "top_share_percent": "Largest provider's share",
+    "share_percent": "Share",
+    "market_share_percent": "Share of the market",
+    "broker_share_percent": "Share of this broker's arrangements",
+    "at_risk_share_percent": "Share of people at risk",
+    "price_premium_percent": "Above the usual price by",
+    "rise_percent": "Rise",
+    "holders": "People supported",
+    "providers": "Providers",
+    "holders_to_provider": "People who went to the provider",
+    "total_spend_pence": "Total spending",
+    "spend_pence": "Spending",
+}
+
+
+def _chance(p_value: float) -> str:
+    for n in (1_000_000, 100_000, 10_000, 1_000, 100):
+        if p_value < 1 / n:
+            return f"less than 1 time in {n:,}"
+    return f"about {p_value:.0%}" if p_value >= 0.01 else "less than 1 time in 100"
+
+
+def _evidence_rows(evidence: dict) -> list[tuple[str, str]]:
+    """The numbers behind a flag as (label, value) a broker can read: people and providers by
+    name, categories by their label, shares as percentages and money in pounds."""
+    from app.domain.money import Money
+    from app.web.broker.markets import category_label
+
+    named = _evidence_names(evidence)
+    rows = []
+    for key, value in evidence.items():
+        if key in named:
+            rows.append(named[key])
+            continue
+        label = _EVIDENCE_LABELS.get(key) or key.removesuffix("_pence").replace("_", " ") \
+            .capitalize()
+        if key == "category" and isinstance(value, str):
+            shown = category_label(value)
+        elif key == "concern_id" and isinstance(value, int):
+            shown = f"C-{value}"
+        elif key == "p_value" and isinstance(value, (int, float)):
+            shown = _chance(float(value))
+        elif key.endswith("_percent") and isinstance(value, (int, float)):
+            shown = f"{value:g}%"
+        elif key.endswith("_pence") and isinstance(value, (int, float)):
+            shown = str(Money(round(value)))
+        elif key == "hhi" and isinstance(value, (int, float)):
+            shown = f"{round(value):,}"
+        elif isinstance(value, bool):
+            shown = "Yes" if value else "No"
+        elif isinstance(value, str):
+            shown = value.replace("_", " ")
+        elif isinstance(value, list):
+            shown = ", ".join(str(v).replace("_", " ") for v in value) or "None"
+        else:
+            shown = str(value)
+        rows.append((label, shown))
+    return rows
+
+
+def _subject(flag) -> str | None:
+    """What a broker- or market-level flag is about, in words (None: the template links it)."""
+    from app.extensions import db
+    from app.models import User
+    from app.web.broker.markets import category_label
+
+    if flag.subject_kind == "broker" and str(flag.subject_id).isdigit():
+        broker = db.session.get(User, int(flag.subject_id))
+        return f"Broker {broker.name}" if broker else f"Broker account {flag.subject_id}"
+    if flag.subject_kind == "market" and "/" in str(flag.subject_id):
+        district, category = str(flag.subject_id).split("/", 1)
+        return f"The market for {category_label(category).lower()} in {district}"
+    return None
+
+
 def _choice(enum, raw: str | None, default=None):
     try:
         return enum(raw) if raw else default
@@ -73,7 +155,8 @@ def _render_flag(flag, dismiss_form=None, uphold_form=None, lift_form=None, stat
                            restriction=restriction, referrals=flag_service.referrals_of(flag),
                            message=staff_views.message_behind(flag),
                            gathered=staff_views.messages_gathered_by(flag),
-                           outcomes=list(Outcome), evidence_names=_evidence_names(flag.evidence or {}),
+                           outcomes=list(Outcome), evidence_rows=_evidence_rows(flag.evidence or {}),
+                           subject=_subject(flag),
                            title=f"Flag {flag.reference}"), status
 
 
