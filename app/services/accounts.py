@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.access import Role
-from app.domain.districts import parse_home_district
+from app.domain.districts import parse_home_district, uk_districts
 from app.domain.listings import DistrictError
 from app.domain.passwords import password_problem
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
@@ -172,7 +172,9 @@ def finish_sign_up(token: str, password: str) -> User:
     check_password_strength(password, "new_password", email=details["email"])
     user = _new_user(details["email"], details["name"], Role(details["role"]), password)
     audit.record(user, "account.signed_up", "user", user.id, details={"role": user.role})
-    if details["district"] and user.role_enum is Role.HOLDER:
+    # Checked again: a link sent before districts were checked may carry one not in use, which
+    # would put the holder in a market of nobody (they or a broker can record it later).
+    if details["district"] in uk_districts() and user.role_enum is Role.HOLDER:
         user.home_district = details["district"]
         audit.record(user, "holder.home_district_changed", "user", user.id,
                      details={"old": None, "new": user.home_district})

@@ -102,6 +102,24 @@ def test_json_lines_bad_lines_are_reported_too(importer, tmp_path):
     assert report.imported == 2
 
 
+def test_a_quote_left_open_is_reported_rather_than_swallowing_the_rows_after_it(importer, tmp_path):
+    users_before = _count(User)
+    text = ("reference,email,name\n"
+            "Q1,q1@example.org,\"Ann Smith\n"      # line 2: the quote is never closed
+            "Q2,q2@example.org,Bo Jones\n"
+            "Q3,q3@example.org,Cy Hall\n")
+    for dry_run in (True, False):
+        report = importer("holders", _write(tmp_path, "open-quote.csv", text), dry_run=dry_run)
+        assert [(e.line, e.field) for e in report.errors] == [(2, None)]
+        assert "never closed" in report.errors[0].message
+        assert report.imported == 0 and _count(User) == users_before
+    stray = ("reference,email,name\n"
+             "R1,r1@example.org,\"Ann\" Smith\n"   # line 2: text after the closing quote
+             "R2,r2@example.org,Bo Jones\n")
+    report = importer("holders", _write(tmp_path, "stray.csv", stray), dry_run=True)
+    assert [(e.line, e.field) for e in report.errors] == [(2, None)] and report.imported == 1
+
+
 def test_a_misspelt_column_is_reported_rather_than_its_values_silently_dropped(importer, tmp_path):
     """home_district and at_risk are optional: a header that misspells one would otherwise
     import every holder without it. A column Carefair does not read at all is ignored."""

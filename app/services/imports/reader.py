@@ -37,8 +37,21 @@ def rows(path: str | Path, fmt: str) -> Iterator[tuple[int, dict | None, str | N
             yield from _jsonl_rows(handle)
 
 
+def _csv_problem(err: csv.Error) -> str:
+    """What is wrong with a line the csv module could not read, in words a council officer reads."""
+    text = str(err)
+    if "unexpected end of data" in text:
+        return ("A quoted value on this line is never closed, so every line after it was read as "
+                "part of that value. Add the missing \" and import the file again.")
+    if "expected after" in text:
+        return "A quoted value on this line is followed by more text before the next comma."
+    return f"This line cannot be read as CSV: {text}"
+
+
 def _csv_rows(handle) -> Iterator[tuple[int, dict | None, str | None]]:
-    reader = csv.reader(handle)
+    # Strict: a quote left open would otherwise take in the lines after it as one value, and
+    # those rows would vanish from the import without a word.
+    reader = csv.reader(handle, strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -54,7 +67,7 @@ def _csv_rows(handle) -> Iterator[tuple[int, dict | None, str | None]]:
         except StopIteration:
             return
         except csv.Error as err:
-            yield start, None, f"This line cannot be read as CSV: {err}"
+            yield start, None, _csv_problem(err)
             continue
         except UnicodeDecodeError:
             yield start, None, "This line is not UTF-8 text. Save the file as UTF-8 CSV."
