@@ -100,6 +100,7 @@ def _joined(booking: Booking) -> list[PoolParticipant]:
     return [p for p in booking.participants if p.state == ShareState.JOINED]
 
 
+@transaction.use_case
 def share_card_answered(booking_id: int, participant_id: int, step_id: int,
                         err: DomainError | None) -> bool:
     """The participant's card answered the authorisation of their share; one commit.
@@ -155,6 +156,7 @@ def _participant_by_id(participant_id: int) -> PoolParticipant:
     return part
 
 
+@transaction.use_case
 def join_pool(
     actor: User, holder: User, booking_id: int, *, now: datetime | None = None
 ) -> PoolParticipant:
@@ -267,6 +269,7 @@ def _capture_pool(booking: Booking, s: BookingSession, actor: User | None,
         move_share(part, ShareState.PAID)
 
 
+@transaction.use_case
 def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
     """At the deadline: run (final shares fixed) or release every hold. None if not yet due.
     One commit either way."""
