@@ -134,3 +134,15 @@ def test_a_sign_up_link_carrying_a_district_not_in_use_records_none(app_ctx):
             "role": "holder", "district": district})
         user = accounts.finish_sign_up(token, "a long and unusual passphrase 42")
         assert user.home_district == kept
+
+
+def test_the_holders_and_brokers_pages_say_when_a_recorded_district_is_not_in_use(
+        client, login, login_as, make_user, db_session):
+    made_up = make_user(Role.HOLDER, home_district="LX6")
+    fine = make_user(Role.HOLDER, home_district="LS6")
+    db_session.commit()
+    login_as(Role.BROKER)
+    assert "Not a postcode district in use" in client.get(f"/broker/holders/{made_up.id}").get_data(as_text=True)
+    assert "Not a postcode district in use" not in client.get(f"/broker/holders/{fine.id}").get_data(as_text=True)
+    login(made_up)
+    assert "this is not a postcode district in use" in client.get("/my/").get_data(as_text=True)
