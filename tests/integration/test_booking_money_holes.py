@@ -233,3 +233,24 @@ def test_a_refused_join_leaves_no_place_behind_for_a_later_commit(world, make_us
         PoolParticipant.holder_id == poor.id)) == 0
     assert _held(poor_budget) == 0
     _ledger_agrees()
+
+
+def test_joining_a_group_is_refused_when_its_provider_does_not_take_that_kind_of_budget(
+        app_ctx, make_user):
+    """The organiser's request was checked against the kinds of budget the provider takes, but
+    anyone could join with any budget and the provider was paid from it regardless."""
+    from app.models import PoolParticipant
+    from tests.booking_helpers import at, next_weekday
+
+    provider, listing = live_listing(make_user, modes=("council_managed",))
+    organiser, _ = holder_with_budget(make_user)
+    fund_holder, fund_budget = holder_with_budget(make_user, mode="individual_service_fund")
+    day = next_weekday(2, 2)
+    pool = bookings.request_booking(organiser, organiser, bookings.BookingInput(
+        listing.id, kind="pooled", start=at(day, 10), end=at(day, 12), min_participants=2,
+        max_participants=3, join_deadline=at(day, 9) - timedelta(days=2)))
+    with pytest.raises(InvalidInput, match="does not take payment from your kind of budget"):
+        bookings.join_pool(fund_holder, fund_holder, pool.id)
+    assert _held(fund_budget) == 0
+    assert db.session.scalar(select(func.count()).select_from(PoolParticipant).where(
+        PoolParticipant.holder_id == fund_holder.id)) == 0

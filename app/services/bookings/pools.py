@@ -189,6 +189,10 @@ def join_pool(
     budget = budgets.current_budget(holder.id)
     if budget is None:
         raise InvalidInput("There is no budget to pay from yet.", field="booking")
+    if budget.funding_mode not in booking.listing.funding_modes:
+        # As for the organiser's request: the provider is paid only from budgets they take.
+        raise InvalidInput("This provider does not take payment from your kind of budget.",
+                           field="booking")
     # A share paid by card needs the card now: a place whose card cannot be asked would only
     # be given back once it was.
     card_payments.check_can_pay(budget, kind="pooled", total_pence=terms.hold_per_person_pence)
