@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.access import Role
-from app.domain.districts import parse_home_district
+from app.domain.districts import parse_home_district, uk_districts
 from app.domain.listings import DistrictError
 from app.domain.passwords import password_problem
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
@@ -172,7 +172,9 @@ def finish_sign_up(token: str, password: str) -> User:
     check_password_strength(password, "new_password", email=details["email"])
     user = _new_user(details["email"], details["name"], Role(details["role"]), password)
     audit.record(user, "account.signed_up", "user", user.id, details={"role": user.role})
-    if details["district"] and user.role_enum is Role.HOLDER:
+    # Checked again: a link sent before districts were checked may carry one not in use, which
+    # would put the holder in a market of nobody (they or a broker can record it later).
+    if details["district"] in uk_districts() and user.role_enum is Role.HOLDER:
         user.home_district = details["district"]
         audit.record(user, "holder.home_district_changed", "user", user.id,
                      details={"old": None, "new": user.home_district})
@@ -225,6 +227,15 @@ def sign_out(user: User) -> None:
     _end_sessions(user)
     audit.record(user, "account.signed_out", "user", user.id)
     db.session.commit()
+
+
+def staff_member(user_id: int) -> User:
+    """A broker's or council admin's account, for the page that asks before closing it.
+    Raises NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None or user.role_enum not in STAFF_ROLES:
+        raise NotFound("We could not find that staff account.")
+    return user
 
 
 def deactivate(user_id: int, *, actor: User) -> User:

@@ -386,10 +386,18 @@ def accept(actor: User, holder: User, cover_id: int, offer_id: int, *,
         # why, which is the provider's business and the broker's).
         raise Conflict("This provider can no longer cover this session. Choose another offer if "
                        "there is one.")
+    # A broker accepting for the holder is arranging the booking: not with a provider they
+    # declared a conflict with, and counted as theirs (broker steering counts what brokers arrange).
+    arranging = actor if actor.role_enum is Role.BROKER else None
+    if arranging is not None:
+        from app.services import conflicts
+
+        conflicts.refuse_if_conflicted(arranging, offer.profile_id, "arrange cover with them")
     provider = offer.profile.user
     booking = _request(actor, holder, BookingInput(
         listing_id=offer.listing_id, kind="one_off", start=cover.start_at, end=cover.end_at,
-        notes=f"Cover for a cancelled session ({reference(cover)})"), now=now, tell_provider=False)
+        notes=f"Cover for a cancelled session ({reference(cover)})"), now=now, tell_provider=False,
+        arranged_by=arranging)
     if booking.state == S.REQUESTED.value:
         # The provider's "I can cover" is their acceptance: no second round trip at short notice.
         rules.move(booking, Event.ACCEPT, ActorKind.PROVIDER)

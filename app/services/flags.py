@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import String, and_, case, cast, func, not_, or_, select
 
 from app import clock, links
 from app.domain.access import Role
@@ -31,6 +31,7 @@ from app.domain.rules.model import Severity
 from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
 from app.models import (
+    Conversation,
     Flag,
     Listing,
     Message,
@@ -473,14 +474,21 @@ def booking_hold_reasons(holder: User, listing: Listing, total_pence: int) -> li
     provider or its holder (registered in bookings.RULE_CHECKS). For brokers only: they name
     the flag, which may be about the holder's own delegate or the provider, so booking pages
     show everyone else a neutral line instead (domain.approval.reasons_for)."""
+    # A concern, or a provider's message asking for money, names the person at risk (often who
+    # reported it): it is about the provider, so it never makes that person's bookings with
+    # other providers wait. Flags about the holder's own side (their spending, their helpers,
+    # a message someone on their side wrote) do.
+    from_provider_to_them = (
+        select(cast(Message.id, String)).join(Conversation)
+        .where(Conversation.holder_id == holder.id, Message.from_provider.is_(True)))
+    about_their_side = and_(
+        Flag.holder_id == holder.id, Flag.subject_kind != "concern",
+        not_(and_(Flag.subject_kind == "message", Flag.subject_id.in_(from_provider_to_them))))
     open_flags = db.session.scalars(
         select(Flag).where(
             Flag.status == FlagStatus.OPEN.value,
             Flag.action.in_(_ACTIONS_THAT_HOLD_BOOKINGS),
-            or_(Flag.provider_profile_id == listing.profile_id,
-                # A concern names the person at risk (often who reported it): it is about the
-                # provider, so it never makes that person's bookings elsewhere wait.
-                and_(Flag.holder_id == holder.id, Flag.subject_kind != "concern")),
+            or_(Flag.provider_profile_id == listing.profile_id, about_their_side),
         ).order_by(Flag.id)
     ).all()
     reasons = [f"A broker is looking into a concern ({flag.reference}) and must approve this "

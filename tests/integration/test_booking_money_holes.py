@@ -12,7 +12,7 @@ from app.domain.access import Role
 from app.domain.bookings import IllegalTransition
 from app.domain.flags import Effects
 from app.domain.ledger import Account
-from app.errors import Conflict, InvalidInput, NotPermitted
+from app.errors import Conflict, DomainError, InvalidInput, NotPermitted
 from app.extensions import db
 from app.models import Booking, BookingSession, HolderPause, Notification
 from app.services import bookings, ledger, restrictions
@@ -211,3 +211,46 @@ def test_a_group_session_whose_joining_closes_after_it_starts_is_refused(world):
             max_participants=3, join_deadline=at(day, 11)))
     assert refused.value.field == "join_deadline"
     assert _held(budget) == 0
+
+
+def test_a_refused_join_leaves_no_place_behind_for_a_later_commit(world, make_user):
+    """join_pool wrote the place before its hold was refused and did not roll it back: the next
+    commit on the same session (a job's loop, a later step in the same request) kept a place
+    with no money held for it."""
+    from app.models import PoolParticipant
+    from tests.booking_helpers import at, next_weekday
+
+    provider, listing, holder, budget = world
+    poor, poor_budget = holder_with_budget(make_user, funded=1000)  # £10: less than a share
+    day = next_weekday(2, 2)
+    pool = bookings.request_booking(holder, holder, bookings.BookingInput(
+        listing.id, kind="pooled", start=at(day, 10), end=at(day, 12), min_participants=2,
+        max_participants=3, join_deadline=at(day, 9) - timedelta(days=2)))
+    with pytest.raises(DomainError):
+        bookings.join_pool(poor, poor, pool.id)
+    db.session.commit()  # whatever the caller does next
+    assert db.session.scalar(select(func.count()).select_from(PoolParticipant).where(
+        PoolParticipant.holder_id == poor.id)) == 0
+    assert _held(poor_budget) == 0
+    _ledger_agrees()
+
+
+def test_joining_a_group_is_refused_when_its_provider_does_not_take_that_kind_of_budget(
+        app_ctx, make_user):
+    """The organiser's request was checked against the kinds of budget the provider takes, but
+    anyone could join with any budget and the provider was paid from it regardless."""
+    from app.models import PoolParticipant
+    from tests.booking_helpers import at, next_weekday
+
+    provider, listing = live_listing(make_user, modes=("council_managed",))
+    organiser, _ = holder_with_budget(make_user)
+    fund_holder, fund_budget = holder_with_budget(make_user, mode="individual_service_fund")
+    day = next_weekday(2, 2)
+    pool = bookings.request_booking(organiser, organiser, bookings.BookingInput(
+        listing.id, kind="pooled", start=at(day, 10), end=at(day, 12), min_participants=2,
+        max_participants=3, join_deadline=at(day, 9) - timedelta(days=2)))
+    with pytest.raises(InvalidInput, match="does not take payment from your kind of budget"):
+        bookings.join_pool(fund_holder, fund_holder, pool.id)
+    assert _held(fund_budget) == 0
+    assert db.session.scalar(select(func.count()).select_from(PoolParticipant).where(
+        PoolParticipant.holder_id == fund_holder.id)) == 0

@@ -258,3 +258,19 @@ def test_a_restricted_provider_is_not_asked_to_cover_nor_booked_as_cover(world):
     assert db.session.scalar(select(func.count(Booking.id))) == 1  # only the cancelled one
     with pytest.raises(Conflict, match="not live"):
         cover.answer(world["first"], request.id, can_cover=True)
+
+
+def test_a_broker_accepting_cover_arranges_it_and_not_with_a_provider_they_are_conflicted_with(
+        world, make_user):
+    from app.services import conflicts
+    from app.services.conflicts import ConflictOfInterest
+
+    [request] = _cancel(world)
+    first = cover.answer(world["first"], request.id, can_cover=True)
+    second = cover.answer(world["second"], request.id, can_cover=True)
+    broker = make_user(Role.BROKER)
+    conflicts.declare(broker, str(_profile_id(world["first"])), "My sister works there")
+    with pytest.raises(ConflictOfInterest, match="arrange cover with them"):
+        cover.accept(broker, world["holder"], request.id, first.id)
+    booking = cover.accept(broker, world["holder"], request.id, second.id)
+    assert booking.arranged_by_id == broker.id  # counted among what this broker arranged

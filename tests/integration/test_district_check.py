@@ -122,3 +122,42 @@ def test_a_blank_district_is_no_district_for_the_markets_and_is_cleared(app_ctx,
     result = district_check.correct_districts()
     assert [(e.name, now) for e, now in result.corrected] == [("Dee Blank", "")]
     assert blank.home_district is None and result.unknown == []
+
+
+def test_a_sign_up_link_carrying_a_district_not_in_use_records_none(app_ctx):
+    """Links sent before districts were checked are signed, so only finishing can check them."""
+    from app.services import accounts
+
+    for district, kept in (("LX6", None), ("LS6", "LS6")):
+        token = accounts._sign_up_serializer().dumps({
+            "email": f"new-{district.lower()}@carefair.example", "name": "New Person",
+            "role": "holder", "district": district})
+        user = accounts.finish_sign_up(token, "a long and unusual passphrase 42")
+        assert user.home_district == kept
+
+
+def test_the_holders_and_brokers_pages_say_when_a_recorded_district_is_not_in_use(
+        client, login, login_as, make_user, db_session):
+    made_up = make_user(Role.HOLDER, home_district="LX6")
+    fine = make_user(Role.HOLDER, home_district="LS6")
+    db_session.commit()
+    login_as(Role.BROKER)
+    assert "Not a postcode district in use" in client.get(f"/broker/holders/{made_up.id}").get_data(as_text=True)
+    assert "Not a postcode district in use" not in client.get(f"/broker/holders/{fine.id}").get_data(as_text=True)
+    login(made_up)
+    assert "this is not a postcode district in use" in client.get("/my/").get_data(as_text=True)
+
+
+def test_only_someone_acting_for_the_holder_may_change_their_district(app_ctx, make_user):
+    from app.domain.access import DelegateKind
+    from app.errors import NotPermitted
+    from app.services.home_district import set_home_district
+    from tests.messaging_helpers import delegate
+
+    holder = make_user(Role.HOLDER, home_district="LS6")
+    stranger = make_user(Role.SUPPORTER)  # someone else's helper, not this holder's
+    with pytest.raises(NotPermitted):
+        set_home_district(stranger, holder.id, "SY1")
+    assert holder.home_district == "LS6"
+    helper = delegate(make_user, holder, DelegateKind.NOMINATED)
+    assert set_home_district(helper, holder.id, "SY1").home_district == "SY1"

@@ -368,3 +368,33 @@ def test_wording_the_council_only_advises_on_is_delivered_not_held_for_good(
 
     assert not db.session.get(Message, message.id).held
     assert CARD_DETAILS in _seen_by_holder(holder, conversation.id)
+
+
+def test_a_providers_request_for_card_details_does_not_hold_the_holders_bookings_elsewhere(
+        thread, make_user):
+    """The holder is the person it was aimed at: before, the flag named them and every booking
+    they then made with another provider waited for a broker. A request written on the holder's
+    side (someone acting for them asking a provider for cash) still does."""
+    from app.services import bookings
+    from tests.booking_helpers import holder_with_budget, one_off
+    from tests.booking_helpers import live_listing as bookable_listing
+
+    provider, listing, _, broker, _ = thread
+    holder, _ = holder_with_budget(make_user)
+    conversation = messaging.start(holder, holder.id, listing.id, "Hello?")
+    messaging.reply_as_provider(provider, conversation.id, CARD_DETAILS)
+    flag = db.session.scalar(select(Flag).where(Flag.rule == "suspicious_messages"))
+    assert flag.holder_id == holder.id and flag.action == "hold"
+
+    _, elsewhere = bookable_listing(make_user)
+    booking = bookings.request_booking(holder, holder, one_off(elsewhere))
+    assert booking.state == "requested" and booking.approval_codes == []
+
+    # Nearest case that should hold: the holder's side asks a provider for cash and secrecy.
+    other, _ = holder_with_budget(make_user)
+    asking = messaging.start(other, other.id, listing.id, "Hello?")
+    messaging.send_as_holder(other, other.id, asking.id,
+                             "Pay me in cash and keep this between us, don't tell the council.")
+    _, third = bookable_listing(make_user)
+    held = bookings.request_booking(other, other, one_off(third))
+    assert held.state == "awaiting_approval"

@@ -318,3 +318,19 @@ def test_a_concerns_flag_is_decided_on_the_concern_so_the_reporter_hears(
     assert db_session.get(Flag, concern.flag_id).status == "dismissed"
     assert db_session.scalar(select(Notification).where(
         Notification.user_id == holder.id, Notification.event == "concern_closed")) is not None
+
+
+def test_a_provider_under_review_is_told_a_broker_is_looking_not_shown_an_empty_list(
+        app_ctx, client, login, provider, db_session):
+    """Before: the listings page said "See the concern and respond" and the concerns page then
+    said there were none. Still nothing says who reported or what about."""
+    provider_user, _, profile_id = provider
+    concerns.raise_concern(None, profile_id, concerns.ConcernInput(
+        kind="safeguarding", harm="neglect", details=DETAILS, reporter_name=REPORTER_NAME))
+    login(provider_user)
+    listings_page = client.get("/provider/listings").get_data(as_text=True)
+    assert "See the concern and respond" not in listings_page
+    assert "They will tell you what" in listings_page
+    page = client.get("/provider/concerns").get_data(as_text=True)
+    assert 'id="under-review"' in page and "A broker is looking into a concern" in page
+    assert REPORTER_NAME not in page and "purse" not in page and "neglect" not in page.lower()

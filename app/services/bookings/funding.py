@@ -42,6 +42,7 @@ from app.services.bookings.horizon import is_deferred
 from app.services.bookings.pools import _release_pool
 
 
+@transaction.use_case
 def accept(provider: User, booking_id: int) -> Booking:
     """The provider accepts; money is then held per session (see the module docstring).
 
@@ -63,6 +64,7 @@ def accept(provider: User, booking_id: int) -> Booking:
     return _after_commit(booking_id)
 
 
+@transaction.use_case
 def retry_funding(actor: User, holder: User | None, booking_id: int) -> Booking:
     """Try again to hold the money after it failed (e.g. the budget has been topped up)."""
     booking = _lock_booking(booking_id)
@@ -295,6 +297,7 @@ def _mark_funded(
         )
 
 
+@transaction.use_case
 def decline(provider: User, booking_id: int, *, reason: str = "") -> Booking:
     """Raises NotFound, IllegalTransition."""
     booking = _lock_booking(booking_id)

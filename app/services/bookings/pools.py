@@ -100,6 +100,7 @@ def _joined(booking: Booking) -> list[PoolParticipant]:
     return [p for p in booking.participants if p.state == ShareState.JOINED]
 
 
+@transaction.use_case
 def share_card_answered(booking_id: int, participant_id: int, step_id: int,
                         err: DomainError | None) -> bool:
     """The participant's card answered the authorisation of their share; one commit.
@@ -155,6 +156,7 @@ def _participant_by_id(participant_id: int) -> PoolParticipant:
     return part
 
 
+@transaction.use_case
 def join_pool(
     actor: User, holder: User, booking_id: int, *, now: datetime | None = None
 ) -> PoolParticipant:
@@ -187,6 +189,10 @@ def join_pool(
     budget = budgets.current_budget(holder.id)
     if budget is None:
         raise InvalidInput("There is no budget to pay from yet.", field="booking")
+    if budget.funding_mode not in booking.listing.funding_modes:
+        # As for the organiser's request: the provider is paid only from budgets they take.
+        raise InvalidInput("This provider does not take payment from your kind of budget.",
+                           field="booking")
     # A share paid by card needs the card now: a place whose card cannot be asked would only
     # be given back once it was.
     card_payments.check_can_pay(budget, kind="pooled", total_pence=terms.hold_per_person_pence)
@@ -267,6 +273,7 @@ def _capture_pool(booking: Booking, s: BookingSession, actor: User | None,
         move_share(part, ShareState.PAID)
 
 
+@transaction.use_case
 def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
     """At the deadline: run (final shares fixed) or release every hold. None if not yet due.
     One commit either way."""

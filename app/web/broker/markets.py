@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.domain.access import Permission
+from app.domain.districts import uk_districts
 from app.domain.listings import Category
 from app.extensions import db
 from app.models import Flag, ProviderProfile
@@ -30,6 +31,12 @@ def category_label(value: str) -> str:
 @bp.app_template_filter("category_label")
 def _category_label_filter(value: str) -> str:
     return category_label(value)
+
+
+@bp.app_template_test("district_in_use")
+def _district_in_use(value: str | None) -> bool:
+    """`{% if d is district_in_use %}`: a recorded district is one in use (see Districts to check)."""
+    return bool(value) and value in uk_districts()
 
 
 def _run():

@@ -47,8 +47,12 @@ def conversation(conversation_id: int):
 @bp.get("/concerns")
 @requires(Permission.PROVIDER_AREA)
 def flags():
+    from app.services import providers, restrictions
+
+    profile = providers.profile_of(current_user)
     return render_template("provider/concerns.html",
                            concerns=flag_service.upheld_for_provider(current_user),
+                           restricted=bool(profile and restrictions.is_restricted(profile.id)),
                            title="Concerns a broker has upheld")
 
 
