@@ -106,6 +106,9 @@ class Config:
     MAX_FORM_PARTS: int = 200
     # Routes that accept no file: any body larger than this is refused with 413 unread.
     MAX_FORM_LENGTH: int = 256 * 1024
+    # A bulk import uploaded through the council API (copied to disk in chunks, never held in
+    # memory): room for a council's whole history, a million bookings and more.
+    API_IMPORT_MAX_BYTES: int = 512 * 1024 * 1024
     COUNCIL: CouncilSettings = field(default_factory=CouncilSettings)
     # "whoosh" or "postgres"; empty means PostgreSQL search on a PostgreSQL database, else Whoosh.
     SEARCH_BACKEND: str = ""

@@ -229,6 +229,15 @@ def sign_out(user: User) -> None:
     db.session.commit()
 
 
+def staff_member(user_id: int) -> User:
+    """A broker's or council admin's account, for the page that asks before closing it.
+    Raises NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None or user.role_enum not in STAFF_ROLES:
+        raise NotFound("We could not find that staff account.")
+    return user
+
+
 def deactivate(user_id: int, *, actor: User) -> User:
     """A council admin closes a staff account: it can no longer sign in, and every session it
     has open ends now. Raises NotFound, NotPermitted."""

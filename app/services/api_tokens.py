@@ -106,6 +106,14 @@ def revoke(actor: User, token_id: int) -> ApiToken:
     return token
 
 
+def get_token(token_id: int) -> ApiToken:
+    """One token, for the page that asks before revoking it. Raises NotFound."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound("There is no such API token.")
+    return token
+
+
 def all_tokens() -> list[ApiToken]:
     return list(db.session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
 

@@ -208,7 +208,12 @@ def referrals_of(flag: Flag) -> list[SafeguardingReferral]:
 def _open_flag_for(broker: User, flag_id: int) -> Flag:
     if broker.role_enum is not Role.BROKER:
         raise NotPermitted("Only a broker can review flags.")
-    flag = get_flag(flag_id)
+    # Locked, then re-read: two brokers deciding at once must not both decide (one would keep
+    # the held messages back while the other delivers them).
+    flag = db.session.scalar(select(Flag).where(Flag.id == flag_id).with_for_update()
+                             .execution_options(populate_existing=True))
+    if flag is None:
+        raise NotFound("We could not find that flag.")
     if flag.status_enum is not FlagStatus.OPEN:
         raise Conflict(f"This flag has already been {flag.status_enum.label.lower()}.")
     # Nobody reviews their own case: a flag about a broker's own arranging (steering, a
@@ -334,8 +339,11 @@ def release_restricted_messages(broker: User, profile_id: int, *, reason: str) -
     another open flag still holds it. Joins the caller's transaction."""
     open_flags = db.session.scalars(select(Flag).where(
         Flag.rule == RESTRICTED_SENDER_RULE, Flag.provider_profile_id == profile_id,
-        Flag.status == FlagStatus.OPEN.value).order_by(Flag.id)).all()
+        Flag.status == FlagStatus.OPEN.value).order_by(Flag.id).with_for_update()
+        .execution_options(populate_existing=True)).all()
     for flag in open_flags:
+        if flag.status_enum is not FlagStatus.OPEN:  # decided while we waited for the lock
+            continue
         record_dismissal(broker, flag, reason=f"Restriction lifted: {reason}")
 
 

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.domain.access import Role
+from app.domain.access import Decision, Permission, Principal, Role, decide
 from app.domain.districts import parse_home_district
 from app.domain.listings import DistrictError
 from app.errors import InvalidInput, NotFound, NotPermitted
 from app.extensions import db
 from app.models import User
 from app.services import audit
+from app.services import delegation as delegation_service
+
+
+def _acts_for(actor: User, holder: User) -> bool:
+    """Someone acting for this holder with leave to arrange their support (as the page asks),
+    not any supporter account: the service checks it too, since the district is their market."""
+    grant = delegation_service.grant_for(actor, holder.id)
+    return grant is not None and decide(Principal(actor.id, actor.role_enum), Permission.HOLDER_SPEND,
+                                        grant) is Decision.ALLOW
 
 
 def set_home_district(actor: User, holder_id: int, raw: str) -> User:
@@ -23,7 +32,7 @@ def set_home_district(actor: User, holder_id: int, raw: str) -> User:
     holder = db.session.scalar(select(User).where(User.id == holder_id).with_for_update())
     if holder is None or holder.role_enum is not Role.HOLDER:
         raise NotFound("We could not find that budget holder.")
-    if actor.id != holder.id and actor.role_enum not in (Role.BROKER, Role.SUPPORTER):
+    if actor.id != holder.id and actor.role_enum is not Role.BROKER and not _acts_for(actor, holder):
         raise NotPermitted("Only the person, someone acting for them or a broker can change this.")
     try:
         district = parse_home_district(raw)

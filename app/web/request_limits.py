@@ -27,30 +27,37 @@ class UploadTooLarge(RequestEntityTooLarge):
     upload = True
 
 
-def upload_limit(limit: Callable[[], int]) -> Callable[[F], F]:
-    """Mark a view as taking a file of at most `limit()` bytes (the whole request body)."""
+def upload_limit(limit: Callable[[], int], *, streamed: bool = False) -> Callable[[F], F]:
+    """Mark a view as taking a file of at most `limit()` bytes (the whole request body).
+
+    streamed: the view copies the file to disk in chunks and never holds it in memory (a bulk
+    import), so its own limit holds even beyond MAX_CONTENT_LENGTH, the cap for bodies that
+    are read whole."""
 
     def mark(view: F) -> F:
         view.upload_limit = limit  # type: ignore[attr-defined]
+        view.upload_streamed = streamed  # type: ignore[attr-defined]
         return view
 
     return mark
 
 
-def _limit_for_this_request(app: Flask) -> tuple[int, bool]:
+def _limit_for_this_request(app: Flask) -> tuple[int, bool, bool]:
+    """(the body limit, whether the route takes a file, whether it streams it to disk)."""
     view = app.view_functions.get(request.endpoint or "")
     limit = getattr(view, "upload_limit", None)
     if limit is not None:
-        return int(limit()), True
-    return int(app.config["MAX_FORM_LENGTH"]), False
+        return int(limit()), True, bool(getattr(view, "upload_streamed", False))
+    return int(app.config["MAX_FORM_LENGTH"]), False, False
 
 
 def refuse_large_bodies() -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    limit, is_upload = _limit_for_this_request(current_app._get_current_object())  # type: ignore[attr-defined]
+    limit, is_upload, streamed = _limit_for_this_request(
+        current_app._get_current_object())  # type: ignore[attr-defined]
     # Also caps a body sent without Content-Length (chunked) while it is read.
-    request.max_content_length = min(limit, current_app.config["MAX_CONTENT_LENGTH"])
+    request.max_content_length = limit if streamed else min(limit, current_app.config["MAX_CONTENT_LENGTH"])
     length = request.content_length
     if length is not None and length > request.max_content_length:
         raise UploadTooLarge() if is_upload else RequestEntityTooLarge()

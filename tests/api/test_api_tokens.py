@@ -129,6 +129,11 @@ def test_admin_creates_a_token_shown_once_and_revokes_it(client, login, admin, d
     headers = {"Authorization": f"Bearer {secret}"}
     assert client.get("/api/v1/budgets", headers=headers).status_code == 200
     token = db_session.scalar(select(ApiToken).where(ApiToken.name == "Finance system"))
+    # Revoke asks first (it cannot be undone): the question changes nothing.
+    assert f'href="/admin/api-tokens/{token.id}/revoke"' in listing
+    question = client.get(f"/admin/api-tokens/{token.id}/revoke").get_data(as_text=True)
+    assert "Revoke the token Finance system?" in question and "Yes, revoke it" in question
+    assert client.get("/api/v1/budgets", headers=headers).status_code == 200
     client.post(f"/admin/api-tokens/{token.id}/revoke", data={})
     assert client.get("/api/v1/budgets", headers=headers).status_code == 401
 

@@ -36,7 +36,10 @@ def test_admin_creates_and_revokes_a_token_without_javascript(no_js_context, liv
     assert api.get("/api/v1/holders", headers=headers).status == 200
     page.goto("/admin/api-tokens")
     assert secret not in page.content()
-    page.get_by_role("button", name="Revoke Case management system").click()
+    page.get_by_role("link", name="Revoke Case management system").click()
+    assert_page_contains(page, "Revoke the token Case management system?")
+    assert_accessible(page)
+    page.get_by_role("button", name="Yes, revoke it").click()
     assert_page_contains(page, "no longer works")
     assert api.get("/api/v1/holders", headers=headers).status == 401
 

@@ -146,3 +146,18 @@ def test_the_holders_and_brokers_pages_say_when_a_recorded_district_is_not_in_us
     assert "Not a postcode district in use" not in client.get(f"/broker/holders/{fine.id}").get_data(as_text=True)
     login(made_up)
     assert "this is not a postcode district in use" in client.get("/my/").get_data(as_text=True)
+
+
+def test_only_someone_acting_for_the_holder_may_change_their_district(app_ctx, make_user):
+    from app.domain.access import DelegateKind
+    from app.errors import NotPermitted
+    from app.services.home_district import set_home_district
+    from tests.messaging_helpers import delegate
+
+    holder = make_user(Role.HOLDER, home_district="LS6")
+    stranger = make_user(Role.SUPPORTER)  # someone else's helper, not this holder's
+    with pytest.raises(NotPermitted):
+        set_home_district(stranger, holder.id, "SY1")
+    assert holder.home_district == "LS6"
+    helper = delegate(make_user, holder, DelegateKind.NOMINATED)
+    assert set_home_district(helper, holder.id, "SY1").home_district == "SY1"

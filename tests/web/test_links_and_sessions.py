@@ -142,7 +142,12 @@ def test_deactivating_a_broker_ends_their_sessions_and_is_audited(app, client, m
     assert broker_browser.get("/broker/").status_code == 200
     admin = login_as(Role.COUNCIL_ADMIN)
     page = client.get("/admin/staff").get_data(as_text=True)
-    assert f"/admin/staff/{broker.id}/deactivate" in page
+    assert f'<a class="govuk-link" href="/admin/staff/{broker.id}/deactivate">' in page
+    # The link asks first: nothing is closed until the admin says yes.
+    question = client.get(f"/admin/staff/{broker.id}/deactivate").get_data(as_text=True)
+    assert f"Close {broker.name}&#39;s account?" in question and "Yes, close the account" in question
+    assert f'action="/admin/staff/{broker.id}/deactivate"' in question
+    assert broker_browser.get("/broker/").status_code == 200
     response = client.post(f"/admin/staff/{broker.id}/deactivate", follow_redirects=True)
     assert "signed out everywhere" in response.get_data(as_text=True)
     assert broker_browser.get("/broker/").status_code == 302

@@ -50,6 +50,18 @@ def staff():
     return render_template("admin/staff.html", form=form, people=people, title="Staff accounts")
 
 
+@bp.get("/staff/<int:user_id>/deactivate")
+@requires(Permission.ADMIN_AREA)
+def deactivate_staff_confirm(user_id: int):
+    """Are you sure? Closing a staff account signs them out everywhere: asked before it is done."""
+    user = accounts.staff_member(user_id)
+    if not user.active:
+        flash(f"{user.name}'s account is already closed.", "error")
+        return redirect(url_for("admin.staff"))
+    return render_template("admin/staff_close.html", person=user,
+                           title=f"Close {user.name}'s account?")
+
+
 @bp.post("/staff/<int:user_id>/deactivate")
 @requires(Permission.ADMIN_AREA)
 def deactivate_staff(user_id: int):

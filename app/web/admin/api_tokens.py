@@ -54,8 +54,20 @@ def api_tokens_page():
                                        secret=created.secret, title="API token created")
             return response, 201, {"Cache-Control": "no-store"}
     return render_template("admin/api_tokens.html", form=form, tokens=api_tokens.all_tokens(),
-                           revoke_form=RevokeForm(), scopes=api_tokens.SCOPES, today=date.today(),
+                           scopes=api_tokens.SCOPES, today=date.today(),
                            title="API tokens")
+
+
+@bp.get("/api-tokens/<int:token_id>/revoke")
+@requires(Permission.ADMIN_AREA)
+def revoke_api_token_confirm(token_id: int):
+    """Are you sure? A revoked token stops working at once and cannot be brought back."""
+    token = api_tokens.get_token(token_id)
+    if token.revoked_at is not None:
+        flash(f"The token {token.name} is already revoked.", "error")
+        return redirect(url_for("admin.api_tokens_page"))
+    return render_template("admin/api_token_revoke.html", token=token, form=RevokeForm(),
+                           scopes=api_tokens.SCOPES, title=f"Revoke the token {token.name}?")
 
 
 @bp.post("/api-tokens/<int:token_id>/revoke")

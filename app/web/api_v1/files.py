@@ -6,20 +6,26 @@ import os
 import shutil
 import tempfile
 
-from flask import Response, stream_with_context
+from flask import Response, current_app, stream_with_context
 
 from app.services import imports
 from app.services.imports import reader
 from app.web.api_v1 import schemas as s
 from app.web.api_v1.core import actor, new_blueprint, scoped
 from app.web.api_v1.exports import EXPORTS, stream
+from app.web.request_limits import upload_limit
 
 uploads = new_blueprint("imports", "Bulk import from a file (imports:write)")
 downloads = new_blueprint("exports", "Exports as CSV or JSON Lines (the resource's read scope)")
 BLUEPRINTS = (uploads, downloads)
 
 
+def _import_limit() -> int:
+    return int(current_app.config["API_IMPORT_MAX_BYTES"])
+
+
 @uploads.route("/imports/<any(providers, holders, budgets, bookings):kind>", methods=["POST"])
+@upload_limit(_import_limit, streamed=True)
 @scoped("imports:write")
 @uploads.arguments(s.ImportArgs, location="query")
 @uploads.arguments(s.ImportFile, location="files")
