@@ -64,3 +64,24 @@ def test_holder_asks_for_changes_with_a_reason(client, login, booked, db_session
     assert agreement.status == "changes_requested"
     login(provider)
     assert "Could it be 11am?" in client.get(f"/provider/agreements/{agreement.id}").get_data(as_text=True)
+
+
+def test_changed_terms_offered_later_are_shown_as_waiting_for_acceptance_not_as_in_force(
+        client, login, booked, db_session):
+    provider, holder, booking_id = booked
+    login(provider)
+    client.post(f"/provider/bookings/{booking_id}/agreement", data=TERMS)
+    agreement = db_session.scalar(select(ServiceAgreement))
+    login(holder)
+    client.post(f"/my/agreements/{agreement.id}", data={"answer": "accept"})
+    login(provider)
+    # A lower rate, but Sunday mornings at seven: more than a change of price.
+    response = client.post(f"/provider/agreements/{agreement.id}/new-version",
+                           data={**TERMS, "rate": "15.00", "schedule": "Sundays 07:00 for 2 hours"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    login(holder)
+    page = client.get(f"/my/agreements/{agreement.id}").get_data(as_text=True)
+    now_part, offered_part = page.split('id="offer-heading"', 1)
+    assert "The terms that apply now (version 1)" in now_part and "Tuesdays 10:00 for 2 hours" in now_part
+    assert "Sundays 07:00" not in now_part and "Sundays 07:00 for 2 hours" in offered_part
+    assert "they apply only if they are accepted" in offered_part
