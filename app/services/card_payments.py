@@ -572,7 +572,7 @@ def _audit_step(actor, booking, s, payment_id: int, action: str, amount: int,
 
 @dataclass(frozen=True)
 class RefundOutcome:
-    payment: Payment
+    payment: Payment | None  # None for a group session (each participant's card has its own)
     taken_back_pence: int  # reversed from the provider's payout by this refund
     still_to_take_back_pence: int  # paid out and refunded, not yet reversed (retried later)
 
@@ -586,16 +586,27 @@ def refund_session(broker: User, session_id: int, amount_pence: int, *, reason: 
 
     One transaction: the session's booking is locked, the ledger refund written and the card
     refund recorded as a card step (its key fixed now), then one commit; the card refund runs
-    after the commit. Raises InvalidInput, InsufficientFunds (more than is left to refund),
-    NotFound (nothing refunded).
+    after the commit. A group session's refund is split between its participants the way their
+    shares were, each from what they paid (their budget, and their own card if they paid by
+    card). Raises InvalidInput, InsufficientFunds (more than is left to refund), NotFound
+    (nothing refunded), NotPermitted (not a broker), ConflictOfInterest.
     """
-    from app.services import card_steps, transaction
-    from app.services.bookings._common import _lock_session
+    from app.services import card_steps, conflicts, transaction
+    from app.services.bookings._common import _lock_session, _require_broker
 
     try:
+        _require_broker(broker)
         if not (reason or "").strip():
             raise InvalidInput("Say why the money is being given back.", field="reason")
         s = _lock_session(session_id)
+        # A refund takes back what the provider was paid: not for a broker conflicted with them.
+        conflicts.refuse_if_conflicted(broker, s.provider_profile_id, "give refunds about them")
+        if s.booking.kind == "pooled":
+            _refund_pool(broker, s, amount_pence, reason.strip()[:300])
+            transaction.commit()
+            booking_id = s.booking_id
+            card_steps.run(booking_id=booking_id)
+            return RefundOutcome(None, 0, 0)
         payment = session_payment(s.id)
         if s.capture_id is None or payment is None or payment.captured_pence <= 0:
             raise InvalidInput("Nothing has been paid for this session yet.", field="amount")
@@ -625,6 +636,46 @@ def refund_session(broker: User, session_id: int, amount_pence: int, *, reason: 
     card_steps.run(booking_id=booking.id)
     left = overpaid_pence(_payment(payment.id))
     return RefundOutcome(_payment(payment.id), before - _payment(payment.id).transferred_pence, left)
+
+
+def _refund_pool(broker: User, s: BookingSession, amount_pence: int, reason: str) -> None:
+    """A group session's refund, in the caller's transaction (the booking is locked): split
+    between the participants who paid, as their shares were (split_shares), none given more
+    than they paid and have not had back; ledger refunds and card refund steps per participant."""
+    from app.domain.pooling import split_shares
+    from app.models import LedgerTransaction
+    from app.services import card_steps
+
+    booking = s.booking
+    paid = sorted((p for p in booking.participants if p.capture_id is not None),
+                  key=lambda p: p.holder_id)
+    if not paid:
+        raise InvalidInput("Nothing has been paid for this session yet.", field="amount")
+    captured = {p.id: db.session.get(LedgerTransaction, p.capture_id).amount_pence  # type: ignore[union-attr]
+                for p in paid}
+    left = {p.id: ledger.refundable(p.capture_id) for p in paid if p.capture_id is not None}
+    rules.check_refund(amount_pence, captured=sum(captured.values()),
+                       refunded=sum(captured.values()) - sum(left.values()))
+    even = split_shares(amount_pence, [p.holder_id for p in paid])
+    pieces = {p.id: min(even[p.holder_id], left[p.id]) for p in paid}
+    over = amount_pence - sum(pieces.values())
+    for p in paid:  # pennies one could not take go to those who can still have some back
+        more = min(over, left[p.id] - pieces[p.id])
+        pieces[p.id] += more
+        over -= more
+    for p in paid:
+        piece = pieces[p.id]
+        if piece <= 0 or p.capture_id is None:
+            continue
+        already = captured[p.id] - left[p.id]
+        ledger.refund(p.capture_id, piece, idempotency_key=f"s{s.id}-pp{p.id}-refund-{already}-{piece}",
+                      actor=broker, on_behalf_of=p.holder, reason=reason)
+        payment = session_payment(s.id, p.id)
+        if payment is not None:
+            card_steps.record(booking, "refund", session=s, participant=p, amount=piece,
+                              actor=broker, reason=reason,
+                              key=f"b{booking.id}-s{s.id}-pp{p.id}-p{payment.id}-card-refund-"
+                                  f"{already}-{piece}")
 
 
 def _retry_suffix(payment_id: int, kind: str) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app.adapters.stripe_gateway import PaymentGateway
 from app.domain.ledger import Account
 from app.domain.payments import PaymentLimitExceeded
+from app.errors import DomainError
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -240,6 +241,29 @@ def test_dispute_partial_refund_takes_less_and_refunds_never_exceed_what_was_tak
     assert (payment.refunded_pence, payment.status) == (2000, "refunded")
     assert ledger.balances(budget.id)[Account.SPENT] == 0
     assert taken(stripe_api, payment) == 0
+
+
+def test_only_a_broker_free_of_conflict_can_give_money_back(world, stripe_api, make_user):
+    """refund_session trusted its caller to be a broker: anyone reaching it (a holder, the
+    provider, a broker who declared a conflict with the provider) could move paid money back."""
+    from app.domain.access import Role
+    from app.errors import NotPermitted
+    from app.services import conflicts
+
+    provider, _, holder, budget = world
+    booking = accepted(world)
+    s = delivered(world, booking)
+    bookings.confirm_session(holder, holder, s.id)
+    for who in (holder, provider):
+        with pytest.raises(NotPermitted):
+            card_payments.refund_session(who, s.id, 500, reason="Give it back")
+    conflicted = make_user(Role.BROKER)
+    conflicts.declare(conflicted, str(booking.provider_profile_id), "My cousin runs it")
+    with pytest.raises(DomainError, match="conflict of interest"):
+        card_payments.refund_session(conflicted, s.id, 500, reason="Give it back")
+    payment = card_payments.session_payment(s.id)
+    assert (payment.refunded_pence, taken(stripe_api, payment)) == (0, PRICE)
+    assert ledger.balances(budget.id)[Account.SPENT] == PRICE
 
 
 def paid_out_session(world, make_user):

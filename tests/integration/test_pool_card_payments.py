@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app.domain.access import Role
 from app.domain.ledger import Account
+from app.domain.payments import PaymentLimitExceeded
 from app.errors import Conflict
 from app.extensions import db
 from app.models import AuditEvent, Booking, CardStep, Notification, Payment, PoolParticipant
@@ -309,4 +310,33 @@ def test_stripe_down_at_join_leaves_the_share_waiting_until_reconcile(world, app
     assert (payment.status, payment.authorised_pence) == ("authorised", MOST_EACH)
     assert _intent(stripe_api, payment).status == "requires_capture"
     assert card_steps.reconcile().steps.done == 0
+    _agrees()
+
+
+def test_a_brokers_refund_of_a_group_session_goes_back_to_each_who_paid(
+        world, stripe_api, make_user):
+    """A group session's refund used to be refused as 'nothing has been paid' (its money is in
+    the participants' shares, not the session): a broker could not give any of it back."""
+    pool = _full_pool(world)
+    s = _deliver(world, pool)
+    bookings.confirm_session(world["ann"], world["ann"], s.id)
+    broker = make_user(Role.BROKER)
+
+    card_payments.refund_session(broker, s.id, 3000, reason="The hall was unheated")
+    for who in ("ann", "bea"):
+        payment = _payment(pool, world[who])
+        assert (payment.captured_pence, payment.refunded_pence) == (2000, 1000)
+        assert _taken(stripe_api, payment) == 1000
+    assert [_balance(world, w, Account.SPENT) for w in ("ann", "bea", "cal")] == [1000] * 3
+    refunds = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "ledger.refund")).all()
+    assert sorted((e.actor_id, e.on_behalf_of_id) for e in refunds) == sorted(
+        (broker.id, world[w].id) for w in ("ann", "bea", "cal"))
+    _agrees()
+
+    with pytest.raises(PaymentLimitExceeded, match="only £30.00"):
+        card_payments.refund_session(broker, s.id, 3001, reason="More than is left")
+    card_payments.refund_session(broker, s.id, 3000, reason="The rest")
+    assert [_balance(world, w, Account.SPENT) for w in ("ann", "bea", "cal")] == [0] * 3
+    assert all(_taken(stripe_api, _payment(pool, world[w])) == 0 for w in ("ann", "bea"))
     _agrees()
