@@ -340,3 +340,35 @@ def test_a_brokers_refund_of_a_group_session_goes_back_to_each_who_paid(
     assert [_balance(world, w, Account.SPENT) for w in ("ann", "bea", "cal")] == [0] * 3
     assert all(_taken(stripe_api, _payment(pool, world[w])) == 0 for w in ("ann", "bea"))
     _agrees()
+
+
+@pytest.mark.parametrize("use_case", ["join_pool", "confirm_session", "cancel_booking",
+                                      "refund_session"])
+def test_each_group_use_case_commits_its_rows_once_before_any_card_call(
+        world, app, localstripe_url, make_user, use_case):
+    """Convention 5 for the participants' cards: the use case's own rows (places, holds,
+    captures, states) are written in one commit, and Stripe is asked only after it."""
+    from tests.fault_support import counting_commits, stripe_proxy
+
+    broker = make_user(Role.BROKER)
+    with stripe_proxy(localstripe_url) as proxy:
+        app.config["STRIPE_API_BASE"] = proxy.url
+        pool = _pool(world) if use_case == "join_pool" else _full_pool(world)
+        s = pool.sessions[0]
+        if use_case in ("confirm_session", "refund_session"):
+            _deliver(world, pool)
+        if use_case == "refund_session":
+            bookings.confirm_session(world["ann"], world["ann"], s.id)
+        act = {
+            "join_pool": lambda: bookings.join_pool(world["bea"], world["bea"], pool.id),
+            "confirm_session": lambda: bookings.confirm_session(world["ann"], world["ann"], s.id),
+            "cancel_booking": lambda: bookings.cancel_booking(world["ann"], world["ann"],
+                                                              pool.id),
+            "refund_session": lambda: card_payments.refund_session(broker, s.id, 1500,
+                                                                   reason="Cold hall"),
+        }[use_case]
+        proxy.reset()
+        with counting_commits(proxy) as counter:
+            act()
+    assert any(e.startswith("stripe") for e in counter.events), counter.events
+    assert counter.use_case_commits_before_stripe() == 1, counter.events
