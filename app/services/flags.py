@@ -353,14 +353,19 @@ def _open_restricted_sender_flag(profile_id: int) -> Flag | None:
         Flag.subject_id == str(profile_id), Flag.status == FlagStatus.OPEN.value))
 
 
-def hold_for_restricted_sender(message: Message, provider: ProviderProfile) -> Filed:
+def hold_for_restricted_sender(message: Message, provider: ProviderProfile) -> Filed | None:
     """A restricted provider's message waits under the one open flag that gathers everything
     they send while restricted: filed (and brokers told) with the first, joined by the rest,
     so the broker sees one case with the held messages listed. Joins the caller's transaction;
-    the caller has marked the message held."""
-    # Two sends at once must not file two flags: lock the provider's restriction row first.
-    db.session.execute(select(ProviderRestriction.id).where(
-        ProviderRestriction.provider_profile_id == provider.id).with_for_update())
+    the caller holds the message. None when the restriction was lifted by the time the lock
+    was ours (a lift committed while this send waited): nothing holds the message then."""
+    # Two sends at once must not file two flags: lock the provider's restriction row first,
+    # and read it again under the lock.
+    restriction = db.session.scalar(select(ProviderRestriction).where(
+        ProviderRestriction.provider_profile_id == provider.id).with_for_update()
+        .execution_options(populate_existing=True))
+    if restriction is None or not (restriction.listings_suspended or restriction.payouts_held):
+        return None
     flag = _open_restricted_sender_flag(provider.id)
     filed = Filed()
     if flag is None:

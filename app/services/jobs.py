@@ -376,7 +376,8 @@ def close(actor: User, holder: User, job_id: int, *, filled_by_reply_id: int | N
         raise Conflict("This job is already closed.")
     filled_by = None
     if filled_by_reply_id is not None:
-        filled_by = next((r for r in job.replies if r.id == filled_by_reply_id), None)
+        # Only a reply still standing: a provider who took theirs back is not doing the job.
+        filled_by = next((r for r in _interested(job) if r.id == filled_by_reply_id), None)
         if filled_by is None:
             raise InvalidInput("Choose who is doing the job from the replies", field="filled_by")
     job.status = "filled" if filled_by else "closed"

@@ -212,6 +212,14 @@ def _post(conversation: Conversation, author: User, text: str, *,
     # concern) keeps no direct line to holders: every message waits for a broker.
     restricted = from_provider and restrictions.is_restricted(provider.id)
     filed = flags.file_findings([finding]) if finding is not None else flags.Filed()
+    if restricted:
+        # Gathered with the provider's other held messages on one open flag (None: a broker
+        # lifted the restriction while this send waited for it, so it goes through).
+        gathered = flags.hold_for_restricted_sender(message, provider)
+        restricted = gathered is not None
+        if gathered is not None:
+            filed.flags += gathered.flags
+            filed.hidden_listing_ids += gathered.hidden_listing_ids
     hold = should_hold(fact, finding, sender_restricted=restricted)
     if hold and not restricted and not filed.flags:
         # The council's settings only advise on this wording, so no broker would ever read it:
@@ -221,11 +229,6 @@ def _post(conversation: Conversation, author: User, text: str, *,
         # Held for a broker: the holder's side neither sees it nor hears of it, and the
         # sender's page shows it as sent (they are never told why, or that it is held).
         message.held = True
-        if restricted:
-            # Gathered with the provider's other held messages on one open flag.
-            gathered = flags.hold_for_restricted_sender(message, provider)
-            filed.flags += gathered.flags
-            filed.hidden_listing_ids += gathered.hidden_listing_ids
         audit.record(None, "message.held", "message", message.id,
                      details={"flagged": sorted(found), "provider_restricted": restricted,
                               "flag": (f"F-{message.held_for_flag_id}"

@@ -291,3 +291,16 @@ def test_a_provider_whose_payouts_a_broker_holds_is_not_told_and_takes_no_place_
     job = jobs.post(holder, holder, job_input())
     assert _told(job.id) == {_profile(free)}
     assert _inbox(held, jobs.Event.JOB_MATCHED) == 0
+
+
+def test_a_job_cannot_be_filled_by_a_reply_its_provider_took_back(holder, broker, make_user):
+    a, _ = provider_in(make_user, broker, name="Alice PA")
+    b, _ = provider_in(make_user, broker, name="Bea PA")
+    job = jobs.post(holder, holder, job_input())
+    taken_back = jobs.reply(a, job.id, "I could do mornings.")
+    standing = jobs.reply(b, job.id, "I can do mornings.")
+    jobs.withdraw(a, job.id)
+    with pytest.raises(InvalidInput) as refused:
+        jobs.close(holder, holder, job.id, filled_by_reply_id=taken_back.id)
+    assert refused.value.field == "filled_by" and job.status == "open"
+    assert jobs.close(holder, holder, job.id, filled_by_reply_id=standing.id).filled_by_profile_id == _profile(b)

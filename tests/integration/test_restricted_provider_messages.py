@@ -398,3 +398,20 @@ def test_a_providers_request_for_card_details_does_not_hold_the_holders_bookings
     _, third = bookable_listing(make_user)
     held = bookings.request_booking(other, other, one_off(third))
     assert held.state == "awaiting_approval"
+
+
+def test_a_send_that_finds_the_restriction_lifted_under_the_lock_is_not_held(thread):
+    """A lift that commits while a send waits for the provider's restriction row: the send read
+    "restricted" before the lock, but under it the restriction is gone, so nothing holds the
+    message (before: it was held under a new case although the provider was cleared)."""
+    provider, listing, holder, broker, conversation = thread
+    _restrict(listing, broker, suspend_listings=True)
+    restrictions.lift(broker, listing.profile_id, reason="Cleared")
+    message = Message(conversation_id=conversation.id, author_id=provider.id, from_provider=True,
+                      body="Yes, from 10am.")
+    db.session.add(message)
+    db.session.flush()
+
+    assert flags.hold_for_restricted_sender(message, listing.profile) is None
+    assert message.held_for_flag_id is None
+    assert _restricted_flags() == []
