@@ -372,3 +372,25 @@ def test_each_group_use_case_commits_its_rows_once_before_any_card_call(
             act()
     assert any(e.startswith("stripe") for e in counter.events), counter.events
     assert counter.use_case_commits_before_stripe() == 1, counter.events
+
+
+def test_the_provider_is_paid_each_card_share_and_a_waiting_one_once_they_can_be(
+        world, stripe_api, connect_stub):
+    pool = _full_pool(world)
+    s = _deliver(world, pool)
+    bookings.confirm_session(world["ann"], world["ann"], s.id)
+    # Not set up for payouts yet: both shares wait, named on the brokers' list.
+    waiting = card_payments.waiting_payouts()
+    assert sorted(p.payment.payer_id for p in waiting) == sorted(
+        [world["ann"].id, world["bea"].id])
+    assert all(p.waiting_pence == TOTAL // 3 for p in waiting)
+
+    card_payments.start_onboarding(world["provider"], refresh_url="http://x/refresh",
+                                   return_url="http://x/return")
+    assert card_payments.pay_waiting() == 2
+    transfers = [r for r in connect_stub.requests if r.path == "/v1/transfers"]
+    assert sorted(r.form["source_transaction"] for r in transfers) == sorted(
+        _payment(pool, world[w]).stripe_charge_id for w in ("ann", "bea"))
+    assert all(r.form["amount"] == str(TOTAL // 3) for r in transfers)
+    assert card_payments.waiting_payouts() == []
+    assert card_payments.pay_waiting() == 0  # paid once
