@@ -147,6 +147,26 @@ def test_a_weekly_link_without_the_number_of_weeks_goes_back_to_step_one(
     assert db_session.scalar(select(Booking).where(Booking.listing_id == listing.id)) is None
 
 
+def test_someone_acting_for_the_holder_is_told_whose_budget_it_is(
+        client, login, market, make_user, db_session):
+    from app.domain.access import DelegateKind
+    from tests.messaging_helpers import delegate
+
+    _, listing, holder = market
+    login(delegate(make_user, holder, DelegateKind.AUTHORISED))
+    step1 = client.get(f"/my/book/{listing.id}/how-often").get_data(as_text=True)
+    assert f"How often does {holder.name} need support?" in step1
+    slot = _slots(client.get(f"/my/book/{listing.id}/when?often=once&minutes=120")
+                  .get_data(as_text=True))[0]
+    base = f"/my/book/{listing.id}/check?often=once&minutes=120&start={quote(slot)}"
+    check = client.get(base).get_data(as_text=True).replace("&#39;", "'")
+    assert f"Left in {holder.name}'s budget after this" in check
+    assert "Left in your budget" not in check
+    easy = client.get(base + "&easy=1").get_data(as_text=True)
+    assert f"After this, {holder.name} has" in easy and "left in their budget" in easy
+    assert f"will help {holder.name} with" in easy and "will help you" not in easy
+
+
 def test_steps_one_and_two_have_an_easy_read_version_with_pictures(client, login, market):
     _, listing, holder = market
     login(holder)

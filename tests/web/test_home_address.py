@@ -125,3 +125,17 @@ def test_a_provider_finds_their_own_address_from_their_pages_and_is_told_what_it
     saved = client.post("/home-address", data=ADDRESS, follow_redirects=True)
     assert "Your home address is saved. It stays private" in saved.get_data(as_text=True)
     assert db_session.scalar(select(HomeAddress)).user_id == provider.id
+
+
+def test_the_provider_is_told_when_there_is_no_phone_and_how_to_reach_the_person(
+        client, login, market, app):
+    provider, listing, holder = market
+    login(holder)
+    client.post("/my/address", data={**ADDRESS, "phone": ""})
+    with app.app_context():
+        booking = bookings.request_booking(holder, holder, one_off(listing, day=next_weekday(2)))
+        bookings.accept(provider, booking.id)
+    login(provider)
+    html = client.get(f"/provider/bookings/{booking.id}/address").get_data(as_text=True)
+    assert "12 Abbey Foregate" in html and "No phone number given" in html
+    assert 'href="/provider/messages"' in html

@@ -181,7 +181,9 @@ def step_how_often(listing_id: int):
                                    if is_group(listing) else []),
                            fewest_choices=FEWEST_CHOICES, most_choices=MOST_CHOICES,
                            length_label=length_label, week_choices=WEEK_CHOICES,
-                           title=("Error: " if errors else "") + "How often do you need support?")
+                           title=("Error: " if errors else "") + (
+                               f"How often does {ctx.holder.name} need support?"
+                               if ctx.on_behalf else "How often do you need support?"))
 
 
 @bp.get("/book/<int:listing_id>/when")
