@@ -136,6 +136,13 @@ def authenticate(secret: str | None, *, now: datetime | None = None) -> ApiToken
     return token
 
 
+def id_of(secret: str | None) -> int | None:
+    """The id of the token a presented secret belongs to, live or not (None: no such token)."""
+    if not secret:
+        return None
+    return db.session.scalar(select(ApiToken.id).where(ApiToken.token_hash == _hash(secret.strip())))
+
+
 def require_scope(token: ApiToken, scope: str) -> None:
     """Raises NotPermitted when the token was not given `scope`."""
     if scope not in token.scopes:

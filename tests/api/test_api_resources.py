@@ -61,6 +61,15 @@ def test_holders_page_through_with_a_cursor_and_filter_by_district(client, make_
     assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "limit"
 
 
+def test_a_cursor_of_ten_digits_is_a_cursor_and_one_beyond_any_id_is_refused_plainly(client, make_token):
+    """Ids pass 999,999,999 in a big council's sessions: their next_cursor must come back in."""
+    _, headers = make_token(["bookings:read"])
+    page = client.get("/api/v1/sessions?cursor=1999999999", headers=headers)
+    assert page.status_code == 200 and page.get_json() == {"items": [], "next_cursor": None}
+    beyond = client.get("/api/v1/sessions?cursor=2147483648", headers=headers)
+    assert beyond.status_code == 422 and beyond.get_json()["error"]["field"] == "cursor"
+
+
 def test_bookings_filter_by_status_and_show_history(client, make_token, council_data):
     _, headers = make_token(["bookings:read"])
     items = client.get("/api/v1/bookings?status=settled", headers=headers).get_json()["items"]

@@ -112,6 +112,18 @@ def test_each_use_is_audited_with_the_tokens_name(client, db_session, make_token
     assert all(e.actor_id == admin.id for e in events)
 
 
+def test_a_revoked_token_still_being_tried_is_audited_under_its_name(client, app, db_session, make_token, admin):
+    secret, headers = make_token(["holders:read"], name="Old finance system")
+    token = db_session.scalar(select(ApiToken).where(ApiToken.prefix == secret[:12]))
+    with app.test_request_context():
+        api_tokens.revoke(admin, token.id)
+    assert client.get("/api/v1/holders", headers=headers).status_code == 401
+    client.get("/api/v1/holders", headers={"Authorization": "Bearer cfk_never_issued"})
+    events = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "api_token.used")).all()
+    assert [(e.subject_id, e.details["token"], e.details["status"]) for e in events] == [
+        (str(token.id), "Old finance system", 401)]
+
+
 def test_admin_creates_a_token_shown_once_and_revokes_it(client, login, admin, db_session):
     login(admin)
     page = client.get("/admin/api-tokens")

@@ -340,3 +340,57 @@ def test_a_brokers_refund_of_a_group_session_goes_back_to_each_who_paid(
     assert [_balance(world, w, Account.SPENT) for w in ("ann", "bea", "cal")] == [0] * 3
     assert all(_taken(stripe_api, _payment(pool, world[w])) == 0 for w in ("ann", "bea"))
     _agrees()
+
+
+@pytest.mark.parametrize("use_case", ["join_pool", "confirm_session", "cancel_booking",
+                                      "refund_session"])
+def test_each_group_use_case_commits_its_rows_once_before_any_card_call(
+        world, app, localstripe_url, make_user, use_case):
+    """Convention 5 for the participants' cards: the use case's own rows (places, holds,
+    captures, states) are written in one commit, and Stripe is asked only after it."""
+    from tests.fault_support import counting_commits, stripe_proxy
+
+    broker = make_user(Role.BROKER)
+    with stripe_proxy(localstripe_url) as proxy:
+        app.config["STRIPE_API_BASE"] = proxy.url
+        pool = _pool(world) if use_case == "join_pool" else _full_pool(world)
+        s = pool.sessions[0]
+        if use_case in ("confirm_session", "refund_session"):
+            _deliver(world, pool)
+        if use_case == "refund_session":
+            bookings.confirm_session(world["ann"], world["ann"], s.id)
+        act = {
+            "join_pool": lambda: bookings.join_pool(world["bea"], world["bea"], pool.id),
+            "confirm_session": lambda: bookings.confirm_session(world["ann"], world["ann"], s.id),
+            "cancel_booking": lambda: bookings.cancel_booking(world["ann"], world["ann"],
+                                                              pool.id),
+            "refund_session": lambda: card_payments.refund_session(broker, s.id, 1500,
+                                                                   reason="Cold hall"),
+        }[use_case]
+        proxy.reset()
+        with counting_commits(proxy) as counter:
+            act()
+    assert any(e.startswith("stripe") for e in counter.events), counter.events
+    assert counter.use_case_commits_before_stripe() == 1, counter.events
+
+
+def test_the_provider_is_paid_each_card_share_and_a_waiting_one_once_they_can_be(
+        world, stripe_api, connect_stub):
+    pool = _full_pool(world)
+    s = _deliver(world, pool)
+    bookings.confirm_session(world["ann"], world["ann"], s.id)
+    # Not set up for payouts yet: both shares wait, named on the brokers' list.
+    waiting = card_payments.waiting_payouts()
+    assert sorted(p.payment.payer_id for p in waiting) == sorted(
+        [world["ann"].id, world["bea"].id])
+    assert all(p.waiting_pence == TOTAL // 3 for p in waiting)
+
+    card_payments.start_onboarding(world["provider"], refresh_url="http://x/refresh",
+                                   return_url="http://x/return")
+    assert card_payments.pay_waiting() == 2
+    transfers = [r for r in connect_stub.requests if r.path == "/v1/transfers"]
+    assert sorted(r.form["source_transaction"] for r in transfers) == sorted(
+        _payment(pool, world[w]).stripe_charge_id for w in ("ann", "bea"))
+    assert all(r.form["amount"] == str(TOTAL // 3) for r in transfers)
+    assert card_payments.waiting_payouts() == []
+    assert card_payments.pay_waiting() == 0  # paid once

@@ -9,6 +9,7 @@ from flask import Flask, current_app, g, request
 from flask_smorest import Api, Blueprint
 
 from app.domain.access import Permission
+from app.domain.errors import NotAuthenticated
 from app.extensions import csrf, limiter
 from app.services import api_tokens
 from app.web.api_v1.schemas import ErrorSchema
@@ -60,7 +61,13 @@ def scoped(scope: str | Callable[[dict], str]):
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            token = api_tokens.authenticate(bearer())
+            try:
+                token = api_tokens.authenticate(bearer())
+            except NotAuthenticated:
+                # A revoked or expired token that is still being tried is audited under its
+                # name like any use (the admin sees which system still holds it).
+                g.api_token_id = api_tokens.id_of(bearer())
+                raise
             g.api_token_id = token.id
             g.api_actor = token.created_by
             api_tokens.require_scope(token, scope(kwargs) if callable(scope) else scope)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from app.domain.bookings import BookingState
 from app.domain.budget import Frequency, FundingMode
@@ -30,8 +30,17 @@ class ErrorSchema(Schema):
 
 # ---------------------------------------------------------------- query arguments
 
+MAX_ID = 2**31 - 1  # the largest id an integer column holds
+
+
+def _cursor_in_range(value: str) -> None:
+    if int(value) > MAX_ID:
+        raise ValidationError("Pass back next_cursor from the previous page unchanged.")
+
+
 class PageArgs(Schema):
-    cursor = fields.Str(validate=validate.Regexp(r"^[0-9]{1,9}$"),
+    # Any id a page can end on (up to ten digits), as next_cursor gives it.
+    cursor = fields.Str(validate=[validate.Regexp(r"^[0-9]{1,10}$"), _cursor_in_range],
                         metadata={"description": "next_cursor from the previous page, passed back unchanged"})
     limit = fields.Int(load_default=100, validate=validate.Range(1, MAX_PAGE))
 
