@@ -31,3 +31,25 @@ def for_staff(sentence: str) -> str:
         return said[0].upper() + said[1:] if found[0].isupper() else said
 
     return _PATTERN.sub(swap, sentence)
+
+
+# Someone acting for the holder (an authorised or nominated person, a circle member) reads the
+# same sentences about the holder; only the advice to talk to a broker stays advice to them.
+_ACTING_FOR: tuple[tuple[str, str], ...] = (
+    ("talk to your broker if you think you need", "talk to their broker if you think they need"),
+)
+_ACTING_PATTERN = re.compile("|".join(rf"\b{re.escape(a)}\b" for a, _ in _ACTING_FOR),
+                             re.IGNORECASE)
+
+
+def for_someone_acting(sentence: str) -> str:
+    """The sentence about the holder, for someone acting for them: "your money" becomes
+    "their money", and "talk to your broker" becomes "talk to their broker"."""
+    lookup = dict(_ACTING_FOR)
+
+    def swap(match: re.Match[str]) -> str:
+        found = match.group(0)
+        said = lookup[found.lower()]
+        return said[0].upper() + said[1:] if found[0].isupper() else said
+
+    return for_staff(_ACTING_PATTERN.sub(swap, sentence))

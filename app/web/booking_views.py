@@ -14,10 +14,11 @@ from app.domain.access import Role
 from app.domain.approval import reasons_for
 from app.domain.bookings import WeeklyPattern
 from app.domain.schedule import minutes_between
-from app.domain.wording import for_staff
+from app.domain.wording import for_someone_acting, for_staff
 from app.errors import InvalidInput
 from app.services import bookings
 from app.web.booking_forms import BookForm, parse_clock
+from app.web.context import acting
 
 
 def booking_input(form: BookForm, listing_id: int) -> bookings.BookingInput:
@@ -102,6 +103,10 @@ def approval_reasons_for_viewer(item: Any) -> list[Markup]:
         reasons, codes = list(item.approval_reasons or []), list(item.approval_codes or [])
     shown = reasons_for(reasons, codes, broker=broker)
     if not broker:
+        # The reasons are worded to the holder; someone acting for them reads them about the
+        # holder ("their support plan").
+        if acting().on_behalf:
+            shown = [for_someone_acting(r) for r in shown]
         return [escape(r) for r in shown]
 
     def link(match: re.Match) -> str:

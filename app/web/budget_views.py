@@ -11,7 +11,7 @@ from flask import Response
 
 from app.domain.budget import CATEGORIES, category_label
 from app.domain.money import parse_pounds
-from app.domain.wording import for_staff
+from app.domain.wording import for_someone_acting, for_staff
 from app.errors import DomainError, InvalidInput
 from app.models import Budget, SupportPlanVersion, User
 from app.services import budgets
@@ -60,15 +60,19 @@ def statement_csv(budget: Budget) -> Response:
                          "amount_pounds", "reference"], rows)
 
 
-def budget_page_context(budget: Budget, today: date | None = None, *, staff: bool = False) -> dict:
-    """What the budget summary shows; `staff` words it about the holder, not to them."""
+def budget_page_context(budget: Budget, today: date | None = None, *, staff: bool = False,
+                        on_behalf: bool = False) -> dict:
+    """What the budget summary shows; `staff` words it about the holder, not to them, and so
+    does `on_behalf` (someone acting for the holder)."""
     today = today or date.today()
     summary = budgets.summary(budget, today)
     points = spend_points(budget.annual_pence, budget.start_date, budget.end_date,
                           summary.spend_by_day, today)
     messages = summary.forecast.messages
     return {"budget": budget, "summary": summary, "points": points,
-            "forecast_messages": [for_staff(m) for m in messages] if staff else messages,
+            "forecast_messages": ([for_staff(m) for m in messages] if staff else
+                                  [for_someone_acting(m) for m in messages] if on_behalf
+                                  else messages),
             "chart": spend_chart(budget.annual_pence, budget.start_date, budget.end_date, points)}
 
 

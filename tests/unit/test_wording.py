@@ -3,7 +3,7 @@
 from app.domain.approval import ApprovalRequest, needs_broker_approval
 from app.domain.budget import forecast
 from app.domain.settings import CouncilSettings
-from app.domain.wording import for_staff
+from app.domain.wording import for_someone_acting, for_staff
 
 
 def test_second_person_phrases_become_third_person_keeping_capitals():
@@ -29,3 +29,10 @@ def test_every_approval_reason_and_forecast_reads_without_you_or_your_for_staff(
     for sentence in sentences:
         staff = for_staff(sentence).lower()
         assert " your " not in f" {staff} " and not staff.startswith("you "), staff
+
+
+def test_someone_acting_reads_about_the_holder_but_the_broker_advice_stays_advice():
+    assert for_someone_acting("At this rate your money lasts until 3 May.") == \
+        "At this rate their money lasts until 3 May."
+    assert for_someone_acting("Talk to your broker if you think you need more.") == \
+        "Talk to their broker if you think they need more."

@@ -36,6 +36,19 @@ def test_holder_sees_balances_forecast_chart_and_table(client, make_user, login)
     assert 'id="spend-table"' in page and "Personal assistant" in page
 
 
+def test_someone_acting_for_the_holder_reads_the_forecast_about_the_holder(
+        client, make_user, login):
+    from app.domain.access import DelegateKind
+    from tests.messaging_helpers import delegate
+
+    holder, _, budget = funded_budget(make_user)
+    _spend(holder, budget)
+    login(delegate(make_user, holder, DelegateKind.AUTHORISED))
+    page = client.get("/my/budget").get_data(as_text=True)
+    assert "At this rate their money lasts until" in page
+    assert "your money" not in page.lower()
+
+
 def test_holder_statement_lists_entries_and_downloads_as_csv(client, make_user, login):
     holder, _, budget = funded_budget(make_user)
     _spend(holder, budget, 12_345)

@@ -60,3 +60,23 @@ def test_a_flag_about_a_message_shows_the_message(client, login, make_user, db_s
     html = client.get(f"/broker/flags/{flag.id}").get_data(as_text=True)
     assert 'id="flagged-message"' in html and "Please pay me in cash next time" in html
     assert f"From {provider.name}" in html and holder.name
+
+
+def test_someone_acting_for_the_holder_reads_why_a_broker_must_approve_about_the_holder(
+        app, client, login, make_user, db_session):
+    from app.domain.access import DelegateKind
+    from tests.messaging_helpers import delegate
+
+    with app.app_context():
+        provider, listing = live_listing(make_user)
+        holder, _ = holder_with_budget(make_user, categories={"transport": 300_000})
+    login(holder)
+    day = next_weekday(1)
+    client.post(f"/my/book/{listing.id}", data={
+        "kind": "one_off", "day": [str(day.day), str(day.month), str(day.year)],
+        "start_time": "10:00", "end_time": "12:00", "confirm": "x", "expected_total": "3300"})
+    booking = db_session.scalar(select(Booking))
+    assert "your support plan" in _text(client.get(f"/my/bookings/{booking.id}"))  # to the holder
+    login(delegate(make_user, holder, DelegateKind.AUTHORISED))
+    text = _text(client.get(f"/my/bookings/{booking.id}"))
+    assert "agreed in their support plan" in text and "your support plan" not in text

@@ -32,7 +32,7 @@ def budget():
         return render_template("holder/budget_none.html", title=f"{_whose(ctx)} budget")
     return render_template("holder/budget.html", title=f"{_whose(ctx)} budget",
                            requested=whats_next.requested_not_held(ctx.holder.id),
-                           **budget_page_context(current))
+                           **budget_page_context(current, on_behalf=ctx.on_behalf))
 
 
 @bp.get("/budget/statement")
