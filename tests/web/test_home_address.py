@@ -36,6 +36,12 @@ def test_a_holder_saves_their_address_and_mistakes_are_shown_beside_the_field(
     assert page.status_code == 200 and "Enter a full postcode, like SY1 1AA" in html
     assert 'value="12 Abbey Foregate"' in html  # what was typed is kept
     assert db_session.scalar(select(HomeAddress)) is None
+    # Everything missing is named at once, not one field per try.
+    empty = client.post("/my/address", data={"line1": "", "town": "", "postcode": ""})
+    html = empty.get_data(as_text=True)
+    for message in ("Enter the first line of the address", "Enter the town or city",
+                    "Enter a full postcode, like SY1 1AA"):
+        assert message in html, message
     assert client.post("/my/address", data=ADDRESS).status_code == 302
     saved = db_session.scalar(select(HomeAddress))
     assert saved.user_id == holder.id and saved.postcode == "SY2 6AA"

@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
 from wtforms import StringField, SubmitField
-from wtforms.validators import Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from app.domain.access import Permission
 from app.errors import DomainError
@@ -19,12 +19,19 @@ from app.web.provider import bp as provider_bp
 
 
 class AddressForm(PlainForm):
+    # The three required parts are checked here too, so every missing one is named at once
+    # (the service, which checks them again, stops at the first).
     line1 = StringField("Address line 1", widget=GovTextInput(),
-                        validators=[Length(max=120)])
+                        validators=[DataRequired(message="Enter the first line of the address"),
+                                    Length(max=120)])
     line2 = StringField("Address line 2 (optional)", widget=GovTextInput(),
                         validators=[Optional(), Length(max=120)])
-    town = StringField("Town or city", widget=GovTextInput(), validators=[Length(max=80)])
-    postcode = StringField("Postcode", widget=GovTextInput(), validators=[Length(max=10)])
+    town = StringField("Town or city", widget=GovTextInput(),
+                       validators=[DataRequired(message="Enter the town or city"),
+                                   Length(max=80)])
+    postcode = StringField("Postcode", widget=GovTextInput(),
+                           validators=[DataRequired(message="Enter a full postcode, like SY1 1AA"),
+                                       Length(max=10)])
     phone = StringField("Phone number (optional)", widget=GovTextInput(),
                         description="For the provider to ring if they are running late",
                         validators=[Optional(), Length(max=30)])
