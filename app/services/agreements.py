@@ -19,12 +19,12 @@ from app.domain import agreements as rules
 from app.domain.access import Decision, Permission, Principal, Role, decide
 from app.domain.agreements import VersionStatus as V
 from app.domain.notifications import Event
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from app.extensions import db
 from app.models import Booking, ProviderProfile, User
 from app.models.booking import NON_BLOCKING_STATES
 from app.models.jobs import AgreementBooking, ServiceAgreement, ServiceAgreementVersion
-from app.services import audit, booked_policy, council_settings, notify, providers
+from app.services import audit, booked_policy, conflicts, council_settings, notify, providers
 from app.services import delegation as delegation_service
 
 UK = ZoneInfo("Europe/London")
@@ -180,6 +180,18 @@ def _require_holder_side(actor: User, holder_id: int) -> None:
         raise NotFound("We could not find that agreement.")
 
 
+def _refuse_a_conflicted_broker(actor: User, agreement: ServiceAgreement, doing: str) -> None:
+    """A broker answering an agreement for a holder is arranging support with that provider, so
+    a declared conflict of interest refuses it as it refuses approving and arranging bookings.
+    Raises ConflictOfInterest (a NotPermitted) and leaves nothing written."""
+    if actor.role_enum is Role.BROKER:
+        try:
+            conflicts.refuse_if_conflicted(actor, agreement.profile_id, doing)
+        except NotPermitted:
+            db.session.rollback()  # let go of the agreement's lock: nothing was written
+            raise
+
+
 def _require_reader(actor: User, holder: User) -> None:
     """The holder, people who act for them, and circle members shown their bookings may read."""
     grant = delegation_service.grant_for(actor, holder.id)
@@ -218,6 +230,7 @@ def accept(actor: User, holder: User, agreement_id: int) -> ServiceAgreement:
     agreement = _lock(agreement_id)
     if agreement.holder_id != holder.id:
         raise NotFound("We could not find that agreement.")
+    _refuse_a_conflicted_broker(actor, agreement, "accept their agreements")
     latest = _latest(agreement)
     if latest.status != V.OFFERED:
         raise Conflict("There is no offer waiting to be accepted on this agreement.")
@@ -252,6 +265,7 @@ def request_changes(actor: User, holder: User, agreement_id: int, note: str) -> 
     agreement = _lock(agreement_id)
     if agreement.holder_id != holder.id:
         raise NotFound("We could not find that agreement.")
+    _refuse_a_conflicted_broker(actor, agreement, "negotiate their agreements")
     latest = _latest(agreement)
     if latest.status != V.OFFERED:
         raise Conflict("There is no offer waiting for an answer on this agreement.")

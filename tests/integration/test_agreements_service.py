@@ -188,3 +188,20 @@ def test_a_session_is_priced_by_the_agreed_minimum_and_a_rate_for_another_unit_i
     start = booking.sessions[0].start_at
     # One hour is charged as one hour, as agreed, not as the listing's two.
     assert agreements.pricing_for(booking, start, start + timedelta(hours=1)) == terms.rate_pence
+
+
+def test_a_broker_with_a_declared_conflict_cannot_answer_that_providers_agreement(booked, make_user):
+    from app.services import conflicts
+    from app.services.conflicts import ConflictOfInterest
+
+    provider, holder, booking = booked
+    agreement = agreements.offer(provider, booking.id, agreements.suggested_terms(booking))
+    conflicted, other_broker = make_user(Role.BROKER), make_user(Role.BROKER)
+    conflicts.declare(conflicted, str(agreement.profile_id), "My cousin runs this agency")
+    with pytest.raises(ConflictOfInterest, match="declared a conflict of interest"):
+        agreements.accept(conflicted, holder, agreement.id)
+    with pytest.raises(ConflictOfInterest):
+        agreements.request_changes(conflicted, holder, agreement.id, "Lower the rate, please")
+    assert agreements.for_holder(holder, holder, agreement.id).status == "offered"  # nothing written
+    agreements.accept(other_broker, holder, agreement.id)  # a broker without the conflict can
+    assert agreements.for_holder(holder, holder, agreement.id).status == "accepted"
