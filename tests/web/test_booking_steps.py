@@ -167,6 +167,23 @@ def test_someone_acting_for_the_holder_is_told_whose_budget_it_is(
     assert f"will help {holder.name} with" in easy and "will help you" not in easy
 
 
+def test_later_free_times_are_a_link_away_at_step_two(client, login, market, db_session):
+    _, listing, holder = market
+    login(holder)
+    base = f"/my/book/{listing.id}/when?often=weekly&weeks=4&minutes=120"
+    first = client.get(base).get_data(as_text=True)
+    shown = _slots(first)
+    assert len(shown) == 24 and 'id="later-times"' in first and "Earlier times" not in first
+    later_href = re.search(r'href="([^"]+)" id="later-times"', first).group(1).replace("&amp;", "&")
+    second = client.get(later_href).get_data(as_text=True)
+    more = _slots(second)
+    assert more and min(more) > max(shown)  # the times after the first page, not the same ones
+    assert "Earlier times" in second and 'name="later" value="1"' in second
+    # A later time is chosen like any other.
+    chosen = client.get(f"{later_href}&next=1&start={quote(more[-1])}")
+    assert chosen.status_code == 302 and "/check?" in chosen.headers["Location"]
+
+
 def test_steps_one_and_two_have_an_easy_read_version_with_pictures(client, login, market):
     _, listing, holder = market
     login(holder)

@@ -29,6 +29,8 @@ from app.web.holder import bp
 
 UK = ZoneInfo("Europe/London")
 WEEK_CHOICES = (2, 4, 8, 12)
+SLOTS_A_PAGE = 24  # free starts offered at once at step 2
+MAX_LATER_PAGES = 10
 
 
 OFTEN = ("once", "weekly", "meet", "group")
@@ -193,10 +195,18 @@ def step_when(listing_id: int):
     answers = Answers(request.args, listing)
     if answers.incomplete():
         return redirect(answers.url("holder.step_how_often", listing_id))
-    slots = free_time.next_free(listing, minutes=answers.minutes, limit=24,
+    # A page of free starts at a time, and "Later times" for the next page: half-hourly starts
+    # fill a day or two, and the day that suits may be later in the week.
+    later = min(max(_int(request.args, "later"), 0), MAX_LATER_PAGES)
+    found = free_time.next_free(listing, minutes=answers.minutes,
+                                limit=SLOTS_A_PAGE * (later + 1) + 1,
                                 holder_id=acting().holder.id,
                                 weeks=answers.weeks if answers.often == "weekly" and answers.weeks
                                 else 1)
+    slots = found[SLOTS_A_PAGE * later:SLOTS_A_PAGE * (later + 1)]
+    if not slots and later:  # an old "later" link after the times were booked: start again
+        return redirect(answers.url("holder.step_when", listing_id))
+    has_later = len(found) > SLOTS_A_PAGE * (later + 1) and later < MAX_LATER_PAGES
     error = None
     if request.args.get("next"):
         if answers.start is None:
@@ -204,7 +214,8 @@ def step_when(listing_id: int):
         else:
             return redirect(answers.url("holder.step_check", listing_id))
     return render_template("journeys/step_when.html", listing=listing, answers=answers,
-                           slots=slots, error=error, length_label=length_label,
+                           slots=slots, error=error, length_label=length_label, later=later,
+                           has_later=has_later,
                            title=("Error: " if error else "") + "When should the visit start?")
 
 
