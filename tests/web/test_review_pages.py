@@ -100,6 +100,9 @@ def test_delegate_review_shows_as_written_on_behalf(app, client, login, make_use
     with app.app_context():
         nominated = delegate_of(make_user, holder, DelegateKind.NOMINATED, shares=())
     login(nominated)
+    for path in ("/my/", "/my/reviews"):  # their reviews, not the nominated person's own
+        html = client.get(path).get_data(as_text=True).replace("&#39;", "'")
+        assert f"Rate {holder.name}'s support" in html and "Rate your support" not in html, path
     form = client.get(f"/my/reviews/{booking.id}/new").get_data(as_text=True)
     assert "on behalf of" in form
     client.post(f"/my/reviews/{booking.id}/new", data=_form())

@@ -22,7 +22,7 @@ def reviews():
         "reviews/holder_list.html",
         chances=ratings.reviewable(ctx.holder),
         written=ratings.reviews_by_holder(ctx.holder),
-        title="Rate your support",
+        title=f"Rate {ctx.holder.name}'s support" if ctx.on_behalf else "Rate your support",
     )
 
 
