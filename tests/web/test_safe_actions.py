@@ -126,3 +126,24 @@ def test_a_provider_is_asked_before_cancelling_and_nothing_changes_until_they_co
     # Once cancelled there is nothing to ask about.
     response = client.get(f"/provider/bookings/{booking.id}/cancel")
     assert response.status_code == 302
+
+
+def test_a_provider_is_asked_before_declining_a_request_and_nothing_changes_until_they_say_yes(
+        client, login, market, app):
+    provider, listing, holder, _ = market
+    with app.app_context():
+        booking = bookings.request_booking(holder, holder, one_off(listing, day=next_weekday(2)))
+    login(provider)
+    detail = client.get(f"/provider/bookings/{booking.id}").get_data(as_text=True)
+    assert f'href="/provider/bookings/{booking.id}/decline"' in detail
+    assert f'action="/provider/bookings/{booking.id}/decline"' not in detail  # no one-tap decline
+    question = client.get(f"/provider/bookings/{booking.id}/decline").get_data(as_text=True)
+    question = question.replace("&#39;", "'")
+    assert f"Decline {holder.name}'s request?" in question and "Yes, decline it" in question
+    assert "cannot be taken back" in question
+    assert f'action="/provider/bookings/{booking.id}/decline"' in question
+    assert bookings.get_booking(booking.id).state == "requested"
+    client.post(f"/provider/bookings/{booking.id}/decline", data={"reason": "fully booked"})
+    assert bookings.get_booking(booking.id).state == "declined"
+    # Once declined there is nothing to ask about.
+    assert client.get(f"/provider/bookings/{booking.id}/decline").status_code == 302

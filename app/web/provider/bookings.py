@@ -39,7 +39,6 @@ def booking_detail(booking_id: int):
         events=allowed_events(booking.state, ActorKind.PROVIDER),
         session_events=lambda s: session_actions(allowed_events(s.state, ActorKind.PROVIDER),
                                                  s.start_at),
-        reason_form=ReasonForm(),
         respond_by=(bookings.request_deadline(booking)
                     if booking.state == "requested" else None),
         may_see_address=home_address.provider_may_see(current_user, booking),
@@ -99,6 +98,19 @@ def booking_cancel(booking_id: int):
     except DomainError as err:
         flash(err.message, "error")
     return _back(booking_id)
+
+
+@bp.get("/bookings/<int:booking_id>/decline")
+@requires(Permission.PROVIDER_AREA)
+def booking_decline_confirm(booking_id: int):
+    """Are you sure? Declining cannot be taken back: asked on its own page, with the reason."""
+    booking = bookings.booking_for_provider(current_user, booking_id)
+    if "decline" not in [e.value for e in allowed_events(booking.state, ActorKind.PROVIDER)]:
+        flash("This request cannot be declined now.", "error")
+        return _back(booking.id)
+    return render_template("bookings/provider_decline_confirm.html", booking=booking,
+                           form=ReasonForm(),
+                           title=f"Decline {booking.holder.name}'s request?")
 
 
 @bp.get("/bookings/<int:booking_id>/cancel")
