@@ -254,3 +254,34 @@ def test_joining_a_group_is_refused_when_its_provider_does_not_take_that_kind_of
     assert _held(fund_budget) == 0
     assert db.session.scalar(select(func.count()).select_from(PoolParticipant).where(
         PoolParticipant.holder_id == fund_holder.id)) == 0
+
+
+def test_pausing_gives_back_a_place_in_someone_elses_group_and_a_paused_holder_cannot_join(
+        world, make_user):
+    """A pause released the holder's own holds but left their share of another holder's group
+    session held (and a paused holder could join a group, though they could book nothing)."""
+    provider, listing, organiser, organiser_budget = world
+    pool, (_, joiner_budget) = _group(world, make_user)
+    joiner = next(p.holder for p in pool.participants if p.holder_id != organiser.id)
+    assert _held(joiner_budget) > 0
+
+    bookings.pause(joiner, joiner, reason="In hospital")
+    assert _held(joiner_budget) == 0
+    assert _held(organiser_budget) > 0  # the organiser's group goes ahead for them
+    assert db.session.get(Booking, pool.id).state == "funds_held"
+    _ledger_agrees()
+
+    # Someone else's open group: a paused holder is refused, with nothing written.
+    from tests.booking_helpers import at, next_weekday
+
+    day = next_weekday(3, 3)
+    other_group = bookings.request_booking(organiser, organiser, bookings.BookingInput(
+        listing.id, kind="pooled", start=at(day, 10), end=at(day, 12), min_participants=2,
+        max_participants=3, join_deadline=at(day, 9) - timedelta(days=1)))
+    with pytest.raises(Conflict, match="Support is paused"):
+        bookings.join_pool(joiner, joiner, other_group.id)
+    assert len(db.session.get(Booking, other_group.id).participants) == 1
+    assert _held(joiner_budget) == 0
+    bookings.resume(joiner, joiner)
+    bookings.join_pool(joiner, joiner, other_group.id)
+    assert _held(joiner_budget) > 0

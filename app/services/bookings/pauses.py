@@ -16,9 +16,10 @@ from sqlalchemy import select
 from app.domain import bookings as rules
 from app.domain.bookings import ActorKind, Event
 from app.domain.notifications import Event as Notice
+from app.domain.pooling import ShareState
 from app.errors import Conflict, InvalidInput
 from app.extensions import db
-from app.models import Booking, HolderPause, User
+from app.models import Booking, HolderPause, PoolParticipant, User
 from app.services import audit, card_steps, notify, transaction
 from app.services.bookings._common import (
     S,
@@ -31,6 +32,7 @@ from app.services.bookings._common import (
 )
 from app.services.bookings.cancelling import _money_back
 from app.services.bookings.funding import _fund
+from app.services.bookings.pools import _release_share
 
 # What a pause covers: requests still waiting (for the provider or a broker) and everything
 # the provider has agreed to. Delivered sessions stay as they are: the work was done.
@@ -67,7 +69,8 @@ def _clean_reason(reason: str) -> str:
 @transaction.use_case
 def pause(actor: User, holder: User, *, reason: str, until: date | None = None) -> HolderPause:
     """Pause every booking (crisis, hospital): requests wait, holds released, no charges,
-    providers told. New bookings are refused until support resumes.
+    providers told; places in other people's group sessions are given back. New bookings (and
+    joining a group) are refused until support resumes.
 
     Raises InvalidInput (reason, until), Conflict (already paused), NotYourMove.
     """
@@ -78,18 +81,39 @@ def pause(actor: User, holder: User, *, reason: str, until: date | None = None) 
     if current_pause(holder.id) is not None:
         raise Conflict("Support is already paused.", field="reason")
     kind = _kind_of(actor, holder)
+    pausable = [s.value for s in PAUSABLE]
     booking_ids = list(
         db.session.scalars(
             select(Booking.id)
-            .where(Booking.holder_id == holder.id,
-                   Booking.state.in_([s.value for s in PAUSABLE]))
+            .where(Booking.holder_id == holder.id, Booking.state.in_(pausable))
             .order_by(Booking.id)
         )
     )
+    # Places the holder took in other people's group sessions: their shares are held too.
+    share_booking_ids = list(
+        db.session.scalars(
+            select(PoolParticipant.booking_id)
+            .join(Booking, Booking.id == PoolParticipant.booking_id)
+            .where(PoolParticipant.holder_id == holder.id,
+                   PoolParticipant.state == ShareState.JOINED,
+                   Booking.holder_id != holder.id, Booking.state.in_(pausable))
+        )
+    )
     paused: list[int] = []
-    for booking_id in booking_ids:
+    shares_given_back: list[int] = []
+    # One pass in booking id order over both kinds, the lock order used everywhere.
+    for booking_id in sorted(set(booking_ids) | set(share_booking_ids)):
         booking = _lock_booking(booking_id)  # re-read inside the lock: it may have moved on
-        if booking.state not in [s.value for s in PAUSABLE]:
+        if booking.state not in pausable:
+            continue
+        if booking.holder_id != holder.id:
+            # Someone else's group session goes ahead without them: the place and its hold
+            # are given back (as for a refused card), so nothing of theirs is held while
+            # paused and the others' shares are worked out without them.
+            for part in booking.participants:
+                if part.holder_id == holder.id and part.state == ShareState.JOINED:
+                    _release_share(booking, part, actor)
+                    shares_given_back.append(booking.id)
             continue
         booking.paused_from = S(booking.state).value
         rules.move(booking, Event.PAUSE, kind)
@@ -119,10 +143,12 @@ def pause(actor: User, holder: User, *, reason: str, until: date | None = None) 
         "holder",
         holder.id,
         on_behalf_of=holder,
-        details={"bookings": paused, "until": until.isoformat() if until else None},
+        details={"bookings": paused, "group_places_given_back": shares_given_back,
+                 "until": until.isoformat() if until else None},
     )
     transaction.commit()
-    card_steps.run(booking_ids=paused)  # release the card authorisations the pause recorded
+    # Release the card authorisations the pause recorded (own bookings and group shares).
+    card_steps.run(booking_ids=paused + shares_given_back)
     return record
 
 

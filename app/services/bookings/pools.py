@@ -30,6 +30,7 @@ from app.services.bookings._common import (
     S,
     _link,
     _lock_booking,
+    _lock_holder,
     _now,
     _plan_category,
     _starts,
@@ -165,7 +166,15 @@ def join_pool(
     Raises Conflict (full, closed or decided, already in), InsufficientFunds, NeedsApproval,
     NotFound.
     """
+    from app.services.bookings.pauses import current_pause  # (pauses imports this module)
+
     now = now or _now()
+    # The holder first, then the booking (a pause's lock order): a pause in progress finishes
+    # first, and a paused holder joins nothing, as they book nothing.
+    _lock_holder(holder.id)
+    if current_pause(holder.id) is not None:
+        raise Conflict("Support is paused, so you cannot join a group session. Resume support "
+                       "first.", field="booking")
     booking = _lock_booking(booking_id)
     if booking.kind != "pooled" or booking.state in (
         S.CANCELLED.value,
@@ -182,8 +191,9 @@ def join_pool(
     terms = _pool_terms_of(booking)
     if any(p.holder_id == holder.id and p.state != ShareState.JOINED
            for p in booking.participants):
-        raise Conflict("Your place in this group session was given back (the payment did not "
-                       "go through), so you cannot join it again. Ask the organiser or a broker.",
+        raise Conflict("Your place in this group session was given back (the card payment did "
+                       "not go through, or support was paused), so you cannot join it again. "
+                       "Ask the organiser or a broker.",
                        field="booking")
     rules.check_can_join(terms, [p.holder_id for p in _joined(booking)], holder.id, now)
     budget = budgets.current_budget(holder.id)
