@@ -216,6 +216,26 @@ def _open_flag_for(broker: User, flag_id: int) -> Flag:
         raise NotFound("We could not find that flag.")
     if flag.status_enum is not FlagStatus.OPEN:
         raise Conflict(f"This flag has already been {flag.status_enum.label.lower()}.")
+    _refuse_a_broker_who_may_not_decide(broker, flag)
+    if flag.subject_kind == "concern":
+        # Deciding here would leave the concern open and its reporter never told the outcome.
+        raise Conflict("Decide this on the concern's own page: referring or closing it there "
+                       "tells the person who raised it what happened.")
+    return flag
+
+
+def why_broker_cannot_decide(broker: User, flag: Flag) -> str | None:
+    """The plain reason this broker may not uphold or dismiss the flag (their own work, or a
+    provider they declared a conflict with), or None: the flag page shows it instead of the
+    forms, rather than forms that are refused when sent."""
+    try:
+        _refuse_a_broker_who_may_not_decide(broker, flag)
+    except NotPermitted as err:
+        return err.message
+    return None
+
+
+def _refuse_a_broker_who_may_not_decide(broker: User, flag: Flag) -> None:
     # Nobody reviews their own case: a flag about a broker's own arranging (steering, a
     # conflict), or about a provider they declared a conflict of interest with, is another
     # broker's to decide.
@@ -225,11 +245,6 @@ def _open_flag_for(broker: User, flag_id: int) -> Flag:
         from app.services import conflicts
 
         conflicts.refuse_if_conflicted(broker, flag.provider_profile_id, "review flags about them")
-    if flag.subject_kind == "concern":
-        # Deciding here would leave the concern open and its reporter never told the outcome.
-        raise Conflict("Decide this on the concern's own page: referring or closing it there "
-                       "tells the person who raised it what happened.")
-    return flag
 
 
 def _reason(reason: str, message: str) -> str:

@@ -220,3 +220,27 @@ def test_market_and_broker_flags_say_what_they_are_about_in_words(
     evidence = steering[steering.index('id="evidence"'):]
     assert "less than 1 time in 1,000" in evidence and "P value" not in evidence
     assert "100%" in evidence
+
+
+def test_a_broker_with_a_conflict_is_told_why_instead_of_offered_forms_that_refuse(
+        app, client, login_as, make_user, flagged):
+    from app.services import conflicts
+
+    provider, listing_id, medium_id, _ = flagged
+    with app.app_context():
+        profile_id = db.session.get(Flag, medium_id).provider_profile_id
+        other = make_user(Role.BROKER)
+    broker = login_as(Role.BROKER)
+    with app.app_context():
+        conflicts.declare(db.session.get(type(broker), broker.id), str(profile_id),
+                          "My brother manages this agency")
+    page = client.get(f"/broker/flags/{medium_id}").get_data(as_text=True)
+    assert "You declared a conflict of interest with this provider" in page
+    assert "Ask another broker" in page
+    assert f"/broker/flags/{medium_id}/uphold" not in page
+    assert f"/broker/flags/{medium_id}/dismiss" not in page
+    # Another broker, free of the conflict, gets the forms.
+    with client.session_transaction() as session:
+        session["_user_id"] = other.get_id()
+    page = client.get(f"/broker/flags/{medium_id}").get_data(as_text=True)
+    assert f"/broker/flags/{medium_id}/uphold" in page and "cannot-decide" not in page

@@ -157,6 +157,7 @@ def _render_flag(flag, dismiss_form=None, uphold_form=None, lift_form=None, stat
                            gathered=staff_views.messages_gathered_by(flag),
                            outcomes=list(Outcome), evidence_rows=_evidence_rows(flag.evidence or {}),
                            subject=_subject(flag),
+                           cannot_decide=flag_service.why_broker_cannot_decide(current_user, flag),
                            title=f"Flag {flag.reference}"), status
 
 
