@@ -36,6 +36,8 @@ def test_a_request_shows_as_waiting_for_both_sides_then_as_the_next_visit(
     login(holder)
     html = client.get("/my/").get_data(as_text=True)
     assert "1 request waiting" in html and "Nothing is held from the budget until accepted" in html
+    # Not "No visits booked" with a nudge to search, when one is only waiting for its answer.
+    assert "No visits booked yet:" in html and "No visits booked." not in html
     login(provider)
     html = client.get("/provider/").get_data(as_text=True)
     assert "1 request to answer" in html
