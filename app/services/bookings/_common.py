@@ -28,7 +28,7 @@ from app.models import (
 )
 from app.models.booking import NON_BLOCKING_STATES
 from app.models.delegation import STATUS_ACTIVE
-from app.services import council_settings
+from app.services import council_settings, notify
 from app.services.booked_policy import policy_booked_under
 
 UK = ZoneInfo("Europe/London")
@@ -266,6 +266,13 @@ def _require_broker(actor: User) -> None:
 def _starts(booking: Booking) -> datetime:
     first = next((s for s in booking.sessions if s.state not in NON_BLOCKING_STATES), None)
     return (first or booking.sessions[0]).start_at
+
+
+def _tell_holder_about_money(notice, holder: User, booking: Booking) -> None:
+    """A money notice (held, released, payment failed) to one holder of the booking (its
+    organiser, or a participant of a group session): which provider and when it starts."""
+    notify.send(notice, holder, about_holder=holder, link=_link(booking),
+                context={"provider": booking.provider_profile.user, "starts": _starts(booking)})
 
 
 def _terms(listing: Listing, rate_pence: int | None = None) -> rules.ListingTerms:

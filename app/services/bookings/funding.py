@@ -36,6 +36,7 @@ from app.services.bookings._common import (
     _require_holder_side,
     _require_provider,
     _starts,
+    _tell_holder_about_money,
     require_provider_not_suspended,
 )
 from app.services.bookings.horizon import is_deferred
@@ -170,13 +171,7 @@ def _mark_payment_failed(booking: Booking, err: DomainError, *, tell_failure: bo
     )
     if tell_failure:
         # One notice: the money was never really set aside, so no "released" or "accepted".
-        notify.send(
-            Notice.PAYMENT_FAILED,
-            booking.holder,
-            about_holder=booking.holder,
-            link=_link(booking),
-            context={"provider": booking.provider_profile.user, "starts": _starts(booking)},
-        )
+        _tell_holder_about_money(Notice.PAYMENT_FAILED, booking.holder, booking)
 
 
 def card_authorised(booking_id: int, hold_round: int, accepted_by_id: int | None,
@@ -288,13 +283,7 @@ def _mark_funded(
         details={"holds": held},
     )
     if held:
-        notify.send(
-            Notice.MONEY_HELD,
-            booking.holder,
-            about_holder=booking.holder,
-            link=_link(booking),
-            context={"provider": booking.provider_profile.user, "starts": _starts(booking)},
-        )
+        _tell_holder_about_money(Notice.MONEY_HELD, booking.holder, booking)
 
 
 @transaction.use_case

@@ -24,16 +24,15 @@ from app.domain.pooling import ShareState, move_share, split_shares
 from app.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Booking, BookingSession, PoolParticipant, User
-from app.services import audit, budgets, card_payments, card_steps, ledger, notify, transaction
+from app.services import audit, budgets, card_payments, card_steps, ledger, transaction
 from app.services.bookings._common import (
     OPEN_SESSION_STATES,
     S,
-    _link,
     _lock_booking,
     _lock_holder,
     _now,
     _plan_category,
-    _starts,
+    _tell_holder_about_money,
 )
 
 
@@ -139,13 +138,7 @@ def share_card_answered(booking_id: int, participant_id: int, step_id: int,
                     rules.move(s, rules.Event.CANCEL, rules.ActorKind.SYSTEM)
         else:
             _release_share(booking, part, None)
-        notify.send(
-            Notice.PAYMENT_FAILED,
-            part.holder,
-            about_holder=part.holder,
-            link=_link(booking),
-            context={"provider": booking.provider_profile.user, "starts": _starts(booking)},
-        )
+        _tell_holder_about_money(Notice.PAYMENT_FAILED, part.holder, booking)
     transaction.commit()
     return False
 
@@ -319,13 +312,7 @@ def decide_pool(booking_id: int, *, now: datetime | None = None) -> bool | None:
         if s.state in OPEN_SESSION_STATES:
             rules.move(s, rules.Event.CANCEL, rules.ActorKind.SYSTEM)
     for part in still_in:
-        notify.send(
-            Notice.MONEY_RELEASED,
-            part.holder,
-            about_holder=part.holder,
-            link=_link(booking),
-            context={"provider": booking.provider_profile.user, "starts": _starts(booking)},
-        )
+        _tell_holder_about_money(Notice.MONEY_RELEASED, part.holder, booking)
     transaction.commit()
     card_steps.run(booking_id=booking_id)  # cancel the shares' card authorisations
     return False
