@@ -19,12 +19,12 @@ from app.domain import agreements as rules
 from app.domain.access import Decision, Permission, Principal, Role, decide
 from app.domain.agreements import VersionStatus as V
 from app.domain.notifications import Event
-from app.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Booking, ProviderProfile, User
 from app.models.booking import NON_BLOCKING_STATES
 from app.models.jobs import AgreementBooking, ServiceAgreement, ServiceAgreementVersion
-from app.services import audit, booked_policy, conflicts, council_settings, notify, providers
+from app.services import audit, booked_policy, conflicts, council_settings, notify, providers, transaction
 from app.services import delegation as delegation_service
 
 UK = ZoneInfo("Europe/London")
@@ -183,13 +183,9 @@ def _require_holder_side(actor: User, holder_id: int) -> None:
 def _refuse_a_conflicted_broker(actor: User, agreement: ServiceAgreement, doing: str) -> None:
     """A broker answering an agreement for a holder is arranging support with that provider, so
     a declared conflict of interest refuses it as it refuses approving and arranging bookings.
-    Raises ConflictOfInterest (a NotPermitted) and leaves nothing written."""
+    Raises ConflictOfInterest (a NotPermitted); the use case rolls back, writing nothing."""
     if actor.role_enum is Role.BROKER:
-        try:
-            conflicts.refuse_if_conflicted(actor, agreement.profile_id, doing)
-        except NotPermitted:
-            db.session.rollback()  # let go of the agreement's lock: nothing was written
-            raise
+        conflicts.refuse_if_conflicted(actor, agreement.profile_id, doing)
 
 
 def _require_reader(actor: User, holder: User) -> None:
@@ -224,6 +220,7 @@ def for_provider(provider: User, agreement_id: int) -> ServiceAgreement:
     return found
 
 
+@transaction.use_case
 def accept(actor: User, holder: User, agreement_id: int) -> ServiceAgreement:
     """The holder's side accepts the newest offered version. Raises NotFound, Conflict."""
     _require_holder_side(actor, holder.id)
@@ -255,6 +252,7 @@ def accept(actor: User, holder: User, agreement_id: int) -> ServiceAgreement:
     return agreement
 
 
+@transaction.use_case
 def request_changes(actor: User, holder: User, agreement_id: int, note: str) -> ServiceAgreement:
     """The holder's side asks for changes to the newest offer, saying what. Raises NotFound,
     Conflict, InvalidInput."""
